@@ -1,0 +1,148 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Condensa.Runtime;
+
+/// <summary>
+/// An exported decoder graph loaded into ONNX Runtime. Immutable once loaded and safe to share between threads:
+/// all per-sequence state (KV and scratch buffers) lives in the <see cref="KvCache"/> passed to each call.
+/// </summary>
+public sealed class DecoderModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+
+    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session)
+    {
+        Directory = directory;
+        Manifest = manifest;
+        _session = session;
+        var layers = manifest.KvLayers;
+        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index",
+            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
+        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" })];
+        CheckContract();
+    }
+
+    /// <summary>The export folder the model was loaded from.</summary>
+    public string Directory { get; }
+
+    /// <summary>The model's condensa.json.</summary>
+    public ModelManifest Manifest { get; }
+
+    /// <summary>Loads an export folder (condensa.json + graph).</summary>
+    public static DecoderModel Load(string exportDir, SessionSettings? settings = null)
+    {
+        var manifest = ModelManifest.Load(exportDir);
+        var graph = Path.Combine(exportDir, manifest.Graph);
+        if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
+        using var options = (settings ?? new SessionSettings()).ToSessionOptions();
+        try
+        {
+            return new DecoderModel(exportDir, manifest, new InferenceSession(graph, options));
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"{graph}: ONNX Runtime could not load the graph ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences.</summary>
+    public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => new(Manifest, batchSize, options ?? new KvCacheOptions());
+
+    /// <summary>
+    /// Runs the model on counts[b] new tokens of each row, appends their KV to the cache, and returns logits:
+    /// [batch, vocab] for <see cref="LogitsSelection.LastPerRow"/> or [batch, seqLen, vocab] for
+    /// <see cref="LogitsSelection.All"/>. The span points into the cache's scratch and is valid until its next pass.
+    /// </summary>
+    /// <param name="cache">KV and scratch of this batch; must come from this model.</param>
+    /// <param name="tokens">[batch, seqLen] new tokens, row-major; entries past counts[b] are padding.</param>
+    /// <param name="counts">[batch] number of real new tokens per row (0 leaves a row untouched).</param>
+    /// <param name="selection">Which positions produce logits.</param>
+    public ReadOnlySpan<float> Forward(KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> counts, LogitsSelection selection) =>
+        Forward(cache, new ForwardInputs(tokens, counts, selection));
+
+    /// <summary>Runs a forward pass with explicit positions or a tree mask (see <see cref="ForwardInputs"/>).</summary>
+    public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var batch = cache.BatchSize;
+        if (inputs.Counts.Length != batch) throw new ArgumentException($"counts has {inputs.Counts.Length} rows; the cache has {batch}.", nameof(inputs));
+        if (inputs.Tokens.Length == 0 || inputs.Tokens.Length % batch != 0)
+            throw new ArgumentException($"tokens ({inputs.Tokens.Length}) must be [batch={batch}, seqLen].", nameof(inputs));
+        var seqLen = inputs.Tokens.Length / batch;
+        var needed = 0;
+        for (var b = 0; b < batch; b++)
+        {
+            if ((uint)inputs.Counts[b] > (uint)seqLen) throw new ArgumentOutOfRangeException(nameof(inputs), $"counts[{b}] = {inputs.Counts[b]} is outside 0..{seqLen}.");
+            needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
+        }
+
+        // 1) room for the new entries (may reallocate the buffers)
+        cache.EnsureCapacity(needed);
+        var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
+        var ws = cache.Workspace;
+        ws.Prepare(seqLen, k, cache);
+
+        // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index
+        FillInputs(ws, cache, inputs, seqLen);
+        AttentionMask.Build(ws.Bias, cache.Lengths, inputs.Counts, seqLen, cache.Capacity, Manifest.SlidingWindow,
+            inputs.NewTokenVisibility, inputs.Positions);
+
+        // 3) one pass; the past is read in place, outputs land in the workspace
+        try
+        {
+            _session.Run(RunOptionsHolder.Default, _inputNames, ws.Inputs, _outputNames, ws.Outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"{Path.Combine(Directory, Manifest.Graph)}: forward pass failed ({e.Message}).", e);
+        }
+
+        // 4) append only the new entries to the cache
+        for (var l = 0; l < cache.StoredLayers; l++)
+            cache.WriteNew(l, ws.NewKeys(l), ws.NewValues(l), seqLen, inputs.Counts);
+        cache.Advance(inputs.Counts);
+        return ws.Logits;
+    }
+
+    private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    {
+        var ids = ws.Ids;
+        var positions = ws.Positions;
+        var logitsIndex = ws.LogitsIndex;
+        for (var b = 0; b < cache.BatchSize; b++)
+        {
+            for (var j = 0; j < seqLen; j++)
+            {
+                var i = b * seqLen + j;
+                ids[i] = j < inputs.Counts[b] ? inputs.Tokens[i] : 0;
+                positions[i] = inputs.Positions.IsEmpty ? cache.Lengths[b] + Math.Min(j, Math.Max(inputs.Counts[b] - 1, 0)) : inputs.Positions[i];
+            }
+            if (inputs.Selection == LogitsSelection.All)
+                for (var j = 0; j < seqLen; j++) logitsIndex[b * seqLen + j] = j;
+            else
+                logitsIndex[b] = Math.Max(inputs.Counts[b] - 1, 0);
+        }
+    }
+
+    private void CheckContract()
+    {
+        var file = Path.Combine(Directory, Manifest.Graph);
+        foreach (var name in _inputNames)
+            if (!_session.InputMetadata.ContainsKey(name))
+                throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}.");
+        foreach (var name in _outputNames)
+            if (!_session.OutputMetadata.ContainsKey(name))
+                throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}.");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+
+    private static class RunOptionsHolder
+    {
+        // RunOptions is only read by Run; one shared instance avoids a native allocation per step.
+        public static readonly RunOptions Default = new();
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Condensa.Runtime;
+
+/// <summary>
+/// Reusable host buffers for one batch's forward passes: inputs (ids, positions, bias, logits index) and
+/// outputs (logits, new KV per stored layer), plus the OrtValues over them. Buffers grow geometrically and
+/// the OrtValues are rebuilt only when a shape changes, so steady-state decoding allocates nothing.
+/// </summary>
+internal sealed class ForwardWorkspace : IDisposable
+{
+    private readonly ModelManifest _manifest;
+    private readonly int _batch;
+    private PinnedBuffer? _ids, _positions, _bias, _logitsIndex, _logits;
+    private readonly PinnedBuffer?[] _newKv;
+    private (int SeqLen, int K, int Capacity, int CacheGeneration) _shape = (-1, -1, -1, -1);
+    private OrtValue[] _inputs = [];
+    private OrtValue[] _outputs = [];
+
+    public ForwardWorkspace(ModelManifest manifest, int batch)
+    {
+        _manifest = manifest;
+        _batch = batch;
+        _newKv = new PinnedBuffer?[2 * manifest.KvLayers.Length];
+    }
+
+    public Span<long> Ids => _ids!.As<long>()[..(_batch * _shape.SeqLen)];
+    public Span<long> Positions => _positions!.As<long>()[..(_batch * _shape.SeqLen)];
+    public Span<float> Bias => _bias!.As<float>()[..(_batch * _shape.SeqLen * (_shape.Capacity + _shape.SeqLen))];
+    public Span<long> LogitsIndex => _logitsIndex!.As<long>()[..(_batch * _shape.K)];
+    public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _shape.K * _manifest.VocabSize)];
+    public ReadOnlySpan<byte> NewKeys(int storedLayer) => _newKv[2 * storedLayer]!.Bytes[..NewKvBytes(_shape.SeqLen)];
+    public ReadOnlySpan<byte> NewValues(int storedLayer) => _newKv[2 * storedLayer + 1]!.Bytes[..NewKvBytes(_shape.SeqLen)];
+
+    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, then the past.</summary>
+    public IReadOnlyCollection<OrtValue> Inputs => _inputs;
+
+    /// <summary>Output values in graph order: logits, then new.{l}.key / new.{l}.value per stored layer.</summary>
+    public IReadOnlyCollection<OrtValue> Outputs => _outputs;
+
+    /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row.</summary>
+    public void Prepare(int seqLen, int k, KvCache cache)
+    {
+        var shape = (seqLen, k, cache.Capacity, cache.Generation);
+        if (shape == _shape) return;
+        DisposeValues();
+        _shape = shape;
+        var capacity = cache.Capacity;
+        _ids = PinnedBuffer.Ensure(_ids, 8L * _batch * seqLen);
+        _positions = PinnedBuffer.Ensure(_positions, 8L * _batch * seqLen);
+        _bias = PinnedBuffer.Ensure(_bias, 4L * _batch * seqLen * (capacity + seqLen));
+        _logitsIndex = PinnedBuffer.Ensure(_logitsIndex, 8L * _batch * k);
+        _logits = PinnedBuffer.Ensure(_logits, 4L * _batch * k * _manifest.VocabSize);
+        for (var i = 0; i < _newKv.Length; i++) _newKv[i] = PinnedBuffer.Ensure(_newKv[i], NewKvBytes(seqLen));
+
+        var past = cache.PastValues();
+        _inputs = new OrtValue[4 + past.Length];
+        _inputs[0] = Tensor(_ids, TensorElementType.Int64, [_batch, seqLen]);
+        _inputs[1] = Tensor(_positions, TensorElementType.Int64, [_batch, seqLen]);
+        _inputs[2] = Tensor(_bias, TensorElementType.Float, [_batch, 1, seqLen, capacity + seqLen]);
+        _inputs[3] = Tensor(_logitsIndex, TensorElementType.Int64, [_batch, k]);
+        past.CopyTo(_inputs, 4);   // owned by the cache, not disposed here
+
+        var kvType = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
+        _outputs = new OrtValue[1 + _newKv.Length];
+        _outputs[0] = Tensor(_logits, TensorElementType.Float, [_batch, k, _manifest.VocabSize]);
+        for (var i = 0; i < _newKv.Length; i++)
+            _outputs[1 + i] = Tensor(_newKv[i]!, kvType, [_batch, _manifest.NumKvHeads, seqLen, _manifest.HeadDim]);
+    }
+
+    public void Dispose() => DisposeValues();
+
+    private void DisposeValues()
+    {
+        for (var i = 0; i < Math.Min(4, _inputs.Length); i++) _inputs[i].Dispose();
+        foreach (var value in _outputs) value.Dispose();
+        _inputs = [];
+        _outputs = [];
+        _shape = (-1, -1, -1, -1);
+    }
+
+    private int NewKvBytes(int seqLen) => _batch * _manifest.NumKvHeads * seqLen * _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+
+    private static OrtValue Tensor(PinnedBuffer buffer, TensorElementType type, long[] shape)
+    {
+        var elementSize = type is TensorElementType.Int64 ? 8 : type is TensorElementType.Float ? 4 : 2;
+        var bytes = shape.Aggregate(1L, (a, d) => a * d) * elementSize;
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Address, bytes);
+    }
+}

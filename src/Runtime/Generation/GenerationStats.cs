@@ -1,0 +1,32 @@
+namespace Condensa.Runtime.Generation;
+
+/// <summary>Counts and timings of one generation, filled in as it runs.</summary>
+public sealed class GenerationStats
+{
+    /// <summary>Prompt tokens fed (all rows).</summary>
+    public int PromptTokens { get; internal set; }
+
+    /// <summary>Tokens generated (all rows).</summary>
+    public int GeneratedTokens { get; internal set; }
+
+    /// <summary>Wall time of the prefill passes.</summary>
+    public TimeSpan PrefillTime { get; internal set; }
+
+    /// <summary>Wall time of the decode passes and sampling.</summary>
+    public TimeSpan DecodeTime { get; internal set; }
+
+    /// <summary>KV bytes held at the end (the sum of row lengths times bytes per token).</summary>
+    public long KvBytes { get; internal set; }
+
+    /// <summary>KV bytes per token of this model.</summary>
+    public long KvBytesPerToken { get; internal set; }
+
+    /// <summary>Prompt tokens per second of prefill.</summary>
+    public double PrefillTokensPerSecond => Rate(PromptTokens, PrefillTime);
+
+    /// <summary>Generated tokens per second of decode. The first token comes from the prefill's logits, so it
+    /// is not counted against decode time.</summary>
+    public double DecodeTokensPerSecond => Rate(Math.Max(GeneratedTokens - 1, 0), DecodeTime);
+
+    private static double Rate(int tokens, TimeSpan time) => time > TimeSpan.Zero ? tokens / time.TotalSeconds : 0;
+}

@@ -1,0 +1,193 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Condensa.Runtime;
+
+/// <summary>
+/// Host KV buffers for a batch: one key and one value buffer per stored layer, each
+/// [batch, kvHeads, capacity, headDim], and a length per row. A forward pass appends the new tokens of each
+/// row at that row's length; rewinding only moves the length, since slots past it are masked out and
+/// overwritten by the next append.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly ModelManifest _manifest;
+    private readonly KvCacheOptions _options;
+    private readonly int[] _lengths;
+    private PinnedBuffer[] _keys;
+    private PinnedBuffer[] _values;
+    private OrtValue[]? _pastValues;
+
+    internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.GrowthChunk, 1, nameof(options));
+        _manifest = manifest;
+        _options = options;
+        BatchSize = batchSize;
+        MaxCapacity = Math.Min(options.MaxContext ?? manifest.MaxContext, manifest.MaxContext);
+        _lengths = new int[batchSize];
+        Capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
+        (_keys, _values) = Allocate(Capacity);
+        Workspace = new ForwardWorkspace(manifest, batchSize);
+    }
+
+    /// <summary>Rows in the batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Slots per row currently allocated.</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>The most slots a row may ever hold.</summary>
+    public int MaxCapacity { get; }
+
+    /// <summary>Number of layers that store KV (fewer than the model's layers for a layer-condensed model).</summary>
+    public int StoredLayers => _manifest.KvLayers.Length;
+
+    /// <summary>Tokens cached per row.</summary>
+    public ReadOnlySpan<int> Lengths => _lengths;
+
+    /// <summary>KV bytes one token costs in this cache.</summary>
+    public long BytesPerToken => _manifest.KvBytesPerToken;
+
+    /// <summary>Bytes of KV actually held: the sum of the row lengths times <see cref="BytesPerToken"/>.</summary>
+    public long UsedBytes => _lengths.Sum(l => (long)l) * BytesPerToken;
+
+    /// <summary>Bytes allocated for the buffers (all rows, full capacity).</summary>
+    public long AllocatedBytes => (long)BatchSize * Capacity * BytesPerToken;
+
+    /// <summary>Increments whenever the buffers are reallocated, so bound OrtValues know to rebind.</summary>
+    internal int Generation { get; private set; }
+
+    internal ForwardWorkspace Workspace { get; }
+
+    /// <summary>Forgets everything past <paramref name="length"/> tokens in one row.</summary>
+    public void RewindTo(int row, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length > _lengths[row])
+            throw new ArgumentOutOfRangeException(nameof(length), $"row {row} holds {_lengths[row]} tokens; cannot rewind forward to {length}.");
+        _lengths[row] = length;
+    }
+
+    /// <summary>Forgets everything past <paramref name="length"/> tokens in every row.</summary>
+    public void RewindTo(int length)
+    {
+        for (var row = 0; row < BatchSize; row++) RewindTo(row, Math.Min(length, _lengths[row]));
+    }
+
+    /// <summary>Empties every row.</summary>
+    public void Clear() => Array.Clear(_lengths);
+
+    /// <summary>Key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the model dtype.</summary>
+    internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => _keys[storedLayer].Bytes[..(int)BufferBytes(Capacity)];
+
+    /// <summary>Value buffer of the i-th stored layer, same layout as <see cref="KeyBytes"/>.</summary>
+    internal ReadOnlySpan<byte> ValueBytes(int storedLayer) => _values[storedLayer].Bytes[..(int)BufferBytes(Capacity)];
+
+    /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
+    internal void EnsureCapacity(int slots)
+    {
+        if (slots <= Capacity) return;
+        if (slots > MaxCapacity)
+            throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
+                $"(model max_context {_manifest.MaxContext}). Shorten the prompt or lower --max-tokens.");
+        var capacity = Math.Min(MaxCapacity, RoundUp(slots, _options.GrowthChunk));
+        var (keys, values) = Allocate(capacity);
+        for (var l = 0; l < StoredLayers; l++)
+        {
+            CopyRows(_keys[l], keys[l], Capacity, capacity);
+            CopyRows(_values[l], values[l], Capacity, capacity);
+        }
+        (_keys, _values, Capacity) = (keys, values, capacity);
+        DisposePastValues();
+        Generation++;
+    }
+
+    /// <summary>OrtValues over the buffers, in graph order (past.{l}.key, past.{l}.value for each stored layer).</summary>
+    internal OrtValue[] PastValues()
+    {
+        if (_pastValues is not null) return _pastValues;
+        long[] shape = [BatchSize, _manifest.NumKvHeads, Capacity, _manifest.HeadDim];
+        var type = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
+        var bytes = BufferBytes(Capacity);
+        _pastValues = new OrtValue[2 * StoredLayers];
+        for (var l = 0; l < StoredLayers; l++)
+        {
+            _pastValues[2 * l] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, _keys[l].Address, bytes);
+            _pastValues[2 * l + 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, _values[l].Address, bytes);
+        }
+        return _pastValues;
+    }
+
+    /// <summary>
+    /// Writes the first counts[b] new entries of each row (from a [batch, kvHeads, seqLen, headDim] output) at
+    /// that row's length, for one stored layer. Call <see cref="Advance"/> once all layers are written.
+    /// </summary>
+    internal void WriteNew(int storedLayer, ReadOnlySpan<byte> newKeys, ReadOnlySpan<byte> newValues, int seqLen, ReadOnlySpan<int> counts)
+    {
+        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+        for (var b = 0; b < BatchSize; b++)
+        {
+            if (counts[b] == 0) continue;
+            System.Diagnostics.Debug.Assert(_lengths[b] + counts[b] <= Capacity, "EnsureCapacity must run before WriteNew");
+            for (var h = 0; h < _manifest.NumKvHeads; h++)
+            {
+                var src = ((b * _manifest.NumKvHeads + h) * seqLen) * rowBytes;             // new[b, h, 0, :]
+                var dst = ((long)(b * _manifest.NumKvHeads + h) * Capacity + _lengths[b]) * rowBytes; // past[b, h, len_b, :]
+                var n = counts[b] * rowBytes;
+                newKeys.Slice(src, n).CopyTo(_keys[storedLayer].Bytes.Slice((int)dst, n));
+                newValues.Slice(src, n).CopyTo(_values[storedLayer].Bytes.Slice((int)dst, n));
+            }
+        }
+    }
+
+    /// <summary>Adds counts[b] to each row's length after <see cref="WriteNew"/> ran for every stored layer.</summary>
+    internal void Advance(ReadOnlySpan<int> counts)
+    {
+        for (var b = 0; b < BatchSize; b++) _lengths[b] += counts[b];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Workspace.Dispose();
+        DisposePastValues();
+    }
+
+    private void DisposePastValues()
+    {
+        if (_pastValues is null) return;
+        foreach (var value in _pastValues) value.Dispose();
+        _pastValues = null;
+    }
+
+    private (PinnedBuffer[] Keys, PinnedBuffer[] Values) Allocate(int capacity)
+    {
+        var keys = new PinnedBuffer[StoredLayers];
+        var values = new PinnedBuffer[StoredLayers];
+        for (var l = 0; l < StoredLayers; l++)
+        {
+            keys[l] = new PinnedBuffer(BufferBytes(capacity));
+            values[l] = new PinnedBuffer(BufferBytes(capacity));
+        }
+        return (keys, values);
+    }
+
+    private void CopyRows(PinnedBuffer from, PinnedBuffer to, int oldCapacity, int newCapacity)
+    {
+        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+        for (var b = 0; b < BatchSize; b++)
+        for (var h = 0; h < _manifest.NumKvHeads; h++)
+        {
+            var head = b * _manifest.NumKvHeads + h;
+            var n = _lengths[b] * rowBytes;
+            from.Bytes.Slice(head * oldCapacity * rowBytes, n).CopyTo(to.Bytes.Slice(head * newCapacity * rowBytes, n));
+        }
+    }
+
+    private long BufferBytes(int capacity) =>
+        (long)BatchSize * _manifest.NumKvHeads * capacity * _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+
+    private static int RoundUp(int value, int chunk) => (value + chunk - 1) / chunk * chunk;
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Condensa.Runtime;
+
+/// <summary>
+/// The facts the exporter wrote beside a graph (condensa.json): dimensions, which layers store KV,
+/// rope settings, special tokens and file names. The runtime reads everything about a model from here.
+/// </summary>
+public sealed record ModelManifest
+{
+    /// <summary>File name of the manifest inside an export folder.</summary>
+    public const string FileName = "condensa.json";
+
+    [JsonPropertyName("format")] public int Format { get; init; }
+    [JsonPropertyName("architecture")] public string Architecture { get; init; } = "";
+    [JsonPropertyName("dtype")] public string DType { get; init; } = "float32";
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    [JsonPropertyName("num_layers")] public int NumLayers { get; init; }
+    [JsonPropertyName("num_heads")] public int NumHeads { get; init; }
+    [JsonPropertyName("num_kv_heads")] public int NumKvHeads { get; init; }
+    [JsonPropertyName("head_dim")] public int HeadDim { get; init; }
+    [JsonPropertyName("max_context")] public int MaxContext { get; init; }
+    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+    [JsonPropertyName("kv_layers")] public int[] KvLayers { get; init; } = [];
+    [JsonPropertyName("layer_kv_source")] public int[] LayerKvSource { get; init; } = [];
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
+    [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [];
+    [JsonPropertyName("tokenizer_files")] public string[] TokenizerFiles { get; init; } = [];
+    [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }
+    [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; }
+
+    /// <summary>Element type of the KV buffers.</summary>
+    [JsonIgnore] public KvDataType KvType => KvDataTypeExtensions.Parse(DType, FileName);
+
+    /// <summary>KV bytes one token costs across all stored layers (keys and values).</summary>
+    [JsonIgnore] public long KvBytesPerToken => 2L * KvLayers.Length * NumKvHeads * HeadDim * KvType.SizeInBytes();
+
+    /// <summary>KV bytes one token would cost if every layer stored its own KV (the standard architecture).</summary>
+    [JsonIgnore] public long StandardKvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * KvType.SizeInBytes();
+
+    /// <summary>Reads and checks <c>condensa.json</c> in an export folder.</summary>
+    public static ModelManifest Load(string exportDir)
+    {
+        ArgumentNullException.ThrowIfNull(exportDir);
+        var path = Path.Combine(exportDir, FileName);
+        if (!File.Exists(path))
+            throw new CondensaException($"{path}: not found; '{exportDir}' is not a Condensa export (run 'condensa export' first).");
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new CondensaException($"{path}: malformed JSON ({e.Message}).", e);
+        }
+        if (manifest is null) throw new CondensaException($"{path}: empty manifest.");
+        manifest.Validate(path);
+        return manifest;
+    }
+
+    private void Validate(string path)
+    {
+        Require(Format == 1, "format", Format, path);
+        Require(VocabSize > 0, "vocab_size", VocabSize, path);
+        Require(NumLayers > 0, "num_layers", NumLayers, path);
+        Require(NumKvHeads > 0 && NumHeads % NumKvHeads == 0, "num_kv_heads", NumKvHeads, path);
+        Require(HeadDim > 0, "head_dim", HeadDim, path);
+        Require(MaxContext > 0, "max_context", MaxContext, path);
+        Require(KvLayers.Length > 0 && KvLayers.All(l => l >= 0 && l < NumLayers), "kv_layers", string.Join(",", KvLayers), path);
+        Require(LayerKvSource.Length == NumLayers && LayerKvSource.All(KvLayers.Contains), "layer_kv_source",
+            string.Join(",", LayerKvSource), path);
+        _ = KvType;
+    }
+
+    private static void Require(bool ok, string field, object value, string path)
+    {
+        if (!ok) throw new CondensaException($"{path}: field '{field}' has invalid value '{value}'.");
+    }
+}

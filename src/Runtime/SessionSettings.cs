@@ -1,0 +1,25 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Condensa.Runtime;
+
+/// <summary>How ONNX Runtime sessions are created for a model.</summary>
+public sealed record SessionSettings
+{
+    /// <summary>Threads for one operator; null = one per core, the best setting for memory-bound decoding on a
+    /// desktop CPU.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>ONNX Runtime's log level for the session (warnings by default, so a user sees only problems).</summary>
+    public OrtLoggingLevel LogLevel { get; init; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
+
+    internal SessionOptions ToSessionOptions()
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            LogSeverityLevel = LogLevel,
+            IntraOpNumThreads = IntraOpThreads ?? Environment.ProcessorCount,
+        };
+        return options;
+    }
+}
