@@ -1,0 +1,22 @@
+using System.CommandLine;
+using Condensa.Cli.Commands;
+
+namespace Condensa.Cli;
+
+/// <summary>The <c>condensa</c> command line: one subcommand per job, output to the given writers so tests can
+/// run it in-process.</summary>
+public static class CliApp
+{
+    /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var root = new RootCommand("Condensa: LLM inference on ONNX Runtime with condensed KV caches and speculative decoding.")
+        {
+            GenerateCommand.Create(),
+            ExportCommand.Create(),
+            ModelsCommand.Create(),
+        };
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        return await root.Parse(args).InvokeAsync(configuration, cancellationToken);
+    }
+}

@@ -1,0 +1,28 @@
+using Condensa.Export;
+using Condensa.Runtime;
+
+namespace Condensa.Cli;
+
+/// <summary>Turns a --model argument (a catalog name, a checkpoint folder or an export folder) into an export folder.</summary>
+internal static class ModelResolver
+{
+    public static ResolvedModel Resolve(string model, string? catalogPath, ExportPrecision precision, TextWriter log)
+    {
+        if (Directory.Exists(model))
+        {
+            if (File.Exists(Path.Combine(model, ModelManifest.FileName))) return new ResolvedModel(model, null);
+            if (File.Exists(Path.Combine(model, "config.json")))
+                return new ResolvedModel(ExportCache.Resolve(model, Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')), precision, log), null);
+            throw new CondensaException($"{model}: folder has neither {ModelManifest.FileName} (an export) nor config.json (a checkpoint).");
+        }
+        var located = ModelCatalog.Locate(catalogPath)
+            ?? throw new CondensaException($"--model '{model}' is not a folder, and no {ModelCatalog.FileName} was found (pass --catalog or set CONDENSA_MODELS).");
+        var entry = ModelCatalog.Load(located).Get(model);
+        if (!Directory.Exists(entry.CheckpointPath))
+            throw new CondensaException($"{located}: checkpoint folder '{entry.CheckpointPath}' of model '{model}' does not exist.");
+        return new ResolvedModel(ExportCache.Resolve(entry.CheckpointPath, entry.Name, precision, log), entry);
+    }
+}
+
+/// <summary>An export folder and, when the model came from the catalog, its entry.</summary>
+internal sealed record ResolvedModel(string ExportDir, CatalogEntry? Entry);

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+
+namespace Condensa.Runtime.Tests;
+
+[TestClass]
+public sealed class KvCacheTests
+{
+    private const int HeadDim = 4;
+
+    [TestMethod]
+    public void WriteNew_RaggedCounts_LandAtEachRowsLength()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { GrowthChunk = 8 });
+        Append(cache, seqLen: 2, counts: [2, 1], firstValue: 1);   // row 0: tokens 1,2; row 1: token 1
+        Append(cache, seqLen: 1, counts: [1, 1], firstValue: 10);  // row 0: 10 at slot 2; row 1: 10 at slot 1
+        CollectionAssert.AreEqual(new[] { 3, 2 }, cache.Lengths.ToArray());
+        CollectionAssert.AreEqual(new[] { 1f, 2f, 10f }, Slots(cache, row: 0, count: 3));
+        CollectionAssert.AreEqual(new[] { 1f, 10f }, Slots(cache, row: 1, count: 2));
+    }
+
+    [TestMethod]
+    public void EnsureCapacity_Growth_KeepsEntriesAndRoundsToChunk()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { GrowthChunk = 4 });
+        Assert.AreEqual(4, cache.Capacity);
+        Append(cache, seqLen: 3, counts: [3, 2], firstValue: 1);
+        cache.EnsureCapacity(9);
+        Assert.AreEqual(12, cache.Capacity);
+        CollectionAssert.AreEqual(new[] { 1f, 2f, 3f }, Slots(cache, row: 0, count: 3));
+        CollectionAssert.AreEqual(new[] { 1f, 2f }, Slots(cache, row: 1, count: 2));
+    }
+
+    [TestMethod]
+    public void EnsureCapacity_PastMaxContext_ThrowsContextOverflow()
+    {
+        using var cache = new KvCache(TestManifests.Small(maxContext: 16), 1, new KvCacheOptions { GrowthChunk = 4 });
+        var e = Assert.ThrowsExactly<CondensaException>(() => cache.EnsureCapacity(17));
+        StringAssert.Contains(e.Message, "Context overflow");
+        StringAssert.Contains(e.Message, "16");
+    }
+
+    [TestMethod]
+    public void RewindTo_ThenAppend_OverwritesRejectedSlots()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { GrowthChunk = 8 });
+        Append(cache, seqLen: 4, counts: [4], firstValue: 1);
+        cache.RewindTo(0, 2);
+        Append(cache, seqLen: 1, counts: [1], firstValue: 7);
+        Assert.AreEqual(3, cache.Lengths[0]);
+        CollectionAssert.AreEqual(new[] { 1f, 2f, 7f }, Slots(cache, row: 0, count: 3));
+    }
+
+    [TestMethod]
+    public void RewindTo_Forward_Throws()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions());
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => cache.RewindTo(0, 1));
+    }
+
+    [TestMethod]
+    public void Bytes_Float16Model_CountsTwoBytesPerElement()
+    {
+        using var cache = new KvCache(TestManifests.Small(dtype: "float16"), 3, new KvCacheOptions { GrowthChunk = 8 });
+        // 2 (k, v) x 2 layers x 1 kv head x 4 dims x 2 bytes
+        Assert.AreEqual(32, cache.BytesPerToken);
+        Assert.AreEqual(3L * 8 * 32, cache.AllocatedBytes);
+        Assert.AreEqual(0, cache.UsedBytes);
+    }
+
+    /// <summary>Appends new entries whose every element equals firstValue + index within the row.</summary>
+    private static void Append(KvCache cache, int seqLen, int[] counts, int firstValue)
+    {
+        var batch = cache.BatchSize;
+        var newKv = new float[batch * 1 * seqLen * HeadDim];   // [B, Hkv=1, S, D]
+        for (var b = 0; b < batch; b++)
+        for (var j = 0; j < seqLen; j++)
+            newKv.AsSpan((b * seqLen + j) * HeadDim, HeadDim).Fill(firstValue + j);
+        var bytes = MemoryMarshal.AsBytes(newKv.AsSpan());
+        cache.EnsureCapacity(cache.Lengths.ToArray().Zip(counts, (l, c) => l + c).Max());
+        for (var l = 0; l < cache.StoredLayers; l++) cache.WriteNew(l, bytes, bytes, seqLen, counts);
+        cache.Advance(counts);
+    }
+
+    /// <summary>First element of each of the first <paramref name="count"/> slots of a row (layer 0 keys).</summary>
+    private static float[] Slots(KvCache cache, int row, int count)
+    {
+        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
+        var slots = new float[count];
+        for (var s = 0; s < count; s++) slots[s] = keys[(row * cache.Capacity + s) * HeadDim];
+        return slots;
+    }
+}
