@@ -1,0 +1,32 @@
+using Condensa.TestSupport;
+
+namespace Condensa.Cli.Tests;
+
+/// <summary>Runs the CLI in-process with captured output, and makes tiny checkpoints with a tokenizer.</summary>
+internal static class CliRunner
+{
+    public static async Task<(int Exit, string Output, string Error)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CliApp.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A fresh tiny llama checkpoint with a byte-level tokenizer, in its own folder.</summary>
+    public static string Checkpoint(TinyModelSpec? spec = null)
+    {
+        var dir = Directory.CreateTempSubdirectory("condensa-cli-").FullName;
+        TinyCheckpoint.Write(dir, spec ?? new TinyModelSpec { Architecture = "llama", Seed = 5 });
+        TinyTokenizerFiles.Write(dir);
+        return dir;
+    }
+}
+
+[TestClass]
+public static class CliAssembly
+{
+    [AssemblyInitialize]
+    public static void UseTemporaryExportCache(TestContext _) =>
+        Environment.SetEnvironmentVariable("CONDENSA_CACHE", Directory.CreateTempSubdirectory("condensa-cache-").FullName);
+}
