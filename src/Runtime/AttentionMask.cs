@@ -51,4 +51,33 @@ public static class AttentionMask
             }
         }
     }
+
+    /// <summary>
+    /// Mask for a budgeted (sink + window) cache, whose slots hold arbitrary positions: query j of row b at position
+    /// p sees every filled slot whose position is below lengths[b] and is a sink or within the last window
+    /// positions before p, plus the new tokens up to itself (or its tree ancestors) under the same rule.
+    /// </summary>
+    internal static void BuildBudgeted(Span<float> bias, ReadOnlySpan<long> slotPositions, ReadOnlySpan<int> lengths, ReadOnlySpan<int> counts,
+        int seqLen, int capacity, KvBudget budget, ReadOnlySpan<bool> newVisibility, ReadOnlySpan<long> positions)
+    {
+        var batch = lengths.Length;
+        var keys = capacity + seqLen;
+        for (var b = 0; b < batch; b++)
+        for (var j = 0; j < seqLen; j++)
+        {
+            var row = bias.Slice((b * seqLen + j) * keys, keys);     // [capacity + seqLen]
+            row.Fill(MaskValue);
+            if (j >= counts[b]) continue;
+            var position = positions.IsEmpty ? lengths[b] + j : positions[b * seqLen + j];
+            var slots = slotPositions.Slice(b * capacity, capacity);
+            for (var s = 0; s < capacity; s++)
+                if (slots[s] >= 0 && slots[s] < lengths[b] && budget.Admits(slots[s], position)) row[s] = 0f;
+            for (var k = 0; k < counts[b]; k++)
+            {
+                var visible = newVisibility.IsEmpty ? k <= j : newVisibility[(b * seqLen + j) * seqLen + k];
+                var keyPosition = positions.IsEmpty ? lengths[b] + k : positions[b * seqLen + k];
+                if (visible && budget.Admits(keyPosition, position)) row[capacity + k] = 0f;
+            }
+        }
+    }
 }

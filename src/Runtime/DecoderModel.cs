@@ -6,7 +6,7 @@ namespace Condensa.Runtime;
 /// An exported decoder graph loaded into ONNX Runtime. Immutable once loaded and safe to share between threads:
 /// all per-sequence state (KV and scratch buffers) lives in the <see cref="KvCache"/> passed to each call.
 /// </summary>
-public sealed class DecoderModel : IDisposable
+public sealed class DecoderModel : IDecoder, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
@@ -86,8 +86,7 @@ public sealed class DecoderModel : IDisposable
 
         // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index
         FillInputs(ws, cache, inputs, seqLen);
-        AttentionMask.Build(ws.Bias, cache.Lengths, inputs.Counts, seqLen, cache.Capacity, Manifest.SlidingWindow,
-            inputs.NewTokenVisibility, inputs.Positions);
+        cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
 
         // 3) one pass; the past is read in place, outputs land in the workspace
         try

@@ -25,6 +25,9 @@ internal sealed class ForwardWorkspace : IDisposable
         _newKv = new PinnedBuffer?[2 * manifest.KvLayers.Length];
     }
 
+    /// <summary>New tokens per row of the last prepared pass.</summary>
+    public int SeqLen => _shape.SeqLen;
+
     public Span<long> Ids => _ids!.As<long>()[..(_batch * _shape.SeqLen)];
     public Span<long> Positions => _positions!.As<long>()[..(_batch * _shape.SeqLen)];
     public Span<float> Bias => _bias!.As<float>()[..(_batch * _shape.SeqLen * (_shape.Capacity + _shape.SeqLen))];

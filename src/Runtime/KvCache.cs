@@ -14,6 +14,8 @@ public sealed class KvCache : IDisposable
     private readonly ModelManifest _manifest;
     private readonly KvCacheOptions _options;
     private readonly int[] _lengths;
+    private readonly KvBudget? _budget;
+    private readonly long[]? _slotPositions;   // [batch, capacity] position held by each slot, -1 = empty (budgeted only)
     private PinnedBuffer[] _keys;
     private PinnedBuffer[] _values;
     private OrtValue[]? _pastValues;
@@ -27,7 +29,18 @@ public sealed class KvCache : IDisposable
         BatchSize = batchSize;
         MaxCapacity = Math.Min(options.MaxContext ?? manifest.MaxContext, manifest.MaxContext);
         _lengths = new int[batchSize];
-        Capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
+        _budget = options.Budget;
+        if (_budget is not null)
+        {
+            _budget.Validate();
+            Capacity = _budget.Slots;
+            _slotPositions = new long[batchSize * Capacity];
+            Array.Fill(_slotPositions, -1L);
+        }
+        else
+        {
+            Capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
+        }
         (_keys, _values) = Allocate(Capacity);
         Workspace = new ForwardWorkspace(manifest, batchSize);
     }
@@ -50,8 +63,12 @@ public sealed class KvCache : IDisposable
     /// <summary>KV bytes one token costs in this cache.</summary>
     public long BytesPerToken => _manifest.KvBytesPerToken;
 
-    /// <summary>Bytes of KV actually held: the sum of the row lengths times <see cref="BytesPerToken"/>.</summary>
-    public long UsedBytes => _lengths.Sum(l => (long)l) * BytesPerToken;
+    /// <summary>The sink + window budget, or null for a cache that keeps every position.</summary>
+    public KvBudget? Budget => _budget;
+
+    /// <summary>Bytes of KV actually held: the tokens kept per row (all of them, or at most the budget) times
+    /// <see cref="BytesPerToken"/>.</summary>
+    public long UsedBytes => _lengths.Sum(l => (long)Math.Min(l, _budget?.Slots ?? int.MaxValue)) * BytesPerToken;
 
     /// <summary>Bytes allocated for the buffers (all rows, full capacity).</summary>
     public long AllocatedBytes => (long)BatchSize * Capacity * BytesPerToken;
@@ -68,6 +85,9 @@ public sealed class KvCache : IDisposable
         if (length > _lengths[row])
             throw new ArgumentOutOfRangeException(nameof(length), $"row {row} holds {_lengths[row]} tokens; cannot rewind forward to {length}.");
         _lengths[row] = length;
+        if (_slotPositions is null) return;
+        foreach (ref var position in _slotPositions.AsSpan(row * Capacity, Capacity))
+            if (position >= length) position = -1;
     }
 
     /// <summary>Forgets everything past <paramref name="length"/> tokens in every row.</summary>
@@ -77,7 +97,43 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Empties every row.</summary>
-    public void Clear() => Array.Clear(_lengths);
+    public void Clear()
+    {
+        Array.Clear(_lengths);
+        if (_slotPositions is not null) Array.Fill(_slotPositions, -1L);
+    }
+
+    /// <summary>
+    /// Appends the first counts[b] new entries of this cache's last forward pass to <paramref name="destination"/>
+    /// (a cache of the same model, e.g. a self-speculation draft's budget), at the destination rows' lengths.
+    /// The destination rows must end where that pass started, so the entries land at their own positions.
+    /// </summary>
+    public void CopyLastPassInto(KvCache destination, ReadOnlySpan<int> counts)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers ||
+            destination.BatchSize != BatchSize)
+            throw new ArgumentException("destination has another layout (model or batch size)", nameof(destination));
+        var seqLen = Workspace.SeqLen;
+        for (var b = 0; b < BatchSize; b++)
+            if ((uint)counts[b] > (uint)seqLen) throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the last pass's {seqLen} tokens.");
+        var needed = 0;
+        for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, destination._lengths[b] + counts[b]);
+        destination.EnsureCapacity(needed);
+        for (var l = 0; l < StoredLayers; l++)
+            destination.WriteNew(l, Workspace.NewKeys(l), Workspace.NewValues(l), seqLen, counts);
+        destination.Advance(counts);
+    }
+
+    /// <summary>Fills attention_bias for a pass over this cache's slots (see <see cref="AttentionMask"/>).</summary>
+    internal void BuildBias(Span<float> bias, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow, ReadOnlySpan<bool> visibility,
+        ReadOnlySpan<long> positions)
+    {
+        if (_budget is null)
+            AttentionMask.Build(bias, _lengths, counts, seqLen, Capacity, slidingWindow, visibility, positions);
+        else
+            AttentionMask.BuildBudgeted(bias, _slotPositions, _lengths, counts, seqLen, Capacity, _budget, visibility, positions);
+    }
 
     /// <summary>Key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the model dtype.</summary>
     internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => _keys[storedLayer].Bytes[..(int)BufferBytes(Capacity)];
@@ -88,6 +144,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
     {
+        if (_budget is not null && slots <= MaxCapacity) return;   // a budget never grows; positions wrap in the ring
         if (slots <= Capacity) return;
         if (slots > MaxCapacity)
             throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
@@ -130,6 +187,11 @@ public sealed class KvCache : IDisposable
         for (var b = 0; b < BatchSize; b++)
         {
             if (counts[b] == 0) continue;
+            if (_budget is not null)
+            {
+                WriteNewBudgeted(storedLayer, newKeys, newValues, seqLen, b, counts[b], rowBytes);
+                continue;
+            }
             System.Diagnostics.Debug.Assert(_lengths[b] + counts[b] <= Capacity, "EnsureCapacity must run before WriteNew");
             for (var h = 0; h < _manifest.NumKvHeads; h++)
             {
@@ -139,6 +201,25 @@ public sealed class KvCache : IDisposable
                 newKeys.Slice(src, n).CopyTo(_keys[storedLayer].Bytes.Slice((int)dst, n));
                 newValues.Slice(src, n).CopyTo(_values[storedLayer].Bytes.Slice((int)dst, n));
             }
+        }
+    }
+
+    /// <summary>Budgeted rows: entry j of the pass goes to the slot of position length + j, one entry at a time,
+    /// so a pass longer than the ring simply leaves its latest positions.</summary>
+    private void WriteNewBudgeted(int storedLayer, ReadOnlySpan<byte> newKeys, ReadOnlySpan<byte> newValues, int seqLen, int b, int count, int rowBytes)
+    {
+        for (var j = 0; j < count; j++)
+        {
+            long position = _lengths[b] + j;
+            var slot = _budget!.SlotOf(position);
+            for (var h = 0; h < _manifest.NumKvHeads; h++)
+            {
+                var src = ((b * _manifest.NumKvHeads + h) * seqLen + j) * rowBytes;
+                var dst = ((b * _manifest.NumKvHeads + h) * Capacity + slot) * rowBytes;
+                newKeys.Slice(src, rowBytes).CopyTo(_keys[storedLayer].Bytes.Slice(dst, rowBytes));
+                newValues.Slice(src, rowBytes).CopyTo(_values[storedLayer].Bytes.Slice(dst, rowBytes));
+            }
+            if (storedLayer == 0) _slotPositions![b * Capacity + slot] = position;
         }
     }
 

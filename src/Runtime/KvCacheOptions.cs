@@ -13,4 +13,8 @@ public sealed record KvCacheOptions
 
     /// <summary>Upper bound on slots per row; null = the model's max context. The memory planner can lower it.</summary>
     public int? MaxContext { get; init; }
+
+    /// <summary>When set, the cache keeps only sinks + a window of recent positions in a fixed number of slots
+    /// (a self-speculation draft); positions are then no longer slot indices.</summary>
+    public KvBudget? Budget { get; init; }
 }

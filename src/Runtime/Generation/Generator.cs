@@ -6,15 +6,15 @@ using Condensa.Runtime.Sampling;
 namespace Condensa.Runtime.Generation;
 
 /// <summary>
-/// Plain (non-speculative) generation over a <see cref="DecoderModel"/>: chunked prefill, then one token per
+/// Plain (non-speculative) generation over a model (<see cref="IDecoder"/>): chunked prefill, then one token per
 /// step. Knows token ids only. The model can be shared by many generators; each call owns its cache.
 /// </summary>
 public sealed class Generator
 {
-    private readonly DecoderModel _model;
+    private readonly IDecoder _model;
 
     /// <summary>Creates a generator for a loaded model.</summary>
-    public Generator(DecoderModel model) => _model = model ?? throw new ArgumentNullException(nameof(model));
+    public Generator(IDecoder model) => _model = model ?? throw new ArgumentNullException(nameof(model));
 
     /// <summary>
     /// Streams the tokens generated after <paramref name="prompt"/>. With a <paramref name="cache"/> that already
@@ -102,7 +102,7 @@ public sealed class Generator
                 counts[b] = Math.Clamp(prompts[b].Count - start, 0, seqLen);
                 for (var j = 0; j < counts[b]; j++) tokens[b * seqLen + j] = prompts[b][start + j];
             }
-            var logits = _model.Forward(cache, tokens, counts, LogitsSelection.LastPerRow);
+            var logits = _model.Forward(cache, new ForwardInputs(tokens, counts, LogitsSelection.LastPerRow));
             for (var b = 0; b < batch; b++)
                 if (start + counts[b] == prompts[b].Count && counts[b] > 0)   // this chunk ends row b's prompt
                     next[b] = samplers[b].Sample(logits.Slice(b * vocab, vocab), CollectionsMarshal.AsSpan(histories[b]));
@@ -127,7 +127,7 @@ public sealed class Generator
                 else counts[b] = 1;
             }
             if (finish.All(f => f is not null)) break;
-            var logits = _model.Forward(cache, next, counts, LogitsSelection.LastPerRow);
+            var logits = _model.Forward(cache, new ForwardInputs(next, counts, LogitsSelection.LastPerRow));
             for (var b = 0; b < batch; b++)
                 if (counts[b] == 1) next[b] = samplers[b].Sample(logits.Slice(b * vocab, vocab), CollectionsMarshal.AsSpan(histories[b]));
         }
@@ -148,7 +148,7 @@ public sealed class Generator
         {
             count[0] = Math.Min(chunk.Length, prompt.Count - start);
             for (var j = 0; j < count[0]; j++) chunk[j] = prompt[start + j];
-            logits = _model.Forward(cache, chunk.AsSpan(0, count[0]), count, LogitsSelection.LastPerRow);
+            logits = _model.Forward(cache, new ForwardInputs(chunk.AsSpan(0, count[0]), count, LogitsSelection.LastPerRow));
         }
         var next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
         stats.PromptTokens += prompt.Count;
@@ -159,7 +159,7 @@ public sealed class Generator
     private int DecodeStep(KvCache cache, int[] token, TokenSampler sampler, List<int> history, GenerationStats stats)
     {
         var start = Stopwatch.GetTimestamp();
-        var logits = _model.Forward(cache, token, [1], LogitsSelection.LastPerRow);
+        var logits = _model.Forward(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow));
         var next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
         stats.DecodeTime += Stopwatch.GetElapsedTime(start);
         return next;

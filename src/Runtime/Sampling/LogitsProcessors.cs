@@ -14,17 +14,29 @@ public static class LogitsProcessors
     /// <param name="history">The sequence so far, prompt included.</param>
     /// <param name="penalty">The penalty; 1 leaves the logits unchanged.</param>
     /// <param name="seen">Scratch of logits.Length flags, all false on entry and on return.</param>
-    public static void ApplyRepetitionPenalty(Span<float> logits, ReadOnlySpan<int> history, float penalty, Span<bool> seen)
+    public static void ApplyRepetitionPenalty(Span<float> logits, ReadOnlySpan<int> history, float penalty, Span<bool> seen) =>
+        ApplyRepetitionPenalty(logits, history, [], penalty, seen);
+
+    /// <summary>The repetition penalty over a history given in two parts (committed tokens, then drafted ones), so a
+    /// speculative drafter or verifier need not copy the history to append its drafts.</summary>
+    public static void ApplyRepetitionPenalty(Span<float> logits, ReadOnlySpan<int> history, ReadOnlySpan<int> recent, float penalty, Span<bool> seen)
     {
         if (penalty == 1f) return;
-        foreach (var token in history)
+        Penalise(logits, history, penalty, seen);
+        Penalise(logits, recent, penalty, seen);
+        foreach (var token in history) seen[token] = false;
+        foreach (var token in recent) seen[token] = false;
+    }
+
+    private static void Penalise(Span<float> logits, ReadOnlySpan<int> tokens, float penalty, Span<bool> seen)
+    {
+        foreach (var token in tokens)
         {
             if (seen[token]) continue;   // penalise each distinct token once
             seen[token] = true;
             var x = logits[token];
             logits[token] = x > 0 ? x / penalty : x * penalty;
         }
-        foreach (var token in history) seen[token] = false;
     }
 
     /// <summary>Writes softmax(logits / temperature) into <paramref name="probs"/>.</summary>

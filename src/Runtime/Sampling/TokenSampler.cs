@@ -47,11 +47,16 @@ public sealed class TokenSampler
 
     /// <summary>Writes the filtered, normalised distribution the sampler draws from (after penalty and temperature)
     /// into <paramref name="probs"/>. Speculative verification needs exactly this distribution.</summary>
-    public void Distribution(ReadOnlySpan<float> logits, ReadOnlySpan<int> history, Span<float> probs)
+    public void Distribution(ReadOnlySpan<float> logits, ReadOnlySpan<int> history, Span<float> probs) =>
+        Distribution(logits, history, [], probs);
+
+    /// <summary>Like <see cref="Distribution(ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float})"/> with the history in two
+    /// parts: committed tokens, then tokens drafted after them.</summary>
+    public void Distribution(ReadOnlySpan<float> logits, ReadOnlySpan<int> history, ReadOnlySpan<int> recent, Span<float> probs)
     {
         Span<float> x = _logits;
         logits.CopyTo(x);
-        LogitsProcessors.ApplyRepetitionPenalty(x, history, _options.RepetitionPenalty, _seen);
+        LogitsProcessors.ApplyRepetitionPenalty(x, history, recent, _options.RepetitionPenalty, _seen);
         if (_options.IsGreedy)
         {
             probs.Clear();

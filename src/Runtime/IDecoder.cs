@@ -1,0 +1,17 @@
+namespace Condensa.Runtime;
+
+/// <summary>
+/// The model as the generation loops see it: dimensions, caches, and one forward pass over new tokens. Speculative
+/// decoding depends on this, never on ONNX Runtime types.
+/// </summary>
+public interface IDecoder
+{
+    /// <summary>Dimensions and special tokens.</summary>
+    ModelManifest Manifest { get; }
+
+    /// <summary>Creates KV buffers for a batch.</summary>
+    KvCache CreateCache(int batchSize, KvCacheOptions? options = null);
+
+    /// <summary>Runs new tokens through the model, appends their KV to the cache and returns the selected logits.</summary>
+    ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs);
+}
