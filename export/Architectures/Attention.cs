@@ -1,0 +1,98 @@
+using Condensa.Export.Onnx;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// Attention over [the C cache slots ++ the S new tokens] without concatenating KV (docs/ARCHITECTURE.md):
+/// queries are scored against the past and the new keys separately, the score blocks are concatenated,
+/// biased, softmaxed in float32, split, and the two value products summed. GQA views the queries as
+/// [B, Hkv, G·S, D] so KV heads are never repeated.
+/// </summary>
+internal static class Attention
+{
+    /// <summary>
+    /// Builds what all layers share: rotary tables, the grouped bias, the row-admits mask and the shapes.
+    /// <code>
+    ///   attention_bias [B,1,S,T] -> ReduceMax(-1) -> Greater(MaskValue/2) -> Unsqueeze(2) = RowAdmits [B,1,1,S,1]
+    ///   attention_bias -> Unsqueeze(2) = Bias [B,1,1,S,T]
+    ///   Shape(attention_bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
+    /// </code>
+    /// </summary>
+    public static AttentionContext Prepare(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
+        TensorProto.Types.DataType modelType)
+    {
+        var (cos, sin) = Rope.Tables(b, positionIds, config.Rope, config.HeadDim, modelType);
+        using var _ = b.Scope("attn_mask");
+        int groups = config.NumHeads / config.NumKvHeads;
+
+        string rowMax = b.Node("ReduceMax", [bias, b.ConstInt64([-1])], attributes: Attr.Int("keepdims", 1));               // [B, 1, S, 1]
+        string admits = b.Node("Greater", [rowMax, b.ConstScalar(GraphNames.MaskValue / 2, TensorProto.Types.DataType.Float)]); // [B, 1, S, 1]
+        admits = b.Node("Unsqueeze", [admits, b.ConstInt64([2])], "admits/Unsqueeze");                                     // [B, 1, 1, S, 1]
+        string bias5 = b.Node("Unsqueeze", [bias, b.ConstInt64([2])], "bias/Unsqueeze");                                     // [B, 1, 1, S, T]
+
+        string batch = b.NodeN("Shape", "batch/Shape", [bias], 1, [Attr.Int("start", 0), Attr.Int("end", 1)])[0];         // [1] = B
+        string seqTotal = b.NodeN("Shape", "seq_total/Shape", [bias], 1, [Attr.Int("start", 2), Attr.Int("end", 4)])[0];  // [2] = S, T
+        string total = b.NodeN("Shape", "total/Shape", [bias], 1, [Attr.Int("start", 3), Attr.Int("end", 4)])[0];         // [1] = T
+        string grouped = b.Node("Concat", [batch, b.ConstInt64([config.NumKvHeads, groups]), seqTotal], "grouped/Concat",
+            Attr.Int("axis", 0));                                                                                           // [5]
+        string flat = b.Node("Concat", [batch, b.ConstInt64([config.NumKvHeads, -1]), total], "flat/Concat",
+            Attr.Int("axis", 0));                                                                                           // [4]
+        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        return new AttentionContext(cos, sin, bias5, admits, grouped, flat, capacity);
+    }
+
+    /// <summary>
+    /// One layer's attention core. q: [B, H, S, D] (rotated), k and v: [B, Hkv, S, D] (k rotated),
+    /// past: [B, Hkv, C, D]. Returns [B, S, H·D], ready for o_proj.
+    /// <code>
+    ///   q·scale -> Reshape [B,Hkv,G·S,D] -+-> MatMul(past_kᵀ) [..,C] -+
+    ///                                     +-> MatMul(kᵀ)      [..,S] -+-> Concat -> Cast(f32) -> Reshape [B,Hkv,G,S,T]
+    ///   -> Add(bias) -> Softmax -> Where(admits, p, 0) -> Reshape [B,Hkv,G·S,T] -> Cast -+-> Slice[:C] -> MatMul(past_v) -+
+    ///                                                                                    +-> Slice[C:] -> MatMul(v) ------+-> Add
+    ///   -> Reshape [B,H,S,D] -> Transpose [B,S,H,D] -> Reshape [B,S,H·D]
+    /// </code>
+    /// </summary>
+    public static string Core(GraphBuilder b, AttentionContext ctx, HfConfig config, TensorProto.Types.DataType modelType,
+        string q, string k, string v, string pastKey, string pastValue)
+    {
+        int heads = config.NumHeads, kvHeads = config.NumKvHeads, headDim = config.HeadDim;
+        var f32 = TensorProto.Types.DataType.Float;
+
+        // Scaling q rather than the scores costs G·S·D multiplies instead of G·S·(C+S), and keeps fp16 scores small.
+        float scale = 1f / MathF.Sqrt(headDim);
+        string qs = b.Node("Mul", [q, b.ConstScalar(scale, modelType)], "q_scale/Mul");                     // [B, H, S, D]
+        string qg = b.Node("Reshape", [qs, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");     // [B, Hkv, G·S, D]
+
+        // 1) scores against the past and the new keys, separately
+        string pastKt = b.Node("Transpose", [pastKey], "past_key/Transpose", Attr.Ints("perm", 0, 1, 3, 2)); // [B, Hkv, D, C]
+        string sPast = b.Node("MatMul", [qg, pastKt], "scores_past/MatMul");                                 // [B, Hkv, G·S, C]
+        string kt = b.Node("Transpose", [k], "key/Transpose", Attr.Ints("perm", 0, 1, 3, 2));                // [B, Hkv, D, S]
+        string sNew = b.Node("MatMul", [qg, kt], "scores_new/MatMul");                                        // [B, Hkv, G·S, S]
+        string scores = b.Node("Concat", [sPast, sNew], "scores/Concat", Attr.Int("axis", -1));               // [B, Hkv, G·S, T]
+        if (modelType != f32)
+            scores = b.Node("Cast", [scores], "scores/Cast", Attr.Int("to", (long)f32));                      // [B, Hkv, G·S, T]
+
+        // 2) bias and float32 softmax per query group; rows that admit nothing become exactly 0
+        scores = b.Node("Reshape", [scores, ctx.GroupedShape], "scores/Reshape");                             // [B, Hkv, G, S, T]
+        scores = b.Node("Add", [scores, ctx.Bias], "bias/Add");                                               // [B, Hkv, G, S, T]
+        string probs = b.Node("Softmax", [scores], "Softmax", Attr.Int("axis", -1));                         // [B, Hkv, G, S, T]
+        // Where rather than Mul: also zeroes the NaN a row of -inf would produce.
+        probs = b.Node("Where", [ctx.RowAdmits, probs, b.ConstScalar(0f, f32)], "admits/Where");             // [B, Hkv, G, S, T]
+        probs = b.Node("Reshape", [probs, ctx.FlatShape], "probs/Reshape");                                   // [B, Hkv, G·S, T]
+        if (modelType != f32)
+            probs = b.Node("Cast", [probs], "probs/Cast", Attr.Int("to", (long)modelType));
+
+        // 3) split the probabilities and sum the two value products
+        string zero = b.ConstInt64([0]), last = b.ConstInt64([-1]), end = b.ConstInt64([long.MaxValue]);
+        string pPast = b.Node("Slice", [probs, zero, ctx.Capacity, last], "probs_past/Slice");               // [B, Hkv, G·S, C]
+        string pNew = b.Node("Slice", [probs, ctx.Capacity, end, last], "probs_new/Slice");                  // [B, Hkv, G·S, S]
+        string oPast = b.Node("MatMul", [pPast, pastValue], "out_past/MatMul");                               // [B, Hkv, G·S, D]
+        string oNew = b.Node("MatMul", [pNew, v], "out_new/MatMul");                                          // [B, Hkv, G·S, D]
+        string o = b.Node("Add", [oPast, oNew], "out/Add");                                                   // [B, Hkv, G·S, D]
+
+        // 4) back to [B, S, H·D]
+        o = b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_heads/Reshape");               // [B, H, S, D]
+        o = b.Node("Transpose", [o], "out/Transpose", Attr.Ints("perm", 0, 2, 1, 3));                         // [B, S, H, D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, 0, heads * headDim])], "out/Reshape");                  // [B, S, H·D]
+    }
+}

@@ -1,0 +1,42 @@
+using Condensa.Export.Onnx;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// Turns checkpoint tensors into graph initializers of the model dtype. Shapes are checked when a weight is
+/// registered (from the safetensors header only), so a wrong checkpoint fails before anything is written;
+/// the data itself is read, converted and transposed lazily when the writer streams it out.
+/// </summary>
+internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types.DataType modelType)
+{
+    public TensorProto.Types.DataType ModelType => modelType;
+
+    /// <summary>Whether the checkpoint has the tensor (e.g. an untied lm_head).</summary>
+    public bool Contains(string name) => reader.Contains(name);
+
+    /// <summary>A tensor stored as is, after a shape check: [dims].</summary>
+    public string Tensor(GraphBuilder b, string name, params long[] dims)
+    {
+        CheckShape(name, dims);
+        return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, reader.ReadFloat32(name), modelType));
+    }
+
+    /// <summary>
+    /// An <c>nn.Linear</c> weight, stored [out, in] in the checkpoint and transposed to [in, out] so the graph
+    /// multiplies activations on the left with a plain MatMul.
+    /// </summary>
+    public string TransposedMatrix(GraphBuilder b, string name, int inDim, int outDim)
+    {
+        CheckShape(name, [outDim, inDim]);
+        return b.AddInitializer(name, modelType, [inDim, outDim],
+            s => TensorBytes.Write(s, TensorBytes.Transpose(reader.ReadFloat32(name), outDim, inDim), modelType));
+    }
+
+    private void CheckShape(string name, long[] expected)
+    {
+        var info = reader.Info(name);
+        if (!info.Shape.SequenceEqual(expected))
+            throw new ExportException(
+                $"Tensor '{name}' has shape {info.ShapeText}, expected [{string.Join(", ", expected)}] (from config.json).");
+    }
+}

@@ -1,0 +1,28 @@
+namespace Condensa.Export;
+
+/// <summary>The supported architectures (config.json's <c>architectures[0]</c>) and their graph builders.</summary>
+internal static class Decoders
+{
+    private static readonly Dictionary<string, Func<HfConfig, DecoderWeights, LlamaDecoder>> Table = new()
+    {
+        ["LlamaForCausalLM"] = (c, w) => new LlamaDecoder(c, w),
+        ["MistralForCausalLM"] = (c, w) => new MistralDecoder(c, w),
+        ["Qwen2ForCausalLM"] = (c, w) => new Qwen2Decoder(c, w),
+    };
+
+    public static IReadOnlyCollection<string> Supported => Table.Keys;
+
+    /// <exception cref="ExportException">The architecture is not supported.</exception>
+    public static void CheckSupported(HfConfig config)
+    {
+        if (!Table.ContainsKey(config.Architecture))
+            throw new ExportException(
+                $"Unsupported architecture '{config.Architecture}' in config.json; supported: {string.Join(", ", Table.Keys)}.");
+    }
+
+    public static LlamaDecoder Create(HfConfig config, DecoderWeights weights)
+    {
+        CheckSupported(config);
+        return Table[config.Architecture](config, weights);
+    }
+}

@@ -1,0 +1,33 @@
+namespace Condensa.Export;
+
+/// <summary>
+/// The names of the graph contract (docs/ARCHITECTURE.md): the host binds inputs and outputs by these.
+/// </summary>
+public static class GraphNames
+{
+    /// <summary>int64 [B, S]: the new tokens.</summary>
+    public const string InputIds = "input_ids";
+    /// <summary>int64 [B, S]: rotary position of each new token.</summary>
+    public const string PositionIds = "position_ids";
+    /// <summary>float32 [B, 1, S, C + S]: 0 admits, <see cref="MaskValue"/> blocks.</summary>
+    public const string AttentionBias = "attention_bias";
+    /// <summary>int64 [B, K]: which of the S positions get logits.</summary>
+    public const string LogitsIndex = "logits_index";
+    /// <summary>float32 [B, K, V].</summary>
+    public const string Logits = "logits";
+
+    /// <summary>The value of a blocked position in <see cref="AttentionBias"/>.</summary>
+    public const float MaskValue = -1e9f;
+
+    /// <summary>Symbolic dims of the graph: batch, new tokens, cache capacity, cache + new, logit positions.</summary>
+    public const string DimBatch = "B", DimSequence = "S", DimCapacity = "C", DimTotal = "T", DimLogits = "K";
+
+    /// <summary>Input [B, Hkv, C, D]: the cached keys of stored layer <paramref name="layer"/>.</summary>
+    public static string PastKey(int layer) => $"past.{layer}.key";
+    /// <summary>Input [B, Hkv, C, D]: the cached values of stored layer <paramref name="layer"/>.</summary>
+    public static string PastValue(int layer) => $"past.{layer}.value";
+    /// <summary>Output [B, Hkv, S, D]: the post-RoPE keys of the new tokens.</summary>
+    public static string NewKey(int layer) => $"new.{layer}.key";
+    /// <summary>Output [B, Hkv, S, D]: the values of the new tokens.</summary>
+    public static string NewValue(int layer) => $"new.{layer}.value";
+}

@@ -1,0 +1,178 @@
+using Condensa.Export.Onnx;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// The decoder graph of LlamaForCausalLM, the base of the Llama family; subclasses override only their
+/// differences (biases, manifest facts).
+/// <code>
+///   input_ids -> Gather(embed) -> [layer 0 .. L-1] -> RMSNorm -> GatherND(logits_index) -> MatMul(lm_head) -> logits
+///   layer: x + Attention(RMSNorm(x)) -> h;  h + MLP(RMSNorm(h))
+/// </code>
+/// </summary>
+internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
+{
+    protected HfConfig Config { get; } = config;
+    protected DecoderWeights Weights { get; } = weights;
+    private TensorProto.Types.DataType ModelType => Weights.ModelType;
+
+    /// <summary>Whether q/k/v projections carry biases.</summary>
+    protected virtual bool QkvBias => Config.AttentionBias;
+    /// <summary>Whether o_proj carries a bias.</summary>
+    protected virtual bool OutputBias => Config.AttentionBias;
+    /// <summary>Whether gate/up/down projections carry biases.</summary>
+    protected virtual bool MlpBias => Config.MlpBias;
+
+    /// <summary>The sliding window the host must apply in its masks (never in the graph), or null.</summary>
+    public virtual int? SlidingWindow => null;
+
+    /// <summary>Adds the whole decoder to <paramref name="b"/>.</summary>
+    public void Build(GraphBuilder b)
+    {
+        var i64 = TensorProto.Types.DataType.Int64;
+        var f32 = TensorProto.Types.DataType.Float;
+        const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
+        int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+
+        // 1) inputs
+        string inputIds = b.Input(GraphNames.InputIds, i64, B, S);                                          // [B, S]
+        string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
+        string bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                 // [B, 1, S, T]
+        string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
+        for (int l = 0; l < Config.NumLayers; l++)
+        {
+            b.Input(GraphNames.PastKey(l), ModelType, B, kvHeads, C, headDim);                               // [B, Hkv, C, D]
+            b.Input(GraphNames.PastValue(l), ModelType, B, kvHeads, C, headDim);                             // [B, Hkv, C, D]
+        }
+        b.Output(GraphNames.Logits, f32, B, GraphNames.DimLogits, Config.VocabSize);                        // [B, K, V]
+
+        using var model = b.Scope("model");
+
+        // 2) embeddings
+        string embed = Weights.Tensor(b, WeightMap.Embed, Config.VocabSize, Config.HiddenSize);             // [V, H]
+        string x;
+        using (b.Scope("embed_tokens")) x = b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0)); // [B, S, H]
+
+        // 3) what every layer shares
+        var ctx = Attention.Prepare(b, Config, positionIds, bias, GraphNames.PastKey(0), ModelType);
+
+        // 4) layers
+        for (int l = 0; l < Config.NumLayers; l++)
+            using (b.Scope($"layers.{l}"))
+                x = Layer(b, ctx, x, l);
+
+        // 5) final norm on the K requested positions only, then lm_head
+        x = RmsNorm(b, "norm", x, WeightMap.FinalNorm);                                                      // [B, S, H]
+        using (b.Scope("logits"))
+        {
+            string idx = b.Node("Unsqueeze", [logitsIndex, b.ConstInt64([-1])]);                            // [B, K, 1]
+            string picked = b.Node("GatherND", [x, idx], attributes: Attr.Int("batch_dims", 1));            // [B, K, H]
+            string head = LmHead(b, embed);                                                                  // [H, V]
+            if (ModelType == f32)
+                b.NamedNode("MatMul", [picked, head], "MatMul", GraphNames.Logits);                          // [B, K, V]
+            else
+                b.NamedNode("Cast", [b.Node("MatMul", [picked, head])], "Cast", GraphNames.Logits,
+                    Attr.Int("to", (long)f32));                                                              // [B, K, V]
+        }
+    }
+
+    /// <summary>One decoder layer on x [B, S, H].</summary>
+    protected virtual string Layer(GraphBuilder b, AttentionContext ctx, string x, int layer)
+    {
+        string h = RmsNorm(b, "input_layernorm", x, WeightMap.Layer(WeightMap.InputNorm, layer));           // [B, S, H]
+        string attn;
+        using (b.Scope("attn")) attn = SelfAttention(b, ctx, h, layer);                                      // [B, S, H]
+        x = b.Node("Add", [x, attn], "attn_residual/Add");                                                   // [B, S, H]
+        h = RmsNorm(b, "post_attention_layernorm", x, WeightMap.Layer(WeightMap.PostAttentionNorm, layer)); // [B, S, H]
+        string mlp;
+        using (b.Scope("mlp")) mlp = Mlp(b, h, layer);                                                       // [B, S, H]
+        return b.Node("Add", [x, mlp], "mlp_residual/Add");                                                  // [B, S, H]
+    }
+
+    /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
+    protected virtual string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    {
+        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
+        string q = Linear(b, "q_proj", h, WeightMap.QProj, layer, hidden, heads * headDim, QkvBias);         // [B, S, H·D]
+        string k = Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
+        string v = Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
+        q = SplitHeads(b, "q", q, heads, headDim);                                                           // [B, H, S, D]
+        k = SplitHeads(b, "k", k, kvHeads, headDim);                                                         // [B, Hkv, S, D]
+        v = SplitHeads(b, "v", v, kvHeads, headDim);                                                         // [B, Hkv, S, D]
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.Cos, ctx.Sin, headDim);                         // [B, H, S, D]
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.Cos, ctx.Sin, headDim);                         // [B, Hkv, S, D]
+
+        var kvType = Weights.ModelType;
+        const string B = GraphNames.DimBatch, S = GraphNames.DimSequence;
+        b.NamedNode("Identity", [k], "new_key/Identity", GraphNames.NewKey(layer));                          // [B, Hkv, S, D]
+        b.NamedNode("Identity", [v], "new_value/Identity", GraphNames.NewValue(layer));                      // [B, Hkv, S, D]
+        b.Output(GraphNames.NewKey(layer), kvType, B, kvHeads, S, headDim);
+        b.Output(GraphNames.NewValue(layer), kvType, B, kvHeads, S, headDim);
+
+        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
+        return Linear(b, "o_proj", o, WeightMap.OProj, layer, heads * headDim, hidden, OutputBias);          // [B, S, H]
+    }
+
+    /// <summary>SiLU-gated MLP: down(silu(gate(h)) · up(h)).</summary>
+    protected virtual string Mlp(GraphBuilder b, string h, int layer)
+    {
+        int hidden = Config.HiddenSize, inter = Config.IntermediateSize;
+        string gate = Linear(b, "gate_proj", h, WeightMap.GateProj, layer, hidden, inter, MlpBias);          // [B, S, I]
+        string up = Linear(b, "up_proj", h, WeightMap.UpProj, layer, hidden, inter, MlpBias);                // [B, S, I]
+        string sig = b.Node("Sigmoid", [gate], "act_fn/Sigmoid");                                            // [B, S, I]
+        string act = b.Node("Mul", [gate, sig], "act_fn/Mul");                                               // [B, S, I]
+        string prod = b.Node("Mul", [act, up]);                                                              // [B, S, I]
+        return Linear(b, "down_proj", prod, WeightMap.DownProj, layer, inter, hidden, MlpBias);              // [B, S, H]
+    }
+
+    /// <summary>
+    /// RMSNorm in float32 as transformers computes it, in the Pow/ReduceMean/Add/Sqrt/Div pattern that
+    /// ONNX Runtime fuses into one kernel.
+    /// <code>
+    ///   x -> Cast(f32) -> Pow(2) -> ReduceMean(-1) -> Add(eps) -> Sqrt -+
+    ///   x -> Cast(f32) -------------------------------------------------+-> Div -> Cast(T) -> Mul(weight)
+    /// </code>
+    /// </summary>
+    protected string RmsNorm(GraphBuilder b, string scope, string x, string weightName)
+    {
+        using var _ = b.Scope(scope);
+        var f32 = TensorProto.Types.DataType.Float;
+        string weight = Weights.Tensor(b, weightName, Config.HiddenSize);                                    // [H]
+        string xf = ModelType == f32 ? x : b.Node("Cast", [x], "Cast", Attr.Int("to", (long)f32));           // [B, S, H]
+        string sq = b.Node("Pow", [xf, b.ConstScalar(2f, f32)]);                                             // [B, S, H]
+        string mean = b.Node("ReduceMean", [sq, b.ConstInt64([-1])], attributes: Attr.Int("keepdims", 1));  // [B, S, 1]
+        string std = b.Node("Sqrt", [b.Node("Add", [mean, b.ConstScalar((float)Config.RmsNormEps, f32)])]);  // [B, S, 1]
+        string normed = b.Node("Div", [xf, std]);                                                            // [B, S, H]
+        if (ModelType != f32) normed = b.Node("Cast", [normed], "Cast_back", Attr.Int("to", (long)ModelType));
+        return b.Node("Mul", [normed, weight]);                                                              // [B, S, H]
+    }
+
+    /// <summary>x [.., in] @ W [in, out] (+ bias [out]).</summary>
+    protected string Linear(GraphBuilder b, string scope, string x, string projection, int layer, int inDim, int outDim, bool bias)
+    {
+        using var _ = b.Scope(scope);
+        string w = Weights.TransposedMatrix(b, WeightMap.Weight(projection, layer), inDim, outDim);          // [in, out]
+        string y = b.Node("MatMul", [x, w]);                                                                 // [.., out]
+        if (!bias) return y;
+        string bv = Weights.Tensor(b, WeightMap.Bias(projection, layer), outDim);                            // [out]
+        return b.Node("Add", [y, bv]);                                                                       // [.., out]
+    }
+
+    /// <summary>
+    /// lm_head as [H, V]. Tied (or with no lm_head tensor at all, as tied checkpoints are saved) it is the
+    /// [V, H] embedding table transposed in the graph: one copy on disk, and ONNX Runtime folds the
+    /// Transpose of a constant once, at session creation.
+    /// </summary>
+    private string LmHead(GraphBuilder b, string embed)
+    {
+        if (!Config.TieWordEmbeddings && Weights.Contains(WeightMap.LmHead))
+            return Weights.TransposedMatrix(b, WeightMap.LmHead, Config.HiddenSize, Config.VocabSize);       // [H, V]
+        return b.Node("Transpose", [embed], "tied_lm_head/Transpose", Attr.Ints("perm", 1, 0));             // [H, V]
+    }
+
+    private static string SplitHeads(GraphBuilder b, string name, string x, int heads, int headDim)
+    {
+        string r = b.Node("Reshape", [x, b.ConstInt64([0, 0, heads, headDim])], $"{name}_heads/Reshape");    // [B, S, h, D]
+        return b.Node("Transpose", [r], $"{name}_heads/Transpose", Attr.Ints("perm", 0, 2, 1, 3));           // [B, h, S, D]
+    }
+}

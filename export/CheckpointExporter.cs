@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Condensa.Export.Onnx;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// Exports a Hugging Face decoder checkpoint folder (config.json + safetensors) to an ONNX graph with
+/// Condensa's KV contract, its external weights, condensa.json and the tokenizer files.
+/// </summary>
+public static class CheckpointExporter
+{
+    /// <summary>The graph file name.</summary>
+    public const string ModelFileName = "model.onnx";
+    /// <summary>The external weights file name.</summary>
+    public const string DataFileName = "model.onnx.data";
+
+    /// <summary>Files copied from the checkpoint when present: the runtime needs them beside the graph.</summary>
+    public static readonly IReadOnlyList<string> TokenizerFileNames =
+    [
+        "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "generation_config.json",
+        "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.tiktoken",
+    ];
+
+    /// <summary>The architectures (config.json <c>architectures[0]</c>) this exporter supports.</summary>
+    public static IReadOnlyCollection<string> SupportedArchitectures => Decoders.Supported;
+
+    /// <summary>
+    /// Exports <paramref name="checkpointDir"/> into <paramref name="outputDir"/> (created if needed).
+    /// condensa.json is written last, atomically, so a folder that has one holds a complete export.
+    /// </summary>
+    /// <exception cref="ExportException">The checkpoint is missing files, unsupported, or inconsistent.</exception>
+    public static ExportResult Export(string checkpointDir, string outputDir, ExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        // 1) read and validate what the graph depends on
+        var config = HfConfig.Load(checkpointDir);
+        Decoders.CheckSupported(config);
+        if (config.NumKvHeads <= 0 || config.NumHeads % config.NumKvHeads != 0)
+            throw new ExportException(
+                $"config.json: num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.");
+        string fingerprint = CheckpointFingerprint.Compute(checkpointDir);
+        var modelType = options.Precision == ExportPrecision.Fp16 ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float;
+
+        // 2) invalidate any previous export first, so a crash below never leaves a stale manifest
+        Directory.CreateDirectory(outputDir);
+        string manifestPath = Path.Combine(outputDir, CondensaManifest.FileName);
+        File.Delete(manifestPath);
+
+        // 3) graph and weights
+        string modelPath = Path.Combine(outputDir, ModelFileName);
+        int? slidingWindow;
+        using (var reader = SafeTensorsReader.Open(checkpointDir))
+        {
+            var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType));
+            var graph = new GraphBuilder();
+            decoder.Build(graph);
+            OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
+            slidingWindow = decoder.SlidingWindow;
+        }
+
+        // 4) tokenizer files
+        var copied = new List<string>();
+        if (options.CopyTokenizerFiles && Path.GetFullPath(checkpointDir) != Path.GetFullPath(outputDir))
+        {
+            foreach (string name in TokenizerFileNames)
+            {
+                string src = Path.Combine(checkpointDir, name);
+                if (!File.Exists(src)) continue;
+                File.Copy(src, Path.Combine(outputDir, name), overwrite: true);
+                copied.Add(name);
+            }
+        }
+        else if (options.CopyTokenizerFiles)
+        {
+            copied.AddRange(TokenizerFileNames.Where(n => File.Exists(Path.Combine(checkpointDir, n))));
+        }
+
+        // 5) manifest, last and atomically
+        var (bos, eos) = SpecialTokens(config, checkpointDir);
+        var manifest = new CondensaManifest
+        {
+            Architecture = config.Architecture,
+            Dtype = options.Precision == ExportPrecision.Fp16 ? "float16" : "float32",
+            VocabSize = config.VocabSize,
+            HiddenSize = config.HiddenSize,
+            NumLayers = config.NumLayers,
+            NumHeads = config.NumHeads,
+            NumKvHeads = config.NumKvHeads,
+            HeadDim = config.HeadDim,
+            MaxContext = config.MaxPositionEmbeddings,
+            SlidingWindow = slidingWindow,
+            KvLayers = Enumerable.Range(0, config.NumLayers).ToArray(),
+            LayerKvSource = Enumerable.Range(0, config.NumLayers).ToArray(),
+            Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
+            BosTokenId = bos,
+            EosTokenIds = eos,
+            TokenizerFiles = copied,
+            Graph = ModelFileName,
+            CheckpointFingerprint = fingerprint,
+        };
+        string temp = manifestPath + ".tmp";
+        File.WriteAllText(temp, manifest.ToJson());
+        File.Move(temp, manifestPath, overwrite: true);
+        return new ExportResult(outputDir, modelPath, Path.Combine(outputDir, DataFileName), manifestPath, manifest);
+    }
+
+    // config.json's ids, completed by generation_config.json, whose eos list is often longer (chat models
+    // end turns with a token config.json does not name).
+    private static (int? Bos, IReadOnlyList<int> Eos) SpecialTokens(HfConfig config, string checkpointDir)
+    {
+        int? bos = config.BosTokenId;
+        var eos = new List<int>(config.EosTokenIds);
+        string path = Path.Combine(checkpointDir, "generation_config.json");
+        if (!File.Exists(path)) return (bos, eos);
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = doc.RootElement;
+            if (bos is null && root.TryGetProperty("bos_token_id", out var b) && b.ValueKind == JsonValueKind.Number) bos = b.GetInt32();
+            if (root.TryGetProperty("eos_token_id", out var e))
+            {
+                var ids = e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToList() : [e];
+                foreach (var id in ids)
+                    if (id.ValueKind == JsonValueKind.Number && !eos.Contains(id.GetInt32())) eos.Add(id.GetInt32());
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new ExportException($"'{path}' is not valid JSON: {ex.Message}", ex);
+        }
+        return (bos, eos);
+    }
+}

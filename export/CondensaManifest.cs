@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Condensa.Export;
+
+/// <summary>Rope facts recorded in condensa.json (RoPE itself is inside the graph).</summary>
+/// <param name="Type">"default", "linear" or "llama3".</param>
+/// <param name="Theta">Base of the inverse frequencies.</param>
+public sealed record ManifestRope(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("theta")] double Theta);
+
+/// <summary>
+/// condensa.json, written beside the graph (schema in docs/ARCHITECTURE.md). Runtime reads it with its own
+/// type; the two meet only in this file.
+/// </summary>
+public sealed record CondensaManifest
+{
+    /// <summary>The manifest file name.</summary>
+    public const string FileName = "condensa.json";
+
+    /// <summary>Schema version.</summary>
+    [JsonPropertyName("format")] public int Format { get; init; } = 1;
+    /// <summary>config.json's architecture, e.g. "LlamaForCausalLM".</summary>
+    [JsonPropertyName("architecture")] public required string Architecture { get; init; }
+    /// <summary>"float32" or "float16": the dtype of weights and of past/new KV.</summary>
+    [JsonPropertyName("dtype")] public required string Dtype { get; init; }
+    /// <summary>V.</summary>
+    [JsonPropertyName("vocab_size")] public required int VocabSize { get; init; }
+    /// <summary>H.</summary>
+    [JsonPropertyName("hidden_size")] public required int HiddenSize { get; init; }
+    /// <summary>Decoder layers.</summary>
+    [JsonPropertyName("num_layers")] public required int NumLayers { get; init; }
+    /// <summary>Query heads.</summary>
+    [JsonPropertyName("num_heads")] public required int NumHeads { get; init; }
+    /// <summary>KV heads (Hkv).</summary>
+    [JsonPropertyName("num_kv_heads")] public required int NumKvHeads { get; init; }
+    /// <summary>D.</summary>
+    [JsonPropertyName("head_dim")] public required int HeadDim { get; init; }
+    /// <summary>max_position_embeddings.</summary>
+    [JsonPropertyName("max_context")] public required int MaxContext { get; init; }
+    /// <summary>Sliding window the host must apply in its masks, or null.</summary>
+    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+    /// <summary>Layers that store KV (graph inputs past.{l}.* exist for these only).</summary>
+    [JsonPropertyName("kv_layers")] public required IReadOnlyList<int> KvLayers { get; init; }
+    /// <summary>Entry i: the stored layer that layer i attends to.</summary>
+    [JsonPropertyName("layer_kv_source")] public required IReadOnlyList<int> LayerKvSource { get; init; }
+    /// <summary>Rope settings.</summary>
+    [JsonPropertyName("rope")] public required ManifestRope Rope { get; init; }
+    /// <summary>Beginning-of-sequence token, if any.</summary>
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
+    /// <summary>Tokens that end generation.</summary>
+    [JsonPropertyName("eos_token_ids")] public required IReadOnlyList<int> EosTokenIds { get; init; }
+    /// <summary>Tokenizer and generation files copied beside the graph.</summary>
+    [JsonPropertyName("tokenizer_files")] public required IReadOnlyList<string> TokenizerFiles { get; init; }
+    /// <summary>The graph file name.</summary>
+    [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    /// <summary><see cref="CheckpointFingerprint.Compute"/> of the source checkpoint.</summary>
+    [JsonPropertyName("checkpoint_fingerprint")] public required string CheckpointFingerprint { get; init; }
+    /// <summary>Bumped when the exporter's output changes for the same checkpoint (invalidates caches).</summary>
+    [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; } = 1;
+
+    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+
+    /// <summary>Serialises the manifest as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Reads a condensa.json.</summary>
+    /// <exception cref="ExportException">The file is missing or not a manifest.</exception>
+    public static CondensaManifest Load(string path)
+    {
+        if (!File.Exists(path)) throw new ExportException($"Missing manifest '{path}'.");
+        try
+        {
+            return JsonSerializer.Deserialize<CondensaManifest>(File.ReadAllText(path), Options)
+                ?? throw new ExportException($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new ExportException($"'{path}' is not a valid condensa.json: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System.Text.Json;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// The fields of a Hugging Face <c>config.json</c> that a decoder export needs, read from either the
+/// transformers v4 layout (<c>rope_theta</c>, <c>rope_scaling</c>, <c>torch_dtype</c>) or the v5 layout
+/// (<c>rope_parameters</c>, <c>dtype</c>). Defaults follow transformers' config classes.
+/// </summary>
+public sealed record HfConfig
+{
+    /// <summary>The first entry of <c>architectures</c>, e.g. "LlamaForCausalLM".</summary>
+    public required string Architecture { get; init; }
+    /// <summary><c>hidden_size</c>.</summary>
+    public required int HiddenSize { get; init; }
+    /// <summary><c>intermediate_size</c> of the MLP.</summary>
+    public required int IntermediateSize { get; init; }
+    /// <summary><c>num_attention_heads</c>.</summary>
+    public required int NumHeads { get; init; }
+    /// <summary><c>num_key_value_heads</c> (defaults to the number of attention heads).</summary>
+    public required int NumKvHeads { get; init; }
+    /// <summary><c>num_hidden_layers</c>.</summary>
+    public required int NumLayers { get; init; }
+    /// <summary><c>head_dim</c> (defaults to hidden_size / num_attention_heads).</summary>
+    public required int HeadDim { get; init; }
+    /// <summary><c>rms_norm_eps</c>.</summary>
+    public required double RmsNormEps { get; init; }
+    /// <summary><c>vocab_size</c>.</summary>
+    public required int VocabSize { get; init; }
+    /// <summary><c>max_position_embeddings</c>.</summary>
+    public required int MaxPositionEmbeddings { get; init; }
+    /// <summary><c>tie_word_embeddings</c>: lm_head shares embed_tokens.</summary>
+    public required bool TieWordEmbeddings { get; init; }
+    /// <summary>Llama's <c>attention_bias</c>: q/k/v/o projections carry biases.</summary>
+    public required bool AttentionBias { get; init; }
+    /// <summary>Llama's <c>mlp_bias</c>: gate/up/down projections carry biases.</summary>
+    public required bool MlpBias { get; init; }
+    /// <summary><c>bos_token_id</c>, if any.</summary>
+    public int? BosTokenId { get; init; }
+    /// <summary><c>eos_token_id</c> as a list (the field may be an int or a list).</summary>
+    public required IReadOnlyList<int> EosTokenIds { get; init; }
+    /// <summary>Sliding attention window, or null for full attention.</summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>Rotary embedding settings.</summary>
+    public required RopeSettings Rope { get; init; }
+    /// <summary>The checkpoint's stored dtype name ("float32", "float16", "bfloat16"), if given.</summary>
+    public string? Dtype { get; init; }
+
+    /// <summary>Reads <c>config.json</c> from a checkpoint folder.</summary>
+    /// <exception cref="ExportException">The file is missing, unreadable, or a field is missing or unsupported.</exception>
+    public static HfConfig Load(string checkpointDir)
+    {
+        string path = Path.Combine(checkpointDir, "config.json");
+        if (!File.Exists(path))
+            throw new ExportException($"Missing config.json: '{path}' does not exist.");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return Parse(doc.RootElement, path);
+        }
+        catch (JsonException e)
+        {
+            throw new ExportException($"'{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Parses the text of a config.json; <paramref name="source"/> names it in error messages.</summary>
+    public static HfConfig Parse(string json, string source = "config.json")
+    {
+        using var doc = JsonDocument.Parse(json);
+        return Parse(doc.RootElement, source);
+    }
+
+    private static HfConfig Parse(JsonElement root, string source)
+    {
+        var f = new Fields(root, source);
+        string architecture = f.Architecture();
+        int hidden = f.Int("hidden_size");
+        int heads = f.Int("num_attention_heads");
+        int layers = f.Int("num_hidden_layers");
+        return new HfConfig
+        {
+            Architecture = architecture,
+            HiddenSize = hidden,
+            IntermediateSize = f.Int("intermediate_size"),
+            NumHeads = heads,
+            NumKvHeads = f.OptionalInt("num_key_value_heads") ?? heads,
+            NumLayers = layers,
+            HeadDim = f.OptionalInt("head_dim") ?? hidden / heads,
+            RmsNormEps = f.OptionalDouble("rms_norm_eps") ?? 1e-6,
+            VocabSize = f.Int("vocab_size"),
+            MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") ?? 2048,
+            TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
+            AttentionBias = f.OptionalBool("attention_bias") ?? false,
+            MlpBias = f.OptionalBool("mlp_bias") ?? false,
+            BosTokenId = f.OptionalInt("bos_token_id"),
+            EosTokenIds = f.IntList("eos_token_id"),
+            SlidingWindow = SlidingWindowOf(f, architecture, layers),
+            Rope = RopeOf(f),
+            Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
+        };
+    }
+
+    // Mistral: sliding_window applies to every layer when set. Qwen2: only with use_sliding_window, and then
+    // only to layers >= max_window_layers; a mix of full and sliding layers does not fit one manifest window.
+    private static int? SlidingWindowOf(Fields f, string architecture, int layers)
+    {
+        int? window = f.OptionalInt("sliding_window");
+        if (window is null) return null;
+        if (architecture != "Qwen2ForCausalLM") return window;
+        if (!(f.OptionalBool("use_sliding_window") ?? false)) return null;
+        int maxWindowLayers = f.OptionalInt("max_window_layers") ?? layers;
+        if (maxWindowLayers >= layers) return null;
+        if (maxWindowLayers == 0) return window;
+        throw new ExportException(
+            $"{f.Source}: use_sliding_window with max_window_layers = {maxWindowLayers} of {layers} layers " +
+            "mixes full and sliding layers, which is not supported.");
+    }
+
+    private static RopeSettings RopeOf(Fields f)
+    {
+        // v5 keeps everything in rope_parameters; v4 has rope_theta beside an optional rope_scaling.
+        JsonElement? p = f.OptionalObject("rope_parameters") ?? f.OptionalObject("rope_scaling");
+        double theta = f.OptionalDouble("rope_theta") ?? 10000.0;
+        // The graph rotates the whole head; a partial rotation would silently give wrong logits.
+        double partial = f.OptionalDouble("partial_rotary_factor")
+            ?? (p is { } pp && pp.TryGetProperty("partial_rotary_factor", out var prf) && prf.ValueKind == JsonValueKind.Number ? prf.GetDouble() : 1.0);
+        if (partial != 1.0)
+            throw new ExportException($"{f.Source}: partial_rotary_factor {partial} is not supported (only 1.0).");
+        if (p is null) return new RopeSettings("default", theta);
+
+        var r = new Fields(p.Value, f.Source + (f.OptionalObject("rope_parameters") is null ? ": rope_scaling" : ": rope_parameters"));
+        string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? "default";
+        theta = r.OptionalDouble("rope_theta") ?? theta;
+        if (!RopeSettings.SupportedTypes.Contains(type))
+            throw new ExportException(
+                $"{r.Source}: unsupported rope type '{type}'; supported: {string.Join(", ", RopeSettings.SupportedTypes)}.");
+        return type switch
+        {
+            "default" => new RopeSettings(type, theta),
+            "linear" => new RopeSettings(type, theta, r.Double("factor")),
+            _ => new RopeSettings(type, theta, r.Double("factor"), r.Double("low_freq_factor"),
+                r.Double("high_freq_factor"), r.Int("original_max_position_embeddings")),
+        };
+    }
+
+    /// <summary>Typed access to a JSON object's fields with errors that name the file and field.</summary>
+    private readonly struct Fields(JsonElement obj, string source)
+    {
+        public string Source => source;
+
+        public string Architecture()
+        {
+            if (!obj.TryGetProperty("architectures", out var a) || a.ValueKind != JsonValueKind.Array || a.GetArrayLength() == 0)
+                throw new ExportException($"{source}: field 'architectures' is missing or empty.");
+            return a[0].GetString() ?? throw new ExportException($"{source}: 'architectures[0]' is not a string.");
+        }
+
+        public int Int(string name) => OptionalInt(name) ?? throw Missing(name);
+        public double Double(string name) => OptionalDouble(name) ?? throw Missing(name);
+
+        public int? OptionalInt(string name) => Get(name) is { } e
+            ? e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) ? v : throw Bad(name, e, "an integer")
+            : null;
+
+        public double? OptionalDouble(string name) => Get(name) is { } e
+            ? e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw Bad(name, e, "a number")
+            : null;
+
+        public bool? OptionalBool(string name) => Get(name) is { } e
+            ? e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : throw Bad(name, e, "a boolean")
+            : null;
+
+        public string? OptionalString(string name) => Get(name) is { } e
+            ? e.ValueKind == JsonValueKind.String ? e.GetString() : throw Bad(name, e, "a string")
+            : null;
+
+        public JsonElement? OptionalObject(string name) => Get(name) is { } e
+            ? e.ValueKind == JsonValueKind.Object ? e : throw Bad(name, e, "an object")
+            : null;
+
+        public IReadOnlyList<int> IntList(string name)
+        {
+            if (Get(name) is not { } e) return [];
+            if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int single)) return [single];
+            if (e.ValueKind != JsonValueKind.Array) throw Bad(name, e, "an integer or a list of integers");
+            var list = new List<int>();
+            foreach (var item in e.EnumerateArray())
+                list.Add(item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out int v) ? v : throw Bad(name, e, "a list of integers"));
+            return list;
+        }
+
+        // A JSON null counts as absent: transformers writes e.g. "head_dim": null and "rope_scaling": null.
+        private JsonElement? Get(string name) =>
+            obj.TryGetProperty(name, out var e) && e.ValueKind != JsonValueKind.Null ? e : null;
+
+        private ExportException Missing(string name) => new($"{source}: required field '{name}' is missing.");
+
+        private ExportException Bad(string name, JsonElement e, string expected) =>
+            new($"{source}: field '{name}' should be {expected}, got {e.GetRawText()}.");
+    }
+}

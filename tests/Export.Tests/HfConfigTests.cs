@@ -1,0 +1,118 @@
+namespace Condensa.Export.Tests;
+
+[TestClass]
+public sealed class HfConfigTests
+{
+    private const string V4 = """
+        {"architectures": ["LlamaForCausalLM"], "hidden_size": 2048, "intermediate_size": 8192,
+         "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 16, "rms_norm_eps": 1e-05,
+         "vocab_size": 128256, "max_position_embeddings": 131072, "tie_word_embeddings": true,
+         "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009], "head_dim": 64,
+         "rope_theta": 500000.0, "torch_dtype": "bfloat16",
+         "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                          "original_max_position_embeddings": 8192, "rope_type": "llama3"}}
+        """;
+
+    private const string V5 = """
+        {"architectures": ["LlamaForCausalLM"], "hidden_size": 2048, "intermediate_size": 8192,
+         "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 16, "rms_norm_eps": 1e-05,
+         "vocab_size": 128256, "max_position_embeddings": 131072, "tie_word_embeddings": true,
+         "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009], "head_dim": 64, "dtype": "bfloat16",
+         "rope_parameters": {"rope_theta": 500000.0, "factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                             "original_max_position_embeddings": 8192, "rope_type": "llama3"}}
+        """;
+
+    [TestMethod]
+    public void Parse_V4AndV5Layouts_GiveSameConfig()
+    {
+        var v4 = HfConfig.Parse(V4);
+        var v5 = HfConfig.Parse(V5);
+
+        Assert.AreEqual(new RopeSettings("llama3", 500000.0, 32.0, 1.0, 4.0, 8192), v4.Rope);
+        Assert.AreEqual(v4.Rope, v5.Rope);
+        Assert.AreEqual("bfloat16", v4.Dtype);
+        Assert.AreEqual("bfloat16", v5.Dtype);
+        CollectionAssert.AreEqual(new[] { 128001, 128008, 128009 }, v5.EosTokenIds.ToArray());
+        Assert.AreEqual(8, v5.NumKvHeads);
+        Assert.AreEqual(64, v5.HeadDim);
+        Assert.IsTrue(v5.TieWordEmbeddings);
+        Assert.AreEqual(128000, v5.BosTokenId);
+    }
+
+    [TestMethod]
+    public void Parse_MinimalLlama_AppliesTransformersDefaults()
+    {
+        var c = HfConfig.Parse("""
+            {"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 96,
+             "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 320, "eos_token_id": 2,
+             "rope_scaling": null, "head_dim": null}
+            """);
+
+        Assert.AreEqual(4, c.NumKvHeads);
+        Assert.AreEqual(16, c.HeadDim);
+        Assert.AreEqual(new RopeSettings("default", 10000.0), c.Rope);
+        CollectionAssert.AreEqual(new[] { 2 }, c.EosTokenIds.ToArray());
+        Assert.IsNull(c.SlidingWindow);
+        Assert.IsFalse(c.AttentionBias);
+    }
+
+    [TestMethod]
+    [DataRow("""{"use_sliding_window": false, "sliding_window": 4096, "max_window_layers": 28}""", null)]
+    [DataRow("""{"use_sliding_window": true, "sliding_window": 4096, "max_window_layers": 0}""", 4096)]
+    [DataRow("""{"use_sliding_window": true, "sliding_window": 4096, "max_window_layers": 2}""", null)]
+    public void Parse_Qwen2SlidingWindow_OnlyWhenEveryLayerSlides(string extra, int? expected)
+    {
+        var c = HfConfig.Parse(Minimal("Qwen2ForCausalLM", extra));
+
+        Assert.AreEqual(expected, c.SlidingWindow);
+    }
+
+    [TestMethod]
+    public void Parse_MistralSlidingWindow_IsKept()
+    {
+        var c = HfConfig.Parse(Minimal("MistralForCausalLM", """{"sliding_window": 4096}"""));
+
+        Assert.AreEqual(4096, c.SlidingWindow);
+    }
+
+    [TestMethod]
+    [DataRow("""{"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}""", "'yarn'")]
+    [DataRow("""{"rope_parameters": {"rope_type": "dynamic", "rope_theta": 10000.0}}""", "'dynamic'")]
+    [DataRow("""{"rope_scaling": {"type": "su"}}""", "'su'")]
+    public void Parse_UnsupportedRopeType_ThrowsNamingValue(string extra, string culprit)
+    {
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("LlamaForCausalLM", extra)));
+
+        Assert.Contains(culprit, e.Message);
+    }
+
+    [TestMethod]
+    public void Parse_MissingField_ThrowsNamingField()
+    {
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse("""{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}"""));
+
+        Assert.Contains("'num_attention_heads'", e.Message);
+    }
+
+    [TestMethod]
+    public void Load_NoConfigFile_ThrowsNamingPath()
+    {
+        using var tmp = new TempDir();
+
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Load(tmp.Path));
+
+        Assert.Contains("config.json", e.Message);
+        Assert.Contains(tmp.Path, e.Message);
+    }
+
+    private static string Minimal(string architecture, string extraJson)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse($$"""
+            {"architectures": ["{{architecture}}"], "hidden_size": 64, "intermediate_size": 96,
+             "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 320}
+            """)!.AsObject();
+        foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(extraJson)!.AsObject().ToList())
+            node[k] = v?.DeepClone();
+        return node.ToJsonString();
+    }
+}
