@@ -13,11 +13,14 @@ internal static class CliRunner
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Ids of the tiny byte-level tokenizer: the model's vocabulary matches it, so every sampled id decodes.</summary>
+    public const int TokenizerVocab = 282;
+
     /// <summary>A fresh tiny llama checkpoint with a byte-level tokenizer, in its own folder.</summary>
     public static string Checkpoint(TinyModelSpec? spec = null)
     {
         var dir = Directory.CreateTempSubdirectory("condensa-cli-").FullName;
-        TinyCheckpoint.Write(dir, spec ?? new TinyModelSpec { Architecture = "llama", Seed = 5 });
+        TinyCheckpoint.Write(dir, (spec ?? new TinyModelSpec { Architecture = "llama", Seed = 5 }) with { VocabSize = TokenizerVocab });
         TinyTokenizerFiles.Write(dir);
         return dir;
     }

@@ -18,7 +18,7 @@ public sealed class ExportCommandTests
         Assert.AreEqual("LlamaForCausalLM", manifest.Architecture);
         Assert.AreEqual(KvDataType.Float16, manifest.KvType);
         CollectionAssert.AreEqual(new[] { 0, 1 }, manifest.KvLayers);
-        Assert.AreEqual(320, manifest.VocabSize);
+        Assert.AreEqual(CliRunner.TokenizerVocab, manifest.VocabSize);
         CollectionAssert.Contains(manifest.EosTokenIds, 2);
         Assert.IsTrue(File.Exists(Path.Combine(output, "tokenizer.json")), "tokenizer files are copied beside the graph");
         using var model = DecoderModel.Load(output);

@@ -3,12 +3,9 @@ using Condensa.TestSupport;
 
 namespace Condensa.Runtime.Tests;
 
-/// <summary>Tiny random checkpoints exported once per test run and shared by the tests that load them.</summary>
+/// <summary>The tiny model variants the runtime tests use, by name.</summary>
 internal static class TinyModels
 {
-    private static readonly Lock Gate = new();
-    private static readonly Dictionary<string, (string Checkpoint, string Export)> Made = [];
-
     /// <summary>The named variants the runtime tests use.</summary>
     public static TinyModelSpec Spec(string name) => name switch
     {
@@ -19,21 +16,9 @@ internal static class TinyModels
         _ => throw new ArgumentException(name, nameof(name)),
     };
 
-    /// <summary>Checkpoint and fp32 export folders of a variant (created on first use).</summary>
-    public static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32)
-    {
-        var key = $"{name}-{precision}";
-        lock (Gate)
-        {
-            if (Made.TryGetValue(key, out var made)) return made;
-            var root = Path.Combine(Path.GetTempPath(), "condensa-tests", $"{key}-{Environment.ProcessId}");
-            var checkpoint = Path.Combine(root, "checkpoint");
-            var export = Path.Combine(root, "export");
-            TinyCheckpoint.Write(checkpoint, Spec(name));
-            CheckpointExporter.Export(checkpoint, export, new ExportOptions { Precision = precision });
-            return Made[key] = (checkpoint, export);
-        }
-    }
+    /// <summary>Checkpoint and export folders of a variant (created on first use).</summary>
+    public static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32) =>
+        TinyExports.Get(name, Spec(name), precision);
 
     /// <summary>Max |a - b| / max |b| over a row.</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, double[] expected)
@@ -47,10 +32,6 @@ internal static class TinyModels
         return diff / scale;
     }
 
-    /// <summary>Deterministic token ids in [3, vocab) (0..2 are pad/bos/eos in the tiny specs).</summary>
-    public static int[] Ids(int count, int seed, int vocab = 320)
-    {
-        var random = new Random(seed);
-        return [.. Enumerable.Range(0, count).Select(_ => random.Next(3, vocab))];
-    }
+    /// <summary>Deterministic token ids in [3, vocab).</summary>
+    public static int[] Ids(int count, int seed, int vocab = 320) => TinyExports.Ids(count, seed, vocab);
 }

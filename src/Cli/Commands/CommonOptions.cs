@@ -21,7 +21,13 @@ internal static class CommonOptions
     {
         Description = "Precision of the export made on first use",
         DefaultValueFactory = _ => ExportPrecision.Fp32,
-        CustomParser = r => ParsePrecision(r.Tokens.Single().Value),
+        CustomParser = r =>
+        {
+            var value = r.Tokens.Single().Value;
+            if (TryParsePrecision(value, out var precision)) return precision;
+            r.AddError($"--precision '{value}' is not supported (use fp32 or fp16).");
+            return default;
+        },
     };
 
     public static Option<int?> Threads() => new("--threads")
@@ -29,10 +35,14 @@ internal static class CommonOptions
         Description = "ONNX Runtime intra-op threads (default: one per core)",
     };
 
-    public static ExportPrecision ParsePrecision(string value) => value.ToLowerInvariant() switch
+    public static bool TryParsePrecision(string value, out ExportPrecision precision)
     {
-        "fp32" or "float32" => ExportPrecision.Fp32,
-        "fp16" or "float16" => ExportPrecision.Fp16,
-        _ => throw new ArgumentException($"--precision '{value}' is not supported (use fp32 or fp16)."),
-    };
+        (var ok, precision) = value.ToLowerInvariant() switch
+        {
+            "fp32" or "float32" => (true, ExportPrecision.Fp32),
+            "fp16" or "float16" => (true, ExportPrecision.Fp16),
+            _ => (false, ExportPrecision.Fp32),
+        };
+        return ok;
+    }
 }

@@ -4,22 +4,22 @@ namespace Condensa.Runtime.Generation;
 public sealed class GenerationStats
 {
     /// <summary>Prompt tokens fed (all rows).</summary>
-    public int PromptTokens { get; internal set; }
+    public int PromptTokens { get; set; }
 
     /// <summary>Tokens generated (all rows).</summary>
-    public int GeneratedTokens { get; internal set; }
+    public int GeneratedTokens { get; set; }
 
     /// <summary>Wall time of the prefill passes.</summary>
-    public TimeSpan PrefillTime { get; internal set; }
+    public TimeSpan PrefillTime { get; set; }
 
     /// <summary>Wall time of the decode passes and sampling.</summary>
-    public TimeSpan DecodeTime { get; internal set; }
+    public TimeSpan DecodeTime { get; set; }
 
     /// <summary>KV bytes held at the end (the sum of row lengths times bytes per token).</summary>
-    public long KvBytes { get; internal set; }
+    public long KvBytes { get; set; }
 
     /// <summary>KV bytes per token of this model.</summary>
-    public long KvBytesPerToken { get; internal set; }
+    public long KvBytesPerToken { get; set; }
 
     /// <summary>Prompt tokens per second of prefill.</summary>
     public double PrefillTokensPerSecond => Rate(PromptTokens, PrefillTime);
