@@ -40,6 +40,9 @@ public abstract class ModelDrafter : IDrafter
     /// <summary>The draft's KV.</summary>
     protected KvCache Cache { get; }
 
+    /// <summary>Tokens run through the draft model so far (catch-up and drafting), a measure of draft work.</summary>
+    public long TokensFed { get; private set; }
+
     /// <inheritdoc />
     public abstract string Name { get; }
 
@@ -101,6 +104,7 @@ public abstract class ModelDrafter : IDrafter
     private void Remember(ReadOnlySpan<float> logits, ReadOnlySpan<int> counts)
     {
         var vocab = _scratch.Length;
+        foreach (var count in counts) TokensFed += count;
         for (var b = 0; b < counts.Length; b++)
             if (counts[b] > 0) logits.Slice(b * vocab, vocab).CopyTo(_lastLogits.AsSpan(b * vocab, vocab));
     }

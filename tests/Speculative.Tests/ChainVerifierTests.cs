@@ -1,0 +1,139 @@
+namespace Condensa.Speculative.Tests;
+
+[TestClass]
+public sealed class ChainVerifierTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private const int V = 5;
+
+    [TestMethod]
+    [DataRow(new[] { 1, 2, 3 }, new[] { 1, 2, 3, 4 }, 3, 4)]   // all match: bonus from the last row
+    [DataRow(new[] { 1, 0, 3 }, new[] { 1, 2, 3, 4 }, 1, 2)]   // second draft wrong: the target's argmax replaces it
+    [DataRow(new[] { 0, 2, 3 }, new[] { 1, 2, 3, 4 }, 0, 1)]
+    public void Verify_OneHotTarget_AcceptsMatchingPrefixThenArgmax(int[] drafts, int[] argmax, int expectedAccepted, int expectedNext)
+    {
+        var p = new float[(drafts.Length + 1) * V];
+        for (var i = 0; i < argmax.Length; i++) p[i * V + argmax[i]] = 1f;
+        var accepted = ChainVerifier.Verify(p, [], drafts, V, new Random(1), new float[V], out var next);
+        Assert.AreEqual(expectedAccepted, accepted);
+        Assert.AreEqual(expectedNext, next);
+    }
+
+    [TestMethod]
+    public void Verify_Sampling_PreservesTargetJointDistribution()
+    {
+        var (observed, expected) = Simulate(Verifier.Lossless);
+        Assert.IsLessThan(ChiSquareCritical(expected.Length - 1), ChiSquare(observed, expected), "chi-square of the 3-token joint");
+        for (var position = 0; position < 3; position++)
+            Assert.IsLessThan(0.01, MarginalTotalVariation(observed, expected, position), $"marginal of token {position + 1}");
+    }
+
+    [TestMethod]
+    public void Verify_DistributionTest_DetectsAOnePercentBias()
+    {
+        // The same statistics must reject a verifier that is wrong by a little: 2% of its corrected or bonus tokens move
+        // to a neighbouring token, about a 1% shift in total variation.
+        var (observed, expected) = Simulate(Verifier.SlightlyBiased);
+        var chi = ChiSquare(observed, expected);
+        var tv = Enumerable.Range(0, 3).Max(position => MarginalTotalVariation(observed, expected, position));
+        Assert.IsTrue(chi > ChiSquareCritical(expected.Length - 1) || tv > 0.01, $"a 1% bias went unnoticed (chi {chi:F1}, tv {tv:F4})");
+        TestContext.WriteLine($"biased verifier: chi-square {chi:F1} (critical {ChiSquareCritical(expected.Length - 1):F1}), max marginal TV {tv:F4}");
+    }
+
+    private enum Verifier { Lossless, SlightlyBiased }
+
+    // Target p and draft q are Markov chains over 5 tokens: row = previous token, column = next token.
+    private static readonly double[,] P =
+    {
+        { 0.50, 0.20, 0.15, 0.10, 0.05 }, { 0.10, 0.40, 0.30, 0.10, 0.10 }, { 0.05, 0.05, 0.30, 0.30, 0.30 },
+        { 0.25, 0.25, 0.25, 0.15, 0.10 }, { 0.30, 0.10, 0.10, 0.10, 0.40 },
+    };
+    private static readonly double[,] Q =
+    {
+        { 0.30, 0.30, 0.20, 0.10, 0.10 }, { 0.20, 0.20, 0.20, 0.20, 0.20 }, { 0.10, 0.10, 0.50, 0.20, 0.10 },
+        { 0.40, 0.10, 0.10, 0.10, 0.30 }, { 0.05, 0.15, 0.20, 0.20, 0.40 },
+    };
+
+    /// <summary>Generates 3 tokens after token 0 by speculative rounds (γ = 2) 200k times; returns counts and exact
+    /// probabilities of the 125 sequences. 200k draws put the standard error of each marginal below 0.0012.</summary>
+    private static (double[] Observed, double[] Expected) Simulate(Verifier verifier)
+    {
+        const int trials = 200_000, gamma = 2;
+        var random = new Random(12345);
+        var observed = new double[V * V * V];
+        var p = new float[(gamma + 1) * V];
+        var q = new float[gamma * V];
+        var drafts = new int[gamma];
+        var residual = new float[V];
+        var sequence = new List<int>(8);
+        for (var t = 0; t < trials; t++)
+        {
+            sequence.Clear();
+            var last = 0;
+            while (sequence.Count < 3)
+            {
+                for (var i = 0; i < gamma; i++)
+                {
+                    var prev = i == 0 ? last : drafts[i - 1];
+                    for (var x = 0; x < V; x++) q[i * V + x] = (float)Q[prev, x];
+                    drafts[i] = Sample(q.AsSpan(i * V, V), random);
+                }
+                for (var i = 0; i <= gamma; i++)
+                {
+                    var prev = i == 0 ? last : drafts[i - 1];
+                    for (var x = 0; x < V; x++) p[i * V + x] = (float)P[prev, x];
+                }
+                var accepted = ChainVerifier.Verify(p, q, drafts, V, random, residual, out var next);
+                if (verifier == Verifier.SlightlyBiased && random.NextDouble() < 0.02) next = (next + 1) % V;
+                for (var i = 0; i < accepted; i++) sequence.Add(drafts[i]);
+                sequence.Add(next);
+                last = next;
+            }
+            observed[(sequence[0] * V + sequence[1]) * V + sequence[2]]++;
+        }
+        var expected = new double[V * V * V];
+        for (var a = 0; a < V; a++)
+        for (var b = 0; b < V; b++)
+        for (var c = 0; c < V; c++)
+            expected[(a * V + b) * V + c] = trials * P[0, a] * P[a, b] * P[b, c];
+        return (observed, expected);
+    }
+
+    private static int Sample(ReadOnlySpan<float> probs, Random random)
+    {
+        var u = random.NextDouble();
+        var cumulative = 0.0;
+        for (var x = 0; x < probs.Length; x++)
+        {
+            cumulative += probs[x];
+            if (u < cumulative) return x;
+        }
+        return probs.Length - 1;
+    }
+
+    private static double ChiSquare(double[] observed, double[] expected) =>
+        observed.Zip(expected, (o, e) => (o - e) * (o - e) / e).Sum();
+
+    /// <summary>Critical value at p = 0.001 (Wilson-Hilferty approximation).</summary>
+    private static double ChiSquareCritical(int dof)
+    {
+        const double z = 3.09;
+        var h = 2.0 / (9 * dof);
+        return dof * Math.Pow(1 - h + z * Math.Sqrt(h), 3);
+    }
+
+    private static double MarginalTotalVariation(double[] observed, double[] expected, int position)
+    {
+        var total = observed.Sum();
+        var o = new double[V];
+        var e = new double[V];
+        for (var cell = 0; cell < observed.Length; cell++)
+        {
+            var token = position switch { 0 => cell / (V * V), 1 => cell / V % V, _ => cell % V };
+            o[token] += observed[cell] / total;
+            e[token] += expected[cell] / total;
+        }
+        return 0.5 * o.Zip(e, (a, b) => Math.Abs(a - b)).Sum();
+    }
+}

@@ -1,0 +1,142 @@
+using Condensa.Runtime;
+using Condensa.Runtime.Generation;
+using Condensa.Runtime.Sampling;
+using Condensa.TestSupport;
+
+namespace Condensa.Speculative.Tests;
+
+[TestClass]
+public sealed class SpeculativeGeneratorTests
+{
+    private static readonly TinyModelSpec TargetSpec = new() { Architecture = "llama", NumLayers = 3, Seed = 101 };
+    private static readonly TinyModelSpec DraftSpec = new() { Architecture = "llama", NumLayers = 1, HiddenSize = 32, NumHeads = 2, NumKvHeads = 1, Seed = 102 };
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [DataRow("draft", 1, 3)]
+    [DataRow("draft", 4, 3)]
+    [DataRow("self", 1, 4)]
+    [DataRow("self", 4, 4)]
+    [DataRow("lookup", 1, 5)]
+    [DataRow("lookup", 4, 5)]
+    [DataRow("draft", 4, null)]
+    [DataRow("self", 4, null)]
+    [DataRow("lookup", 4, null)]
+    public void GenerateBatch_Greedy_EqualsPlainGreedyTokenForToken(string drafterName, int batch, int? gamma)
+    {
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", DraftSpec).Export);
+        var prompts = Prompts(batch);
+        var generation = new GenerationOptions { MaxNewTokens = 24, PrefillChunk = 5 };
+        var plain = new Generator(target).GenerateBatch(prompts, generation);
+
+        using var drafter = Drafter(drafterName, target, draft, batch, generation.Sampling);
+        var stats = new SpeculativeStats();
+        var speculative = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter,
+            new SpeculativeOptions { Generation = generation, Gamma = gamma, MaxGamma = 6 }, stats);
+
+        for (var b = 0; b < batch; b++)
+            CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
+        Assert.IsGreaterThan(0, stats.Rounds);
+        Assert.IsLessThanOrEqualTo(stats.Proposed, stats.Accepted);
+        TestContext.WriteLine($"{drafterName} batch {batch}: acceptance {stats.AcceptanceRate:P0}, {stats.MeanAcceptedPerRound:F2} accepted/round");
+    }
+
+    [TestMethod]
+    public void GenerateBatch_SelfSpeculationWithRoomyBudget_AcceptsEveryDraft()
+    {
+        // A budget that holds the whole sequence makes the draft the target itself: every draft must pass.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 20 };
+        using var drafter = new SelfSpeculationDrafter(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), maxGamma: 4, batchSize: 2,
+            generation.Sampling);
+        var stats = new SpeculativeStats();
+        new SpeculativeGenerator(target).GenerateBatch(Prompts(2), drafter, new SpeculativeOptions { Generation = generation, Gamma = 4 }, stats);
+        Assert.AreEqual(stats.Proposed, stats.Accepted);
+    }
+
+    [TestMethod]
+    public void SelfSpeculationDrafter_TargetKvCopied_DraftNeverRecomputesCommittedTokens()
+    {
+        // With the target's KV copied in after prefill and after every verification, each round feeds the draft exactly
+        // the last committed token plus γ-1 drafts; recomputing the prompt or accepted tokens would feed more.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 40 };
+        using var drafter = new SelfSpeculationDrafter(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), maxGamma: 4, batchSize: 1,
+            generation.Sampling);
+        var stats = new SpeculativeStats();
+        new SpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter, new SpeculativeOptions { Generation = generation, Gamma = 4 }, stats);
+        Assert.AreEqual(stats.Rounds * 4L, drafter.TokensFed);
+    }
+
+    [TestMethod]
+    public void GenerateBatch_SamplingSameSeed_SameTokens()
+    {
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", DraftSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 16, Sampling = new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = 3 } };
+        int[] Run()
+        {
+            using var drafter = new DraftModelDrafter(draft, target.Manifest, 1, generation.Sampling);
+            return [.. new SpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter, new SpeculativeOptions { Generation = generation, Gamma = 3 })[0].Tokens];
+        }
+        CollectionAssert.AreEqual(Run(), Run());
+    }
+
+    [TestMethod]
+    public async Task StreamAsync_Greedy_EqualsPlainStream()
+    {
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 18 };
+        var prompt = Prompts(1)[0];
+        var plain = new List<int>();
+        await foreach (var t in new Generator(target).StreamAsync(prompt, generation, cancellationToken: TestContext.CancellationToken)) plain.Add(t);
+        using var drafter = new PromptLookupDrafter();
+        var streamed = new List<int>();
+        await foreach (var t in new SpeculativeGenerator(target).StreamAsync(prompt, drafter, new SpeculativeOptions { Generation = generation },
+            cancellationToken: TestContext.CancellationToken)) streamed.Add(t);
+        CollectionAssert.AreEqual(plain, streamed);
+    }
+
+    [TestMethod]
+    public void DraftModelDrafter_VocabularyMismatch_SaysSo()
+    {
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        using var other = DecoderModel.Load(TinyExports.Get("spec-draft-300", DraftSpec with { VocabSize = 300 }).Export);
+        var e = Assert.ThrowsExactly<CondensaException>(() => new DraftModelDrafter(other, target.Manifest, 1, SamplingOptions.Greedy));
+        StringAssert.Contains(e.Message, "vocabulary mismatch");
+    }
+
+    [TestMethod]
+    public void Constructor_LayerCondensedTarget_RefusesToVerify()
+    {
+        var lckv = new ModelManifest { Format = 1, Architecture = "LCKVLlamaForCausalLM", NumLayers = 4, KvLayers = [0, 3], LayerKvSource = [0, 3, 3, 3] };
+        var e = Assert.ThrowsExactly<CondensaException>(() => new SpeculativeGenerator(new ManifestOnly(lckv)));
+        StringAssert.Contains(e.Message, "not exact");
+    }
+
+    private static IDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling) => name switch
+    {
+        "draft" => new DraftModelDrafter(draft, target.Manifest, batch, sampling),
+        // A small budget, so the ring evicts and the draft really differs from the target.
+        "self" => new SelfSpeculationDrafter(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), maxGamma: 6, batch, sampling),
+        "lookup" => new PromptLookupDrafter(),
+        _ => throw new ArgumentException(name),
+    };
+
+    /// <summary>Ragged prompts with repeats, so lookup finds matches too.</summary>
+    private static int[][] Prompts(int batch) =>
+        [.. Enumerable.Range(0, batch).Select(b =>
+        {
+            var head = TinyExports.Ids(3 + 2 * b, seed: 200 + b);
+            return (int[])[.. head, .. head, .. TinyExports.Ids(2, seed: 300 + b)];
+        })];
+
+    private sealed class ManifestOnly(ModelManifest manifest) : IDecoder
+    {
+        public ModelManifest Manifest => manifest;
+        public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => throw new NotSupportedException();
+        public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs) => throw new NotSupportedException();
+    }
+}
