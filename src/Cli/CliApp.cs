@@ -7,14 +7,17 @@ namespace Condensa.Cli;
 /// run it in-process.</summary>
 public static class CliApp
 {
-    /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code. <paramref name="input"/> feeds
+    /// interactive commands (standard input by default).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default,
+        TextReader? input = null)
     {
         var root = new RootCommand("Condensa: LLM inference on ONNX Runtime with condensed KV caches and speculative decoding.")
         {
             GenerateCommand.Create(),
             ExportCommand.Create(),
             ModelsCommand.Create(),
+            ChatCommand.Create(input ?? Console.In),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken);

@@ -5,11 +5,13 @@ namespace Condensa.Cli.Tests;
 /// <summary>Runs the CLI in-process with captured output, and makes tiny checkpoints with a tokenizer.</summary>
 internal static class CliRunner
 {
-    public static async Task<(int Exit, string Output, string Error)> Run(params string[] args)
+    public static async Task<(int Exit, string Output, string Error)> Run(params string[] args) => await RunWithInput("", args);
+
+    public static async Task<(int Exit, string Output, string Error)> RunWithInput(string input, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CliApp.RunAsync(args, output, error);
+        var exit = await CliApp.RunAsync(args, output, error, input: new StringReader(input));
         return (exit, output.ToString(), error.ToString());
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 using Condensa.Tokenization;
 
 namespace Condensa.Cli.Commands;
@@ -25,10 +26,21 @@ internal static class GenerateCommand
         var penalty = new Option<float>("--repetition-penalty") { Description = "Repetition penalty; 1 = off", DefaultValueFactory = _ => 1f };
         var seed = new Option<int?>("--seed") { Description = "Random seed: the same seed gives the same text" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (text, token ids, counts, speed) instead of streaming" };
+        var speculative = new Option<string>("--speculative")
+        {
+            Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams)",
+            DefaultValueFactory = _ => SpeculativeSetup.None,
+        };
+        speculative.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
+        var draftModel = new Option<string?>("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
+        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
+        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
+        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
 
         var command = new Command("generate", "Complete a prompt with a model")
         {
             model, catalog, precision, threads, prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
+            speculative, draftModel, gamma, sinks, window,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -55,32 +67,49 @@ internal static class GenerateCommand
                     Sampling = sampling,
                     StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
                 };
-                return await Run(decoder, tokenizer, parse.GetValue(prompt)!, options, parse.GetValue(json), output, cancellationToken);
+                var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
+                    parse.GetValue(sinks), parse.GetValue(window));
+                var loaded = new List<IDisposable>();
+                try
+                {
+                    var speculation = setup.Enabled
+                        ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
+                            sampling, error, loaded), setup.Gamma, MaxGamma)
+                        : null;
+                    if (speculation is not null) loaded.Add(speculation.Drafter);
+                    return await Run(new GenerationRun(decoder, tokenizer, options, speculation), parse.GetValue(prompt)!, parse.GetValue(json), output,
+                        cancellationToken);
+                }
+                finally
+                {
+                    foreach (var d in loaded) d.Dispose();
+                }
             });
         });
         return command;
     }
 
-    private static async Task<int> Run(DecoderModel decoder, CheckpointTokenizer tokenizer, string prompt, GenerationOptions options,
-        bool json, TextWriter output, CancellationToken cancellationToken)
+    // The largest draft the adaptive controller may choose (and the self-speculation budget's slack).
+    private const int MaxGamma = 12;
+
+    private static async Task<int> Run(GenerationRun run, string prompt, bool json, TextWriter output, CancellationToken cancellationToken)
     {
-        var promptIds = tokenizer.Encode(prompt, addBos: true);
-        var stats = new GenerationStats();
+        var promptIds = run.Tokenizer.Encode(prompt, addBos: true);
         var generated = new List<int>();
         var text = new System.Text.StringBuilder();
-        var stream = tokenizer.CreateStreamingDecoder();
-        var generator = new Generator(decoder);
-        await foreach (var token in generator.StreamAsync(promptIds, options, stats, cancellationToken: cancellationToken))
+        var stream = run.Tokenizer.CreateStreamingDecoder();
+        await foreach (var token in run.StreamAsync(promptIds, cancellationToken))
         {
             generated.Add(token);
-            if (options.StopTokenIds.Contains(token)) break;
+            if (run.Options.StopTokenIds.Contains(token)) break;
             var piece = stream.Append(token);
             text.Append(piece);
             if (!json) { await output.WriteAsync(piece); await output.FlushAsync(cancellationToken); }
         }
         var tail = stream.Flush();
         text.Append(tail);
-        var m = decoder.Manifest;
+        var stats = run.Stats;
+        var m = run.Model.Manifest;
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(new
@@ -94,22 +123,37 @@ internal static class GenerateCommand
                 kv_bytes = stats.KvBytes,
                 kv_bytes_per_token = stats.KvBytesPerToken,
                 standard_kv_bytes_per_token = m.StandardKvBytesPerToken,
+                speculative = SpeculativeJson(run),
             }));
             return 0;
         }
         await output.WriteLineAsync(tail);
-        await output.WriteLineAsync(StatsLine(stats, m));
+        await output.WriteLineAsync(StatsLine(stats, m, run.SpeculativeStats));
         return 0;
     }
 
+    private static object? SpeculativeJson(GenerationRun run) => run.SpeculativeStats is not { } spec ? null : new
+    {
+        drafter = run.Speculation!.Drafter.Name,
+        rounds = spec.Rounds,
+        proposed = spec.Proposed,
+        accepted = spec.Accepted,
+        acceptance_rate = Math.Round(spec.AcceptanceRate, 4),
+        mean_accepted_per_round = Math.Round(spec.MeanAcceptedPerRound, 3),
+        draft_ms_per_round = Math.Round(spec.DraftMillisecondsPerRound, 3),
+        verify_ms_per_round = Math.Round(spec.VerifyMillisecondsPerRound, 3),
+    };
+
     /// <summary>The closing line: counts, speed and KV memory (with the standard-architecture figure when the
     /// model condenses its KV).</summary>
-    internal static string StatsLine(GenerationStats stats, ModelManifest manifest)
+    internal static string StatsLine(GenerationStats stats, ModelManifest manifest, SpeculativeStats? speculative = null)
     {
         var kv = $"KV {stats.KvBytes:N0} B ({stats.KvBytesPerToken:N0} B/token";
         if (manifest.StandardKvBytesPerToken != stats.KvBytesPerToken) kv += $", standard layout {manifest.StandardKvBytesPerToken:N0} B/token";
         return $"[prompt {stats.PromptTokens} tokens | generated {stats.GeneratedTokens} tokens | prefill {stats.PrefillTokensPerSecond:F1} tok/s | " +
-               $"decode {stats.DecodeTokensPerSecond:F1} tok/s | {kv})]";
+               $"decode {stats.DecodeTokensPerSecond:F1} tok/s | {kv})" +
+               (speculative is null ? "" : $" | acceptance {speculative.AcceptanceRate:P1} | {speculative.MeanAcceptedPerRound:F2} accepted/round | " +
+                   $"draft {speculative.DraftMillisecondsPerRound:F2} ms/round | verify {speculative.VerifyMillisecondsPerRound:F2} ms/round") + "]";
     }
 
     private static IReadOnlyList<int> StopTokens(CheckpointTokenizer tokenizer, ModelManifest manifest) =>
