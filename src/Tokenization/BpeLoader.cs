@@ -190,6 +190,9 @@ internal static class BpeLoader
                         throw new TokenizerLoadException($"{path}: pre_tokenizer Split with behavior '{behavior}' is not supported (only Isolated).");
                     pattern = (string?)n["pattern"]?["Regex"] ?? Regex.Escape((string?)n["pattern"]?["String"] ?? "");
                     return;
+                case "Metaspace":
+                    // A SentencePiece conversion: not byte-level, so the caller loads tokenizer.model instead.
+                    return;
                 case "Digits" when n!["individual_digits"] is JsonValue d && d.TryGetValue(out bool individual) && individual:
                     throw new TokenizerLoadException($"{path}: pre_tokenizer Digits is not supported.");
                 case var other:

@@ -1,0 +1,21 @@
+namespace Condensa.Tokenization.Tests;
+
+/// <summary>The shipped demo models' tokenizer folder: tokenizer.json is a SentencePiece conversion (Metaspace), so the
+/// factory must load tokenizer.model beside it, and indented code must round-trip.</summary>
+[TestClass]
+public sealed class DemoTokenizerTests
+{
+    private static string DemoCode => Path.GetFullPath(Path.Combine(GoldenFiles.Dir("."), "..", "..", "..", "models", "demo-code"));
+
+    [TestMethod]
+    public void FromCheckpoint_DemoCode_LoadsSentencePieceModelAndRoundTripsCode()
+    {
+        var tokenizer = TokenizerFactory.FromCheckpoint(DemoCode);
+        const string code = "def fibonacci(n):\n    if n < 2:\n        return n\n\treturn fibonacci(n - 1) + fibonacci(n - 2)\n";
+        var ids = tokenizer.Encode(code, addBos: true);
+        Assert.AreEqual(tokenizer.BosTokenId, ids[0]);
+        Assert.AreEqual(4096, tokenizer.VocabSize);
+        Assert.AreEqual(code, tokenizer.Decode(ids));
+        Assert.IsLessThan(code.Length * 2 / 3, ids.Count, $"a trained code tokenizer merges characters ({ids.Count} tokens for {code.Length} characters)");
+    }
+}

@@ -1,0 +1,97 @@
+"""Shared pieces of the demo-model pipeline: model presets, token data, learning-rate schedule, JSON output.
+
+Everything here is plain Python + numpy + torch; nothing reads the network.
+"""
+import json
+import math
+import os
+import shutil
+
+# Model presets. demo-code and demo-code-lckv share every dimension; only layer_types differ.
+# Sizes were chosen for a ~40 MB fp16 budget for the three shipped checkpoints together.
+PRESETS = {
+    "demo-code": dict(
+        kind="llama",
+        hidden_size=256, intermediate_size=896, num_hidden_layers=8,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+        tie_word_embeddings=False, lr=2e-3, batch=32,
+    ),
+    "demo-code-draft": dict(
+        kind="llama",
+        hidden_size=128, intermediate_size=384, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+        tie_word_embeddings=True, lr=3e-3, batch=32,
+    ),
+    "demo-code-lckv": dict(
+        kind="lckv",
+        hidden_size=256, intermediate_size=896, num_hidden_layers=8,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+        tie_word_embeddings=False, lr=2e-3, batch=32,
+        # w2 sandwich: layer 0 and the top two keep their own KV; layers 1..5 read layer 6's.
+        layer_types="0_6_6_6_6_6_6_7", forward_passes=7, backward_passes=2,
+        force_nodiag=True, sliding_window=4096,
+    ),
+}
+
+COMMON = dict(
+    vocab_size=4096, max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
+    bos_token_id=1, eos_token_id=2, initializer_range=0.02,
+)
+
+SEQ_LEN = 1024          # training and evaluation window (tokens)
+BOS, EOS = 1, 2
+TOKENIZER_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+
+
+def copy_tokenizer(src_dir, dst_dir):
+    """Copies whichever tokenizer files exist in src_dir into dst_dir."""
+    os.makedirs(dst_dir, exist_ok=True)
+    copied = []
+    for name in TOKENIZER_FILES:
+        p = os.path.join(src_dir, name)
+        if os.path.exists(p):
+            shutil.copyfile(p, os.path.join(dst_dir, name))
+            copied.append(name)
+    return copied
+
+
+def lr_at(step, frac, peak, warmup=100, floor=0.1):
+    """Linear warmup over `warmup` steps, then cosine from peak to floor*peak over the time fraction `frac`."""
+    warm = min(1.0, (step + 1) / warmup)
+    cos = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, frac)))
+    return peak * warm * cos
+
+
+def load_tokens(data_dir, split):
+    """uint16 token stream of a split ('train' or 'heldout'): every file is <s> ids </s>, files concatenated."""
+    import numpy as np
+    return np.fromfile(os.path.join(data_dir, f"{split}.bin"), dtype=np.uint16)
+
+
+def round9(x):
+    """float32 value written with 9 significant digits: enough to round-trip float32 exactly."""
+    return float(f"{x:.9g}")
+
+
+def dump_json(obj, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def save_hf(model, out_dir):
+    """save_pretrained as safetensors (transformers 5 always writes safetensors; 4.x needs the flag)."""
+    try:
+        model.save_pretrained(out_dir, safe_serialization=True)
+    except TypeError:
+        model.save_pretrained(out_dir)
+    assert os.path.exists(os.path.join(out_dir, "model.safetensors")), os.listdir(out_dir)
+
+
+def param_count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def dir_bytes(path):
+    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
