@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using Condensa.TestSupport;
+
+namespace Condensa.Runtime.Tests;
+
+[TestClass]
+public sealed class KvCacheBudgetTests
+{
+    private const int HeadDim = 4;
+
+    [TestMethod]
+    public void WriteNew_PastTheRing_KeepsSinksAndNewestPositions()
+    {
+        // sinks 2, ring 3: positions 0,1 stay; 2..6 cycle through slots 2,3,4
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
+        Assert.AreEqual(5, cache.Capacity);
+        Append(cache, count: 7, firstValue: 0);
+        Assert.AreEqual(7, cache.Lengths[0]);
+        // slot: 0 1 2 3 4 -> positions 0 1 5 6 4
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f, 4f }, Slots(cache));
+    }
+
+    [TestMethod]
+    public void RewindTo_Budgeted_ForgetsLaterPositionsAndMasksThem()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 3, Slack: 2) });
+        Append(cache, count: 5, firstValue: 0);      // positions 0..4 in slots 0..4
+        cache.RewindTo(0, 3);
+        var bias = new float[cache.Capacity + 1];
+        cache.BuildBias(bias, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        // query at position 3 sees the sink and positions 0..2 (window 3); slots of 3 and 4 are forgotten
+        float x = AttentionMask.MaskValue;
+        CollectionAssert.AreEqual(new[] { 0f, 0f, 0f, x, x, x, 0f }, bias);
+        Append(cache, count: 1, firstValue: 30);     // position 3 lands in its slot again
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 2f, 30f }, Slots(cache)[..4]);
+    }
+
+    [TestMethod]
+    public void Forward_BudgetHoldingEverything_EqualsStandardCache()
+    {
+        var (_, export) = TinyModels.Get("qwen2");
+        using var model = DecoderModel.Load(export);
+        var ids = TinyModels.Ids(20, seed: 9);
+        using var standard = model.CreateCache(1);
+        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 4, Window: 64, Slack: 4) });
+        model.Forward(standard, ids.AsSpan(0, 8), [8], LogitsSelection.LastPerRow);
+        model.Forward(budget, ids.AsSpan(0, 8), [8], LogitsSelection.LastPerRow);
+        for (var t = 8; t < ids.Length; t++)
+        {
+            var a = model.Forward(standard, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow).ToArray();
+            var b = model.Forward(budget, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow);
+            // Capacities differ (256 vs 70 slots), so reductions differ in length and round differently.
+            Assert.IsLessThan(1e-5, TinyModels.RelativeError(b, [.. a.Select(v => (double)v)]), $"position {t}");
+        }
+    }
+
+    [TestMethod]
+    public void Forward_SmallWindowNoSinks_EqualsSlidingWindowReference()
+    {
+        // A budget of window W (no sinks) lets position p see p-W..p: a sliding window of W + 1 positions.
+        var (checkpoint, export) = TinyModels.Get("qwen2");
+        using var model = DecoderModel.Load(export);
+        var ids = TinyModels.Ids(16, seed: 10);
+        const int window = 4;
+        var expected = new ReferenceModel(checkpoint, slidingWindow: window + 1).Logits(ids);
+        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 0, Window: window, Slack: 2) });
+        for (var t = 0; t < ids.Length; t++)
+        {
+            var logits = model.Forward(budget, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow);
+            Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits, expected[t]), $"position {t}");
+        }
+    }
+
+    [TestMethod]
+    public void CopyLastPassInto_Budget_HoldsTheSourcePassEntries()
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        var ids = TinyModels.Ids(10, seed: 11);
+        using var full = model.CreateCache(1);
+        using var copied = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 32, Slack: 2) });
+        using var computed = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 32, Slack: 2) });
+        model.Forward(full, ids, [ids.Length], LogitsSelection.LastPerRow);
+        full.CopyLastPassInto(copied, [ids.Length]);
+        model.Forward(computed, ids, [ids.Length], LogitsSelection.LastPerRow);
+        Assert.AreEqual(ids.Length, copied.Lengths[0]);
+        // Layer 0 keys are projections of the same embeddings: identical. Layer 1 values went through attention over
+        // caches of different capacity, so they agree to rounding.
+        CollectionAssert.AreEqual(computed.KeyBytes(0).ToArray(), copied.KeyBytes(0).ToArray());
+        var want = MemoryMarshal.Cast<byte, float>(computed.ValueBytes(1)).ToArray().Select(v => (double)v).ToArray();
+        Assert.IsLessThan(1e-5, TinyModels.RelativeError(MemoryMarshal.Cast<byte, float>(copied.ValueBytes(1)), want));
+    }
+
+    private static void Append(KvCache cache, int count, int firstValue)
+    {
+        var newKv = new float[count * HeadDim];   // [B=1, Hkv=1, S, D]
+        for (var j = 0; j < count; j++) newKv.AsSpan(j * HeadDim, HeadDim).Fill(firstValue + j);
+        var bytes = MemoryMarshal.AsBytes(newKv.AsSpan());
+        int[] counts = [count];
+        cache.EnsureCapacity(cache.Lengths[0] + count);
+        for (var l = 0; l < cache.StoredLayers; l++) cache.WriteNew(l, bytes, bytes, count, counts);
+        cache.Advance(counts);
+    }
+
+    private static float[] Slots(KvCache cache)
+    {
+        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
+        var slots = new float[cache.Capacity];
+        for (var s = 0; s < slots.Length; s++) slots[s] = keys[s * HeadDim];
+        return slots;
+    }
+}
