@@ -49,6 +49,7 @@ public static class CheckpointExporter
         // 3) graph and weights
         string modelPath = Path.Combine(outputDir, ModelFileName);
         int? slidingWindow;
+        IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
             var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType));
@@ -56,6 +57,7 @@ public static class CheckpointExporter
             decoder.Build(graph);
             OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
             slidingWindow = decoder.SlidingWindow;
+            (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
         }
 
         // 4) tokenizer files
@@ -89,8 +91,14 @@ public static class CheckpointExporter
             HeadDim = config.HeadDim,
             MaxContext = config.MaxPositionEmbeddings,
             SlidingWindow = slidingWindow,
-            KvLayers = Enumerable.Range(0, config.NumLayers).ToArray(),
-            LayerKvSource = Enumerable.Range(0, config.NumLayers).ToArray(),
+            KvLayers = kvLayers,
+            LayerKvSource = kvSource,
+            ForwardPasses = config.Lckv?.ForwardPasses,
+            BackwardPasses = config.Lckv?.BackwardPasses,
+            ForceNodiag = config.Lckv?.ForceNodiag ?? false,
+            LayerSlidingWindow = config.Lckv is { } lckv && lckv.LayerTypes.Sliding.Any(s => s)
+                ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
+                : null,
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
             BosTokenId = bos,
             EosTokenIds = eos,

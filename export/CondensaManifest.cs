@@ -45,6 +45,15 @@ public sealed record CondensaManifest
     [JsonPropertyName("kv_layers")] public required IReadOnlyList<int> KvLayers { get; init; }
     /// <summary>Entry i: the stored layer that layer i attends to.</summary>
     [JsonPropertyName("layer_kv_source")] public required IReadOnlyList<int> LayerKvSource { get; init; }
+    /// <summary>Layer-condensed models: forward_passes of config.json (prefill iterates forward + backward passes), else null.</summary>
+    [JsonPropertyName("forward_passes")] public int? ForwardPasses { get; init; }
+    /// <summary>Layer-condensed models: backward_passes of config.json, else null.</summary>
+    [JsonPropertyName("backward_passes")] public int? BackwardPasses { get; init; }
+    /// <summary>Layer-condensed models: no layer attends to its own position (applied in the graph).</summary>
+    [JsonPropertyName("force_nodiag")] public bool ForceNodiag { get; init; }
+    /// <summary>Entry i: layer i's sliding window, applied in the graph (unlike <see cref="SlidingWindow"/>), or null
+    /// for full attention; the list itself is null when no layer slides.</summary>
+    [JsonPropertyName("layer_sliding_window")] public IReadOnlyList<int?>? LayerSlidingWindow { get; init; }
     /// <summary>Rope settings.</summary>
     [JsonPropertyName("rope")] public required ManifestRope Rope { get; init; }
     /// <summary>Beginning-of-sequence token, if any.</summary>

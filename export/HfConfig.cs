@@ -45,6 +45,8 @@ public sealed record HfConfig
     public required RopeSettings Rope { get; init; }
     /// <summary>The checkpoint's stored dtype name ("float32", "float16", "bfloat16"), if given.</summary>
     public string? Dtype { get; init; }
+    /// <summary>Layer-condensed KV fields of an LCKV checkpoint, or null for every other architecture.</summary>
+    public LckvSettings? Lckv { get; init; }
 
     /// <summary>Reads <c>config.json</c> from a checkpoint folder.</summary>
     /// <exception cref="ExportException">The file is missing, unreadable, or a field is missing or unsupported.</exception>
@@ -98,7 +100,30 @@ public sealed record HfConfig
             SlidingWindow = SlidingWindowOf(f, architecture, layers),
             Rope = RopeOf(f),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
+            Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
         };
+    }
+
+    // Only LCKV reads layer_types as a source string: newer transformers configs use the same field name for a
+    // list of attention kinds ("full_attention", "sliding_attention").
+    private static LckvSettings LckvOf(Fields f, int layers)
+    {
+        string text = f.OptionalString("layer_types") ?? throw new ExportException(
+            $"{f.Source}: {LckvSettings.Architecture} needs field 'layer_types' (e.g. \"0_6_6_6_6_6_6_7\").");
+        var settings = new LckvSettings
+        {
+            LayerTypes = LayerTypes.Parse(text, layers, f.Source),
+            ForceNodiag = f.OptionalBool("force_nodiag") ?? false,
+            ForwardPasses = f.OptionalInt("forward_passes") ?? 7,
+            BackwardPasses = f.OptionalInt("backward_passes") ?? 2,
+            SlidingWindow = f.OptionalInt("sliding_window") ?? 4096,
+        };
+        if (settings.ForwardPasses < 0 || settings.BackwardPasses < 0 || settings.IterativePasses < 1)
+            throw new ExportException($"{f.Source}: forward_passes {settings.ForwardPasses} + backward_passes " +
+                $"{settings.BackwardPasses} must be at least 1 and neither negative.");
+        if (settings.SlidingWindow < 1)
+            throw new ExportException($"{f.Source}: field 'sliding_window' should be at least 1, got {settings.SlidingWindow}.");
+        return settings;
     }
 
     // Mistral: sliding_window applies to every layer when set. Qwen2: only with use_sliding_window, and then
@@ -107,6 +132,7 @@ public sealed record HfConfig
     {
         int? window = f.OptionalInt("sliding_window");
         if (window is null) return null;
+        if (architecture == LckvSettings.Architecture) return null;   // per layer, in LckvSettings
         if (architecture != "Qwen2ForCausalLM") return window;
         if (!(f.OptionalBool("use_sliding_window") ?? false)) return null;
         int maxWindowLayers = f.OptionalInt("max_window_layers") ?? layers;

@@ -13,8 +13,7 @@ internal static class Attention
     /// <summary>
     /// Builds what all layers share: rotary tables, the grouped bias, the row-admits mask and the shapes.
     /// <code>
-    ///   attention_bias [B,1,S,T] -> ReduceMax(-1) -> Greater(MaskValue/2) -> Unsqueeze(2) = RowAdmits [B,1,1,S,1]
-    ///   attention_bias -> Unsqueeze(2) = Bias [B,1,1,S,T]
+    ///   attention_bias [B,1,S,T] -> MaskView = (Bias [B,1,1,S,T], RowAdmits [B,1,1,S,1])
     ///   Shape(attention_bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
     /// </code>
     /// </summary>
@@ -25,11 +24,7 @@ internal static class Attention
         using var _ = b.Scope("attn_mask");
         int groups = config.NumHeads / config.NumKvHeads;
 
-        string rowMax = b.Node("ReduceMax", [bias, b.ConstInt64([-1])], attributes: Attr.Int("keepdims", 1));               // [B, 1, S, 1]
-        string admits = b.Node("Greater", [rowMax, b.ConstScalar(GraphNames.MaskValue / 2, TensorProto.Types.DataType.Float)]); // [B, 1, S, 1]
-        admits = b.Node("Unsqueeze", [admits, b.ConstInt64([2])], "admits/Unsqueeze");                                     // [B, 1, 1, S, 1]
-        string bias5 = b.Node("Unsqueeze", [bias, b.ConstInt64([2])], "bias/Unsqueeze");                                     // [B, 1, 1, S, T]
-
+        var mask = MaskView(b, bias);
         string batch = b.NodeN("Shape", "batch/Shape", [bias], 1, [Attr.Int("start", 0), Attr.Int("end", 1)])[0];         // [1] = B
         string seqTotal = b.NodeN("Shape", "seq_total/Shape", [bias], 1, [Attr.Int("start", 2), Attr.Int("end", 4)])[0];  // [2] = S, T
         string total = b.NodeN("Shape", "total/Shape", [bias], 1, [Attr.Int("start", 3), Attr.Int("end", 4)])[0];         // [1] = T
@@ -38,12 +33,28 @@ internal static class Attention
         string flat = b.Node("Concat", [batch, b.ConstInt64([config.NumKvHeads, -1]), total], "flat/Concat",
             Attr.Int("axis", 0));                                                                                           // [4]
         string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
-        return new AttentionContext(cos, sin, bias5, admits, grouped, flat, capacity);
+        return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds);
+    }
+
+    /// <summary>
+    /// Views a bias [B, 1, S, T] for the core, in the current scope.
+    /// <code>
+    ///   bias -> ReduceMax(-1) -> Greater(MaskValue/2) -> Unsqueeze(2) = RowAdmits [B,1,1,S,1]
+    ///   bias -> Unsqueeze(2) = Bias [B,1,1,S,T]
+    /// </code>
+    /// </summary>
+    public static AttentionMaskView MaskView(GraphBuilder b, string bias)
+    {
+        string rowMax = b.Node("ReduceMax", [bias, b.ConstInt64([-1])], attributes: Attr.Int("keepdims", 1));               // [B, 1, S, 1]
+        string admits = b.Node("Greater", [rowMax, b.ConstScalar(GraphNames.MaskValue / 2, TensorProto.Types.DataType.Float)]); // [B, 1, S, 1]
+        admits = b.Node("Unsqueeze", [admits, b.ConstInt64([2])], "admits/Unsqueeze");                                     // [B, 1, 1, S, 1]
+        string bias5 = b.Node("Unsqueeze", [bias, b.ConstInt64([2])], "bias/Unsqueeze");                                     // [B, 1, 1, S, T]
+        return new AttentionMaskView(bias5, admits);
     }
 
     /// <summary>
     /// One layer's attention core. q: [B, H, S, D] (rotated), k and v: [B, Hkv, S, D] (k rotated),
-    /// past: [B, Hkv, C, D]. Returns [B, S, H·D], ready for o_proj.
+    /// past: [B, Hkv, C, D]; <paramref name="mask"/> defaults to the host's bias. Returns [B, S, H·D], ready for o_proj.
     /// <code>
     ///   q·scale -> Reshape [B,Hkv,G·S,D] -+-> MatMul(past_kᵀ) [..,C] -+
     ///                                     +-> MatMul(kᵀ)      [..,S] -+-> Concat -> Cast(f32) -> Reshape [B,Hkv,G,S,T]
@@ -53,8 +64,9 @@ internal static class Attention
     /// </code>
     /// </summary>
     public static string Core(GraphBuilder b, AttentionContext ctx, HfConfig config, TensorProto.Types.DataType modelType,
-        string q, string k, string v, string pastKey, string pastValue)
+        string q, string k, string v, string pastKey, string pastValue, AttentionMaskView? mask = null)
     {
+        mask ??= ctx.Mask;
         int heads = config.NumHeads, kvHeads = config.NumKvHeads, headDim = config.HeadDim;
         var f32 = TensorProto.Types.DataType.Float;
 
@@ -74,10 +86,10 @@ internal static class Attention
 
         // 2) bias and float32 softmax per query group; rows that admit nothing become exactly 0
         scores = b.Node("Reshape", [scores, ctx.GroupedShape], "scores/Reshape");                             // [B, Hkv, G, S, T]
-        scores = b.Node("Add", [scores, ctx.Bias], "bias/Add");                                               // [B, Hkv, G, S, T]
+        scores = b.Node("Add", [scores, mask.Bias], "bias/Add");                                               // [B, Hkv, G, S, T]
         string probs = b.Node("Softmax", [scores], "Softmax", Attr.Int("axis", -1));                         // [B, Hkv, G, S, T]
         // Where rather than Mul: also zeroes the NaN a row of -inf would produce.
-        probs = b.Node("Where", [ctx.RowAdmits, probs, b.ConstScalar(0f, f32)], "admits/Where");             // [B, Hkv, G, S, T]
+        probs = b.Node("Where", [mask.RowAdmits, probs, b.ConstScalar(0f, f32)], "admits/Where");             // [B, Hkv, G, S, T]
         probs = b.Node("Reshape", [probs, ctx.FlatShape], "probs/Reshape");                                   // [B, Hkv, G·S, T]
         if (modelType != f32)
             probs = b.Node("Cast", [probs], "probs/Cast", Attr.Int("to", (long)modelType));

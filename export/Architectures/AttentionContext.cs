@@ -5,10 +5,17 @@ namespace Condensa.Export;
 /// </summary>
 /// <param name="Cos">Rotary cos table [B, 1, S, D].</param>
 /// <param name="Sin">Rotary sin table [B, 1, S, D].</param>
-/// <param name="Bias">attention_bias unsqueezed for grouped scores: [B, 1, 1, S, T].</param>
-/// <param name="RowAdmits">bool [B, 1, 1, S, 1]: the row admits at least one key.</param>
+/// <param name="Mask">The host's attention_bias, viewed for grouped scores.</param>
 /// <param name="GroupedShape">int64 [5] = (B, Hkv, G, S, T), to view scores per query group.</param>
 /// <param name="FlatShape">int64 [4] = (B, Hkv, G·S, T), to view them back for the value MatMuls.</param>
 /// <param name="Capacity">int64 [1] = C, where the past block of the probabilities ends.</param>
+/// <param name="BiasInput">attention_bias itself, [B, 1, S, T], for layers that derive their own mask from it.</param>
+/// <param name="PositionIds">position_ids, [B, S].</param>
 internal sealed record AttentionContext(
-    string Cos, string Sin, string Bias, string RowAdmits, string GroupedShape, string FlatShape, string Capacity);
+    string Cos, string Sin, AttentionMaskView Mask, string GroupedShape, string FlatShape, string Capacity,
+    string BiasInput, string PositionIds);
+
+/// <summary>A bias as the attention core consumes it.</summary>
+/// <param name="Bias">[B, 1, 1, S, T]: 0 admits, MaskValue (or less) blocks.</param>
+/// <param name="RowAdmits">bool [B, 1, 1, S, 1]: the row admits at least one key.</param>
+internal sealed record AttentionMaskView(string Bias, string RowAdmits);

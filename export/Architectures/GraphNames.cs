@@ -30,4 +30,10 @@ public static class GraphNames
     public static string NewKey(int layer) => $"new.{layer}.key";
     /// <summary>Output [B, Hkv, S, D]: the values of the new tokens.</summary>
     public static string NewValue(int layer) => $"new.{layer}.value";
+
+    /// <summary>Input [B, Hkv, S, D] (layer-condensed models): the host's estimate of stored layer
+    /// <paramref name="layer"/>'s post-RoPE keys for the new tokens, read by the lower layers that attend to it.</summary>
+    public static string PendingKey(int layer) => $"pending.{layer}.key";
+    /// <summary>Input [B, Hkv, S, D]: the estimate of the values, as <see cref="PendingKey"/>.</summary>
+    public static string PendingValue(int layer) => $"pending.{layer}.value";
 }

@@ -14,7 +14,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 {
     protected HfConfig Config { get; } = config;
     protected DecoderWeights Weights { get; } = weights;
-    private TensorProto.Types.DataType ModelType => Weights.ModelType;
+    protected TensorProto.Types.DataType ModelType => Weights.ModelType;
 
     /// <summary>Whether q/k/v projections carry biases.</summary>
     protected virtual bool QkvBias => Config.AttentionBias;
@@ -25,6 +25,15 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>The sliding window the host must apply in its masks (never in the graph), or null.</summary>
     public virtual int? SlidingWindow => null;
+
+    /// <summary>Layers that store KV (graph inputs past.{l} and outputs new.{l}), ascending: every layer here.</summary>
+    public virtual IReadOnlyList<int> KvLayers => [.. Enumerable.Range(0, Config.NumLayers)];
+
+    /// <summary>Entry i: the stored layer whose KV layer i attends to (its own here).</summary>
+    public virtual IReadOnlyList<int> LayerKvSource => [.. Enumerable.Range(0, Config.NumLayers)];
+
+    /// <summary>Declares inputs beyond the contract's common ones (none for the Llama family).</summary>
+    protected virtual void AddExtraInputs(GraphBuilder b) { }
 
     /// <summary>Adds the whole decoder to <paramref name="b"/>.</summary>
     public void Build(GraphBuilder b)
@@ -39,11 +48,12 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
         string bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                 // [B, 1, S, T]
         string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
-        for (int l = 0; l < Config.NumLayers; l++)
+        foreach (int l in KvLayers)
         {
             b.Input(GraphNames.PastKey(l), ModelType, B, kvHeads, C, headDim);                               // [B, Hkv, C, D]
             b.Input(GraphNames.PastValue(l), ModelType, B, kvHeads, C, headDim);                             // [B, Hkv, C, D]
         }
+        AddExtraInputs(b);
         b.Output(GraphNames.Logits, f32, B, GraphNames.DimLogits, Config.VocabSize);                        // [B, K, V]
 
         using var model = b.Scope("model");
@@ -54,7 +64,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         using (b.Scope("embed_tokens")) x = b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0)); // [B, S, H]
 
         // 3) what every layer shares
-        var ctx = Attention.Prepare(b, Config, positionIds, bias, GraphNames.PastKey(0), ModelType);
+        var ctx = Attention.Prepare(b, Config, positionIds, bias, GraphNames.PastKey(KvLayers[0]), ModelType);
 
         // 4) layers
         for (int l = 0; l < Config.NumLayers; l++)
@@ -92,14 +102,30 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
     protected virtual string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
-        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
-        string q = Linear(b, "q_proj", h, WeightMap.QProj, layer, hidden, heads * headDim, QkvBias);         // [B, S, H·D]
+        string q = Query(b, ctx, h, layer);                                                                  // [B, H, S, D]
+        var (k, v) = KeyValue(b, ctx, h, layer);                                                             // [B, Hkv, S, D] each
+        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
+        return Output(b, o, layer);                                                                          // [B, S, H]
+    }
+
+    /// <summary>q_proj, heads and RoPE: [B, H, S, D].</summary>
+    protected string Query(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    {
+        int heads = Config.NumHeads, headDim = Config.HeadDim;
+        string q = Linear(b, "q_proj", h, WeightMap.QProj, layer, Config.HiddenSize, heads * headDim, QkvBias); // [B, S, H·D]
+        q = SplitHeads(b, "q", q, heads, headDim);                                                           // [B, H, S, D]
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.Cos, ctx.Sin, headDim);                         // [B, H, S, D]
+        return q;
+    }
+
+    /// <summary>k_proj and v_proj, heads and RoPE on k, declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each.</summary>
+    protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    {
+        int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
         string k = Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
         string v = Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
-        q = SplitHeads(b, "q", q, heads, headDim);                                                           // [B, H, S, D]
         k = SplitHeads(b, "k", k, kvHeads, headDim);                                                         // [B, Hkv, S, D]
         v = SplitHeads(b, "v", v, kvHeads, headDim);                                                         // [B, Hkv, S, D]
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.Cos, ctx.Sin, headDim);                         // [B, H, S, D]
         using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.Cos, ctx.Sin, headDim);                         // [B, Hkv, S, D]
 
         var kvType = Weights.ModelType;
@@ -108,10 +134,12 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         b.NamedNode("Identity", [v], "new_value/Identity", GraphNames.NewValue(layer));                      // [B, Hkv, S, D]
         b.Output(GraphNames.NewKey(layer), kvType, B, kvHeads, S, headDim);
         b.Output(GraphNames.NewValue(layer), kvType, B, kvHeads, S, headDim);
-
-        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
-        return Linear(b, "o_proj", o, WeightMap.OProj, layer, heads * headDim, hidden, OutputBias);          // [B, S, H]
+        return (k, v);
     }
+
+    /// <summary>o_proj on the attention output [B, S, H·D]: [B, S, H].</summary>
+    protected string Output(GraphBuilder b, string o, int layer) =>
+        Linear(b, "o_proj", o, WeightMap.OProj, layer, Config.NumHeads * Config.HeadDim, Config.HiddenSize, OutputBias); // [B, S, H]
 
     /// <summary>SiLU-gated MLP: down(silu(gate(h)) · up(h)).</summary>
     protected virtual string Mlp(GraphBuilder b, string h, int layer)

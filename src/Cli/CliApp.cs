@@ -17,6 +17,7 @@ public static class CliApp
             GenerateCommand.Create(),
             ExportCommand.Create(),
             ModelsCommand.Create(),
+            BenchCommand.Create(),
             ChatCommand.Create(input ?? Console.In),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

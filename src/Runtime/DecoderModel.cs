@@ -11,6 +11,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly LayerCondensation _condensation;
+    private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
 
     private DecoderModel(string directory, ModelManifest manifest, InferenceSession session)
     {
@@ -18,8 +20,12 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Manifest = manifest;
         _session = session;
         var layers = manifest.KvLayers;
+        _condensation = manifest.Condensation;
+        var pending = _condensation.PendingLayers;
+        _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
         _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index",
-            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
+            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
+            .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
         _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" })];
         CheckContract();
     }
@@ -88,7 +94,53 @@ public sealed class DecoderModel : IDecoder, IDisposable
         FillInputs(ws, cache, inputs, seqLen);
         cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
 
-        // 3) one pass; the past is read in place, outputs land in the workspace
+        // 3) one pass (or a layer-condensed model's iterated passes); the past is read in place, outputs land in the workspace
+        if (_condensation.IsIterative)
+        {
+            if (cache.Budget is not null && Manifest.LayerSlidingWindow is not null)
+                throw new CondensaException($"{Path.Combine(Directory, ModelManifest.FileName)}: per-layer sliding windows are applied in the " +
+                    "graph, which assumes slot = position; a budgeted (sink + window) cache does not hold that.");
+            var maxCount = 0;
+            foreach (var c in inputs.Counts) maxCount = Math.Max(maxCount, c);
+            RunIterative(ws, maxCount);
+        }
+        else
+        {
+            Run(ws);
+        }
+
+        // 4) append only the new entries (of the last pass) to the cache
+        for (var l = 0; l < cache.StoredLayers; l++)
+            cache.WriteNew(l, ws.NewKeys(l), ws.NewValues(l), seqLen, inputs.Counts);
+        cache.Advance(inputs.Counts);
+        return ws.Logits;
+    }
+
+    /// <summary>
+    /// The iterative prefill of a layer-condensed model (DESIGN.md §4) over this chunk's tokens and the committed past:
+    /// each cyclic block iterates P = min(tokens, R) times from the same inputs, its pending KV starting at zero and
+    /// each pass reading the previous pass's new KV. The graph recomputes everything per pass, so earlier blocks
+    /// stop after P - 1 passes, when their pending estimate is final, and one last pass runs every block at its final
+    /// iterate; only that pass's KV is appended. P = 1 (decode) is a single exact pass; P = tokens &lt;= R is exact
+    /// too (each pass settles one more position), i.e. equal to token-by-token decoding.
+    /// </summary>
+    private void RunIterative(ForwardWorkspace ws, int maxCount)
+    {
+        ws.ClearPending();
+        var perBlock = _condensation.PassesPerBlock(maxCount);
+        foreach (var block in _blockPending)
+        {
+            for (var pass = 1; pass < perBlock; pass++)
+            {
+                Run(ws);
+                ws.PendingFromNew(block);
+            }
+        }
+        Run(ws);
+    }
+
+    private void Run(ForwardWorkspace ws)
+    {
         try
         {
             _session.Run(RunOptionsHolder.Default, _inputNames, ws.Inputs, _outputNames, ws.Outputs);
@@ -97,12 +149,6 @@ public sealed class DecoderModel : IDecoder, IDisposable
         {
             throw new CondensaException($"{Path.Combine(Directory, Manifest.Graph)}: forward pass failed ({e.Message}).", e);
         }
-
-        // 4) append only the new entries to the cache
-        for (var l = 0; l < cache.StoredLayers; l++)
-            cache.WriteNew(l, ws.NewKeys(l), ws.NewValues(l), seqLen, inputs.Counts);
-        cache.Advance(inputs.Counts);
-        return ws.Logits;
     }
 
     private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen)

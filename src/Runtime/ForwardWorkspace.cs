@@ -7,6 +7,8 @@ namespace Condensa.Runtime;
 /// Reusable host buffers for one batch's forward passes: inputs (ids, positions, bias, logits index) and
 /// outputs (logits, new KV per stored layer), plus the OrtValues over them. Buffers grow geometrically and
 /// the OrtValues are rebuilt only when a shape changes, so steady-state decoding allocates nothing.
+/// A layer-condensed model also gets the pending.{t} inputs ([batch, kvHeads, seqLen, headDim] per pending layer),
+/// which the iterative prefill fills from the previous pass's new.{t}.
 /// </summary>
 internal sealed class ForwardWorkspace : IDisposable
 {
@@ -14,6 +16,9 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly int _batch;
     private PinnedBuffer? _ids, _positions, _bias, _logitsIndex, _logits;
     private readonly PinnedBuffer?[] _newKv;
+    private readonly PinnedBuffer?[] _pending;      // key, value per pending layer
+    private readonly int[] _pendingStoredIndex;     // pending layer -> index among the stored layers
+    private int _pastCount;
     private (int SeqLen, int K, int Capacity, int CacheGeneration) _shape = (-1, -1, -1, -1);
     private OrtValue[] _inputs = [];
     private OrtValue[] _outputs = [];
@@ -23,6 +28,9 @@ internal sealed class ForwardWorkspace : IDisposable
         _manifest = manifest;
         _batch = batch;
         _newKv = new PinnedBuffer?[2 * manifest.KvLayers.Length];
+        var pending = manifest.Condensation.PendingLayers;
+        _pending = new PinnedBuffer?[2 * pending.Count];
+        _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
     }
 
     /// <summary>New tokens per row of the last prepared pass.</summary>
@@ -36,7 +44,8 @@ internal sealed class ForwardWorkspace : IDisposable
     public ReadOnlySpan<byte> NewKeys(int storedLayer) => _newKv[2 * storedLayer]!.Bytes[..NewKvBytes(_shape.SeqLen)];
     public ReadOnlySpan<byte> NewValues(int storedLayer) => _newKv[2 * storedLayer + 1]!.Bytes[..NewKvBytes(_shape.SeqLen)];
 
-    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, then the past.</summary>
+    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, the past, then
+    /// pending.{t}.key / .value per pending layer.</summary>
     public IReadOnlyCollection<OrtValue> Inputs => _inputs;
 
     /// <summary>Output values in graph order: logits, then new.{l}.key / new.{l}.value per stored layer.</summary>
@@ -56,27 +65,50 @@ internal sealed class ForwardWorkspace : IDisposable
         _logitsIndex = PinnedBuffer.Ensure(_logitsIndex, 8L * _batch * k);
         _logits = PinnedBuffer.Ensure(_logits, 4L * _batch * k * _manifest.VocabSize);
         for (var i = 0; i < _newKv.Length; i++) _newKv[i] = PinnedBuffer.Ensure(_newKv[i], NewKvBytes(seqLen));
+        for (var i = 0; i < _pending.Length; i++) _pending[i] = PinnedBuffer.Ensure(_pending[i], NewKvBytes(seqLen));
 
         var past = cache.PastValues();
-        _inputs = new OrtValue[4 + past.Length];
+        var kvType = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
+        long[] newShape = [_batch, _manifest.NumKvHeads, seqLen, _manifest.HeadDim];
+        _pastCount = past.Length;
+        _inputs = new OrtValue[4 + past.Length + _pending.Length];
         _inputs[0] = Tensor(_ids, TensorElementType.Int64, [_batch, seqLen]);
         _inputs[1] = Tensor(_positions, TensorElementType.Int64, [_batch, seqLen]);
         _inputs[2] = Tensor(_bias, TensorElementType.Float, [_batch, 1, seqLen, capacity + seqLen]);
         _inputs[3] = Tensor(_logitsIndex, TensorElementType.Int64, [_batch, k]);
         past.CopyTo(_inputs, 4);   // owned by the cache, not disposed here
+        for (var i = 0; i < _pending.Length; i++) _inputs[4 + past.Length + i] = Tensor(_pending[i]!, kvType, newShape);
 
-        var kvType = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
         _outputs = new OrtValue[1 + _newKv.Length];
         _outputs[0] = Tensor(_logits, TensorElementType.Float, [_batch, k, _manifest.VocabSize]);
         for (var i = 0; i < _newKv.Length; i++)
-            _outputs[1 + i] = Tensor(_newKv[i]!, kvType, [_batch, _manifest.NumKvHeads, seqLen, _manifest.HeadDim]);
+            _outputs[1 + i] = Tensor(_newKv[i]!, kvType, newShape);
+    }
+
+    /// <summary>Zeros every pending input: the first pass of a chunk has no estimate yet (and decode needs none,
+    /// since the graph masks a new token's pending keys from itself).</summary>
+    public void ClearPending()
+    {
+        foreach (var buffer in _pending) buffer!.Bytes[..NewKvBytes(_shape.SeqLen)].Clear();
+    }
+
+    /// <summary>Feeds the last pass's new KV of the given pending layers (indices into the pending list) as the
+    /// next pass's pending inputs.</summary>
+    public void PendingFromNew(ReadOnlySpan<int> pendingIndices)
+    {
+        foreach (var p in pendingIndices)
+        {
+            NewKeys(_pendingStoredIndex[p]).CopyTo(_pending[2 * p]!.Bytes);
+            NewValues(_pendingStoredIndex[p]).CopyTo(_pending[2 * p + 1]!.Bytes);
+        }
     }
 
     public void Dispose() => DisposeValues();
 
     private void DisposeValues()
     {
-        for (var i = 0; i < Math.Min(4, _inputs.Length); i++) _inputs[i].Dispose();
+        for (var i = 0; i < _inputs.Length; i++)
+            if (i < 4 || i >= 4 + _pastCount) _inputs[i].Dispose();   // the past belongs to the cache
         foreach (var value in _outputs) value.Dispose();
         _inputs = [];
         _outputs = [];

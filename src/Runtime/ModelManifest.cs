@@ -25,12 +25,21 @@ public sealed record ModelManifest
     [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
     [JsonPropertyName("kv_layers")] public int[] KvLayers { get; init; } = [];
     [JsonPropertyName("layer_kv_source")] public int[] LayerKvSource { get; init; } = [];
+    [JsonPropertyName("forward_passes")] public int? ForwardPasses { get; init; }
+    [JsonPropertyName("backward_passes")] public int? BackwardPasses { get; init; }
+    [JsonPropertyName("force_nodiag")] public bool ForceNodiag { get; init; }
+    /// <summary>Entry i: layer i's sliding window, applied inside the graph (layer-condensed models), or null.</summary>
+    [JsonPropertyName("layer_sliding_window")] public int?[]? LayerSlidingWindow { get; init; }
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [];
     [JsonPropertyName("tokenizer_files")] public string[] TokenizerFiles { get; init; } = [];
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
     [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }
     [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; }
+
+    /// <summary>Pending layers, cyclic blocks and passes of a layer-condensed model (nothing for a standard one);
+    /// derived on each call, so callers on a hot path keep the result.</summary>
+    [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(this);
 
     /// <summary>Element type of the KV buffers.</summary>
     [JsonIgnore] public KvDataType KvType => KvDataTypeExtensions.Parse(DType, FileName);
@@ -73,6 +82,10 @@ public sealed record ModelManifest
         Require(KvLayers.Length > 0 && KvLayers.All(l => l >= 0 && l < NumLayers), "kv_layers", string.Join(",", KvLayers), path);
         Require(LayerKvSource.Length == NumLayers && LayerKvSource.All(KvLayers.Contains), "layer_kv_source",
             string.Join(",", LayerKvSource), path);
+        Require(ForwardPasses is null or >= 0, "forward_passes", ForwardPasses!, path);
+        Require(BackwardPasses is null or >= 0, "backward_passes", BackwardPasses!, path);
+        Require(LayerSlidingWindow is null || (LayerSlidingWindow.Length == NumLayers && LayerSlidingWindow.All(w => w is null or > 0)),
+            "layer_sliding_window", string.Join(",", LayerSlidingWindow ?? []), path);
         _ = KvType;
     }
 

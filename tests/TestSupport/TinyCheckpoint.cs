@@ -40,6 +40,7 @@ public static class TinyCheckpoint
         "llama" => "LlamaForCausalLM",
         "mistral" => "MistralForCausalLM",
         "qwen2" => "Qwen2ForCausalLM",
+        "lckv" => LckvSettings.Architecture,
         _ => shortName,
     };
 
@@ -49,7 +50,7 @@ public static class TinyCheckpoint
         var c = new JsonObject
         {
             ["architectures"] = new JsonArray(ArchitectureName(spec.Architecture)),
-            ["model_type"] = spec.Architecture,
+            ["model_type"] = spec.Architecture == "lckv" ? "lckv_llama" : spec.Architecture,
             ["hidden_size"] = spec.HiddenSize,
             ["intermediate_size"] = spec.IntermediateSize,
             ["num_attention_heads"] = spec.NumHeads,
@@ -64,12 +65,22 @@ public static class TinyCheckpoint
             ["bos_token_id"] = spec.BosTokenId,
             ["eos_token_id"] = spec.EosTokenId,
         };
-        if (spec.Architecture == "llama")
+        if (spec.Architecture is "llama" or "lckv")
         {
             c["attention_bias"] = spec.AttentionBias;
             c["mlp_bias"] = spec.MlpBias;
         }
         if (spec.Architecture == "mistral") c["sliding_window"] = spec.SlidingWindow;
+        if (spec.Architecture == "lckv")
+        {
+            // The fields tools/train/lckv.py writes.
+            c["layer_types"] = spec.LayerTypes;
+            c["force_nodiag"] = spec.ForceNodiag;
+            c["forward_passes"] = spec.ForwardPasses;
+            c["backward_passes"] = spec.BackwardPasses;
+            c["sliding_window"] = spec.LckvSlidingWindow;
+            c["use_sequential"] = false;
+        }
         if (spec.Architecture == "qwen2")
         {
             c["use_sliding_window"] = false;
@@ -111,9 +122,14 @@ public static class TinyCheckpoint
     {
         var rng = new Gaussian(spec.Seed);
         int h = spec.HiddenSize, q = spec.NumHeads * spec.HeadDim, kv = spec.NumKvHeads * spec.HeadDim, inter = spec.IntermediateSize;
-        bool qkvBias = spec.Architecture == "qwen2" || (spec.Architecture == "llama" && spec.AttentionBias);
-        bool oBias = spec.Architecture == "llama" && spec.AttentionBias;
-        bool mlpBias = spec.Architecture == "llama" && spec.MlpBias;
+        bool llamaLike = spec.Architecture is "llama" or "lckv";
+        bool qkvBias = spec.Architecture == "qwen2" || (llamaLike && spec.AttentionBias);
+        bool oBias = llamaLike && spec.AttentionBias;
+        bool mlpBias = llamaLike && spec.MlpBias;
+        // LCKV: only the layers some layer reads have k/v projections (a malformed layer_types writes them all).
+        var stored = spec.LayerTypes is { } types
+            ? types.Split('_').Select(t => int.TryParse(t.TrimEnd('s'), out int v) ? v : -1).ToHashSet()
+            : null;
         var list = new List<SafeTensor>();
         void Add(string name, double std, double mean, params long[] shape)
         {
@@ -134,8 +150,11 @@ public static class TinyCheckpoint
             string p = $"model.layers.{l}.";
             Add(p + "input_layernorm.weight", 0.1, 1.0, h);
             Linear(p + "self_attn.q_proj", h, q, qkvBias);
-            Linear(p + "self_attn.k_proj", h, kv, qkvBias);
-            Linear(p + "self_attn.v_proj", h, kv, qkvBias);
+            if (stored is null || stored.Contains(l) || stored.Contains(-1))
+            {
+                Linear(p + "self_attn.k_proj", h, kv, qkvBias);
+                Linear(p + "self_attn.v_proj", h, kv, qkvBias);
+            }
             Linear(p + "self_attn.o_proj", q, h, oBias);
             Add(p + "post_attention_layernorm.weight", 0.1, 1.0, h);
             Linear(p + "mlp.gate_proj", h, inter, mlpBias);

@@ -8,7 +8,7 @@ namespace Condensa.TestSupport;
 /// </summary>
 public sealed record TinyModelSpec
 {
-    /// <summary>"llama", "mistral" or "qwen2".</summary>
+    /// <summary>"llama", "mistral", "qwen2" or "lckv" (LCKVLlamaForCausalLM: set <see cref="LayerTypes"/>).</summary>
     public string Architecture { get; init; } = "llama";
     /// <summary>Seed of the random weights.</summary>
     public int Seed { get; init; } = 1234;
@@ -60,4 +60,14 @@ public sealed record TinyModelSpec
     public int BosTokenId { get; init; } = 1;
     /// <summary>eos_token_id.</summary>
     public int EosTokenId { get; init; } = 2;
+    /// <summary>LCKV layer_types, e.g. "0_2_2_3" (k/v projections are written for the stored layers only).</summary>
+    public string? LayerTypes { get; init; }
+    /// <summary>LCKV force_nodiag.</summary>
+    public bool ForceNodiag { get; init; } = true;
+    /// <summary>LCKV forward_passes.</summary>
+    public int ForwardPasses { get; init; } = 7;
+    /// <summary>LCKV backward_passes.</summary>
+    public int BackwardPasses { get; init; } = 2;
+    /// <summary>LCKV sliding_window of the layers marked 's' in <see cref="LayerTypes"/>.</summary>
+    public int LckvSlidingWindow { get; init; } = 4096;
 }

@@ -1,0 +1,58 @@
+namespace Condensa.Export;
+
+/// <summary>
+/// LCKVLlamaForCausalLM (layer-condensed KV, DESIGN.md §4): the Llama graph where layer i attends to the KV of
+/// layer layer_types[i], only the stored layers (set(layer_types)) have k/v projections and KV inputs/outputs,
+/// and a layer that reads a higher layer t takes t's KV for the new tokens from the input pending.{t}.
+/// <code>
+///   layer i, source t = layer_types[i]:
+///     t &lt;= i: keys = past.{t} ++ new KV of t from this pass (computed at layer t, earlier in the graph)
+///     t &gt;  i: keys = past.{t} ++ pending.{t}, with no diagonal (query j sees pending keys k &lt; j only)
+///   force_nodiag drops the diagonal in every layer; an s suffix limits the layer to the sliding window.
+/// </code>
+/// Decode feeds zeros as pending (fully masked, so exact); a prefill chunk iterates the graph, feeding each
+/// pass's new.{t} as the next pass's pending.{t}.
+/// </summary>
+internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : LlamaDecoder(config, weights)
+{
+    private readonly LckvSettings _lckv = config.Lckv
+        ?? throw new ExportException($"config.json: {LckvSettings.Architecture} without 'layer_types'.");
+    private readonly Dictionary<int, (string Key, string Value)> _newKv = [];
+    private LckvMasks? _masks;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<int> KvLayers => _lckv.LayerTypes.Stored;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<int> LayerKvSource => _lckv.LayerTypes.Sources;
+
+    /// <summary>pending.{t}.key / .value [B, Hkv, S, D] for every layer t that a lower layer reads.</summary>
+    protected override void AddExtraInputs(GraphBuilder b)
+    {
+        const string B = GraphNames.DimBatch, S = GraphNames.DimSequence;
+        foreach (int t in _lckv.LayerTypes.Pending)
+        {
+            b.Input(GraphNames.PendingKey(t), ModelType, B, Config.NumKvHeads, S, Config.HeadDim);           // [B, Hkv, S, D]
+            b.Input(GraphNames.PendingValue(t), ModelType, B, Config.NumKvHeads, S, Config.HeadDim);         // [B, Hkv, S, D]
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    {
+        _masks ??= new LckvMasks(b, ctx);
+        string q = Query(b, ctx, h, layer);                                                                  // [B, H, S, D]
+        if (_lckv.LayerTypes.Stored.Contains(layer))
+            _newKv[layer] = KeyValue(b, ctx, h, layer);                                                      // [B, Hkv, S, D] each
+
+        // The source's KV for the new tokens: computed earlier in this pass, or the host's estimate.
+        int source = _lckv.LayerTypes.Sources[layer];
+        var (k, v) = _lckv.LayerTypes.AttendsTop(layer)
+            ? (GraphNames.PendingKey(source), GraphNames.PendingValue(source))                              // [B, Hkv, S, D] each
+            : _newKv[source];
+        var mask = _masks.For(_lckv.NoDiagonal(layer), _lckv.Window(layer));
+        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v,
+            GraphNames.PastKey(source), GraphNames.PastValue(source), mask);                         // [B, S, H·D]
+        return Output(b, o, layer);                                                                          // [B, S, H]
+    }
+}

@@ -1,0 +1,215 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Condensa.Runtime;
+
+namespace Condensa.Cli.Commands;
+
+/// <summary>
+/// <c>condensa bench</c>: decode and prefill speed, KV bytes per token and the largest batch within a KV budget, for
+/// one or more models measured in the same process (so ratios between them are fair). Decode rows run on a
+/// synthetic context (zero KV of the given length; a step's cost does not depend on the values); each figure is
+/// the median of repeated runs after a warm-up.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var models = new Option<string[]>("--model", "-m")
+        {
+            Description = "Catalog name, checkpoint folder or export folder; repeat to compare models in one run",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var catalog = CommonOptions.Catalog();
+        var precision = CommonOptions.Precision();
+        var threads = CommonOptions.Threads();
+        var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated", DefaultValueFactory = _ => "1,8" };
+        var contexts = new Option<string>("--context") { Description = "Cached tokens per row, comma-separated", DefaultValueFactory = _ => "512,2048" };
+        var budget = new Option<long>("--kv-budget") { Description = "KV budget in bytes for the largest-batch column", DefaultValueFactory = _ => 256L << 20 };
+        var steps = new Option<int>("--decode-steps") { Description = "Decode steps per timed run", DefaultValueFactory = _ => 16 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs per figure (the median is reported)", DefaultValueFactory = _ => 5 };
+        var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt length of the prefill figure (batch 1)", DefaultValueFactory = _ => 256 };
+        var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file" };
+        var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
+
+        var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
+        {
+            models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            return CommandErrors.Guard(error, async () =>
+            {
+                var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
+                    Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
+                    (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
+                    parse.GetValue(atBudget));
+                // All models stay loaded and every figure is measured model after model, so a noisy neighbour
+                // (or thermal drift) hits them alike and the ratios stay fair.
+                var decoders = new List<(string Name, DecoderModel Model)>();
+                try
+                {
+                    foreach (var name in parse.GetValue(models)!)
+                    {
+                        var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
+                        decoders.Add((name, DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) })));
+                    }
+                    var rows = Measure(decoders, settings, cancellationToken);
+                    await output.WriteLineAsync(Table(rows, settings));
+                    if (parse.GetValue(json) is { } path)
+                        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);
+                    return 0;
+                }
+                finally
+                {
+                    foreach (var (_, model) in decoders) model.Dispose();
+                }
+            });
+        });
+        return command;
+    }
+
+    // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).
+    private const int DecodeWarmup = 2;
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        // Fail before measuring anything rather than after minutes of rows.
+        foreach (var (name, model) in decoders)
+        {
+            var longest = settings.Contexts.Max() + settings.DecodeSteps + DecodeWarmup;
+            if (longest > model.Manifest.MaxContext || settings.PrefillTokens > model.Manifest.MaxContext)
+                throw new ArgumentException($"--context {settings.Contexts.Max()} + {settings.DecodeSteps} decode steps + {DecodeWarmup} warm-up " +
+                    $"(or --prefill-tokens {settings.PrefillTokens}) exceeds max_context {model.Manifest.MaxContext} of model '{name}'.");
+        }
+        var planners = decoders.Select(d => new MemoryPlanner(d.Model.Manifest, growthChunk: new KvCacheOptions().GrowthChunk)).ToArray();
+        var prefill = PrefillTokensPerSecond([.. decoders.Select(d => d.Model)], settings);
+        var rows = new List<BenchRow>();
+        foreach (var context in settings.Contexts)
+        {
+            // 1) the listed batches, every model round-robin at the same batch
+            foreach (var batch in settings.Batches)
+                AddRows([.. Enumerable.Range(0, decoders.Count)], [.. decoders.Select(_ => batch)], context);
+            // 2) with --at-budget, every model at its own largest batch within the KV budget, round-robin too
+            if (settings.AtBudget)
+            {
+                var fits = Enumerable.Range(0, decoders.Count).Where(m => planners[m].LargestBatch(settings.KvBudget, context) >= 1).ToArray();
+                AddRows(fits, [.. fits.Select(m => planners[m].LargestBatch(settings.KvBudget, context))], context);
+            }
+        }
+
+        void AddRows(int[] measured, int[] batches, int context)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var rates = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
+            for (var i = 0; i < measured.Length; i++)
+            {
+                var (name, model) = decoders[measured[i]];
+                var planner = planners[measured[i]];
+                rows.Add(new BenchRow(name, $"{model.Manifest.KvLayers.Length}/{model.Manifest.NumLayers}", batches[i], context,
+                    Math.Round(rates[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
+                    planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false)));
+            }
+        }
+        return rows;
+    }
+
+    // 1) synthetic context per model  2) warm-up steps  3) timed runs, round-robin over the models so that
+    // interference from other processes spreads over all of them  4) median per model
+    private static double[] DecodeTokensPerSecond(DecoderModel[] models, int[] batches, int context, BenchSettings settings)
+    {
+        const int warmup = DecodeWarmup;
+        var caches = models.Select((m, i) => m.CreateCache(batches[i], new KvCacheOptions { InitialCapacity = context + settings.DecodeSteps + warmup })).ToArray();
+        try
+        {
+            var tokens = models.Select((m, i) => RandomTokens(batches[i], m.Manifest.VocabSize, seed: context + batches[i])).ToArray();
+            var counts = batches.Select(b => Enumerable.Repeat(1, b).ToArray()).ToArray();
+            var rates = models.Select(_ => new List<double>()).ToArray();
+            for (var m = 0; m < models.Length; m++)
+            {
+                SyntheticContext.Fill(caches[m], context);
+                for (var i = 0; i < warmup; i++) models[m].Forward(caches[m], tokens[m], counts[m], LogitsSelection.LastPerRow);
+            }
+            for (var run = 0; run < settings.Runs; run++)
+            for (var m = 0; m < models.Length; m++)
+            {
+                caches[m].RewindTo(context);
+                var clock = Stopwatch.StartNew();
+                for (var s = 0; s < settings.DecodeSteps; s++) models[m].Forward(caches[m], tokens[m], counts[m], LogitsSelection.LastPerRow);
+                rates[m].Add((double)batches[m] * settings.DecodeSteps / clock.Elapsed.TotalSeconds);
+            }
+            return [.. rates.Select(Median)];
+        }
+        finally
+        {
+            foreach (var cache in caches) cache.Dispose();
+        }
+    }
+
+    // Batch 1, one chunk; round-robin over the models like decode; run -1 is the warm-up.
+    private static double[] PrefillTokensPerSecond(DecoderModel[] models, BenchSettings settings)
+    {
+        var rates = models.Select(_ => new List<double>()).ToArray();
+        for (var run = -1; run < settings.Runs; run++)
+        for (var m = 0; m < models.Length; m++)
+        {
+            var prompt = RandomTokens(settings.PrefillTokens, models[m].Manifest.VocabSize, seed: 7);
+            using var cache = models[m].CreateCache(1, new KvCacheOptions { InitialCapacity = settings.PrefillTokens });
+            var clock = Stopwatch.StartNew();
+            models[m].Forward(cache, prompt, [prompt.Length], LogitsSelection.LastPerRow);
+            if (run >= 0) rates[m].Add(prompt.Length / clock.Elapsed.TotalSeconds);
+        }
+        return [.. rates.Select(Median)];
+    }
+
+    private static string Table(List<BenchRow> rows, BenchSettings settings)
+    {
+        var budget = settings.KvBudget.ToString("N0", CultureInfo.InvariantCulture);
+        var lines = new List<string>
+        {
+            $"| model | KV layers | batch | context | decode tok/s | prefill tok/s ({settings.PrefillTokens}) | KV B/token | standard KV B/token | max batch in {budget} B | standard max batch |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        };
+        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static int[] RandomTokens(int count, int vocab, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => random.Next(Math.Min(3, vocab - 1), vocab))];
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+
+    private static int[] ParseList(string text, string option)
+    {
+        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new int[items.Length];
+        for (var i = 0; i < items.Length; i++)
+            if (!int.TryParse(items[i], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] < 1)
+                throw new ArgumentException($"{option} '{text}': '{items[i]}' is not a positive integer.");
+        if (values.Length == 0) throw new ArgumentException($"{option} '{text}' lists no values.");
+        return values;
+    }
+
+    private static long Positive(long value, string option) =>
+        value >= 1 ? value : throw new ArgumentException($"{option} {value} must be at least 1.");
+
+    private sealed record BenchSettings(int[] Batches, int[] Contexts, long KvBudget, int DecodeSteps, int Runs, int PrefillTokens, bool AtBudget);
+
+    private sealed record BenchRow(string Model, string KvLayers, int Batch, int Context, double DecodeTokensPerSecond,
+        double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch);
+}

@@ -1,0 +1,196 @@
+using Condensa.Export;
+using Condensa.Runtime.Generation;
+using Condensa.TestSupport;
+
+namespace Condensa.Runtime.Tests;
+
+/// <summary>Layer-condensed KV end to end: export, condensed cache, exact decode and the iterative prefill,
+/// against <see cref="LckvReferenceModel"/> (float64, no ONNX).</summary>
+[TestClass]
+public sealed class LckvTests
+{
+    private const double Tolerance = 1e-4;
+
+    // R = forward 3 + backward 1 = 4 passes, so tests cross the token-by-token / iterative boundary cheaply.
+    private static TinyModelSpec Spec(string name) => name switch
+    {
+        "sandwich" => Lckv("0_3_3_3_4", seed: 31),
+        "sandwich-diag" => Lckv("0_3_3_3_4", seed: 32) with { ForceNodiag = false },
+        "cla" => Lckv("0_0_2_2", seed: 33),
+        "sliding" => Lckv("0s_3s_3_3_4s", seed: 34) with { LckvSlidingWindow = 3 },
+        "two-blocks" => Lckv("0_2_2_3_5_5", seed: 35),
+        _ => throw new ArgumentException(name, nameof(name)),
+    };
+
+    private static TinyModelSpec Lckv(string layerTypes, int seed) => new()
+    {
+        Architecture = "lckv", LayerTypes = layerTypes, NumLayers = layerTypes.Split('_').Length,
+        ForwardPasses = 3, BackwardPasses = 1, Seed = seed, MaxPositionEmbeddings = 64,
+    };
+
+    private static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32) =>
+        TinyExports.Get("lckv-" + name, Spec(name), precision);
+
+    private static void AssertRows(ReadOnlySpan<float> logits, double[][] expected, int from, string what, double tolerance = Tolerance)
+    {
+        var vocab = expected[0].Length;
+        for (var t = 0; t < logits.Length / vocab; t++)
+        {
+            var error = TinyModels.RelativeError(logits.Slice(t * vocab, vocab), expected[from + t]);
+            Assert.IsLessThan(tolerance, error, $"{what}: position {from + t}, relative error {error:E2}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("sandwich")]
+    [DataRow("sandwich-diag")]
+    [DataRow("cla")]
+    [DataRow("sliding")]
+    [DataRow("two-blocks")]
+    public void Forward_TokenByToken_EqualsSequentialReferenceExactly(string name)
+    {
+        var (checkpoint, export) = Get(name);
+        var ids = TinyExports.Ids(13, seed: 5);
+        var expected = new LckvReferenceModel(checkpoint).Sequential(ids);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1, new KvCacheOptions { GrowthChunk = 4 });   // regrowth on the way
+        for (var p = 0; p < ids.Length; p++)
+            AssertRows(model.Forward(cache, ids.AsSpan(p, 1), [1], LogitsSelection.LastPerRow), expected, p, name);
+        Assert.IsGreaterThanOrEqualTo(4, expected.Select(r => Array.IndexOf(r, r.Max())).Distinct().Count(), "logits must vary");
+    }
+
+    [TestMethod]
+    [DataRow("sandwich")]
+    [DataRow("sliding")]
+    [DataRow("two-blocks")]
+    public void Forward_PromptLongerThanPasses_EqualsIterativeReference(string name)
+    {
+        var (checkpoint, export) = Get(name);
+        var ids = TinyExports.Ids(11, seed: 6);
+        var reference = new LckvReferenceModel(checkpoint);
+        var expected = reference.Iterative(ids);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1);
+        AssertRows(model.Forward(cache, ids, [ids.Length], LogitsSelection.All), expected, 0, name);
+        Assert.AreEqual(ids.Length, cache.Lengths[0]);
+
+        // the iterative prefill is an approximation: its late positions differ from sequential decoding
+        var sequential = reference.Sequential(ids);
+        Assert.IsGreaterThan(1e-3, TinyModels.RelativeError(model.Forward(model.CreateCache(1), ids, [ids.Length], LogitsSelection.LastPerRow), sequential[^1]));
+    }
+
+    [TestMethod]
+    public void Forward_ChunkedPrefillThenDecode_EqualsReferenceWithSameChunks()
+    {
+        var (checkpoint, export) = Get("sandwich");
+        var ids = TinyExports.Ids(17, seed: 7);
+        int[] chunks = [6, 6, 2, 1, 1, 1];   // two iterated chunks, a short one (exact), then decode steps
+        var expected = new LckvReferenceModel(checkpoint).Iterative(ids, chunks);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1, new KvCacheOptions { GrowthChunk = 5 });
+        var start = 0;
+        foreach (var chunk in chunks)
+        {
+            AssertRows(model.Forward(cache, ids.AsSpan(start, chunk), [chunk], LogitsSelection.All), expected, start, $"chunk at {start}");
+            start += chunk;
+        }
+    }
+
+    [TestMethod]
+    [DataRow("sandwich")]
+    [DataRow("two-blocks")]
+    public void Forward_Prefill_IsPrefixCausal(string name)
+    {
+        var (_, export) = Get(name);
+        var ids = TinyExports.Ids(14, seed: 8);
+        using var model = DecoderModel.Load(export);
+        using var shortCache = model.CreateCache(1);
+        var prefix = model.Forward(shortCache, ids.AsSpan(0, 9), [9], LogitsSelection.All).ToArray();
+        using var longCache = model.CreateCache(1);
+        var full = model.Forward(longCache, ids, [ids.Length], LogitsSelection.All);
+        var vocab = model.Manifest.VocabSize;
+        for (var t = 0; t < 9; t++)
+        {
+            var error = TinyModels.RelativeError(full.Slice(t * vocab, vocab), [.. prefix.AsSpan(t * vocab, vocab).ToArray().Select(v => (double)v)]);
+            Assert.IsLessThan(1e-5, error, $"{name}: position {t} of prefill(9) vs prefill(14)");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(4)]   // = R
+    [DataRow(3)]
+    [DataRow(2)]
+    public void Forward_ShortPrompt_EqualsTokenByTokenDecode(int length)
+    {
+        var (checkpoint, export) = Get("two-blocks");
+        var ids = TinyExports.Ids(length, seed: 9);
+        using var model = DecoderModel.Load(export);
+        var vocab = model.Manifest.VocabSize;
+        using var stepCache = model.CreateCache(1);
+        var stepped = new double[length][];
+        for (var p = 0; p < length; p++)
+            stepped[p] = [.. model.Forward(stepCache, ids.AsSpan(p, 1), [1], LogitsSelection.LastPerRow).ToArray().Select(v => (double)v)];
+        using var cache = model.CreateCache(1);
+        var prompt = model.Forward(cache, ids, [length], LogitsSelection.All);
+        AssertRows(prompt, stepped, 0, $"prompt of {length}", 1e-5);
+        AssertRows(prompt, new LckvReferenceModel(checkpoint).Sequential(ids), 0, $"prompt of {length} vs sequential reference");
+    }
+
+    [TestMethod]
+    public void Forward_RaggedBatch_EachRowEqualsItsSingleRun()
+    {
+        var (_, export) = Get("sandwich");
+        using var model = DecoderModel.Load(export);
+        var vocab = model.Manifest.VocabSize;
+        int[][] prompts = [TinyExports.Ids(9, 1), TinyExports.Ids(3, 2), TinyExports.Ids(6, 3)];
+        using var batch = model.CreateCache(3);
+        var tokens = new int[3 * 9];
+        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 9);
+        var batchPrefill = model.Forward(batch, tokens, [9, 3, 6], LogitsSelection.LastPerRow).ToArray();
+        var batchStep = model.Forward(batch, [40, 41, 42], [1, 1, 1], LogitsSelection.LastPerRow).ToArray();
+        for (var b = 0; b < 3; b++)
+        {
+            using var single = model.CreateCache(1);
+            var prefill = model.Forward(single, prompts[b], [prompts[b].Length], LogitsSelection.LastPerRow).ToArray();
+            var step = model.Forward(single, [40 + b], [1], LogitsSelection.LastPerRow).ToArray();
+            AssertRows(batchPrefill.AsSpan(b * vocab, vocab), [[.. prefill.Select(v => (double)v)]], 0, $"row {b} prefill", 1e-5);
+            AssertRows(batchStep.AsSpan(b * vocab, vocab), [[.. step.Select(v => (double)v)]], 0, $"row {b} decode", 1e-5);
+        }
+    }
+
+    [TestMethod]
+    public void Generate_Greedy_EqualsReferencePrefillThenSequentialDecode()
+    {
+        var (checkpoint, export) = Get("sandwich");
+        using var model = DecoderModel.Load(export);
+        var prompt = TinyExports.Ids(7, seed: 10);
+        var options = new GenerationOptions { MaxNewTokens = 6, PrefillChunk = 64 };
+        var generated = new Generator(model).GenerateBatch([prompt], options)[0].Tokens;
+
+        // reference: the same prompt chunk, then one token at a time, greedy
+        var reference = new LckvReferenceModel(checkpoint);
+        var sequence = prompt.ToList();
+        var expected = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            var logits = reference.Iterative(sequence, [prompt.Length, .. Enumerable.Repeat(1, sequence.Count - prompt.Length)])[^1];
+            var next = Array.IndexOf(logits, logits.Max());
+            expected.Add(next);
+            sequence.Add(next);
+        }
+        CollectionAssert.AreEqual(expected, generated.ToList());
+    }
+
+    [TestMethod]
+    public void Forward_Fp16Export_DecodeCloseToReference()
+    {
+        var (checkpoint, export) = Get("sliding", ExportPrecision.Fp16);
+        var ids = TinyExports.Ids(9, seed: 11);
+        var expected = new LckvReferenceModel(checkpoint).Sequential(ids);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1);
+        Assert.AreEqual(KvDataType.Float16, model.Manifest.KvType);
+        for (var p = 0; p < ids.Length; p++)
+            AssertRows(model.Forward(cache, ids.AsSpan(p, 1), [1], LogitsSelection.LastPerRow), expected, p, "fp16", 2e-2);
+    }
+}
