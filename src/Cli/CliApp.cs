@@ -18,6 +18,7 @@ public static class CliApp
             ExportCommand.Create(),
             ModelsCommand.Create(),
             BenchCommand.Create(),
+            CalibrateCommand.Create(),
             ChatCommand.Create(input ?? Console.In),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

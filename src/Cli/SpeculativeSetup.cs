@@ -2,17 +2,61 @@ using Condensa.Export;
 using Condensa.Runtime;
 using Condensa.Runtime.Sampling;
 using Condensa.Speculative;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Cli;
 
-/// <summary>The --speculative choices of the command line, turned into a drafter.</summary>
-internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window)
+/// <summary>The --speculative choices of the command line, turned into a drafter. Tree speculation drafts with --draft
+/// when given and otherwise with self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree.</summary>
+internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null)
 {
     public const string None = "none";
+    public const string Tree = "tree";
 
-    public static readonly string[] Modes = [None, "draft", "self", "lookup"];
+    public static readonly string[] Modes = [None, "draft", "self", "lookup", Tree];
+
+    // The largest tree the planner may choose (and the self-speculation budget's slack): Sequoia's gains flatten
+    // past a few dozen nodes, while verify cost keeps growing.
+    public const int MaxTreeNodes = 64;
 
     public bool Enabled => Mode != None;
+
+    public bool IsTree => Mode == Tree;
+
+    /// <summary>Parses --tree-size: "auto" or a positive integer.</summary>
+    public static int? ParseTreeSize(string value) =>
+        value == "auto" ? null
+        : int.TryParse(value, out var n) && n >= 1 ? n
+        : throw new ArgumentException($"--tree-size '{value}' must be 'auto' or a positive integer.");
+
+    /// <summary>Creates the tree drafter and planner (calibrated when <c>condensa calibrate</c> saved one for this pair).</summary>
+    public TreeRunSetup CreateTreeRun(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, SamplingOptions sampling,
+        TextWriter log, List<IDisposable> loaded)
+    {
+        if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
+        var (draft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded);
+        var calibration = TreeCalibration.Load(resolved.ExportDir, key);
+        if (calibration is null && TreeSize is null)
+            log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
+        var limit = draft is null ? new KvBudget(Sinks, Window, MaxTreeNodes).Slots : (int?)null;
+        var planner = new TreePlanner(calibration ?? TreeCalibration.Default(limit), TreeSize, TreeDepth, Math.Max(MaxTreeNodes, TreeSize ?? 1));
+        ITreeDrafter drafter = draft is null
+            ? TreeDrafter.ForSelfSpeculation(target, new KvBudget(Sinks, Window, Slack: planner.MaxNodes), planner.MaxNodes, 1, sampling)
+            : TreeDrafter.ForDraftModel(draft, target.Manifest, 1, sampling);
+        return new TreeRunSetup(drafter, planner);
+    }
+
+    /// <summary>The draft model of tree speculation (null = self-speculation) and the calibration key of the pair.</summary>
+    public static (DecoderModel? Draft, string Key) ResolveTreeDraft(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
+        ResolvedModel target, TextWriter log, List<IDisposable> loaded)
+    {
+        if (draftName is null) return (null, $"self-{sinks}-{window}");
+        var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
+        CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
+        var draft = DecoderModel.Load(draftResolved.ExportDir);
+        loaded.Add(draft);
+        return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
+    }
 
     /// <summary>Parses --gamma: "auto" or a positive integer.</summary>
     public static int? ParseGamma(string value) =>
@@ -38,6 +82,8 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                 var draft = DecoderModel.Load(draftResolved.ExportDir);
                 loaded.Add(draft);
                 return new DraftModelDrafter(draft, target.Manifest, 1, sampling);
+            case Tree:
+                throw new InvalidOperationException("tree speculation is set up by CreateTreeRun");
             default:
                 throw new ArgumentException($"--speculative '{Mode}' is not one of {string.Join(", ", Modes)}.");
         }

@@ -90,6 +90,38 @@ public sealed class KvCache : IDisposable
             if (position >= length) position = -1;
     }
 
+    /// <summary>
+    /// After a pass appended a flattened token tree to <paramref name="row"/> at [start, start + n), keeps the entries
+    /// <paramref name="keptIndices"/> (ascending, relative to start: the accepted path) in consecutive slots from
+    /// <paramref name="start"/> and forgets the rest, as if only that path had ever been appended. A budgeted cache moves
+    /// each entry to the slot of its new position; the tree must fit its ring (n &lt;= window + slack), as any pass must.
+    /// </summary>
+    public void KeepPath(int row, int start, ReadOnlySpan<int> keptIndices)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        for (var i = 0; i < keptIndices.Length; i++)
+            if (keptIndices[i] < (i == 0 ? 0 : keptIndices[i - 1] + 1) || start + keptIndices[i] >= _lengths[row])
+                throw new ArgumentException($"kept indices must ascend and lie within row {row}'s {_lengths[row] - start} entries after {start}.",
+                    nameof(keptIndices));
+        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+        for (var i = 0; i < keptIndices.Length; i++)
+        {
+            // Ascending indices move entries down only (index >= i), so no source is overwritten before it is read.
+            var from = _budget?.SlotOf(start + keptIndices[i]) ?? start + keptIndices[i];
+            var to = _budget?.SlotOf(start + i) ?? start + i;
+            if (from == to) continue;
+            for (var l = 0; l < StoredLayers; l++)
+            for (var h = 0; h < _manifest.NumKvHeads; h++)
+            {
+                var head = ((long)row * _manifest.NumKvHeads + h) * Capacity;   // past[row, h, 0, :]
+                _keys[l].Bytes.Slice((int)((head + from) * rowBytes), rowBytes).CopyTo(_keys[l].Bytes.Slice((int)((head + to) * rowBytes), rowBytes));
+                _values[l].Bytes.Slice((int)((head + from) * rowBytes), rowBytes).CopyTo(_values[l].Bytes.Slice((int)((head + to) * rowBytes), rowBytes));
+            }
+            if (_slotPositions is not null) _slotPositions[row * Capacity + to] = start + i;
+        }
+        RewindTo(row, start + keptIndices.Length);
+    }
+
     /// <summary>Forgets everything past <paramref name="length"/> tokens in every row.</summary>
     public void RewindTo(int length)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Condensa.Cli.Bench;
 using Condensa.Runtime;
 
 namespace Condensa.Cli.Commands;
@@ -33,10 +34,21 @@ internal static class BenchCommand
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt length of the prefill figure (batch 1)", DefaultValueFactory = _ => 256 };
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file" };
         var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
+        var speculative = new Option<string?>("--speculative")
+        {
+            Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup); --context is then the prompt length",
+        };
+        var draftModel = new Option<string?>("--draft") { Description = "Draft model for the draft mode (default: the catalog's pairing)" };
+        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto or N", DefaultValueFactory = _ => "auto" };
+        var promptFiles = new Option<string[]>("--prompt-file") { Description = "Text the speculative prompts are cut from (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
+        var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
+        var window = new Option<int>("--window") { Description = "Window of the self-speculation budget", DefaultValueFactory = _ => 256 };
 
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -44,6 +56,15 @@ internal static class BenchCommand
             var error = parse.InvocationConfiguration.Error;
             return CommandErrors.Guard(error, async () =>
             {
+                if (parse.GetValue(speculative) is { } modes)
+                {
+                    var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                        ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
+                        (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
+                        SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
+                    return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision), parse.GetValue(threads),
+                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, parse.GetValue(json), output, error, cancellationToken);
+                }
                 var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
                     (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
@@ -71,6 +92,26 @@ internal static class BenchCommand
             });
         });
         return command;
+    }
+
+    /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
+    private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, int? threads, string? draftName,
+        string[] promptFiles, SpeculativeBenchSettings settings, string? json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
+        var session = new SessionSettings { IntraOpThreads = threads };
+        var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
+        using var target = DecoderModel.Load(resolved.ExportDir, session);
+        var draftPath = settings.Modes.Contains("draft") && (draftName ?? resolved.Entry?.Draft) is { } d
+            ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
+        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, session);
+        var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+        var text = string.Join("\n", promptFiles.Select(File.ReadAllText));
+        var rows = SpeculativeBench.Measure(target, draft, tokenizer, text, settings, error, cancellationToken);
+        await output.WriteLineAsync(SpeculativeBench.Table(rows));
+        if (json is not null)
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);
+        return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
     // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).

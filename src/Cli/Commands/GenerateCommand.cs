@@ -28,7 +28,8 @@ internal static class GenerateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (text, token ids, counts, speed) instead of streaming" };
         var speculative = new Option<string>("--speculative")
         {
-            Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams)",
+            Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams), " +
+                "tree (Sequoia token trees, drafted by --draft if given, else by self-speculation)",
             DefaultValueFactory = _ => SpeculativeSetup.None,
         };
         speculative.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
@@ -36,11 +37,17 @@ internal static class GenerateCommand
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var treeSize = new Option<string>("--tree-size")
+        {
+            Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",
+            DefaultValueFactory = _ => "auto",
+        };
+        var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" };
 
         var command = new Command("generate", "Complete a prompt with a model")
         {
             model, catalog, precision, threads, prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
-            speculative, draftModel, gamma, sinks, window,
+            speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -68,16 +75,20 @@ internal static class GenerateCommand
                     StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
                 };
                 var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
-                    parse.GetValue(sinks), parse.GetValue(window));
+                    parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
                 var loaded = new List<IDisposable>();
                 try
                 {
-                    var speculation = setup.Enabled
+                    var tree = setup.IsTree
+                        ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded)
+                        : null;
+                    if (tree is not null) loaded.Add(tree.Drafter);
+                    var speculation = setup.Enabled && !setup.IsTree
                         ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
                             sampling, error, loaded), setup.Gamma, MaxGamma)
                         : null;
                     if (speculation is not null) loaded.Add(speculation.Drafter);
-                    return await Run(new GenerationRun(decoder, tokenizer, options, speculation), parse.GetValue(prompt)!, parse.GetValue(json), output,
+                    return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,
                         cancellationToken);
                 }
                 finally
@@ -134,7 +145,7 @@ internal static class GenerateCommand
 
     private static object? SpeculativeJson(GenerationRun run) => run.SpeculativeStats is not { } spec ? null : new
     {
-        drafter = run.Speculation!.Drafter.Name,
+        drafter = run.DrafterName,
         rounds = spec.Rounds,
         proposed = spec.Proposed,
         accepted = spec.Accepted,

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Condensa.Runtime;
+using Condensa.Runtime.Generation;
+using Condensa.Speculative;
+using Condensa.Tokenization;
+
+namespace Condensa.Cli.Bench;
+
+/// <summary>What a speculative benchmark runs: drafting modes against plain decoding on real prompts.</summary>
+internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
+    int Sinks, int Window);
+
+/// <summary>One row: a mode at a batch size and prompt length, medians over the runs.</summary>
+internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
+    double AcceptanceRate, double AcceptedPerRound, double DraftMsPerRound, double VerifyMsPerRound, bool SameTokensAsPlain);
+
+/// <summary>
+/// Greedy generation of the same batch of real prompts with plain decoding and with each drafter, measured
+/// round-robin in one process (run 1 of every mode, then run 2, ...), so drift and neighbours hit all modes alike.
+/// Decode tokens/s counts the tokens after each row's first (which the prefill produces) over the decode time.
+/// Every mode must reproduce plain decoding's tokens; the row says whether it did.
+/// </summary>
+internal static class SpeculativeBench
+{
+    // The largest γ the adaptive controller may choose, as in `generate`.
+    private const int MaxGamma = 12;
+
+    public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
+        string promptText, SpeculativeBenchSettings settings, TextWriter log, CancellationToken cancellationToken)
+    {
+        var corpus = tokenizer.Encode(promptText, addBos: false);
+        var rows = new List<SpeculativeBenchRow>();
+        foreach (var promptTokens in settings.PromptTokens)
+        foreach (var batch in settings.Batches)
+        {
+            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
+            var options = new GenerationOptions { MaxNewTokens = settings.NewTokens };   // no stop tokens: every run decodes the same length
+            var samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
+            for (var run = 0; run <= settings.Runs; run++)        // run 0 warms up
+                foreach (var mode in settings.Modes)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var sample = RunOnce(mode, target, draft, prompts, options, settings);
+                    if (run > 0) samples[mode].Add(sample);
+                }
+            var plainTokens = samples.TryGetValue("none", out var p) ? p[0].Tokens : null;
+            var plainRate = plainTokens is null ? double.NaN : Median(samples["none"], s => s.DecodeTokensPerSecond);
+            foreach (var mode in settings.Modes)
+            {
+                var s = samples[mode];
+                var rate = Median(s, x => x.DecodeTokensPerSecond);
+                rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
+                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
+                    plainTokens is null || s.All(x => Same(x.Tokens, plainTokens))));
+            }
+            log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
+        }
+        return rows;
+    }
+
+    private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftMs, double VerifyMs,
+        IReadOnlyList<IReadOnlyList<int>> Tokens);
+
+    private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
+        SpeculativeBenchSettings settings)
+    {
+        var batch = prompts.Length;
+        if (mode == "none")
+        {
+            var stats = new GenerationStats();
+            var results = new Generator(target).GenerateBatch(prompts, options, stats);
+            return new Sample(DecodeRate(stats, batch), double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)]);
+        }
+        using var drafter = CreateDrafter(mode, target, draft, batch, options, settings);
+        var spec = new SpeculativeStats();
+        var output = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter,
+            new SpeculativeOptions { Generation = options, Gamma = settings.Gamma, MaxGamma = MaxGamma }, spec);
+        return new Sample(DecodeRate(spec.Generation, batch), spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound,
+            spec.VerifyMillisecondsPerRound, [.. output.Select(r => r.Tokens)]);
+    }
+
+    private static IDrafter CreateDrafter(string mode, DecoderModel target, DecoderModel? draft, int batch, GenerationOptions options,
+        SpeculativeBenchSettings settings) => mode switch
+    {
+        "draft" => new DraftModelDrafter(draft ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog pairing)."),
+            target.Manifest, batch, options.Sampling),
+        "self" => new SelfSpeculationDrafter(target, new KvBudget(settings.Sinks, settings.Window, Slack: MaxGamma), MaxGamma, batch, options.Sampling),
+        "lookup" => new PromptLookupDrafter(),
+        _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup."),
+    };
+
+    /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>
+    private static int[][] Prompts(IReadOnlyList<int> corpus, int? bos, int batch, int length, int limit)
+    {
+        if (corpus.Count < 2) throw new CondensaException("--prompt-file holds too little text to cut prompts from.");
+        if (length > limit) throw new CondensaException($"--context {length} + the new tokens exceed the model's context.");
+        return [.. Enumerable.Range(0, batch).Select(r =>
+        {
+            var start = (int)((long)r * corpus.Count / Math.Max(batch, 1));
+            var body = Enumerable.Range(0, length - (bos is null ? 0 : 1)).Select(i => corpus[(start + i) % corpus.Count]);
+            return bos is { } b ? (int[])[b, .. body] : [.. body];
+        })];
+    }
+
+    private static double DecodeRate(GenerationStats stats, int batch) =>
+        stats.DecodeTime > TimeSpan.Zero ? (stats.GeneratedTokens - batch) / stats.DecodeTime.TotalSeconds : 0;
+
+    private static double Median(List<Sample> samples, Func<Sample, double> value)
+    {
+        var sorted = samples.Select(value).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+    }
+
+    private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.SequenceEqual(p.Second));
+
+    /// <summary>Markdown table of the rows.</summary>
+    public static string Table(IReadOnlyList<SpeculativeBenchRow> rows)
+    {
+        var lines = new List<string>
+        {
+            "| mode | batch | prompt tokens | decode tok/s | vs plain | acceptance | accepted/round | draft ms/round | verify ms/round | same tokens as plain |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        };
+        static string F(double v, string format) => double.IsNaN(v) ? "-" : v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        lines.AddRange(rows.Select(r => $"| {r.Mode} | {r.Batch} | {r.PromptTokens} | {F(r.DecodeTokensPerSecond, "F1")} | {F(r.Speedup, "F2")}x | " +
+            $"{(double.IsNaN(r.AcceptanceRate) ? "-" : F(r.AcceptanceRate * 100, "F1") + "%")} | {F(r.AcceptedPerRound, "F2")} | {F(r.DraftMsPerRound, "F2")} | {F(r.VerifyMsPerRound, "F2")} | " +
+            $"{(r.SameTokensAsPlain ? "yes" : "NO")} |"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

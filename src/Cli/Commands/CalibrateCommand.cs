@@ -1,0 +1,152 @@
+using System.CommandLine;
+using Condensa.Runtime;
+using Condensa.Runtime.Generation;
+using Condensa.Runtime.Sampling;
+using Condensa.Speculative.Trees;
+using Condensa.Tokenization;
+
+namespace Condensa.Cli.Commands;
+
+/// <summary>
+/// <c>condensa calibrate</c>: measures what tree speculation needs to size its trees for a target + drafter pair on
+/// this machine (the acceptance vector on held-out prompts, and target and draft step times over batch, tokens and
+/// context) and saves it beside the target's export, where <c>generate --speculative tree</c> finds it.
+/// </summary>
+internal static class CalibrateCommand
+{
+    // Held-out prompts when none are given: short Python openings, the demo models' domain; any text works.
+    private static readonly string[] DefaultPrompts =
+    [
+        "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
+        "import os\n\n\ndef list_files(folder):\n",
+        "class Stack:\n    def __init__(self):\n",
+        "def binary_search(items, target):\n    lo, hi = 0, len(items) - 1\n",
+        "def read_json(path):\n    with open(path) as f:\n",
+        "def merge_sort(values):\n    if len(values) <= 1:\n",
+    ];
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var catalog = CommonOptions.Catalog();
+        var precision = CommonOptions.Precision();
+        var threads = CommonOptions.Threads();
+        var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
+        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
+        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 };
+        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" };
+        var children = new Option<int>("--max-children") { Description = "Length of the acceptance vector", DefaultValueFactory = _ => 8 };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated", DefaultValueFactory = _ => "1,4" };
+        var contexts = new Option<string>("--context") { Description = "Contexts to time, comma-separated", DefaultValueFactory = _ => "128,1024" };
+        var sizes = new Option<string>("--pass-tokens") { Description = "Tokens per timed pass, comma-separated", DefaultValueFactory = _ => "1,4,16,64" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed passes per point (the median is kept)", DefaultValueFactory = _ => 3 };
+
+        var command = new Command("calibrate", "Measure acceptance and step times for tree speculation; saved beside the model's export")
+        {
+            model, catalog, precision, threads, draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            return CommandErrors.Guard(error, async () =>
+            {
+                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+                using var target = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+                var loaded = new List<IDisposable>();
+                try
+                {
+                    var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
+                    var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
+                        parse.GetValue(precision), resolved, error, loaded);
+                    var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
+                    var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
+
+                    // 1) held-out sequences: each prompt and the target's own continuation of it
+                    var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(File.ReadAllText).ToArray() : DefaultPrompts;
+                    var generation = new GenerationOptions { MaxNewTokens = parse.GetValue(tokens), Sampling = sampling };
+                    var sequences = new List<int[]>();
+                    var starts = new List<int>();
+                    foreach (var text in texts)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var ids = tokenizer.Encode(text, addBos: true);
+                        var continuation = new Generator(target).GenerateBatch([ids], generation)[0].Tokens;
+                        sequences.Add([.. ids, .. continuation]);
+                        starts.Add(ids.Count);
+                    }
+
+                    // 2) the acceptance vector: which ranked draft child verification accepts, position by position
+                    var draftModelOrTarget = draft ?? (IDecoder)target;
+                    var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, draftModelOrTarget,
+                        () => draft?.CreateCache(1) ?? target.CreateCache(1, new KvCacheOptions { Budget = budget }), sequences, starts, sampling,
+                        parse.GetValue(children));
+
+                    // 3) step times of both models over the grid, fitted to the step-time model
+                    var maxContext = target.Manifest.MaxContext - 64;   // room for the timed passes
+                    var contextGrid = ParseList(parse.GetValue(contexts)!, "--context").Select(c => Math.Min(c, maxContext)).Distinct().ToArray();
+                    var batchGrid = ParseList(parse.GetValue(batches)!, "--batch");
+                    var tokenGrid = ParseList(parse.GetValue(sizes)!, "--pass-tokens");
+                    var runs = Math.Max(1, parse.GetValue(repeats));
+                    var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
+                    var draftSamples = draft is not null
+                        ? TreeCalibrator.MeasureStepTimes(draft, b => draft.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs)
+                        : TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
+                            tokenGrid, runs, budget.Slots);
+                    var calibration = new TreeCalibration
+                    {
+                        Drafter = key,
+                        Acceptance = acceptance,
+                        Target = StepTimeModel.Fit(targetSamples),
+                        Draft = StepTimeModel.Fit(draftSamples),
+                        DraftContextLimit = draft is null ? budget.Slots : null,
+                        Temperature = sampling.Temperature,
+                        Positions = positions,
+                        TargetSamples = [.. targetSamples],
+                        DraftSamples = [.. draftSamples],
+                    };
+                    var path = calibration.Save(resolved.ExportDir);
+                    await Report(output, calibration, path, batchGrid, contextGrid);
+                    return 0;
+                }
+                finally
+                {
+                    foreach (var d in loaded) d.Dispose();
+                }
+            });
+        });
+        return command;
+    }
+
+    private static async Task Report(TextWriter output, TreeCalibration calibration, string path, int[] batches, int[] contexts)
+    {
+        await output.WriteLineAsync($"acceptance ({calibration.Positions} positions): {string.Join(' ', calibration.Acceptance.Select(a => a.ToString("F3")))}");
+        await output.WriteLineAsync($"target pass: {Describe(calibration.Target)}");
+        await output.WriteLineAsync($"draft pass:  {Describe(calibration.Draft)}");
+        var planner = new TreePlanner(calibration, maxNodes: SpeculativeSetup.MaxTreeNodes);
+        foreach (var batch in batches)
+        foreach (var context in contexts)
+        {
+            var (nodes, depth) = planner.Best(batch, context);
+            await output.WriteLineAsync($"batch {batch}, context {context}: tree of {nodes} nodes, depth {depth}, " +
+                $"{planner.Builder.ExpectedTokens(nodes, depth):F2} expected tokens/round");
+        }
+        await output.WriteLineAsync($"saved {path}");
+    }
+
+    private static string Describe(StepTimeModel m) =>
+        $"{m.Fixed * 1e3:F3} ms + {m.PerToken * 1e6:F2} us/token + {m.PerContext * 1e9:F1} ns/slot + {m.PerTokenContext * 1e9:F3} ns/(token·slot) (per row)";
+
+    private static int[] ParseList(string value, string option)
+    {
+        var parts = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var list = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out list[i]) || list[i] < 1)
+                throw new ArgumentException($"{option} '{value}' must be a comma-separated list of positive integers.");
+        return list.Length > 0 ? list : throw new ArgumentException($"{option} is empty.");
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using Condensa.Runtime;
+using Condensa.Runtime.Sampling;
+
+namespace Condensa.Speculative.Trees;
+
+/// <summary>
+/// Measurements behind <see cref="TreeCalibration"/>: the positional acceptance vector, from target and draft
+/// distributions over held-out sequences (teacher-forced, one pass each), and step times on a (batch, tokens, context) grid.
+/// </summary>
+public static class TreeCalibrator
+{
+    // Tokens per calibration pass: bounds the [chunk, vocab] logits and the [chunk, context] mask.
+    private const int Chunk = 256;
+
+    /// <summary>
+    /// p[k] = how often the (k+1)-th child drafted at a node is the one verification accepts, over every position from
+    /// starts[i] on of each sequence. Greedy: the children are the draft's top-ranked tokens and the accepted one is the
+    /// target's argmax. Sampling: children are drawn without replacement and verified by <see cref="TreeVerifier"/>
+    /// (<paramref name="draws"/> times per position).
+    /// </summary>
+    /// <param name="target">The target model.</param>
+    /// <param name="draft">The draft model (the target itself for self-speculation).</param>
+    /// <param name="draftCache">Creates the draft's batch-1 cache (a budget for self-speculation).</param>
+    /// <param name="sequences">Held-out token sequences.</param>
+    /// <param name="starts">Per sequence, the first position whose next token is counted (past the prompt).</param>
+    /// <param name="sampling">The sampling settings the calibration is for.</param>
+    /// <param name="maxChildren">Length of the acceptance vector.</param>
+    /// <param name="draws">Draws per position when sampling.</param>
+    public static (double[] Acceptance, int Positions) MeasureAcceptance(IDecoder target, IDecoder draft, Func<KvCache> draftCache,
+        IReadOnlyList<int[]> sequences, IReadOnlyList<int> starts, SamplingOptions sampling, int maxChildren = 8, int draws = 8)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChildren, 1);
+        var vocab = target.Manifest.VocabSize;
+        var counts = new double[maxChildren];
+        var positions = 0;
+        var random = new Random(sampling.Seed ?? 7);
+        var targetSampler = new TokenSampler(sampling, vocab);
+        var draftSampler = new TokenSampler(sampling, vocab);
+        var p = new float[vocab];
+        var q = new float[vocab];
+        var scratch = new float[2 * vocab];
+        var tree = new TokenTree(maxChildren + 1);
+        var path = new int[2];
+        for (var s = 0; s < sequences.Count; s++)
+        {
+            var sequence = sequences[s];
+            using var targetCache = target.CreateCache(1);
+            using var draftKv = draftCache();
+            var targetLogits = Logits(target, targetCache, sequence, starts[s]);   // [n, vocab]: row r predicts sequence[max(start, 1) + r]
+            var draftLogits = Logits(draft, draftKv, sequence, starts[s]);         // [n, vocab]
+            for (var t = Math.Max(starts[s], 1); t < sequence.Length; t++)
+            {
+                var row = t - Math.Max(starts[s], 1);
+                var history = sequence.AsSpan(0, t);
+                targetSampler.Distribution(targetLogits.AsSpan(row * vocab, vocab), history, p);
+                positions++;
+                if (sampling.IsGreedy)
+                {
+                    var rank = Rank(draftLogits.AsSpan(row * vocab, vocab), TensorPrimitives.IndexOfMax(p), maxChildren);
+                    if (rank >= 0) counts[rank]++;
+                    continue;
+                }
+                draftSampler.Distribution(draftLogits.AsSpan(row * vocab, vocab), history, q);
+                for (var d = 0; d < draws; d++)
+                {
+                    // One level of a tree: maxChildren drawn without replacement, verified like a real round.
+                    tree.Reset(sequence[t - 1]);
+                    q.CopyTo(scratch.AsSpan(vocab));
+                    for (var k = 0; k < maxChildren; k++)
+                    {
+                        var weights = scratch.AsSpan(vocab, vocab);
+                        if (TensorPrimitives.Sum(weights) <= 0) break;
+                        var x = TreeVerifier.Draw(weights, random);
+                        tree.Add(0, x);
+                        weights[x] = 0;
+                    }
+                    var qs = new float[tree.Count * vocab];
+                    q.CopyTo(qs);
+                    var ps = new float[tree.Count * vocab];
+                    for (var i = 0; i < tree.Count; i++) p.CopyTo(ps.AsSpan(i * vocab));
+                    if (TreeVerifier.Verify(tree, ps, null, qs, vocab, random, scratch, path, out _) == 2) counts[path[1] - 1] += 1.0 / draws;
+                }
+            }
+        }
+        return ([.. counts.Select(c => positions == 0 ? 0 : c / positions)], positions);
+    }
+
+    /// <summary>Times one pass of each (batch, tokens) after a prefill to each context; the median of
+    /// <paramref name="repeats"/> runs. <paramref name="contextLimit"/> caps the context a sample records (a budget cache
+    /// attends to at most its slots however long the sequence).</summary>
+    public static List<StepTimeSample> MeasureStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
+        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats = 3, int? contextLimit = null)
+    {
+        var samples = new List<StepTimeSample>();
+        var random = new Random(11);
+        var vocab = model.Manifest.VocabSize;
+        foreach (var batch in batches)
+        foreach (var context in contexts)
+        {
+            using var cache = createCache(batch);
+            // 1) fill every row to the context with random tokens
+            for (var done = 0; done < context; done += Chunk)
+            {
+                var n = Math.Min(Chunk, context - done);
+                var ids = new int[batch * n];
+                for (var i = 0; i < ids.Length; i++) ids[i] = random.Next(3, vocab);
+                model.Forward(cache, new ForwardInputs(ids, Enumerable.Repeat(n, batch).ToArray(), LogitsSelection.LastPerRow));
+            }
+            foreach (var s in tokens)
+            {
+                // 2) a warm-up pass, then the timed ones; each pass is rewound so the context stays put
+                var ids = new int[batch * s];
+                for (var i = 0; i < ids.Length; i++) ids[i] = random.Next(3, vocab);
+                var counts = Enumerable.Repeat(s, batch).ToArray();
+                var times = new double[repeats];
+                for (var r = -1; r < repeats; r++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All));
+                    if (r >= 0) times[r] = clock.Elapsed.TotalSeconds;
+                    cache.RewindTo(context);
+                }
+                Array.Sort(times);
+                samples.Add(new StepTimeSample(batch, s, Math.Min(context, contextLimit ?? int.MaxValue), times[repeats / 2]));
+            }
+        }
+        return samples;
+    }
+
+    /// <summary>Logits of every position from first - 1 on ([n, vocab]), from chunked passes over the sequence.</summary>
+    private static float[] Logits(IDecoder model, KvCache cache, int[] sequence, int first)
+    {
+        var vocab = model.Manifest.VocabSize;
+        var from = Math.Max(first, 1) - 1;
+        var result = new float[(sequence.Length - 1 - from) * vocab];
+        for (var start = 0; start < sequence.Length - 1; start += Chunk)
+        {
+            var n = Math.Min(Chunk, sequence.Length - 1 - start);
+            var logits = model.Forward(cache, new ForwardInputs(sequence.AsSpan(start, n), [n], LogitsSelection.All));
+            for (var j = Math.Max(start, from); j < start + n; j++) logits.Slice((j - start) * vocab, vocab).CopyTo(result.AsSpan((j - from) * vocab));
+        }
+        return result;
+    }
+
+    /// <summary>0-based rank of <paramref name="token"/> among the top <paramref name="limit"/> logits, or -1.</summary>
+    private static int Rank(ReadOnlySpan<float> logits, int token, int limit)
+    {
+        var above = 0;
+        for (var t = 0; t < logits.Length; t++)
+            if (logits[t] > logits[token] || (logits[t] == logits[token] && t < token)) above++;
+        return above < limit ? above : -1;
+    }
+}

@@ -1,0 +1,82 @@
+namespace Condensa.Speculative.Trees;
+
+/// <summary>
+/// Chooses the draft tree for a round: the Sequoia tree of (m nodes, depth d) that maximises expected tokens per
+/// second, G(m, d) / (t_draft(tree) + t_verify(m)), with both times from the calibrated step-time models at the
+/// round's batch size and context. Verification of m tokens costs about one decode step while the KV read dominates, so
+/// longer contexts and larger batches make bigger trees pay; the choice is redone every round. A pinned size or depth
+/// restricts the search to it.
+/// </summary>
+public sealed class TreePlanner
+{
+    private readonly TreeCalibration _calibration;
+    private readonly TreeBuilder _builder;
+    private readonly int? _nodes, _depth;
+    private readonly TreeShape?[,] _shapes;      // [m, d] built on first use
+    private readonly int[]?[,] _levelCounts;     // [m, d] nodes through each depth: what each draft pass feeds
+
+    /// <summary>Creates a planner; <paramref name="nodes"/> / <paramref name="depth"/> pin the size / depth when given.</summary>
+    public TreePlanner(TreeCalibration calibration, int? nodes = null, int? depth = null, int maxNodes = 64, int maxDepth = 12)
+    {
+        _calibration = calibration ?? throw new ArgumentNullException(nameof(calibration));
+        if (nodes is < 1) throw new ArgumentOutOfRangeException(nameof(nodes), nodes, "a tree has at least one node");
+        if (depth is < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "the tree depth must be at least 1");
+        MaxNodes = Math.Max(maxNodes, nodes ?? 1);
+        var deepest = Math.Max(maxDepth, depth ?? 1);
+        (_nodes, _depth) = (nodes, depth);
+        _builder = new TreeBuilder(calibration.Acceptance, MaxNodes, deepest);
+        _shapes = new TreeShape?[MaxNodes + 1, deepest + 1];
+        _levelCounts = new int[]?[MaxNodes + 1, deepest + 1];
+    }
+
+    /// <summary>Largest tree this planner returns (size the buffers and a self-speculation budget's slack by it).</summary>
+    public int MaxNodes { get; }
+
+    /// <summary>The solved dynamic program.</summary>
+    public TreeBuilder Builder => _builder;
+
+    /// <summary>The best tree for a round of <paramref name="batch"/> active rows at <paramref name="context"/> tokens.</summary>
+    public TreeShape Choose(int batch, int context)
+    {
+        var (m, d) = Best(batch, context);
+        return Shape(m, d);
+    }
+
+    /// <summary>(nodes, depth) of the best tree and its predicted tokens per second.</summary>
+    public (int Nodes, int Depth) Best(int batch, int context)
+    {
+        var best = (Nodes: 1, Depth: 0);
+        var bestRate = double.MinValue;
+        for (var m = _nodes ?? 1; m <= (_nodes ?? MaxNodes); m++)
+        for (var d = _depth ?? 1; d <= (_depth ?? _builder.MaxDepth); d++)
+        {
+            if (_depth is null && m > 1 && d > m - 1) break;   // a deeper bound than m - 1 changes nothing
+            var g = _builder.ExpectedTokens(m, d);
+            if (double.IsNegativeInfinity(g)) continue;
+            var rate = g / Seconds(m, d, batch, context);
+            if (rate > bestRate) (best, bestRate) = ((m, d), rate);
+        }
+        return best;
+    }
+
+    /// <summary>Predicted seconds of a round with the (m, d) tree: a draft pass per level (each feeding the tree so far)
+    /// plus one verification pass of m tokens.</summary>
+    public double Seconds(int nodes, int depth, int batch, int context)
+    {
+        var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
+        var levels = LevelCounts(nodes, depth);
+        var seconds = _calibration.Target.Seconds(batch, nodes, context);
+        for (var level = 0; level < levels.Length - 1; level++) seconds += _calibration.Draft.Seconds(batch, levels[level], draftContext);
+        return Math.Max(seconds, 1e-12);
+    }
+
+    /// <summary>The Sequoia tree of (m, d), cached.</summary>
+    public TreeShape Shape(int nodes, int depth) => _shapes[nodes, depth] ??= _builder.Build(nodes, depth);
+
+    private int[] LevelCounts(int nodes, int depth)
+    {
+        if (_levelCounts[nodes, depth] is { } cached) return cached;
+        var shape = Shape(nodes, depth);
+        return _levelCounts[nodes, depth] = [.. Enumerable.Range(0, shape.Depth + 1).Select(shape.CountThroughDepth)];
+    }
+}

@@ -1,0 +1,70 @@
+using Condensa.Runtime;
+using Condensa.Runtime.Generation;
+
+namespace Condensa.Speculative.Trees;
+
+/// <summary>
+/// Token-tree speculative decoding (Sequoia) over a batch: each round the planner sizes a tree for the batch and
+/// context, the drafter fills it, the target verifies every row's flattened tree in one pass, each row keeps its
+/// accepted path plus one corrected or bonus token, and both caches keep only that path. Lossless like chain
+/// speculation: greedy output equals plain greedy decoding, sampled output follows the target's distribution.
+/// </summary>
+public sealed class TreeSpeculativeGenerator
+{
+    private readonly IDecoder _target;
+
+    /// <summary>Creates a generator for a target model; a layer-condensed target is refused (see <see cref="SpeculativeGenerator"/>).</summary>
+    public TreeSpeculativeGenerator(IDecoder target)
+    {
+        _ = new SpeculativeGenerator(target);   // the same target checks as chain speculation
+        _target = target;
+    }
+
+    /// <summary>Generates for a batch of prompts with the given drafter (created for the same batch size).</summary>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, ITreeDrafter drafter, TreeSpeculativeOptions options,
+        SpeculativeStats? stats = null, CancellationToken cancellationToken = default)
+    {
+        using var run = Start(prompts, drafter, options, stats ?? new SpeculativeStats());
+        while (!run.Done)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            run.Round();
+        }
+        return run.Results();
+    }
+
+    /// <summary>Streams one sequence's tokens, a round's worth at a time.</summary>
+    public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, ITreeDrafter drafter, TreeSpeculativeOptions options,
+        SpeculativeStats? stats = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var run = Start([prompt], drafter, options, stats ?? new SpeculativeStats());
+        var sent = 0;
+        while (true)
+        {
+            var output = run.Output(0);
+            while (sent < output.Count) yield return output[sent++];
+            if (run.Done) yield break;
+            cancellationToken.ThrowIfCancellationRequested();
+            await Task.Run(run.Round, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private TreeSpeculativeRun Start(IReadOnlyList<IReadOnlyList<int>> prompts, ITreeDrafter drafter, TreeSpeculativeOptions options, SpeculativeStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(drafter);
+        ArgumentNullException.ThrowIfNull(options);
+        if (prompts.Count == 0 || prompts.Any(p => p.Count == 0)) throw new ArgumentException("every prompt needs at least one token", nameof(prompts));
+        var run = new TreeSpeculativeRun(_target, prompts, drafter, options, stats);
+        try
+        {
+            run.Prefill();
+            return run;
+        }
+        catch
+        {
+            run.Dispose();
+            throw;
+        }
+    }
+}

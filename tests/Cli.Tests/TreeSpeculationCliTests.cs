@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Condensa.TestSupport;
+
+namespace Condensa.Cli.Tests;
+
+[TestClass]
+public sealed class TreeSpeculationCliTests
+{
+    [TestMethod]
+    [DataRow(false, "auto", null)]
+    [DataRow(true, "6", "3")]
+    public async Task Generate_TreeGreedy_SameTokensAsPlain(bool withDraft, string size, string? depth)
+    {
+        var target = CliRunner.Checkpoint();
+        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
+        var plain = await CliRunner.Run(common);
+        string[] tree = ["--speculative", "tree", "--tree-size", size, "--sinks", "2", "--window", "8",
+            .. withDraft ? new[] { "--draft", draft } : [], .. depth is null ? [] : new[] { "--tree-depth", depth }];
+        var speculative = await CliRunner.Run([.. common, .. tree]);
+        Assert.AreEqual(0, speculative.Exit, speculative.Error);
+        using var json = JsonDocument.Parse(speculative.Output);
+        Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(), json.RootElement.GetProperty("tokens").GetRawText());
+        var spec = json.RootElement.GetProperty("speculative");
+        Assert.AreEqual(withDraft ? "tree-draft" : "tree-self", spec.GetProperty("drafter").GetString());
+        Assert.IsGreaterThan(0, spec.GetProperty("rounds").GetInt32());
+    }
+
+    [TestMethod]
+    public async Task Calibrate_ThenGenerateTree_UsesTheSavedCalibration()
+    {
+        var target = CliRunner.Checkpoint();
+        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        var (exit, output, error) = await CliRunner.Run("calibrate", "--model", target, "--draft", draft, "--tokens", "12", "--batch", "1,2",
+            "--context", "16,64", "--pass-tokens", "1,8", "--repeats", "1", "--max-children", "4");
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(output, "acceptance (");
+        StringAssert.Contains(output, "batch 2, context 64: tree of");
+        var saved = output.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim();
+        using (var calibration = JsonDocument.Parse(File.ReadAllText(saved)))
+        {
+            Assert.AreEqual(4, calibration.RootElement.GetProperty("acceptance").GetArrayLength());
+            Assert.AreEqual(8, calibration.RootElement.GetProperty("target_samples").GetArrayLength());   // 2 batches x 2 contexts x 2 sizes
+        }
+
+        string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "16", "--json"];
+        var plain = await CliRunner.Run(common);
+        var tree = await CliRunner.Run([.. common, "--speculative", "tree", "--draft", draft]);
+        Assert.AreEqual(0, tree.Exit, tree.Error);
+        Assert.DoesNotContain("default prior", tree.Error);
+        Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(),
+            JsonDocument.Parse(tree.Output).RootElement.GetProperty("tokens").GetRawText());
+    }
+
+    [TestMethod]
+    public async Task Generate_TreeWithoutCalibration_SaysItUsesThePrior()
+    {
+        var target = CliRunner.Checkpoint();
+        var (exit, _, error) = await CliRunner.Run("generate", "--model", target, "--prompt", "a", "--max-tokens", "4", "--speculative", "tree");
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(error, "condensa calibrate");
+    }
+
+    [TestMethod]
+    [DataRow("--tree-size", "zero", "'zero'")]
+    [DataRow("--tree-depth", "0", "--tree-depth")]
+    public async Task Generate_BadTreeOption_NamesIt(string option, string value, string expected)
+    {
+        var target = CliRunner.Checkpoint();
+        var (exit, _, error) = await CliRunner.Run("generate", "--model", target, "--prompt", "a", "--speculative", "tree", option, value);
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, expected);
+    }
+}

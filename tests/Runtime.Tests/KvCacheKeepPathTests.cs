@@ -1,0 +1,125 @@
+using System.Runtime.InteropServices;
+
+namespace Condensa.Runtime.Tests;
+
+[TestClass]
+public sealed class KvCacheKeepPathTests
+{
+    private const int HeadDim = 4;
+
+    [TestMethod]
+    public void KeepPath_Standard_CompactsKeptEntriesAfterStart()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { GrowthChunk = 8 });
+        Append(cache, seqLen: 2, counts: [2, 1], firstValue: 1);     // row 0: 1, 2; row 1: 1
+        Append(cache, seqLen: 5, counts: [5, 3], firstValue: 10);    // a tree of 5 (row 0) and of 3 (row 1)
+        cache.KeepPath(0, 2, [0, 2, 4]);
+        cache.KeepPath(1, 1, [0, 1]);
+        CollectionAssert.AreEqual(new[] { 5, 3 }, cache.Lengths.ToArray());
+        CollectionAssert.AreEqual(new[] { 1f, 2f, 10f, 12f, 14f }, Slots(cache, 0, 5));
+        CollectionAssert.AreEqual(new[] { 1f, 10f, 11f }, Slots(cache, 1, 3));
+    }
+
+    [TestMethod]
+    public void KeepPath_Budgeted_MovesEntriesToTheSlotsOfTheirNewPositions()
+    {
+        // Sinks 1, ring 6: positions 1.. wrap every 6 slots. 7 cached tokens, then a tree of 4 at positions 7..10.
+        var budget = new KvBudget(Sinks: 1, Window: 2, Slack: 4);
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = budget });
+        Append(cache, seqLen: 7, counts: [7], firstValue: 1);
+        Append(cache, seqLen: 4, counts: [4], firstValue: 20);       // entries 20..23 at slots of positions 7..10
+        cache.KeepPath(0, 7, [0, 3]);
+        Assert.AreEqual(9, cache.Lengths[0]);
+        var slots = Slots(cache, 0, budget.Slots);
+        Assert.AreEqual(20f, slots[budget.SlotOf(7)]);
+        Assert.AreEqual(23f, slots[budget.SlotOf(8)]);
+        Assert.AreEqual(1f, slots[0]);                                // the sink stays
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void KeepPath_AfterTreePass_DecodesLikeACacheThatOnlySawThePath(bool budgeted)
+    {
+        // A tree after a 20-token prefix: parents [-1, 0, 0, 1, 1, 2, 3], accepted path 0 -> 1 -> 3 -> 6.
+        using var model = DecoderModel.Load(TinyModels.Get("llama").Export);
+        var vocab = model.Manifest.VocabSize;
+        var options = budgeted ? new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 6, Slack: 8) } : new KvCacheOptions();
+        var prefix = TinyModels.Ids(20, seed: 41);
+        var tree = TinyModels.Ids(7, seed: 42);
+        int[] parents = [-1, 0, 0, 1, 1, 2, 3], path = [0, 1, 3, 6];
+        var followUps = TinyModels.Ids(3, seed: 43);
+
+        // 1) the tree pass: positions prefix + depth, each node sees its ancestors and itself
+        using var treeCache = model.CreateCache(1, options);
+        model.Forward(treeCache, prefix, [prefix.Length], LogitsSelection.LastPerRow);
+        var depths = new long[7];
+        var visibility = new bool[7 * 7];
+        for (var j = 0; j < 7; j++)
+        {
+            for (var k = j; k >= 0; k = parents[k]) visibility[j * 7 + k] = true;
+            depths[j] = parents[j] < 0 ? 0 : depths[parents[j]] + 1;
+        }
+        var positions = depths.Select(d => prefix.Length + d).ToArray();
+        var treeLogits = model.Forward(treeCache, new ForwardInputs(tree, [7], LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility })
+            .ToArray();
+        treeCache.KeepPath(0, prefix.Length, path);
+
+        // 2) the same prefix, then only the path's tokens, causally
+        using var pathCache = model.CreateCache(1, options);
+        model.Forward(pathCache, prefix, [prefix.Length], LogitsSelection.LastPerRow);
+        var pathTokens = path.Select(i => tree[i]).ToArray();
+        var pathLogits = model.Forward(pathCache, pathTokens, [path.Length], LogitsSelection.All).ToArray();
+        for (var i = 0; i < path.Length; i++)
+            Assert.IsLessThan(1e-5, RelativeDifference(treeLogits.AsSpan(path[i] * vocab, vocab), pathLogits.AsSpan(i * vocab, vocab)), $"tree node {path[i]}");
+
+        // 3) decoding continues identically
+        Assert.AreEqual(pathCache.Lengths[0], treeCache.Lengths[0]);
+        foreach (var token in followUps)
+        {
+            var a = model.Forward(treeCache, [token], [1], LogitsSelection.LastPerRow).ToArray();
+            var b = model.Forward(pathCache, [token], [1], LogitsSelection.LastPerRow).ToArray();
+            Assert.IsLessThan(1e-5, RelativeDifference(a, b), $"after the path, token {token}");
+        }
+    }
+
+    [TestMethod]
+    public void KeepPath_IndicesNotAscendingOrPastTheEnd_Throws()
+    {
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { GrowthChunk = 8 });
+        Append(cache, seqLen: 4, counts: [4], firstValue: 1);
+        Assert.ThrowsExactly<ArgumentException>(() => cache.KeepPath(0, 1, [0, 2, 1]));
+        Assert.ThrowsExactly<ArgumentException>(() => cache.KeepPath(0, 1, [0, 3]));
+    }
+
+    /// <summary>Max |a - b| / max |b|: summation order differs with the masked slots, so equality is to rounding.</summary>
+    private static double RelativeDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double diff = 0, scale = 0;
+        for (var i = 0; i < a.Length; i++) (diff, scale) = (Math.Max(diff, Math.Abs(a[i] - b[i])), Math.Max(scale, Math.Abs(b[i])));
+        return diff / scale;
+    }
+
+    /// <summary>Appends new entries whose every element equals firstValue + index within the row.</summary>
+    private static void Append(KvCache cache, int seqLen, int[] counts, int firstValue)
+    {
+        var batch = cache.BatchSize;
+        var newKv = new float[batch * 1 * seqLen * HeadDim];   // [B, Hkv=1, S, D]
+        for (var b = 0; b < batch; b++)
+        for (var j = 0; j < seqLen; j++)
+            newKv.AsSpan((b * seqLen + j) * HeadDim, HeadDim).Fill(firstValue + j);
+        var bytes = MemoryMarshal.AsBytes(newKv.AsSpan());
+        cache.EnsureCapacity(cache.Lengths.ToArray().Zip(counts, (l, c) => l + c).Max());
+        for (var l = 0; l < cache.StoredLayers; l++) cache.WriteNew(l, bytes, bytes, seqLen, counts);
+        cache.Advance(counts);
+    }
+
+    /// <summary>First element of each of the first <paramref name="count"/> slots of a row (layer 0 keys).</summary>
+    private static float[] Slots(KvCache cache, int row, int count)
+    {
+        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
+        var slots = new float[count];
+        for (var s = 0; s < count; s++) slots[s] = keys[(row * cache.Capacity + s) * HeadDim];
+        return slots;
+    }
+}
