@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Speculative;
+using Condensa.Speculative.Trees;
 using Condensa.Tokenization;
 
 namespace Condensa.Cli.Bench;
@@ -26,7 +27,8 @@ internal static class SpeculativeBench
     private const int MaxGamma = 12;
 
     public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
-        string promptText, SpeculativeBenchSettings settings, TextWriter log, CancellationToken cancellationToken)
+        string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreePlanner> treePlanners, TextWriter log,
+        CancellationToken cancellationToken)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
         var rows = new List<SpeculativeBenchRow>();
@@ -40,7 +42,9 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, prompts, options, settings);
+                    var sample = mode.StartsWith("tree-", StringComparison.Ordinal)
+                        ? RunTree(mode, target, draft, prompts, options, settings, treePlanners[mode])
+                        : RunOnce(mode, target, draft, prompts, options, settings);
                     if (run > 0) samples[mode].Add(sample);
                 }
             var plainTokens = samples.TryGetValue("none", out var p) ? p[0].Tokens : null;
@@ -79,6 +83,23 @@ internal static class SpeculativeBench
             spec.VerifyMillisecondsPerRound, [.. output.Select(r => r.Tokens)]);
     }
 
+    /// <summary>Tree speculation (Sequoia): the planner sizes each round's tree from the calibration for this pair.</summary>
+    private static Sample RunTree(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
+        SpeculativeBenchSettings settings, TreePlanner planner)
+    {
+        var batch = prompts.Length;
+        using var drafter = mode == "tree-draft"
+            ? TreeDrafter.ForDraftModel(draft ?? throw new CondensaException("tree-draft needs --draft NAME (or a catalog pairing)."), target.Manifest,
+                batch, options.Sampling)
+            : TreeDrafter.ForSelfSpeculation(target, new KvBudget(settings.Sinks, settings.Window, Slack: planner.MaxNodes), planner.MaxNodes, batch,
+                options.Sampling);
+        var spec = new SpeculativeStats();
+        var output = new TreeSpeculativeGenerator(target).GenerateBatch(prompts, drafter, new TreeSpeculativeOptions { Generation = options, Planner = planner },
+            spec);
+        return new Sample(DecodeRate(spec.Generation, batch), spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound,
+            spec.VerifyMillisecondsPerRound, [.. output.Select(r => r.Tokens)]);
+    }
+
     private static IDrafter CreateDrafter(string mode, DecoderModel target, DecoderModel? draft, int batch, GenerationOptions options,
         SpeculativeBenchSettings settings) => mode switch
     {
@@ -86,7 +107,7 @@ internal static class SpeculativeBench
             target.Manifest, batch, options.Sampling),
         "self" => new SelfSpeculationDrafter(target, new KvBudget(settings.Sinks, settings.Window, Slack: MaxGamma), MaxGamma, batch, options.Sampling),
         "lookup" => new PromptLookupDrafter(),
-        _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup."),
+        _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup, tree-draft, tree-self."),
     };
 
     /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>

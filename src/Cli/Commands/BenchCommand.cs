@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Condensa.Cli.Bench;
 using Condensa.Runtime;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Cli.Commands;
 
@@ -36,7 +37,7 @@ internal static class BenchCommand
         var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
         var speculative = new Option<string?>("--speculative")
         {
-            Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup); --context is then the prompt length",
+            Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup,tree-draft,tree-self); --context is then the prompt length",
         };
         var draftModel = new Option<string?>("--draft") { Description = "Draft model for the draft mode (default: the catalog's pairing)" };
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto or N", DefaultValueFactory = _ => "auto" };
@@ -102,16 +103,30 @@ internal static class BenchCommand
         var session = new SessionSettings { IntraOpThreads = threads };
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
         using var target = DecoderModel.Load(resolved.ExportDir, session);
-        var draftPath = settings.Modes.Contains("draft") && (draftName ?? resolved.Entry?.Draft) is { } d
+        var draftPath = settings.Modes.Any(m => m is "draft" or "tree-draft") && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, session);
         var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
         var text = string.Join("\n", promptFiles.Select(File.ReadAllText));
-        var rows = SpeculativeBench.Measure(target, draft, tokenizer, text, settings, error, cancellationToken);
+        var planners = new Dictionary<string, TreePlanner>();
+        if (settings.Modes.Contains("tree-draft") && draftPath is not null)
+            planners["tree-draft"] = Planner(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", null, error);
+        if (settings.Modes.Contains("tree-self"))
+            planners["tree-self"] = Planner(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}",
+                new KvBudget(settings.Sinks, settings.Window, SpeculativeSetup.MaxTreeNodes).Slots, error);
+        var rows = SpeculativeBench.Measure(target, draft, tokenizer, text, settings, planners, error, cancellationToken);
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
         if (json is not null)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
+    }
+
+    /// <summary>The tree planner for a drafter: its saved calibration (condensa calibrate) or the default prior.</summary>
+    private static TreePlanner Planner(string exportDir, string key, int? draftContextLimit, TextWriter log)
+    {
+        var calibration = TreeCalibration.Load(exportDir, key);
+        if (calibration is null) log.WriteLine($"note: no {TreeCalibration.FileName(key)}; trees sized from the default prior.");
+        return new TreePlanner(calibration ?? TreeCalibration.Default(draftContextLimit), maxNodes: SpeculativeSetup.MaxTreeNodes);
     }
 
     // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).
