@@ -20,6 +20,7 @@ public static class CliApp
             BenchCommand.Create(),
             CalibrateCommand.Create(),
             ChatCommand.Create(input ?? Console.In),
+            ExtractCommand.Create(),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken);

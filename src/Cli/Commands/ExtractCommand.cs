@@ -1,0 +1,105 @@
+using System.CommandLine;
+using Condensa.Cli.Extraction;
+using Condensa.Runtime;
+using Condensa.Runtime.Batching;
+using Condensa.Runtime.Generation;
+using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
+using Condensa.Tokenization;
+
+namespace Condensa.Cli.Commands;
+
+/// <summary><c>condensa extract</c>: runs a prompt template over every record of a JSONL file or folder with continuous
+/// batching, and appends one durable output record per input record.</summary>
+internal static class ExtractCommand
+{
+    private const string Lookup = "lookup";
+
+    // The largest draft the adaptive controller may choose.
+    private const int MaxGamma = 12;
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var catalog = CommonOptions.Catalog();
+        var precision = CommonOptions.Precision();
+        var threads = CommonOptions.Threads();
+        var input = new Option<string>("--input", "-i") { Description = "JSONL file (one object per line with \"id\") or a folder of text files", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Output JSONL: one record per input record, in completion order", Required = true };
+        var template = new Option<string>("--prompt-template") { Description = "File with the prompt; {{field}} is replaced by the record's field ({{text}}, {{id}}, ...)", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Documents generated side by side (rows of the KV cache)", DefaultValueFactory = _ => 8 };
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate per document (default: catalog, else 128)" };
+        var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" };
+        var topP = new Option<float?>("--top-p") { Description = "Nucleus sampling mass (default: catalog, else 1)" };
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" };
+        var seed = new Option<int?>("--seed") { Description = "Random seed: each document is sampled as a run on its own with this seed" };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill pass", DefaultValueFactory = _ => 512 };
+        var speculative = new Option<string>("--speculative")
+        {
+            Description = "lookup (prompt n-gram drafting: free, and strong when the answer copies the document) or none",
+            DefaultValueFactory = _ => Lookup,
+        };
+        speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup);
+        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
+        var shard = new Option<string?>("--shard") { Description = "i/N: take only records whose line (or file) index is i mod N, 0 <= i < N" };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted job: keep the output's complete records, redo the rest" };
+
+        var command = new Command("extract", "Run a prompt template over many documents with continuous batching")
+        {
+            model, catalog, precision, threads, input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
+            speculative, gamma, shard, resume,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            return CommandErrors.Guard(error, async () =>
+            {
+                var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
+                var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
+                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+                var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
+                using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+                var sampling = new SamplingOptions
+                {
+                    Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
+                    TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
+                    TopK = parse.GetValue(topK),
+                    Seed = parse.GetValue(seed),
+                };
+                var generation = new GenerationOptions
+                {
+                    MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
+                    Sampling = sampling,
+                    StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
+                    PrefillChunk = parse.GetValue(prefillChunk),
+                };
+                var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
+                    new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec, parse.GetValue(resume));
+                settings.Batch.Validate();
+                // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
+                var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
+                if (condensed && parse.GetValue(speculative) == Lookup)
+                    await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
+                var spec = parse.GetValue(speculative) == Lookup && !condensed
+                    ? new SpeculativeDecodeStep(new PromptLookupDrafter(), fixedGamma, MaxGamma, sampling.Seed)
+                    : null;
+                var stats = new GenerationStats();
+                var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+                var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
+                var progress = await Task.Run(() => job.Run(error, terminal, stats, cancellationToken), cancellationToken);
+                await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    /// <summary>The closing line: records, errors, documents/s and tokens/s (and acceptance when speculating).</summary>
+    private static string Summary(ExtractionProgress progress, GenerationStats stats, SpeculativeStats? speculative, ExtractionSettings settings) =>
+        $"[extract shard {settings.Shard}: {progress.Documents} records ({progress.Errors} errors) in {progress.Elapsed.TotalSeconds:F2} s | " +
+        $"{progress.DocumentsPerSecond:F2} documents/s | {progress.TokensPerSecond:F1} tokens/s | prompt {stats.PromptTokens} tokens, " +
+        $"generated {stats.GeneratedTokens} tokens | batch {settings.Batch.BatchSize}" +
+        (speculative is null ? "" : $" | lookup acceptance {speculative.AcceptanceRate:P1}, {speculative.MeanAcceptedPerRound:F2} accepted/row-round") + "]";
+}

@@ -1,0 +1,24 @@
+using Condensa.Runtime.Generation;
+
+namespace Condensa.Runtime.Batching;
+
+/// <summary>How a <see cref="ContinuousBatcher"/> runs: how many documents at once, and how each is generated.</summary>
+public sealed record BatchOptions
+{
+    /// <summary>Rows of the KV cache, i.e. documents generated side by side. A decode pass over 8 rows costs little more
+    /// than over one on a memory-bound CPU or GPU, so 8 is a good start; the cache holds 8 documents' KV.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Length, sampling, stop tokens and prefill chunk, exactly as in one-at-a-time generation.</summary>
+    public GenerationOptions Generation { get; init; } = new();
+
+    /// <summary>Checks every field and names the first one out of range.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Generation);
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be >= 1");
+        if (Generation.MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(Generation), Generation.MaxNewTokens, "MaxNewTokens must be >= 1");
+        if (Generation.PrefillChunk < 1) throw new ArgumentOutOfRangeException(nameof(Generation), Generation.PrefillChunk, "PrefillChunk must be >= 1");
+        Generation.Sampling.Validate();
+    }
+}

@@ -1,0 +1,60 @@
+using Condensa.Runtime.Sampling;
+
+namespace Condensa.Runtime.Batching;
+
+/// <summary>
+/// One row of a continuous batch: the document it holds, how much of its prompt is in the cache, and its tokens.
+/// A row is empty, prefilling (prompt chunks still to feed) or decoding (its last token is not in the cache yet).
+/// Decode steps read <see cref="Tokens"/>, <see cref="Sampler"/> and <see cref="Room"/> and write <see cref="Emitted"/>.
+/// </summary>
+public sealed class BatchRow
+{
+    internal BatchRow(int index) => Index = index;
+
+    /// <summary>Row index in the KV cache.</summary>
+    public int Index { get; }
+
+    /// <summary>True while the row generates: its prompt is in the cache and <see cref="Tokens"/>[^1] is not yet.</summary>
+    public bool IsDecoding => Request is not null && Prefilled == Request.Prompt.Count;
+
+    /// <summary>Prompt + committed output. The repetition penalty reads it; prompt lookup drafts from it.</summary>
+    public List<int> Tokens { get; } = [];
+
+    /// <summary>This document's sampler (a fresh one per document, so a seed gives the same text as a run on its own).</summary>
+    public TokenSampler Sampler { get; internal set; } = null!;
+
+    /// <summary>Most tokens the next step may commit for this row (the length limit; at least 1 while decoding).</summary>
+    public int Room { get; internal set; }
+
+    /// <summary>Tokens the last decode step committed for this row, in order (at least one for a decoding row).</summary>
+    public List<int> Emitted { get; } = [];
+
+    internal BatchRequest? Request { get; private set; }
+    internal int Prefilled { get; set; }                       // prompt tokens already in the cache
+    internal int OutputCount { get; set; }                     // generated tokens so far
+    internal long StartTimestamp { get; private set; }
+    internal Generation.FinishReason? Finish { get; set; }
+
+    internal bool IsEmpty => Request is null;
+    internal bool IsPrefilling => Request is not null && Prefilled < Request.Prompt.Count;
+
+    internal void Admit(BatchRequest request, TokenSampler sampler, long timestamp)
+    {
+        Request = request;
+        Sampler = sampler;
+        StartTimestamp = timestamp;
+        Prefilled = 0;
+        OutputCount = 0;
+        Finish = null;
+        Tokens.Clear();
+        Tokens.AddRange(request.Prompt);
+        Emitted.Clear();
+    }
+
+    internal void Release()
+    {
+        Request = null;
+        Tokens.Clear();
+        Emitted.Clear();
+    }
+}

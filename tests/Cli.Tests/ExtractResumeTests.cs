@@ -1,0 +1,138 @@
+using System.Diagnostics;
+
+namespace Condensa.Cli.Tests;
+
+/// <summary>Durability of <c>condensa extract</c>: a crash at any point loses no finished record, and <c>--resume</c>
+/// neither repeats nor skips one.</summary>
+[TestClass]
+public sealed class ExtractResumeTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task Extract_KilledMidJob_ResumeEqualsAnUninterruptedRun()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        var input = files.Documents(200);
+        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
+            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
+        var whole = files.Path("whole.jsonl");
+        var run = await CliRunner.Run(Args(whole));   // also exports the checkpoint, so the child starts quickly
+        Assert.AreEqual(0, run.Exit, run.Error);
+
+        // 1) the CLI as a child process, killed once it has written a few records (possibly in the middle of one)
+        var killed = files.Path("killed.jsonl");
+        var linesAtKill = await RunAndKill(Args(killed), killed, afterLines: 5);
+        Assert.IsLessThan(200, linesAtKill, "the job finished before it could be killed; make it longer");
+        TestContext.WriteLine($"killed after {linesAtKill} complete records");
+
+        // 2) resume in-process, and compare with the uninterrupted run: same records, none twice
+        var resumed = await CliRunner.Run([.. Args(killed), "--resume"]);
+        Assert.AreEqual(0, resumed.Exit, resumed.Error);
+        StringAssert.Contains(resumed.Error, "resuming");
+        ExtractFiles.AssertSameRecords(whole, killed);
+    }
+
+    [TestMethod]
+    public async Task Extract_ResumeAfterTornLastLine_RedoesThatRecordOnce()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        var input = files.Documents(9);
+        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
+            "--batch", "3", "--max-tokens", "8"];
+        var whole = files.Path("whole.jsonl");
+        Assert.AreEqual(0, (await CliRunner.Run(Args(whole))).Exit);
+
+        // A crash after 4 complete records, in the middle of writing the 5th.
+        var lines = File.ReadAllLines(whole);
+        var torn = files.Path("torn.jsonl");
+        File.WriteAllText(torn, string.Join("\n", lines[..4]) + "\n" + lines[4][..(lines[4].Length / 2)]);
+
+        var resumed = await CliRunner.Run([.. Args(torn), "--resume"]);
+
+        Assert.AreEqual(0, resumed.Exit, resumed.Error);
+        StringAssert.Contains(resumed.Error, "4 records already done, 5 to go");
+        StringAssert.Contains(resumed.Output, "5 records (0 errors)");
+        ExtractFiles.AssertSameRecords(whole, torn);
+    }
+
+    [TestMethod]
+    public async Task Extract_ResumeOfAFinishedJob_AddsNothing()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        string[] args = ["extract", "--model", checkpoint, "--input", files.Documents(4), "--output", files.Path("out.jsonl"),
+            "--prompt-template", files.Template, "--max-tokens", "4"];
+        Assert.AreEqual(0, (await CliRunner.Run(args)).Exit);
+        var before = File.ReadAllText(files.Path("out.jsonl"));
+
+        var again = await CliRunner.Run([.. args, "--resume"]);
+
+        Assert.AreEqual(0, again.Exit, again.Error);
+        StringAssert.Contains(again.Output, "0 records");
+        Assert.AreEqual(before, File.ReadAllText(files.Path("out.jsonl")));
+    }
+
+    [TestMethod]
+    public async Task Extract_ExistingOutputWithoutResume_RefusesAndKeepsIt()
+    {
+        var files = new ExtractFiles();
+        var output = files.Path("out.jsonl");
+        File.WriteAllText(output, "{\"id\":\"x\",\"line\":1,\"text\":\"kept\"}\n");
+        var (exit, _, error) = await CliRunner.Run("extract", "--model", CliRunner.Checkpoint(), "--input", files.Documents(2), "--output", output,
+            "--prompt-template", files.Template);
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, "out.jsonl: the output file already holds records; pass --resume");
+        StringAssert.Contains(File.ReadAllText(output), "kept");
+    }
+
+    [TestMethod]
+    public async Task Extract_ResumeOnAForeignFile_NamesItsLine()
+    {
+        var files = new ExtractFiles();
+        var output = files.Path("out.jsonl");
+        File.WriteAllText(output, "{\"id\":\"x\",\"line\":1,\"text\":\"a\"}\n{\"other\":true}\n");
+        var (exit, _, error) = await CliRunner.Run("extract", "--model", CliRunner.Checkpoint(), "--input", files.Documents(2), "--output", output,
+            "--prompt-template", files.Template, "--resume");
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, "out.jsonl:2: not an extraction record");
+    }
+
+    /// <summary>Starts <c>dotnet condensa.dll ARGS</c> and kills it (the whole tree) once <paramref name="output"/> has
+    /// <paramref name="afterLines"/> lines; returns the lines written by then.</summary>
+    private async Task<int> RunAndKill(string[] args, string output, int afterLines)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "condensa.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.CancellationToken);
+        _ = process.StandardOutput.ReadToEndAsync(TestContext.CancellationToken);
+        var deadline = Stopwatch.StartNew();
+        while (Lines(output) < afterLines)
+        {
+            if (process.HasExited) Assert.Fail($"the job ended (exit {process.ExitCode}) before {afterLines} records: {await stderr}");
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2)) Assert.Fail("no records after two minutes");
+            await Task.Delay(2, TestContext.CancellationToken);
+        }
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync(TestContext.CancellationToken);
+        return Lines(output);
+    }
+
+    private static int Lines(string path)
+    {
+        if (!File.Exists(path)) return 0;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var count = 0;
+        int b;
+        while ((b = stream.ReadByte()) >= 0) if (b == '\n') count++;
+        return count;
+    }
+}
