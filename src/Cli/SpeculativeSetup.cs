@@ -48,15 +48,24 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>The draft model of tree speculation (null = self-speculation) and the calibration key of the pair.</summary>
     public static (DecoderModel? Draft, string Key) ResolveTreeDraft(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
-        ResolvedModel target, TextWriter log, List<IDisposable> loaded)
+        ResolvedModel target, TextWriter log, List<IDisposable> loaded, int? threads = null)
     {
         if (draftName is null) return (null, $"self-{sinks}-{window}");
         var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
-        var draft = DecoderModel.Load(draftResolved.ExportDir);
+        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(threads));
         loaded.Add(draft);
         return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
     }
+
+    /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>
+    public bool UsesDraftModel => Mode == "draft" || (IsTree && DraftName is not null);
+
+    /// <summary>Session settings for the target: a draft/target pair takes turns on the cores, so neither spins.</summary>
+    public SessionSettings TargetSession(int? threads) => new() { IntraOpThreads = threads, AllowSpinning = !UsesDraftModel };
+
+    /// <summary>Session settings of a draft model (always paired with a target).</summary>
+    public static SessionSettings DraftSession(int? threads) => new() { IntraOpThreads = threads, AllowSpinning = false };
 
     /// <summary>Parses --gamma: "auto" or a positive integer.</summary>
     public static int? ParseGamma(string value) =>
@@ -66,7 +75,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>Creates the drafter; a draft model is loaded into <paramref name="loaded"/> so the caller disposes it.</summary>
     public IDrafter CreateDrafter(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, int maxGamma,
-        SamplingOptions sampling, TextWriter log, List<IDisposable> loaded)
+        SamplingOptions sampling, TextWriter log, List<IDisposable> loaded, int? threads = null)
     {
         switch (Mode)
         {
@@ -79,7 +88,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                     ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
                 var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
                 CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
-                var draft = DecoderModel.Load(draftResolved.ExportDir);
+                var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(threads));
                 loaded.Add(draft);
                 return new DraftModelDrafter(draft, target.Manifest, 1, sampling);
             case Tree:

@@ -26,7 +26,7 @@ internal static class SpeculativeBench
     // The largest γ the adaptive controller may choose, as in `generate`.
     private const int MaxGamma = 12;
 
-    public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
+    public static IReadOnlyList<SpeculativeBenchRow> Measure(Func<string, DecoderModel> targetFor, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreePlanner> treePlanners, TextWriter log,
         CancellationToken cancellationToken)
     {
@@ -35,13 +35,14 @@ internal static class SpeculativeBench
         foreach (var promptTokens in settings.PromptTokens)
         foreach (var batch in settings.Batches)
         {
-            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
+            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, targetFor("none").Manifest.MaxContext - settings.NewTokens);
             var options = new GenerationOptions { MaxNewTokens = settings.NewTokens };   // no stop tokens: every run decodes the same length
             var samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
             for (var run = 0; run <= settings.Runs; run++)        // run 0 warms up
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    var target = targetFor(mode);
                     var sample = mode.StartsWith("tree-", StringComparison.Ordinal)
                         ? RunTree(mode, target, draft, prompts, options, settings, treePlanners[mode])
                         : RunOnce(mode, target, draft, prompts, options, settings);

@@ -100,12 +100,14 @@ internal static class BenchCommand
         string[] promptFiles, SpeculativeBenchSettings settings, string? json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
-        var session = new SessionSettings { IntraOpThreads = threads };
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
-        using var target = DecoderModel.Load(resolved.ExportDir, session);
+        // Modes with a draft model run against their own target session without spinning (a pair takes turns on the
+        // cores); the others against a spinning one, as `generate` sets them up.
+        using var target = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = threads });
         var draftPath = settings.Modes.Any(m => m is "draft" or "tree-draft") && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
-        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, session);
+        using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(threads));
+        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(threads));
         var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
         var text = string.Join("\n", promptFiles.Select(File.ReadAllText));
         var planners = new Dictionary<string, TreePlanner>();
@@ -114,7 +116,8 @@ internal static class BenchCommand
         if (settings.Modes.Contains("tree-self"))
             planners["tree-self"] = Planner(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}",
                 new KvBudget(settings.Sinks, settings.Window, SpeculativeSetup.MaxTreeNodes).Slots, error);
-        var rows = SpeculativeBench.Measure(target, draft, tokenizer, text, settings, planners, error, cancellationToken);
+        var rows = SpeculativeBench.Measure(mode => mode is "draft" or "tree-draft" && pairedTarget is not null ? pairedTarget : target, draft,
+            tokenizer, text, settings, planners, error, cancellationToken);
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
         if (json is not null)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);

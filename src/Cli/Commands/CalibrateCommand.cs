@@ -54,14 +54,16 @@ internal static class CalibrateCommand
             return CommandErrors.Guard(error, async () =>
             {
                 var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                using var target = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                // A draft/target pair takes turns on the cores: neither session spins (as in generate).
+                using var target = DecoderModel.Load(resolved.ExportDir,
+                    new SessionSettings { IntraOpThreads = parse.GetValue(threads), AllowSpinning = parse.GetValue(draftModel) is null });
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var loaded = new List<IDisposable>();
                 try
                 {
                     var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
                     var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
-                        parse.GetValue(precision), resolved, error, loaded);
+                        parse.GetValue(precision), resolved, error, loaded, parse.GetValue(threads));
                     var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
                     var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 

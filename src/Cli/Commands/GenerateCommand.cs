@@ -57,7 +57,9 @@ internal static class GenerateCommand
             {
                 var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
                 var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-                using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
+                    parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
+                using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(parse.GetValue(threads)));
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var sampling = new SamplingOptions
                 {
@@ -74,8 +76,6 @@ internal static class GenerateCommand
                     Sampling = sampling,
                     StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
                 };
-                var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
-                    parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
                 var loaded = new List<IDisposable>();
                 try
                 {
@@ -85,7 +85,7 @@ internal static class GenerateCommand
                     if (tree is not null) loaded.Add(tree.Drafter);
                     var speculation = setup.Enabled && !setup.IsTree
                         ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
-                            sampling, error, loaded), setup.Gamma, MaxGamma)
+                            sampling, error, loaded, parse.GetValue(threads)), setup.Gamma, MaxGamma)
                         : null;
                     if (speculation is not null) loaded.Add(speculation.Drafter);
                     return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,

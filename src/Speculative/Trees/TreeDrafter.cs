@@ -91,6 +91,19 @@ public sealed class TreeDrafter : ITreeDrafter
         output.HasDistributions = _sample;
         EnsureBuffers(batch, output.MaxNodes);
 
+        // 0) a root-only tree (the planner found drafting not worth its cost) drafts nothing: skip the catch-up too, so the
+        //    round costs one target pass as plain decoding does; the draft catches up when a tree next needs it
+        if (shape.Depth == 0)
+        {
+            for (var b = 0; b < batch; b++)
+            {
+                _fed[b] = 0;
+                _starts[b] = _cache.Lengths[b];
+                if (active[b]) output.Trees[b].Reset(rows[b][^1]);
+            }
+            return;
+        }
+
         // 1) the draft cache catches up with every committed token but the root, which each level pass feeds
         CatchUp(rows, active);
         var maxDepth = 0;
