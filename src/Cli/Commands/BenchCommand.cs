@@ -27,6 +27,7 @@ internal static class BenchCommand
         var catalog = CommonOptions.Catalog();
         var precision = CommonOptions.Precision();
         var threads = CommonOptions.Threads();
+        var execution = new ExecutionOptions();
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated", DefaultValueFactory = _ => "1,8" };
         var contexts = new Option<string>("--context") { Description = "Cached tokens per row, comma-separated", DefaultValueFactory = _ => "512,2048" };
         var budget = new Option<long>("--kv-budget") { Description = "KV budget in bytes for the largest-batch column", DefaultValueFactory = _ => 256L << 20 };
@@ -51,6 +52,7 @@ internal static class BenchCommand
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
             speculative, draftModel, gamma, promptFiles, newTokens, sinks, window,
         };
+        execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -63,7 +65,8 @@ internal static class BenchCommand
                         ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                         (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
                         SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
-                    return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision), parse.GetValue(threads),
+                    return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
+                        session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
                         parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, parse.GetValue(json), output, error, cancellationToken);
                 }
                 var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
@@ -78,7 +81,7 @@ internal static class BenchCommand
                     foreach (var name in parse.GetValue(models)!)
                     {
                         var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
-                        decoders.Add((name, DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) })));
+                        decoders.Add((name, DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry))));
                     }
                     var rows = Measure(decoders, settings, cancellationToken);
                     await output.WriteLineAsync(Table(rows, settings));
@@ -96,18 +99,20 @@ internal static class BenchCommand
     }
 
     /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
-    private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, int? threads, string? draftName,
+    private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, Func<ResolvedModel, SessionSettings> session,
+        string? draftName,
         string[] promptFiles, SpeculativeBenchSettings settings, string? json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
         // Modes with a draft model run against their own target session without spinning (a pair takes turns on the
         // cores); the others against a spinning one, as `generate` sets them up.
-        using var target = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = threads });
+        var targetSettings = session(resolved);
+        using var target = DecoderModel.Load(resolved.ExportDir, targetSettings);
         var draftPath = settings.Modes.Any(m => m is "draft" or "tree-draft") && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
-        using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(threads));
-        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(threads));
+        using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(targetSettings));
+        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(targetSettings));
         var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
         var text = string.Join("\n", promptFiles.Select(File.ReadAllText));
         var planners = new Dictionary<string, TreePlanner>();
@@ -135,7 +140,13 @@ internal static class BenchCommand
     // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).
     private const int DecodeWarmup = 2;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Named literals: a mode without drafts has no acceptance rate (NaN), which plain JSON numbers cannot say.
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, BenchSettings settings, CancellationToken cancellationToken)
     {
