@@ -31,10 +31,10 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>Creates the tree drafter and planner (calibrated when <c>condensa calibrate</c> saved one for this pair).</summary>
     public TreeRunSetup CreateTreeRun(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, SamplingOptions sampling,
-        TextWriter log, List<IDisposable> loaded)
+        TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
-        var (draft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded);
+        var (draft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session);
         var calibration = TreeCalibration.Load(resolved.ExportDir, key);
         if (calibration is null && TreeSize is null)
             log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
@@ -48,12 +48,12 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>The draft model of tree speculation (null = self-speculation) and the calibration key of the pair.</summary>
     public static (DecoderModel? Draft, string Key) ResolveTreeDraft(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
-        ResolvedModel target, TextWriter log, List<IDisposable> loaded, int? threads = null)
+        ResolvedModel target, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (draftName is null) return (null, $"self-{sinks}-{window}");
         var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
-        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(threads));
+        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
         loaded.Add(draft);
         return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
     }
@@ -62,10 +62,10 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
     public bool UsesDraftModel => Mode == "draft" || (IsTree && DraftName is not null);
 
     /// <summary>Session settings for the target: a draft/target pair takes turns on the cores, so neither spins.</summary>
-    public SessionSettings TargetSession(int? threads) => new() { IntraOpThreads = threads, AllowSpinning = !UsesDraftModel };
+    public SessionSettings TargetSession(SessionSettings session) => session with { AllowSpinning = !UsesDraftModel };
 
-    /// <summary>Session settings of a draft model (always paired with a target).</summary>
-    public static SessionSettings DraftSession(int? threads) => new() { IntraOpThreads = threads, AllowSpinning = false };
+    /// <summary>Session settings of a draft model (always paired with a target), on the target's providers and threads.</summary>
+    public static SessionSettings DraftSession(SessionSettings? session) => (session ?? new SessionSettings()) with { AllowSpinning = false };
 
     /// <summary>Parses --gamma: "auto" or a positive integer.</summary>
     public static int? ParseGamma(string value) =>
@@ -75,7 +75,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>Creates the drafter; a draft model is loaded into <paramref name="loaded"/> so the caller disposes it.</summary>
     public IDrafter CreateDrafter(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, int maxGamma,
-        SamplingOptions sampling, TextWriter log, List<IDisposable> loaded, int? threads = null)
+        SamplingOptions sampling, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
     {
         switch (Mode)
         {
@@ -88,7 +88,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                     ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
                 var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
                 CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
-                var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(threads));
+                var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
                 loaded.Add(draft);
                 return new DraftModelDrafter(draft, target.Manifest, 1, sampling);
             case Tree:

@@ -1,3 +1,4 @@
+using Condensa.Runtime.ExecutionProviders;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime;
@@ -14,11 +15,13 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly LayerCondensation _condensation;
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
 
-    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session)
+    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, ExecutionProvider provider, IReadOnlyList<string> skipped)
     {
         Directory = directory;
         Manifest = manifest;
         _session = session;
+        Provider = provider;
+        SkippedProviders = skipped;
         var layers = manifest.KvLayers;
         _condensation = manifest.Condensation;
         var pending = _condensation.PendingLayers;
@@ -36,20 +39,31 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>The model's condensa.json.</summary>
     public ModelManifest Manifest { get; }
 
-    /// <summary>Loads an export folder (condensa.json + graph).</summary>
+    /// <summary>The execution provider the model runs on: the first of <see cref="SessionSettings.Providers"/> that worked.</summary>
+    public ExecutionProvider Provider { get; }
+
+    /// <summary>Why each provider listed before <see cref="Provider"/> was skipped (empty when the first one worked).</summary>
+    public IReadOnlyList<string> SkippedProviders { get; }
+
+    /// <summary>
+    /// Loads an export folder (condensa.json + graph) on the first provider of <see cref="SessionSettings.Providers"/>
+    /// that works. $CONDENSA_ORT_LIBRARY, when set, names the native ONNX Runtime build to load (see <see cref="OrtLibrary"/>).
+    /// </summary>
     public static DecoderModel Load(string exportDir, SessionSettings? settings = null)
     {
         var manifest = ModelManifest.Load(exportDir);
         var graph = Path.Combine(exportDir, manifest.Graph);
         if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
-        using var options = (settings ?? new SessionSettings()).ToSessionOptions();
+        OrtLibrary.Use();
+        var (session, provider, skipped) = ProviderFallback.CreateSession(graph, settings ?? new SessionSettings());
         try
         {
-            return new DecoderModel(exportDir, manifest, new InferenceSession(graph, options));
+            return new DecoderModel(exportDir, manifest, session, provider, skipped);
         }
-        catch (OnnxRuntimeException e)
+        catch
         {
-            throw new CondensaException($"{graph}: ONNX Runtime could not load the graph ({e.Message}).", e);
+            session.Dispose();
+            throw;
         }
     }
 

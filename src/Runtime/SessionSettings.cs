@@ -1,3 +1,4 @@
+using Condensa.Runtime.ExecutionProviders;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime;
@@ -17,7 +18,28 @@ public sealed record SessionSettings
     /// threads steal cores from the other, so pairs should turn it off.</summary>
     public bool AllowSpinning { get; init; } = true;
 
-    internal SessionOptions ToSessionOptions()
+    /// <summary>
+    /// Execution providers to try, in order (names of <see cref="ExecutionProvider.Parse"/>: cpu, cuda, dml, webgpu):
+    /// the model runs on the first one the loaded ONNX Runtime build has and whose device takes the graph
+    /// (<see cref="DecoderModel.Provider"/> says which). ["webgpu", "cpu"] falls back to the CPU; ["cuda"] alone fails
+    /// with an error naming the package that has CUDA. Operators a provider cannot run go to the CPU inside one session.
+    /// </summary>
+    public IReadOnlyList<string> Providers { get; init; } = ["cpu"];
+
+    /// <summary>Device options of the GPU providers (device id, memory limit, graph capture).</summary>
+    public ProviderOptions ProviderOptions { get; init; } = ProviderOptions.Default;
+
+    /// <summary>The providers of <see cref="Providers"/>, parsed; an unknown name or an empty list is an error.</summary>
+    internal IReadOnlyList<ExecutionProvider> ResolveProviders()
+    {
+        if (Providers is null || Providers.Count == 0)
+            throw new CondensaException($"SessionSettings.Providers is empty; name at least one of {string.Join(", ", ExecutionProvider.All.Select(p => p.Name))}.");
+        return [.. Providers.SelectMany(ExecutionProvider.ParseList).Distinct()];
+    }
+
+    /// <summary>Session options running on <paramref name="provider"/>; throws what ONNX Runtime throws when the loaded
+    /// build lacks it (EntryPointNotFoundException or OnnxRuntimeException).</summary>
+    internal SessionOptions ToSessionOptions(ExecutionProvider provider)
     {
         var options = new SessionOptions
         {
@@ -25,7 +47,16 @@ public sealed record SessionSettings
             LogSeverityLevel = LogLevel,
             IntraOpNumThreads = IntraOpThreads ?? Environment.ProcessorCount,
         };
-        if (!AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        return options;
+        try
+        {
+            if (!AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            provider.Append(options, ProviderOptions);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
     }
 }

@@ -31,6 +31,7 @@ internal static class CalibrateCommand
         var catalog = CommonOptions.Catalog();
         var precision = CommonOptions.Precision();
         var threads = CommonOptions.Threads();
+        var execution = new ExecutionOptions();
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
@@ -47,6 +48,7 @@ internal static class CalibrateCommand
         {
             model, catalog, precision, threads, draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
         };
+        execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -55,15 +57,15 @@ internal static class CalibrateCommand
             {
                 var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
                 // A draft/target pair takes turns on the cores: neither session spins (as in generate).
-                using var target = DecoderModel.Load(resolved.ExportDir,
-                    new SessionSettings { IntraOpThreads = parse.GetValue(threads), AllowSpinning = parse.GetValue(draftModel) is null });
+                var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+                using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var loaded = new List<IDisposable>();
                 try
                 {
                     var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
                     var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
-                        parse.GetValue(precision), resolved, error, loaded, parse.GetValue(threads));
+                        parse.GetValue(precision), resolved, error, loaded, session);
                     var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
                     var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 

@@ -16,6 +16,7 @@ internal static class ChatCommand
         var catalog = CommonOptions.Catalog();
         var precision = CommonOptions.Precision();
         var threads = CommonOptions.Threads();
+        var execution = new ExecutionOptions();
         var system = new Option<string?>("--system") { Description = "System message" };
         var template = new Option<string?>("--template") { Description = $"Chat template: {string.Join(", ", ChatTemplate.Names)} (default: from the checkpoint)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per reply", DefaultValueFactory = _ => 256 };
@@ -26,6 +27,7 @@ internal static class ChatCommand
         {
             model, catalog, precision, threads, system, template, maxTokens, temperature, topP, seed,
         };
+        execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -33,7 +35,8 @@ internal static class ChatCommand
             return CommandErrors.Guard(error, async () =>
             {
                 var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+                ExecutionOptions.ReportFallback(decoder, error);
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
                 var options = new GenerationOptions

@@ -24,6 +24,7 @@ internal static class ExtractCommand
         var catalog = CommonOptions.Catalog();
         var precision = CommonOptions.Precision();
         var threads = CommonOptions.Threads();
+        var execution = new ExecutionOptions();
         var input = new Option<string>("--input", "-i") { Description = "JSONL file (one object per line with \"id\") or a folder of text files", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Output JSONL: one record per input record, in completion order", Required = true };
         var template = new Option<string>("--prompt-template") { Description = "File with the prompt; {{field}} is replaced by the record's field ({{text}}, {{id}}, ...)", Required = true };
@@ -49,6 +50,7 @@ internal static class ExtractCommand
             model, catalog, precision, threads, input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
             speculative, gamma, shard, resume,
         };
+        execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var stdout = parse.InvocationConfiguration.Output;
@@ -59,7 +61,8 @@ internal static class ExtractCommand
                 var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
                 var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
                 var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-                using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+                using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+                ExecutionOptions.ReportFallback(decoder, error);
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var sampling = new SamplingOptions
                 {

@@ -17,6 +17,7 @@ internal static class GenerateCommand
         var catalog = CommonOptions.Catalog();
         var precision = CommonOptions.Precision();
         var threads = CommonOptions.Threads();
+        var execution = new ExecutionOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Text to complete", Required = true };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate (default: catalog, else 128)" };
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" };
@@ -49,6 +50,7 @@ internal static class GenerateCommand
             model, catalog, precision, threads, prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
             speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
+        execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -59,7 +61,9 @@ internal static class GenerateCommand
                 var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
                 var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
                     parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
-                using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(parse.GetValue(threads)));
+                var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+                using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
+                ExecutionOptions.ReportFallback(decoder, error);
                 var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
                 var sampling = new SamplingOptions
                 {
@@ -80,12 +84,12 @@ internal static class GenerateCommand
                 try
                 {
                     var tree = setup.IsTree
-                        ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded)
+                        ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded, session)
                         : null;
                     if (tree is not null) loaded.Add(tree.Drafter);
                     var speculation = setup.Enabled && !setup.IsTree
                         ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
-                            sampling, error, loaded, parse.GetValue(threads)), setup.Gamma, MaxGamma)
+                            sampling, error, loaded, session), setup.Gamma, MaxGamma)
                         : null;
                     if (speculation is not null) loaded.Add(speculation.Drafter);
                     return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Condensa.Runtime;
+using Condensa.Runtime.ExecutionProviders;
+
+namespace Condensa.Cli.Commands;
+
+/// <summary>
+/// --provider, --device-id and --ort-library of the commands that load a model, turned into <see cref="SessionSettings"/>.
+/// The provider list comes from --provider, else the catalog entry's defaults.provider, else cpu.
+/// </summary>
+internal sealed class ExecutionOptions
+{
+    public Option<string?> Provider { get; } = new("--provider")
+    {
+        Description = $"Execution providers to try in order, comma-separated ({string.Join(", ", ExecutionProvider.All.Select(p => p.Name))}; " +
+            "e.g. webgpu,cpu falls back to the CPU). Default: the catalog's defaults.provider, else cpu",
+    };
+
+    public Option<int> DeviceId { get; } = new("--device-id") { Description = "GPU index for the cuda, dml and webgpu providers" };
+
+    public Option<string?> OrtLibrary { get; } = new("--ort-library")
+    {
+        Description = $"Native ONNX Runtime library to load instead of the package's (a GPU build); default: ${Runtime.ExecutionProviders.OrtLibrary.EnvironmentVariable}",
+    };
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public ExecutionOptions AddTo(Command command)
+    {
+        command.Options.Add(Provider);
+        command.Options.Add(DeviceId);
+        command.Options.Add(OrtLibrary);
+        return this;
+    }
+
+    /// <summary>Session settings of a model: loads --ort-library first (it must precede every ONNX Runtime call), then the
+    /// provider list of --provider or the catalog's default.</summary>
+    public SessionSettings Settings(ParseResult parse, int? threads, CatalogEntry? entry = null)
+    {
+        Runtime.ExecutionProviders.OrtLibrary.Use(parse.GetValue(OrtLibrary));
+        var providers = parse.GetValue(Provider) ?? entry?.Defaults.Provider ?? ExecutionProvider.Cpu.Name;
+        return new SessionSettings
+        {
+            IntraOpThreads = threads,
+            Providers = [.. ExecutionProvider.ParseList(providers).Select(p => p.Name)],
+            ProviderOptions = new ProviderOptions { DeviceId = parse.GetValue(DeviceId) },
+        };
+    }
+
+    /// <summary>One note on <paramref name="log"/> when the model runs on a provider other than the first one asked for.</summary>
+    public static void ReportFallback(DecoderModel model, TextWriter log)
+    {
+        if (model.SkippedProviders.Count > 0)
+            log.WriteLine($"note: running on provider '{model.Provider.Name}' ({string.Join("; ", model.SkippedProviders)})");
+    }
+}

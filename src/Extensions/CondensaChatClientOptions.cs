@@ -1,0 +1,23 @@
+using Condensa.Runtime;
+using Condensa.Runtime.Sampling;
+
+namespace Condensa.Extensions.AI;
+
+/// <summary>Defaults of a <see cref="CondensaChatClient"/>; a call's <c>ChatOptions</c> override them field by field.</summary>
+public sealed record CondensaChatClientOptions
+{
+    /// <summary>Sessions of a model loaded by <see cref="CondensaChatClient.Load"/> (providers, threads).</summary>
+    public SessionSettings Session { get; init; } = new();
+
+    /// <summary>Chat template name (llama2, llama3, mistral, chatml, zephyr); null = the checkpoint's own.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>Most tokens per reply when the call sets no MaxOutputTokens; cut to what the context leaves.</summary>
+    public int MaxOutputTokens { get; init; } = 512;
+
+    /// <summary>Sampling when the call sets none of temperature, top-p, top-k or seed (greedy by default).</summary>
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+
+    /// <summary>Model id reported in responses; null = the export folder's name.</summary>
+    public string? ModelId { get; init; }
+}
