@@ -40,6 +40,7 @@ public static class CheckpointExporter
                 $"config.json: num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.");
         string fingerprint = CheckpointFingerprint.Compute(checkpointDir);
         var modelType = options.Precision == ExportPrecision.Fp16 ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float;
+        var quantization = options.ResolveQuantization();
 
         // 2) invalidate any previous export first, so a crash below never leaves a stale manifest
         Directory.CreateDirectory(outputDir);
@@ -52,7 +53,7 @@ public static class CheckpointExporter
         IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
-            var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType));
+            var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType, quantization));
             var graph = new GraphBuilder();
             decoder.Build(graph);
             OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
@@ -100,6 +101,8 @@ public static class CheckpointExporter
                 ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
                 : null,
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
+            WeightQuantization = quantization is null ? null
+                : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead),
             BosTokenId = bos,
             EosTokenIds = eos,
             TokenizerFiles = copied,

@@ -10,6 +10,17 @@ public sealed record ManifestRope(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("theta")] double Theta);
 
+/// <summary>Block quantization of the linear weights recorded in condensa.json (the graph holds MatMulNBits nodes).</summary>
+/// <param name="Bits">4 or 8.</param>
+/// <param name="BlockSize">Weights per scale along K.</param>
+/// <param name="AccuracyLevel">MatMulNBits accuracy_level (4: int8 activations on the CPU provider).</param>
+/// <param name="LmHead">Whether lm_head is quantized.</param>
+public sealed record ManifestQuantization(
+    [property: JsonPropertyName("bits")] int Bits,
+    [property: JsonPropertyName("block_size")] int BlockSize,
+    [property: JsonPropertyName("accuracy_level")] int AccuracyLevel,
+    [property: JsonPropertyName("lm_head")] bool LmHead);
+
 /// <summary>
 /// condensa.json, written beside the graph (schema in docs/ARCHITECTURE.md). Runtime reads it with its own
 /// type; the two meet only in this file.
@@ -56,6 +67,8 @@ public sealed record CondensaManifest
     [JsonPropertyName("layer_sliding_window")] public IReadOnlyList<int?>? LayerSlidingWindow { get; init; }
     /// <summary>Rope settings.</summary>
     [JsonPropertyName("rope")] public required ManifestRope Rope { get; init; }
+    /// <summary>Block quantization of the linear weights, or null when they are stored in <see cref="Dtype"/>.</summary>
+    [JsonPropertyName("weight_quantization")] public ManifestQuantization? WeightQuantization { get; init; }
     /// <summary>Beginning-of-sequence token, if any.</summary>
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     /// <summary>Tokens that end generation.</summary>

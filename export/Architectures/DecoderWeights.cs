@@ -7,9 +7,12 @@ namespace Condensa.Export;
 /// registered (from the safetensors header only), so a wrong checkpoint fails before anything is written;
 /// the data itself is read, converted and transposed lazily when the writer streams it out.
 /// </summary>
-internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types.DataType modelType)
+internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types.DataType modelType, WeightQuantization? quantization = null)
 {
     public TensorProto.Types.DataType ModelType => modelType;
+
+    /// <summary>How linear weights are quantized (MatMulNBits), or null for plain MatMul weights of the model dtype.</summary>
+    public WeightQuantization? Quantization => quantization;
 
     /// <summary>Whether the checkpoint has the tensor (e.g. an untied lm_head).</summary>
     public bool Contains(string name) => reader.Contains(name);
@@ -30,6 +33,18 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         CheckShape(name, [outDim, inDim]);
         return b.AddInitializer(name, modelType, [inDim, outDim],
             s => TensorBytes.Write(s, TensorBytes.Transpose(reader.ReadFloat32(name), outDim, inDim), modelType));
+    }
+
+    /// <summary>
+    /// An <c>nn.Linear</c> weight [out, in] block-quantized for MatMulNBits, which takes it in that layout (no transpose),
+    /// under initializer names derived from <paramref name="initializerName"/> (default: the tensor's own name).
+    /// </summary>
+    public QuantizedWeightNames QuantizedMatrix(GraphBuilder b, string name, int inDim, int outDim, string? initializerName = null)
+    {
+        var settings = quantization ?? throw new InvalidOperationException("the export is not quantized");
+        CheckShape(name, [outDim, inDim]);
+        return MatMulNBits.AddInitializers(b, initializerName ?? name, inDim, outDim, settings,
+            () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings));
     }
 
     private void CheckShape(string name, long[] expected)

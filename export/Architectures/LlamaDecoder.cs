@@ -77,11 +77,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         {
             string idx = b.Node("Unsqueeze", [logitsIndex, b.ConstInt64([-1])]);                            // [B, K, 1]
             string picked = b.Node("GatherND", [x, idx], attributes: Attr.Int("batch_dims", 1));            // [B, K, H]
-            string head = LmHead(b, embed);                                                                  // [H, V]
             if (ModelType == f32)
-                b.NamedNode("MatMul", [picked, head], "MatMul", GraphNames.Logits);                          // [B, K, V]
+                LmHead(b, picked, embed, GraphNames.Logits);                                                 // [B, K, V]
             else
-                b.NamedNode("Cast", [b.Node("MatMul", [picked, head])], "Cast", GraphNames.Logits,
+                b.NamedNode("Cast", [LmHead(b, picked, embed)], "Cast", GraphNames.Logits,
                     Attr.Int("to", (long)f32));                                                              // [B, K, V]
         }
     }
@@ -179,23 +178,36 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected string Linear(GraphBuilder b, string scope, string x, string projection, int layer, int inDim, int outDim, bool bias)
     {
         using var _ = b.Scope(scope);
-        string w = Weights.TransposedMatrix(b, WeightMap.Weight(projection, layer), inDim, outDim);          // [in, out]
-        string y = b.Node("MatMul", [x, w]);                                                                 // [.., out]
+        string name = WeightMap.Weight(projection, layer);
+        string y = Weights.Quantization is { } q
+            ? MatMulNBits.Add(b, x, Weights.QuantizedMatrix(b, name, inDim, outDim), q)                      // [.., out]
+            : b.Node("MatMul", [x, Weights.TransposedMatrix(b, name, inDim, outDim)]);                       // [.., out]
         if (!bias) return y;
         string bv = Weights.Tensor(b, WeightMap.Bias(projection, layer), outDim);                            // [out]
         return b.Node("Add", [y, bv]);                                                                       // [.., out]
     }
 
     /// <summary>
-    /// lm_head as [H, V]. Tied (or with no lm_head tensor at all, as tied checkpoints are saved) it is the
-    /// [V, H] embedding table transposed in the graph: one copy on disk, and ONNX Runtime folds the
-    /// Transpose of a constant once, at session creation.
+    /// lm_head on x [B, K, H]: logits [B, K, V] in the model dtype, named <paramref name="outputName"/> when given. Tied (or with no lm_head tensor at all, as tied
+    /// checkpoints are saved) the weight is the [V, H] embedding table transposed in the graph: one copy on disk, and
+    /// ONNX Runtime folds the Transpose of a constant once, at session creation. A quantized export quantizes lm_head
+    /// too unless told not to; tied, that adds a quantized copy of the table, since the Gather needs floats.
     /// </summary>
-    private string LmHead(GraphBuilder b, string embed)
+    private string LmHead(GraphBuilder b, string x, string embed, string? outputName = null)
     {
-        if (!Config.TieWordEmbeddings && Weights.Contains(WeightMap.LmHead))
-            return Weights.TransposedMatrix(b, WeightMap.LmHead, Config.HiddenSize, Config.VocabSize);       // [H, V]
-        return b.Node("Transpose", [embed], "tied_lm_head/Transpose", Attr.Ints("perm", 1, 0));             // [H, V]
+        int hidden = Config.HiddenSize, vocab = Config.VocabSize;
+        bool tied = Config.TieWordEmbeddings || !Weights.Contains(WeightMap.LmHead);
+        if (Weights.Quantization is { LmHead: true } q)
+        {
+            var w = tied ? Weights.QuantizedMatrix(b, WeightMap.Embed, hidden, vocab, initializerName: "tied_lm_head")
+                         : Weights.QuantizedMatrix(b, WeightMap.LmHead, hidden, vocab);
+            return MatMulNBits.Add(b, x, w, q, outputName);                                                  // [B, K, V]
+        }
+        string head = tied
+            ? b.Node("Transpose", [embed], "tied_lm_head/Transpose", Attr.Ints("perm", 1, 0))               // [H, V]
+            : Weights.TransposedMatrix(b, WeightMap.LmHead, hidden, vocab);                                  // [H, V]
+        return outputName is null ? b.Node("MatMul", [x, head])                                              // [B, K, V]
+                                  : b.NamedNode("MatMul", [x, head], "MatMul", outputName);
     }
 
     private static string SplitHeads(GraphBuilder b, string name, string x, int heads, int headDim)

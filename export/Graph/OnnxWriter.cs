@@ -16,6 +16,8 @@ internal static class OnnxWriter
     public const long IrVersion = 10;
     /// <summary>ai.onnx opset: 21 has every op the graph uses (Split with num_outputs, ReduceMean with axes input).</summary>
     public const long OpsetVersion = 21;
+    /// <summary>com.microsoft opset, imported only by graphs with contrib ops (MatMulNBits).</summary>
+    public const long ContribOpsetVersion = 1;
     /// <summary>Tensors below this many bytes stay inline: constants and norm weights of tiny models.</summary>
     public const int ExternalThreshold = 1024;
     private const int Alignment = 4096;
@@ -43,6 +45,8 @@ internal static class OnnxWriter
             Graph = g,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        if (graph.Nodes.Any(n => n.Domain == MatMulNBits.Domain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MatMulNBits.Domain, Version = ContribOpsetVersion });
 
         using (var stream = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
             model.WriteTo(stream);

@@ -55,7 +55,7 @@ internal static class TensorBytes
         TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Int32 => 4,
         TensorProto.Types.DataType.Float16 => 2,
         TensorProto.Types.DataType.Int64 => 8,
-        TensorProto.Types.DataType.Bool => 1,
+        TensorProto.Types.DataType.Bool or TensorProto.Types.DataType.Uint8 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 }

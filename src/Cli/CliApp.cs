@@ -21,6 +21,7 @@ public static class CliApp
             CalibrateCommand.Create(),
             ChatCommand.Create(input ?? Console.In),
             ExtractCommand.Create(),
+            PerplexityCommand.Create(),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         return await root.Parse(args).InvokeAsync(configuration, cancellationToken);

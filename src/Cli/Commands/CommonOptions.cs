@@ -19,13 +19,13 @@ internal static class CommonOptions
 
     public static Option<ExportPrecision> Precision() => new("--precision")
     {
-        Description = "Precision of the export made on first use",
+        Description = "Precision of the export made on first use: fp32, fp16, int8 or int4 (block-quantized linear weights)",
         DefaultValueFactory = _ => ExportPrecision.Fp32,
         CustomParser = r =>
         {
             var value = r.Tokens.Single().Value;
             if (TryParsePrecision(value, out var precision)) return precision;
-            r.AddError($"--precision '{value}' is not supported (use fp32 or fp16).");
+            r.AddError($"--precision '{value}' is not supported (use fp32, fp16, int8 or int4).");
             return default;
         },
     };
@@ -41,6 +41,8 @@ internal static class CommonOptions
         {
             "fp32" or "float32" => (true, ExportPrecision.Fp32),
             "fp16" or "float16" => (true, ExportPrecision.Fp16),
+            "int8" => (true, ExportPrecision.Int8),
+            "int4" => (true, ExportPrecision.Int4),
             _ => (false, ExportPrecision.Fp32),
         };
         return ok;

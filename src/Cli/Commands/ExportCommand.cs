@@ -3,21 +3,68 @@ using Condensa.Export;
 
 namespace Condensa.Cli.Commands;
 
-/// <summary><c>condensa export</c>: a Hugging Face checkpoint folder to an ONNX graph + condensa.json.</summary>
+/// <summary>
+/// <c>condensa export</c>: a Hugging Face checkpoint folder to an ONNX graph + condensa.json; with <c>--random --shape NAME</c>,
+/// first a random-weight checkpoint at a real model's dimensions (for speed measurements).
+/// </summary>
 internal static class ExportCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Hugging Face checkpoint folder (config.json + safetensors)", Required = true };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "Hugging Face checkpoint folder (config.json + safetensors); with --random, where the random checkpoint is written (default: a temporary folder)",
+        };
         var output = new Option<string>("--out") { Description = "Folder to write model.onnx, model.onnx.data and condensa.json into", Required = true };
         var precision = CommonOptions.Precision();
-        var command = new Command("export", "Export a Hugging Face checkpoint to an ONNX graph") { checkpoint, output, precision };
+        precision.Description = "Weights: fp32, fp16 (weights, activations and KV), int8 or int4 (block-quantized linear weights, MatMulNBits; activations and KV fp32)";
+        var blockSize = new Option<int>("--block-size") { Description = "int4/int8: weights per quantization block along the input dimension (power of two, >= 16)", DefaultValueFactory = _ => 32 };
+        var floatActivations = new Option<bool>("--float-activations")
+        {
+            Description = "int4/int8: keep MatMulNBits activations in float32 (accuracy_level 0; default 4: int8 activations on the CPU, much faster)",
+        };
+        var floatLmHead = new Option<bool>("--float-lm-head") { Description = "int4/int8: keep lm_head in float32" };
+        var random = new Option<bool>("--random") { Description = "Export a random-weight checkpoint of --shape instead of a real one" };
+        var shape = new Option<string?>("--shape") { Description = $"With --random: {string.Join(", ", ModelShapes.All.Keys)}" };
+        var seed = new Option<int>("--seed") { Description = "With --random: the seed of the weights", DefaultValueFactory = _ => 0 };
+        var command = new Command("export", "Export a Hugging Face checkpoint (or a random one of a known shape) to an ONNX graph")
+        {
+            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, random, shape, seed,
+        };
         command.SetAction((parse, _) => CommandErrors.Guard(parse.InvocationConfiguration.Error, async () =>
         {
-            var result = CheckpointExporter.Export(parse.GetValue(checkpoint)!, parse.GetValue(output)!,
-                new ExportOptions { Precision = parse.GetValue(precision) });
-            await parse.InvocationConfiguration.Output.WriteLineAsync($"exported {result.Manifest.Architecture} to {parse.GetValue(output)}");
-            return 0;
+            var log = parse.InvocationConfiguration.Output;
+            var options = new ExportOptions
+            {
+                Precision = parse.GetValue(precision),
+                Quantization = ExportOptions.DefaultQuantization(parse.GetValue(precision)) is { } q
+                    ? q with { BlockSize = parse.GetValue(blockSize), AccuracyLevel = parse.GetValue(floatActivations) ? 0 : q.AccuracyLevel, LmHead = !parse.GetValue(floatLmHead) }
+                    : null,
+            };
+            string? source = parse.GetValue(checkpoint);
+            string? temporary = null;
+            try
+            {
+                // 1) with --random, write the checkpoint first
+                if (parse.GetValue(random))
+                {
+                    var modelShape = ModelShapes.Get(parse.GetValue(shape) ?? throw new ArgumentException("--random needs --shape NAME."));
+                    source ??= temporary = Directory.CreateTempSubdirectory("condensa-random-").FullName;
+                    long bytes = RandomCheckpointWriter.Write(source, modelShape, parse.GetValue(seed));
+                    await log.WriteLineAsync($"wrote random {modelShape.Name} ({modelShape.ParameterCount:N0} parameters, {bytes:N0} bytes fp16) to {source}");
+                }
+                else if (source is null) throw new ArgumentException("export needs --checkpoint DIR (or --random --shape NAME).");
+                else if (parse.GetValue(shape) is not null) throw new ArgumentException("--shape needs --random.");
+
+                // 2) the export
+                var result = CheckpointExporter.Export(source, parse.GetValue(output)!, options);
+                await log.WriteLineAsync($"exported {result.Manifest.Architecture} ({parse.GetValue(precision).ToString().ToLowerInvariant()}) to {parse.GetValue(output)}");
+                return 0;
+            }
+            finally
+            {
+                if (temporary is not null) Directory.Delete(temporary, recursive: true);
+            }
         }));
         return command;
     }

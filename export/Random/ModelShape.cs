@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// The dimensions of a real decoder model, enough to write a random-weight checkpoint of the same size and speed
+/// (decode speed depends on shapes, not on weight values). <see cref="ModelShapes"/> lists the known ones.
+/// </summary>
+/// <param name="Name">Short name, e.g. "tinyllama-1.1b".</param>
+/// <param name="Architecture">config.json architectures[0].</param>
+/// <param name="HiddenSize">H.</param>
+/// <param name="NumLayers">Decoder layers.</param>
+/// <param name="NumHeads">Query heads.</param>
+/// <param name="NumKvHeads">KV heads.</param>
+/// <param name="IntermediateSize">MLP width.</param>
+/// <param name="VocabSize">V.</param>
+/// <param name="MaxContext">max_position_embeddings written to config.json (may be capped below the model's own).</param>
+/// <param name="RopeTheta">Rotary base.</param>
+/// <param name="TieWordEmbeddings">Whether lm_head is the embedding table.</param>
+public sealed record ModelShape(string Name, string Architecture, int HiddenSize, int NumLayers, int NumHeads, int NumKvHeads,
+    int IntermediateSize, int VocabSize, int MaxContext, double RopeTheta, bool TieWordEmbeddings)
+{
+    /// <summary>Head dim D = H / heads.</summary>
+    public int HeadDim => HiddenSize / NumHeads;
+
+    /// <summary>Whether q/k/v projections carry biases (Qwen2).</summary>
+    public bool QkvBias { get; init; }
+
+    /// <summary>RMSNorm epsilon.</summary>
+    public double RmsNormEps { get; init; } = 1e-5;
+
+    /// <summary>Llama 3 rope scaling (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings), or null.</summary>
+    public (double Factor, double Low, double High, int Original)? Llama3Rope { get; init; }
+
+    /// <summary>BOS / EOS ids of the real model (no tokenizer is written; they only fill config.json).</summary>
+    public (int Bos, int Eos) SpecialTokens { get; init; } = (1, 2);
+
+    /// <summary>The model's own context when <see cref="MaxContext"/> caps it, for documentation.</summary>
+    public int? NativeContext { get; init; }
+
+    /// <summary>The tensors of the checkpoint in order: HF name, shape, fan-in for the random scale (0 = a norm weight, all ones).</summary>
+    public IReadOnlyList<(string Name, long[] Shape, int FanIn)> Tensors()
+    {
+        int h = HiddenSize, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = IntermediateSize;
+        var list = new List<(string, long[], int)> { ("model.embed_tokens.weight", [VocabSize, h], 1) };
+        for (int l = 0; l < NumLayers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            list.Add((p + "input_layernorm.weight", [h], 0));
+            list.Add((p + "self_attn.q_proj.weight", [q, h], h));
+            list.Add((p + "self_attn.k_proj.weight", [kv, h], h));
+            list.Add((p + "self_attn.v_proj.weight", [kv, h], h));
+            if (QkvBias)
+            {
+                list.Add((p + "self_attn.q_proj.bias", [q], h));
+                list.Add((p + "self_attn.k_proj.bias", [kv], h));
+                list.Add((p + "self_attn.v_proj.bias", [kv], h));
+            }
+            list.Add((p + "self_attn.o_proj.weight", [h, q], q));
+            list.Add((p + "post_attention_layernorm.weight", [h], 0));
+            list.Add((p + "mlp.gate_proj.weight", [inter, h], h));
+            list.Add((p + "mlp.up_proj.weight", [inter, h], h));
+            list.Add((p + "mlp.down_proj.weight", [h, inter], inter));
+        }
+        list.Add(("model.norm.weight", [h], 0));
+        if (!TieWordEmbeddings) list.Add(("lm_head.weight", [VocabSize, h], h));
+        return list;
+    }
+
+    /// <summary>Parameters of the checkpoint (a tied lm_head counted once).</summary>
+    public long ParameterCount => Tensors().Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
+
+    /// <summary>config.json of the checkpoint.</summary>
+    public JsonObject Config(string torchDtype)
+    {
+        var c = new JsonObject
+        {
+            ["architectures"] = new JsonArray(Architecture),
+            ["model_type"] = Architecture == "Qwen2ForCausalLM" ? "qwen2" : "llama",
+            ["hidden_size"] = HiddenSize,
+            ["intermediate_size"] = IntermediateSize,
+            ["num_attention_heads"] = NumHeads,
+            ["num_key_value_heads"] = NumKvHeads,
+            ["num_hidden_layers"] = NumLayers,
+            ["head_dim"] = HeadDim,
+            ["rms_norm_eps"] = RmsNormEps,
+            ["vocab_size"] = VocabSize,
+            ["max_position_embeddings"] = MaxContext,
+            ["tie_word_embeddings"] = TieWordEmbeddings,
+            ["hidden_act"] = "silu",
+            ["bos_token_id"] = SpecialTokens.Bos,
+            ["eos_token_id"] = SpecialTokens.Eos,
+            ["rope_theta"] = RopeTheta,
+            ["torch_dtype"] = torchDtype,
+        };
+        if (Architecture == "Qwen2ForCausalLM")
+        {
+            c["use_sliding_window"] = false;
+            c["sliding_window"] = MaxContext;
+            c["max_window_layers"] = NumLayers;
+        }
+        else
+        {
+            c["attention_bias"] = false;
+            c["mlp_bias"] = false;
+        }
+        c["rope_scaling"] = Llama3Rope is { } r
+            ? new JsonObject
+            {
+                ["rope_type"] = "llama3", ["factor"] = r.Factor, ["low_freq_factor"] = r.Low,
+                ["high_freq_factor"] = r.High, ["original_max_position_embeddings"] = r.Original,
+            }
+            : null;
+        return c;
+    }
+}

@@ -1,0 +1,41 @@
+namespace Condensa.Export;
+
+/// <summary>
+/// Real models' dimensions for random-weight checkpoints (<c>condensa export --random --shape NAME</c>), from their
+/// published config.json files. Contexts longer than 8192 are capped there: the KV cache grows in chunks, but a
+/// benchmark never needs 128K slots and the cap keeps memory plans sane.
+/// </summary>
+public static class ModelShapes
+{
+    /// <summary>The context cap applied to models with longer contexts.</summary>
+    public const int ContextCap = 8192;
+
+    /// <summary>The known shapes by name.</summary>
+    public static IReadOnlyDictionary<string, ModelShape> All { get; } = new Dictionary<string, ModelShape>(StringComparer.OrdinalIgnoreCase)
+    {
+        // TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T (and -Chat-v1.0)
+        ["tinyllama-1.1b"] = new("tinyllama-1.1b", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 22, NumHeads: 32, NumKvHeads: 4,
+            IntermediateSize: 5632, VocabSize: 32000, MaxContext: 2048, RopeTheta: 10000, TieWordEmbeddings: false),
+        // meta-llama/Llama-3.2-1B
+        ["llama-3.2-1b"] = new("llama-3.2-1b", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 16, NumHeads: 32, NumKvHeads: 8,
+            IntermediateSize: 8192, VocabSize: 128256, MaxContext: ContextCap, RopeTheta: 500000, TieWordEmbeddings: true)
+        {
+            Llama3Rope = (32, 1, 4, 8192), SpecialTokens = (128000, 128001), NativeContext = 131072,
+        },
+        // Qwen/Qwen2-0.5B
+        ["qwen2-0.5b"] = new("qwen2-0.5b", "Qwen2ForCausalLM", HiddenSize: 896, NumLayers: 24, NumHeads: 14, NumKvHeads: 2,
+            IntermediateSize: 4864, VocabSize: 151936, MaxContext: ContextCap, RopeTheta: 1000000, TieWordEmbeddings: true)
+        {
+            QkvBias = true, RmsNormEps = 1e-6, SpecialTokens = (151643, 151643), NativeContext = 32768,
+        },
+        // Not a real model: a seconds-long smoke test of the whole path (tests, CI).
+        ["tiny-random"] = new("tiny-random", "LlamaForCausalLM", HiddenSize: 64, NumLayers: 2, NumHeads: 4, NumKvHeads: 2,
+            IntermediateSize: 128, VocabSize: 256, MaxContext: 512, RopeTheta: 10000, TieWordEmbeddings: false),
+    };
+
+    /// <summary>The shape called <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">No such shape; the message lists the known ones.</exception>
+    public static ModelShape Get(string name) =>
+        All.TryGetValue(name, out var shape) ? shape
+            : throw new ArgumentException($"unknown model shape '{name}' (known: {string.Join(", ", All.Keys)}).", nameof(name));
+}

@@ -1,0 +1,75 @@
+using Condensa.Export.Onnx;
+using Condensa.TestSupport;
+
+namespace Condensa.Export.Tests;
+
+/// <summary>int4 / int8 exports: MatMulNBits in place of every linear layer, logits near the float reference, and on the
+/// trained demo model the same greedy tokens as fp32.</summary>
+[TestClass]
+public sealed class QuantizedExportTests
+{
+    private static readonly int[] Prompt = [1, 17, 250, 3, 99, 42, 7, 300, 128, 64, 5, 211];
+
+    [TestMethod]
+    [DataRow(ExportPrecision.Int4, false)]
+    [DataRow(ExportPrecision.Int8, false)]
+    [DataRow(ExportPrecision.Int4, true)]
+    public void Export_Quantized_EveryLinearIsMatMulNBitsAndManifestSaysSo(ExportPrecision precision, bool tied)
+    {
+        using var tmp = new TempDir();
+        var spec = new TinyModelSpec { TieWordEmbeddings = tied, Seed = 21 };
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), spec);
+
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions { Precision = precision });
+
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));
+        var nbits = model.Graph.Node.Where(n => n.OpType == "MatMulNBits").ToList();
+        Assert.HasCount(spec.NumLayers * 7 + 1, nbits, "q, k, v, o, gate, up, down per layer, and lm_head");
+        Assert.IsTrue(nbits.All(n => n.Domain == "com.microsoft"));
+        int bits = precision == ExportPrecision.Int4 ? 4 : 8;
+        Assert.IsTrue(nbits.All(n => n.Attribute.Single(a => a.Name == "bits").I == bits));
+        Assert.AreEqual(1, model.OpsetImport.Single(o => o.Domain == "com.microsoft").Version);
+        var weights = model.Graph.Initializer.Select(i => i.Name).ToHashSet();
+        Assert.IsFalse(model.Graph.Node.Any(n => n.OpType == "MatMul" && n.Input.Any(weights.Contains)), "no float weight left in a MatMul");
+        Assert.AreEqual("float32", result.Manifest.Dtype, "KV and activations stay float32");
+        Assert.AreEqual(new ManifestQuantization(bits, 32, ExportOptions.Int8Activations, true), result.Manifest.WeightQuantization);
+    }
+
+    [TestMethod]
+    [DataRow(ExportPrecision.Int8, 0, 0.02)]
+    [DataRow(ExportPrecision.Int8, 4, 0.03)]
+    [DataRow(ExportPrecision.Int4, 0, 0.2)]
+    public void Export_Quantized_LogitsNearFloatReference(ExportPrecision precision, int accuracyLevel, double tolerance)
+    {
+        using var tmp = new TempDir();
+        var spec = new TinyModelSpec { Architecture = "qwen2", TieWordEmbeddings = true, Seed = 5 };   // biases and a tied head
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), spec);
+        var options = new ExportOptions
+        {
+            Precision = precision,
+            Quantization = ExportOptions.DefaultQuantization(precision)! with { AccuracyLevel = accuracyLevel },
+        };
+        var export = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), options);
+        var reference = new ReferenceModel(tmp.Sub("ckpt"));
+        using var runner = new OnnxGraphRunner(export.ModelPath);
+
+        var outputs = new DecoderHarness(runner, reference.Config)
+            .Step([Prompt], [Enumerable.Range(0, Prompt.Length).ToArray()], capacity: 1, pastLen: [0]);
+
+        var actual = Enumerable.Range(0, Prompt.Length).Select(i => DecoderHarness.LogitsAt(outputs[GraphNames.Logits], 0, i)).ToList();
+        double error = DecoderHarness.RelativeError(actual, reference.Logits(Prompt));
+        Assert.IsLessThan(tolerance, error, $"{precision}: relative error {error:E2}");
+        Assert.IsGreaterThan(tolerance / 100, error, "quantization must change the logits a little (else the test checks float weights)");
+    }
+
+    [TestMethod]
+    public void Export_QuantizationWithFloatPrecision_Throws()
+    {
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), new TinyModelSpec());
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"),
+            new ExportOptions { Precision = ExportPrecision.Fp32, Quantization = new WeightQuantization(4) }));
+        StringAssert.Contains(e.Message, "int4 or int8");
+    }
+}
