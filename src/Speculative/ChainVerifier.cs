@@ -1,3 +1,5 @@
+using Condensa.Runtime.Sampling;
+
 namespace Condensa.Speculative;
 
 /// <summary>
@@ -43,26 +45,11 @@ public static class ChainVerifier
                 mass += residual[t];
             }
             // p == q up to rounding leaves no residual mass; p itself is then the exact law to draw from.
-            next = mass > 1e-12 ? Draw(residual[..vocab], mass, random) : Draw(pi, 1.0, random);
+            next = LogitsProcessors.DrawWeighted(mass > 1e-12 ? residual[..vocab] : pi, random.NextDouble());
             return i;
         }
         // 3) all accepted: the bonus token comes from the target's last distribution
-        next = Draw(p.Slice(n * vocab, vocab), 1.0, random);
+        next = LogitsProcessors.DrawWeighted(p.Slice(n * vocab, vocab), random.NextDouble());
         return n;
-    }
-
-    private static int Draw(ReadOnlySpan<float> weights, double total, Random random)
-    {
-        var u = random.NextDouble() * total;
-        var cumulative = 0.0;
-        var last = -1;
-        for (var t = 0; t < weights.Length; t++)
-        {
-            if (weights[t] <= 0f) continue;
-            cumulative += weights[t];
-            last = t;
-            if (u < cumulative) return t;
-        }
-        return last >= 0 ? last : throw new InvalidOperationException("no token has probability mass");
     }
 }

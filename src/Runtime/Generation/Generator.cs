@@ -91,22 +91,7 @@ public sealed class Generator
 
         // 1) prefill: chunks of each prompt side by side, rows padded to the longest chunk
         var clock = Stopwatch.StartNew();
-        var longest = prompts.Max(p => p.Count);
-        var next = new int[batch];
-        for (var start = 0; start < longest; start += options.PrefillChunk)
-        {
-            var seqLen = Math.Min(options.PrefillChunk, longest - start);
-            var tokens = new int[batch * seqLen];
-            for (var b = 0; b < batch; b++)
-            {
-                counts[b] = Math.Clamp(prompts[b].Count - start, 0, seqLen);
-                for (var j = 0; j < counts[b]; j++) tokens[b * seqLen + j] = prompts[b][start + j];
-            }
-            var logits = _model.Forward(cache, new ForwardInputs(tokens, counts, LogitsSelection.LastPerRow));
-            for (var b = 0; b < batch; b++)
-                if (start + counts[b] == prompts[b].Count && counts[b] > 0)   // this chunk ends row b's prompt
-                    next[b] = samplers[b].Sample(logits.Slice(b * vocab, vocab), CollectionsMarshal.AsSpan(histories[b]));
-        }
+        var next = ChunkedPrefill.Run(_model, cache, histories, samplers, options.PrefillChunk);
         stats.PromptTokens += prompts.Sum(p => p.Count);
         stats.PrefillTime += clock.Elapsed;
 

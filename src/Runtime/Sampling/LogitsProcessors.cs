@@ -100,7 +100,17 @@ public static class LogitsProcessors
         TensorPrimitives.Divide(probs, sum, probs);
     }
 
-    /// <summary>Draws an index from probabilities summing to 1, by inverse CDF at <paramref name="uniform"/> in [0, 1).</summary>
+    /// <summary>Draws an index with probability proportional to its (non-negative) weight, by inverse CDF at
+    /// <paramref name="uniform"/> in [0, 1) times the total weight; the weights need not be normalised.</summary>
+    public static int DrawWeighted(ReadOnlySpan<float> weights, double uniform)
+    {
+        var total = 0.0;
+        foreach (var w in weights) if (w > 0f) total += w;
+        return Draw(weights, uniform * total);
+    }
+
+    /// <summary>Draws an index by inverse CDF at <paramref name="uniform"/>, which lies in [0, the sum of the weights): [0, 1) for
+    /// probabilities.</summary>
     public static int Draw(ReadOnlySpan<float> probs, double uniform)
     {
         var cumulative = 0.0;

@@ -70,24 +70,8 @@ internal sealed class TreeSpeculativeRun : IDisposable
     public void Prefill()
     {
         var clock = Stopwatch.StartNew();
-        var chunk = _options.Generation.PrefillChunk;
-        var longest = _rows.Max(r => r.Count);
-        var first = new int[_rows.Length];
-        for (var start = 0; start < longest; start += chunk)
-        {
-            var seqLen = Math.Min(chunk, longest - start);
-            var tokens = new int[_rows.Length * seqLen];
-            for (var b = 0; b < _rows.Length; b++)
-            {
-                _counts[b] = Math.Clamp(_rows[b].Count - start, 0, seqLen);
-                for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = _rows[b][start + j];
-            }
-            var logits = _target.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow));
-            for (var b = 0; b < _rows.Length; b++)
-                if (_counts[b] > 0 && start + _counts[b] == _rows[b].Count)
-                    first[b] = _samplers[b].Sample(logits.Slice(b * _vocab, _vocab), CollectionsMarshal.AsSpan(_rows[b]));
-            _drafter.ObservePrefill(_cache, _counts);
-        }
+        var first = ChunkedPrefill.Run(_target, _cache, _rows, _samplers, _options.Generation.PrefillChunk,
+            (cache, counts) => _drafter.ObservePrefill(cache, counts));
         _stats.Generation.PromptTokens += _rows.Sum(r => r.Count);
         _stats.Generation.PrefillTime += clock.Elapsed;
         for (var b = 0; b < _rows.Length; b++) Emit(b, first[b]);

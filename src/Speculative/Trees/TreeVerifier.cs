@@ -1,3 +1,4 @@
+using Condensa.Runtime.Sampling;
 namespace Condensa.Speculative.Trees;
 
 /// <summary>Turns the target's logits at a tree node into the law the token after that node's path is sampled from
@@ -95,20 +96,5 @@ public static class TreeVerifier
         foreach (ref var w in weights) w *= scale;
     }
 
-    internal static int Draw(ReadOnlySpan<float> weights, Random random)
-    {
-        var total = 0.0;
-        foreach (var w in weights) total += Math.Max(w, 0f);
-        var u = random.NextDouble() * total;
-        var cumulative = 0.0;
-        var last = -1;
-        for (var t = 0; t < weights.Length; t++)
-        {
-            if (weights[t] <= 0f) continue;
-            cumulative += weights[t];
-            last = t;
-            if (u < cumulative) return t;
-        }
-        return last >= 0 ? last : throw new InvalidOperationException("no token has probability mass");
-    }
+    internal static int Draw(ReadOnlySpan<float> weights, Random random) => LogitsProcessors.DrawWeighted(weights, random.NextDouble());
 }
