@@ -24,9 +24,9 @@ public sealed class ChainVerifierTests
     public void Verify_Sampling_PreservesTargetJointDistribution()
     {
         var (observed, expected) = Simulate(Verifier.Lossless);
-        Assert.IsLessThan(ChiSquareCritical(expected.Length - 1), ChiSquare(observed, expected), "chi-square of the 3-token joint");
+        Assert.IsLessThan(DistributionStatistics.ChiSquareCritical(expected.Length - 1), DistributionStatistics.ChiSquare(observed, expected), "chi-square of the 3-token joint");
         for (var position = 0; position < 3; position++)
-            Assert.IsLessThan(0.01, MarginalTotalVariation(observed, expected, position), $"marginal of token {position + 1}");
+            Assert.IsLessThan(0.01, DistributionStatistics.MarginalTotalVariation(observed, expected, position, V), $"marginal of token {position + 1}");
     }
 
     [TestMethod]
@@ -35,10 +35,10 @@ public sealed class ChainVerifierTests
         // The same statistics must reject a verifier that is wrong by a little: 2% of its corrected or bonus tokens move
         // to a neighbouring token, about a 1% shift in total variation.
         var (observed, expected) = Simulate(Verifier.SlightlyBiased);
-        var chi = ChiSquare(observed, expected);
-        var tv = Enumerable.Range(0, 3).Max(position => MarginalTotalVariation(observed, expected, position));
-        Assert.IsTrue(chi > ChiSquareCritical(expected.Length - 1) || tv > 0.01, $"a 1% bias went unnoticed (chi {chi:F1}, tv {tv:F4})");
-        TestContext.WriteLine($"biased verifier: chi-square {chi:F1} (critical {ChiSquareCritical(expected.Length - 1):F1}), max marginal TV {tv:F4}");
+        var chi = DistributionStatistics.ChiSquare(observed, expected);
+        var tv = Enumerable.Range(0, 3).Max(position => DistributionStatistics.MarginalTotalVariation(observed, expected, position, V));
+        Assert.IsTrue(chi > DistributionStatistics.ChiSquareCritical(expected.Length - 1) || tv > 0.01, $"a 1% bias went unnoticed (chi {chi:F1}, tv {tv:F4})");
+        TestContext.WriteLine($"biased verifier: chi-square {chi:F1} (critical {DistributionStatistics.ChiSquareCritical(expected.Length - 1):F1}), max marginal TV {tv:F4}");
     }
 
     private enum Verifier { Lossless, SlightlyBiased }
@@ -77,7 +77,7 @@ public sealed class ChainVerifierTests
                 {
                     var prev = i == 0 ? last : drafts[i - 1];
                     for (var x = 0; x < V; x++) q[i * V + x] = (float)Q[prev, x];
-                    drafts[i] = Sample(q.AsSpan(i * V, V), random);
+                    drafts[i] = DistributionStatistics.Sample(q.AsSpan(i * V, V), random);
                 }
                 for (var i = 0; i <= gamma; i++)
                 {
@@ -98,42 +98,5 @@ public sealed class ChainVerifierTests
         for (var c = 0; c < V; c++)
             expected[(a * V + b) * V + c] = trials * P[0, a] * P[a, b] * P[b, c];
         return (observed, expected);
-    }
-
-    private static int Sample(ReadOnlySpan<float> probs, Random random)
-    {
-        var u = random.NextDouble();
-        var cumulative = 0.0;
-        for (var x = 0; x < probs.Length; x++)
-        {
-            cumulative += probs[x];
-            if (u < cumulative) return x;
-        }
-        return probs.Length - 1;
-    }
-
-    private static double ChiSquare(double[] observed, double[] expected) =>
-        observed.Zip(expected, (o, e) => (o - e) * (o - e) / e).Sum();
-
-    /// <summary>Critical value at p = 0.001 (Wilson-Hilferty approximation).</summary>
-    private static double ChiSquareCritical(int dof)
-    {
-        const double z = 3.09;
-        var h = 2.0 / (9 * dof);
-        return dof * Math.Pow(1 - h + z * Math.Sqrt(h), 3);
-    }
-
-    private static double MarginalTotalVariation(double[] observed, double[] expected, int position)
-    {
-        var total = observed.Sum();
-        var o = new double[V];
-        var e = new double[V];
-        for (var cell = 0; cell < observed.Length; cell++)
-        {
-            var token = position switch { 0 => cell / (V * V), 1 => cell / V % V, _ => cell % V };
-            o[token] += observed[cell] / total;
-            e[token] += expected[cell] / total;
-        }
-        return 0.5 * o.Zip(e, (a, b) => Math.Abs(a - b)).Sum();
     }
 }

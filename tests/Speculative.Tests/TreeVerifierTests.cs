@@ -44,9 +44,9 @@ public sealed class TreeVerifierTests
     public void Verify_Sampling_PreservesTargetJointDistribution()
     {
         var (observed, expected) = Simulate(Mode.Lossless);
-        Assert.IsLessThan(ChiSquareCritical(expected.Length - 1), ChiSquare(observed, expected), "chi-square of the 3-token joint");
+        Assert.IsLessThan(DistributionStatistics.ChiSquareCritical(expected.Length - 1), DistributionStatistics.ChiSquare(observed, expected), "chi-square of the 3-token joint");
         for (var position = 0; position < 3; position++)
-            Assert.IsLessThan(0.01, MarginalTotalVariation(observed, expected, position), $"marginal of token {position + 1}");
+            Assert.IsLessThan(0.01, DistributionStatistics.MarginalTotalVariation(observed, expected, position, V), $"marginal of token {position + 1}");
     }
 
     [TestMethod]
@@ -57,10 +57,10 @@ public sealed class TreeVerifierTests
         // The same statistics must reject small mistakes: 2% of corrected or bonus tokens moved to a neighbour (about a
         // 1% shift), or siblings drafted independently while the verifier assumes they were drawn without replacement.
         var (observed, expected) = Simulate(mode);
-        var chi = ChiSquare(observed, expected);
-        var tv = Enumerable.Range(0, 3).Max(position => MarginalTotalVariation(observed, expected, position));
-        Assert.IsTrue(chi > ChiSquareCritical(expected.Length - 1) || tv > 0.01, $"{mode} went unnoticed (chi {chi:F1}, tv {tv:F4})");
-        TestContext.WriteLine($"{mode}: chi-square {chi:F1} (critical {ChiSquareCritical(expected.Length - 1):F1}), max marginal TV {tv:F4}");
+        var chi = DistributionStatistics.ChiSquare(observed, expected);
+        var tv = Enumerable.Range(0, 3).Max(position => DistributionStatistics.MarginalTotalVariation(observed, expected, position, V));
+        Assert.IsTrue(chi > DistributionStatistics.ChiSquareCritical(expected.Length - 1) || tv > 0.01, $"{mode} went unnoticed (chi {chi:F1}, tv {tv:F4})");
+        TestContext.WriteLine($"{mode}: chi-square {chi:F1} (critical {DistributionStatistics.ChiSquareCritical(expected.Length - 1):F1}), max marginal TV {tv:F4}");
     }
 
     public enum Mode { Lossless, SlightlyBiased, SiblingsWithReplacement }
@@ -108,7 +108,7 @@ public sealed class TreeVerifierTests
                     if (mode != Mode.SiblingsWithReplacement)
                         foreach (var sibling in tree.Children(parent) is var r ? Enumerable.Range(r.Start.Value, r.End.Value - r.Start.Value) : [])
                             law[tree.Tokens[sibling]] = 0f;
-                    tree.Add(parent, Sample(law, random));
+                    tree.Add(parent, DistributionStatistics.Sample(law, random));
                 }
                 for (var i = 0; i < tree.Count; i++)
                 for (var x = 0; x < V; x++)
@@ -140,42 +140,4 @@ public sealed class TreeVerifierTests
     }
 
     /// <summary>Draws from unnormalised weights.</summary>
-    private static int Sample(ReadOnlySpan<float> weights, Random random)
-    {
-        var total = 0.0;
-        foreach (var w in weights) total += w;
-        var u = random.NextDouble() * total;
-        var cumulative = 0.0;
-        for (var x = 0; x < weights.Length; x++)
-        {
-            cumulative += weights[x];
-            if (u < cumulative) return x;
-        }
-        return weights.Length - 1;
-    }
-
-    private static double ChiSquare(double[] observed, double[] expected) =>
-        observed.Zip(expected, (o, e) => (o - e) * (o - e) / e).Sum();
-
-    /// <summary>Critical value at p = 0.001 (Wilson-Hilferty approximation).</summary>
-    private static double ChiSquareCritical(int dof)
-    {
-        const double z = 3.09;
-        var h = 2.0 / (9 * dof);
-        return dof * Math.Pow(1 - h + z * Math.Sqrt(h), 3);
-    }
-
-    private static double MarginalTotalVariation(double[] observed, double[] expected, int position)
-    {
-        var total = observed.Sum();
-        var o = new double[V];
-        var e = new double[V];
-        for (var cell = 0; cell < observed.Length; cell++)
-        {
-            var token = position switch { 0 => cell / (V * V), 1 => cell / V % V, _ => cell % V };
-            o[token] += observed[cell] / total;
-            e[token] += expected[cell] / total;
-        }
-        return 0.5 * o.Zip(e, (a, b) => Math.Abs(a - b)).Sum();
-    }
 }
