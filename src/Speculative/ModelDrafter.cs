@@ -21,6 +21,7 @@ public abstract class ModelDrafter : IDrafter
     private readonly float[] _lastLogits;   // [batch, vocab] logits after each row's newest fed token
     private readonly float[] _scratch;      // [vocab]
     private readonly int[] _counts;
+    private readonly int[] _step;           // [batch] the draft tokens of one pass
 
     /// <summary>Creates the drafter over <paramref name="model"/> with <paramref name="cache"/> as its KV.</summary>
     protected ModelDrafter(IDecoder model, KvCache cache, SamplingOptions sampling)
@@ -35,6 +36,7 @@ public abstract class ModelDrafter : IDrafter
         _lastLogits = new float[cache.BatchSize * vocab];
         _scratch = new float[vocab];
         _counts = new int[cache.BatchSize];
+        _step = new int[cache.BatchSize];
     }
 
     /// <summary>The draft's KV.</summary>
@@ -76,9 +78,8 @@ public abstract class ModelDrafter : IDrafter
 
             // 3) one draft pass over the new drafts
             for (var b = 0; b < rows.Count; b++) _counts[b] = active[b] ? 1 : 0;
-            var step = new int[rows.Count];
-            for (var b = 0; b < rows.Count; b++) step[b] = output.Tokens[b * output.MaxGamma + i];
-            Remember(_model.Forward(Cache, new ForwardInputs(step, _counts, LogitsSelection.LastPerRow)), _counts);
+            for (var b = 0; b < rows.Count; b++) _step[b] = output.Tokens[b * output.MaxGamma + i];
+            Remember(_model.Forward(Cache, new ForwardInputs(_step, _counts, LogitsSelection.LastPerRow)), _counts);
         }
     }
 

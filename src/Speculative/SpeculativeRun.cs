@@ -19,7 +19,8 @@ internal sealed class SpeculativeRun : SpeculativeRunState
     private readonly float[] _p;               // [maxGamma + 1, vocab] one row's target distributions
     private readonly float[] _residual;        // [vocab]
     private readonly bool[] _active;
-    private readonly int[] _counts, _lengthsBefore, _accepted;
+    private readonly int[] _counts, _lengthsBefore, _accepted, _next;
+    private readonly int[] _tokens;            // [batch, maxGamma + 1] one verification pass
 
     public SpeculativeRun(IDecoder target, IReadOnlyList<IReadOnlyList<int>> prompts, IDrafter drafter, SpeculativeOptions options,
         SpeculativeStats stats)
@@ -36,6 +37,8 @@ internal sealed class SpeculativeRun : SpeculativeRunState
         _counts = new int[batch];
         _lengthsBefore = new int[batch];
         _accepted = new int[batch];
+        _next = new int[batch];
+        _tokens = new int[batch * (_gamma.MaxGamma + 1)];
     }
 
     /// <summary>Chunked prefill of every prompt on the target (the drafter sees each pass), then the first token.</summary>
@@ -62,19 +65,18 @@ internal sealed class SpeculativeRun : SpeculativeRunState
         // 2) verify [last, d1..dn] of every active row in one target pass
         clock.Restart();
         var seqLen = 1 + _drafts.Counts.Max();
-        var tokens = new int[batch * seqLen];
+        var tokens = _tokens.AsSpan(0, batch * seqLen);
         for (var b = 0; b < batch; b++)
         {
             _lengthsBefore[b] = Cache.Lengths[b];
             _counts[b] = _active[b] ? _drafts.Counts[b] + 1 : 0;
             if (!_active[b]) continue;
             tokens[b * seqLen] = Rows[b][^1];
-            _drafts.Row(b).CopyTo(tokens.AsSpan(b * seqLen + 1));
+            _drafts.Row(b).CopyTo(tokens[(b * seqLen + 1)..]);
         }
         var logits = Target.Forward(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));
 
         // 3) accept: each row keeps its accepted prefix plus one corrected or bonus token
-        var next = new int[batch];
         for (var b = 0; b < batch; b++)
         {
             if (!_active[b]) continue;
@@ -84,7 +86,7 @@ internal sealed class SpeculativeRun : SpeculativeRunState
                 Samplers[b].Distribution(logits.Slice((b * seqLen + i) * Vocab, Vocab), CollectionsMarshal.AsSpan(Rows[b]), drafts[..i],
                     _p.AsSpan(i * Vocab, Vocab));
             _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * Vocab), _drafts.RowDistributions(b), drafts, Vocab, Random, _residual,
-                out next[b]);
+                out _next[b]);
         }
 
         // 4) commit: the target keeps [last, d1..da]; the drafter rewinds or copies to match
@@ -99,7 +101,7 @@ internal sealed class SpeculativeRun : SpeculativeRunState
             if (!_active[b]) continue;
             foreach (var token in _drafts.Row(b)[.._accepted[b]])
                 if (!Emit(b, token)) break;
-            if (Finished[b] is null) Emit(b, next[b]);
+            if (Finished[b] is null) Emit(b, _next[b]);
         }
 
         var proposed = _drafts.Counts.Sum();
