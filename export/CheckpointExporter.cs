@@ -11,6 +11,9 @@ public static class CheckpointExporter
 {
     /// <summary>The graph file name.</summary>
     public const string ModelFileName = "model.onnx";
+
+    /// <summary>Bumped when the export of the same checkpoint changes (2: the KV-edit graphs); caches key on it.</summary>
+    public const int Version = 2;
     /// <summary>The external weights file name.</summary>
     public const string DataFileName = "model.onnx.data";
 
@@ -60,6 +63,7 @@ public static class CheckpointExporter
             slidingWindow = decoder.SlidingWindow;
             (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
         }
+        KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
 
         // 4) tokenizer files
         var copied = new List<string>();
@@ -107,6 +111,7 @@ public static class CheckpointExporter
             EosTokenIds = eos,
             TokenizerFiles = copied,
             Graph = ModelFileName,
+            KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
         };
         string temp = manifestPath + ".tmp";

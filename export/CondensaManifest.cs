@@ -21,6 +21,15 @@ public sealed record ManifestQuantization(
     [property: JsonPropertyName("accuracy_level")] int AccuracyLevel,
     [property: JsonPropertyName("lm_head")] bool LmHead);
 
+/// <summary>File names of the graphs that edit a device-resident KV cache (<see cref="KvOpsGraphs"/>).</summary>
+/// <param name="Write">Gathers entries from a source and scatters them into the cache, every layer in one run.</param>
+/// <param name="Zeros">Fills a fresh buffer with zeros.</param>
+/// <param name="Copy">Copies one tensor into another buffer.</param>
+public sealed record ManifestKvOps(
+    [property: JsonPropertyName("write")] string Write,
+    [property: JsonPropertyName("zeros")] string Zeros,
+    [property: JsonPropertyName("copy")] string Copy);
+
 /// <summary>
 /// condensa.json, written beside the graph (schema in docs/ARCHITECTURE.md). Runtime reads it with its own
 /// type; the two meet only in this file.
@@ -77,10 +86,12 @@ public sealed record CondensaManifest
     [JsonPropertyName("tokenizer_files")] public required IReadOnlyList<string> TokenizerFiles { get; init; }
     /// <summary>The graph file name.</summary>
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    /// <summary>The graphs that edit a device-resident KV cache (<see cref="KvOpsGraphs"/>).</summary>
+    [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
     /// <summary><see cref="CheckpointFingerprint.Compute"/> of the source checkpoint.</summary>
     [JsonPropertyName("checkpoint_fingerprint")] public required string CheckpointFingerprint { get; init; }
     /// <summary>Bumped when the exporter's output changes for the same checkpoint (invalidates caches).</summary>
-    [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; } = 1;
+    [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; } = CheckpointExporter.Version;
 
     private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
 

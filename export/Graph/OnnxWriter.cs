@@ -22,17 +22,25 @@ internal static class OnnxWriter
     public const int ExternalThreshold = 1024;
     private const int Alignment = 4096;
 
-    /// <summary>Writes <paramref name="modelPath"/> and, beside it, <paramref name="dataFileName"/>.</summary>
-    public static ModelProto Write(GraphBuilder graph, string modelPath, string dataFileName, string graphName)
+    /// <summary>Writes <paramref name="modelPath"/> and, beside it, <paramref name="dataFileName"/>; a graph written
+    /// without a data file (null) must have only small initializers.</summary>
+    public static ModelProto Write(GraphBuilder graph, string modelPath, string? dataFileName, string graphName)
     {
         var g = new GraphProto { Name = graphName };
         g.Node.AddRange(graph.Nodes);
         g.Input.AddRange(graph.Inputs);
         g.Output.AddRange(graph.Outputs);
 
-        string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, dataFileName);
-        using (var data = new FileStream(dataPath, FileMode.Create, FileAccess.Write))
+        if (dataFileName is null)
         {
+            if (graph.Initializers.FirstOrDefault(i => i.ByteLength >= ExternalThreshold) is { } large)
+                throw new InvalidOperationException($"initializer '{large.Name}' ({large.ByteLength} bytes) needs a data file");
+            foreach (var init in graph.Initializers) g.Initializer.Add(Tensor(init, data: null, dataFileName: ""));
+        }
+        else
+        {
+            string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, dataFileName);
+            using var data = new FileStream(dataPath, FileMode.Create, FileAccess.Write);
             foreach (var init in graph.Initializers)
                 g.Initializer.Add(Tensor(init, data, dataFileName));
         }
@@ -53,11 +61,11 @@ internal static class OnnxWriter
         return model;
     }
 
-    private static TensorProto Tensor(Initializer init, FileStream data, string dataFileName)
+    private static TensorProto Tensor(Initializer init, FileStream? data, string dataFileName)
     {
         var t = new TensorProto { Name = init.Name, DataType = (int)init.DataType };
         t.Dims.AddRange(init.Dims);
-        if (init.ByteLength < ExternalThreshold)
+        if (init.ByteLength < ExternalThreshold || data is null)
         {
             using var inline = new MemoryStream();
             init.Produce(inline);

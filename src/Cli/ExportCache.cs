@@ -4,9 +4,9 @@ using Condensa.Runtime;
 namespace Condensa.Cli;
 
 /// <summary>
-/// Exports a checkpoint on first use into a cache folder keyed by the checkpoint's fingerprint and the precision,
-/// and reuses that export while the checkpoint is unchanged. The export is written to a temporary folder and
-/// renamed into place, so an interrupted export is never mistaken for a finished one.
+/// Exports a checkpoint on first use into a cache folder keyed by the checkpoint's fingerprint, the precision and the
+/// exporter version, and reuses that export while the checkpoint is unchanged. The export is written to a temporary
+/// folder and renamed into place, so an interrupted export is never mistaken for a finished one.
 /// </summary>
 internal static class ExportCache
 {
@@ -20,7 +20,7 @@ internal static class ExportCache
     public static string Resolve(string checkpointDir, string name, ExportPrecision precision, TextWriter log)
     {
         var fingerprint = CheckpointFingerprint.Compute(checkpointDir);
-        var folder = Path.Combine(Root, $"{Sanitize(name)}-{precision.ToString().ToLowerInvariant()}-{fingerprint[..16]}");
+        var folder = Path.Combine(Root, $"{Sanitize(name)}-{precision.ToString().ToLowerInvariant()}-v{CheckpointExporter.Version}-{fingerprint[..16]}");
         if (File.Exists(Path.Combine(folder, ModelManifest.FileName))) return folder;
 
         Directory.CreateDirectory(Root);

@@ -1,4 +1,5 @@
 using Condensa.Runtime.ExecutionProviders;
+using Condensa.Runtime.Kv;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime;
@@ -14,8 +15,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly string[] _outputNames;
     private readonly LayerCondensation _condensation;
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
+    private readonly KvMemory _kvMemory;
 
-    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, ExecutionProvider provider, IReadOnlyList<string> skipped)
+    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, ExecutionProvider provider, IReadOnlyList<string> skipped,
+        SessionSettings settings)
     {
         Directory = directory;
         Manifest = manifest;
@@ -31,7 +34,16 @@ public sealed class DecoderModel : IDecoder, IDisposable
             .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
         _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" })];
         CheckContract();
+        _kvMemory = settings.KvResidence switch
+        {
+            KvResidence.Host => KvMemory.Host,
+            KvResidence.Auto when !provider.HasDeviceMemory => KvMemory.Host,
+            _ => DeviceKvMemory.Load(directory, manifest, session, provider, settings),
+        };
     }
+
+    /// <summary>Whether caches of this model keep their KV in device memory (see <see cref="KvResidence"/>).</summary>
+    public bool KvOnDevice => _kvMemory.OnDevice;
 
     /// <summary>The export folder the model was loaded from.</summary>
     public string Directory { get; }
@@ -55,10 +67,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var graph = Path.Combine(exportDir, manifest.Graph);
         if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
         OrtLibrary.Use();
-        var (session, provider, skipped) = ProviderFallback.CreateSession(graph, settings ?? new SessionSettings());
+        settings ??= new SessionSettings();
+        var (session, provider, skipped) = ProviderFallback.CreateSession(graph, settings);
         try
         {
-            return new DecoderModel(exportDir, manifest, session, provider, skipped);
+            return new DecoderModel(exportDir, manifest, session, provider, skipped, settings);
         }
         catch
         {
@@ -68,7 +81,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     }
 
     /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences.</summary>
-    public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => new(Manifest, batchSize, options ?? new KvCacheOptions());
+    public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => new(Manifest, batchSize, options ?? new KvCacheOptions(), _kvMemory);
 
     /// <summary>
     /// Runs the model on counts[b] new tokens of each row, appends their KV to the cache, and returns logits:
@@ -123,10 +136,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
             Run(ws);
         }
 
-        // 4) append only the new entries (of the last pass) to the cache
-        for (var l = 0; l < cache.StoredLayers; l++)
-            cache.WriteNew(l, ws.NewKeys(l), ws.NewValues(l), seqLen, inputs.Counts);
-        cache.Advance(inputs.Counts);
+        // 4) append only the new entries (of the last pass) to the cache, in the cache's memory
+        cache.Append(ws.NewKv, inputs.Counts);
         return ws.Logits;
     }
 
@@ -197,7 +208,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        (_kvMemory as IDisposable)?.Dispose();
+        _session.Dispose();
+    }
 
     private static class RunOptionsHolder
     {

@@ -1,35 +1,35 @@
+using Condensa.Runtime.Kv;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Condensa.Runtime;
 
 /// <summary>
-/// Reusable host buffers for one batch's forward passes: inputs (ids, positions, bias, logits index) and
-/// outputs (logits, new KV per stored layer), plus the OrtValues over them. Buffers grow geometrically and
-/// the OrtValues are rebuilt only when a shape changes, so steady-state decoding allocates nothing.
-/// A layer-condensed model also gets the pending.{t} inputs ([batch, kvHeads, seqLen, headDim] per pending layer),
-/// which the iterative prefill fills from the previous pass's new.{t}.
+/// Reusable buffers for one batch's forward passes: host inputs (ids, positions, bias, logits index), the host logits,
+/// and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the cache's memory: host or device), plus the
+/// OrtValues over them. Buffers grow geometrically and the OrtValues are rebuilt only when a shape changes, so
+/// steady-state decoding allocates nothing. A layer-condensed model also gets the pending.{t} inputs (same shape per
+/// pending layer), which the iterative prefill fills from the previous pass's new.{t}.
 /// </summary>
 internal sealed class ForwardWorkspace : IDisposable
 {
     private readonly ModelManifest _manifest;
     private readonly int _batch;
     private PinnedBuffer? _ids, _positions, _bias, _logitsIndex, _logits;
-    private readonly PinnedBuffer?[] _newKv;
-    private readonly PinnedBuffer?[] _pending;      // key, value per pending layer
+    private readonly KvStorage _newKv;              // new.{l}.key / .value per stored layer
+    private readonly KvStorage? _pending;           // pending.{t}.key / .value per pending layer
     private readonly int[] _pendingStoredIndex;     // pending layer -> index among the stored layers
-    private int _pastCount;
     private (int SeqLen, int K, int Capacity, int CacheGeneration) _shape = (-1, -1, -1, -1);
     private OrtValue[] _inputs = [];
     private OrtValue[] _outputs = [];
 
-    public ForwardWorkspace(ModelManifest manifest, int batch)
+    public ForwardWorkspace(ModelManifest manifest, int batch, KvMemory memory)
     {
         _manifest = manifest;
         _batch = batch;
-        _newKv = new PinnedBuffer?[2 * manifest.KvLayers.Length];
+        _newKv = memory.Allocate(manifest, 2 * manifest.KvLayers.Length, batch, slots: 1);
         var pending = manifest.Condensation.PendingLayers;
-        _pending = new PinnedBuffer?[2 * pending.Count];
+        _pending = pending.Count == 0 ? null : memory.Allocate(manifest, 2 * pending.Count, batch, slots: 1);
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
     }
 
@@ -41,8 +41,9 @@ internal sealed class ForwardWorkspace : IDisposable
     public Span<float> Bias => _bias!.As<float>()[..(_batch * _shape.SeqLen * (_shape.Capacity + _shape.SeqLen))];
     public Span<long> LogitsIndex => _logitsIndex!.As<long>()[..(_batch * _shape.K)];
     public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _shape.K * _manifest.VocabSize)];
-    public ReadOnlySpan<byte> NewKeys(int storedLayer) => _newKv[2 * storedLayer]!.Bytes[..NewKvBytes(_shape.SeqLen)];
-    public ReadOnlySpan<byte> NewValues(int storedLayer) => _newKv[2 * storedLayer + 1]!.Bytes[..NewKvBytes(_shape.SeqLen)];
+
+    /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
+    public KvStorage NewKv => _newKv;
 
     /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, the past, then
     /// pending.{t}.key / .value per pending layer.</summary>
@@ -64,33 +65,27 @@ internal sealed class ForwardWorkspace : IDisposable
         _bias = PinnedBuffer.Ensure(_bias, 4L * _batch * seqLen * (capacity + seqLen));
         _logitsIndex = PinnedBuffer.Ensure(_logitsIndex, 8L * _batch * k);
         _logits = PinnedBuffer.Ensure(_logits, 4L * _batch * k * _manifest.VocabSize);
-        for (var i = 0; i < _newKv.Length; i++) _newKv[i] = PinnedBuffer.Ensure(_newKv[i], NewKvBytes(seqLen));
-        for (var i = 0; i < _pending.Length; i++) _pending[i] = PinnedBuffer.Ensure(_pending[i], NewKvBytes(seqLen));
+        _newKv.Reshape(seqLen);
+        _pending?.Reshape(seqLen);
 
         var past = cache.PastValues();
-        var kvType = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
-        long[] newShape = [_batch, _manifest.NumKvHeads, seqLen, _manifest.HeadDim];
-        _pastCount = past.Length;
-        _inputs = new OrtValue[4 + past.Length + _pending.Length];
+        var pendingCount = _pending?.Tensors ?? 0;
+        _inputs = new OrtValue[4 + past.Length + pendingCount];
         _inputs[0] = Tensor(_ids, TensorElementType.Int64, [_batch, seqLen]);
         _inputs[1] = Tensor(_positions, TensorElementType.Int64, [_batch, seqLen]);
         _inputs[2] = Tensor(_bias, TensorElementType.Float, [_batch, 1, seqLen, capacity + seqLen]);
         _inputs[3] = Tensor(_logitsIndex, TensorElementType.Int64, [_batch, k]);
         past.CopyTo(_inputs, 4);   // owned by the cache, not disposed here
-        for (var i = 0; i < _pending.Length; i++) _inputs[4 + past.Length + i] = Tensor(_pending[i]!, kvType, newShape);
+        for (var i = 0; i < pendingCount; i++) _inputs[4 + past.Length + i] = _pending!.Value(i);   // owned by _pending
 
-        _outputs = new OrtValue[1 + _newKv.Length];
+        _outputs = new OrtValue[1 + _newKv.Tensors];
         _outputs[0] = Tensor(_logits, TensorElementType.Float, [_batch, k, _manifest.VocabSize]);
-        for (var i = 0; i < _newKv.Length; i++)
-            _outputs[1 + i] = Tensor(_newKv[i]!, kvType, newShape);
+        for (var i = 0; i < _newKv.Tensors; i++) _outputs[1 + i] = _newKv.Value(i);   // owned by _newKv
     }
 
     /// <summary>Zeros every pending input: the first pass of a chunk has no estimate yet (and decode needs none,
     /// since the graph masks a new token's pending keys from itself).</summary>
-    public void ClearPending()
-    {
-        foreach (var buffer in _pending) buffer!.Bytes[..NewKvBytes(_shape.SeqLen)].Clear();
-    }
+    public void ClearPending() => _pending?.Zero();
 
     /// <summary>Feeds the last pass's new KV of the given pending layers (indices into the pending list) as the
     /// next pass's pending inputs.</summary>
@@ -98,24 +93,28 @@ internal sealed class ForwardWorkspace : IDisposable
     {
         foreach (var p in pendingIndices)
         {
-            NewKeys(_pendingStoredIndex[p]).CopyTo(_pending[2 * p]!.Bytes);
-            NewValues(_pendingStoredIndex[p]).CopyTo(_pending[2 * p + 1]!.Bytes);
+            _pending!.CopyTensor(2 * p, _newKv, 2 * _pendingStoredIndex[p]);
+            _pending.CopyTensor(2 * p + 1, _newKv, 2 * _pendingStoredIndex[p] + 1);
         }
     }
 
-    public void Dispose() => DisposeValues();
+    public void Dispose()
+    {
+        DisposeValues();
+        _newKv.Dispose();
+        _pending?.Dispose();
+    }
 
     private void DisposeValues()
     {
-        for (var i = 0; i < _inputs.Length; i++)
-            if (i < 4 || i >= 4 + _pastCount) _inputs[i].Dispose();   // the past belongs to the cache
-        foreach (var value in _outputs) value.Dispose();
+        // Only the host inputs and the logits belong to the workspace's OrtValues; the past, pending and new KV values
+        // belong to their storage.
+        for (var i = 0; i < Math.Min(4, _inputs.Length); i++) _inputs[i].Dispose();
+        if (_outputs.Length > 0) _outputs[0].Dispose();
         _inputs = [];
         _outputs = [];
         _shape = (-1, -1, -1, -1);
     }
-
-    private int NewKvBytes(int seqLen) => _batch * _manifest.NumKvHeads * seqLen * _manifest.HeadDim * _manifest.KvType.SizeInBytes();
 
     private static OrtValue Tensor(PinnedBuffer buffer, TensorElementType type, long[] shape)
     {

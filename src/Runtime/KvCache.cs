@@ -1,55 +1,63 @@
+using Condensa.Runtime.Kv;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Condensa.Runtime;
 
 /// <summary>
-/// Host KV buffers for a batch: one key and one value buffer per stored layer, each
-/// [batch, kvHeads, capacity, headDim], and a length per row. A forward pass appends the new tokens of each
-/// row at that row's length; rewinding only moves the length, since slots past it are masked out and
-/// overwritten by the next append.
+/// KV buffers for a batch: one key and one value buffer per stored layer, each [batch, kvHeads, capacity, headDim],
+/// and a length per row. A forward pass appends the new tokens of each row at that row's length; rewinding only moves
+/// the length, since slots past it are masked out and overwritten by the next append. The buffers live in pinned host
+/// memory or, on a GPU provider, in device memory (<see cref="KvResidence"/>); every edit is a list of entry moves
+/// (<see cref="KvMoves"/>) that either memory carries out.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     private readonly ModelManifest _manifest;
     private readonly KvCacheOptions _options;
+    private readonly KvMemory _memory;
     private readonly int[] _lengths;
     private readonly KvBudget? _budget;
     private readonly long[]? _slotPositions;   // [batch, capacity] position held by each slot, -1 = empty (budgeted only)
-    private PinnedBuffer[] _keys;
-    private PinnedBuffer[] _values;
+    private readonly KvMoves _moves = new();
+    private KvStorage _storage;
     private OrtValue[]? _pastValues;
 
-    internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options)
+    internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options, KvMemory? memory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.GrowthChunk, 1, nameof(options));
         _manifest = manifest;
         _options = options;
+        _memory = memory ?? KvMemory.Host;
         BatchSize = batchSize;
         MaxCapacity = Math.Min(options.MaxContext ?? manifest.MaxContext, manifest.MaxContext);
         _lengths = new int[batchSize];
         _budget = options.Budget;
+        int capacity;
         if (_budget is not null)
         {
             _budget.Validate();
-            Capacity = _budget.Slots;
-            _slotPositions = new long[batchSize * Capacity];
+            capacity = _budget.Slots;
+            _slotPositions = new long[batchSize * capacity];
             Array.Fill(_slotPositions, -1L);
         }
         else
         {
-            Capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
+            capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
         }
-        (_keys, _values) = Allocate(Capacity);
-        Workspace = new ForwardWorkspace(manifest, batchSize);
+        _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity);
+        Workspace = new ForwardWorkspace(manifest, batchSize, _memory);
     }
 
     /// <summary>Rows in the batch.</summary>
     public int BatchSize { get; }
 
     /// <summary>Slots per row currently allocated.</summary>
-    public int Capacity { get; private set; }
+    public int Capacity => _storage.Slots;
+
+    /// <summary>Whether the buffers live in device memory (a GPU provider's, or ONNX Runtime's on the CPU when
+    /// <see cref="KvResidence.Device"/> is asked for).</summary>
+    public bool OnDevice => _storage.OnDevice;
 
     /// <summary>The most slots a row may ever hold.</summary>
     public int MaxCapacity { get; }
@@ -78,6 +86,9 @@ public sealed class KvCache : IDisposable
 
     internal ForwardWorkspace Workspace { get; }
 
+    /// <summary>The manifest of the model the cache belongs to.</summary>
+    internal ModelManifest Manifest => _manifest;
+
     /// <summary>Forgets everything past <paramref name="length"/> tokens in one row.</summary>
     public void RewindTo(int row, int length)
     {
@@ -103,22 +114,17 @@ public sealed class KvCache : IDisposable
             if (keptIndices[i] < (i == 0 ? 0 : keptIndices[i - 1] + 1) || start + keptIndices[i] >= _lengths[row])
                 throw new ArgumentException($"kept indices must ascend and lie within row {row}'s {_lengths[row] - start} entries after {start}.",
                     nameof(keptIndices));
-        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
+        _moves.Clear();
         for (var i = 0; i < keptIndices.Length; i++)
         {
             // Ascending indices move entries down only (index >= i), so no source is overwritten before it is read.
             var from = _budget?.SlotOf(start + keptIndices[i]) ?? start + keptIndices[i];
             var to = _budget?.SlotOf(start + i) ?? start + i;
             if (from == to) continue;
-            for (var l = 0; l < StoredLayers; l++)
-            for (var h = 0; h < _manifest.NumKvHeads; h++)
-            {
-                var head = ((long)row * _manifest.NumKvHeads + h) * Capacity;   // past[row, h, 0, :]
-                _keys[l].Bytes.Slice((int)((head + from) * rowBytes), rowBytes).CopyTo(_keys[l].Bytes.Slice((int)((head + to) * rowBytes), rowBytes));
-                _values[l].Bytes.Slice((int)((head + from) * rowBytes), rowBytes).CopyTo(_values[l].Bytes.Slice((int)((head + to) * rowBytes), rowBytes));
-            }
+            _moves.Add(row, from, row, to, 1);
             if (_slotPositions is not null) _slotPositions[row * Capacity + to] = start + i;
         }
+        _storage.Copy(_storage, _moves);
         RewindTo(row, start + keptIndices.Length);
     }
 
@@ -149,12 +155,7 @@ public sealed class KvCache : IDisposable
         var seqLen = Workspace.SeqLen;
         for (var b = 0; b < BatchSize; b++)
             if ((uint)counts[b] > (uint)seqLen) throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the last pass's {seqLen} tokens.");
-        var needed = 0;
-        for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, destination._lengths[b] + counts[b]);
-        destination.EnsureCapacity(needed);
-        for (var l = 0; l < StoredLayers; l++)
-            destination.WriteNew(l, Workspace.NewKeys(l), Workspace.NewValues(l), seqLen, counts);
-        destination.Advance(counts);
+        destination.Append(Workspace.NewKv, counts);
     }
 
     /// <summary>Fills attention_bias for a pass over this cache's slots (see <see cref="AttentionMask"/>).</summary>
@@ -167,11 +168,12 @@ public sealed class KvCache : IDisposable
             AttentionMask.BuildBudgeted(bias, _slotPositions, _lengths, counts, seqLen, Capacity, _budget, visibility, positions);
     }
 
-    /// <summary>Key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the model dtype.</summary>
-    internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => _keys[storedLayer].Bytes[..(int)BufferBytes(Capacity)];
+    /// <summary>A host copy of the key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the
+    /// model dtype (tests and diagnostics).</summary>
+    internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => _storage.Read(2 * storedLayer);
 
-    /// <summary>Value buffer of the i-th stored layer, same layout as <see cref="KeyBytes"/>.</summary>
-    internal ReadOnlySpan<byte> ValueBytes(int storedLayer) => _values[storedLayer].Bytes[..(int)BufferBytes(Capacity)];
+    /// <summary>A host copy of the value buffer of the i-th stored layer, same layout as <see cref="KeyBytes"/>.</summary>
+    internal ReadOnlySpan<byte> ValueBytes(int storedLayer) => _storage.Read(2 * storedLayer + 1);
 
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
@@ -182,80 +184,69 @@ public sealed class KvCache : IDisposable
             throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
                 $"(model max_context {_manifest.MaxContext}). Shorten the prompt or lower --max-tokens.");
         var capacity = Math.Min(MaxCapacity, RoundUp(slots, _options.GrowthChunk));
-        var (keys, values) = Allocate(capacity);
-        for (var l = 0; l < StoredLayers; l++)
-        {
-            CopyRows(_keys[l], keys[l], Capacity, capacity);
-            CopyRows(_values[l], values[l], Capacity, capacity);
-        }
-        (_keys, _values, Capacity) = (keys, values, capacity);
-        DisposePastValues();
+        var grown = _memory.Allocate(_manifest, 2 * StoredLayers, BatchSize, capacity);
+        _moves.Clear();
+        for (var b = 0; b < BatchSize; b++) _moves.Add(b, 0, b, 0, _lengths[b]);
+        grown.Copy(_storage, _moves);
+        _storage.Dispose();
+        _storage = grown;
+        _pastValues = null;
         Generation++;
     }
 
     /// <summary>OrtValues over the buffers, in graph order (past.{l}.key, past.{l}.value for each stored layer).</summary>
-    internal OrtValue[] PastValues()
-    {
-        if (_pastValues is not null) return _pastValues;
-        long[] shape = [BatchSize, _manifest.NumKvHeads, Capacity, _manifest.HeadDim];
-        var type = _manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
-        var bytes = BufferBytes(Capacity);
-        _pastValues = new OrtValue[2 * StoredLayers];
-        for (var l = 0; l < StoredLayers; l++)
-        {
-            _pastValues[2 * l] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, _keys[l].Address, bytes);
-            _pastValues[2 * l + 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, _values[l].Address, bytes);
-        }
-        return _pastValues;
-    }
+    internal OrtValue[] PastValues() => _pastValues ??= [.. Enumerable.Range(0, _storage.Tensors).Select(_storage.Value)];
 
     /// <summary>
-    /// Writes the first counts[b] new entries of each row (from a [batch, kvHeads, seqLen, headDim] output) at
-    /// that row's length, for one stored layer. Call <see cref="Advance"/> once all layers are written.
+    /// Appends the first counts[b] entries of row b of <paramref name="source"/> (a pass's new KV, [batch, kvHeads,
+    /// seqLen, headDim] per tensor) at each row's length, and advances the lengths.
     /// </summary>
-    internal void WriteNew(int storedLayer, ReadOnlySpan<byte> newKeys, ReadOnlySpan<byte> newValues, int seqLen, ReadOnlySpan<int> counts)
+    internal void Append(KvStorage source, ReadOnlySpan<int> counts)
     {
-        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
         for (var b = 0; b < BatchSize; b++)
-        {
-            if (counts[b] == 0) continue;
-            if (_budget is not null)
-            {
-                WriteNewBudgeted(storedLayer, newKeys, newValues, seqLen, b, counts[b], rowBytes);
-                continue;
-            }
-            System.Diagnostics.Debug.Assert(_lengths[b] + counts[b] <= Capacity, "EnsureCapacity must run before WriteNew");
-            for (var h = 0; h < _manifest.NumKvHeads; h++)
-            {
-                var src = ((b * _manifest.NumKvHeads + h) * seqLen) * rowBytes;             // new[b, h, 0, :]
-                var dst = ((long)(b * _manifest.NumKvHeads + h) * Capacity + _lengths[b]) * rowBytes; // past[b, h, len_b, :]
-                var n = counts[b] * rowBytes;
-                newKeys.Slice(src, n).CopyTo(_keys[storedLayer].Bytes.Slice((int)dst, n));
-                newValues.Slice(src, n).CopyTo(_values[storedLayer].Bytes.Slice((int)dst, n));
-            }
-        }
+            if ((uint)counts[b] > (uint)source.Slots) throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the pass's {source.Slots} tokens.");
+        var needed = 0;
+        for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
+        EnsureCapacity(needed);
+        _moves.Clear();
+        for (var b = 0; b < BatchSize; b++) AddAppend(b, b, counts[b]);
+        _storage.Copy(source, _moves);
+        Advance(counts);
     }
 
-    /// <summary>Budgeted rows: entry j of the pass goes to the slot of position length + j, one entry at a time,
-    /// so a pass longer than the ring simply leaves its latest positions.</summary>
-    private void WriteNewBudgeted(int storedLayer, ReadOnlySpan<byte> newKeys, ReadOnlySpan<byte> newValues, int seqLen, int b, int count, int rowBytes)
+    /// <summary>Appends the first <paramref name="count"/> entries of row <paramref name="sourceRow"/> of
+    /// <paramref name="source"/> to row <paramref name="row"/> (a side cache's prefill chunk into a batch row).</summary>
+    internal void AppendRow(KvStorage source, int sourceRow, int row, int count)
     {
+        EnsureCapacity(_lengths[row] + count);
+        _moves.Clear();
+        AddAppend(sourceRow, row, count);
+        _storage.Copy(source, _moves);
+        _lengths[row] += count;
+    }
+
+    /// <summary>The moves of entries 0..count-1 of a source row into <paramref name="row"/> at its length. Budgeted rows
+    /// put entry j at the slot of position length + j; of a pass longer than the ring only the entries no later entry
+    /// overwrites are moved (the latest positions win, as if written one at a time).</summary>
+    private void AddAppend(int sourceRow, int row, int count)
+    {
+        if (_budget is null)
+        {
+            System.Diagnostics.Debug.Assert(_lengths[row] + count <= Capacity, "EnsureCapacity must run before an append");
+            _moves.Add(sourceRow, 0, row, _lengths[row], count);
+            return;
+        }
         for (var j = 0; j < count; j++)
         {
-            long position = _lengths[b] + j;
-            var slot = _budget!.SlotOf(position);
-            for (var h = 0; h < _manifest.NumKvHeads; h++)
-            {
-                var src = ((b * _manifest.NumKvHeads + h) * seqLen + j) * rowBytes;
-                var dst = ((b * _manifest.NumKvHeads + h) * Capacity + slot) * rowBytes;
-                newKeys.Slice(src, rowBytes).CopyTo(_keys[storedLayer].Bytes.Slice(dst, rowBytes));
-                newValues.Slice(src, rowBytes).CopyTo(_values[storedLayer].Bytes.Slice(dst, rowBytes));
-            }
-            if (storedLayer == 0) _slotPositions![b * Capacity + slot] = position;
+            long position = _lengths[row] + j;
+            if (position >= _budget.Sinks && j < count - _budget.Ring) continue;
+            var slot = _budget.SlotOf(position);
+            _moves.Add(sourceRow, j, row, slot, 1);
+            _slotPositions![row * Capacity + slot] = position;
         }
     }
 
-    /// <summary>Adds counts[b] to each row's length after <see cref="WriteNew"/> ran for every stored layer.</summary>
+    /// <summary>Adds counts[b] to each row's length (after its entries were written, or for a synthetic context).</summary>
     internal void Advance(ReadOnlySpan<int> counts)
     {
         for (var b = 0; b < BatchSize; b++) _lengths[b] += counts[b];
@@ -265,42 +256,8 @@ public sealed class KvCache : IDisposable
     public void Dispose()
     {
         Workspace.Dispose();
-        DisposePastValues();
+        _storage.Dispose();
     }
-
-    private void DisposePastValues()
-    {
-        if (_pastValues is null) return;
-        foreach (var value in _pastValues) value.Dispose();
-        _pastValues = null;
-    }
-
-    private (PinnedBuffer[] Keys, PinnedBuffer[] Values) Allocate(int capacity)
-    {
-        var keys = new PinnedBuffer[StoredLayers];
-        var values = new PinnedBuffer[StoredLayers];
-        for (var l = 0; l < StoredLayers; l++)
-        {
-            keys[l] = new PinnedBuffer(BufferBytes(capacity));
-            values[l] = new PinnedBuffer(BufferBytes(capacity));
-        }
-        return (keys, values);
-    }
-
-    private void CopyRows(PinnedBuffer from, PinnedBuffer to, int oldCapacity, int newCapacity)
-    {
-        var rowBytes = _manifest.HeadDim * _manifest.KvType.SizeInBytes();
-        for (var b = 0; b < BatchSize; b++)
-        for (var h = 0; h < _manifest.NumKvHeads; h++)
-        {
-            var head = b * _manifest.NumKvHeads + h;
-            var n = _lengths[b] * rowBytes;
-            from.Bytes.Slice(head * oldCapacity * rowBytes, n).CopyTo(to.Bytes.Slice(head * newCapacity * rowBytes, n));
-        }
-    }
-
-    private long BufferBytes(int capacity) =>
-        (long)BatchSize * _manifest.NumKvHeads * capacity * _manifest.HeadDim * _manifest.KvType.SizeInBytes();
 
     private static int RoundUp(int value, int chunk) => (value + chunk - 1) / chunk * chunk;
 }

@@ -34,6 +34,8 @@ public sealed record ModelManifest
     [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [];
     [JsonPropertyName("tokenizer_files")] public string[] TokenizerFiles { get; init; } = [];
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
+    [JsonPropertyName("kv_ops")] public KvOpsFiles? KvOps { get; init; }
     [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }
     [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; }
 
@@ -94,3 +96,12 @@ public sealed record ModelManifest
         if (!ok) throw new CondensaException($"{path}: field '{field}' has invalid value '{value}'.");
     }
 }
+
+/// <summary>File names of the KV-edit graphs in an export folder (condensa.json "kv_ops").</summary>
+/// <param name="Write">Gathers entries of a source and scatters them into a cache, every layer in one run.</param>
+/// <param name="Zeros">Fills a buffer with zeros.</param>
+/// <param name="Copy">Copies one tensor into another buffer.</param>
+public sealed record KvOpsFiles(
+    [property: JsonPropertyName("write")] string Write,
+    [property: JsonPropertyName("zeros")] string Zeros,
+    [property: JsonPropertyName("copy")] string Copy);

@@ -26,6 +26,9 @@ public sealed record SessionSettings
     /// </summary>
     public IReadOnlyList<string> Providers { get; init; } = ["cpu"];
 
+    /// <summary>Where KV caches live: on the device of a GPU provider by default (<see cref="KvResidence"/>).</summary>
+    public KvResidence KvResidence { get; init; } = KvResidence.Auto;
+
     /// <summary>Device options of the GPU providers (device id, memory limit, graph capture).</summary>
     public ProviderOptions ProviderOptions { get; init; } = ProviderOptions.Default;
 

@@ -91,16 +91,8 @@ public sealed class KvCacheBudgetTests
         Assert.IsLessThan(1e-5, TinyModels.RelativeError(MemoryMarshal.Cast<byte, float>(copied.ValueBytes(1)), want));
     }
 
-    private static void Append(KvCache cache, int count, int firstValue)
-    {
-        var newKv = new float[count * HeadDim];   // [B=1, Hkv=1, S, D]
-        for (var j = 0; j < count; j++) newKv.AsSpan(j * HeadDim, HeadDim).Fill(firstValue + j);
-        var bytes = MemoryMarshal.AsBytes(newKv.AsSpan());
-        int[] counts = [count];
-        cache.EnsureCapacity(cache.Lengths[0] + count);
-        for (var l = 0; l < cache.StoredLayers; l++) cache.WriteNew(l, bytes, bytes, count, counts);
-        cache.Advance(counts);
-    }
+    private static void Append(KvCache cache, int count, int firstValue) =>
+        KvEntries.Append(cache, count, [count], firstValue);
 
     private static float[] Slots(KvCache cache)
     {

@@ -100,19 +100,8 @@ public sealed class KvCacheKeepPathTests
         return diff / scale;
     }
 
-    /// <summary>Appends new entries whose every element equals firstValue + index within the row.</summary>
-    private static void Append(KvCache cache, int seqLen, int[] counts, int firstValue)
-    {
-        var batch = cache.BatchSize;
-        var newKv = new float[batch * 1 * seqLen * HeadDim];   // [B, Hkv=1, S, D]
-        for (var b = 0; b < batch; b++)
-        for (var j = 0; j < seqLen; j++)
-            newKv.AsSpan((b * seqLen + j) * HeadDim, HeadDim).Fill(firstValue + j);
-        var bytes = MemoryMarshal.AsBytes(newKv.AsSpan());
-        cache.EnsureCapacity(cache.Lengths.ToArray().Zip(counts, (l, c) => l + c).Max());
-        for (var l = 0; l < cache.StoredLayers; l++) cache.WriteNew(l, bytes, bytes, seqLen, counts);
-        cache.Advance(counts);
-    }
+    private static void Append(KvCache cache, int seqLen, int[] counts, int firstValue) =>
+        KvEntries.Append(cache, seqLen, counts, firstValue);
 
     /// <summary>First element of each of the first <paramref name="count"/> slots of a row (layer 0 keys).</summary>
     private static float[] Slots(KvCache cache, int row, int count)

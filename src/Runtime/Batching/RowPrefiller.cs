@@ -4,7 +4,8 @@ namespace Condensa.Runtime.Batching;
 /// Prefills one row of a batch cache through a private batch-1 cache, one chunk per call, and copies each chunk's
 /// new KV into that row. Why not feed the chunk through the batch cache: a pass costs [batch, seqLen] tokens of
 /// compute whatever the per-row counts, so one row's 512-token chunk beside seven decoding rows would cost eight
-/// chunks (prefill is compute-bound). On the side cache it costs one, and the KV copy is a memcpy. The side cache
+/// chunks (prefill is compute-bound). On the side cache it costs one, and the KV copy is a memcpy (or one
+/// kv_write run on the device). The side cache
 /// runs exactly the passes one-at-a-time generation runs, so the first token and the KV are the same.
 /// </summary>
 internal sealed class RowPrefiller : IDisposable
@@ -12,15 +13,12 @@ internal sealed class RowPrefiller : IDisposable
     private readonly IDecoder _model;
     private readonly KvCache _side;             // [1, kvHeads, C, headDim] the document being prefilled
     private readonly int[] _sideCount = new int[1];
-    private readonly int[] _rowCounts;           // [batch] the chunk's length in the target row, 0 elsewhere
-    private byte[] _keys = [], _values = [];     // [batch, kvHeads, chunk, headDim] staging in WriteNew's layout
     private int _row = -1;
 
     public RowPrefiller(IDecoder model, int batchSize)
     {
         _model = model;
         _side = model.CreateCache(1);
-        _rowCounts = new int[batchSize];
     }
 
     /// <summary>The row being prefilled, or -1.</summary>
@@ -49,20 +47,7 @@ internal sealed class RowPrefiller : IDisposable
         var logits = _model.Forward(_side, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));   // [1, vocab]
 
         // 2) its new KV ([1, kvHeads, n, headDim] per stored layer) into the row, at the row's length
-        var n = chunk.Length;
-        var rowBytes = _side.Workspace.NewKeys(0).Length;            // kvHeads * n * headDim * element size
-        var batchBytes = rowBytes * _rowCounts.Length;
-        if (_keys.Length < batchBytes) (_keys, _values) = (new byte[batchBytes], new byte[batchBytes]);
-        Array.Clear(_rowCounts);
-        _rowCounts[_row] = n;
-        target.EnsureCapacity(target.Lengths[_row] + n);
-        for (var l = 0; l < target.StoredLayers; l++)
-        {
-            _side.Workspace.NewKeys(l).CopyTo(_keys.AsSpan(_row * rowBytes, rowBytes));       // staging[row, :, :n, :]
-            _side.Workspace.NewValues(l).CopyTo(_values.AsSpan(_row * rowBytes, rowBytes));
-            target.WriteNew(l, _keys.AsSpan(0, batchBytes), _values.AsSpan(0, batchBytes), n, _rowCounts);
-        }
-        target.Advance(_rowCounts);
+        target.AppendRow(_side.Workspace.NewKv, sourceRow: 0, _row, chunk.Length);
         return logits;
     }
 

@@ -1,0 +1,73 @@
+using Condensa.Export.Onnx;
+
+namespace Condensa.Export;
+
+/// <summary>
+/// The small graphs a device-resident KV cache is edited with (DESIGN.md §3), written beside every export. On a GPU
+/// provider the cache's buffers never leave the device: new entries, tree compaction, regrowth and copies between
+/// caches all run as ONNX Runtime graphs whose inputs and outputs are bound to those buffers, the output to the same
+/// buffer as the input it updates (ScatterND writes in place when they coincide). Dims are symbolic, so one file
+/// serves every batch size, capacity and chunk length.
+/// </summary>
+public static class KvOpsGraphs
+{
+    /// <summary>
+    /// kv_write.onnx: for each of the 2 x stored-layer tensors i (key, value per layer, graph order),
+    /// <c>updated.i = ScatterND(cache.i, to, GatherND(source.i, from))</c>: entry from[n] = (row, head, slot) of the
+    /// source goes to to[n] of the cache. One run moves entries of every layer.
+    /// </summary>
+    public const string WriteFileName = "kv_write.onnx";
+
+    /// <summary>kv_zeros.onnx: <c>zeros = ConstantOfShape(shape)</c> in the KV type, for fresh buffers (device memory
+    /// starts as garbage, and a NaN in a masked slot would still poison the softmax).</summary>
+    public const string ZerosFileName = "kv_zeros.onnx";
+
+    /// <summary>kv_copy.onnx: <c>copy = Identity(source)</c>, bound to distinct buffers (one tensor, any shape).</summary>
+    public const string CopyFileName = "kv_copy.onnx";
+
+    /// <summary>Writes the three graphs for <paramref name="tensors"/> KV tensors of <paramref name="kvType"/>.</summary>
+    internal static void Write(string outputDir, int tensors, TensorProto.Types.DataType kvType)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tensors, 1);
+        WriteGraph(BuildWrite(tensors, kvType), Path.Combine(outputDir, WriteFileName), "kv_write");
+        WriteGraph(BuildZeros(kvType), Path.Combine(outputDir, ZerosFileName), "kv_zeros");
+        WriteGraph(BuildCopy(kvType), Path.Combine(outputDir, CopyFileName), "kv_copy");
+    }
+
+    private static GraphBuilder BuildWrite(int tensors, TensorProto.Types.DataType kvType)
+    {
+        var g = new GraphBuilder();
+        var from = g.Input("from", TensorProto.Types.DataType.Int64, "entries", 3);
+        var to = g.Input("to", TensorProto.Types.DataType.Int64, "entries", 3);
+        for (var i = 0; i < tensors; i++)
+        {
+            var cache = g.Input($"cache.{i}", kvType, "batch", "kv_heads", "capacity", "head_dim");
+            var source = g.Input($"source.{i}", kvType, "source_batch", "kv_heads", "source_slots", "head_dim");
+            var entries = g.Node("GatherND", [source, from], $"gather.{i}");                        // [entries, head_dim]
+            g.NamedNode("ScatterND", [cache, to, entries], $"scatter.{i}", $"updated.{i}");
+            g.Output($"updated.{i}", kvType, "batch", "kv_heads", "capacity", "head_dim");
+        }
+        return g;
+    }
+
+    private static GraphBuilder BuildZeros(TensorProto.Types.DataType kvType)
+    {
+        var g = new GraphBuilder();
+        var shape = g.Input("shape", TensorProto.Types.DataType.Int64, 4);
+        var zero = new TensorProto { DataType = (int)kvType, Dims = { 1 }, RawData = Google.Protobuf.ByteString.CopyFrom(TensorBytes.Encode([0f], kvType)) };
+        g.NamedNode("ConstantOfShape", [shape], "zeros", "zeros", Attr.Tensor("value", zero));
+        g.Output("zeros", kvType, "d0", "d1", "d2", "d3");
+        return g;
+    }
+
+    private static GraphBuilder BuildCopy(TensorProto.Types.DataType kvType)
+    {
+        var g = new GraphBuilder();
+        var source = g.Input("source", kvType, "d0", "d1", "d2", "d3");
+        g.NamedNode("Identity", [source], "copy", "copy");
+        g.Output("copy", kvType, "d0", "d1", "d2", "d3");
+        return g;
+    }
+
+    private static void WriteGraph(GraphBuilder graph, string path, string name) => OnnxWriter.Write(graph, path, dataFileName: null, name);
+}

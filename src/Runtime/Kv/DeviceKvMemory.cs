@@ -1,0 +1,100 @@
+using Condensa.Runtime.ExecutionProviders;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Condensa.Runtime.Kv;
+
+/// <summary>
+/// KV tensors in the execution provider's memory, allocated through the model session's device allocator and edited
+/// only by the export's small graphs (condensa.json "kv_ops": kv_write, kv_zeros, kv_copy), whose inputs and outputs
+/// are bound to those buffers. So a pass's new entries, tree compaction and regrowth never travel through host memory.
+/// </summary>
+internal sealed class DeviceKvMemory : KvMemory, IDisposable
+{
+    private readonly InferenceSession _write;
+    private readonly InferenceSession _zeros;
+    private readonly InferenceSession _copy;
+    private readonly RunOptions _runOptions = new();
+
+    private DeviceKvMemory(InferenceSession write, InferenceSession zeros, InferenceSession copy, OrtMemoryInfo memoryInfo, OrtAllocator allocator)
+    {
+        (_write, _zeros, _copy) = (write, zeros, copy);
+        MemoryInfo = memoryInfo;
+        Allocator = allocator;
+    }
+
+    public override bool OnDevice => true;
+
+    public OrtMemoryInfo MemoryInfo { get; }
+
+    /// <summary>The model session's allocator for <see cref="MemoryInfo"/>.</summary>
+    public OrtAllocator Allocator { get; }
+
+    /// <summary>
+    /// Loads the KV-edit graphs of <paramref name="exportDir"/> on <paramref name="provider"/> and takes the device
+    /// allocator of <paramref name="modelSession"/>, so every buffer lives where the model computes.
+    /// </summary>
+    public static DeviceKvMemory Load(string exportDir, ModelManifest manifest, InferenceSession modelSession, ExecutionProvider provider,
+        SessionSettings settings)
+    {
+        if (manifest.KvOps is null)
+            throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: no \"kv_ops\" graphs (the export predates device-resident " +
+                "KV caches); export the checkpoint again, or keep the KV cache in host memory (KvResidence.Host, --kv-residence host).");
+        var sessions = new List<InferenceSession>();
+        try
+        {
+            foreach (var file in new[] { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy })
+            {
+                var path = Path.Combine(exportDir, file);
+                if (!File.Exists(path)) throw new CondensaException($"{path}: KV-edit graph named in {ModelManifest.FileName} is missing.");
+                using var options = settings.ToSessionOptions(provider);
+                sessions.Add(new InferenceSession(path, options));
+            }
+            var memoryInfo = provider.CreateMemoryInfo(settings.ProviderOptions.DeviceId);
+            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo));
+        }
+        catch
+        {
+            foreach (var session in sessions) session.Dispose();
+            throw;
+        }
+    }
+
+    public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)
+    {
+        var storage = new DeviceKvStorage(this, manifest, tensors, rows, slots);
+        storage.Zero();
+        return storage;
+    }
+
+    /// <summary>kv_write: inputs from, to, cache.i, source.i (names as given); outputs updated.i bound to the caches.</summary>
+    public void Write(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs) =>
+        Run(_write, inputNames, inputs, outputNames, outputs);
+
+    /// <summary>kv_zeros into <paramref name="destination"/>; <paramref name="shape"/> is a host int64[4] of its shape.</summary>
+    public void Zero(OrtValue shape, OrtValue destination) => Run(_zeros, ["shape"], [shape], ["zeros"], [destination]);
+
+    /// <summary>kv_copy from <paramref name="source"/> into <paramref name="destination"/> (device or host).</summary>
+    public void Copy(OrtValue source, OrtValue destination) => Run(_copy, ["source"], [source], ["copy"], [destination]);
+
+    private void Run(InferenceSession session, string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs)
+    {
+        try
+        {
+            session.Run(_runOptions, inputNames, inputs, outputNames, outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"device KV edit failed ({e.Message}).", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        _write.Dispose();
+        _zeros.Dispose();
+        _copy.Dispose();
+        Allocator.Dispose();
+        if (!ReferenceEquals(MemoryInfo, OrtMemoryInfo.DefaultInstance)) MemoryInfo.Dispose();
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Condensa.Runtime.Kv;
+
+/// <summary>
+/// A set of KV tensors of one layout, [rows, kvHeads, slots, headDim] each, in graph order (key, value per stored
+/// layer, or per pending layer): a cache's buffers, or a pass's new entries. Host storage lives in pinned arrays,
+/// device storage in the execution provider's memory; both hand ONNX Runtime the same OrtValues every pass.
+/// </summary>
+internal abstract class KvStorage : IDisposable
+{
+    protected KvStorage(ModelManifest manifest, int tensors, int rows, int slots)
+    {
+        Manifest = manifest;
+        Tensors = tensors;
+        Rows = rows;
+        Slots = slots;
+    }
+
+    public ModelManifest Manifest { get; }
+
+    /// <summary>Number of tensors (2 per layer).</summary>
+    public int Tensors { get; }
+
+    public int Rows { get; }
+
+    /// <summary>Slots per row and head (a cache's capacity, or a pass's new tokens per row).</summary>
+    public int Slots { get; protected set; }
+
+    /// <summary>Bytes of one entry of one head (headDim elements).</summary>
+    public int EntryBytes => Manifest.HeadDim * Manifest.KvType.SizeInBytes();
+
+    /// <summary>Whether the tensors live in device memory (then only graphs read or write them).</summary>
+    public abstract bool OnDevice { get; }
+
+    /// <summary>The tensor as an OrtValue, shaped [rows, kvHeads, slots, headDim].</summary>
+    public abstract OrtValue Value(int tensor);
+
+    /// <summary>Copies entries from <paramref name="source"/> (same tensor count and heads; may be this storage, when
+    /// every run moves entries to lower or equal slots, as tree compaction does) into this storage.</summary>
+    public abstract void Copy(KvStorage source, KvMoves moves);
+
+    /// <summary>Copies tensor <paramref name="sourceTensor"/> of <paramref name="source"/> (same shape) into tensor
+    /// <paramref name="tensor"/> of this storage.</summary>
+    public abstract void CopyTensor(int tensor, KvStorage source, int sourceTensor);
+
+    /// <summary>Sets every tensor to zero.</summary>
+    public abstract void Zero();
+
+    /// <summary>Reshapes to <paramref name="slots"/> slots per row; contents are undefined afterwards. For a pass's
+    /// outputs, whose shape follows the chunk length.</summary>
+    public abstract void Reshape(int slots);
+
+    /// <summary>A host copy of one tensor (tests and diagnostics; a device tensor is read back through a graph).</summary>
+    public abstract byte[] Read(int tensor);
+
+    public long TensorBytes(int slots) => (long)Rows * Manifest.NumKvHeads * slots * EntryBytes;
+
+    public long[] Shape(int slots) => [Rows, Manifest.NumKvHeads, slots, Manifest.HeadDim];
+
+    public abstract void Dispose();
+}

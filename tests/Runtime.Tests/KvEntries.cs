@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+using Condensa.Runtime.Kv;
+
+namespace Condensa.Runtime.Tests;
+
+/// <summary>Appends recognisable entries to a cache without running a model.</summary>
+internal static class KvEntries
+{
+    /// <summary>Appends counts[b] entries to row b whose every element equals firstValue + index within the pass
+    /// ([batch, kvHeads, seqLen, headDim] host new KV, the same bytes for keys and values of every layer).</summary>
+    public static void Append(KvCache cache, int seqLen, int[] counts, int firstValue)
+    {
+        var manifest = cache.Manifest;
+        using var source = new HostKvStorage(manifest, 2 * cache.StoredLayers, cache.BatchSize, seqLen);
+        for (var t = 0; t < source.Tensors; t++)
+        {
+            var values = MemoryMarshal.Cast<byte, float>(source.Bytes(t));
+            for (var row = 0; row < cache.BatchSize * manifest.NumKvHeads; row++)
+            for (var j = 0; j < seqLen; j++)
+                values.Slice((row * seqLen + j) * manifest.HeadDim, manifest.HeadDim).Fill(firstValue + j);
+        }
+        cache.Append(source, counts);
+    }
+}
