@@ -1,0 +1,157 @@
+using System.Text.Json.Nodes;
+using Condensa.Runtime.Batching;
+using Condensa.TestSupport;
+
+namespace Condensa.Runtime.Tests;
+
+/// <summary>
+/// The device-resident KV path (buffers owned by ONNX Runtime, edited only by the export's kv_write / kv_zeros /
+/// kv_copy graphs), run on the CPU provider with <see cref="KvResidence.Device"/>: every scenario gives bit for bit the
+/// logits and the KV of the host path, since both copy the same bytes. A GPU provider runs this same code.
+/// </summary>
+[TestClass]
+public sealed class DeviceKvTests
+{
+    private static readonly SessionSettings Device = new() { KvResidence = KvResidence.Device };
+
+    [TestMethod]
+    public void Device_RaggedBatchWithGrowthRewindAndTreeCompaction_EqualsHost()
+    {
+        var export = TinyModels.Get("llama").Export;
+        var (hostLogits, hostKeys) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+        var (deviceLogits, deviceKeys) = RaggedScenario(export, Device, expectDevice: true);
+
+        CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
+        CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
+    }
+
+    [TestMethod]
+    public void Device_BudgetedCacheFedByTheTargetsLastPass_EqualsHost()
+    {
+        var export = TinyModels.Get("llama").Export;
+        CollectionAssert.AreEqual(BudgetScenario(export, new SessionSettings()), BudgetScenario(export, Device));
+    }
+
+    [TestMethod]
+    public void Device_LayerCondensedIterativePrefill_EqualsHost()
+    {
+        // Two cyclic blocks, R = 4 passes: a 10-token prompt runs the pending-KV iterations (kv_zeros, kv_copy).
+        var spec = new TinyModelSpec
+        {
+            Architecture = "lckv", LayerTypes = "0_2_2_3_5_5", NumLayers = 6, ForwardPasses = 3, BackwardPasses = 1, Seed = 35,
+            MaxPositionEmbeddings = 64,
+        };
+        var export = TinyExports.Get("lckv-two-blocks", spec).Export;
+        CollectionAssert.AreEqual(PrefillThenDecode(export, new SessionSettings()), PrefillThenDecode(export, Device));
+    }
+
+    [TestMethod]
+    public void Device_RowPrefillThroughASideCache_EqualsHost()
+    {
+        var export = TinyModels.Get("qwen2").Export;
+        CollectionAssert.AreEqual(SideCacheScenario(export, new SessionSettings()), SideCacheScenario(export, Device));
+    }
+
+    [TestMethod]
+    public void Device_ExportWithoutKvOps_SaysToExportAgain()
+    {
+        var export = TinyModels.Get("llama").Export;
+        var old = Path.Combine(Path.GetTempPath(), "condensa-tests", $"no-kv-ops-{Environment.ProcessId}");
+        Directory.CreateDirectory(old);
+        foreach (var file in Directory.GetFiles(export)) File.Copy(file, Path.Combine(old, Path.GetFileName(file)), overwrite: true);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(old, ModelManifest.FileName)))!.AsObject();
+        manifest.Remove("kv_ops");
+        File.WriteAllText(Path.Combine(old, ModelManifest.FileName), manifest.ToJsonString());
+
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(old, Device));
+        StringAssert.Contains(error.Message, "kv_ops");
+        StringAssert.Contains(error.Message, "export the checkpoint again");
+        using var host = DecoderModel.Load(old);   // host residence does not need them
+        Assert.IsFalse(host.KvOnDevice);
+    }
+
+    // Batch 3 with chunks of 4 slots: prefills of different lengths (one row idle), growth three times, a rewind, a
+    // tree pass with compaction in one row, then decoding.
+    private static (float[] Logits, byte[] Keys) RaggedScenario(string export, SessionSettings settings, bool expectDevice)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        Assert.AreEqual(expectDevice, model.KvOnDevice);
+        using var cache = model.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
+        Assert.AreEqual(expectDevice, cache.OnDevice);
+        var logits = new List<float>();
+        var prompt = TinyModels.Ids(3 * 6, seed: 51);
+        for (var j = 0; j < 18; j++) if (j % 6 >= 5 || j / 6 == 2 && j % 6 >= 3) prompt[j] = 0;   // padding
+        logits.AddRange(model.Forward(cache, prompt, [5, 6, 3], LogitsSelection.All).ToArray());
+        logits.AddRange(model.Forward(cache, TinyModels.Ids(3, seed: 52), [1, 1, 0], LogitsSelection.LastPerRow).ToArray());
+        cache.RewindTo(1, 4);
+
+        int[] parents = [-1, 0, 0, 1, 2];
+        var depths = new long[5];
+        var visibility = new bool[3 * 5 * 5];
+        var positions = new long[3 * 5];
+        for (var b = 0; b < 3; b++)
+        for (var j = 0; j < 5; j++)
+        {
+            for (var k = j; k >= 0; k = parents[k]) visibility[(b * 5 + j) * 5 + k] = true;
+            depths[j] = parents[j] < 0 ? 0 : depths[parents[j]] + 1;
+            positions[b * 5 + j] = cache.Lengths[b] + depths[j];
+        }
+        var tree = TinyModels.Ids(15, seed: 53);
+        logits.AddRange(model.Forward(cache, new ForwardInputs(tree, [5, 5, 5], LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility })
+            .ToArray());
+        cache.KeepPath(0, cache.Lengths[0] - 5, [0, 2, 4]);
+        cache.KeepPath(1, cache.Lengths[1] - 5, [0, 1, 3]);
+        cache.RewindTo(2, cache.Lengths[2] - 5);
+        for (var step = 0; step < 6; step++)
+            logits.AddRange(model.Forward(cache, TinyModels.Ids(3, seed: 60 + step), [1, 1, 1], LogitsSelection.LastPerRow).ToArray());
+        Assert.IsGreaterThanOrEqualTo(12, cache.Capacity, "the scenario grows the buffers past three chunks");
+        return ([.. logits], cache.KeyBytes(0).ToArray());
+    }
+
+    // A self-speculation draft's budget (sinks 2, window 4) filled from the target's passes, then drafting on it.
+    private static float[] BudgetScenario(string export, SessionSettings settings)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        using var target = model.CreateCache(1);
+        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 4, Slack: 2) });
+        var logits = new List<float>();
+        var prompt = TinyModels.Ids(11, seed: 71);
+        model.Forward(target, prompt, [prompt.Length], LogitsSelection.LastPerRow);
+        target.CopyLastPassInto(budget, [prompt.Length]);          // longer than the ring: only the latest positions stay
+        for (var step = 0; step < 5; step++)
+        {
+            var token = TinyModels.Ids(1, seed: 72 + step);
+            logits.AddRange(model.Forward(budget, token, [1], LogitsSelection.LastPerRow).ToArray());
+            budget.RewindTo(0, budget.Lengths[0] - 1);
+            model.Forward(target, token, [1], LogitsSelection.LastPerRow);
+            target.CopyLastPassInto(budget, [1]);
+        }
+        return [.. logits, .. budget.KeyBytes(0).ToArray().Select(b => (float)b)];
+    }
+
+    private static float[] PrefillThenDecode(string export, SessionSettings settings)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        using var cache = model.CreateCache(1);
+        var logits = new List<float>(model.Forward(cache, TinyModels.Ids(10, seed: 81), [10], LogitsSelection.All).ToArray());
+        for (var step = 0; step < 3; step++)
+            logits.AddRange(model.Forward(cache, TinyModels.Ids(1, seed: 82 + step), [1], LogitsSelection.LastPerRow).ToArray());
+        return [.. logits];
+    }
+
+    // Row 1 of a batch-2 cache prefilled in two chunks through the batch-1 side cache, then both rows decode.
+    private static float[] SideCacheScenario(string export, SessionSettings settings)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        using var cache = model.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
+        model.Forward(cache, [.. TinyModels.Ids(3, seed: 91), 0, 0, 0], [3, 0], LogitsSelection.LastPerRow);
+        using var prefiller = new RowPrefiller(model, batchSize: 2);
+        prefiller.Begin(cache, row: 1);
+        var logits = new List<float>(prefiller.Feed(cache, TinyModels.Ids(5, seed: 92)).ToArray());
+        logits.AddRange(prefiller.Feed(cache, TinyModels.Ids(4, seed: 93)).ToArray());
+        prefiller.End();
+        for (var step = 0; step < 3; step++)
+            logits.AddRange(model.Forward(cache, TinyModels.Ids(2, seed: 94 + step), [1, 1], LogitsSelection.LastPerRow).ToArray());
+        return [.. logits];
+    }
+}
