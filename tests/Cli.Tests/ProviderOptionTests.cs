@@ -39,6 +39,16 @@ public sealed class ProviderOptionTests
     }
 
     [TestMethod]
+    public async Task Generate_KvResidenceDevice_SameTokensAsHost()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var host = await CliRunner.Run("generate", "--model", checkpoint, "--prompt", "abc", "--max-tokens", "12", "--json", "--kv-residence", "host");
+        var device = await CliRunner.Run("generate", "--model", checkpoint, "--prompt", "abc", "--max-tokens", "12", "--json", "--kv-residence", "device");
+        Assert.AreEqual(0, device.Exit, device.Error);
+        Assert.AreEqual(Tokens(host.Output), Tokens(device.Output));
+    }
+
+    [TestMethod]
     public async Task Generate_UnknownProvider_ErrorListsKnownOnes()
     {
         var (exit, _, error) = await CliRunner.Run("generate", "--model", CliRunner.Checkpoint(), "--prompt", "a", "--provider", "tpu");

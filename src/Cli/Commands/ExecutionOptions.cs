@@ -5,7 +5,7 @@ using Condensa.Runtime.ExecutionProviders;
 namespace Condensa.Cli.Commands;
 
 /// <summary>
-/// --provider, --device-id and --ort-library of the commands that load a model, turned into <see cref="SessionSettings"/>.
+/// --provider, --device-id, --ort-library and --kv-residence of the commands that load a model, turned into <see cref="SessionSettings"/>.
 /// The provider list comes from --provider, else the catalog entry's defaults.provider, else cpu.
 /// </summary>
 internal sealed class ExecutionOptions
@@ -23,12 +23,19 @@ internal sealed class ExecutionOptions
         Description = $"Native ONNX Runtime library to load instead of the package's (a GPU build); default: ${Runtime.ExecutionProviders.OrtLibrary.EnvironmentVariable}",
     };
 
+    public Option<KvResidence> KvResidence { get; } = new("--kv-residence")
+    {
+        Description = "Where KV caches live: auto (the GPU's memory on a GPU provider, host memory on the CPU), host, or device",
+        DefaultValueFactory = _ => Runtime.KvResidence.Auto,
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public ExecutionOptions AddTo(Command command)
     {
         command.Options.Add(Provider);
         command.Options.Add(DeviceId);
         command.Options.Add(OrtLibrary);
+        command.Options.Add(KvResidence);
         return this;
     }
 
@@ -43,6 +50,7 @@ internal sealed class ExecutionOptions
             IntraOpThreads = threads,
             Providers = [.. ExecutionProvider.ParseList(providers).Select(p => p.Name)],
             ProviderOptions = new ProviderOptions { DeviceId = parse.GetValue(DeviceId) },
+            KvResidence = parse.GetValue(KvResidence),
         };
     }
 
