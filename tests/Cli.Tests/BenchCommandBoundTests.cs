@@ -1,12 +1,39 @@
 using System.Text.Json;
+using System.Xml.Linq;
 
 namespace Condensa.Cli.Tests;
 
-/// <summary><c>condensa bench</c>'s bandwidth bound, peak memory and their option errors, end to end on a tiny checkpoint.</summary>
+/// <summary><c>condensa bench</c>'s bandwidth bound, peak memory, --chart and their option errors, end to end on a tiny checkpoint.</summary>
 [TestClass]
 public sealed class BenchCommandBoundTests
 {
+    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+
     private static readonly string[] Quick = ["--context", "16", "--runs", "1", "--decode-steps", "2", "--prefill-tokens", "8", "--threads", "1"];
+
+    [TestMethod]
+    public async Task Bench_GivenBandwidthAndChart_WellFormedSvgWithOneBarPerRowAndTheModelName()
+    {
+        // a model name that must be escaped in XML
+        var model = Path.Combine(Directory.CreateTempSubdirectory().FullName, "tiny <a&b>");
+        Directory.Move(CliRunner.Checkpoint(), model);
+        var chart = Path.Combine(Directory.CreateTempSubdirectory().FullName, "decode.svg");
+        var json = Path.ChangeExtension(chart, ".json");
+
+        var (exit, output, error) = await CliRunner.Run(["bench", "-m", model, "--batch", "1,2", .. Quick, "--bandwidth", "10",
+            "--chart", chart, "--json", json]);
+
+        Assert.AreEqual(0, exit, error);
+        StringAssert.StartsWith(output, "read bandwidth: 10.0 GB/s (given by --bandwidth)");
+        StringAssert.Contains(output, "| bound tok/s | of bound |");
+        StringAssert.Contains(output, "peak working set: ");
+        var svg = XDocument.Load(chart).Root!;
+        Assert.AreEqual(Svg + "svg", svg.Name);
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bar"));
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bound"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == model), "the legend names the model, unescaped once parsed");
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "batch 2, ctx 16"));
+    }
 
     [TestMethod]
     public async Task Bench_GivenBandwidth_JsonBoundFollowsFromItsOwnFields()
@@ -60,10 +87,29 @@ public sealed class BenchCommandBoundTests
     }
 
     [TestMethod]
+    public async Task Bench_SpeculativeChart_OneBarPerModeAndTheOneXLine()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var prompts = Path.Combine(dir, "prompts.txt");
+        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+        var chart = Path.Combine(dir, "speculative.svg");
+
+        var (exit, _, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "1", "--context", "12", "--max-tokens", "6", "--runs", "1", "--chart", chart);
+
+        Assert.AreEqual(0, exit, error);
+        var svg = XDocument.Load(chart).Root!;
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bar"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "lookup"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "1.00x"), "mode none is plain decoding: 1.00x");
+    }
+
+    [TestMethod]
     [DataRow("--bandwidth 0 must be a positive number of GB/s", "--bandwidth", "0")]
     [DataRow("--bandwidth -2.5 must be a positive number of GB/s", "--bandwidth", "-2.5")]
     [DataRow("--bandwidth and --no-bandwidth exclude each other", "--bandwidth", "5", "--no-bandwidth")]
     [DataRow("--bandwidth-buffer 0 must be at least 1", "--bandwidth-buffer", "0")]
+    [DataRow("--chart '", "--chart", "MISSING/chart.svg")]
     [DataRow("--json '", "--json", "MISSING/bench.json")]
     public async Task Bench_BadOutputOrBandwidth_OneClearErrorBeforeLoadingAnything(string expected, params string[] args)
     {
@@ -75,7 +121,7 @@ public sealed class BenchCommandBoundTests
 
         Assert.AreEqual(1, exit, output + error);
         StringAssert.Contains(error, expected);
-        if (args[0] is "--json") StringAssert.Contains(error, $"folder '{missing}' does not exist");
+        if (args[0] is "--chart" or "--json") StringAssert.Contains(error, $"folder '{missing}' does not exist");
         Assert.AreEqual(1, error.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), error);
     }
 }

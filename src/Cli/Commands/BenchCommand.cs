@@ -13,7 +13,7 @@ namespace Condensa.Cli.Commands;
 /// one or more models measured in the same process (so ratios between them are fair). Decode rows run on a
 /// synthetic context (zero KV of the given length; a step's cost does not depend on the values); each figure is
 /// the median of repeated runs after a warm-up. Each decode row also gets its memory-bandwidth bound (the host's read
-/// bandwidth, measured after the rows, or --bandwidth) and the share of it reached.
+/// bandwidth, measured after the rows, or --bandwidth) and the share of it reached; --chart draws the rows as SVG.
 /// </summary>
 internal static class BenchCommand
 {
@@ -47,6 +47,10 @@ internal static class BenchCommand
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var chart = new Option<string?>("--chart")
+        {
+            Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup) as an SVG bar chart to this file",
+        };
         var bandwidth = new Option<double?>("--bandwidth")
         {
             Description = "Memory bandwidth in GB/s for the bound columns instead of measuring the host's (e.g. a GPU's HBM bandwidth)",
@@ -61,7 +65,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, bandwidth, noBandwidth, bandwidthBuffer,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer,
         };
         execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -72,6 +76,7 @@ internal static class BenchCommand
             {
                 // Options that would fail only after minutes of measuring fail first.
                 var jsonPath = OutputFile(parse.GetValue(json), "--json");
+                var chartPath = OutputFile(parse.GetValue(chart), "--chart");
                 var givenBandwidth = parse.GetValue(bandwidth);
                 if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
                     throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
@@ -87,7 +92,7 @@ internal static class BenchCommand
                         SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
                     return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                         session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
-                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, output, error, cancellationToken);
+                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
                 }
                 var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
@@ -117,6 +122,8 @@ internal static class BenchCommand
                     if (jsonPath is not null)
                         await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(
                             new { settings, bandwidth = measured, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+                    if (chartPath is not null)
+                        await File.WriteAllTextAsync(chartPath, DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
                     return 0;
                 }
                 finally
@@ -131,7 +138,7 @@ internal static class BenchCommand
     /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
     private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, Func<ResolvedModel, SessionSettings> session,
         string? draftName,
-        string[] promptFiles, SpeculativeBenchSettings settings, string? json, TextWriter output, TextWriter error,
+        string[] promptFiles, SpeculativeBenchSettings settings, string? json, string? chart, TextWriter output, TextWriter error,
         CancellationToken cancellationToken)
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
@@ -159,6 +166,8 @@ internal static class BenchCommand
         await output.WriteLineAsync(Machine.DescribePeak(peak));
         if (json is not null)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+        if (chart is not null)
+            await File.WriteAllTextAsync(chart, SpeculativeBench.Chart(rows, target.Provider.Name), cancellationToken);
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
@@ -289,6 +298,29 @@ internal static class BenchCommand
     private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 
     private static string Percent(double? fraction) => fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $"{f * 100:F0} %") : "-";
+
+    /// <summary>Decode tok/s per (batch, context), one bar per row and one colour per model, the bound behind each bar.</summary>
+    private static string DecodeChart(List<BenchRow> rows, Bandwidth bandwidth, string provider, int threads)
+    {
+        var groups = rows.GroupBy(r => r.AtBudget ? $"ctx {r.Context}, largest batch" : $"batch {r.Batch}, ctx {r.Context}")
+            .Select(g => new ChartGroup(g.Key, [.. g.Select(r => new ChartBar(r.Model, r.DecodeTokensPerSecond,
+                r.DecodeTokensPerSecond.ToString("F1", CultureInfo.InvariantCulture), r.Bound.TokensPerSecond, Note(r)))]))
+            .ToList();
+        var bound = bandwidth.GigabytesPerSecond is { } gbps
+            ? string.Create(CultureInfo.InvariantCulture, $"bound: {gbps:F1} GB/s ({bandwidth.Source}) / bytes read per token; % = share of it reached")
+            : null;
+        return BenchChart.Render(new ChartText("condensa bench: decode tokens/s",
+            $"{Machine.Describe()}, provider {provider}, {threads} threads" +
+            (bandwidth.GigabytesPerSecond is { } b ? string.Create(CultureInfo.InvariantCulture, $", {b:F1} GB/s") : ""),
+            "decode tokens/s (all rows of the batch)", bound), groups);
+    }
+
+    // Under the value: the batch of an at-budget row (it differs per model) and the share of the bound reached.
+    private static string? Note(BenchRow row)
+    {
+        string?[] parts = [row.AtBudget ? $"b{row.Batch}" : null, row.Bound.OfBound is null ? null : Percent(row.Bound.OfBound)];
+        return parts.Any(p => p is not null) ? string.Join(", ", parts.OfType<string>()) : null;
+    }
 
     /// <summary>The folder of an output file must exist (and the path must not be a folder), checked before measuring.</summary>
     private static string? OutputFile(string? path, string option)
