@@ -136,6 +136,25 @@ internal static class SpeculativeBench
     private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) =>
         a.Count == b.Count && a.Zip(b).All(p => p.First.SequenceEqual(p.Second));
 
+    /// <summary>
+    /// The rows as an SVG bar chart: per (batch, prompt), each mode's speedup over plain decoding (a dashed line at
+    /// 1.0x), or its decode tok/s when "none" is not among the modes.
+    /// </summary>
+    public static string Chart(IReadOnlyList<SpeculativeBenchRow> rows, string provider)
+    {
+        var speedup = rows.Any(r => r.Mode == "none");
+        static string F(double v, string format) => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        var groups = rows.GroupBy(r => $"batch {r.Batch}, prompt {r.PromptTokens}")
+            .Select(g => new ChartGroup(g.Key, [.. g.Select(r => speedup
+                ? new ChartBar(r.Mode, r.Speedup, $"{F(r.Speedup, "F2")}x", Note: r.SameTokensAsPlain ? null : "tokens differ")
+                : new ChartBar(r.Mode, r.DecodeTokensPerSecond, F(r.DecodeTokensPerSecond, "F1")))]))
+            .ToList();
+        return BenchChart.Render(new ChartText(speedup ? "condensa bench --speculative: speedup over plain decoding" : "condensa bench --speculative: decode tokens/s",
+            $"{Machine.Describe()}, provider {provider}, greedy, {rows.Count} rows",
+            speedup ? "decode tok/s / plain decoding's" : "decode tokens/s", Reference: speedup ? 1 : null,
+            ReferenceLegend: speedup ? "plain decoding (mode none) = 1.0x" : null), groups);
+    }
+
     /// <summary>Markdown table of the rows.</summary>
     public static string Table(IReadOnlyList<SpeculativeBenchRow> rows)
     {

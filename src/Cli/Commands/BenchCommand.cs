@@ -12,7 +12,8 @@ namespace Condensa.Cli.Commands;
 /// <c>condensa bench</c>: decode and prefill speed, KV bytes per token and the largest batch within a KV budget, for
 /// one or more models measured in the same process (so ratios between them are fair). Decode rows run on a
 /// synthetic context (zero KV of the given length; a step's cost does not depend on the values); each figure is
-/// the median of repeated runs after a warm-up.
+/// the median of repeated runs after a warm-up. Each decode row also gets its memory-bandwidth bound (the host's read
+/// bandwidth, measured after the rows, or --bandwidth) and the share of it reached; --chart draws the rows as SVG.
 /// </summary>
 internal static class BenchCommand
 {
@@ -46,11 +47,25 @@ internal static class BenchCommand
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var chart = new Option<string?>("--chart")
+        {
+            Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup) as an SVG bar chart to this file",
+        };
+        var bandwidth = new Option<double?>("--bandwidth")
+        {
+            Description = "Memory bandwidth in GB/s for the bound columns instead of measuring the host's (e.g. a GPU's HBM bandwidth)",
+        };
+        var noBandwidth = new Option<bool>("--no-bandwidth") { Description = "Neither measure the bandwidth nor show the bound columns" };
+        var bandwidthBuffer = new Option<int>("--bandwidth-buffer")
+        {
+            Description = "MiB the bandwidth measurement reads (far more than the last-level cache)",
+            DefaultValueFactory = _ => (int)(MemoryBandwidth.DefaultBufferBytes >> 20),
+        };
 
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer,
         };
         execution.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -59,15 +74,25 @@ internal static class BenchCommand
             var error = parse.InvocationConfiguration.Error;
             return CommandErrors.Guard(error, async () =>
             {
+                // Options that would fail only after minutes of measuring fail first.
+                var jsonPath = OutputFile(parse.GetValue(json), "--json");
+                var chartPath = OutputFile(parse.GetValue(chart), "--chart");
+                var givenBandwidth = parse.GetValue(bandwidth);
+                if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
+                    throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
+                if (givenBandwidth is not null && parse.GetValue(noBandwidth))
+                    throw new ArgumentException("--bandwidth and --no-bandwidth exclude each other.");
+                var bufferBytes = Positive(parse.GetValue(bandwidthBuffer), "--bandwidth-buffer") << 20;
                 if (parse.GetValue(speculative) is { } modes)
                 {
+                    if (givenBandwidth is not null) throw new ArgumentException("--bandwidth applies to the decode table; --speculative rows have no bound.");
                     var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                         ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                         (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
                         SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
                     return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                         session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
-                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, parse.GetValue(json), output, error, cancellationToken);
+                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
                 }
                 var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
@@ -84,9 +109,21 @@ internal static class BenchCommand
                         decoders.Add((name, DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry))));
                     }
                     var rows = Measure(decoders, settings, cancellationToken);
+                    // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
+                    var peak = Machine.PeakWorkingSet();
+                    var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+                    var measured = givenBandwidth is { } given ? Bandwidth.Given(given)
+                        : parse.GetValue(noBandwidth) ? Bandwidth.None
+                        : MemoryBandwidth.Measure(bufferBytes, threadCount);
+                    rows = [.. rows.Select(r => r with { Bound = r.Bound.At(measured.GigabytesPerSecond, r.DecodeTokensPerSecond) })];
+                    await output.WriteLineAsync(measured.Describe());
                     await output.WriteLineAsync(Table(rows, settings));
-                    if (parse.GetValue(json) is { } path)
-                        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);
+                    await output.WriteLineAsync(Machine.DescribePeak(peak));
+                    if (jsonPath is not null)
+                        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(
+                            new { settings, bandwidth = measured, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+                    if (chartPath is not null)
+                        await File.WriteAllTextAsync(chartPath, DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
                     return 0;
                 }
                 finally
@@ -101,7 +138,8 @@ internal static class BenchCommand
     /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
     private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, Func<ResolvedModel, SessionSettings> session,
         string? draftName,
-        string[] promptFiles, SpeculativeBenchSettings settings, string? json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        string[] promptFiles, SpeculativeBenchSettings settings, string? json, string? chart, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken)
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
@@ -123,9 +161,13 @@ internal static class BenchCommand
                 new KvBudget(settings.Sinks, settings.Window, SpeculativeSetup.MaxTreeNodes).Slots, error);
         var rows = SpeculativeBench.Measure(mode => mode is "draft" or "tree-draft" && pairedTarget is not null ? pairedTarget : target, draft,
             tokenizer, text, settings, planners, error, cancellationToken);
+        var peak = Machine.PeakWorkingSet();
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
+        await output.WriteLineAsync(Machine.DescribePeak(peak));
         if (json is not null)
-            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, rows }, JsonOptions), cancellationToken);
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+        if (chart is not null)
+            await File.WriteAllTextAsync(chart, SpeculativeBench.Chart(rows, target.Provider.Name), cancellationToken);
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
@@ -159,40 +201,42 @@ internal static class BenchCommand
                     $"(or --prefill-tokens {settings.PrefillTokens}) exceeds max_context {model.Manifest.MaxContext} of model '{name}'.");
         }
         var planners = decoders.Select(d => new MemoryPlanner(d.Model.Manifest, growthChunk: new KvCacheOptions().GrowthChunk)).ToArray();
+        var weights = decoders.Select(d => StepWeights.Of(d.Model.Directory, d.Model.Manifest)).ToArray();
         var prefill = PrefillTokensPerSecond([.. decoders.Select(d => d.Model)], settings);
         var rows = new List<BenchRow>();
         foreach (var context in settings.Contexts)
         {
             // 1) the listed batches, every model round-robin at the same batch
             foreach (var batch in settings.Batches)
-                AddRows([.. Enumerable.Range(0, decoders.Count)], [.. decoders.Select(_ => batch)], context);
+                AddRows([.. Enumerable.Range(0, decoders.Count)], [.. decoders.Select(_ => batch)], context, atBudget: false);
             // 2) with --at-budget, every model at its own largest batch within the KV budget, round-robin too
             if (settings.AtBudget)
             {
                 var fits = Enumerable.Range(0, decoders.Count).Where(m => planners[m].LargestBatch(settings.KvBudget, context) >= 1).ToArray();
-                AddRows(fits, [.. fits.Select(m => planners[m].LargestBatch(settings.KvBudget, context))], context);
+                AddRows(fits, [.. fits.Select(m => planners[m].LargestBatch(settings.KvBudget, context))], context, atBudget: true);
             }
         }
 
-        void AddRows(int[] measured, int[] batches, int context)
+        void AddRows(int[] measured, int[] batches, int context, bool atBudget)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var rates = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
+            var (rates, slots) = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
             for (var i = 0; i < measured.Length; i++)
             {
                 var (name, model) = decoders[measured[i]];
                 var planner = planners[measured[i]];
                 rows.Add(new BenchRow(name, $"{model.Manifest.KvLayers.Length}/{model.Manifest.NumLayers}", batches[i], context,
                     Math.Round(rates[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
-                    planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false)));
+                    planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false), atBudget,
+                    DecodeBound.Of(weights[measured[i]].StreamedBytes, batches[i], slots[i], model.Manifest.KvBytesPerToken)));
             }
         }
         return rows;
     }
 
     // 1) synthetic context per model  2) warm-up steps  3) timed runs, round-robin over the models so that
-    // interference from other processes spreads over all of them  4) median per model
-    private static double[] DecodeTokensPerSecond(DecoderModel[] models, int[] batches, int context, BenchSettings settings)
+    // interference from other processes spreads over all of them  4) median per model, and the slots each step read
+    private static (double[] Rates, int[] Slots) DecodeTokensPerSecond(DecoderModel[] models, int[] batches, int context, BenchSettings settings)
     {
         const int warmup = DecodeWarmup;
         var caches = models.Select((m, i) => m.CreateCache(batches[i], new KvCacheOptions { InitialCapacity = context + settings.DecodeSteps + warmup })).ToArray();
@@ -214,7 +258,7 @@ internal static class BenchCommand
                 for (var s = 0; s < settings.DecodeSteps; s++) models[m].Forward(caches[m], tokens[m], counts[m], LogitsSelection.LastPerRow);
                 rates[m].Add((double)batches[m] * settings.DecodeSteps / clock.Elapsed.TotalSeconds);
             }
-            return [.. rates.Select(Median)];
+            return ([.. rates.Select(Median)], [.. caches.Select(c => c.Capacity)]);
         }
         finally
         {
@@ -243,12 +287,49 @@ internal static class BenchCommand
         var budget = settings.KvBudget.ToString("N0", CultureInfo.InvariantCulture);
         var lines = new List<string>
         {
-            $"| model | KV layers | batch | context | decode tok/s | prefill tok/s ({settings.PrefillTokens}) | KV B/token | standard KV B/token | max batch in {budget} B | standard max batch |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            $"| model | KV layers | batch | context | decode tok/s | bound tok/s | of bound | prefill tok/s ({settings.PrefillTokens}) | KV B/token | standard KV B/token | max batch in {budget} B | standard max batch |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         };
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
+            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} | {Optional(r.Bound.TokensPerSecond, "F1")} | {Percent(r.Bound.OfBound)} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
         return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+
+    private static string Percent(double? fraction) => fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $"{f * 100:F0} %") : "-";
+
+    /// <summary>Decode tok/s per (batch, context), one bar per row and one colour per model, the bound behind each bar.</summary>
+    private static string DecodeChart(List<BenchRow> rows, Bandwidth bandwidth, string provider, int threads)
+    {
+        var groups = rows.GroupBy(r => r.AtBudget ? $"ctx {r.Context}, largest batch" : $"batch {r.Batch}, ctx {r.Context}")
+            .Select(g => new ChartGroup(g.Key, [.. g.Select(r => new ChartBar(r.Model, r.DecodeTokensPerSecond,
+                r.DecodeTokensPerSecond.ToString("F1", CultureInfo.InvariantCulture), r.Bound.TokensPerSecond, Note(r)))]))
+            .ToList();
+        var bound = bandwidth.GigabytesPerSecond is { } gbps
+            ? string.Create(CultureInfo.InvariantCulture, $"bound: {gbps:F1} GB/s ({bandwidth.Source}) / bytes read per token; % = share of it reached")
+            : null;
+        return BenchChart.Render(new ChartText("condensa bench: decode tokens/s",
+            $"{Machine.Describe()}, provider {provider}, {threads} threads" +
+            (bandwidth.GigabytesPerSecond is { } b ? string.Create(CultureInfo.InvariantCulture, $", {b:F1} GB/s") : ""),
+            "decode tokens/s (all rows of the batch)", bound), groups);
+    }
+
+    // Under the value: the batch of an at-budget row (it differs per model) and the share of the bound reached.
+    private static string? Note(BenchRow row)
+    {
+        string?[] parts = [row.AtBudget ? $"b{row.Batch}" : null, row.Bound.OfBound is null ? null : Percent(row.Bound.OfBound)];
+        return parts.Any(p => p is not null) ? string.Join(", ", parts.OfType<string>()) : null;
+    }
+
+    /// <summary>The folder of an output file must exist (and the path must not be a folder), checked before measuring.</summary>
+    private static string? OutputFile(string? path, string option)
+    {
+        if (path is null) return null;
+        if (Directory.Exists(path)) throw new ArgumentException($"{option} '{path}' is a folder; give a file name.");
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder)) throw new ArgumentException($"{option} '{path}': folder '{folder}' does not exist.");
+        return path;
     }
 
     private static int[] RandomTokens(int count, int vocab, int seed)
@@ -280,6 +361,8 @@ internal static class BenchCommand
 
     private sealed record BenchSettings(int[] Batches, int[] Contexts, long KvBudget, int DecodeSteps, int Runs, int PrefillTokens, bool AtBudget);
 
+    /// <summary>One decode row; <paramref name="AtBudget"/>: measured at the model's largest batch within the KV budget.</summary>
     private sealed record BenchRow(string Model, string KvLayers, int Batch, int Context, double DecodeTokensPerSecond,
-        double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch);
+        double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch,
+        bool AtBudget, DecodeBound Bound);
 }

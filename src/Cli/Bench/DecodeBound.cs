@@ -1,0 +1,33 @@
+namespace Condensa.Cli.Bench;
+
+/// <summary>
+/// The memory-bandwidth bound of a decode row. A step of a batch of B rows reads the weights once for all B tokens
+/// and each row's KV cache: every slot the cache hands the graph (its capacity, not only the filled context: the
+/// attention scores all of them and masks the empty ones). So a token costs
+/// <c>weights / B + KV slots × KV bytes per slot</c>, and no decoder can beat bandwidth / that.
+/// </summary>
+/// <param name="WeightBytesPerStep">Weights a step streams (<see cref="StepWeights.StreamedBytes"/>).</param>
+/// <param name="KvSlotsRead">Slots of each row's cache the step reads.</param>
+/// <param name="KvBytesReadPerRow">KvSlotsRead × KV bytes per token.</param>
+/// <param name="BytesPerToken">WeightBytesPerStep / batch + KvBytesReadPerRow.</param>
+/// <param name="TokensPerSecond">Bandwidth / BytesPerToken, or null without a bandwidth.</param>
+/// <param name="OfBound">Measured decode tokens/s / TokensPerSecond (a fraction), or null.</param>
+internal sealed record DecodeBound(long WeightBytesPerStep, int KvSlotsRead, long KvBytesReadPerRow, double BytesPerToken,
+    double? TokensPerSecond, double? OfBound)
+{
+    /// <summary>The bytes a token of a row costs, before any bandwidth is known.</summary>
+    public static DecodeBound Of(long weightBytesPerStep, int batch, int kvSlotsRead, long kvBytesPerToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        var kvPerRow = kvSlotsRead * kvBytesPerToken;
+        return new DecodeBound(weightBytesPerStep, kvSlotsRead, kvPerRow, (double)weightBytesPerStep / batch + kvPerRow, null, null);
+    }
+
+    /// <summary>The bound at <paramref name="gigabytesPerSecond"/> (none when null), and the share of it that
+    /// <paramref name="decodeTokensPerSecond"/> reaches.</summary>
+    public DecodeBound At(double? gigabytesPerSecond, double decodeTokensPerSecond)
+    {
+        var bound = gigabytesPerSecond * 1e9 / BytesPerToken;
+        return this with { TokensPerSecond = bound, OfBound = decodeTokensPerSecond / bound };
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
+namespace Condensa.Cli.Tests;
+
+/// <summary><c>condensa bench</c>'s bandwidth bound, peak memory, --chart and their option errors, end to end on a tiny checkpoint.</summary>
+[TestClass]
+public sealed class BenchCommandBoundTests
+{
+    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+
+    private static readonly string[] Quick = ["--context", "16", "--runs", "1", "--decode-steps", "2", "--prefill-tokens", "8", "--threads", "1"];
+
+    [TestMethod]
+    public async Task Bench_GivenBandwidthAndChart_WellFormedSvgWithOneBarPerRowAndTheModelName()
+    {
+        // a model name that must be escaped in XML
+        var model = Path.Combine(Directory.CreateTempSubdirectory().FullName, "tiny <a&b>");
+        Directory.Move(CliRunner.Checkpoint(), model);
+        var chart = Path.Combine(Directory.CreateTempSubdirectory().FullName, "decode.svg");
+        var json = Path.ChangeExtension(chart, ".json");
+
+        var (exit, output, error) = await CliRunner.Run(["bench", "-m", model, "--batch", "1,2", .. Quick, "--bandwidth", "10",
+            "--chart", chart, "--json", json]);
+
+        Assert.AreEqual(0, exit, error);
+        StringAssert.StartsWith(output, "read bandwidth: 10.0 GB/s (given by --bandwidth)");
+        StringAssert.Contains(output, "| bound tok/s | of bound |");
+        StringAssert.Contains(output, "peak working set: ");
+        var svg = XDocument.Load(chart).Root!;
+        Assert.AreEqual(Svg + "svg", svg.Name);
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bar"));
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bound"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == model), "the legend names the model, unescaped once parsed");
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "batch 2, ctx 16"));
+    }
+
+    [TestMethod]
+    public async Task Bench_GivenBandwidth_JsonBoundFollowsFromItsOwnFields()
+    {
+        var json = Path.Combine(Directory.CreateTempSubdirectory().FullName, "bench.json");
+
+        var (exit, _, error) = await CliRunner.Run(["bench", "-m", CliRunner.Checkpoint(), "--batch", "1,3", .. Quick, "--bandwidth", "10", "--json", json]);
+
+        Assert.AreEqual(0, exit, error);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        var bandwidth = root.GetProperty("bandwidth");
+        Assert.AreEqual("given", bandwidth.GetProperty("source").GetString());
+        var bytesPerSecond = bandwidth.GetProperty("gigabytes_per_second").GetDouble() * 1e9;
+        Assert.AreEqual(10e9, bytesPerSecond);
+        Assert.IsGreaterThan(0L, root.GetProperty("peak_working_set_bytes").GetInt64());
+        var rows = root.GetProperty("rows").EnumerateArray().ToList();
+        Assert.HasCount(2, rows);
+        var weights = rows[0].GetProperty("bound").GetProperty("weight_bytes_per_step").GetInt64();
+        Assert.IsGreaterThan(0L, weights);
+        foreach (var row in rows)
+        {
+            var bound = row.GetProperty("bound");
+            int batch = row.GetProperty("batch").GetInt32(), slots = bound.GetProperty("kv_slots_read").GetInt32();
+            Assert.AreEqual(weights, bound.GetProperty("weight_bytes_per_step").GetInt64(), "one model: the same weights every row");
+            Assert.IsGreaterThanOrEqualTo(16 + 2 + 2, slots, "the cache holds the context, the timed steps and the warm-up");
+            var kvPerRow = bound.GetProperty("kv_bytes_read_per_row").GetInt64();
+            Assert.AreEqual(slots * row.GetProperty("kv_bytes_per_token").GetInt64(), kvPerRow);
+            var bytesPerToken = bound.GetProperty("bytes_per_token").GetDouble();
+            Assert.AreEqual((double)weights / batch + kvPerRow, bytesPerToken, 1e-6);
+            var tokensPerSecond = bound.GetProperty("tokens_per_second").GetDouble();
+            Assert.AreEqual(bytesPerSecond / bytesPerToken, tokensPerSecond, tokensPerSecond * 1e-12);
+            Assert.AreEqual(row.GetProperty("decode_tokens_per_second").GetDouble() / tokensPerSecond, bound.GetProperty("of_bound").GetDouble(), 1e-12);
+        }
+    }
+
+    [TestMethod]
+    public async Task Bench_NoBandwidth_BoundColumnsEmpty()
+    {
+        var json = Path.Combine(Directory.CreateTempSubdirectory().FullName, "bench.json");
+
+        var (exit, output, error) = await CliRunner.Run(["bench", "-m", CliRunner.Checkpoint(), "--batch", "1", .. Quick, "--no-bandwidth", "--json", json]);
+
+        Assert.AreEqual(0, exit, error);
+        StringAssert.StartsWith(output, "read bandwidth: not measured (--no-bandwidth)");
+        StringAssert.Contains(output, "| - | - |");
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var bound = doc.RootElement.GetProperty("rows")[0].GetProperty("bound");
+        Assert.AreEqual(JsonValueKind.Null, bound.GetProperty("tokens_per_second").ValueKind);
+        Assert.IsGreaterThan(0.0, bound.GetProperty("bytes_per_token").GetDouble());
+    }
+
+    [TestMethod]
+    public async Task Bench_SpeculativeChart_OneBarPerModeAndTheOneXLine()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var prompts = Path.Combine(dir, "prompts.txt");
+        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+        var chart = Path.Combine(dir, "speculative.svg");
+
+        var (exit, _, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "1", "--context", "12", "--max-tokens", "6", "--runs", "1", "--chart", chart);
+
+        Assert.AreEqual(0, exit, error);
+        var svg = XDocument.Load(chart).Root!;
+        Assert.HasCount(2, svg.Descendants(Svg + "rect").Where(r => (string?)r.Attribute("class") == "bar"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "lookup"));
+        Assert.IsTrue(svg.Descendants(Svg + "text").Any(t => t.Value == "1.00x"), "mode none is plain decoding: 1.00x");
+    }
+
+    [TestMethod]
+    [DataRow("--bandwidth 0 must be a positive number of GB/s", "--bandwidth", "0")]
+    [DataRow("--bandwidth -2.5 must be a positive number of GB/s", "--bandwidth", "-2.5")]
+    [DataRow("--bandwidth and --no-bandwidth exclude each other", "--bandwidth", "5", "--no-bandwidth")]
+    [DataRow("--bandwidth-buffer 0 must be at least 1", "--bandwidth-buffer", "0")]
+    [DataRow("--chart '", "--chart", "MISSING/chart.svg")]
+    [DataRow("--json '", "--json", "MISSING/bench.json")]
+    public async Task Bench_BadOutputOrBandwidth_OneClearErrorBeforeLoadingAnything(string expected, params string[] args)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"condensa-no-such-folder-{Guid.NewGuid():N}");
+        args = [.. args.Select(a => a.Replace("MISSING", missing, StringComparison.Ordinal))];
+
+        // the model does not exist either: the option is checked first
+        var (exit, output, error) = await CliRunner.Run(["bench", "-m", "no-such-model", .. args]);
+
+        Assert.AreEqual(1, exit, output + error);
+        StringAssert.Contains(error, expected);
+        if (args[0] is "--chart" or "--json") StringAssert.Contains(error, $"folder '{missing}' does not exist");
+        Assert.AreEqual(1, error.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), error);
+    }
+}
