@@ -32,6 +32,10 @@ public sealed record SessionSettings
     /// <summary>Device options of the GPU providers (device id, memory limit, graph capture).</summary>
     public ProviderOptions ProviderOptions { get; init; } = ProviderOptions.Default;
 
+    /// <summary>Environment variable naming a file prefix: when set, every session writes ONNX Runtime's profile
+    /// (a Chrome trace with each node's provider and duration per pass) to PREFIX_*.json when it closes.</summary>
+    public const string ProfileVariable = "CONDENSA_ORT_PROFILE";
+
     /// <summary>The providers of <see cref="Providers"/>, parsed; an unknown name or an empty list is an error.</summary>
     internal IReadOnlyList<ExecutionProvider> ResolveProviders()
     {
@@ -53,6 +57,12 @@ public sealed record SessionSettings
         try
         {
             if (!AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            if (Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } prefix)
+            {
+                // ONNX Runtime's per-node trace (provider, duration) of every pass, written when the session closes.
+                options.ProfileOutputPathPrefix = prefix;   // before EnableProfiling, which passes it to ONNX Runtime
+                options.EnableProfiling = true;
+            }
             provider.Append(options, ProviderOptions);
             return options;
         }

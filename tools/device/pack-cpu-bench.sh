@@ -12,13 +12,13 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 dotnet publish src/Cli -c Release -r linux-x64 --self-contained false -o "$work/app" >/dev/null
 tar cf - -C "$work/app" . | xz -T0 -9e > "$out/app.tar.xz"
 
-# 2. The .NET runtime without what the CLI never loads (XML, data, networking, VB, debugger and GC variants).
+# 2. The .NET runtime without what the CLI never loads (data, networking, VB, debugger and GC variants; XML stays for --chart).
 root=$(dirname "$(readlink -f "$(command -v dotnet)")")
 fx=$(ls -d "$root"/shared/Microsoft.NETCore.App/* | sort -V | tail -1)
 mkdir -p "$work/rt/shared/Microsoft.NETCore.App"
 cp -r "$root/dotnet" "$root/host" "$work/rt/"
 cp -r "$fx" "$work/rt/shared/Microsoft.NETCore.App/"
-(cd "$work/rt/shared/Microsoft.NETCore.App/$(basename "$fx")" && rm -f System.Private.Xml*.dll System.Xml*.dll System.Data*.dll \
+(cd "$work/rt/shared/Microsoft.NETCore.App/$(basename "$fx")" && rm -f System.Data*.dll \
   System.Private.DataContractSerialization.dll System.Runtime.Serialization*.dll System.Net.Http.dll System.Net.Security.dll \
   System.Net.Quic.dll System.Net.Mail.dll System.Net.HttpListener.dll System.Net.WebSockets*.dll System.Net.Requests.dll \
   System.Net.Primitives.dll System.Net.Sockets.dll System.Net.NameResolution.dll Microsoft.VisualBasic*.dll Microsoft.CSharp.dll \
