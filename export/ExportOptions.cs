@@ -7,8 +7,8 @@ public enum ExportPrecision
     Fp32,
     /// <summary>float16 weights, activations and KV; norms and softmax in float32; logits float32.</summary>
     Fp16,
-    /// <summary>Linear weights block-quantized to 4 bits (com.microsoft MatMulNBits); embeddings, norms, activations
-    /// and KV float32.</summary>
+    /// <summary>Linear weights block-quantized to 4 bits (com.microsoft MatMulNBits), some kept at 8 (<see cref="Int4Mix"/>);
+    /// embeddings, norms, activations and KV float32.</summary>
     Int4,
     /// <summary>Linear weights block-quantized to 8 bits (MatMulNBits); everything else float32.</summary>
     Int8,
