@@ -10,7 +10,7 @@ namespace Condensa.Cli.Tests;
 public sealed class QuantizedExportCommandTests
 {
     [TestMethod]
-    [DataRow("int4", 4, "none")]
+    [DataRow("int4", 4, "kv-head")]
     [DataRow("int8", 8, null)]
     public async Task Export_QuantizedPrecision_RuntimeLoadsAndGenerates(string precision, int bits, string? int4Mix)
     {
@@ -29,8 +29,8 @@ public sealed class QuantizedExportCommandTests
     }
 
     [TestMethod]
+    [DataRow("none")]
     [DataRow("kv")]
-    [DataRow("kv-head")]
     public async Task Export_Int4Mix_RecordedInManifest(string mix)
     {
         var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");

@@ -26,7 +26,7 @@ internal static class ExportCommand
         var floatLmHead = new Option<bool>("--float-lm-head") { Description = "int4/int8: keep lm_head in float32" };
         var int4Mix = new Option<string?>("--int4-mix")
         {
-            Description = "int4: weights kept at 8 bits: none (all 4 bits; the default), kv (k_proj, v_proj), kv-head (k_proj, v_proj, lm_head)",
+            Description = "int4: weights kept at 8 bits: kv-head (k_proj, v_proj, lm_head; the default), kv (k_proj, v_proj), none (all 4 bits)",
         };
         int4Mix.AcceptOnlyFromAmong([.. Int4Mixes.Names]);
         var random = new Option<bool>("--random") { Description = "Export a random-weight checkpoint of --shape instead of a real one" };
