@@ -106,7 +106,8 @@ public static class CheckpointExporter
                 : null,
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
             WeightQuantization = quantization is null ? null
-                : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead),
+                : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead,
+                    quantization.Bits == 4 ? Int4Mixes.Name(quantization.Mix) : null),
             BosTokenId = bos,
             EosTokenIds = eos,
             TokenizerFiles = copied,

@@ -15,11 +15,14 @@ public sealed record ManifestRope(
 /// <param name="BlockSize">Weights per scale along K.</param>
 /// <param name="AccuracyLevel">MatMulNBits accuracy_level (4: int8 activations on the CPU provider).</param>
 /// <param name="LmHead">Whether lm_head is quantized.</param>
+/// <param name="Int4Mix">With 4 bits: the <see cref="Export.Int4Mix"/> that kept some weights at 8 bits ("none", "kv",
+/// "kv-head"); absent with 8 bits.</param>
 public sealed record ManifestQuantization(
     [property: JsonPropertyName("bits")] int Bits,
     [property: JsonPropertyName("block_size")] int BlockSize,
     [property: JsonPropertyName("accuracy_level")] int AccuracyLevel,
-    [property: JsonPropertyName("lm_head")] bool LmHead);
+    [property: JsonPropertyName("lm_head")] bool LmHead,
+    [property: JsonPropertyName("int4_mix"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Int4Mix = null);
 
 /// <summary>File names of the graphs that edit a device-resident KV cache (<see cref="KvOpsGraphs"/>).</summary>
 /// <param name="Write">Gathers entries from a source and scatters them into the cache, every layer in one run.</param>

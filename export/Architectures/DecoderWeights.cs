@@ -37,11 +37,12 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
 
     /// <summary>
     /// An <c>nn.Linear</c> weight [out, in] block-quantized for MatMulNBits, which takes it in that layout (no transpose),
-    /// under initializer names derived from <paramref name="initializerName"/> (default: the tensor's own name).
+    /// under initializer names derived from <paramref name="initializerName"/> (default: the tensor's own name), at the
+    /// bits <see cref="WeightQuantization.For"/> gives its <paramref name="projection"/> (a WeightMap name).
     /// </summary>
-    public QuantizedWeightNames QuantizedMatrix(GraphBuilder b, string name, int inDim, int outDim, string? initializerName = null)
+    public QuantizedWeightNames QuantizedMatrix(GraphBuilder b, string name, string projection, int inDim, int outDim, string? initializerName = null)
     {
-        var settings = quantization ?? throw new InvalidOperationException("the export is not quantized");
+        var settings = (quantization ?? throw new InvalidOperationException("the export is not quantized")).For(projection);
         CheckShape(name, [outDim, inDim]);
         return MatMulNBits.AddInitializers(b, initializerName ?? name, inDim, outDim, settings,
             () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings));

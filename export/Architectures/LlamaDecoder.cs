@@ -179,8 +179,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     {
         using var _ = b.Scope(scope);
         string name = WeightMap.Weight(projection, layer);
-        string y = Weights.Quantization is { } q
-            ? MatMulNBits.Add(b, x, Weights.QuantizedMatrix(b, name, inDim, outDim), q)                      // [.., out]
+        string y = Weights.Quantization is not null
+            ? MatMulNBits.Add(b, x, Weights.QuantizedMatrix(b, name, projection, inDim, outDim))             // [.., out]
             : b.Node("MatMul", [x, Weights.TransposedMatrix(b, name, inDim, outDim)]);                       // [.., out]
         if (!bias) return y;
         string bv = Weights.Tensor(b, WeightMap.Bias(projection, layer), outDim);                            // [out]
@@ -197,11 +197,11 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     {
         int hidden = Config.HiddenSize, vocab = Config.VocabSize;
         bool tied = Config.TieWordEmbeddings || !Weights.Contains(WeightMap.LmHead);
-        if (Weights.Quantization is { LmHead: true } q)
+        if (Weights.Quantization is { LmHead: true })
         {
-            var w = tied ? Weights.QuantizedMatrix(b, WeightMap.Embed, hidden, vocab, initializerName: "tied_lm_head")
-                         : Weights.QuantizedMatrix(b, WeightMap.LmHead, hidden, vocab);
-            return MatMulNBits.Add(b, x, w, q, outputName);                                                  // [B, K, V]
+            var w = tied ? Weights.QuantizedMatrix(b, WeightMap.Embed, WeightMap.LmHead, hidden, vocab, initializerName: "tied_lm_head")
+                         : Weights.QuantizedMatrix(b, WeightMap.LmHead, WeightMap.LmHead, hidden, vocab);
+            return MatMulNBits.Add(b, x, w, outputName);                                                     // [B, K, V]
         }
         string head = tied
             ? b.Node("Transpose", [embed], "tied_lm_head/Transpose", Attr.Ints("perm", 1, 0))               // [H, V]

@@ -2,8 +2,9 @@ using Condensa.Export.Onnx;
 
 namespace Condensa.Export;
 
-/// <summary>The initializer names of one quantized weight (see <see cref="QuantizedMatrix"/> for the layout).</summary>
-internal sealed record QuantizedWeightNames(string Codes, string Scales, string ZeroPoints, int K, int N);
+/// <summary>The initializer names of one quantized weight (see <see cref="QuantizedMatrix"/> for the layout) and the
+/// settings it was quantized with (bits may differ between the weights of one export).</summary>
+internal sealed record QuantizedWeightNames(string Codes, string Scales, string ZeroPoints, int K, int N, WeightQuantization Settings);
 
 /// <summary>
 /// com.microsoft MatMulNBits: y [.., N] = x [.., K] @ dequant(W)ᵀ with W stored [N, K] block-quantized, so the
@@ -15,11 +16,11 @@ internal static class MatMulNBits
     public const string Domain = "com.microsoft";
 
     /// <summary>Adds the node on x [.., K]; returns y [.., N], named <paramref name="outputName"/> when given.</summary>
-    public static string Add(GraphBuilder b, string x, QuantizedWeightNames w, WeightQuantization settings, string? outputName = null) =>
+    public static string Add(GraphBuilder b, string x, QuantizedWeightNames w, string? outputName = null) =>
         b.NodeN("MatMulNBits", "MatMulNBits", [x, w.Codes, w.Scales, w.ZeroPoints], 1,
         [
-            Attr.Int("K", w.K), Attr.Int("N", w.N), Attr.Int("bits", settings.Bits),
-            Attr.Int("block_size", settings.BlockSize), Attr.Int("accuracy_level", settings.AccuracyLevel),
+            Attr.Int("K", w.K), Attr.Int("N", w.N), Attr.Int("bits", w.Settings.Bits),
+            Attr.Int("block_size", w.Settings.BlockSize), Attr.Int("accuracy_level", w.Settings.AccuracyLevel),
         ], outputName is null ? null : [outputName], Domain)[0];
 
     /// <summary>
@@ -36,7 +37,7 @@ internal static class MatMulNBits
         string scales = b.AddInitializer($"{name}.scales", TensorProto.Types.DataType.Float, [n, blocks],
             s => TensorBytes.Write(s, shared.Take().Scales, TensorProto.Types.DataType.Float));
         string zeroPoints = b.AddInitializer($"{name}.zero_points", u8, [n, settings.ZeroPointBytesPerRow(k)], s => s.Write(shared.Take().ZeroPoints));
-        return new QuantizedWeightNames(codes, scales, zeroPoints, k, n);
+        return new QuantizedWeightNames(codes, scales, zeroPoints, k, n, settings);
     }
 
     // Quantizes on first use and forgets the result after the last consumer, so a large model's quantized weights

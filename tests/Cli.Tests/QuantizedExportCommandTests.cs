@@ -10,9 +10,9 @@ namespace Condensa.Cli.Tests;
 public sealed class QuantizedExportCommandTests
 {
     [TestMethod]
-    [DataRow("int4", 4)]
-    [DataRow("int8", 8)]
-    public async Task Export_QuantizedPrecision_RuntimeLoadsAndGenerates(string precision, int bits)
+    [DataRow("int4", 4, "kv-head")]
+    [DataRow("int8", 8, null)]
+    public async Task Export_QuantizedPrecision_RuntimeLoadsAndGenerates(string precision, int bits, string? int4Mix)
     {
         var checkpoint = CliRunner.Checkpoint();
         var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");
@@ -21,11 +21,35 @@ public sealed class QuantizedExportCommandTests
 
         Assert.AreEqual(0, exit, error);
         var manifest = CondensaManifest.Load(Path.Combine(output, CondensaManifest.FileName));
-        Assert.AreEqual(new ManifestQuantization(bits, 16, 0, true), manifest.WeightQuantization);
+        Assert.AreEqual(new ManifestQuantization(bits, 16, 0, true, int4Mix), manifest.WeightQuantization);
         Assert.AreEqual(KvDataType.Float32, ModelManifest.Load(output).KvType);
         var (genExit, text, genError) = await CliRunner.Run("generate", "-m", output, "--prompt", "hello", "--max-tokens", "4");
         Assert.AreEqual(0, genExit, genError);
         Assert.IsFalse(string.IsNullOrEmpty(text));
+    }
+
+    [TestMethod]
+    [DataRow("none")]
+    [DataRow("kv")]
+    public async Task Export_Int4Mix_RecordedInManifest(string mix)
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");
+
+        var (exit, _, error) = await CliRunner.Run("export", "--checkpoint", CliRunner.Checkpoint(), "--out", output, "--precision", "int4", "--int4-mix", mix);
+
+        Assert.AreEqual(0, exit, error);
+        Assert.AreEqual(mix, CondensaManifest.Load(Path.Combine(output, CondensaManifest.FileName)).WeightQuantization!.Int4Mix);
+    }
+
+    [TestMethod]
+    [DataRow("--int4-mix kv needs --precision int4", "--precision", "int8", "--int4-mix", "kv")]
+    [DataRow("q4km", "--precision", "int4", "--int4-mix", "q4km")]
+    public async Task Export_BadInt4Mix_OneClearError(string expected, params string[] args)
+    {
+        var (exit, _, error) = await CliRunner.Run(["export", "--checkpoint", CliRunner.Checkpoint(), "--out", Path.Combine(Path.GetTempPath(), "never"), .. args]);
+
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, expected);
     }
 
     [TestMethod]

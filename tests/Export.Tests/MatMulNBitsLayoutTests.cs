@@ -58,7 +58,7 @@ public sealed class MatMulNBitsLayoutTests
         var b = new GraphBuilder();
         string x = b.Input("a", TensorProto.Types.DataType.Float, batch, seq, q.K);
         var names = MatMulNBits.AddInitializers(b, "w", q.K, q.N, q.Settings, () => q);
-        MatMulNBits.Add(b, x, names, q.Settings, "y");
+        MatMulNBits.Add(b, x, names, "y");
         b.Output("y", TensorProto.Types.DataType.Float, batch, seq, q.N);
         string path = Path.Combine(tmp.Path, "m.onnx");
         OnnxWriter.Write(b, path, "m.onnx.data", "matmulnbits");

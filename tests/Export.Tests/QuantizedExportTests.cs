@@ -27,12 +27,55 @@ public sealed class QuantizedExportTests
         Assert.HasCount(spec.NumLayers * 7 + 1, nbits, "q, k, v, o, gate, up, down per layer, and lm_head");
         Assert.IsTrue(nbits.All(n => n.Domain == "com.microsoft"));
         int bits = precision == ExportPrecision.Int4 ? 4 : 8;
-        Assert.IsTrue(nbits.All(n => n.Attribute.Single(a => a.Name == "bits").I == bits));
+        Assert.AreEqual(bits, nbits.Min(Bits), "the default int4 mix keeps only some weights at 8 bits");
         Assert.AreEqual(1, model.OpsetImport.Single(o => o.Domain == "com.microsoft").Version);
         var weights = model.Graph.Initializer.Select(i => i.Name).ToHashSet();
         Assert.IsFalse(model.Graph.Node.Any(n => n.OpType == "MatMul" && n.Input.Any(weights.Contains)), "no float weight left in a MatMul");
         Assert.AreEqual("float32", result.Manifest.Dtype, "KV and activations stay float32");
-        Assert.AreEqual(new ManifestQuantization(bits, 32, ExportOptions.Int8Activations, true), result.Manifest.WeightQuantization);
+        Assert.AreEqual(new ManifestQuantization(bits, 32, ExportOptions.Int8Activations, true, bits == 4 ? "kv-head" : null),
+            result.Manifest.WeightQuantization);
+    }
+
+    [TestMethod]
+    [DataRow(Int4Mix.None, false, "")]
+    [DataRow(Int4Mix.Kv, false, "k_proj v_proj")]
+    [DataRow(Int4Mix.KvHead, false, "k_proj v_proj lm_head")]
+    [DataRow(Int4Mix.KvHead, true, "k_proj v_proj lm_head")]   // tied: the quantized copy of the embedding table
+    public void Export_Int4Mix_EightBitsExactlyForTheMixesWeights(Int4Mix mix, bool tied, string eightBit)
+    {
+        using var tmp = new TempDir();
+        var spec = new TinyModelSpec { TieWordEmbeddings = tied, Seed = 9 };
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), spec);
+        var options = new ExportOptions { Precision = ExportPrecision.Int4, Quantization = ExportOptions.DefaultQuantization(ExportPrecision.Int4)! with { Mix = mix } };
+
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), options);
+
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));
+        var initializers = model.Graph.Initializer.ToDictionary(i => i.Name);
+        string[] raised = eightBit.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var nbits = model.Graph.Node.Where(n => n.OpType == "MatMulNBits").ToList();
+        foreach (var node in nbits)
+        {
+            string codes = node.Input[1];                                              // e.g. model.layers.0.self_attn.k_proj.weight.q8
+            int bits = raised.Any(codes.Contains) ? 8 : 4;
+            Assert.AreEqual(bits, Bits(node), codes);
+            StringAssert.EndsWith(codes, $".q{bits}");
+            Assert.AreEqual(32 * bits / 8, initializers[codes].Dims[2], $"{codes}: bytes per block of 32");
+        }
+        int perLayer = raised.Count(r => r.EndsWith("_proj", StringComparison.Ordinal));
+        Assert.AreEqual(spec.NumLayers * perLayer + (raised.Contains("lm_head") ? 1 : 0), nbits.Count(n => Bits(n) == 8));
+        Assert.AreEqual(Int4Mixes.Name(mix), result.Manifest.WeightQuantization!.Int4Mix);
+    }
+
+    [TestMethod]
+    public void Export_Int8WithInt4Mix_Throws()
+    {
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), new TinyModelSpec());
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"),
+            new ExportOptions { Precision = ExportPrecision.Int8, Quantization = new WeightQuantization(8, Mix: Int4Mix.Kv) }));
+        StringAssert.Contains(e.Message, "int4 mix 'kv' needs 4 bits");
     }
 
     [TestMethod]
@@ -72,4 +115,6 @@ public sealed class QuantizedExportTests
             new ExportOptions { Precision = ExportPrecision.Fp32, Quantization = new WeightQuantization(4) }));
         StringAssert.Contains(e.Message, "int4 or int8");
     }
+
+    private static long Bits(NodeProto node) => node.Attribute.Single(a => a.Name == "bits").I;
 }

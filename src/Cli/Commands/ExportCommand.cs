@@ -24,21 +24,32 @@ internal static class ExportCommand
             Description = "int4/int8: keep MatMulNBits activations in float32 (accuracy_level 0; default 4: int8 activations on the CPU, much faster)",
         };
         var floatLmHead = new Option<bool>("--float-lm-head") { Description = "int4/int8: keep lm_head in float32" };
+        var int4Mix = new Option<string?>("--int4-mix")
+        {
+            Description = "int4: weights kept at 8 bits: kv-head (k_proj, v_proj, lm_head; the default), kv (k_proj, v_proj), none (all 4 bits)",
+        };
+        int4Mix.AcceptOnlyFromAmong([.. Int4Mixes.Names]);
         var random = new Option<bool>("--random") { Description = "Export a random-weight checkpoint of --shape instead of a real one" };
         var shape = new Option<string?>("--shape") { Description = $"With --random: {string.Join(", ", ModelShapes.All.Keys)}" };
         var seed = new Option<int>("--seed") { Description = "With --random: the seed of the weights", DefaultValueFactory = _ => 0 };
         var command = new Command("export", "Export a Hugging Face checkpoint (or a random one of a known shape) to an ONNX graph")
         {
-            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, random, shape, seed,
+            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed,
         };
         command.SetAction((parse, _) => CommandErrors.Guard(parse.InvocationConfiguration.Error, async () =>
         {
             var log = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(int4Mix) is { } mixName && parse.GetValue(precision) != ExportPrecision.Int4)
+                throw new ArgumentException($"--int4-mix {mixName} needs --precision int4.");
             var options = new ExportOptions
             {
                 Precision = parse.GetValue(precision),
                 Quantization = ExportOptions.DefaultQuantization(parse.GetValue(precision)) is { } q
-                    ? q with { BlockSize = parse.GetValue(blockSize), AccuracyLevel = parse.GetValue(floatActivations) ? 0 : q.AccuracyLevel, LmHead = !parse.GetValue(floatLmHead) }
+                    ? q with
+                    {
+                        BlockSize = parse.GetValue(blockSize), AccuracyLevel = parse.GetValue(floatActivations) ? 0 : q.AccuracyLevel,
+                        LmHead = !parse.GetValue(floatLmHead), Mix = parse.GetValue(int4Mix) is { } mix ? Int4Mixes.Parse(mix) : q.Mix,
+                    }
                     : null,
             };
             string? source = parse.GetValue(checkpoint);
