@@ -21,7 +21,10 @@
 //   node bench-peer.mjs --pair LABEL:EXPORT_DIR:MODEL.gguf [--pair ...] [--rounds 5] [--threads 2] [--context 512]
 //        [--runs 5] [--decode-steps 8] [--condensa "dotnet .../condensa.dll"] [--peer-dir /tmp/llamapeer]
 //        [--llama-bench PEER_DIR/llama-bench/llama-bench] [--sides condensa,llama-bench,node] [--json out.json]
-//        [--wait-quiet SECONDS] [--retries N] [--flash-attention auto|true|false]
+//        [--wait-quiet SECONDS] [--retries N] [--flash-attention auto|true|false] [--membw PATH/TO/membw]
+//
+// With --membw (membw.c, compiled), every round starts with a read-bandwidth check (1 GiB, 2 threads, best of 5):
+// this VM's memory bandwidth moves with the host's other tenants (38-77 GB/s seen), which /proc/stat cannot show.
 import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -34,7 +37,7 @@ const NAMES = {"condensa": "condensa", "llama-bench": "llama.cpp (llama-bench)",
 function parseArgs(argv) {
     const a = {pairs: [], rounds: 5, threads: 2, context: 512, runs: 5, steps: 8, shape: "tinyllama-1.1b",
         condensa: process.env.CONDENSA ?? "condensa", peerDir: process.env.LLAMA_PEER_DIR ?? "/tmp/llamapeer", llamaBench: null,
-        sides: SIDES, json: null, flashAttention: "auto", waitQuiet: 0, retries: 0};
+        sides: SIDES, json: null, flashAttention: "auto", waitQuiet: 0, retries: 0, membw: null};
     for (let i = 0; i < argv.length; i++) {
         const k = argv[i], v = argv[++i];
         if (v === undefined) throw new Error(`${k} needs a value`);
@@ -58,6 +61,7 @@ function parseArgs(argv) {
             case "--json": a.json = v; break;
             case "--wait-quiet": a.waitQuiet = Number(v); break;
             case "--retries": a.retries = Number(v); break;
+            case "--membw": a.membw = v; break;
             case "--flash-attention": a.flashAttention = v === "auto" ? "auto" : v === "true"; break;
             default: throw new Error(`unknown argument ${k}`);
         }
@@ -214,6 +218,10 @@ async function main() {
         for (let r = 0; r < args.rounds; r++) {
             const order = args.sides.map((_, i) => args.sides[(i + r) % args.sides.length]);
             const round = {order};
+            if (args.membw) {
+                const out = run(args.membw, ["1024", String(args.threads)]);
+                round.readGBs = Math.max(...[...out.matchAll(/([\d.]+) GB\/s/g)].map((m) => Number(m[1])));
+            }
             for (const side of order) {
                 const attempts = [];
                 for (let attempt = 0; attempt <= args.retries; attempt++) {
@@ -236,12 +244,17 @@ async function main() {
             round.load = os.loadavg()[0];
             rounds.push(round);
             console.error(`${pair.label} round ${r + 1}/${args.rounds}: ` +
-                order.map((s) => `${s} ${fmt(round[s].tokPerSec)} tok/s (others ${pct(round[s].others)})`).join(", ") + `; load ${round.load.toFixed(2)}`);
+                order.map((s) => `${s} ${fmt(round[s].tokPerSec)} tok/s (others ${pct(round[s].others)})`).join(", ") +
+                `; load ${round.load.toFixed(2)}` + (round.readGBs ? `; read ${fmt(round.readGBs)} GB/s before` : ""));
         }
         const summary = {};
         for (const side of args.sides) {
             const xs = rounds.map((r) => r[side].tokPerSec);
-            summary[side] = {median: median(xs), best: Math.max(...xs), rounds: xs,
+            // condensa / this side within each round (figures taken seconds apart, so host drift largely cancels)
+            const ratios = side === "condensa" || !args.sides.includes("condensa") ? null
+                : rounds.map((r) => r.condensa.tokPerSec / r[side].tokPerSec);
+            summary[side] = {median: median(xs), best: Math.max(...xs), rounds: xs, ratios,
+                ratioMedian: ratios ? median(ratios) : null, ratioMin: ratios ? Math.min(...ratios) : null, ratioMax: ratios ? Math.max(...ratios) : null,
                 remeasured: rounds.reduce((n, r) => n + r[side].attempts.length - 1, 0),
                 worstOthers: Math.max(...rounds.map((r) => r[side].others))};
         }
@@ -256,28 +269,31 @@ async function main() {
     // One table row per pair and llama.cpp side: condensa's figures beside that side's, and the ratio.
     const peers = args.sides.filter((s) => s !== "condensa");
     const hasCondensa = args.sides.includes("condensa");
+    const gbs = (r) => {
+        const xs = r.rounds.map((x) => x.readGBs).filter(Number.isFinite);
+        return xs.length ? `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}` : "-";
+    };
     const lines = [
-        `| shape | condensa export | GGUF | llama.cpp via | condensa tok/s | llama.cpp tok/s | condensa / llama.cpp | best round: condensa / llama.cpp | rounds (condensa / llama.cpp) | others' CPU, worst | re-measured |`,
-        `|---|---|---|---|---:|---:|---:|---|---|---:|---:|`,
+        `| shape | condensa export | GGUF | llama.cpp via | condensa tok/s | llama.cpp tok/s | condensa / llama.cpp | rounds (condensa / llama.cpp) | read GB/s at round starts | others' CPU, worst | re-measured |`,
+        `|---|---|---|---|---:|---:|---:|---|---:|---:|---:|`,
     ];
     for (const r of results) {
         for (const p of peers) {
             const c = hasCondensa ? r.summary.condensa : null, l = r.summary[p];
-            const ratio = c ? `${(c.median / l.median).toFixed(2)}x` : "-";
-            const best = c ? `${fmt(c.best)} / ${fmt(l.best)} (${(c.best / l.best).toFixed(2)}x)` : fmt(l.best);
+            const ratio = c ? `**${l.ratioMedian.toFixed(2)}x** (${l.ratioMin.toFixed(2)}–${l.ratioMax.toFixed(2)})` : "-";
             const perRound = r.rounds.map((x) => (c ? `${fmt(x.condensa.tokPerSec)} / ` : "") + fmt(x[p].tokPerSec)).join(", ");
             const worst = Math.max(l.worstOthers, c?.worstOthers ?? 0), again = l.remeasured + (c?.remeasured ?? 0);
             lines.push(`| ${args.shape} | ${r.label} | ${path.basename(r.gguf)} | ${p === "node" ? "node-llama-cpp" : p} | ${c ? fmt(c.median) : "-"} | ` +
-                `${fmt(l.median)} | ${ratio} | ${best} | ${perRound} | ${pct(worst)} | ${again} |`);
+                `${fmt(l.median)} | ${ratio} | ${perRound} | ${gbs(r)} | ${pct(worst)} | ${again} |`);
         }
         if (peers.length === 0) {
             const c = r.summary.condensa;
-            lines.push(`| ${args.shape} | ${r.label} | - | - | ${fmt(c.median)} | - | - | ${fmt(c.best)} | ${c.rounds.map(fmt).join(", ")} | ${pct(c.worstOthers)} | ${c.remeasured} |`);
+            lines.push(`| ${args.shape} | ${r.label} | - | - | ${fmt(c.median)} | - | - | ${c.rounds.map(fmt).join(", ")} | ${gbs(r)} | ${pct(c.worstOthers)} | ${c.remeasured} |`);
         }
     }
     console.log(lines.join("\n"));
     console.log(`\nbatch 1, context ${args.context}, ${args.runs} runs x ${args.steps} decode steps (median) per figure, ${args.rounds} rounds ` +
-        `in rotating order (median of the round figures), ${args.threads} threads; others' CPU = the share of all cores other processes used ` +
+        `in rotating order; tok/s = median of the round figures, ratio = median (min–max) of the per-round ratios; ${args.threads} threads; others' CPU = the share of all cores other processes used ` +
         `while a figure ran; load average (1, 5, 15 min) before ${loadBefore}, after ${loadAfter}`);
     if (args.json)
         fs.writeFileSync(args.json, JSON.stringify({settings: args, info, loadBefore, loadAfter, results}, null, 2));
