@@ -36,10 +36,12 @@ mkdir -p "$out/profile"
 CONDENSA_ORT_PROFILE="$out/profile/demo" run $c generate -m demo-code --prompt "$p" --max-tokens 8 --provider webgpu > /dev/null
 [ "${1:-}" = quick ] && exit 0
 
-# 4) TinyLlama-1.1B shape, random weights from seed 0: fp16 and int4 on WebGPU at batch 1, 16, 32.
+# 4) TinyLlama-1.1B shape, random weights from seed 0: fp16, int4 (k, v, lm_head at 8 bits) and pure int4 on WebGPU at
+#    batch 1, 16, 32.
 run $c export --random --shape tinyllama-1.1b --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16
 run $c export --checkpoint /tmp/r/ckpt --out /tmp/r/int4 --precision int4
-run $c bench -m /tmp/r/fp16 -m /tmp/r/int4 --provider webgpu --batch 1,16,32 --context 512,1900 --runs 3 --decode-steps 16 \
+run $c export --checkpoint /tmp/r/ckpt --out /tmp/r/int4-none --precision int4 --int4-mix none
+run $c bench -m /tmp/r/fp16 -m /tmp/r/int4 -m /tmp/r/int4-none --provider webgpu --batch 1,16,32 --context 512,1900 --runs 3 --decode-steps 16 \
   --prefill-tokens 256 --bandwidth "$bw" --json "$out/bench-1b.json" --chart "$out/bench-1b.svg" > "$out/bench-1b.md"
 CONDENSA_ORT_PROFILE="$out/profile/fp16" run $c bench -m /tmp/r/fp16 --provider webgpu --batch 1 --context 512 --runs 1 \
   --decode-steps 8 --prefill-tokens 16 --bandwidth "$bw" > /dev/null
