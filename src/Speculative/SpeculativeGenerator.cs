@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
@@ -29,45 +27,16 @@ public sealed class SpeculativeGenerator
 
     /// <summary>Generates for a batch of prompts with the given drafter (created for the same batch size).</summary>
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, IDrafter drafter, SpeculativeOptions options,
-        SpeculativeStats? stats = null, CancellationToken cancellationToken = default)
-    {
-        var run = Start(prompts, drafter, options, stats ?? new SpeculativeStats());
-        try
-        {
-            while (!run.Done)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                run.Round();
-            }
-            return run.Results();
-        }
-        finally
-        {
-            run.Dispose();
-        }
-    }
+        SpeculativeStats? stats = null, CancellationToken cancellationToken = default) =>
+        Start(prompts, drafter, options, stats ?? new SpeculativeStats()).RunToEnd(cancellationToken);
 
     /// <summary>Streams one sequence's tokens, a round's worth at a time.</summary>
     public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, IDrafter drafter, SpeculativeOptions options,
         SpeculativeStats? stats = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var run = Start([prompt], drafter, options, stats ?? new SpeculativeStats());
-        try
-        {
-            var sent = 0;
-            while (true)
-            {
-                var output = run.Output(0);
-                while (sent < output.Count) yield return output[sent++];
-                if (run.Done) yield break;
-                cancellationToken.ThrowIfCancellationRequested();
-                await Task.Run(run.Round, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            run.Dispose();
-        }
+        // Started on the first MoveNext, as before: nothing runs (or needs disposing) for a stream never read.
+        await foreach (var token in Start([prompt], drafter, options, stats ?? new SpeculativeStats()).StreamAsync(cancellationToken).ConfigureAwait(false))
+            yield return token;
     }
 
     private SpeculativeRun Start(IReadOnlyList<IReadOnlyList<int>> prompts, IDrafter drafter, SpeculativeOptions options, SpeculativeStats stats)

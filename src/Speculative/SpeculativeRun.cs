@@ -45,7 +45,7 @@ internal sealed class SpeculativeRun : SpeculativeRunState
     public void Prefill() => Prefill((cache, counts) => _drafter.ObservePrefill(cache, counts));
 
     /// <summary>One round: propose, verify in one target pass, accept, commit both caches, emit.</summary>
-    public void Round()
+    public override void Round()
     {
         var batch = Rows.Length;
         var gamma = _gamma.Next();

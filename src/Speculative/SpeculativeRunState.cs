@@ -45,6 +45,40 @@ internal abstract class SpeculativeRunState : IDisposable
 
     public IReadOnlyList<GenerationResult> Results() => [.. Outputs.Select((o, b) => new GenerationResult(o, Finished[b]!.Value))];
 
+    /// <summary>One round of drafting, verification and commit for every unfinished row.</summary>
+    public abstract void Round();
+
+    /// <summary>Runs rounds until every row is finished and returns the results; disposes the run.</summary>
+    public IReadOnlyList<GenerationResult> RunToEnd(CancellationToken cancellationToken)
+    {
+        using (this)
+        {
+            while (!Done)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Round();
+            }
+            return Results();
+        }
+    }
+
+    /// <summary>Streams row 0's tokens a round's worth at a time (rounds run off the caller's thread); disposes the run.</summary>
+    public async IAsyncEnumerable<int> StreamAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using (this)
+        {
+            var sent = 0;
+            while (true)
+            {
+                var output = Output(0);
+                while (sent < output.Count) yield return output[sent++];
+                if (Done) yield break;
+                cancellationToken.ThrowIfCancellationRequested();
+                await Task.Run(Round, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Chunked prefill of every prompt on the target (the drafter sees each pass), then the first token.</summary>
     protected void Prefill(Action<KvCache, int[]> observePass)
     {

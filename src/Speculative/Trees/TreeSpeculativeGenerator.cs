@@ -22,31 +22,16 @@ public sealed class TreeSpeculativeGenerator
 
     /// <summary>Generates for a batch of prompts with the given drafter (created for the same batch size).</summary>
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, ITreeDrafter drafter, TreeSpeculativeOptions options,
-        SpeculativeStats? stats = null, CancellationToken cancellationToken = default)
-    {
-        using var run = Start(prompts, drafter, options, stats ?? new SpeculativeStats());
-        while (!run.Done)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            run.Round();
-        }
-        return run.Results();
-    }
+        SpeculativeStats? stats = null, CancellationToken cancellationToken = default) =>
+        Start(prompts, drafter, options, stats ?? new SpeculativeStats()).RunToEnd(cancellationToken);
 
     /// <summary>Streams one sequence's tokens, a round's worth at a time.</summary>
     public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, ITreeDrafter drafter, TreeSpeculativeOptions options,
         SpeculativeStats? stats = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var run = Start([prompt], drafter, options, stats ?? new SpeculativeStats());
-        var sent = 0;
-        while (true)
-        {
-            var output = run.Output(0);
-            while (sent < output.Count) yield return output[sent++];
-            if (run.Done) yield break;
-            cancellationToken.ThrowIfCancellationRequested();
-            await Task.Run(run.Round, cancellationToken).ConfigureAwait(false);
-        }
+        // Started on the first MoveNext, as before: nothing runs (or needs disposing) for a stream never read.
+        await foreach (var token in Start([prompt], drafter, options, stats ?? new SpeculativeStats()).StreamAsync(cancellationToken).ConfigureAwait(false))
+            yield return token;
     }
 
     private TreeSpeculativeRun Start(IReadOnlyList<IReadOnlyList<int>> prompts, ITreeDrafter drafter, TreeSpeculativeOptions options, SpeculativeStats stats)

@@ -45,7 +45,7 @@ internal sealed class TreeSpeculativeRun : SpeculativeRunState
     public void Prefill() => Prefill((cache, counts) => _drafter.ObservePrefill(cache, counts));
 
     /// <summary>One round: plan the tree, draft it, verify it in one target pass, keep the accepted path in both caches, emit.</summary>
-    public void Round()
+    public override void Round()
     {
         var batch = Rows.Length;
         var context = 0;
