@@ -6,7 +6,6 @@ namespace Condensa.Runtime.Tests;
 [TestClass]
 public sealed class KvCacheBudgetTests
 {
-    private const int HeadDim = 4;
 
     [TestMethod]
     public void WriteNew_PastTheRing_KeepsSinksAndNewestPositions()
@@ -94,11 +93,5 @@ public sealed class KvCacheBudgetTests
     private static void Append(KvCache cache, int count, int firstValue) =>
         KvEntries.Append(cache, count, [count], firstValue);
 
-    private static float[] Slots(KvCache cache)
-    {
-        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
-        var slots = new float[cache.Capacity];
-        for (var s = 0; s < slots.Length; s++) slots[s] = keys[s * HeadDim];
-        return slots;
-    }
+    private static float[] Slots(KvCache cache) => KvEntries.Slots(cache, row: 0, cache.Capacity);
 }

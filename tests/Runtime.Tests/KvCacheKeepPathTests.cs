@@ -1,11 +1,9 @@
-using System.Runtime.InteropServices;
 
 namespace Condensa.Runtime.Tests;
 
 [TestClass]
 public sealed class KvCacheKeepPathTests
 {
-    private const int HeadDim = 4;
 
     [TestMethod]
     public void KeepPath_Standard_CompactsKeptEntriesAfterStart()
@@ -103,12 +101,5 @@ public sealed class KvCacheKeepPathTests
     private static void Append(KvCache cache, int seqLen, int[] counts, int firstValue) =>
         KvEntries.Append(cache, seqLen, counts, firstValue);
 
-    /// <summary>First element of each of the first <paramref name="count"/> slots of a row (layer 0 keys).</summary>
-    private static float[] Slots(KvCache cache, int row, int count)
-    {
-        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
-        var slots = new float[count];
-        for (var s = 0; s < count; s++) slots[s] = keys[(row * cache.Capacity + s) * HeadDim];
-        return slots;
-    }
+    private static float[] Slots(KvCache cache, int row, int count) => KvEntries.Slots(cache, row, count);
 }

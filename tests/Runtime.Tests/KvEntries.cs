@@ -21,4 +21,15 @@ internal static class KvEntries
         }
         cache.Append(source, counts);
     }
+
+    /// <summary>First element of each of the first <paramref name="count"/> slots of a row (layer 0 keys, head 0 of a
+    /// one-KV-head model): the firstValue + index an <see cref="Append"/> wrote there.</summary>
+    public static float[] Slots(KvCache cache, int row, int count)
+    {
+        var keys = MemoryMarshal.Cast<byte, float>(cache.KeyBytes(0));
+        var headDim = cache.Manifest.HeadDim;
+        var slots = new float[count];
+        for (var s = 0; s < count; s++) slots[s] = keys[(row * cache.Capacity + s) * headDim];
+        return slots;
+    }
 }
