@@ -1,4 +1,3 @@
-
 namespace Condensa.Runtime.Tests;
 
 [TestClass]
