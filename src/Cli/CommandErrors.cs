@@ -8,6 +8,16 @@ namespace Condensa.Cli;
 /// and keeps its stack trace.</summary>
 internal static class CommandErrors
 {
+    /// <summary>Sets <paramref name="command"/>'s action to <paramref name="action"/> under <see cref="Guard"/>, with the
+    /// invocation's output and error writers.</summary>
+    public static void SetGuardedAction(this System.CommandLine.Command command,
+        Func<System.CommandLine.ParseResult, TextWriter, TextWriter, CancellationToken, Task<int>> action) =>
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var configuration = parse.InvocationConfiguration;
+            return Guard(configuration.Error, () => action(parse, configuration.Output, configuration.Error, cancellationToken));
+        });
+
     public static async Task<int> Guard(TextWriter error, Func<Task<int>> action)
     {
         try

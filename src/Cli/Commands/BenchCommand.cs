@@ -68,69 +68,64 @@ internal static class BenchCommand
             speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer,
         };
         execution.AddTo(command);
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
+            // Options that would fail only after minutes of measuring fail first.
+            var jsonPath = OutputFile(parse.GetValue(json), "--json");
+            var chartPath = OutputFile(parse.GetValue(chart), "--chart");
+            var givenBandwidth = parse.GetValue(bandwidth);
+            if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
+                throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
+            if (givenBandwidth is not null && parse.GetValue(noBandwidth))
+                throw new ArgumentException("--bandwidth and --no-bandwidth exclude each other.");
+            var bufferBytes = Positive(parse.GetValue(bandwidthBuffer), "--bandwidth-buffer") << 20;
+            if (parse.GetValue(speculative) is { } modes)
             {
-                // Options that would fail only after minutes of measuring fail first.
-                var jsonPath = OutputFile(parse.GetValue(json), "--json");
-                var chartPath = OutputFile(parse.GetValue(chart), "--chart");
-                var givenBandwidth = parse.GetValue(bandwidth);
-                if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
-                    throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
-                if (givenBandwidth is not null && parse.GetValue(noBandwidth))
-                    throw new ArgumentException("--bandwidth and --no-bandwidth exclude each other.");
-                var bufferBytes = Positive(parse.GetValue(bandwidthBuffer), "--bandwidth-buffer") << 20;
-                if (parse.GetValue(speculative) is { } modes)
+                if (givenBandwidth is not null) throw new ArgumentException("--bandwidth applies to the decode table; --speculative rows have no bound.");
+                var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                    ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
+                    (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
+                    SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
+                return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
+                    session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
+                    parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
+            }
+            var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
+                Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
+                (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
+                parse.GetValue(atBudget));
+            // All models stay loaded and every figure is measured model after model, so a noisy neighbour
+            // (or thermal drift) hits them alike and the ratios stay fair.
+            var decoders = new List<(string Name, DecoderModel Model)>();
+            try
+            {
+                foreach (var name in parse.GetValue(models)!)
                 {
-                    if (givenBandwidth is not null) throw new ArgumentException("--bandwidth applies to the decode table; --speculative rows have no bound.");
-                    var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-                        ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
-                        (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
-                        SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
-                    return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
-                        session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
-                        parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
+                    var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
+                    decoders.Add((name, DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry))));
                 }
-                var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
-                    Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
-                    (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
-                    parse.GetValue(atBudget));
-                // All models stay loaded and every figure is measured model after model, so a noisy neighbour
-                // (or thermal drift) hits them alike and the ratios stay fair.
-                var decoders = new List<(string Name, DecoderModel Model)>();
-                try
-                {
-                    foreach (var name in parse.GetValue(models)!)
-                    {
-                        var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
-                        decoders.Add((name, DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry))));
-                    }
-                    var rows = Measure(decoders, settings, cancellationToken);
-                    // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
-                    var peak = Machine.PeakWorkingSet();
-                    var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
-                    var measured = givenBandwidth is { } given ? Bandwidth.Given(given)
-                        : parse.GetValue(noBandwidth) ? Bandwidth.None
-                        : MemoryBandwidth.Measure(bufferBytes, threadCount);
-                    rows = [.. rows.Select(r => r with { Bound = r.Bound.At(measured.GigabytesPerSecond, r.DecodeTokensPerSecond) })];
-                    await output.WriteLineAsync(measured.Describe());
-                    await output.WriteLineAsync(Table(rows, settings));
-                    await output.WriteLineAsync(Machine.DescribePeak(peak));
-                    if (jsonPath is not null)
-                        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(
-                            new { settings, bandwidth = measured, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
-                    if (chartPath is not null)
-                        await File.WriteAllTextAsync(chartPath, DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
-                    return 0;
-                }
-                finally
-                {
-                    foreach (var (_, model) in decoders) model.Dispose();
-                }
-            });
+                var rows = Measure(decoders, settings, cancellationToken);
+                // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
+                var peak = Machine.PeakWorkingSet();
+                var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+                var measured = givenBandwidth is { } given ? Bandwidth.Given(given)
+                    : parse.GetValue(noBandwidth) ? Bandwidth.None
+                    : MemoryBandwidth.Measure(bufferBytes, threadCount);
+                rows = [.. rows.Select(r => r with { Bound = r.Bound.At(measured.GigabytesPerSecond, r.DecodeTokensPerSecond) })];
+                await output.WriteLineAsync(measured.Describe());
+                await output.WriteLineAsync(Table(rows, settings));
+                await output.WriteLineAsync(Machine.DescribePeak(peak));
+                if (jsonPath is not null)
+                    await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(
+                        new { settings, bandwidth = measured, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+                if (chartPath is not null)
+                    await File.WriteAllTextAsync(chartPath, DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
+                return 0;
+            }
+            finally
+            {
+                foreach (var (_, model) in decoders) model.Dispose();
+            }
         });
         return command;
     }

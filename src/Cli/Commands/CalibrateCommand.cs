@@ -49,78 +49,73 @@ internal static class CalibrateCommand
             model, catalog, precision, threads, draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
         };
         execution.AddTo(command);
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
+            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            // A draft/target pair takes turns on the cores: neither session spins (as in generate).
+            var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+            using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
+            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var loaded = new List<IDisposable>();
+            try
             {
-                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                // A draft/target pair takes turns on the cores: neither session spins (as in generate).
-                var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
-                using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
-                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-                var loaded = new List<IDisposable>();
-                try
+                var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
+                var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
+                    parse.GetValue(precision), resolved, error, loaded, session);
+                var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
+                var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
+
+                // 1) held-out sequences: each prompt and the target's own continuation of it
+                var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(File.ReadAllText).ToArray() : DefaultPrompts;
+                var generation = new GenerationOptions { MaxNewTokens = parse.GetValue(tokens), Sampling = sampling };
+                var sequences = new List<int[]>();
+                var starts = new List<int>();
+                foreach (var text in texts)
                 {
-                    var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
-                    var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
-                        parse.GetValue(precision), resolved, error, loaded, session);
-                    var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
-                    var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
-
-                    // 1) held-out sequences: each prompt and the target's own continuation of it
-                    var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(File.ReadAllText).ToArray() : DefaultPrompts;
-                    var generation = new GenerationOptions { MaxNewTokens = parse.GetValue(tokens), Sampling = sampling };
-                    var sequences = new List<int[]>();
-                    var starts = new List<int>();
-                    foreach (var text in texts)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var ids = tokenizer.Encode(text, addBos: true);
-                        var continuation = new Generator(target).GenerateBatch([ids], generation)[0].Tokens;
-                        sequences.Add([.. ids, .. continuation]);
-                        starts.Add(ids.Count);
-                    }
-
-                    // 2) the acceptance vector: which ranked draft child verification accepts, position by position
-                    var draftModelOrTarget = draft ?? (IDecoder)target;
-                    var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, draftModelOrTarget,
-                        () => draft?.CreateCache(1) ?? target.CreateCache(1, new KvCacheOptions { Budget = budget }), sequences, starts, sampling,
-                        parse.GetValue(children));
-
-                    // 3) step times of both models over the grid, fitted to the step-time model
-                    var maxContext = target.Manifest.MaxContext - 64;   // room for the timed passes
-                    var contextGrid = ParseList(parse.GetValue(contexts)!, "--context").Select(c => Math.Min(c, maxContext)).Distinct().ToArray();
-                    var batchGrid = ParseList(parse.GetValue(batches)!, "--batch");
-                    var tokenGrid = ParseList(parse.GetValue(sizes)!, "--pass-tokens");
-                    var runs = Math.Max(1, parse.GetValue(repeats));
-                    var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
-                    var draftSamples = draft is not null
-                        ? TreeCalibrator.MeasureStepTimes(draft, b => draft.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs)
-                        : TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
-                            tokenGrid, runs, budget.Slots);
-                    var calibration = new TreeCalibration
-                    {
-                        Drafter = key,
-                        Acceptance = acceptance,
-                        Target = StepTimeModel.Fit(targetSamples),
-                        Draft = StepTimeModel.Fit(draftSamples),
-                        DraftContextLimit = draft is null ? budget.Slots : null,
-                        Temperature = sampling.Temperature,
-                        Positions = positions,
-                        TargetSamples = [.. targetSamples],
-                        DraftSamples = [.. draftSamples],
-                    };
-                    var path = calibration.Save(resolved.ExportDir);
-                    await Report(output, calibration, path, batchGrid, contextGrid);
-                    return 0;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var ids = tokenizer.Encode(text, addBos: true);
+                    var continuation = new Generator(target).GenerateBatch([ids], generation)[0].Tokens;
+                    sequences.Add([.. ids, .. continuation]);
+                    starts.Add(ids.Count);
                 }
-                finally
+
+                // 2) the acceptance vector: which ranked draft child verification accepts, position by position
+                var draftModelOrTarget = draft ?? (IDecoder)target;
+                var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, draftModelOrTarget,
+                    () => draft?.CreateCache(1) ?? target.CreateCache(1, new KvCacheOptions { Budget = budget }), sequences, starts, sampling,
+                    parse.GetValue(children));
+
+                // 3) step times of both models over the grid, fitted to the step-time model
+                var maxContext = target.Manifest.MaxContext - 64;   // room for the timed passes
+                var contextGrid = ParseList(parse.GetValue(contexts)!, "--context").Select(c => Math.Min(c, maxContext)).Distinct().ToArray();
+                var batchGrid = ParseList(parse.GetValue(batches)!, "--batch");
+                var tokenGrid = ParseList(parse.GetValue(sizes)!, "--pass-tokens");
+                var runs = Math.Max(1, parse.GetValue(repeats));
+                var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
+                var draftSamples = draft is not null
+                    ? TreeCalibrator.MeasureStepTimes(draft, b => draft.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs)
+                    : TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
+                        tokenGrid, runs, budget.Slots);
+                var calibration = new TreeCalibration
                 {
-                    foreach (var d in loaded) d.Dispose();
-                }
-            });
+                    Drafter = key,
+                    Acceptance = acceptance,
+                    Target = StepTimeModel.Fit(targetSamples),
+                    Draft = StepTimeModel.Fit(draftSamples),
+                    DraftContextLimit = draft is null ? budget.Slots : null,
+                    Temperature = sampling.Temperature,
+                    Positions = positions,
+                    TargetSamples = [.. targetSamples],
+                    DraftSamples = [.. draftSamples],
+                };
+                var path = calibration.Save(resolved.ExportDir);
+                await Report(output, calibration, path, batchGrid, contextGrid);
+                return 0;
+            }
+            finally
+            {
+                foreach (var d in loaded) d.Dispose();
+            }
         });
         return command;
     }

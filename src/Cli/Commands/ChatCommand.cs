@@ -28,28 +28,23 @@ internal static class ChatCommand
             model, catalog, precision, threads, system, template, maxTokens, temperature, topP, seed,
         };
         execution.AddTo(command);
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
+            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+            ExecutionOptions.ReportFallback(decoder, error);
+            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
+            var options = new GenerationOptions
             {
-                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
-                ExecutionOptions.ReportFallback(decoder, error);
-                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-                var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
-                var options = new GenerationOptions
-                {
-                    MaxNewTokens = parse.GetValue(maxTokens),
-                    Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
-                    StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
-                };
-                using var session = new ChatSession(decoder, tokenizer, chatTemplate, options);
-                if (parse.GetValue(system) is { } s) session.SetSystem(s);
-                await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit");
-                return await Loop(session, tokenizer, input, output, error, cancellationToken);
-            });
+                MaxNewTokens = parse.GetValue(maxTokens),
+                Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
+                StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
+            };
+            using var session = new ChatSession(decoder, tokenizer, chatTemplate, options);
+            if (parse.GetValue(system) is { } s) session.SetSystem(s);
+            await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit");
+            return await Loop(session, tokenizer, input, output, error, cancellationToken);
         });
         return command;
     }

@@ -36,9 +36,8 @@ internal static class ExportCommand
         {
             checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed,
         };
-        command.SetAction((parse, _) => CommandErrors.Guard(parse.InvocationConfiguration.Error, async () =>
+        command.SetGuardedAction(async (parse, log, _, _) =>
         {
-            var log = parse.InvocationConfiguration.Output;
             if (parse.GetValue(int4Mix) is { } mixName && parse.GetValue(precision) != ExportPrecision.Int4)
                 throw new ArgumentException($"--int4-mix {mixName} needs --precision int4.");
             var options = new ExportOptions
@@ -76,7 +75,7 @@ internal static class ExportCommand
             {
                 if (temporary is not null) Directory.Delete(temporary, recursive: true);
             }
-        }));
+        });
         return command;
     }
 }

@@ -51,50 +51,45 @@ internal static class ExtractCommand
             speculative, gamma, shard, resume,
         };
         execution.AddTo(command);
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, stdout, error, cancellationToken) =>
         {
-            var stdout = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
+            var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
+            var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
+            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
+            using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+            ExecutionOptions.ReportFallback(decoder, error);
+            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var sampling = new SamplingOptions
             {
-                var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
-                var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
-                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-                using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
-                ExecutionOptions.ReportFallback(decoder, error);
-                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-                var sampling = new SamplingOptions
-                {
-                    Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
-                    TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
-                    TopK = parse.GetValue(topK),
-                    Seed = parse.GetValue(seed),
-                };
-                var generation = new GenerationOptions
-                {
-                    MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
-                    Sampling = sampling,
-                    StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
-                    PrefillChunk = parse.GetValue(prefillChunk),
-                };
-                var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
-                    new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec, parse.GetValue(resume));
-                settings.Batch.Validate();
-                // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
-                var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
-                if (condensed && parse.GetValue(speculative) == Lookup)
-                    await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
-                var spec = parse.GetValue(speculative) == Lookup && !condensed
-                    ? new SpeculativeDecodeStep(new PromptLookupDrafter(), fixedGamma, MaxGamma, sampling.Seed)
-                    : null;
-                var stats = new GenerationStats();
-                var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-                var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
-                var progress = await Task.Run(() => job.Run(error, terminal, stats, cancellationToken), cancellationToken);
-                await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
-                return 0;
-            });
+                Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
+                TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
+                TopK = parse.GetValue(topK),
+                Seed = parse.GetValue(seed),
+            };
+            var generation = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
+                Sampling = sampling,
+                StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
+                PrefillChunk = parse.GetValue(prefillChunk),
+            };
+            var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
+                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec, parse.GetValue(resume));
+            settings.Batch.Validate();
+            // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
+            var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
+            if (condensed && parse.GetValue(speculative) == Lookup)
+                await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
+            var spec = parse.GetValue(speculative) == Lookup && !condensed
+                ? new SpeculativeDecodeStep(new PromptLookupDrafter(), fixedGamma, MaxGamma, sampling.Seed)
+                : null;
+            var stats = new GenerationStats();
+            var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+            var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
+            var progress = await Task.Run(() => job.Run(error, terminal, stats, cancellationToken), cancellationToken);
+            await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
+            return 0;
         });
         return command;
     }

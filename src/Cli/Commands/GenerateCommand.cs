@@ -51,55 +51,50 @@ internal static class GenerateCommand
             speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
         execution.AddTo(command);
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
+            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
+            var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
+                parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
+            var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
+            ExecutionOptions.ReportFallback(decoder, error);
+            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var sampling = new SamplingOptions
             {
-                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-                var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
-                    parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
-                var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
-                using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
-                ExecutionOptions.ReportFallback(decoder, error);
-                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-                var sampling = new SamplingOptions
-                {
-                    Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
-                    TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
-                    TopK = parse.GetValue(topK),
-                    MinP = parse.GetValue(minP),
-                    RepetitionPenalty = parse.GetValue(penalty),
-                    Seed = parse.GetValue(seed),
-                };
-                var options = new GenerationOptions
-                {
-                    MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
-                    Sampling = sampling,
-                    StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
-                };
-                var loaded = new List<IDisposable>();
-                try
-                {
-                    var tree = setup.IsTree
-                        ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded, session)
-                        : null;
-                    if (tree is not null) loaded.Add(tree.Drafter);
-                    var speculation = setup.Enabled && !setup.IsTree
-                        ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
-                            sampling, error, loaded, session), setup.Gamma, MaxGamma)
-                        : null;
-                    if (speculation is not null) loaded.Add(speculation.Drafter);
-                    return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,
-                        cancellationToken);
-                }
-                finally
-                {
-                    foreach (var d in loaded) d.Dispose();
-                }
-            });
+                Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
+                TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
+                TopK = parse.GetValue(topK),
+                MinP = parse.GetValue(minP),
+                RepetitionPenalty = parse.GetValue(penalty),
+                Seed = parse.GetValue(seed),
+            };
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
+                Sampling = sampling,
+                StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
+            };
+            var loaded = new List<IDisposable>();
+            try
+            {
+                var tree = setup.IsTree
+                    ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded, session)
+                    : null;
+                if (tree is not null) loaded.Add(tree.Drafter);
+                var speculation = setup.Enabled && !setup.IsTree
+                    ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
+                        sampling, error, loaded, session), setup.Gamma, MaxGamma)
+                    : null;
+                if (speculation is not null) loaded.Add(speculation.Drafter);
+                return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,
+                    cancellationToken);
+            }
+            finally
+            {
+                foreach (var d in loaded) d.Dispose();
+            }
         });
         return command;
     }

@@ -10,12 +10,11 @@ internal static class ModelsCommand
     {
         var catalog = CommonOptions.Catalog();
         var command = new Command("models", "List the models of models.json") { catalog };
-        command.SetAction((parse, _) => CommandErrors.Guard(parse.InvocationConfiguration.Error, async () =>
+        command.SetGuardedAction(async (parse, output, _, _) =>
         {
             var path = ModelCatalog.Locate(parse.GetValue(catalog))
                 ?? throw new CondensaException($"no {ModelCatalog.FileName} found (pass --catalog or set CONDENSA_MODELS).");
             var loaded = ModelCatalog.Load(path);
-            var output = parse.InvocationConfiguration.Output;
             await output.WriteLineAsync($"{"NAME",-20} {"ARCHITECTURE",-22} {"DRAFT",-20} {"CHECKPOINT",-8} DESCRIPTION");
             foreach (var e in loaded.Entries)
             {
@@ -23,7 +22,7 @@ internal static class ModelsCommand
                 await output.WriteLineAsync($"{e.Name,-20} {e.Architecture ?? "?",-22} {e.Draft ?? "-",-20} {present,-8} {e.Description}");
             }
             return 0;
-        }));
+        });
         return command;
     }
 }

@@ -27,31 +27,26 @@ internal static class PerplexityCommand
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Score only the first N tokens of the text" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a line" };
         var command = new Command("perplexity", "Perplexity of a model on held-out text") { model, catalog, precision, threads, files, window, maxTokens, json };
-        command.SetAction((parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            return CommandErrors.Guard(error, async () =>
-            {
-                var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-                using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
-                var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-                var text = string.Join("\n", parse.GetValue(files)!.Select(File.ReadAllText));
-                var ids = tokenizer.Encode(text, addBos: false);
-                if (parse.GetValue(maxTokens) is { } max) ids = [.. ids.Take(Math.Max(max, 0))];
-                var bos = tokenizer.Encode("", addBos: true) is [var b] ? b : (int?)null;
-                var score = Score(decoder, ids, parse.GetValue(window), bos, cancellationToken);
-                if (parse.GetValue(json))
-                    await output.WriteLineAsync(JsonSerializer.Serialize(new
-                    {
-                        model = parse.GetValue(model), precision = parse.GetValue(precision).ToString().ToLowerInvariant(),
-                        tokens = score.Tokens, windows = score.Windows, nll = score.MeanNll, perplexity = score.Perplexity,
-                    }));
-                else
-                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"perplexity {score.Perplexity:F4} (mean nll {score.MeanNll:F5} over {score.Tokens} tokens in {score.Windows} windows)"));
-                return 0;
-            });
+            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var text = string.Join("\n", parse.GetValue(files)!.Select(File.ReadAllText));
+            var ids = tokenizer.Encode(text, addBos: false);
+            if (parse.GetValue(maxTokens) is { } max) ids = [.. ids.Take(Math.Max(max, 0))];
+            var bos = tokenizer.Encode("", addBos: true) is [var b] ? b : (int?)null;
+            var score = Score(decoder, ids, parse.GetValue(window), bos, cancellationToken);
+            if (parse.GetValue(json))
+                await output.WriteLineAsync(JsonSerializer.Serialize(new
+                {
+                    model = parse.GetValue(model), precision = parse.GetValue(precision).ToString().ToLowerInvariant(),
+                    tokens = score.Tokens, windows = score.Windows, nll = score.MeanNll, perplexity = score.Perplexity,
+                }));
+            else
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"perplexity {score.Perplexity:F4} (mean nll {score.MeanNll:F5} over {score.Tokens} tokens in {score.Windows} windows)"));
+            return 0;
         });
         return command;
     }
