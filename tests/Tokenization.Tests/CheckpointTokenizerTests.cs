@@ -4,12 +4,7 @@ namespace Condensa.Tokenization.Tests;
 public sealed class CheckpointTokenizerTests
 {
     [TestMethod]
-    [DataRow("llama3_bpe")]
-    [DataRow("qwen2_bpe")]
-    [DataRow("gpt2_files")]
-    [DataRow("tiktoken_files")]
-    [DataRow("sp_llama2")]
-    [DataRow("sp_code")]
+    [DynamicData(nameof(GoldenFiles.All), typeof(GoldenFiles))]
     public void Decode_GoldenIds_EqualsReferenceDecode(string name)
     {
         var tokenizer = TokenizerFactory.FromCheckpoint(GoldenFiles.Dir(name));
@@ -27,12 +22,7 @@ public sealed class CheckpointTokenizerTests
     }
 
     [TestMethod]
-    [DataRow("llama3_bpe")]
-    [DataRow("qwen2_bpe")]
-    [DataRow("gpt2_files")]
-    [DataRow("tiktoken_files")]
-    [DataRow("sp_llama2")]
-    [DataRow("sp_code")]
+    [DynamicData(nameof(GoldenFiles.All), typeof(GoldenFiles))]
     public void Decode_EncodedGoldenText_RoundTripsToInput(string name)
     {
         var tokenizer = TokenizerFactory.FromCheckpoint(GoldenFiles.Dir(name));

@@ -7,6 +7,10 @@ internal static class GoldenFiles
 {
     private static readonly Lazy<string> Root = new(FindRoot);
 
+    /// <summary>Every tokenizer folder with a golden table, as MSTest rows ([DynamicData] of the round-trip tests).</summary>
+    public static IEnumerable<object[]> All =>
+        [["llama3_bpe"], ["qwen2_bpe"], ["gpt2_files"], ["tiktoken_files"], ["sp_llama2"], ["sp_code"]];
+
     public static string Dir(string name) => Path.Combine(Root.Value, name);
 
     public static JsonObject Golden(string name) =>

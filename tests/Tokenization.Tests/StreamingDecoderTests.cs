@@ -6,12 +6,7 @@ namespace Condensa.Tokenization.Tests;
 public sealed class StreamingDecoderTests
 {
     [TestMethod]
-    [DataRow("llama3_bpe")]
-    [DataRow("qwen2_bpe")]
-    [DataRow("gpt2_files")]
-    [DataRow("tiktoken_files")]
-    [DataRow("sp_llama2")]
-    [DataRow("sp_code")]
+    [DynamicData(nameof(GoldenFiles.All), typeof(GoldenFiles))]
     public void Append_GoldenIdsOneAtATime_ConcatenatesToFullDecode(string name)
     {
         var tokenizer = TokenizerFactory.FromCheckpoint(GoldenFiles.Dir(name));

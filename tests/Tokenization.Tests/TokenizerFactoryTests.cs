@@ -27,12 +27,7 @@ public sealed class TokenizerFactoryTests
     }
 
     [TestMethod]
-    [DataRow("llama3_bpe")]
-    [DataRow("qwen2_bpe")]
-    [DataRow("gpt2_files")]
-    [DataRow("tiktoken_files")]
-    [DataRow("sp_llama2")]
-    [DataRow("sp_code")]
+    [DynamicData(nameof(GoldenFiles.All), typeof(GoldenFiles))]
     public void FromCheckpoint_GoldenTextsWithoutBos_IdsEqualReference(string name)
     {
         var tokenizer = TokenizerFactory.FromCheckpoint(GoldenFiles.Dir(name));
@@ -41,12 +36,7 @@ public sealed class TokenizerFactoryTests
     }
 
     [TestMethod]
-    [DataRow("llama3_bpe")]
-    [DataRow("qwen2_bpe")]
-    [DataRow("gpt2_files")]
-    [DataRow("tiktoken_files")]
-    [DataRow("sp_llama2")]
-    [DataRow("sp_code")]
+    [DynamicData(nameof(GoldenFiles.All), typeof(GoldenFiles))]
     public void FromCheckpoint_GoldenFolder_SpecialIdsAndVocabSizeEqualReference(string name)
     {
         var golden = GoldenFiles.Golden(name);
