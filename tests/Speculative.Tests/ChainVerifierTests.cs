@@ -1,3 +1,5 @@
+using static Condensa.Speculative.Tests.MarkovPair;
+
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
@@ -5,7 +7,6 @@ public sealed class ChainVerifierTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    private const int V = 5;
 
     [TestMethod]
     [DataRow(new[] { 1, 2, 3 }, new[] { 1, 2, 3, 4 }, 3, 4)]   // all match: bonus from the last row
@@ -42,18 +43,6 @@ public sealed class ChainVerifierTests
     }
 
     private enum Verifier { Lossless, SlightlyBiased }
-
-    // Target p and draft q are Markov chains over 5 tokens: row = previous token, column = next token.
-    private static readonly double[,] P =
-    {
-        { 0.50, 0.20, 0.15, 0.10, 0.05 }, { 0.10, 0.40, 0.30, 0.10, 0.10 }, { 0.05, 0.05, 0.30, 0.30, 0.30 },
-        { 0.25, 0.25, 0.25, 0.15, 0.10 }, { 0.30, 0.10, 0.10, 0.10, 0.40 },
-    };
-    private static readonly double[,] Q =
-    {
-        { 0.30, 0.30, 0.20, 0.10, 0.10 }, { 0.20, 0.20, 0.20, 0.20, 0.20 }, { 0.10, 0.10, 0.50, 0.20, 0.10 },
-        { 0.40, 0.10, 0.10, 0.10, 0.30 }, { 0.05, 0.15, 0.20, 0.20, 0.40 },
-    };
 
     /// <summary>Generates 3 tokens after token 0 by speculative rounds (γ = 2) 200k times; returns counts and exact
     /// probabilities of the 125 sequences. 200k draws put the standard error of each marginal below 0.0012.</summary>
@@ -92,11 +81,6 @@ public sealed class ChainVerifierTests
             }
             observed[(sequence[0] * V + sequence[1]) * V + sequence[2]]++;
         }
-        var expected = new double[V * V * V];
-        for (var a = 0; a < V; a++)
-        for (var b = 0; b < V; b++)
-        for (var c = 0; c < V; c++)
-            expected[(a * V + b) * V + c] = trials * P[0, a] * P[a, b] * P[b, c];
-        return (observed, expected);
+        return (observed, ExpectedCounts(trials));
     }
 }

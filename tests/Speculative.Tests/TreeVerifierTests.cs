@@ -1,5 +1,7 @@
 using Condensa.Speculative.Trees;
 
+using static Condensa.Speculative.Tests.MarkovPair;
+
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
@@ -7,7 +9,6 @@ public sealed class TreeVerifierTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    private const int V = 5;
 
     /// <summary>Root (token 0) with children 1, 2; node 1 has children 3, 4; node 2 has child 1. Shape [-1, 0, 0, 1, 1, 2].</summary>
     private static readonly int[] Shape = [-1, 0, 0, 1, 1, 2];
@@ -65,18 +66,6 @@ public sealed class TreeVerifierTests
 
     public enum Mode { Lossless, SlightlyBiased, SiblingsWithReplacement }
 
-    // Target p and draft q are Markov chains over 5 tokens: row = previous token, column = next token.
-    private static readonly double[,] P =
-    {
-        { 0.50, 0.20, 0.15, 0.10, 0.05 }, { 0.10, 0.40, 0.30, 0.10, 0.10 }, { 0.05, 0.05, 0.30, 0.30, 0.30 },
-        { 0.25, 0.25, 0.25, 0.15, 0.10 }, { 0.30, 0.10, 0.10, 0.10, 0.40 },
-    };
-    private static readonly double[,] Q =
-    {
-        { 0.30, 0.30, 0.20, 0.10, 0.10 }, { 0.20, 0.20, 0.20, 0.20, 0.20 }, { 0.10, 0.10, 0.50, 0.20, 0.10 },
-        { 0.40, 0.10, 0.10, 0.10, 0.30 }, { 0.05, 0.15, 0.20, 0.20, 0.40 },
-    };
-
     /// <summary>Generates 3 tokens after token 0 by tree rounds (the shape above, children drawn without replacement)
     /// 200k times; returns counts and exact probabilities of the 125 sequences.</summary>
     private static (double[] Observed, double[] Expected) Simulate(Mode mode)
@@ -123,12 +112,7 @@ public sealed class TreeVerifierTests
             }
             observed[(sequence[0] * V + sequence[1]) * V + sequence[2]]++;
         }
-        var expected = new double[V * V * V];
-        for (var a = 0; a < V; a++)
-        for (var b = 0; b < V; b++)
-        for (var c = 0; c < V; c++)
-            expected[(a * V + b) * V + c] = trials * P[0, a] * P[a, b] * P[b, c];
-        return (observed, expected);
+        return (observed, ExpectedCounts(trials));
     }
 
     private static TokenTree Tree(int root, int[] tokens)
