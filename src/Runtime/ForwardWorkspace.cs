@@ -33,9 +33,6 @@ internal sealed class ForwardWorkspace : IDisposable
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
     }
 
-    /// <summary>New tokens per row of the last prepared pass.</summary>
-    public int SeqLen => _shape.SeqLen;
-
     public Span<long> Ids => _ids!.As<long>()[..(_batch * _shape.SeqLen)];
     public Span<long> Positions => _positions!.As<long>()[..(_batch * _shape.SeqLen)];
     public Span<float> Bias => _bias!.As<float>()[..(_batch * _shape.SeqLen * (_shape.Capacity + _shape.SeqLen))];

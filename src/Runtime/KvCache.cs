@@ -152,10 +152,7 @@ public sealed class KvCache : IDisposable
         if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers ||
             destination.BatchSize != BatchSize)
             throw new ArgumentException("destination has another layout (model or batch size)", nameof(destination));
-        var seqLen = Workspace.SeqLen;
-        for (var b = 0; b < BatchSize; b++)
-            if ((uint)counts[b] > (uint)seqLen) throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the last pass's {seqLen} tokens.");
-        destination.Append(Workspace.NewKv, counts);
+        destination.Append(Workspace.NewKv, counts);   // checks counts against the pass's length
     }
 
     /// <summary>Fills attention_bias for a pass over this cache's slots (see <see cref="AttentionMask"/>).</summary>
