@@ -11,7 +11,7 @@ namespace Condensa.Export;
 internal static class Attention
 {
     /// <summary>
-    /// Builds what all layers share: rotary tables, the grouped bias, the row-admits mask and the shapes.
+    /// Builds what all layers share: rotary caches, the grouped bias, the row-admits mask and the shapes.
     /// <code>
     ///   attention_bias [B,1,S,T] -> MaskView = (Bias [B,1,1,S,T], RowAdmits [B,1,1,S,1])
     ///   Shape(attention_bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
@@ -20,7 +20,7 @@ internal static class Attention
     public static AttentionContext Prepare(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
         TensorProto.Types.DataType modelType)
     {
-        var (cos, sin) = Rope.Tables(b, positionIds, config.Rope, config.HeadDim, modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
         using var _ = b.Scope("attn_mask");
         int groups = config.NumHeads / config.NumKvHeads;
 

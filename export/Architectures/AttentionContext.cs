@@ -3,8 +3,8 @@ namespace Condensa.Export;
 /// <summary>
 /// Values every layer's attention shares, built once per graph from the inputs.
 /// </summary>
-/// <param name="Cos">Rotary cos table [B, 1, S, D].</param>
-/// <param name="Sin">Rotary sin table [B, 1, S, D].</param>
+/// <param name="Cos">Rotary cos cache [max positions, D/2].</param>
+/// <param name="Sin">Rotary sin cache [max positions, D/2].</param>
 /// <param name="Mask">The host's attention_bias, viewed for grouped scores.</param>
 /// <param name="GroupedShape">int64 [5] = (B, Hkv, G, S, T), to view scores per query group.</param>
 /// <param name="FlatShape">int64 [4] = (B, Hkv, G·S, T), to view them back for the value MatMuls.</param>

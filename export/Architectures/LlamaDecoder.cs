@@ -67,12 +67,13 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         var ctx = Attention.Prepare(b, Config, positionIds, bias, GraphNames.PastKey(KvLayers[0]), ModelType);
 
         // 4) layers
+        var stream = new Residual(x);
         for (int l = 0; l < Config.NumLayers; l++)
             using (b.Scope($"layers.{l}"))
-                x = Layer(b, ctx, x, l);
+                stream = Layer(b, ctx, stream, l);
 
-        // 5) final norm on the K requested positions only, then lm_head
-        x = RmsNorm(b, "norm", x, WeightMap.FinalNorm);                                                      // [B, S, H]
+        // 5) final norm, the K requested positions, then lm_head
+        x = AddRmsNorm(b, "norm", stream, WeightMap.FinalNorm).Normed;                                      // [B, S, H]
         using (b.Scope("logits"))
         {
             string idx = b.Node("Unsqueeze", [logitsIndex, b.ConstInt64([-1])]);                            // [B, K, 1]
@@ -85,17 +86,24 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         }
     }
 
-    /// <summary>One decoder layer on x [B, S, H].</summary>
-    protected virtual string Layer(GraphBuilder b, AttentionContext ctx, string x, int layer)
+    /// <summary>
+    /// The residual stream [B, S, H] between blocks: <paramref name="Sum"/>, plus <paramref name="Pending"/> when that is
+    /// not null, a block's output whose residual add is left to the next norm (one SkipSimplifiedLayerNormalization
+    /// instead of an Add and a norm).
+    /// </summary>
+    protected readonly record struct Residual(string Sum, string? Pending = null);
+
+    /// <summary>One decoder layer on the stream x: x + Attention(RMSNorm(x)) -> h, then h + MLP(RMSNorm(h)), that last add pending.</summary>
+    protected virtual Residual Layer(GraphBuilder b, AttentionContext ctx, Residual x, int layer)
     {
-        string h = RmsNorm(b, "input_layernorm", x, WeightMap.Layer(WeightMap.InputNorm, layer));           // [B, S, H]
+        var (h, sum) = AddRmsNorm(b, "input_layernorm", x, WeightMap.Layer(WeightMap.InputNorm, layer));     // [B, S, H] each
         string attn;
         using (b.Scope("attn")) attn = SelfAttention(b, ctx, h, layer);                                      // [B, S, H]
-        x = b.Node("Add", [x, attn], "attn_residual/Add");                                                   // [B, S, H]
-        h = RmsNorm(b, "post_attention_layernorm", x, WeightMap.Layer(WeightMap.PostAttentionNorm, layer)); // [B, S, H]
+        (h, sum) = AddRmsNorm(b, "post_attention_layernorm", new Residual(sum, attn),
+            WeightMap.Layer(WeightMap.PostAttentionNorm, layer));                                            // [B, S, H] each
         string mlp;
         using (b.Scope("mlp")) mlp = Mlp(b, h, layer);                                                       // [B, S, H]
-        return b.Node("Add", [x, mlp], "mlp_residual/Add");                                                  // [B, S, H]
+        return new Residual(sum, mlp);
     }
 
     /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
@@ -112,9 +120,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     {
         int heads = Config.NumHeads, headDim = Config.HeadDim;
         string q = Linear(b, "q_proj", h, WeightMap.QProj, layer, Config.HiddenSize, heads * headDim, QkvBias); // [B, S, H·D]
-        q = SplitHeads(b, "q", q, heads, headDim);                                                           // [B, H, S, D]
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.Cos, ctx.Sin, headDim);                         // [B, H, S, D]
-        return q;
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, heads);          // [B, S, H·D]
+        return SplitHeads(b, "q", q, heads, headDim);                                                        // [B, H, S, D]
     }
 
     /// <summary>k_proj and v_proj, heads and RoPE on k, declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each.</summary>
@@ -123,14 +130,13 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
         string k = Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
         string v = Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
-        k = SplitHeads(b, "k", k, kvHeads, headDim);                                                         // [B, Hkv, S, D]
-        v = SplitHeads(b, "v", v, kvHeads, headDim);                                                         // [B, Hkv, S, D]
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.Cos, ctx.Sin, headDim);                         // [B, Hkv, S, D]
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads);        // [B, S, Hkv·D]
+        // the heads' layout is the new.{layer} outputs' own, so the Transposes write them directly
+        k = SplitHeads(b, "k", k, kvHeads, headDim, GraphNames.NewKey(layer));                               // [B, Hkv, S, D]
+        v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]
 
         var kvType = Weights.ModelType;
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence;
-        b.NamedNode("Identity", [k], "new_key/Identity", GraphNames.NewKey(layer));                          // [B, Hkv, S, D]
-        b.NamedNode("Identity", [v], "new_value/Identity", GraphNames.NewValue(layer));                      // [B, Hkv, S, D]
         b.Output(GraphNames.NewKey(layer), kvType, B, kvHeads, S, headDim);
         b.Output(GraphNames.NewValue(layer), kvType, B, kvHeads, S, headDim);
         return (k, v);
@@ -153,25 +159,21 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     }
 
     /// <summary>
-    /// RMSNorm in float32 as transformers computes it, in the Pow/ReduceMean/Add/Sqrt/Div pattern that
-    /// ONNX Runtime fuses into one kernel.
-    /// <code>
-    ///   x -> Cast(f32) -> Pow(2) -> ReduceMean(-1) -> Add(eps) -> Sqrt -+
-    ///   x -> Cast(f32) -------------------------------------------------+-> Div -> Cast(T) -> Mul(weight)
-    /// </code>
+    /// RMSNorm of the stream x, in float32 as transformers computes it, by ONNX Runtime's fused kernels: a pending addend
+    /// is added first by the same node (SkipSimplifiedLayerNormalization, which also returns the sum for the next
+    /// residual), else SimplifiedLayerNormalization. Returns the normed values and the stream's sum, [B, S, H] each.
     /// </summary>
-    protected string RmsNorm(GraphBuilder b, string scope, string x, string weightName)
+    protected (string Normed, string Sum) AddRmsNorm(GraphBuilder b, string scope, Residual x, string weightName)
     {
         using var _ = b.Scope(scope);
-        var f32 = TensorProto.Types.DataType.Float;
         string weight = Weights.Tensor(b, weightName, Config.HiddenSize);                                    // [H]
-        string xf = ModelType == f32 ? x : b.Node("Cast", [x], "Cast", Attr.Int("to", (long)f32));           // [B, S, H]
-        string sq = b.Node("Pow", [xf, b.ConstScalar(2f, f32)]);                                             // [B, S, H]
-        string mean = b.Node("ReduceMean", [sq, b.ConstInt64([-1])], attributes: Attr.Int("keepdims", 1));  // [B, S, 1]
-        string std = b.Node("Sqrt", [b.Node("Add", [mean, b.ConstScalar((float)Config.RmsNormEps, f32)])]);  // [B, S, 1]
-        string normed = b.Node("Div", [xf, std]);                                                            // [B, S, H]
-        if (ModelType != f32) normed = b.Node("Cast", [normed], "Cast_back", Attr.Int("to", (long)ModelType));
-        return b.Node("Mul", [normed, weight]);                                                              // [B, S, H]
+        var epsilon = Attr.Float("epsilon", (float)Config.RmsNormEps);
+        if (x.Pending is null)
+            return (b.Node("SimplifiedLayerNormalization", [x.Sum, weight], attributes: [Attr.Int("axis", -1), epsilon]), x.Sum);
+        // outputs: normed, mean and inverse std (not wanted), the sum
+        var outputs = b.NodeN("SkipSimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization", [x.Sum, x.Pending, weight], 4,
+            [epsilon], [null, "", "", null], ContribOps.Domain);
+        return (outputs[0], outputs[3]);
     }
 
     /// <summary>x [.., in] @ W [in, out] (+ bias [out]).</summary>
@@ -210,9 +212,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
                                   : b.NamedNode("MatMul", [x, head], "MatMul", outputName);
     }
 
-    private static string SplitHeads(GraphBuilder b, string name, string x, int heads, int headDim)
+    private static string SplitHeads(GraphBuilder b, string name, string x, int heads, int headDim, string? outputName = null)
     {
         string r = b.Node("Reshape", [x, b.ConstInt64([0, 0, heads, headDim])], $"{name}_heads/Reshape");    // [B, S, h, D]
-        return b.Node("Transpose", [r], $"{name}_heads/Transpose", Attr.Ints("perm", 0, 2, 1, 3));           // [B, h, S, D]
+        return b.NodeN("Transpose", $"{name}_heads/Transpose", [r], 1, [Attr.Ints("perm", 0, 2, 1, 3)],
+            outputName is null ? null : [outputName])[0];                                                   // [B, h, S, D]
     }
 }

@@ -3,54 +3,38 @@ using Condensa.Export.Onnx;
 namespace Condensa.Export;
 
 /// <summary>
-/// Rotary embeddings computed in the graph from position_ids, with transformers' rotate_half convention:
-/// cos and sin of cat(freqs, freqs), and x·cos + cat(-x2, x1)·sin.
+/// Rotary embeddings with transformers' rotate_half convention (x·cos + cat(-x2, x1)·sin over cat(freqs, freqs)),
+/// applied by ONNX Runtime's fused RotaryEmbedding to q and k, one node each: the Split/Neg/Concat/Mul/Add
+/// pattern it replaces cost 12 nodes a layer, and every node is a dispatch on a GPU provider.
 /// </summary>
 internal static class Rope
 {
     /// <summary>
-    /// cos and sin tables for the new tokens, computed once per graph in float32 (as transformers does)
-    /// and cast to the model dtype.
-    /// <code>
-    ///   position_ids [B,S] -> Cast(float) -> Unsqueeze -> Mul(inv_freq) -> Concat(f, f) -> Cos / Sin -> Unsqueeze(1)
-    /// </code>
+    /// cos and sin caches [max positions, D/2], computed here as transformers computes them at run time (position ·
+    /// inverse frequency in float32, then cos and sin) and stored in the model dtype. RotaryEmbedding reads the row of
+    /// each token's position id, so a step reads D values per token, not the table.
     /// </summary>
-    public static (string Cos, string Sin) Tables(GraphBuilder b, string positionIds, RopeSettings rope, int headDim,
+    public static (string Cos, string Sin) Tables(GraphBuilder b, RopeSettings rope, int headDim, int maxPositions,
         TensorProto.Types.DataType modelType)
     {
-        using var _ = b.Scope("rotary_emb");
-        float[] invFreq = rope.InverseFrequencies(headDim).Select(f => (float)f).ToArray();
-        string pos = b.Node("Cast", [positionIds], attributes: Attr.Int("to", (long)TensorProto.Types.DataType.Float));       // [B, S]
-        pos = b.Node("Unsqueeze", [pos, b.ConstInt64([-1])]);                                                               // [B, S, 1]
-        string freqs = b.Node("Mul", [pos, b.ConstFloats("rotary_inv_freq", invFreq)]);                                     // [B, S, D/2]
-        string emb = b.Node("Concat", [freqs, freqs], attributes: Attr.Int("axis", -1));                                  // [B, S, D]
-        string cos = b.Node("Cos", [emb]);                                                                                // [B, S, D]
-        string sin = b.Node("Sin", [emb]);                                                                                // [B, S, D]
-        if (modelType != TensorProto.Types.DataType.Float)
+        float[] invFreq = [.. rope.InverseFrequencies(headDim).Select(f => (float)f)];
+        int half = invFreq.Length;
+        float[] Table(Func<float, float> f)
         {
-            cos = b.Node("Cast", [cos], "cos/Cast", Attr.Int("to", (long)modelType));
-            sin = b.Node("Cast", [sin], "sin/Cast", Attr.Int("to", (long)modelType));
+            var table = new float[(long)maxPositions * half];
+            for (int p = 0; p < maxPositions; p++)
+                for (int i = 0; i < half; i++)
+                    table[(long)p * half + i] = f(p * invFreq[i]);      // float32 product, as transformers' matmul
+            return table;
         }
-        // The head axis is 1 in [B, H, S, D]; broadcasting over it serves q and k alike.
-        cos = b.Node("Unsqueeze", [cos, b.ConstInt64([1])], "cos/Unsqueeze");                                             // [B, 1, S, D]
-        sin = b.Node("Unsqueeze", [sin, b.ConstInt64([1])], "sin/Unsqueeze");                                             // [B, 1, S, D]
+        long[] dims = [maxPositions, half];
+        string cos = b.AddInitializer("rotary_cos_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Cos), modelType));
+        string sin = b.AddInitializer("rotary_sin_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Sin), modelType));
         return (cos, sin);
     }
 
-    /// <summary>
-    /// Applies the rotation to q or k of shape [B, H, S, D].
-    /// <code>
-    ///   x -> Split(x1, x2) -> Concat(Neg(x2), x1) -> Mul(sin) -+
-    ///   x -> Mul(cos) -----------------------------------------+-> Add
-    /// </code>
-    /// </summary>
-    public static string Apply(GraphBuilder b, string x, string cos, string sin, int headDim)
-    {
-        var halves = b.NodeN("Split", "Split", [x, b.ConstInt64([headDim / 2, headDim / 2])], 2, [Attr.Int("axis", -1)]); // 2 x [B, H, S, D/2]
-        string neg = b.Node("Neg", [halves[1]]);                                                                             // [B, H, S, D/2]
-        string rotated = b.Node("Concat", [neg, halves[0]], attributes: Attr.Int("axis", -1));                              // [B, H, S, D]
-        string xCos = b.Node("Mul", [x, cos], "cos/Mul");                                                                  // [B, H, S, D]
-        string rSin = b.Node("Mul", [rotated, sin], "sin/Mul");                                                            // [B, H, S, D]
-        return b.Node("Add", [xCos, rSin]);                                                                                // [B, H, S, D]
-    }
+    /// <summary>Rotates x [B, S, heads·D] (before the heads are split) at position_ids [B, S].</summary>
+    public static string Apply(GraphBuilder b, string x, string positionIds, string cos, string sin, int heads) =>
+        b.NodeN("RotaryEmbedding", "RotaryEmbedding", [x, positionIds, cos, sin], 1,
+            [Attr.Int("interleaved", 0), Attr.Int("num_heads", heads)], domain: ContribOps.Domain)[0];   // [B, S, heads·D]
 }

@@ -29,16 +29,17 @@ internal sealed class GraphBuilder
     }
 
     /// <summary>
-    /// Adds a node <c>{scope}/{name}</c> and returns its output value names (<c>{node}/output_{k}</c>, or
-    /// <paramref name="outputNames"/> when the value is a graph output).
+    /// Adds a node <c>{scope}/{name}</c> and returns its output value names: <c>{node}/output_{k}</c>, or the entry of
+    /// <paramref name="outputNames"/> where that is not null (a graph output's name, or "" for an optional output the
+    /// graph does not want).
     /// </summary>
     public string[] NodeN(string opType, string name, string[] inputs, int outputCount, AttributeProto[]? attributes = null,
-        string[]? outputNames = null, string domain = "")
+        string?[]? outputNames = null, string domain = "")
     {
         string nodeName = UniqueName("/" + string.Join("/", _scopes.Append(name)));
         var node = new NodeProto { Name = nodeName, OpType = opType, Domain = domain };
         node.Input.AddRange(inputs);
-        var outputs = outputNames ?? Enumerable.Range(0, outputCount).Select(k => $"{nodeName}/output_{k}").ToArray();
+        var outputs = Enumerable.Range(0, outputCount).Select(k => outputNames?[k] ?? $"{nodeName}/output_{k}").ToArray();
         node.Output.AddRange(outputs);
         if (attributes is not null) node.Attribute.AddRange(attributes);
         Nodes.Add(node);

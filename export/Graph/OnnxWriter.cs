@@ -53,8 +53,8 @@ internal static class OnnxWriter
             Graph = g,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
-        if (graph.Nodes.Any(n => n.Domain == MatMulNBits.Domain))
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MatMulNBits.Domain, Version = ContribOpsetVersion });
+        if (graph.Nodes.Any(n => n.Domain == ContribOps.Domain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribOps.Domain, Version = ContribOpsetVersion });
 
         using (var stream = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
             model.WriteTo(stream);

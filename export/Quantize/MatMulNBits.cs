@@ -12,16 +12,13 @@ internal sealed record QuantizedWeightNames(string Codes, string Scales, string 
 /// </summary>
 internal static class MatMulNBits
 {
-    /// <summary>The contrib operator domain.</summary>
-    public const string Domain = "com.microsoft";
-
     /// <summary>Adds the node on x [.., K]; returns y [.., N], named <paramref name="outputName"/> when given.</summary>
     public static string Add(GraphBuilder b, string x, QuantizedWeightNames w, string? outputName = null) =>
         b.NodeN("MatMulNBits", "MatMulNBits", [x, w.Codes, w.Scales, w.ZeroPoints], 1,
         [
             Attr.Int("K", w.K), Attr.Int("N", w.N), Attr.Int("bits", w.Settings.Bits),
             Attr.Int("block_size", w.Settings.BlockSize), Attr.Int("accuracy_level", w.Settings.AccuracyLevel),
-        ], outputName is null ? null : [outputName], Domain)[0];
+        ], outputName is null ? null : [outputName], ContribOps.Domain)[0];
 
     /// <summary>
     /// Registers the three initializers of <paramref name="name"/>, a [N, K] weight produced by <paramref name="quantize"/>.

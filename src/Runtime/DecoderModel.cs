@@ -118,7 +118,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         ws.Prepare(seqLen, k, cache);
 
         // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index
-        FillInputs(ws, cache, inputs, seqLen);
+        FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
         cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
 
         // 3) one pass (or a layer-condensed model's iterated passes); the past is read in place, outputs land in the workspace
@@ -176,7 +176,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
     }
 
-    private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen, int maxContext)
     {
         var ids = ws.Ids;
         var positions = ws.Positions;
@@ -187,7 +187,16 @@ public sealed class DecoderModel : IDecoder, IDisposable
             {
                 var i = b * seqLen + j;
                 ids[i] = j < inputs.Counts[b] ? inputs.Tokens[i] : 0;
-                positions[i] = inputs.Positions.IsEmpty ? cache.Lengths[b] + Math.Min(j, Math.Max(inputs.Counts[b] - 1, 0)) : inputs.Positions[i];
+                var position = inputs.Positions.IsEmpty ? cache.Lengths[b] + Math.Min(j, Math.Max(inputs.Counts[b] - 1, 0)) : inputs.Positions[i];
+                // The graph's rotary caches have max_context rows and ONNX Runtime does not check the index: a token past
+                // them is an error, a padding entry (masked, its position unused) is only kept inside.
+                if ((ulong)position >= (ulong)maxContext)
+                {
+                    if (j < inputs.Counts[b])
+                        throw new CondensaException($"position {position} of batch row {b} is outside the model's context (max_context {maxContext}).");
+                    position = maxContext - 1;
+                }
+                positions[i] = position;
             }
             if (inputs.Selection == LogitsSelection.All)
                 for (var j = 0; j < seqLen; j++) logitsIndex[b * seqLen + j] = j;

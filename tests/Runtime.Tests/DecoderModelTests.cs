@@ -101,6 +101,37 @@ public sealed class DecoderModelTests
         StringAssert.Contains(e.Message, "40");
     }
 
+    /// <summary>The graph's rotary caches end at max_context and ONNX Runtime does not check the row it reads, so the host
+    /// refuses a token position past them (a padding entry's position is unused and kept inside).</summary>
+    [TestMethod]
+    public void Forward_ExplicitPositionPastMaxContext_ThrowsNamingIt()
+    {
+        var (_, export) = TinyModels.Get("llama-long");
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1);
+
+        var e = Assert.ThrowsExactly<CondensaException>(() =>
+            model.Forward(cache, new ForwardInputs([5, 6], [2], LogitsSelection.All) { Positions = [39, 40] }));
+
+        StringAssert.Contains(e.Message, "position 40");
+        StringAssert.Contains(e.Message, "max_context 40");
+        Assert.AreEqual(0, cache.Lengths[0], "nothing was written");
+    }
+
+    [TestMethod]
+    public void Forward_RowAtMaxContextPaddedWhileAnotherDecodes_Runs()
+    {
+        var (_, export) = TinyModels.Get("llama-long");
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(2);
+        var full = TinyModels.Ids(40, 5);
+        model.Forward(cache, [.. full, .. full], [40, 3], LogitsSelection.LastPerRow);
+
+        model.Forward(cache, [0, 7], [0, 1], LogitsSelection.LastPerRow);
+
+        CollectionAssert.AreEqual(new[] { 40, 4 }, cache.Lengths.ToArray());
+    }
+
     [TestMethod]
     public void Load_NotAnExport_NamesManifest()
     {

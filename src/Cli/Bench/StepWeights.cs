@@ -7,12 +7,13 @@ namespace Condensa.Cli.Bench;
 /// <summary>
 /// The weight bytes one decode step reads, from the graph's own initializers (inline or in external data):
 /// every initializer that some node reads whole (MatMul, MatMulNBits, norms, a tied lm_head's Transpose) is
-/// streamed once per step; one read only as the data of Gather (the embedding table) gives a step just the rows of
-/// its tokens, so it counts apart, as gathered. A tied embedding feeds both a Gather and the lm_head, and so is
-/// streamed; a quantized tied lm_head is its own initializer, and the float table beside it is only gathered.
+/// streamed once per step; one read only by row (a Gather's data, the embedding table; RotaryEmbedding's cos and sin
+/// caches) gives a step just the rows of its tokens, so it counts apart, as gathered. A tied embedding feeds both a
+/// Gather and the lm_head, and so is streamed; a quantized tied lm_head is its own initializer, and the float table
+/// beside it is only gathered.
 /// </summary>
 /// <param name="StreamedBytes">Bytes of the initializers read whole each step.</param>
-/// <param name="GatheredBytes">Bytes of the tables read only through Gather (one row per token).</param>
+/// <param name="GatheredBytes">Bytes of the tables read only by row (one row per token).</param>
 internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
 {
     // ONNX field numbers (onnx.proto): ModelProto.graph; GraphProto.node, .initializer; NodeProto.input, .op_type;
@@ -80,9 +81,14 @@ internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
         {
             if (inputs[i].Length == 0) continue;                        // an omitted optional input
             var use = consumers.GetValueOrDefault(inputs[i]);
-            consumers[inputs[i]] = opType == "Gather" && i == 0 ? use with { Gather = true } : use with { Other = true };
+            consumers[inputs[i]] = GathersRows(opType, i) ? use with { Gather = true } : use with { Other = true };
         }
     }
+
+    // Inputs a node reads only by row: a Gather's data (the embedding table) and RotaryEmbedding's cos and sin caches
+    // (the rows of the tokens' positions).
+    private static bool GathersRows(string opType, int input) =>
+        (opType == "Gather" && input == 0) || (opType == "RotaryEmbedding" && input >= 2);
 
     // An initializer's name and byte size: the external data's length, else the inline raw data's, else its
     // element count times the element size (values stored in the typed fields).
