@@ -69,10 +69,6 @@ internal sealed class GraphBuilder
         return Constant(key, type, [], s => s.Write(TensorBytes.Encode([value], type)));
     }
 
-    /// <summary>A float32 vector constant (e.g. rotary inverse frequencies).</summary>
-    public string ConstFloats(string name, float[] values) =>
-        Constant(name, TensorProto.Types.DataType.Float, [values.Length], s => TensorBytes.Write(s, values, TensorProto.Types.DataType.Float));
-
     /// <summary>Registers a weight under its own name; its bytes are produced when the model is written.</summary>
     public string AddInitializer(string name, TensorProto.Types.DataType type, long[] dims, Action<Stream> produce)
     {
