@@ -27,11 +27,7 @@ internal static class CalibrateCommand
 
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var catalog = CommonOptions.Catalog();
-        var precision = CommonOptions.Precision();
-        var threads = CommonOptions.Threads();
-        var execution = new ExecutionOptions();
+        var modelOptions = new ModelOptions();
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
@@ -46,22 +42,22 @@ internal static class CalibrateCommand
 
         var command = new Command("calibrate", "Measure acceptance and step times for tree speculation; saved beside the model's export")
         {
-            model, catalog, precision, threads, draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
+            draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
         };
-        execution.AddTo(command);
+        modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            var resolved = modelOptions.Resolve(parse, error);
             // A draft/target pair takes turns on the cores: neither session spins (as in generate).
-            var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+            var session = modelOptions.Settings(parse, resolved);
             using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
             var loaded = new List<IDisposable>();
             try
             {
                 var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
-                var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(catalog),
-                    parse.GetValue(precision), resolved, error, loaded, session);
+                var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
+                    parse.GetValue(modelOptions.Precision), resolved, error, loaded, session);
                 var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
                 var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 

@@ -12,11 +12,7 @@ internal static class ChatCommand
 {
     public static Command Create(TextReader input)
     {
-        var model = CommonOptions.Model();
-        var catalog = CommonOptions.Catalog();
-        var precision = CommonOptions.Precision();
-        var threads = CommonOptions.Threads();
-        var execution = new ExecutionOptions();
+        var modelOptions = new ModelOptions();
         var system = new Option<string?>("--system") { Description = "System message" };
         var template = new Option<string?>("--template") { Description = $"Chat template: {string.Join(", ", ChatTemplate.Names)} (default: from the checkpoint)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per reply", DefaultValueFactory = _ => 256 };
@@ -25,13 +21,13 @@ internal static class ChatCommand
         var seed = new Option<int?>("--seed") { Description = "Random seed" };
         var command = new Command("chat", "Chat with a model; the KV cache is kept between turns")
         {
-            model, catalog, precision, threads, system, template, maxTokens, temperature, topP, seed,
+            system, template, maxTokens, temperature, topP, seed,
         };
-        execution.AddTo(command);
+        modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+            var resolved = modelOptions.Resolve(parse, error);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
             var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));

@@ -20,11 +20,7 @@ internal static class ExtractCommand
 
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var catalog = CommonOptions.Catalog();
-        var precision = CommonOptions.Precision();
-        var threads = CommonOptions.Threads();
-        var execution = new ExecutionOptions();
+        var modelOptions = new ModelOptions();
         var input = new Option<string>("--input", "-i") { Description = "JSONL file (one object per line with \"id\") or a folder of text files", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Output JSONL: one record per input record, in completion order", Required = true };
         var template = new Option<string>("--prompt-template") { Description = "File with the prompt; {{field}} is replaced by the record's field ({{text}}, {{id}}, ...)", Required = true };
@@ -47,17 +43,17 @@ internal static class ExtractCommand
 
         var command = new Command("extract", "Run a prompt template over many documents with continuous batching")
         {
-            model, catalog, precision, threads, input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
+            input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
             speculative, gamma, shard, resume,
         };
-        execution.AddTo(command);
+        modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, stdout, error, cancellationToken) =>
         {
             var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
             var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-            using var decoder = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+            using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
             var sampling = new SamplingOptions

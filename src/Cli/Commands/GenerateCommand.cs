@@ -13,11 +13,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var catalog = CommonOptions.Catalog();
-        var precision = CommonOptions.Precision();
-        var threads = CommonOptions.Threads();
-        var execution = new ExecutionOptions();
+        var modelOptions = new ModelOptions();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Text to complete", Required = true };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate (default: catalog, else 128)" };
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" };
@@ -47,17 +43,17 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Complete a prompt with a model")
         {
-            model, catalog, precision, threads, prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
+            prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
             speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
-        execution.AddTo(command);
+        modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
+            var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
                 parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
-            var session = execution.Settings(parse, parse.GetValue(threads), resolved.Entry);
+            var session = modelOptions.Settings(parse, resolved);
             using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
@@ -79,12 +75,11 @@ internal static class GenerateCommand
             var loaded = new List<IDisposable>();
             try
             {
-                var tree = setup.IsTree
-                    ? setup.CreateTreeRun(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), sampling, error, loaded, session)
-                    : null;
+                var (catalog, precision) = (parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision));
+                var tree = setup.IsTree ? setup.CreateTreeRun(decoder, resolved, catalog, precision, sampling, error, loaded, session) : null;
                 if (tree is not null) loaded.Add(tree.Drafter);
                 var speculation = setup.Enabled && !setup.IsTree
-                    ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, parse.GetValue(catalog), parse.GetValue(precision), MaxGamma,
+                    ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, catalog, precision, MaxGamma,
                         sampling, error, loaded, session), setup.Gamma, MaxGamma)
                     : null;
                 if (speculation is not null) loaded.Add(speculation.Drafter);

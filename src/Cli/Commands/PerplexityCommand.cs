@@ -18,19 +18,17 @@ internal static class PerplexityCommand
 
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var catalog = CommonOptions.Catalog();
-        var precision = CommonOptions.Precision();
-        var threads = CommonOptions.Threads();
+        var modelOptions = new ModelOptions();
         var files = new Option<string[]>("--file", "-f") { Description = "Held-out text file(s), concatenated with newlines", Required = true, AllowMultipleArgumentsPerToken = true };
         var window = new Option<int>("--window") { Description = "Tokens per scored window (capped at the model's context)", DefaultValueFactory = _ => 1024 };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Score only the first N tokens of the text" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a line" };
-        var command = new Command("perplexity", "Perplexity of a model on held-out text") { model, catalog, precision, threads, files, window, maxTokens, json };
+        var command = new Command("perplexity", "Perplexity of a model on held-out text") { files, window, maxTokens, json };
+        modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, parse.GetValue(catalog), parse.GetValue(precision), error);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, new SessionSettings { IntraOpThreads = parse.GetValue(threads) });
+            var resolved = modelOptions.Resolve(parse, error);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
             var text = string.Join("\n", parse.GetValue(files)!.Select(File.ReadAllText));
             var ids = tokenizer.Encode(text, addBos: false);
@@ -40,7 +38,7 @@ internal static class PerplexityCommand
             if (parse.GetValue(json))
                 await output.WriteLineAsync(JsonSerializer.Serialize(new
                 {
-                    model = parse.GetValue(model), precision = parse.GetValue(precision).ToString().ToLowerInvariant(),
+                    model = parse.GetValue(modelOptions.Model), precision = parse.GetValue(modelOptions.Precision).ToString().ToLowerInvariant(),
                     tokens = score.Tokens, windows = score.Windows, nll = score.MeanNll, perplexity = score.Perplexity,
                 }));
             else
