@@ -18,10 +18,9 @@ pack)
 run)
   out=${OUT:?set OUT}; b=$(cd "$(dirname "$0")/../.." && pwd)/.gpuB
   mkdir -p /opt/cg/app-old && tar xJf "$b/app-old.tar.xz" -C /opt/cg/app-old
-  export DOTNET_ROOT=/opt/cg/rt ORT_REAL_LIBRARY=/opt/cg/libonnxruntime.so.1.30 CONDENSA_CACHE=/tmp/condensa-cache
-  export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
-  app() { /opt/cg/rt/dotnet "/opt/cg/app-$1/condensa.dll" "${@:2}"; }
-  [ -d /opt/cg/app-new ] || ln -s /opt/cg/app /opt/cg/app-new
+  . "$(dirname "$0")/webgpu-env.sh"; export CONDENSA_CACHE=/tmp/condensa-cache
+  declare -A folder=([old]=app-old [new]=app)
+  app() { condensa_app "${folder[$1]}" "${@:2}"; }
   bw=$(tail -1 "$out/hbm.txt")
   app old export --checkpoint /tmp/r/ckpt --out /tmp/r/fp16-old --precision fp16 > /dev/null
   declare -A fp16=([old]=/tmp/r/fp16-old [new]=/tmp/r/fp16)

@@ -31,12 +31,12 @@ pack)
 run)
   out=${OUT:?set OUT}; rounds=${2:-3}; here=$(cd "$(dirname "$0")/../.." && pwd)
   mkdir -p /opt/vk /tmp/g "$out/peer" && tar xJf "$here/.gpuC/vk.tar.xz" -C /opt/vk
-  export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} CONDENSA_CACHE=/tmp/condensa-cache
+  . "$here/tools/device/webgpu-env.sh"; export CONDENSA_CACHE=/tmp/condensa-cache
   for t in f16 q4_0; do [ -f /tmp/g/$t.gguf ] || python3 "$here/tools/bench/llamacpp/make_gguf.py" --type $t --out /tmp/g/$t.gguf; done
   bw=$(tail -1 "$out/hbm.txt" 2>/dev/null || echo 4365)
   p=$out/peer; log() { echo "== $(date +%T) $*" | tee -a "$p/log.txt"; }
   # the app pack-webgpu.sh's run.sh installed into /opt/cg (.gpuB need not travel again)
-  condensa() { log "condensa $1"; DOTNET_ROOT=/opt/cg/rt ORT_REAL_LIBRARY=/opt/cg/libonnxruntime.so.1.30 /opt/cg/rt/dotnet /opt/cg/app/condensa.dll bench -m /tmp/r/fp16 -m /tmp/r/int4 --provider webgpu --batch 1,32 \
+  condensa() { log "condensa $1"; condensa_app app bench -m /tmp/r/fp16 -m /tmp/r/int4 --provider webgpu --batch 1,32 \
       --context 512 --runs 3 --decode-steps 16 --prefill-tokens 64 --bandwidth "$bw" --json "$p/condensa-$1.json" > "$p/condensa-$1.md" 2>> "$p/stderr.txt"; }
   llama() { log "llama-bench $1"; (cd /opt/vk && ./llama-bench -m /tmp/g/f16.gguf -m /tmp/g/q4_0.gguf -p 0 -n 16 -d 512 -ngl 99 -r 3 \
       -o jsonl > "$p/llama-bench-$1.jsonl" 2>> "$p/stderr.txt"); }

@@ -35,8 +35,7 @@ if [ ! -f /opt/cg/app/condensa.dll ]; then
   mkdir -p /opt/cg/app && tar xJf "$b/app.tar.xz" -C /opt/cg/app
   xz -d -c "$b/libonnxruntime.so.1.30.xz" > /opt/cg/libonnxruntime.so.1.30
 fi
-export DOTNET_ROOT=/opt/cg/rt ORT_REAL_LIBRARY=/opt/cg/libonnxruntime.so.1.30
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
-exec /opt/cg/rt/dotnet /opt/cg/app/condensa.dll "$@"
+. "$b/../tools/device/webgpu-env.sh"
+condensa_app app "$@"
 RUN
 du -ch .gpuA .gpuB | tail -1
