@@ -45,7 +45,7 @@ public sealed class CondensaChatClient : IChatClient
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputTokens, 1, nameof(options));
         _owned = owned;
         _generator = new Generator(model);
-        _stopTokens = [.. tokenizer.EosTokenIds.Concat(model.Manifest.EosTokenIds).Distinct()];
+        _stopTokens = tokenizer.StopTokenIds(model.Manifest.EosTokenIds);
         Metadata = new ChatClientMetadata("condensa", null, options.ModelId ?? model.Manifest.Architecture);
     }
 

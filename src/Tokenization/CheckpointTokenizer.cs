@@ -66,6 +66,10 @@ public sealed class CheckpointTokenizer
     /// <summary>Whether <paramref name="tokenId"/> is an end-of-generation id.</summary>
     public bool IsEos(int tokenId) => EosTokenIds.Contains(tokenId);
 
+    /// <summary>The ids that end a sequence: this tokenizer's end-of-sequence ids and <paramref name="more"/> (an export's
+    /// own list, say), each once.</summary>
+    public IReadOnlyList<int> StopTokenIds(IEnumerable<int> more) => [.. EosTokenIds.Concat(more).Distinct()];
+
     /// <summary>Whether <paramref name="tokenId"/> is a special token (skipped by decoding with skipSpecialTokens).</summary>
     public bool IsSpecial(int tokenId) => _table.IsSpecial(tokenId);
 

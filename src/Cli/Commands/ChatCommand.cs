@@ -35,7 +35,7 @@ internal static class ChatCommand
             {
                 MaxNewTokens = parse.GetValue(maxTokens),
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
-                StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
+                StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
             using var session = new ChatSession(decoder, tokenizer, chatTemplate, options);
             if (parse.GetValue(system) is { } s) session.SetSystem(s);

@@ -56,18 +56,12 @@ internal static class ExtractCommand
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-            var sampling = new SamplingOptions
-            {
-                Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
-                TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
-                TopK = parse.GetValue(topK),
-                Seed = parse.GetValue(seed),
-            };
+            var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed));
             var generation = new GenerationOptions
             {
-                MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
+                MaxNewTokens = CatalogFallbacks.MaxNewTokens(defaults, parse.GetValue(maxTokens)),
                 Sampling = sampling,
-                StopTokenIds = [.. tokenizer.EosTokenIds.Concat(decoder.Manifest.EosTokenIds).Distinct()],
+                StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
                 PrefillChunk = parse.GetValue(prefillChunk),
             };
             var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,

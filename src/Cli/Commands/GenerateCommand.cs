@@ -57,20 +57,13 @@ internal static class GenerateCommand
             using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-            var sampling = new SamplingOptions
-            {
-                Temperature = parse.GetValue(temperature) ?? defaults.Temperature ?? 0f,
-                TopP = parse.GetValue(topP) ?? defaults.TopP ?? 1f,
-                TopK = parse.GetValue(topK),
-                MinP = parse.GetValue(minP),
-                RepetitionPenalty = parse.GetValue(penalty),
-                Seed = parse.GetValue(seed),
-            };
+            var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed))
+                with { MinP = parse.GetValue(minP), RepetitionPenalty = parse.GetValue(penalty) };
             var options = new GenerationOptions
             {
-                MaxNewTokens = parse.GetValue(maxTokens) ?? defaults.MaxTokens ?? 128,
+                MaxNewTokens = CatalogFallbacks.MaxNewTokens(defaults, parse.GetValue(maxTokens)),
                 Sampling = sampling,
-                StopTokenIds = StopTokens(tokenizer, decoder.Manifest),
+                StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
             var loaded = new List<IDisposable>();
             try
@@ -160,7 +153,4 @@ internal static class GenerateCommand
                (speculative is null ? "" : $" | acceptance {speculative.AcceptanceRate:P1} | {speculative.MeanAcceptedPerRound:F2} accepted/round | " +
                    $"draft {speculative.DraftMillisecondsPerRound:F2} ms/round | verify {speculative.VerifyMillisecondsPerRound:F2} ms/round") + "]";
     }
-
-    private static IReadOnlyList<int> StopTokens(CheckpointTokenizer tokenizer, ModelManifest manifest) =>
-        [.. tokenizer.EosTokenIds.Concat(manifest.EosTokenIds).Distinct()];
 }
