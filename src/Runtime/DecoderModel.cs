@@ -45,6 +45,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether caches of this model keep their KV in device memory (see <see cref="KvResidence"/>).</summary>
     public bool KvOnDevice => _kvMemory.OnDevice;
 
+    /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
+    public bool CapturesGraphs => _kvMemory.Capture is not null;
+
     /// <summary>The export folder the model was loaded from.</summary>
     public string Directory { get; }
 
@@ -120,6 +123,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index
         FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
         cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
+        ws.Upload();   // a captured pass reads its inputs from fixed device buffers
 
         // 3) one pass (or a layer-condensed model's iterated passes); the past is read in place, outputs land in the workspace
         if (_condensation.IsIterative)
@@ -135,6 +139,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         {
             Run(ws);
         }
+        ws.Download();
 
         // 4) append only the new entries (of the last pass) to the cache, in the cache's memory
         cache.Append(ws.NewKv, inputs.Counts);
@@ -168,7 +173,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     {
         try
         {
-            _session.Run(RunOptionsHolder.Default, _inputNames, ws.Inputs, _outputNames, ws.Outputs);
+            _session.Run(ws.RunOptions, _inputNames, ws.Inputs, _outputNames, ws.Outputs);
         }
         catch (OnnxRuntimeException e)
         {
@@ -221,11 +226,5 @@ public sealed class DecoderModel : IDecoder, IDisposable
     {
         (_kvMemory as IDisposable)?.Dispose();
         _session.Dispose();
-    }
-
-    private static class RunOptionsHolder
-    {
-        // RunOptions is only read by Run; one shared instance avoids a native allocation per step.
-        public static readonly RunOptions Default = new();
     }
 }

@@ -1,3 +1,4 @@
+using Condensa.Runtime.Capture;
 using Condensa.Runtime.Kv;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -5,84 +6,92 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Condensa.Runtime;
 
 /// <summary>
-/// Reusable buffers for one batch's forward passes: host inputs (ids, positions, bias, logits index), the host logits,
-/// and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the cache's memory: host or device), plus the
-/// OrtValues over them. Buffers grow geometrically and the OrtValues are rebuilt only when a shape changes, so
-/// steady-state decoding allocates nothing. A layer-condensed model also gets the pending.{t} inputs (same shape per
-/// pending layer), which the iterative prefill fills from the previous pass's new.{t}.
+/// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, bias: one pinned
+/// block), the host logits, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the cache's memory:
+/// host or device), plus the OrtValues over them. Buffers grow geometrically and the OrtValues are rebuilt only when a
+/// shape changes, so steady-state decoding allocates nothing. A layer-condensed model also gets the pending.{t} inputs
+/// (same shape per pending layer), which the iterative prefill fills from the previous pass's new.{t}.
+/// <para>
+/// With CUDA graph capture (<see cref="GraphCapture"/>) each capturable pass shape keeps its own device copy of the input
+/// block, its own device logits and new-KV outputs, and its own graph id, all fixed until the cache regrows: a step
+/// uploads the host block in one copy, replays the graph and downloads the logits.
+/// </para>
 /// </summary>
 internal sealed class ForwardWorkspace : IDisposable
 {
+    private static readonly RunOptions Uncaptured = new();   // only read by Run; one instance avoids an allocation per step
+
     private readonly ModelManifest _manifest;
     private readonly int _batch;
-    private PinnedBuffer? _ids, _positions, _bias, _logitsIndex, _logits;
-    private readonly KvStorage _newKv;              // new.{l}.key / .value per stored layer
-    private readonly KvStorage? _pending;           // pending.{t}.key / .value per pending layer
-    private readonly int[] _pendingStoredIndex;     // pending layer -> index among the stored layers
-    private (int SeqLen, int K, int Capacity, int CacheGeneration) _shape = (-1, -1, -1, -1);
-    private OrtValue[] _inputs = [];
-    private OrtValue[] _outputs = [];
+    private readonly KvMemory _memory;
+    private readonly GraphCapture? _capture;
+    private readonly int _pendingTensors;            // pending.{t}.key / .value per pending layer
+    private readonly int[] _pendingStoredIndex;      // pending layer -> index among the stored layers
+    private readonly Pass _uncaptured;               // the pass of every shape that is not captured, rebuilt per shape
+    private readonly Dictionary<(int SeqLen, int K), Pass> _captured = [];
+    private (int Capacity, int Generation) _capturedLayout = (-1, -1);
+    private PinnedBuffer? _host, _logits;
+    private Layout _layout;
+    private Pass _pass;
 
-    public ForwardWorkspace(ModelManifest manifest, int batch, KvMemory memory)
+    public ForwardWorkspace(ModelManifest manifest, int batch, KvMemory memory, GraphCapture? capture = null)
     {
         _manifest = manifest;
         _batch = batch;
-        _newKv = memory.Allocate(manifest, 2 * manifest.KvLayers.Length, batch, slots: 1);
+        _memory = memory;
+        _capture = capture;
         var pending = manifest.Condensation.PendingLayers;
-        _pending = pending.Count == 0 ? null : memory.Allocate(manifest, 2 * pending.Count, batch, slots: 1);
+        _pendingTensors = 2 * pending.Count;
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
+        _uncaptured = NewPass(slots: 1, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
+        _pass = _uncaptured;
     }
 
-    public Span<long> Ids => _ids!.As<long>()[..(_batch * _shape.SeqLen)];
-    public Span<long> Positions => _positions!.As<long>()[..(_batch * _shape.SeqLen)];
-    public Span<float> Bias => _bias!.As<float>()[..(_batch * _shape.SeqLen * (_shape.Capacity + _shape.SeqLen))];
-    public Span<long> LogitsIndex => _logitsIndex!.As<long>()[..(_batch * _shape.K)];
-    public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _shape.K * _manifest.VocabSize)];
+    public Span<long> Ids => _host!.As<long>().Slice(_layout.Ids / 8, _batch * _layout.SeqLen);
+    public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _batch * _layout.SeqLen);
+    public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _batch * _layout.K);
+    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _batch * _layout.SeqLen * _layout.Total);
+    public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
 
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
-    public KvStorage NewKv => _newKv;
+    public KvStorage NewKv => _pass.NewKv;
 
     /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, the past, then
     /// pending.{t}.key / .value per pending layer.</summary>
-    public IReadOnlyCollection<OrtValue> Inputs => _inputs;
+    public IReadOnlyCollection<OrtValue> Inputs => _pass.Inputs;
 
     /// <summary>Output values in graph order: logits, then new.{l}.key / new.{l}.value per stored layer.</summary>
-    public IReadOnlyCollection<OrtValue> Outputs => _outputs;
+    public IReadOnlyCollection<OrtValue> Outputs => _pass.Outputs;
+
+    /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
+    public RunOptions RunOptions => _pass.RunOptions;
 
     /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row.</summary>
     public void Prepare(int seqLen, int k, KvCache cache)
     {
-        var shape = (seqLen, k, cache.Capacity, cache.Generation);
-        if (shape == _shape) return;
-        DisposeValues();
-        _shape = shape;
-        var capacity = cache.Capacity;
-        _ids = PinnedBuffer.Ensure(_ids, 8L * _batch * seqLen);
-        _positions = PinnedBuffer.Ensure(_positions, 8L * _batch * seqLen);
-        _bias = PinnedBuffer.Ensure(_bias, 4L * _batch * seqLen * (capacity + seqLen));
-        _logitsIndex = PinnedBuffer.Ensure(_logitsIndex, 8L * _batch * k);
-        _logits = PinnedBuffer.Ensure(_logits, 4L * _batch * k * _manifest.VocabSize);
-        _newKv.Reshape(seqLen);
-        _pending?.Reshape(seqLen);
+        var layout = new Layout(_batch, seqLen, k, cache.Capacity, cache.Generation);
+        if (layout == _layout) return;
+        _layout = layout;
+        _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
+        _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(k));
+        _pass = _capture is not null && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
+    }
 
-        var past = cache.PastValues();
-        var pendingCount = _pending?.Tensors ?? 0;
-        _inputs = new OrtValue[4 + past.Length + pendingCount];
-        _inputs[0] = Tensor(_ids, TensorElementType.Int64, [_batch, seqLen]);
-        _inputs[1] = Tensor(_positions, TensorElementType.Int64, [_batch, seqLen]);
-        _inputs[2] = Tensor(_bias, TensorElementType.Float, [_batch, 1, seqLen, capacity + seqLen]);
-        _inputs[3] = Tensor(_logitsIndex, TensorElementType.Int64, [_batch, k]);
-        past.CopyTo(_inputs, 4);   // owned by the cache, not disposed here
-        for (var i = 0; i < pendingCount; i++) _inputs[4 + past.Length + i] = _pending!.Value(i);   // owned by _pending
+    /// <summary>Before a run: a captured pass copies the host input block to its device copy (one copy).</summary>
+    public void Upload()
+    {
+        if (_pass.Staged is { } staged) staged.Upload(_host!.Address, _layout.HostBytes);
+    }
 
-        _outputs = new OrtValue[1 + _newKv.Tensors];
-        _outputs[0] = Tensor(_logits, TensorElementType.Float, [_batch, k, _manifest.VocabSize]);
-        for (var i = 0; i < _newKv.Tensors; i++) _outputs[1 + i] = _newKv.Value(i);   // owned by _newKv
+    /// <summary>After a run: a captured pass copies its device logits to the host.</summary>
+    public void Download()
+    {
+        if (_pass.DeviceLogits is { } logits) logits.Download(_logits!.Address, LogitsBytes(_layout.K));
     }
 
     /// <summary>Zeros every pending input: the first pass of a chunk has no estimate yet (and decode needs none,
     /// since the graph masks a new token's pending keys from itself).</summary>
-    public void ClearPending() => _pending?.Zero();
+    public void ClearPending() => _pass.Pending?.Zero();
 
     /// <summary>Feeds the last pass's new KV of the given pending layers (indices into the pending list) as the
     /// next pass's pending inputs.</summary>
@@ -90,33 +99,141 @@ internal sealed class ForwardWorkspace : IDisposable
     {
         foreach (var p in pendingIndices)
         {
-            _pending!.CopyTensor(2 * p, _newKv, 2 * _pendingStoredIndex[p]);
-            _pending.CopyTensor(2 * p + 1, _newKv, 2 * _pendingStoredIndex[p] + 1);
+            _pass.Pending!.CopyTensor(2 * p, NewKv, 2 * _pendingStoredIndex[p]);
+            _pass.Pending.CopyTensor(2 * p + 1, NewKv, 2 * _pendingStoredIndex[p] + 1);
         }
     }
 
     public void Dispose()
     {
-        DisposeValues();
-        _newKv.Dispose();
-        _pending?.Dispose();
+        DropCaptured();
+        _uncaptured.Dispose();
     }
 
-    private void DisposeValues()
+    // The shared pass: its OrtValues sit over the host block, rebuilt for every new shape.
+    private Pass UncapturedPass(Layout layout, KvCache cache)
     {
-        // Only the host inputs and the logits belong to the workspace's OrtValues; the past, pending and new KV values
-        // belong to their storage.
-        for (var i = 0; i < Math.Min(4, _inputs.Length); i++) _inputs[i].Dispose();
-        if (_outputs.Length > 0) _outputs[0].Dispose();
-        _inputs = [];
-        _outputs = [];
-        _shape = (-1, -1, -1, -1);
+        var pass = _uncaptured;
+        pass.DisposeValues();
+        pass.NewKv.Reshape(layout.SeqLen);
+        pass.Pending?.Reshape(layout.SeqLen);
+        var host = _host!.Address;
+        Bind(pass, cache, layout,
+            Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
+            Host(host + layout.Positions, TensorElementType.Int64, [_batch, layout.SeqLen]),
+            Host(host + layout.Bias, TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total]),
+            Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
+            Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+        return pass;
     }
 
-    private static OrtValue Tensor(PinnedBuffer buffer, TensorElementType type, long[] shape)
+    // A captured shape's own pass, kept while the cache keeps its buffers (a regrown cache retires every graph).
+    private Pass CapturedPass(Layout layout, KvCache cache)
     {
-        var elementSize = type is TensorElementType.Int64 ? 8 : type is TensorElementType.Float ? 4 : 2;
-        var bytes = shape.Aggregate(1L, (a, d) => a * d) * elementSize;
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Address, bytes);
+        if (_capturedLayout != (layout.Capacity, layout.Generation))
+        {
+            DropCaptured();
+            _capturedLayout = (layout.Capacity, layout.Generation);
+        }
+        if (_captured.TryGetValue((layout.SeqLen, layout.K), out var pass)) return pass;
+
+        var capture = _capture!;
+        var graphId = capture.NextId();
+        var staged = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, layout.HostBytes);
+        var logits = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, LogitsBytes(layout.K));
+        pass = NewPass(layout.SeqLen, GraphCapture.Options(graphId), staged, logits);
+        Bind(pass, cache, layout,
+            staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
+            staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Positions),
+            staged.Tensor(TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total], layout.Bias),
+            staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
+            logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+        _captured.Add((layout.SeqLen, layout.K), pass);
+        return pass;
+    }
+
+    private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex, OrtValue logits)
+    {
+        var past = cache.PastValues();
+        var pendingCount = pass.Pending?.Tensors ?? 0;
+        pass.Inputs = new OrtValue[4 + past.Length + pendingCount];
+        pass.Inputs[0] = ids;
+        pass.Inputs[1] = positions;
+        pass.Inputs[2] = bias;
+        pass.Inputs[3] = logitsIndex;
+        past.CopyTo(pass.Inputs, 4);   // owned by the cache, not disposed here
+        for (var i = 0; i < pendingCount; i++) pass.Inputs[4 + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
+
+        pass.Outputs = new OrtValue[1 + pass.NewKv.Tensors];
+        pass.Outputs[0] = logits;
+        for (var i = 0; i < pass.NewKv.Tensors; i++) pass.Outputs[1 + i] = pass.NewKv.Value(i);   // owned by NewKv
+        System.Diagnostics.Debug.Assert(pass.NewKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
+    }
+
+    private void DropCaptured()
+    {
+        foreach (var pass in _captured.Values)
+        {
+            if (ReferenceEquals(pass, _pass)) _pass = _uncaptured;
+            pass.Dispose();
+        }
+        _captured.Clear();
+        _capturedLayout = (-1, -1);
+    }
+
+    private Pass NewPass(int slots, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) => new(
+        _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
+        _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
+        runOptions, staged, deviceLogits);
+
+    private long LogitsBytes(int k) => 4L * _batch * k * _manifest.VocabSize;
+
+    private static OrtValue Host(nint address, TensorElementType type, long[] shape)
+    {
+        var bytes = shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type);
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, address, bytes);
+    }
+
+    /// <summary>A pass shape and where each input sits in the host block (byte offsets):
+    /// [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][bias: 4·B·S·T], T = capacity + S.</summary>
+    private readonly record struct Layout(int Batch, int SeqLen, int K, int Capacity, int Generation)
+    {
+        public int Total => Capacity + SeqLen;
+        public int Ids => 0;
+        public int Positions => 8 * Batch * SeqLen;
+        public int LogitsIndex => 16 * Batch * SeqLen;
+        public int Bias => 16 * Batch * SeqLen + 8 * Batch * K;
+        public long HostBytes => Bias + 4L * Batch * SeqLen * Total;
+    }
+
+    /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns inputs 0-3 and output 0, the storages
+    /// (new KV, pending, the cache's past) own the rest.</summary>
+    private sealed class Pass(KvStorage newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) : IDisposable
+    {
+        public KvStorage NewKv { get; } = newKv;
+        public KvStorage? Pending { get; } = pending;
+        public RunOptions RunOptions { get; } = runOptions;
+        public DeviceBuffer? Staged { get; } = staged;
+        public DeviceBuffer? DeviceLogits { get; } = deviceLogits;
+        public OrtValue[] Inputs { get; set; } = [];
+        public OrtValue[] Outputs { get; set; } = [];
+
+        public void DisposeValues()
+        {
+            for (var i = 0; i < Math.Min(4, Inputs.Length); i++) Inputs[i].Dispose();
+            if (Outputs.Length > 0) Outputs[0].Dispose();
+            Inputs = [];
+            Outputs = [];
+        }
+
+        public void Dispose()
+        {
+            DisposeValues();
+            NewKv.Dispose();
+            Pending?.Dispose();
+            Staged?.Dispose();
+            DeviceLogits?.Dispose();
+            if (!ReferenceEquals(RunOptions, Uncaptured)) RunOptions.Dispose();
+        }
     }
 }

@@ -46,7 +46,7 @@ public sealed class KvCache : IDisposable
             capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
         }
         _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity);
-        Workspace = new ForwardWorkspace(manifest, batchSize, _memory);
+        Workspace = new ForwardWorkspace(manifest, batchSize, _memory, _memory.Capture);
     }
 
     /// <summary>Rows in the batch.</summary>

@@ -44,9 +44,23 @@ public sealed record SessionSettings
         return [.. Providers.SelectMany(ExecutionProvider.ParseList).Distinct()];
     }
 
-    /// <summary>Session options running on <paramref name="provider"/>; throws what ONNX Runtime throws when the loaded
-    /// build lacks it (EntryPointNotFoundException or OnnxRuntimeException).</summary>
-    internal SessionOptions ToSessionOptions(ExecutionProvider provider)
+    /// <summary>
+    /// Whether the model's session on <paramref name="provider"/> captures CUDA graphs: <see cref="ProviderOptions.GraphCapture"/>
+    /// when set, else on for cuda with the KV cache on the device. Only cuda captures through Condensa's fixed buffers.
+    /// </summary>
+    /// <exception cref="CondensaException">Capture is asked for on cuda with the KV cache in host memory.</exception>
+    internal bool CapturesGraphs(ExecutionProvider provider)
+    {
+        if (provider != ExecutionProvider.Cuda) return false;
+        if (ProviderOptions.GraphCapture == true && KvResidence == KvResidence.Host)
+            throw new CondensaException("CUDA graph capture needs the KV cache on the device (--kv-residence auto or device), not in host memory.");
+        return ProviderOptions.GraphCapture ?? KvResidence != KvResidence.Host;
+    }
+
+    /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
+    /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider
+    /// (EntryPointNotFoundException or OnnxRuntimeException).</summary>
+    internal SessionOptions ToSessionOptions(ExecutionProvider provider, bool captureGraphs)
     {
         var options = new SessionOptions
         {
@@ -63,7 +77,7 @@ public sealed record SessionSettings
                 options.ProfileOutputPathPrefix = prefix;   // before EnableProfiling, which passes it to ONNX Runtime
                 options.EnableProfiling = true;
             }
-            provider.Append(options, ProviderOptions);
+            provider.Append(options, provider == ExecutionProvider.Cuda ? ProviderOptions with { GraphCapture = captureGraphs } : ProviderOptions);
             return options;
         }
         catch

@@ -14,7 +14,8 @@ namespace Condensa.Cli.Bench;
 /// </summary>
 /// <param name="StreamedBytes">Bytes of the initializers read whole each step.</param>
 /// <param name="GatheredBytes">Bytes of the tables read only by row (one row per token).</param>
-internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
+/// <param name="Nodes">Nodes of the exported graph (ONNX Runtime fuses some at load); on a GPU each is a launch.</param>
+internal sealed record StepWeights(long StreamedBytes, long GatheredBytes, int Nodes)
 {
     // ONNX field numbers (onnx.proto): ModelProto.graph; GraphProto.node, .initializer; NodeProto.input, .op_type;
     // TensorProto.dims, .data_type, .name, .raw_data, .external_data; StringStringEntryProto.key, .value.
@@ -30,6 +31,7 @@ internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
     {
         var sizes = new Dictionary<string, long>();
         var consumers = new Dictionary<string, (bool Gather, bool Other)>();
+        var nodes = 0;
         using (var file = File.OpenRead(graphPath))
         {
             var model = new CodedInputStream(file);
@@ -41,7 +43,7 @@ internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
                 {
                     switch (WireFormat.GetTagFieldNumber(g))
                     {
-                        case GraphNode: Node(graph.ReadBytes(), consumers); break;
+                        case GraphNode: Node(graph.ReadBytes(), consumers); nodes++; break;
                         case GraphInitializer:
                             var (name, bytes) = Tensor(graph.ReadBytes(), graphPath);
                             sizes[name] = bytes;
@@ -59,7 +61,7 @@ internal sealed record StepWeights(long StreamedBytes, long GatheredBytes)
             if (use.Other) streamed += bytes;
             else gathered += bytes;
         }
-        return new StepWeights(streamed, gathered);
+        return new StepWeights(streamed, gathered, nodes);
     }
 
     // Records, for every input of the node, whether it is read as a Gather's data (input 0) or otherwise.

@@ -102,7 +102,9 @@ internal static class BenchCommand
                 foreach (var name in parse.GetValue(models)!)
                 {
                     var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
-                    decoders.Add((name, DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry))));
+                    var model = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
+                    decoders.Add((name, model));
+                    await error.WriteLineAsync(Describe(name, model));
                 }
                 var rows = Measure(decoders, settings, cancellationToken);
                 // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
@@ -289,6 +291,12 @@ internal static class BenchCommand
             $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} | {Optional(r.Bound.TokensPerSecond, "F1")} | {Percent(r.Bound.OfBound)} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
         return string.Join(Environment.NewLine, lines);
     }
+
+    /// <summary>Where a model runs: provider, KV residence, CUDA graphs, and the exported graph's nodes (each a kernel launch
+    /// on a GPU unless ONNX Runtime fuses it or a captured graph replays the step).</summary>
+    private static string Describe(string name, DecoderModel model) =>
+        $"{name}: provider {model.Provider.Name}, KV in {(model.KvOnDevice ? "device" : "host")} memory, " +
+        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {StepWeights.Of(model.Directory, model.Manifest).Nodes} graph nodes";
 
     private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 

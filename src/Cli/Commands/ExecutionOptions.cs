@@ -5,7 +5,7 @@ using Condensa.Runtime.ExecutionProviders;
 namespace Condensa.Cli.Commands;
 
 /// <summary>
-/// --provider, --device-id, --ort-library and --kv-residence of the commands that load a model, turned into <see cref="SessionSettings"/>.
+/// --provider, --device-id, --ort-library, --kv-residence and --graph-capture of the commands that load a model, turned into <see cref="SessionSettings"/>.
 /// The provider list comes from --provider, else the catalog entry's defaults.provider, else cpu.
 /// </summary>
 internal sealed class ExecutionOptions
@@ -29,6 +29,12 @@ internal sealed class ExecutionOptions
         DefaultValueFactory = _ => Runtime.KvResidence.Auto,
     };
 
+    public Option<Switch> GraphCapture { get; } = new("--graph-capture")
+    {
+        Description = "CUDA graphs for decode steps: auto (on for cuda with the KV cache on the device), on, or off",
+        DefaultValueFactory = _ => Switch.Auto,
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public ExecutionOptions AddTo(Command command)
     {
@@ -36,6 +42,7 @@ internal sealed class ExecutionOptions
         command.Options.Add(DeviceId);
         command.Options.Add(OrtLibrary);
         command.Options.Add(KvResidence);
+        command.Options.Add(GraphCapture);
         return this;
     }
 
@@ -49,10 +56,17 @@ internal sealed class ExecutionOptions
         {
             IntraOpThreads = threads,
             Providers = [.. ExecutionProvider.ParseList(providers).Select(p => p.Name)],
-            ProviderOptions = new ProviderOptions { DeviceId = parse.GetValue(DeviceId) },
+            ProviderOptions = new ProviderOptions
+            {
+                DeviceId = parse.GetValue(DeviceId),
+                GraphCapture = parse.GetValue(GraphCapture) switch { Switch.On => true, Switch.Off => false, _ => null },
+            },
             KvResidence = parse.GetValue(KvResidence),
         };
     }
+
+    /// <summary>A setting that is on, off, or chosen by the program.</summary>
+    public enum Switch { Auto, On, Off }
 
     /// <summary>One note on <paramref name="log"/> when the model runs on a provider other than the first one asked for.</summary>
     public static void ReportFallback(DecoderModel model, TextWriter log)

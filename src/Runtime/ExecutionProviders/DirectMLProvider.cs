@@ -19,6 +19,6 @@ internal sealed class DirectMLProvider() : ExecutionProvider("dml", "DmlExecutio
     {
         base.Validate(options);
         if (options.MemoryLimitBytes is not null) throw new CondensaException("Execution provider 'dml' has no memory limit option (only cuda does).");
-        if (options.GraphCapture) throw new CondensaException("Execution provider 'dml' does not support graph capture here (cuda and webgpu do).");
+        if (options.GraphCapture == true) throw new CondensaException("Execution provider 'dml' does not support graph capture here (cuda and webgpu do).");
     }
 }

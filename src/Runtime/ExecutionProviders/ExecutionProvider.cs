@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime.ExecutionProviders;
@@ -9,12 +10,13 @@ namespace Condensa.Runtime.ExecutionProviders;
 /// </summary>
 public abstract class ExecutionProvider
 {
-    private protected ExecutionProvider(string name, string ortName, string? deviceMemoryName, string where)
+    private protected ExecutionProvider(string name, string ortName, string? deviceMemoryName, string where, string? requires = null)
     {
         Name = name;
         OrtName = ortName;
         DeviceMemoryName = deviceMemoryName;
         Where = where;
+        Requires = requires;
     }
 
     /// <summary>The CPU provider, in every ONNX Runtime build.</summary>
@@ -50,6 +52,9 @@ public abstract class ExecutionProvider
 
     /// <summary>Where to get a build that has this provider (for the error when the loaded build lacks it).</summary>
     public string Where { get; }
+
+    /// <summary>What the machine must have besides the build (for the error when the provider's libraries do not load).</summary>
+    public string? Requires { get; }
 
     /// <summary>The provider called <paramref name="name"/> (case-insensitive; "directml" and "gpu" are aliases of dml and cuda).</summary>
     /// <exception cref="CondensaException">The name is not a known provider; the message lists the known ones.</exception>
@@ -96,6 +101,33 @@ public abstract class ExecutionProvider
     {
         if (options.DeviceId < 0) throw new CondensaException($"Execution provider '{Name}': device id {options.DeviceId} is negative.");
         if (options.MemoryLimitBytes is <= 0) throw new CondensaException($"Execution provider '{Name}': memory limit {options.MemoryLimitBytes} must be positive.");
+    }
+
+    /// <summary>
+    /// The error for a provider ONNX Runtime could not add: when <paramref name="detail"/> says a library the provider
+    /// loads is missing (the build has the provider, the machine lacks e.g. CUDA), names that library and what to
+    /// install; otherwise <see cref="MissingMessage"/>.
+    /// </summary>
+    internal string UnavailableMessage(string detail)
+    {
+        var library = MissingLibrary(detail);
+        if (library is null) return MissingMessage(detail);
+        var install = Requires is null ? "" : $"; install {Requires}";
+        return $"provider '{Name}' could not start: {library} could not be loaded{install} ({detail}).";
+    }
+
+    /// <summary>
+    /// The library a loader error names as missing ("libcublasLt.so.13: cannot open shared object file"; Windows' error 126
+    /// names only the module whose dependency failed), or null when the error is not about a missing library or the
+    /// missing library is the provider's own module (then the build lacks the provider).
+    /// </summary>
+    internal static string? MissingLibrary(string detail)
+    {
+        var linux = Regex.Match(detail, @"([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file");
+        if (linux.Success)
+            return linux.Groups[1].Value.StartsWith("libonnxruntime_providers_", StringComparison.Ordinal) ? null : linux.Groups[1].Value;
+        var windows = Regex.Match(detail, @"error 126\b.*?([\w.+-]+\.dll)", RegexOptions.Singleline);
+        return windows.Success ? $"a library that {windows.Groups[1].Value} depends on" : null;
     }
 
     /// <summary>The error for a provider the loaded build lacks: names the provider, the build's providers and where to get one.</summary>

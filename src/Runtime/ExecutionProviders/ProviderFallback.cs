@@ -27,11 +27,11 @@ internal static class ProviderFallback
             SessionOptions options;
             try
             {
-                options = settings.ToSessionOptions(provider);
+                options = settings.ToSessionOptions(provider, settings.CapturesGraphs(provider));
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException)
             {
-                var message = provider.MissingMessage(FirstLine(e.Message));
+                var message = provider.UnavailableMessage(FirstLine(e.Message));
                 if (last) throw new CondensaException(Summary(skipped, message), e);
                 skipped.Add(message);
                 continue;

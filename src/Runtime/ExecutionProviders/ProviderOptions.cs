@@ -11,12 +11,14 @@ public sealed record ProviderOptions
     public long? MemoryLimitBytes { get; init; }
 
     /// <summary>
-    /// Capture the pass as a device graph and replay it (CUDA graphs, WebGPU graph capture). Replay needs every input
-    /// and output bound on the device at fixed addresses and shapes, i.e. a device-resident KV cache; with host
-    /// buffers ONNX Runtime refuses the run. Supported by cuda and webgpu.
+    /// Capture decode passes as device graphs and replay them (CUDA graphs; WebGPU graph capture). A replay launches a
+    /// whole step at once instead of one kernel per node, which is what bounds a small batch's step on a GPU. It needs
+    /// every input and output at fixed device addresses, so it needs a device-resident KV cache. null (the default):
+    /// on for cuda with the KV cache on the device, off elsewhere; true or false force it (true for webgpu is ONNX
+    /// Runtime's own capture, unchecked here).
     /// </summary>
-    public bool GraphCapture { get; init; }
+    public bool? GraphCapture { get; init; }
 
-    /// <summary>No options: device 0, default memory, no graph capture.</summary>
+    /// <summary>No options: device 0, default memory, graph capture where the provider supports it.</summary>
     public static ProviderOptions Default { get; } = new();
 }

@@ -15,7 +15,7 @@ internal sealed class WebGpuProvider() : ExecutionProvider("webgpu", "WebGpuExec
         // Short option names: ONNX Runtime prefixes them with "ep.webgpuexecutionprovider.". The CPU build fails here
         // with OnnxRuntimeException ("WebGPU execution provider is not supported in this build").
         var values = new Dictionary<string, string> { ["deviceId"] = options.DeviceId.ToString(CultureInfo.InvariantCulture) };
-        if (options.GraphCapture) values["enableGraphCapture"] = "1";
+        if (options.GraphCapture == true) values["enableGraphCapture"] = "1";
         session.AppendExecutionProvider("WebGPU", values);
     }
 

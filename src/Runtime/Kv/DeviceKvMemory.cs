@@ -1,5 +1,7 @@
+using Condensa.Runtime.Capture;
 using Condensa.Runtime.ExecutionProviders;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Condensa.Runtime.Kv;
 
@@ -7,6 +9,9 @@ namespace Condensa.Runtime.Kv;
 /// KV tensors in the execution provider's memory, allocated through the model session's device allocator and edited
 /// only by the export's small graphs (condensa.json "kv_ops": kv_write, kv_zeros, kv_copy), whose inputs and outputs
 /// are bound to those buffers. So a pass's new entries, tree compaction and regrowth never travel through host memory.
+/// With CUDA graph capture the buffers come from cudaMalloc instead (<see cref="DeviceBuffer"/>): a captured graph's
+/// intermediates live in the session's arena, and a KV buffer handed the arena's freed blocks would be overwritten by
+/// the next replay.
 /// </summary>
 internal sealed class DeviceKvMemory : KvMemory, IDisposable
 {
@@ -15,14 +20,18 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly InferenceSession _copy;
     private readonly RunOptions _runOptions = new();
 
-    private DeviceKvMemory(InferenceSession write, InferenceSession zeros, InferenceSession copy, OrtMemoryInfo memoryInfo, OrtAllocator allocator)
+    private DeviceKvMemory(InferenceSession write, InferenceSession zeros, InferenceSession copy, OrtMemoryInfo memoryInfo, OrtAllocator allocator,
+        GraphCapture? capture)
     {
         (_write, _zeros, _copy) = (write, zeros, copy);
         MemoryInfo = memoryInfo;
         Allocator = allocator;
+        Capture = capture;
     }
 
     public override bool OnDevice => true;
+
+    public override GraphCapture? Capture { get; }
 
     public OrtMemoryInfo MemoryInfo { get; }
 
@@ -46,17 +55,27 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             {
                 var path = Path.Combine(exportDir, file);
                 if (!File.Exists(path)) throw new CondensaException($"{path}: KV-edit graph named in {ModelManifest.FileName} is missing.");
-                using var options = settings.ToSessionOptions(provider);
+                using var options = settings.ToSessionOptions(provider, captureGraphs: false);   // their index inputs change every run
                 sessions.Add(new InferenceSession(path, options));
             }
-            var memoryInfo = provider.CreateMemoryInfo(settings.ProviderOptions.DeviceId);
-            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo));
+            var deviceId = settings.ProviderOptions.DeviceId;
+            var memoryInfo = provider.CreateMemoryInfo(deviceId);
+            var capture = settings.CapturesGraphs(provider) ? new GraphCapture(memoryInfo, deviceId) : null;
+            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo), capture);
         }
         catch
         {
             foreach (var session in sessions) session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A device tensor and what must be disposed with it (the cudaMalloc'd buffer under capture).</summary>
+    public (OrtValue Value, IDisposable? Owner) CreateTensor(TensorElementType type, long[] shape)
+    {
+        if (Capture is null) return (OrtValue.CreateAllocatedTensorValue(Allocator, type, shape), null);
+        var buffer = new DeviceBuffer(MemoryInfo, Capture.DeviceId, shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type));
+        return (buffer.Tensor(type, shape), buffer);
     }
 
     public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)

@@ -13,6 +13,7 @@ internal sealed class DeviceKvStorage : KvStorage
 {
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
+    private readonly IDisposable?[] _owners;
     private readonly long[] _shape = new long[4];
     private OrtValue? _shapeValue;
     private readonly string[] _writeInputNames;
@@ -26,6 +27,7 @@ internal sealed class DeviceKvStorage : KvStorage
     {
         _memory = memory;
         _values = new OrtValue[tensors];
+        _owners = new IDisposable?[tensors];
         _writeInputNames = ["from", "to", .. Enumerable.Range(0, tensors).SelectMany(i => new[] { $"cache.{i}", $"source.{i}" })];
         _writeOutputNames = [.. Enumerable.Range(0, tensors).Select(i => $"updated.{i}")];
         _writeInputs = new OrtValue[2 + 2 * tensors];
@@ -97,7 +99,11 @@ internal sealed class DeviceKvStorage : KvStorage
 
     public override void Dispose()
     {
-        foreach (var value in _values) value?.Dispose();
+        for (var t = 0; t < Tensors; t++)
+        {
+            _values[t]?.Dispose();
+            _owners[t]?.Dispose();
+        }
         _shapeValue?.Dispose();
         DisposeIndexValues();
         if (_indicesHandle.IsAllocated) _indicesHandle.Free();
@@ -111,7 +117,8 @@ internal sealed class DeviceKvStorage : KvStorage
         for (var t = 0; t < Tensors; t++)
         {
             _values[t]?.Dispose();
-            _values[t] = OrtValue.CreateAllocatedTensorValue(_memory.Allocator, ElementType, Shape(slots));
+            _owners[t]?.Dispose();
+            (_values[t], _owners[t]) = _memory.CreateTensor(ElementType, Shape(slots));
         }
     }
 

@@ -9,6 +9,9 @@ internal abstract class KvMemory
     /// <summary>Whether storage lives in device memory.</summary>
     public abstract bool OnDevice { get; }
 
+    /// <summary>CUDA graph capture of the model's passes, or null (see <see cref="Capture.GraphCapture"/>).</summary>
+    public virtual Capture.GraphCapture? Capture => null;
+
     /// <summary>Zero-filled storage of <paramref name="tensors"/> tensors of [rows, kvHeads, slots, headDim].</summary>
     public abstract KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots);
 
