@@ -32,9 +32,13 @@ internal static class ExportCommand
         var random = new Option<bool>("--random") { Description = "Export a random-weight checkpoint of --shape instead of a real one" };
         var shape = new Option<string?>("--shape") { Description = $"With --random: {string.Join(", ", ModelShapes.All.Keys)}" };
         var seed = new Option<int>("--seed") { Description = "With --random: the seed of the weights", DefaultValueFactory = _ => 0 };
+        var maxContext = new Option<int?>("--max-context")
+        {
+            Description = "With --random: max_position_embeddings of the checkpoint instead of the shape's (e.g. to benchmark long contexts)",
+        };
         var command = new Command("export", "Export a Hugging Face checkpoint (or a random one of a known shape) to an ONNX graph")
         {
-            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed,
+            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed, maxContext,
         };
         command.SetGuardedAction(async (parse, log, _, _) =>
         {
@@ -59,12 +63,16 @@ internal static class ExportCommand
                 if (parse.GetValue(random))
                 {
                     var modelShape = ModelShapes.Get(parse.GetValue(shape) ?? throw new ArgumentException("--random needs --shape NAME."));
+                    if (parse.GetValue(maxContext) is { } context)
+                        modelShape = context >= 1 ? modelShape with { MaxContext = context }
+                            : throw new ArgumentException($"--max-context {context} must be at least 1.");
                     source ??= temporary = Directory.CreateTempSubdirectory("condensa-random-").FullName;
                     long bytes = RandomCheckpointWriter.Write(source, modelShape, parse.GetValue(seed));
                     await log.WriteLineAsync($"wrote random {modelShape.Name} ({modelShape.ParameterCount:N0} parameters, {bytes:N0} bytes fp16) to {source}");
                 }
                 else if (source is null) throw new ArgumentException("export needs --checkpoint DIR (or --random --shape NAME).");
                 else if (parse.GetValue(shape) is not null) throw new ArgumentException("--shape needs --random.");
+                else if (parse.GetValue(maxContext) is not null) throw new ArgumentException("--max-context needs --random.");
 
                 // 2) the export
                 var result = CheckpointExporter.Export(source, parse.GetValue(output)!, options);

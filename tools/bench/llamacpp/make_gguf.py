@@ -88,13 +88,14 @@ def main():
     ap.add_argument("--type", choices=["f16", "q4_0"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--context", type=int, default=SHAPE["context"], help="llama.context_length (the shape's is 2048)")
     args = ap.parse_args()
     s, wtype = SHAPE, args.type
     tokens, scores, types = vocabulary(s["vocab"])
     kvs = [("general.architecture", STRING, "llama"), ("general.name", STRING, f"random tinyllama-1.1b {wtype} seed {args.seed}"),
            ("general.file_type", UINT32, FILE_TYPE[wtype]), ("general.quantization_version", UINT32, 2),
            ("general.alignment", UINT32, ALIGNMENT), ("llama.vocab_size", UINT32, s["vocab"]),
-           ("llama.context_length", UINT32, s["context"]), ("llama.embedding_length", UINT32, s["hidden"]),
+           ("llama.context_length", UINT32, args.context), ("llama.embedding_length", UINT32, s["hidden"]),
            ("llama.block_count", UINT32, s["layers"]), ("llama.feed_forward_length", UINT32, s["ffn"]),
            ("llama.rope.dimension_count", UINT32, s["head_dim"]), ("llama.attention.head_count", UINT32, s["heads"]),
            ("llama.attention.head_count_kv", UINT32, s["kv_heads"]),

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Device call 1 (carry [".cuda/a"], made by pack.sh): installs the .NET runtime and the app(s) under /opt/cc, keeps the
+# first part of the CUDA provider for call 2, reports the machine's CUDA libraries ($OUT/env.txt), writes /opt/cc/env.sh
+# (LD_LIBRARY_PATH for the provider) and starts, in their own session so they outlive this call, the exports of one
+# random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4; demo-code's tokenizer with
+# filler tokens up to 32,000, so generate can run it) and the GGUFs of the same shape (/tmp/g: f16, q4_0).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd); a=$root/.cuda/a; out=${OUT:?set OUT}; cc=/opt/cc; ctx=${CTX:-8448}
+mkdir -p "$cc/rt" "$cc/app" /tmp/r /tmp/g
+tar xJf "$a/runtime.tar.xz" -C "$cc/rt" && tar xJf "$a/app.tar.xz" -C "$cc/app" && cp "$a/ort_cuda.xz.1" "$cc/" || echo "INSTALL FAILED"
+[ -f "$a/base.tar.xz" ] && mkdir -p "$cc/base" && tar xJf "$a/base.tar.xz" -C "$cc/base" && cp "$a/base.commit" "$cc/"
+cp "$a/make_gguf.py" "$cc/"   # the carried tree changes under the background jobs when the next call carries another folder
+export DOTNET_ROOT=$cc/rt DOTNET_CLI_TELEMETRY_OPTOUT=1
+C="$cc/rt/dotnet $cc/app/condensa.dll"
+
+# The checkpoint, then its tokenizer (demo-code's BPE with unused filler tokens appended, so every id decodes), then the
+# exports; they need no ONNX Runtime, so they run beside the transfer of call 2.
+mkdir -p /tmp/r/src && cp "$root"/models/demo-code/tokenizer.json "$root"/models/demo-code/tokenizer_config.json /tmp/r/src/
+setsid bash -c "
+  $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/first --precision fp16 > /tmp/r/export.log 2>&1; rm -rf /tmp/r/first
+  python3 - <<'PY' >> /tmp/r/export.log 2>&1
+import json
+t = json.load(open('/tmp/r/src/tokenizer.json')); v = t['model']['vocab']; n = len(v)
+for i in range(n, 32000): v[f'<filler_{i}>'] = i
+json.dump(t, open('/tmp/r/ckpt/tokenizer.json', 'w')); print('tokenizer', n, '->', len(v))
+PY
+  cp /tmp/r/src/tokenizer_config.json /tmp/r/ckpt/
+  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 >> /tmp/r/export.log 2>&1; echo fp16 \$? >> /tmp/r/export.done
+  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/int4 --precision int4 >> /tmp/r/export.log 2>&1; echo int4 \$? >> /tmp/r/export.done
+" < /dev/null > /dev/null 2>&1 &
+if python3 -c 'import numpy' 2>/dev/null; then
+  setsid bash -c "for t in f16 q4_0; do python3 $cc/make_gguf.py --type \$t --context $ctx --out /tmp/g/\$t.gguf > /tmp/g/\$t.log 2>&1; echo \$t \$? >> /tmp/g/done; done" \
+    < /dev/null > /dev/null 2>&1 &
+fi
+
+{
+  echo "== date $(date -u +%FT%TZ) kernel $(uname -r)"; nvidia-smi 2>&1 | head -15
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1
+  echo "== torch"; python3 -c 'import torch;print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version())' 2>&1
+  echo "== every copy of the sonames ONNX Runtime's CUDA provider loads"
+  find /usr/local /opt /usr/lib \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \
+    -o -name 'libcurand.so.10*' -o -name 'libcudnn.so.9*' -o -name 'libnvrtc.so.13*' -o -name 'libcufft.so.12*' \) 2>/dev/null | sort
+} > "$out/env.txt" 2>&1
+# LD_LIBRARY_PATH: the folder of the first copy of each soname (ldconfig's cache first, then the search above).
+dirs=""
+for so in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libcudnn.so.9 libnvrtc.so.13 libcufft.so.12; do
+  p=$(ldconfig -p | awk -v l=$so '$1==l {print $NF; exit}')
+  [ -z "$p" ] && p=$(grep -m1 "/$so" "$out/env.txt" | grep -v '^==')
+  echo "$so -> ${p:-MISSING}" >> "$out/env.txt"
+  if [ -n "$p" ]; then d=$(dirname "$p"); case ":$dirs:" in *":$d:"*) ;; *) dirs="$dirs:$d" ;; esac; fi
+done
+echo "export LD_LIBRARY_PATH=${dirs#:}\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH} DOTNET_ROOT=$cc/rt DOTNET_CLI_TELEMETRY_OPTOUT=1" > "$cc/env.sh"
+cat "$cc/env.sh" >> "$out/env.txt"; cat "$out/env.txt"
+$C --version 2>&1 | head -2

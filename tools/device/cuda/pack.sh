@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into three carries
+# under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
+#   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~56 MB
+#   .cuda/b  the rest of the CUDA provider, libonnxruntime.so, install.sh / suite.sh and the transformers peer     ~32 MB
+#   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks             ~26 MB
+# The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
+# cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
+# PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
+# Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
+#   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs
+#   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile
+#   carry [".cuda/c"]: bash tools/device/cuda/peers.sh        llama.cpp CUDA and transformers on the same shape
+# usage: tools/device/cuda/pack.sh [BASE_COMMIT]    (work files in /tmp/cudapack; the runtime, ONNX Runtime and llama.cpp
+# parts are reused when present; llama.cpp's source: tools/bench/llamacpp/README.md steps 1-2 into /tmp/llamapeer)
+set -euo pipefail
+root=$(git rev-parse --show-toplevel); here=$root/tools/device/cuda; w=/tmp/cudapack; out=$root/.cuda
+ver=$(grep -oP '"Microsoft.ML.OnnxRuntime.Gpu" Version="\K[0-9.]+' "$root/Directory.Packages.props")
+nat=~/.nuget/packages/microsoft.ml.onnxruntime.gpu.linux/$ver/runtimes/linux-x64/native
+mkdir -p "$w" "$out"/{a,b,c}
+grep -qx '/.cuda/' "$root/.git/info/exclude" 2>/dev/null || echo '/.cuda/' >> "$root/.git/info/exclude"
+
+# 1. The app of a source tree, published for linux-x64 against the CUDA package, without ONNX Runtime's native files
+#    (they travel apart, pruned).
+publish() {   # publish SOURCE_DIR OUT.tar.xz
+  rm -rf "$w/pub" && dotnet publish "$1/src/Cli" -c Release -r linux-x64 --self-contained false -p:OrtPackage=Gpu -o "$w/pub" >/dev/null
+  rm -f "$w"/pub/libonnxruntime*.so "$w"/pub/onnxruntime*.dll "$w"/pub/onnxruntime*.lib && tar cf - -C "$w/pub" . | xz -T0 -9 > "$2"
+}
+publish "$root" "$out/a/app.tar.xz"
+if [ -n "${1:-}" ]; then
+  rm -rf /tmp/cuda-base && git -C "$root" worktree add -f --detach /tmp/cuda-base "$1" >/dev/null
+  sed -i "s/\"Microsoft.ML.OnnxRuntime\(.Gpu\)\?\" Version=\"[0-9.]*\"/\"Microsoft.ML.OnnxRuntime\1\" Version=\"$ver\"/" /tmp/cuda-base/Directory.Packages.props
+  publish /tmp/cuda-base "$out/a/base.tar.xz"; echo "$1" > "$out/a/base.commit"
+  git -C "$root" worktree remove --force /tmp/cuda-base
+fi
+
+# 2. The .NET runtime, trimmed of what the CLI never loads.
+if [ ! -f "$w/runtime.tar.xz" ]; then
+  dn=$(dirname "$(readlink -f "$(command -v dotnet)")"); fx=$(ls -d "$dn"/shared/Microsoft.NETCore.App/* | sort -V | tail -1)
+  rm -rf "$w/rt"; mkdir -p "$w/rt/shared/Microsoft.NETCore.App"; cp -r "$dn/dotnet" "$dn/host" "$w/rt/"; cp -r "$fx" "$w/rt/shared/Microsoft.NETCore.App/"
+  (cd "$w/rt/shared/Microsoft.NETCore.App/$(basename "$fx")" && rm -f System.Data*.dll System.Private.DataContractSerialization.dll \
+    System.Runtime.Serialization*.dll System.Net.Http.dll System.Net.Security.dll System.Net.Quic.dll System.Net.Mail.dll \
+    System.Net.HttpListener.dll System.Net.WebSockets*.dll System.Net.Requests.dll System.Net.Sockets.dll System.Net.NameResolution.dll \
+    Microsoft.VisualBasic*.dll Microsoft.CSharp.dll System.Linq.Parallel.dll System.ServiceModel.Web.dll libmscordaccore.so \
+    libmscordbi.so libclrgc.so libclrgcexp.so libcoreclrtraceptprovider.so)
+  tar cf - -C "$w/rt" . | xz -T0 -9e > "$w/runtime.tar.xz"
+fi
+
+# 3. ONNX Runtime's native files: libonnxruntime.so as is, the CUDA provider pruned to sm_90.
+[ -f "$w/ort_main.so.xz" ] || xz -T0 -9e -c "$nat/libonnxruntime.so" > "$w/ort_main.so.xz"
+if [ ! -f "$w/ort_cuda90.so.xz" ]; then
+  python3 "$here/fatprune.py" "$nat/libonnxruntime_providers_cuda.so" "$w/ort_cuda90.so" --elf 90
+  xz -T0 -9 -c "$w/ort_cuda90.so" > "$w/ort_cuda90.so.xz"
+fi
+
+# 4. llama.cpp's CUDA build with its PTX relabelled, and llama-bench / llama-batched-bench compiled from the source
+#    node-llama-cpp bundles.
+if [ ! -f "$w/lc.tar.xz" ]; then
+  (mkdir -p /tmp/lcc && cd /tmp/lcc && [ -d package ] || { npm pack @node-llama-cpp/linux-x64-cuda@3.22.1 >/dev/null 2>&1 && tar xzf node-llama-cpp-linux-x64-cuda-3.22.1.tgz; })
+  bins=/tmp/lcc/package/bins/linux-x64-cuda; src=/tmp/llamapeer/llama-bench/src; rm -rf "$w/lc"; mkdir -p "$w/lc"
+  cp "$bins"/{libggml.cuda.v0.5.0.so,libggml-base.so,libllama.cuda.v0.5.0.so,libllama-common.so} "$bins"/libggml-cpu-{x64,haswell,skylakex,icelake,sapphirerapids,zen4}.so "$w/lc/"
+  python3 "$here/ptxdown.py" "$bins/libggml-cuda.so" "$w/lc/libggml-cuda.so" --arch 90 --isa 9.0   # ~3 min
+  for tool in llama-bench:tools/llama-bench llama-batched-bench:tools/batched-bench; do
+    g++ -O2 -DNDEBUG -std=c++17 -I "$src/include" -I "$src/common" -I "$src/ggml/include" -I "$src/vendor" "$src/${tool#*:}"/*.cpp \
+      -o "$w/lc/${tool%%:*}" -L"$w/lc" -l:libllama-common.so -l:libllama.cuda.v0.5.0.so -l:libggml.cuda.v0.5.0.so -l:libggml-base.so \
+      -Wl,-rpath,'$ORIGIN' -pthread
+  done
+  tar cf - -C "$w/lc" . | xz -T0 -9 > "$w/lc.tar.xz"
+fi
+
+# 5. The carries.
+split=36500000
+head -c $split "$w/ort_cuda90.so.xz" > "$out/a/ort_cuda.xz.1"; tail -c +$((split + 1)) "$w/ort_cuda90.so.xz" > "$out/b/ort_cuda.xz.2"
+cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "$out/a/"
+cp "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/b/"
+cp "$w/lc.tar.xz" "$out/c/"
+du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Device call 2 (carry [".cuda/b"], within 30 s of install.sh): completes the install, then
+#   1. greedy parity: demo-code (64 and 400 tokens; a ragged batch of 8 through extract) and the 1.1B-shape fp16 export
+#      (64 tokens) on cpu, cuda (CUDA graphs, the default), cuda --graph-capture off and cuda with host KV;
+#   2. the HBM read bandwidth (torch), then condensa bench on cuda: the 1.1B fp16 export at batch 1 and 32 x context
+#      512 / 2048 / 8192 with and without graphs, the base app (pack.sh BASE) for an A/B, int4, demo-code;
+#   3. ONNX Runtime profiles of an uncaptured and a captured decode step (per-kernel time; replays have no node events).
+# Everything lands in $OUT/suite.tgz; the summaries go to stdout.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd); b=$root/.cuda/b; out=${OUT:?set OUT}; cc=/opt/cc; o=/tmp/sout
+rm -rf $o; mkdir -p $o/prof
+finish() { (cd /tmp && tar czf "$out/suite.tgz" sout); }; trap finish EXIT
+log() { echo "== $(date +%T) $*" | tee -a $o/log.txt; }
+run() { local name=$1; shift; log "$name: ${*#$cc/}"; timeout ${TMO:-180} "$@" > $o/$name.out 2> $o/$name.err; local rc=$?
+  echo "   rc=$rc" | tee -a $o/log.txt; grep -v '^exporting\|^wrote\|^exported' $o/$name.err | tail -3 | tee -a $o/log.txt; return $rc; }
+T0=$(date +%s)
+
+# 1) the rest of the install
+cat "$cc/ort_cuda.xz.1" "$b/ort_cuda.xz.2" | xz -d > "$cc/app/libonnxruntime_providers_cuda.so" || log "CUDA PROVIDER UNPACK FAILED"
+xz -d -c "$b/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$b/libonnxruntime_providers_shared.so" "$cc/app/"
+[ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
+. "$cc/env.sh"
+C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
+export CONDENSA_CACHE=/tmp/ccache; cd "$root"
+
+# 2) parity on demo-code
+p='def fibonacci(n):'
+gen() { local name=$1 n=$2; shift 2; run $name $C generate --model ${MODEL:-demo-code} --prompt "$p" --max-tokens $n --temperature 0 --json "$@"; }
+gen gen-cpu 64 --provider cpu
+gen gen-cuda 64 --provider cuda
+gen gen-cuda-nograph 64 --provider cuda --graph-capture off
+gen gen-cuda-hostkv 64 --provider cuda --kv-residence host
+gen g400-cpu 400 --provider cpu
+gen g400-cuda 400 --provider cuda
+python3 - "$root" > $o/docs.jsonl <<'PY'
+import json, sys, pathlib
+# eight prompts of different lengths (ragged rows): the starts of the project's own C# files
+files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
+for i, f in enumerate(files):
+    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
+PY
+printf '%s' '{{text}}' > $o/template.txt
+ext() { local name=$1; shift; run $name $C extract --model demo-code --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/$name.jsonl \
+  --batch 8 --max-tokens 48 --temperature 0 "$@"; }
+ext ext-cpu --provider cpu
+ext ext-cuda --provider cuda
+ext ext-cuda-nograph --provider cuda --graph-capture off
+
+# 3) parity on the 1.1B shape (exports started by install.sh)
+for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" = 2 ] && break; sleep 2; done
+log "exports: $(cat /tmp/r/export.done 2>/dev/null | tr '\n' ' ') $(du -sh /tmp/r/fp16 /tmp/r/int4 2>/dev/null | tr '\n' ' ')"; tail -3 /tmp/r/export.log >> $o/log.txt
+MODEL=/tmp/r/fp16 gen big-cuda 64 --provider cuda
+MODEL=/tmp/r/fp16 gen big-cuda-nograph 64 --provider cuda --graph-capture off
+MODEL=/tmp/r/fp16 gen big-cuda-hostkv 64 --provider cuda --kv-residence host
+MODEL=/tmp/r/fp16 TMO=240 gen big-cpu 64 --provider cpu
+python3 - $o <<'PY' | tee -a $o/log.txt
+import json, sys
+o = sys.argv[1]
+def tokens(n):
+    try: return json.loads(open(f"{o}/{n}.out").read().strip().splitlines()[-1])
+    except Exception as e: return None
+for group in [["gen-cpu", "gen-cuda", "gen-cuda-nograph", "gen-cuda-hostkv"], ["g400-cpu", "g400-cuda"],
+              ["big-cpu", "big-cuda", "big-cuda-nograph", "big-cuda-hostkv"]]:
+    ref = None
+    for n in group:
+        j = tokens(n)
+        if j is None: print(f"{n}: no JSON"); continue
+        t = j["tokens"]; ref = t if ref is None else ref
+        first = next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)
+        print(f"{n}: {len(t)} tokens, same as {group[0]}: {t == ref} (first difference at {first}), decode {j.get('decode_tokens_per_second')} tok/s")
+ref = None
+for n in ["ext-cpu", "ext-cuda", "ext-cuda-nograph"]:
+    try: recs = {r["id"]: (r.get("text"), r.get("finish_reason"), r.get("generated_tokens")) for r in map(json.loads, open(f"{o}/{n}.jsonl"))}
+    except Exception as e: print(f"{n}: no output ({e.__class__.__name__})"); continue
+    ref = recs if ref is None else ref
+    print(f"{n}: {len(recs)} records, {sum(recs.get(k) == v for k, v in ref.items())} equal to ext-cpu's")
+PY
+
+# 4) bandwidth, then the benches (the same export, one process per configuration)
+python3 - > $o/hbm.txt 2>&1 <<'PY'
+import torch, time
+x = torch.ones(8 << 28, dtype=torch.float32, device="cuda"); best = 0.0
+for _ in range(6):
+    torch.cuda.synchronize(); t = time.perf_counter(); s = x.sum(); torch.cuda.synchronize()
+    best = max(best, x.numel() * 4 / (time.perf_counter() - t) / 1e9)
+print(f"{best:.0f}")
+PY
+bw=$(tail -1 $o/hbm.txt); log "HBM read GB/s: $bw"; case $bw in ''|*[!0-9]*) bw=4300 ;; esac
+B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth $bw"
+TMO=300 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
+TMO=300 run bench-fp16-nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --graph-capture off --json $o/bench-fp16-nograph.json
+[ -d "$cc/base" ] && TMO=240 run bench-fp16-base $BASE $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048 --json $o/bench-fp16-base.json
+TMO=240 run bench-int4 $C $B -m /tmp/r/int4 --batch 1,32 --context 512,2048 --json $o/bench-int4.json
+run bench-demo $C $B -m demo-code --batch 1,16 --context 512 --json $o/bench-demo.json
+run bench-demo-nograph $C $B -m demo-code --batch 1,16 --context 512 --graph-capture off --json $o/bench-demo-nograph.json
+for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp|^\| demo|bandwidth' $f; head -1 ${f%.out}.err; done | tee -a $o/log.txt
+
+# 5) profiles: per-kernel time of an uncaptured step, and proof that captured steps replay (no node events)
+S="bench --provider cuda -m /tmp/r/fp16 --context 512 --runs 1 --decode-steps 8 --prefill-tokens 16 --no-bandwidth"
+CONDENSA_ORT_PROFILE=$o/prof/b1-nograph run prof-b1-nograph $C $S --batch 1 --graph-capture off
+CONDENSA_ORT_PROFILE=$o/prof/b32-nograph run prof-b32-nograph $C $S --batch 32 --graph-capture off
+CONDENSA_ORT_PROFILE=$o/prof/b1-graph run prof-b1-graph $C $S --batch 1
+python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+for f in $o/prof/*.json; do xz -9 "$f"; done
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv >> $o/log.txt 2>&1
+log "suite done in $(( $(date +%s) - T0 )) s"
