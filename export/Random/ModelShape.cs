@@ -32,7 +32,7 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// <summary>Llama 3 rope scaling (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings), or null.</summary>
     public (double Factor, double Low, double High, int Original)? Llama3Rope { get; init; }
 
-    /// <summary>BOS / EOS ids of the real model (no tokenizer is written; they only fill config.json).</summary>
+    /// <summary>BOS / EOS ids of the real model: config.json and the random tokenizer (<see cref="RandomTokenizer"/>) put them there.</summary>
     public (int Bos, int Eos) SpecialTokens { get; init; } = (1, 2);
 
     /// <summary>The model's own context when <see cref="MaxContext"/> caps it, for documentation.</summary>

@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace Condensa.Export;
 
 /// <summary>
-/// Writes a random-weight Hugging Face checkpoint (config.json + model.safetensors) of a <see cref="ModelShape"/>,
+/// Writes a random-weight Hugging Face checkpoint (config.json + model.safetensors, and a byte-level tokenizer where
+/// the vocabulary holds one: <see cref="RandomTokenizer"/>) of a <see cref="ModelShape"/>,
 /// streamed a chunk at a time so a 1B-parameter model never sits in memory. Linear weights are uniform with standard
 /// deviation 1/sqrt(fan_in) (activations stay at unit scale), embeddings uniform with standard deviation 1, norm
 /// weights 1. The same seed writes the same bytes.
@@ -25,6 +26,7 @@ public static class RandomCheckpointWriter
         };
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), shape.Config(torchDtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        RandomTokenizer.Write(dir, shape);
         var tensors = shape.Tensors();
         int elementSize = SafeTensorDtypes.ByteSize(dtype);
 

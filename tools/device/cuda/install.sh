@@ -2,8 +2,8 @@
 # Device call 1 (carry [".cuda/a"], made by pack.sh): installs the .NET runtime and the app(s) under /opt/cc, keeps the
 # first part of the CUDA provider for call 2, reports the machine's CUDA libraries ($OUT/env.txt), writes /opt/cc/env.sh
 # (LD_LIBRARY_PATH for the provider) and starts, in their own session so they outlive this call, the exports of one
-# random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4; demo-code's tokenizer with
-# filler tokens up to 32,000, so generate can run it) and the GGUFs of the same shape (/tmp/g: f16, q4_0).
+# random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4) and the GGUFs of the same
+# shape (/tmp/g: f16, q4_0).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd); a=$root/.cuda/a; out=${OUT:?set OUT}; cc=/opt/cc; ctx=${CTX:-8448}
 mkdir -p "$cc/rt" "$cc/app" /tmp/r /tmp/g
@@ -13,19 +13,11 @@ cp "$a/make_gguf.py" "$cc/"   # the carried tree changes under the background jo
 export DOTNET_ROOT=$cc/rt DOTNET_CLI_TELEMETRY_OPTOUT=1
 C="$cc/rt/dotnet $cc/app/condensa.dll"
 
-# The checkpoint, then its tokenizer (demo-code's BPE with unused filler tokens appended, so every id decodes), then the
-# exports; they need no ONNX Runtime, so they run beside the transfer of call 2.
-mkdir -p /tmp/r/src && cp "$root"/models/demo-code/tokenizer.json "$root"/models/demo-code/tokenizer_config.json /tmp/r/src/
+# The exports need no ONNX Runtime: they run beside the transfer of call 2. The random checkpoint has a byte-level
+# tokenizer, so generate runs on it.
 setsid bash -c "
-  $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/first --precision fp16 > /tmp/r/export.log 2>&1; rm -rf /tmp/r/first
-  python3 - <<'PY' >> /tmp/r/export.log 2>&1
-import json
-t = json.load(open('/tmp/r/src/tokenizer.json')); v = t['model']['vocab']; n = len(v)
-for i in range(n, 32000): v[f'<filler_{i}>'] = i
-json.dump(t, open('/tmp/r/ckpt/tokenizer.json', 'w')); print('tokenizer', n, '->', len(v))
-PY
-  cp /tmp/r/src/tokenizer_config.json /tmp/r/ckpt/
-  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 >> /tmp/r/export.log 2>&1; echo fp16 \$? >> /tmp/r/export.done
+  $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 > /tmp/r/export.log 2>&1
+  echo fp16 \$? >> /tmp/r/export.done
   $C export --checkpoint /tmp/r/ckpt --out /tmp/r/int4 --precision int4 >> /tmp/r/export.log 2>&1; echo int4 \$? >> /tmp/r/export.done
 " < /dev/null > /dev/null 2>&1 &
 if python3 -c 'import numpy' 2>/dev/null; then

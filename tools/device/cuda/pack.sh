@@ -7,6 +7,8 @@
 # The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
+# The project tree travels with every call and models/ alone is 39 MB: move models/ out of the checkout for the calls
+# (demo-code travels in .cuda/b) and back afterwards.
 # Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
 #   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs
 #   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile
@@ -72,6 +74,7 @@ fi
 split=36500000
 head -c $split "$w/ort_cuda90.so.xz" > "$out/a/ort_cuda.xz.1"; tail -c +$((split + 1)) "$w/ort_cuda90.so.xz" > "$out/b/ort_cuda.xz.2"
 cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "$out/a/"
+rm -rf "$out/b/demo-code" && cp -r "$root/models/demo-code" "$out/b/"
 cp "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/b/"
 cp "$w/lc.tar.xz" "$out/c/"
 du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1

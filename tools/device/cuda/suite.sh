@@ -22,6 +22,7 @@ xz -d -c "$b/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$b/libonnxruntim
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
+[ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" models/; }   # pack.sh: models/ stays behind
 
 # 2) parity on demo-code
 p='def fibonacci(n):'
