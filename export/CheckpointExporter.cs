@@ -13,8 +13,9 @@ public static class CheckpointExporter
     public const string ModelFileName = "model.onnx";
 
     /// <summary>Bumped when the export of the same checkpoint changes (2: the KV-edit graphs; 3: int4 keeps k, v and
-    /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes); caches key on it.</summary>
-    public const int Version = 4;
+    /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes; 5: the graph writes its new KV into the past
+    /// buffers itself, kv_write_index and present.{l}); caches key on it.</summary>
+    public const int Version = 5;
     /// <summary>The external weights file name.</summary>
     public const string DataFileName = "model.onnx.data";
 

@@ -13,6 +13,8 @@ public static class GraphNames
     public const string AttentionBias = "attention_bias";
     /// <summary>int64 [B, K]: which of the S positions get logits.</summary>
     public const string LogitsIndex = "logits_index";
+    /// <summary>int64 [B, Hkv, S, 3]: (row, head, slot) of the past buffers where each new entry is written.</summary>
+    public const string KvWriteIndex = "kv_write_index";
     /// <summary>float32 [B, K, V].</summary>
     public const string Logits = "logits";
 
@@ -30,6 +32,11 @@ public static class GraphNames
     public static string NewKey(int layer) => $"new.{layer}.key";
     /// <summary>Output [B, Hkv, S, D]: the values of the new tokens.</summary>
     public static string NewValue(int layer) => $"new.{layer}.value";
+    /// <summary>Output [B, Hkv, C, D]: past.{layer}.key with the new keys written at <see cref="KvWriteIndex"/>; the host binds
+    /// it to the past buffer itself, so ScatterND writes in place and nothing else of the cache moves.</summary>
+    public static string PresentKey(int layer) => $"present.{layer}.key";
+    /// <summary>Output [B, Hkv, C, D]: past.{layer}.value with the new values written in place, as <see cref="PresentKey"/>.</summary>
+    public static string PresentValue(int layer) => $"present.{layer}.value";
 
     /// <summary>Input [B, Hkv, S, D] (layer-condensed models): the host's estimate of stored layer
     /// <paramref name="layer"/>'s post-RoPE keys for the new tokens, read by the lower layers that attend to it.</summary>

@@ -48,6 +48,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
         string bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                 // [B, 1, S, T]
         string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
+        b.Input(GraphNames.KvWriteIndex, i64, B, kvHeads, S, 3);                                            // [B, Hkv, S, 3]
         foreach (int l in KvLayers)
         {
             b.Input(GraphNames.PastKey(l), ModelType, B, kvHeads, C, headDim);                               // [B, Hkv, C, D]
@@ -124,7 +125,17 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         return SplitHeads(b, "q", q, heads, headDim);                                                        // [B, H, S, D]
     }
 
-    /// <summary>k_proj and v_proj, heads and RoPE on k, declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each.</summary>
+    /// <summary>
+    /// k_proj and v_proj, heads and RoPE on k, declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each; and
+    /// written into the past at kv_write_index as the present.{layer} outputs, which the host binds to the past buffers.
+    /// The write may run before this pass's attention reads the past: it only touches slots the pass's mask blocks (the
+    /// rows' next slots and the scratch slot).
+    /// <code>
+    ///   past.{l} [B,Hkv,C,D] -+
+    ///   kv_write_index -------+-> ScatterND -> present.{l} (= past.{l}'s buffer)
+    ///   new.{l} [B,Hkv,S,D] --+
+    /// </code>
+    /// </summary>
     protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
@@ -136,9 +147,13 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]
 
         var kvType = Weights.ModelType;
-        const string B = GraphNames.DimBatch, S = GraphNames.DimSequence;
+        const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
         b.Output(GraphNames.NewKey(layer), kvType, B, kvHeads, S, headDim);
         b.Output(GraphNames.NewValue(layer), kvType, B, kvHeads, S, headDim);
+        b.NamedNode("ScatterND", [GraphNames.PastKey(layer), GraphNames.KvWriteIndex, k], "present_key/ScatterND", GraphNames.PresentKey(layer));
+        b.NamedNode("ScatterND", [GraphNames.PastValue(layer), GraphNames.KvWriteIndex, v], "present_value/ScatterND", GraphNames.PresentValue(layer));
+        b.Output(GraphNames.PresentKey(layer), kvType, B, kvHeads, C, headDim);                              // [B, Hkv, C, D]
+        b.Output(GraphNames.PresentValue(layer), kvType, B, kvHeads, C, headDim);                            // [B, Hkv, C, D]
         return (k, v);
     }
 

@@ -29,10 +29,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
         _condensation = manifest.Condensation;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
-        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index",
+        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index",
             .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
             .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
-        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" })];
+        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
+            .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
         CheckContract();
         _kvMemory = settings.KvResidence switch
         {
@@ -120,12 +121,14 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var ws = cache.Workspace;
         ws.Prepare(seqLen, k, cache);
 
-        // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index
+        // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index, where the new entries go
         FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
         cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
+        cache.FillWriteIndex(ws.WriteIndex, inputs.Counts, seqLen);
         ws.Upload();   // a captured pass reads its inputs from fixed device buffers
 
-        // 3) one pass (or a layer-condensed model's iterated passes); the past is read in place, outputs land in the workspace
+        // 3) one pass (or a layer-condensed model's iterated passes); the past is read and written in place, the other
+        //    outputs land in the workspace
         if (_condensation.IsIterative)
         {
             if (cache.Budget is not null && Manifest.LayerSlidingWindow is not null)
@@ -141,8 +144,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         ws.Download();
 
-        // 4) append only the new entries (of the last pass) to the cache, in the cache's memory
-        cache.Append(ws.NewKv, inputs.Counts);
+        // 4) the new entries are in the cache (a budgeted cache takes them from the last pass's outputs now)
+        if (cache.WritesInPass) cache.Advance(inputs.Counts);
+        else cache.Append(ws.NewKv, inputs.Counts);
         return ws.Logits;
     }
 

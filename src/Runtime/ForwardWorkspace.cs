@@ -6,9 +6,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Condensa.Runtime;
 
 /// <summary>
-/// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, bias: one pinned
-/// block), the host logits, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the cache's memory:
-/// host or device), plus the OrtValues over them. Buffers grow geometrically and the OrtValues are rebuilt only when a
+/// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, KV write index,
+/// bias: one pinned block), the host logits, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
+/// cache's memory: host or device), plus the OrtValues over them; the present outputs are the cache's own buffers. Buffers grow geometrically and the OrtValues are rebuilt only when a
 /// shape changes, so steady-state decoding allocates nothing. A layer-condensed model also gets the pending.{t} inputs
 /// (same shape per pending layer), which the iterative prefill fills from the previous pass's new.{t}.
 /// <para>
@@ -50,17 +50,19 @@ internal sealed class ForwardWorkspace : IDisposable
     public Span<long> Ids => _host!.As<long>().Slice(_layout.Ids / 8, _batch * _layout.SeqLen);
     public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _batch * _layout.SeqLen);
     public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _batch * _layout.K);
+    public Span<long> WriteIndex => _host!.As<long>().Slice(_layout.WriteIndex / 8, 3 * _batch * _layout.KvHeads * _layout.SeqLen);
     public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _batch * _layout.SeqLen * _layout.Total);
     public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
 
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
     public KvStorage NewKv => _pass.NewKv;
 
-    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, the past, then
-    /// pending.{t}.key / .value per pending layer.</summary>
+    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, kv_write_index, the
+    /// past, then pending.{t}.key / .value per pending layer.</summary>
     public IReadOnlyCollection<OrtValue> Inputs => _pass.Inputs;
 
-    /// <summary>Output values in graph order: logits, then new.{l}.key / new.{l}.value per stored layer.</summary>
+    /// <summary>Output values in graph order: logits, new.{l}.key / new.{l}.value per stored layer, then present.{l}.key /
+    /// present.{l}.value per stored layer (the past's own buffers: the graph writes the new entries in place).</summary>
     public IReadOnlyCollection<OrtValue> Outputs => _pass.Outputs;
 
     /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
@@ -69,7 +71,7 @@ internal sealed class ForwardWorkspace : IDisposable
     /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row.</summary>
     public void Prepare(int seqLen, int k, KvCache cache)
     {
-        var layout = new Layout(_batch, seqLen, k, cache.Capacity, cache.Generation);
+        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation);
         if (layout == _layout) return;
         _layout = layout;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
@@ -123,6 +125,7 @@ internal sealed class ForwardWorkspace : IDisposable
             Host(host + layout.Positions, TensorElementType.Int64, [_batch, layout.SeqLen]),
             Host(host + layout.Bias, TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total]),
             Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
+            Host(host + layout.WriteIndex, TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3]),
             Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
         return pass;
     }
@@ -130,10 +133,10 @@ internal sealed class ForwardWorkspace : IDisposable
     // A captured shape's own pass, kept while the cache keeps its buffers (a regrown cache retires every graph).
     private Pass CapturedPass(Layout layout, KvCache cache)
     {
-        if (_capturedLayout != (layout.Capacity, layout.Generation))
+        if (_capturedLayout != (layout.Slots, layout.Generation))
         {
             DropCaptured();
-            _capturedLayout = (layout.Capacity, layout.Generation);
+            _capturedLayout = (layout.Slots, layout.Generation);
         }
         if (_captured.TryGetValue((layout.SeqLen, layout.K), out var pass)) return pass;
 
@@ -147,26 +150,30 @@ internal sealed class ForwardWorkspace : IDisposable
             staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Positions),
             staged.Tensor(TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total], layout.Bias),
             staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
+            staged.Tensor(TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
             logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
         _captured.Add((layout.SeqLen, layout.K), pass);
         return pass;
     }
 
-    private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex, OrtValue logits)
+    private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex,
+        OrtValue writeIndex, OrtValue logits)
     {
         var past = cache.PastValues();
         var pendingCount = pass.Pending?.Tensors ?? 0;
-        pass.Inputs = new OrtValue[4 + past.Length + pendingCount];
+        pass.Inputs = new OrtValue[Pass.OwnedInputs + past.Length + pendingCount];
         pass.Inputs[0] = ids;
         pass.Inputs[1] = positions;
         pass.Inputs[2] = bias;
         pass.Inputs[3] = logitsIndex;
-        past.CopyTo(pass.Inputs, 4);   // owned by the cache, not disposed here
-        for (var i = 0; i < pendingCount; i++) pass.Inputs[4 + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
+        pass.Inputs[4] = writeIndex;
+        past.CopyTo(pass.Inputs, Pass.OwnedInputs);   // owned by the cache, not disposed here
+        for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
 
-        pass.Outputs = new OrtValue[1 + pass.NewKv.Tensors];
+        pass.Outputs = new OrtValue[1 + pass.NewKv.Tensors + past.Length];
         pass.Outputs[0] = logits;
         for (var i = 0; i < pass.NewKv.Tensors; i++) pass.Outputs[1 + i] = pass.NewKv.Value(i);   // owned by NewKv
+        past.CopyTo(pass.Outputs, 1 + pass.NewKv.Tensors);   // present.{l}: the past's buffers, written in place
         System.Diagnostics.Debug.Assert(pass.NewKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
     }
 
@@ -194,20 +201,22 @@ internal sealed class ForwardWorkspace : IDisposable
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, address, bytes);
     }
 
-    /// <summary>A pass shape and where each input sits in the host block (byte offsets):
-    /// [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][bias: 4·B·S·T], T = capacity + S.</summary>
-    private readonly record struct Layout(int Batch, int SeqLen, int K, int Capacity, int Generation)
+    /// <summary>A pass shape over a cache of <paramref name="Slots"/> slots per row, and where each input sits in the host
+    /// block (byte offsets): [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][kv_write_index: 24·B·Hkv·S][bias: 4·B·S·T],
+    /// T = slots + S.</summary>
+    private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation)
     {
-        public int Total => Capacity + SeqLen;
+        public int Total => Slots + SeqLen;
         public int Ids => 0;
         public int Positions => 8 * Batch * SeqLen;
         public int LogitsIndex => 16 * Batch * SeqLen;
-        public int Bias => 16 * Batch * SeqLen + 8 * Batch * K;
+        public int WriteIndex => LogitsIndex + 8 * Batch * K;
+        public int Bias => WriteIndex + 24 * Batch * KvHeads * SeqLen;
         public long HostBytes => Bias + 4L * Batch * SeqLen * Total;
     }
 
-    /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns inputs 0-3 and output 0, the storages
-    /// (new KV, pending, the cache's past) own the rest.</summary>
+    /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns the first <see cref="OwnedInputs"/>
+    /// inputs and output 0, the storages (new KV, pending, the cache's past) own the rest.</summary>
     private sealed class Pass(KvStorage newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) : IDisposable
     {
         public KvStorage NewKv { get; } = newKv;
@@ -218,9 +227,12 @@ internal sealed class ForwardWorkspace : IDisposable
         public OrtValue[] Inputs { get; set; } = [];
         public OrtValue[] Outputs { get; set; } = [];
 
+        /// <summary>input_ids, position_ids, attention_bias, logits_index and kv_write_index: the pass's own values.</summary>
+        public const int OwnedInputs = 5;
+
         public void DisposeValues()
         {
-            for (var i = 0; i < Math.Min(4, Inputs.Length); i++) Inputs[i].Dispose();
+            for (var i = 0; i < Math.Min(OwnedInputs, Inputs.Length); i++) Inputs[i].Dispose();
             if (Outputs.Length > 0) Outputs[0].Dispose();
             Inputs = [];
             Outputs = [];

@@ -8,7 +8,9 @@ namespace Condensa.Runtime;
 /// and a length per row. A forward pass appends the new tokens of each row at that row's length; rewinding only moves
 /// the length, since slots past it are masked out and overwritten by the next append. The buffers live in pinned host
 /// memory or, on a GPU provider, in device memory (<see cref="KvResidence"/>); every edit is a list of entry moves
-/// (<see cref="KvMoves"/>) that either memory carries out.
+/// (<see cref="KvMoves"/>) that either memory carries out, except a pass's own entries, which the graph writes into the
+/// buffers itself (kv_write_index). Each row has one slot more than <see cref="Capacity"/>: the scratch slot, never
+/// admitted by a mask, where a pass writes the entries it must not keep (padding, rows without new tokens).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -17,7 +19,7 @@ public sealed class KvCache : IDisposable
     private readonly KvMemory _memory;
     private readonly int[] _lengths;
     private readonly KvBudget? _budget;
-    private readonly long[]? _slotPositions;   // [batch, capacity] position held by each slot, -1 = empty (budgeted only)
+    private readonly long[]? _slotPositions;   // [batch, slots] position held by each slot, -1 = empty (budgeted only)
     private readonly KvMoves _moves = new();
     private KvStorage _storage;
     private OrtValue[]? _pastValues;
@@ -38,22 +40,30 @@ public sealed class KvCache : IDisposable
         {
             _budget.Validate();
             capacity = _budget.Slots;
-            _slotPositions = new long[batchSize * capacity];
+            _slotPositions = new long[batchSize * (capacity + 1)];
             Array.Fill(_slotPositions, -1L);
         }
         else
         {
             capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
         }
-        _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity);
+        _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity + 1);
         Workspace = new ForwardWorkspace(manifest, batchSize, _memory, _memory.Capture);
     }
 
     /// <summary>Rows in the batch.</summary>
     public int BatchSize { get; }
 
-    /// <summary>Slots per row currently allocated.</summary>
-    public int Capacity => _storage.Slots;
+    /// <summary>Slots per row currently allocated for tokens (the scratch slot not counted).</summary>
+    public int Capacity => _storage.Slots - 1;
+
+    /// <summary>Slots per row in the buffers, the scratch slot included: the C of the graph's past inputs.</summary>
+    internal int Slots => _storage.Slots;
+
+    /// <summary>Whether a forward pass writes its entries into this cache itself (the graph's kv_write_index); a
+    /// budgeted cache instead takes them after the pass (<see cref="Append"/>), since a pass's entries may evict ring
+    /// entries that its own earlier queries still read.</summary>
+    internal bool WritesInPass => _budget is null;
 
     /// <summary>Whether the buffers live in device memory (a GPU provider's, or ONNX Runtime's on the CPU when
     /// <see cref="KvResidence.Device"/> is asked for).</summary>
@@ -97,7 +107,7 @@ public sealed class KvCache : IDisposable
             throw new ArgumentOutOfRangeException(nameof(length), $"row {row} holds {_lengths[row]} tokens; cannot rewind forward to {length}.");
         _lengths[row] = length;
         if (_slotPositions is null) return;
-        foreach (ref var position in _slotPositions.AsSpan(row * Capacity, Capacity))
+        foreach (ref var position in _slotPositions.AsSpan(row * Slots, Slots))
             if (position >= length) position = -1;
     }
 
@@ -122,7 +132,7 @@ public sealed class KvCache : IDisposable
             var to = _budget?.SlotOf(start + i) ?? start + i;
             if (from == to) continue;
             _moves.Add(row, from, row, to, 1);
-            if (_slotPositions is not null) _slotPositions[row * Capacity + to] = start + i;
+            if (_slotPositions is not null) _slotPositions[row * Slots + to] = start + i;
         }
         _storage.Copy(_storage, _moves);
         RewindTo(row, start + keptIndices.Length);
@@ -160,17 +170,48 @@ public sealed class KvCache : IDisposable
         ReadOnlySpan<long> positions)
     {
         if (_budget is null)
-            AttentionMask.Build(bias, _lengths, counts, seqLen, Capacity, slidingWindow, visibility, positions);
+            AttentionMask.Build(bias, _lengths, counts, seqLen, Slots, slidingWindow, visibility, positions);
         else
-            AttentionMask.BuildBudgeted(bias, _slotPositions, _lengths, counts, seqLen, Capacity, _budget, visibility, positions);
+            AttentionMask.BuildBudgeted(bias, _slotPositions, _lengths, counts, seqLen, Slots, _budget, visibility, positions);
+    }
+
+    /// <summary>
+    /// Fills kv_write_index [batch, kvHeads, seqLen, 3] with (row, head, slot): where the graph writes each new entry of a
+    /// pass of counts[b] tokens per row. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>); padding,
+    /// and every entry of a budgeted cache, goes to the scratch slot.
+    /// </summary>
+    internal void FillWriteIndex(Span<long> index, ReadOnlySpan<int> counts, int seqLen)
+    {
+        var heads = _manifest.NumKvHeads;
+        var scratch = Slots - 1;
+        for (var b = 0; b < BatchSize; b++)
+        for (var h = 0; h < heads; h++)
+        for (var j = 0; j < seqLen; j++)
+        {
+            var i = 3 * ((b * heads + h) * seqLen + j);
+            index[i] = b;
+            index[i + 1] = h;
+            index[i + 2] = WritesInPass && j < counts[b] ? _lengths[b] + j : scratch;
+        }
     }
 
     /// <summary>A host copy of the key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the
     /// model dtype (tests and diagnostics).</summary>
-    internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => _storage.Read(2 * storedLayer);
+    internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => TokenSlots(_storage.Read(2 * storedLayer));
 
     /// <summary>A host copy of the value buffer of the i-th stored layer, same layout as <see cref="KeyBytes"/>.</summary>
-    internal ReadOnlySpan<byte> ValueBytes(int storedLayer) => _storage.Read(2 * storedLayer + 1);
+    internal ReadOnlySpan<byte> ValueBytes(int storedLayer) => TokenSlots(_storage.Read(2 * storedLayer + 1));
+
+    // A tensor [batch, kvHeads, slots, headDim] without its scratch slots: [batch, kvHeads, capacity, headDim].
+    private byte[] TokenSlots(byte[] tensor)
+    {
+        var entry = _storage.EntryBytes;
+        var rows = BatchSize * _manifest.NumKvHeads;
+        var kept = new byte[rows * Capacity * entry];
+        for (var r = 0; r < rows; r++)
+            tensor.AsSpan(r * Slots * entry, Capacity * entry).CopyTo(kept.AsSpan(r * Capacity * entry));
+        return kept;
+    }
 
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
@@ -181,7 +222,7 @@ public sealed class KvCache : IDisposable
             throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
                 $"(model max_context {_manifest.MaxContext}). Shorten the prompt or lower --max-tokens.");
         var capacity = Math.Min(MaxCapacity, RoundUp(slots, _options.GrowthChunk));
-        var grown = _memory.Allocate(_manifest, 2 * StoredLayers, BatchSize, capacity);
+        var grown = _memory.Allocate(_manifest, 2 * StoredLayers, BatchSize, capacity + 1);
         _moves.Clear();
         for (var b = 0; b < BatchSize; b++) _moves.Add(b, 0, b, 0, _lengths[b]);
         grown.Copy(_storage, _moves);
@@ -239,7 +280,7 @@ public sealed class KvCache : IDisposable
             if (position >= _budget.Sinks && j < count - _budget.Ring) continue;
             var slot = _budget.SlotOf(position);
             _moves.Add(sourceRow, j, row, slot, 1);
-            _slotPositions![row * Capacity + slot] = position;
+            _slotPositions![row * Slots + slot] = position;
         }
     }
 

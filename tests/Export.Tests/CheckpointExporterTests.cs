@@ -143,7 +143,7 @@ public sealed class CheckpointExporterTests
     }
 
     [TestMethod]
-    [DataRow(0, DecoderHarness.Blocked)]
+    [DataRow(1, DecoderHarness.Blocked)]        // the least past a graph takes: one slot (the host's scratch slot), blocked
     [DataRow(4, float.NegativeInfinity)]
     public void Export_EmptyPastOrInfiniteMask_LogitsMatchReference(int capacity, float blocked)
     {
@@ -180,6 +180,7 @@ public sealed class CheckpointExporterTests
                 [GraphNames.PositionIds] = GraphTensor.Of(positions, 1, ids.Length),
                 [GraphNames.AttentionBias] = GraphTensor.Of(Enumerable.Repeat(DecoderHarness.Blocked, ids.Length * t).ToArray(), 1, 1, ids.Length, t),
                 [GraphNames.LogitsIndex] = GraphTensor.Of(new long[] { 1 }, 1, 1),
+                [GraphNames.KvWriteIndex] = DecoderHarness.WriteIndex(1, c.NumKvHeads, ids.Length, slot: capacity - 1),
             };
             int n = c.NumKvHeads * capacity * c.HeadDim;
             for (int l = 0; l < c.NumLayers; l++)

@@ -38,6 +38,7 @@ internal sealed class DecoderHarness(OnnxGraphRunner runner, HfConfig config)
             [GraphNames.PositionIds] = GraphTensor.Of(positions.SelectMany(r => r.Select(x => (long)x)).ToArray(), b, s),
             [GraphNames.AttentionBias] = GraphTensor.Of(bias, b, 1, s, t),
             [GraphNames.LogitsIndex] = GraphTensor.Of(logitsIndex.SelectMany(r => r).ToArray(), b, k),
+            [GraphNames.KvWriteIndex] = WriteIndex(b, hkv, s, slot: capacity - 1),
         };
         for (int l = 0; l < config.NumLayers; l++)
         {
@@ -45,6 +46,17 @@ internal sealed class DecoderHarness(OnnxGraphRunner runner, HfConfig config)
             inputs[GraphNames.PastValue(l)] = GraphTensor.Of(pastValues?[l] ?? new float[b * hkv * capacity * d], b, hkv, capacity, d);
         }
         return runner.Run(inputs);
+    }
+
+    /// <summary>
+    /// kv_write_index [B, Hkv, S, 3] sending every new entry to <paramref name="slot"/>. The harnesses let ONNX Runtime
+    /// allocate the present outputs (copies of the past), so where the graph writes does not touch the inputs.
+    /// </summary>
+    public static GraphTensor WriteIndex(int batch, int kvHeads, int seqLen, int slot)
+    {
+        var index = new long[batch * kvHeads * seqLen * 3];
+        for (int i = 0; i < index.Length; i += 3) (index[i], index[i + 1], index[i + 2]) = (i / 3 / (kvHeads * seqLen), i / 3 / seqLen % kvHeads, slot);
+        return GraphTensor.Of(index, batch, kvHeads, seqLen, 3);
     }
 
     /// <summary>Writes new KV [B, Hkv, S, D] into slots at..at+S-1 of a buffer [B, Hkv, C, D].</summary>

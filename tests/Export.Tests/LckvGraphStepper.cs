@@ -32,6 +32,7 @@ internal sealed class LckvGraphStepper(OnnxGraphRunner runner, HfConfig config, 
             [GraphNames.PositionIds] = GraphTensor.Of(Enumerable.Range(_length, s).Select(x => (long)x).ToArray(), 1, s),
             [GraphNames.AttentionBias] = GraphTensor.Of(bias, 1, 1, s, t),
             [GraphNames.LogitsIndex] = GraphTensor.Of(Enumerable.Range(0, s).Select(x => (long)x).ToArray(), 1, s),
+            [GraphNames.KvWriteIndex] = DecoderHarness.WriteIndex(1, hkv, s, slot: capacity - 1),
         };
         foreach (var (l, (k, v)) in _past)
         {

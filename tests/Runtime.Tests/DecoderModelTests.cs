@@ -67,6 +67,39 @@ public sealed class DecoderModelTests
     }
 
     [TestMethod]
+    public void Forward_RowWithoutNewTokens_GraphLeavesItsSlotsAndWritesTheOthersInPlace()
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(2);
+        model.Forward(cache, [5, 6, 7, 8, 9, 10], [3, 3], LogitsSelection.LastPerRow);
+        var before = cache.KeyBytes(0).ToArray();
+
+        // row 1 takes no token: the graph sends its entries to the scratch slot, so its slots stay as they were
+        model.Forward(cache, [11, 12, 0, 0], [2, 0], LogitsSelection.LastPerRow);
+
+        CollectionAssert.AreEqual(new[] { 5, 3 }, cache.Lengths.ToArray());
+        var after = cache.KeyBytes(0).ToArray();
+        var rowBytes = before.Length / 2;
+        CollectionAssert.AreEqual(before[rowBytes..], after[rowBytes..], "row 1 is untouched");
+        using var single = model.CreateCache(1);
+        model.Forward(single, [5, 6, 7, 11, 12], [5], LogitsSelection.LastPerRow);
+        var expected = single.KeyBytes(0).ToArray();
+        var written = after[..rowBytes];
+        var entries = cache.Manifest.NumKvHeads;
+        var slotBytes = rowBytes / entries / cache.Capacity;
+        for (var h = 0; h < entries; h++)
+        for (var s = 0; s < 5; s++)
+        {
+            var got = written.AsSpan((h * cache.Capacity + s) * slotBytes, slotBytes).ToArray();
+            var want = expected.AsSpan((h * single.Capacity + s) * slotBytes, slotBytes).ToArray();
+            var gotF = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(got).ToArray();
+            var wantF = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(want).ToArray().Select(v => (double)v).ToArray();
+            Assert.IsLessThan(1e-5, TinyModels.RelativeError(gotF, wantF), $"head {h}, slot {s}");
+        }
+    }
+
+    [TestMethod]
     public void RewindTo_ThenDecode_EqualsNeverHavingDecodedPastThatPoint()
     {
         var (_, export) = TinyModels.Get("llama");
