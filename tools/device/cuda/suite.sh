@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Device call 2 (carry [".cuda/b"], within 30 s of install.sh): completes the install, then
-#   1. greedy parity: demo-code (64 and 400 tokens; a ragged batch of 8 through extract) and the 1.1B-shape fp16 export
-#      (64 tokens) on cpu, cuda (CUDA graphs, the default), cuda --graph-capture off and cuda with host KV;
+#   1. greedy parity: demo-code (64 and 400 tokens; a ragged batch of 8 through extract; speculative modes at batch 1
+#      and 8) and the 1.1B-shape fp16 export (64 tokens) on cpu, cuda (CUDA graphs, the default), cuda --graph-capture
+#      off and cuda with host KV;
 #   2. the HBM read bandwidth (torch), then condensa bench on cuda: the 1.1B fp16 export at batch 1 and 32 x context
 #      512 / 2048 / 8192 with and without graphs, the base app (pack.sh BASE) for an A/B, int4, demo-code;
 #   3. ONNX Runtime profiles of an uncaptured and a captured decode step (per-kernel time; replays have no node events).
@@ -46,6 +47,13 @@ ext() { local name=$1; shift; run $name $C extract --model demo-code --input $o/
 ext ext-cpu --provider cpu
 ext ext-cuda --provider cuda
 ext ext-cuda-nograph --provider cuda --graph-capture off
+
+# speculative passes (chains and trees, several tokens per row) through captured graphs: bench says whether every mode
+# gave plain decoding's tokens
+spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m demo-code --batch 1,8 --context 256 --max-tokens 64 \
+  --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
+spec spec-cuda --provider cuda
+spec spec-cpu --provider cpu
 
 # 3) parity on the 1.1B shape (exports started by install.sh)
 for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" = 2 ] && break; sleep 2; done
