@@ -46,7 +46,7 @@ public sealed class KvCacheTests
         using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 2, Slack: 1) });
         var index = new long[3 * cache.Manifest.NumKvHeads * 2];
         cache.FillWriteIndex(index, counts: [2], seqLen: 2);
-        CollectionAssert.AreEqual(new long[] { 0, 0, 4, 0, 0, 4 }, index, "4 = the budget's 4 slots, then the scratch slot");
+        CollectionAssert.AreEqual(new long[] { 0, 0, 4, 0, 0, 4 }, index, "4 = after the budget's 4 slots: the scratch slot");
         Assert.IsFalse(cache.WritesInPass, "a budgeted cache takes a pass's entries after the pass");
     }
 

@@ -56,12 +56,16 @@ spec spec-cuda --provider cuda
 spec spec-cpu --provider cpu
 
 # 3) parity on the 1.1B shape (exports started by install.sh)
-for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" = 2 ] && break; sleep 2; done
+for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 2 ] && break; sleep 2; done
 log "exports: $(cat /tmp/r/export.done 2>/dev/null | tr '\n' ' ') $(du -sh /tmp/r/fp16 /tmp/r/int4 2>/dev/null | tr '\n' ' ')"; tail -3 /tmp/r/export.log >> $o/log.txt
 MODEL=/tmp/r/fp16 gen big-cuda 64 --provider cuda
 MODEL=/tmp/r/fp16 gen big-cuda-nograph 64 --provider cuda --graph-capture off
 MODEL=/tmp/r/fp16 gen big-cuda-hostkv 64 --provider cuda --kv-residence host
 MODEL=/tmp/r/fp16 TMO=240 gen big-cpu 64 --provider cpu
+for i in $(seq 60); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" = 3 ] && break; sleep 2; done
+MODEL=/tmp/r/fp32 gen big32-cpu 64 --provider cpu
+MODEL=/tmp/r/fp32 gen big32-cuda 64 --provider cuda
+MODEL=/tmp/r/fp32 gen big32-cuda-nograph 64 --provider cuda --graph-capture off
 python3 - $o <<'PY' | tee -a $o/log.txt
 import json, sys
 o = sys.argv[1]
@@ -69,7 +73,8 @@ def tokens(n):
     try: return json.loads(open(f"{o}/{n}.out").read().strip().splitlines()[-1])
     except Exception as e: return None
 for group in [["gen-cpu", "gen-cuda", "gen-cuda-nograph", "gen-cuda-hostkv"], ["g400-cpu", "g400-cuda"],
-              ["big-cpu", "big-cuda", "big-cuda-nograph", "big-cuda-hostkv"]]:
+              ["big-cpu", "big-cuda", "big-cuda-nograph", "big-cuda-hostkv"], ["big-cuda", "big-cuda-nograph", "big-cuda-hostkv"],
+              ["big32-cpu", "big32-cuda", "big32-cuda-nograph"]]:
     ref = None
     for n in group:
         j = tokens(n)
