@@ -101,7 +101,7 @@ print(f"{best:.0f}")
 PY
 bw=$(tail -1 $o/hbm.txt); log "HBM read GB/s: $bw"; case $bw in ''|*[!0-9]*) bw=4300 ;; esac
 B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth $bw"
-TMO=300 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
+TMO=300 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json --chart $o/bench-fp16.svg
 TMO=300 run bench-fp16-nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --graph-capture off --json $o/bench-fp16-nograph.json
 [ -d "$cc/base" ] && TMO=240 run bench-fp16-base $BASE $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048 --json $o/bench-fp16-base.json
 TMO=240 run bench-int4 $C $B -m /tmp/r/int4 --batch 1,32 --context 512,2048 --json $o/bench-int4.json
