@@ -112,6 +112,25 @@ public sealed class ExecutionProviderTests
     }
 
     [TestMethod]
+    [DataRow("/opt/ort/libonnxruntime_providers_cuda.so: Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory",
+        "libcublasLt.so.13")]
+    [DataRow("LoadLibrary failed with error 126 \"\" when trying to load \"C:\\app\\onnxruntime_providers_cuda.dll\"",
+        "a library that onnxruntime_providers_cuda.dll depends on")]
+    public void UnavailableMessage_MissingCudaLibrary_NamesItAndWhatToInstall(string detail, string library)
+    {
+        var message = ExecutionProvider.Cuda.UnavailableMessage(detail);
+        StringAssert.StartsWith(message, $"provider 'cuda' could not start: {library} could not be loaded; install the CUDA 13 runtime");
+        StringAssert.Contains(message, "cuDNN 9");
+        Assert.IsFalse(message.Contains("is not in the loaded ONNX Runtime build"), message);
+    }
+
+    [TestMethod]
+    [DataRow("libonnxruntime_providers_cuda.so: cannot open shared object file: No such file or directory")]
+    [DataRow("CUDA execution provider is not enabled in this build.")]
+    public void UnavailableMessage_ProviderItselfMissing_SaysTheBuildLacksIt(string detail) =>
+        StringAssert.Contains(ExecutionProvider.Cuda.UnavailableMessage(detail), "is not in the loaded ONNX Runtime build");
+
+    [TestMethod]
     public void Load_CpuWithDeviceOptions_IgnoresThem()
     {
         var (_, export) = TinyModels.Get("llama");
