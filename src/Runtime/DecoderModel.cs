@@ -217,12 +217,15 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private void CheckContract()
     {
         var file = Path.Combine(Directory, Manifest.Graph);
+        // Exporter 5 added kv_write_index and present.{l}: an older export is named as such, not as a broken graph.
+        var again = Manifest.ExporterVersion is > 0 and < 5
+            ? $" (it was made by exporter version {Manifest.ExporterVersion}; export the checkpoint again)" : "";
         foreach (var name in _inputNames)
             if (!_session.InputMetadata.ContainsKey(name))
-                throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}.");
+                throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
         foreach (var name in _outputNames)
             if (!_session.OutputMetadata.ContainsKey(name))
-                throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}.");
+                throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
     }
 
     /// <inheritdoc />
