@@ -25,6 +25,16 @@ C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dl
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" models/; }   # pack.sh: models/ stays behind
 
+# QUICK=1: only the 1.1B fp16 benches with and without graphs (when device time is short)
+if [ "${QUICK:-0}" = 1 ]; then
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4253}"
+  TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
+  TMO=200 run bench-fp16-nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --graph-capture off --json $o/bench-fp16-nograph.json
+  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # 2) parity on demo-code
 p='def fibonacci(n):'
 gen() { local name=$1 n=$2; shift 2; run $name $C generate --model ${MODEL:-demo-code} --prompt "$p" --max-tokens $n --temperature 0 --json "$@"; }
