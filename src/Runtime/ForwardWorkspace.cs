@@ -8,9 +8,10 @@ namespace Condensa.Runtime;
 /// <summary>
 /// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, KV write index,
 /// bias: one pinned block), the host logits, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
-/// cache's memory: host or device), plus the OrtValues over them; the present outputs are the cache's own buffers. Buffers grow geometrically and the OrtValues are rebuilt only when a
-/// shape changes, so steady-state decoding allocates nothing. A layer-condensed model also gets the pending.{t} inputs
-/// (same shape per pending layer), which the iterative prefill fills from the previous pass's new.{t}.
+/// cache's memory: host or device), plus the OrtValues over them; the present outputs are the cache's own buffers.
+/// Buffers grow geometrically and the OrtValues are rebuilt only when a shape changes, so steady-state decoding
+/// allocates nothing. A layer-condensed model also gets the pending.{t} inputs (same shape per pending layer), which the
+/// iterative prefill fills from the previous pass's new.{t}.
 /// <para>
 /// With CUDA graph capture (<see cref="GraphCapture"/>) each capturable pass shape keeps its own device copy of the input
 /// block, its own device logits and new-KV outputs, and its own graph id, all fixed until the cache regrows: a step
@@ -29,7 +30,7 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly int[] _pendingStoredIndex;      // pending layer -> index among the stored layers
     private readonly Pass _uncaptured;               // the pass of every shape that is not captured, rebuilt per shape
     private readonly Dictionary<(int SeqLen, int K), Pass> _captured = [];
-    private (int Capacity, int Generation) _capturedLayout = (-1, -1);
+    private (int Slots, int Generation) _capturedLayout = (-1, -1);
     private PinnedBuffer? _host, _logits;
     private Layout _layout;
     private Pass _pass;

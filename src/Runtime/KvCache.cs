@@ -61,7 +61,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Rows in the batch.</summary>
     public int BatchSize { get; }
 
-    /// <summary>Slots per row currently allocated for tokens (the scratch slot not counted).</summary>
+    /// <summary>Slots per row currently allocated for tokens (the scratch slots not counted).</summary>
     public int Capacity => _storage.Slots - ScratchSlots;
 
     /// <summary>Slots per row in the buffers, the scratch slots included: the C of the graph's past inputs.</summary>
