@@ -144,9 +144,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         ws.Download();
 
-        // 4) the new entries are in the cache (a budgeted cache takes them from the last pass's outputs now)
-        if (cache.WritesInPass) cache.Advance(inputs.Counts);
-        else cache.Append(ws.NewKv, inputs.Counts);
+        // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
+        cache.CommitPass(ws.NewKv, inputs.Counts);
         return ws.Logits;
     }
 

@@ -96,7 +96,7 @@ public sealed class KvCache : IDisposable
     public long UsedBytes => _lengths.Sum(l => (long)Math.Min(l, _budget?.Slots ?? int.MaxValue)) * BytesPerToken;
 
     /// <summary>Bytes allocated for the buffers (all rows, full capacity).</summary>
-    public long AllocatedBytes => (long)BatchSize * Capacity * BytesPerToken;
+    public long AllocatedBytes => (long)BatchSize * Capacity * BytesPerToken;   // token slots; the scratch slots add 8 per row
 
     /// <summary>Increments whenever the buffers are reallocated, so bound OrtValues know to rebind.</summary>
     internal int Generation { get; private set; }
@@ -289,6 +289,14 @@ public sealed class KvCache : IDisposable
             _moves.Add(sourceRow, j, row, slot, 1);
             _slotPositions![row * Slots + slot] = position;
         }
+    }
+
+    /// <summary>After a forward pass: each row keeps the first counts[b] entries of the pass, which the graph wrote at the
+    /// row's length (<see cref="WritesInPass"/>), or which a budgeted cache now appends from the pass's outputs.</summary>
+    internal void CommitPass(KvStorage newKv, ReadOnlySpan<int> counts)
+    {
+        if (WritesInPass) Advance(counts);
+        else Append(newKv, counts);
     }
 
     /// <summary>Adds counts[b] to each row's length (after its entries were written, or for a synthetic context).</summary>

@@ -104,9 +104,11 @@ internal static class BenchCommand
                     var resolved = ModelResolver.Resolve(name, parse.GetValue(catalog), parse.GetValue(precision), error);
                     var model = DecoderModel.Load(resolved.ExportDir, execution.Settings(parse, parse.GetValue(threads), resolved.Entry));
                     decoders.Add((name, model));
-                    await error.WriteLineAsync(Describe(name, model));
                 }
-                var rows = Measure(decoders, settings, cancellationToken);
+                // Each graph is read once: its weights for the bound columns, its node count for the note on stderr.
+                var weights = decoders.Select(d => StepWeights.Of(d.Model.Directory, d.Model.Manifest)).ToArray();
+                for (var m = 0; m < decoders.Count; m++) await error.WriteLineAsync(Describe(decoders[m].Name, decoders[m].Model, weights[m]));
+                var rows = Measure(decoders, weights, settings, cancellationToken);
                 // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
                 var peak = Machine.PeakWorkingSet();
                 var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
@@ -187,7 +189,8 @@ internal static class BenchCommand
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, BenchSettings settings, CancellationToken cancellationToken)
+    private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, StepWeights[] weights, BenchSettings settings,
+        CancellationToken cancellationToken)
     {
         // Fail before measuring anything rather than after minutes of rows.
         foreach (var (name, model) in decoders)
@@ -198,7 +201,6 @@ internal static class BenchCommand
                     $"(or --prefill-tokens {settings.PrefillTokens}) exceeds max_context {model.Manifest.MaxContext} of model '{name}'.");
         }
         var planners = decoders.Select(d => new MemoryPlanner(d.Model.Manifest, growthChunk: new KvCacheOptions().GrowthChunk)).ToArray();
-        var weights = decoders.Select(d => StepWeights.Of(d.Model.Directory, d.Model.Manifest)).ToArray();
         var prefill = PrefillTokensPerSecond([.. decoders.Select(d => d.Model)], settings);
         var rows = new List<BenchRow>();
         foreach (var context in settings.Contexts)
@@ -294,9 +296,9 @@ internal static class BenchCommand
 
     /// <summary>Where a model runs: provider, KV residence, CUDA graphs, and the exported graph's nodes (each a kernel launch
     /// on a GPU unless ONNX Runtime fuses it or a captured graph replays the step).</summary>
-    private static string Describe(string name, DecoderModel model) =>
+    private static string Describe(string name, DecoderModel model, StepWeights weights) =>
         $"{name}: provider {model.Provider.Name}, KV in {(model.KvOnDevice ? "device" : "host")} memory, " +
-        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {StepWeights.Of(model.Directory, model.Manifest).Nodes} graph nodes";
+        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {weights.Nodes} graph nodes";
 
     private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 

@@ -39,9 +39,6 @@ internal sealed class GraphCapture
     /// <summary>The CUDA device the buffers live on.</summary>
     public int DeviceId { get; }
 
-    /// <summary>Graphs issued so far.</summary>
-    public int Issued => _issued;
-
     /// <summary>Whether a pass of <paramref name="seqLen"/> new tokens per row is captured.</summary>
     public static bool Captures(int seqLen) => seqLen is >= 1 and <= MaxCapturedTokens;
 

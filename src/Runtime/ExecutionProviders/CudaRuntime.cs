@@ -12,8 +12,9 @@ internal static unsafe class CudaRuntime
 {
     private const int HostToDevice = 1, DeviceToHost = 2;
 
-    // cudart's soname per platform; ONNX Runtime 1.32's CUDA provider is built against CUDA 13.
-    private static readonly string[] LibraryNames = ["libcudart.so.13", "cudart64_13.dll", "libcudart.so", "cudart64_13"];
+    // cudart's file name per platform; ONNX Runtime 1.32's CUDA provider is built against CUDA 13, and any other major
+    // version would be another runtime than the one the provider uses.
+    private static readonly string[] LibraryNames = ["libcudart.so.13", "cudart64_13.dll"];
 
     private static readonly Lazy<Api> Functions = new(Load);
 
