@@ -14,8 +14,10 @@ public static class CheckpointExporter
 
     /// <summary>Bumped when the export of the same checkpoint changes (2: the KV-edit graphs; 3: int4 keeps k, v and
     /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes; 5: the graph writes its new KV into the past
-    /// buffers itself, kv_write_index and present.{l}); caches key on it.</summary>
-    public const int Version = 5;
+    /// buffers itself, kv_write_index and present.{l}; 6: merged q/k/v and gate/up weights, and the causal graph); caches key on it.</summary>
+    public const int Version = 6;
+    /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
+    public const string CausalModelFileName = "model.causal.onnx";
     /// <summary>The external weights file name.</summary>
     public const string DataFileName = "model.onnx.data";
 
@@ -55,13 +57,23 @@ public static class CheckpointExporter
         // 3) graph and weights
         string modelPath = Path.Combine(outputDir, ModelFileName);
         int? slidingWindow;
+        string? causalGraph;
         IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
             var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType, quantization));
             var graph = new GraphBuilder();
             decoder.Build(graph);
-            OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
+            var written = OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
+            causalGraph = null;
+            File.Delete(Path.Combine(outputDir, CausalModelFileName));   // a previous export's, never left beside a manifest without it
+            if (decoder.HasCausalGraph)
+            {
+                var causal = new GraphBuilder();
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(causal, causal: true);
+                OnnxWriter.WriteSharingWeights(causal, Path.Combine(outputDir, CausalModelFileName), written, config.Architecture + ".causal");
+                causalGraph = CausalModelFileName;
+            }
             slidingWindow = decoder.SlidingWindow;
             (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
         }
@@ -114,6 +126,7 @@ public static class CheckpointExporter
             EosTokenIds = eos,
             TokenizerFiles = copied,
             Graph = ModelFileName,
+            CausalGraph = causalGraph,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
         };

@@ -89,6 +89,9 @@ public sealed record CondensaManifest
     [JsonPropertyName("tokenizer_files")] public required IReadOnlyList<string> TokenizerFiles { get; init; }
     /// <summary>The graph file name.</summary>
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    /// <summary>The causal graph (GroupQueryAttention, no attention_bias) over the same weights, or null where the
+    /// architecture has none.</summary>
+    [JsonPropertyName("causal_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalGraph { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache (<see cref="KvOpsGraphs"/>).</summary>
     [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
     /// <summary><see cref="CheckpointFingerprint.Compute"/> of the source checkpoint.</summary>

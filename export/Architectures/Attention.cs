@@ -36,6 +36,13 @@ internal static class Attention
         return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds);
     }
 
+    /// <summary>The causal graph's shared values: the rotary caches, which GroupQueryAttention reads itself.</summary>
+    public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType)
+    {
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
+        return AttentionContext.ForCausal(cos, sin);
+    }
+
     /// <summary>
     /// Views a bias [B, 1, S, T] for the core, in the current scope.
     /// <code>

@@ -13,7 +13,16 @@ namespace Condensa.Export;
 /// <param name="PositionIds">position_ids, [B, S].</param>
 internal sealed record AttentionContext(
     string Cos, string Sin, AttentionMaskView Mask, string GroupedShape, string FlatShape, string Capacity,
-    string BiasInput, string PositionIds);
+    string BiasInput, string PositionIds)
+{
+    /// <summary>The causal graph's context: only the rotary caches (GroupQueryAttention derives positions and the causal
+    /// mask from seqlens_k).</summary>
+    public static AttentionContext ForCausal(string cos, string sin) =>
+        new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", "") { Causal = true };
+
+    /// <summary>Whether this is the causal graph's context (<see cref="ForCausal"/>).</summary>
+    public bool Causal { get; private init; }
+}
 
 /// <summary>A bias as the attention core consumes it.</summary>
 /// <param name="Bias">[B, 1, 1, S, T]: 0 admits, MaskValue (or less) blocks.</param>

@@ -48,6 +48,52 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
             () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings));
     }
 
+    /// <summary>
+    /// Several <c>nn.Linear</c> weights of one input (q, k and v; gate and up), [out_i, in] each in the checkpoint, stored
+    /// as one [in, Σ out_i] matrix under <paramref name="initializerName"/>: one GEMM launch instead of several, its
+    /// output columns in the order given.
+    /// </summary>
+    public string MergedTransposedMatrix(GraphBuilder b, string initializerName, IReadOnlyList<string> names, int inDim, IReadOnlyList<int> outDims)
+    {
+        for (int i = 0; i < names.Count; i++) CheckShape(names[i], [outDims[i], inDim]);
+        int total = outDims.Sum();
+        return b.AddInitializer(initializerName, modelType, [inDim, total],
+            s => TensorBytes.Write(s, TensorBytes.Transpose(Stacked(names, inDim, total), total, inDim), modelType));
+    }
+
+    /// <summary>Merged weights as <see cref="MergedTransposedMatrix"/>, block-quantized for MatMulNBits ([Σ out_i, in], no
+    /// transpose) at <paramref name="settings"/>, which every part must share.</summary>
+    public QuantizedWeightNames MergedQuantizedMatrix(GraphBuilder b, string initializerName, IReadOnlyList<string> names, int inDim,
+        IReadOnlyList<int> outDims, WeightQuantization settings)
+    {
+        for (int i = 0; i < names.Count; i++) CheckShape(names[i], [outDims[i], inDim]);
+        int total = outDims.Sum();
+        return MatMulNBits.AddInitializers(b, initializerName, inDim, total, settings,
+            () => BlockQuantizer.Quantize(Stacked(names, inDim, total), total, inDim, settings));
+    }
+
+    /// <summary>Biases [out_i] of merged projections, concatenated: [Σ out_i].</summary>
+    public string MergedTensor(GraphBuilder b, string initializerName, IReadOnlyList<string> names, IReadOnlyList<int> sizes)
+    {
+        for (int i = 0; i < names.Count; i++) CheckShape(names[i], [sizes[i]]);
+        return b.AddInitializer(initializerName, modelType, [sizes.Sum()],
+            s => TensorBytes.Write(s, [.. names.SelectMany(reader.ReadFloat32)], modelType));
+    }
+
+    // The [out_i, in] matrices one below the other: [Σ out_i, in].
+    private float[] Stacked(IReadOnlyList<string> names, int inDim, int total)
+    {
+        var stacked = new float[(long)total * inDim];
+        long offset = 0;
+        foreach (var name in names)
+        {
+            var part = reader.ReadFloat32(name);
+            part.CopyTo(stacked, offset);
+            offset += part.Length;
+        }
+        return stacked;
+    }
+
     private void CheckShape(string name, long[] expected)
     {
         var info = reader.Info(name);

@@ -15,6 +15,12 @@ public static class GraphNames
     public const string LogitsIndex = "logits_index";
     /// <summary>int64 [B, Hkv, S, 3]: (row, head, slot) of the past buffers where each new entry is written.</summary>
     public const string KvWriteIndex = "kv_write_index";
+    /// <summary>int32 [B] (the causal graph): each row's length after the pass, minus one; the pass's S new tokens of row b
+    /// go to slots seqlens_k[b] + 1 - S .. seqlens_k[b], which are also their positions.</summary>
+    public const string SeqLensK = "seqlens_k";
+    /// <summary>int32 [1] in host memory (the causal graph): an upper bound of the rows' lengths after the pass that stays
+    /// fixed for a cache's buffers, so a captured CUDA graph stays valid (GroupQueryAttention sizes its work by it).</summary>
+    public const string TotalSequenceLength = "total_sequence_length";
     /// <summary>float32 [B, K, V].</summary>
     public const string Logits = "logits";
 

@@ -20,6 +20,9 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     private readonly Dictionary<int, (string Key, string Value)> _newKv = [];
     private LckvMasks? _masks;
 
+    /// <summary>None: lower layers attend to a higher layer's KV under masks of their own.</summary>
+    public override bool HasCausalGraph => false;
+
     /// <inheritdoc/>
     public override IReadOnlyList<int> KvLayers => _lckv.LayerTypes.Stored;
 
@@ -41,9 +44,17 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     protected override string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
         _masks ??= new LckvMasks(b, ctx);
-        string q = Query(b, ctx, h, layer);                                                                  // [B, H, S, D]
+        string q;
         if (_lckv.LayerTypes.Stored.Contains(layer))
-            _newKv[layer] = KeyValue(b, ctx, h, layer);                                                      // [B, Hkv, S, D] each
+        {
+            var (qProj, kProj, vProj) = QueryKeyValue(b, h, layer);                                          // [B, S, ·] each
+            q = Query(b, ctx, qProj);                                                                        // [B, H, S, D]
+            _newKv[layer] = KeyValue(b, ctx, kProj, vProj, layer);                                                 // [B, Hkv, S, D] each
+        }
+        else
+        {
+            q = Query(b, ctx, QueryProjection(b, h, layer));                                                 // [B, H, S, D]
+        }
 
         // The source's KV for the new tokens: computed earlier in this pass, or the host's estimate.
         int source = _lckv.LayerTypes.Sources[layer];

@@ -35,26 +35,52 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Declares inputs beyond the contract's common ones (none for the Llama family).</summary>
     protected virtual void AddExtraInputs(GraphBuilder b) { }
 
-    /// <summary>Adds the whole decoder to <paramref name="b"/>.</summary>
-    public void Build(GraphBuilder b)
+    /// <summary>
+    /// Whether the export also gets the causal graph (<see cref="Build"/> with causal: true): an architecture whose
+    /// attention is plain causal attention over each row's own KV, no sliding window, and a head size ONNX Runtime's
+    /// GroupQueryAttention rotates itself (a multiple of 16).
+    /// </summary>
+    public virtual bool HasCausalGraph => SlidingWindow is null && Config.HeadDim % 16 == 0;
+
+    /// <summary>
+    /// Adds the whole decoder to <paramref name="b"/>: the general graph (every mask through attention_bias), or with
+    /// <paramref name="causal"/> the causal graph, whose attention is one GroupQueryAttention node per layer that rotates
+    /// q and k, writes the new KV into the past buffers at each row's length and attends causally (docs/ARCHITECTURE.md,
+    /// "The causal graph").
+    /// </summary>
+    public void Build(GraphBuilder b, bool causal = false)
     {
         var i64 = TensorProto.Types.DataType.Int64;
+        var i32 = TensorProto.Types.DataType.Int32;
         var f32 = TensorProto.Types.DataType.Float;
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        if (causal && !HasCausalGraph) throw new InvalidOperationException($"{Config.Architecture} with these settings has no causal graph");
 
         // 1) inputs
         string inputIds = b.Input(GraphNames.InputIds, i64, B, S);                                          // [B, S]
-        string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
-        string bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                 // [B, 1, S, T]
+        string? positionIds = null, bias = null;
+        if (!causal)
+        {
+            positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                       // [B, S]
+            bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                    // [B, 1, S, T]
+        }
         string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
-        b.Input(GraphNames.KvWriteIndex, i64, B, kvHeads, S, 3);                                            // [B, Hkv, S, 3]
+        if (causal)
+        {
+            b.Input(GraphNames.SeqLensK, i32, B);                                                           // [B]
+            b.Input(GraphNames.TotalSequenceLength, i32, 1);                                                // [1]
+        }
+        else
+        {
+            b.Input(GraphNames.KvWriteIndex, i64, B, kvHeads, S, 3);                                        // [B, Hkv, S, 3]
+        }
         foreach (int l in KvLayers)
         {
             b.Input(GraphNames.PastKey(l), ModelType, B, kvHeads, C, headDim);                               // [B, Hkv, C, D]
             b.Input(GraphNames.PastValue(l), ModelType, B, kvHeads, C, headDim);                             // [B, Hkv, C, D]
         }
-        AddExtraInputs(b);
+        if (!causal) AddExtraInputs(b);
         b.Output(GraphNames.Logits, f32, B, GraphNames.DimLogits, Config.VocabSize);                        // [B, K, V]
 
         using var model = b.Scope("model");
@@ -65,7 +91,9 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         using (b.Scope("embed_tokens")) x = b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0)); // [B, S, H]
 
         // 3) what every layer shares
-        var ctx = Attention.Prepare(b, Config, positionIds, bias, GraphNames.PastKey(KvLayers[0]), ModelType);
+        var ctx = causal
+            ? Attention.PrepareCausal(b, Config, ModelType)
+            : Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType);
 
         // 4) layers
         var stream = new Residual(x);
@@ -110,24 +138,58 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
     protected virtual string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
-        string q = Query(b, ctx, h, layer);                                                                  // [B, H, S, D]
-        var (k, v) = KeyValue(b, ctx, h, layer);                                                             // [B, Hkv, S, D] each
+        var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
+        if (ctx.Causal) return Output(b, CausalAttention(b, ctx, q, k, v, layer), layer);                    // [B, S, H]
+        q = Query(b, ctx, q);                                                                                // [B, H, S, D]
+        (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
         return Output(b, o, layer);                                                                          // [B, S, H]
     }
 
-    /// <summary>q_proj, heads and RoPE: [B, H, S, D].</summary>
-    protected string Query(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    /// <summary>
+    /// The causal graph's attention: one GroupQueryAttention over q, k, v [B, S, ·] that rotates q and k at each row's
+    /// positions (seqlens_k + 1 - S + j), writes k and v into past.{layer} at those slots (present.{layer} is bound to the
+    /// past buffer, so the write is in place) and attends causally over slots 0..seqlens_k. Returns [B, S, H·D].
+    /// </summary>
+    private string CausalAttention(GraphBuilder b, AttentionContext ctx, string q, string k, string v, int layer)
     {
-        int heads = Config.NumHeads, headDim = Config.HeadDim;
-        string q = Linear(b, "q_proj", h, WeightMap.QProj, layer, Config.HiddenSize, heads * headDim, QkvBias); // [B, S, H·D]
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, heads);          // [B, S, H·D]
-        return SplitHeads(b, "q", q, heads, headDim);                                                        // [B, H, S, D]
+        var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
+            [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength, ctx.Cos, ctx.Sin],
+            3,
+            [Attr.Int("num_heads", Config.NumHeads), Attr.Int("kv_num_heads", Config.NumKvHeads), Attr.Int("do_rotary", 1), Attr.Int("rotary_interleaved", 0)],
+            [null, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer)], ContribOps.Domain);
+        const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
+        b.Output(GraphNames.PresentKey(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);          // [B, Hkv, C, D]
+        b.Output(GraphNames.PresentValue(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);        // [B, Hkv, C, D]
+        return outputs[0];                                                                                   // [B, S, H·D]
+    }
+
+    /// <summary>q, k and v projections of h (before RoPE): one merged GEMM split three ways where the weights can share
+    /// one (always in float; quantized only when q, k and v have the same bits).</summary>
+    protected (string Q, string K, string V) QueryKeyValue(GraphBuilder b, string h, int layer)
+    {
+        int hidden = Config.HiddenSize, qDim = Config.NumHeads * Config.HeadDim, kvDim = Config.NumKvHeads * Config.HeadDim;
+        var parts = MergedLinear(b, "qkv_proj", h, [WeightMap.QProj, WeightMap.KProj, WeightMap.VProj], layer, hidden, [qDim, kvDim, kvDim], QkvBias);
+        if (parts is not null) return (parts[0], parts[1], parts[2]);
+        return (Linear(b, "q_proj", h, WeightMap.QProj, layer, hidden, qDim, QkvBias),                       // [B, S, H·D]
+                Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvDim, QkvBias),                      // [B, S, Hkv·D]
+                Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvDim, QkvBias));                     // [B, S, Hkv·D]
+    }
+
+    /// <summary>q_proj alone (layers of a layer-condensed model that store no KV): [B, S, H·D].</summary>
+    protected string QueryProjection(GraphBuilder b, string h, int layer) =>
+        Linear(b, "q_proj", h, WeightMap.QProj, layer, Config.HiddenSize, Config.NumHeads * Config.HeadDim, QkvBias);
+
+    /// <summary>RoPE on q [B, S, H·D] and its heads: [B, H, S, D].</summary>
+    protected string Query(GraphBuilder b, AttentionContext ctx, string q)
+    {
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, Config.NumHeads); // [B, S, H·D]
+        return SplitHeads(b, "q", q, Config.NumHeads, Config.HeadDim);                                      // [B, H, S, D]
     }
 
     /// <summary>
-    /// k_proj and v_proj, heads and RoPE on k, declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each; and
-    /// written into the past at kv_write_index as the present.{layer} outputs, which the host binds to the past buffers.
+    /// RoPE on k and the heads of k and v [B, S, Hkv·D], declared as this layer's new.{layer} outputs: [B, Hkv, S, D] each;
+    /// and written into the past at kv_write_index as the present.{layer} outputs, which the host binds to the past buffers.
     /// The write may run before this pass's attention reads the past: it only touches slots the pass's mask blocks (the
     /// rows' next slots and the scratch slot).
     /// <code>
@@ -136,12 +198,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     ///   new.{l} [B,Hkv,S,D] --+
     /// </code>
     /// </summary>
-    protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer)
     {
-        int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim, hidden = Config.HiddenSize;
-        string k = Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
-        string v = Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvHeads * headDim, QkvBias);       // [B, S, Hkv·D]
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads);        // [B, S, Hkv·D]
+        int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads);       // [B, S, Hkv·D]
         // the heads' layout is the new.{layer} outputs' own, so the Transposes write them directly
         k = SplitHeads(b, "k", k, kvHeads, headDim, GraphNames.NewKey(layer));                               // [B, Hkv, S, D]
         v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]
@@ -165,8 +225,9 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected virtual string Mlp(GraphBuilder b, string h, int layer)
     {
         int hidden = Config.HiddenSize, inter = Config.IntermediateSize;
-        string gate = Linear(b, "gate_proj", h, WeightMap.GateProj, layer, hidden, inter, MlpBias);          // [B, S, I]
-        string up = Linear(b, "up_proj", h, WeightMap.UpProj, layer, hidden, inter, MlpBias);                // [B, S, I]
+        var parts = MergedLinear(b, "gate_up_proj", h, [WeightMap.GateProj, WeightMap.UpProj], layer, hidden, [inter, inter], MlpBias);
+        string gate = parts?[0] ?? Linear(b, "gate_proj", h, WeightMap.GateProj, layer, hidden, inter, MlpBias); // [B, S, I]
+        string up = parts?[1] ?? Linear(b, "up_proj", h, WeightMap.UpProj, layer, hidden, inter, MlpBias);   // [B, S, I]
         string sig = b.Node("Sigmoid", [gate], "act_fn/Sigmoid");                                            // [B, S, I]
         string act = b.Node("Mul", [gate, sig], "act_fn/Mul");                                               // [B, S, I]
         string prod = b.Node("Mul", [act, up]);                                                              // [B, S, I]
@@ -202,6 +263,26 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         if (!bias) return y;
         string bv = Weights.Tensor(b, WeightMap.Bias(projection, layer), outDim);                            // [out]
         return b.Node("Add", [y, bv]);                                                                       // [.., out]
+    }
+
+    /// <summary>
+    /// Several projections of x [.., in] as one GEMM, x @ [W_0 | W_1 | ..] (+ the biases), split back into [.., out_i]
+    /// each; null when they cannot share one weight (quantized at different bits), so the caller projects them one by one.
+    /// </summary>
+    protected string[]? MergedLinear(GraphBuilder b, string scope, string x, string[] projections, int layer, int inDim, int[] outDims, bool bias)
+    {
+        var quantization = Weights.Quantization;
+        if (quantization is not null && projections.Select(quantization.For).Distinct().Count() > 1) return null;
+        using var _ = b.Scope(scope);
+        string first = WeightMap.Layer(projections[0], layer);
+        string name = first[..(first.LastIndexOf('.') + 1)] + scope;                                        // e.g. model.layers.0.self_attn.qkv_proj
+        string[] weights = [.. projections.Select(p => WeightMap.Weight(p, layer))];
+        string y = quantization is not null
+            ? MatMulNBits.Add(b, x, Weights.MergedQuantizedMatrix(b, name, weights, inDim, outDims, quantization.For(projections[0])))
+            : b.Node("MatMul", [x, Weights.MergedTransposedMatrix(b, name + ".weight", weights, inDim, outDims)]);   // [.., Σ out]
+        if (bias)
+            y = b.Node("Add", [y, Weights.MergedTensor(b, name + ".bias", [.. projections.Select(p => WeightMap.Bias(p, layer))], outDims)]);
+        return b.NodeN("Split", "Split", [y, b.ConstInt64([.. outDims.Select(d => (long)d)])], outDims.Length, [Attr.Int("axis", -1)]);
     }
 
     /// <summary>

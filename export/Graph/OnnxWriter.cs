@@ -24,13 +24,68 @@ internal static class OnnxWriter
 
     /// <summary>Writes <paramref name="modelPath"/> and, beside it, <paramref name="dataFileName"/>; a graph written
     /// without a data file (null) must have only small initializers.</summary>
-    public static ModelProto Write(GraphBuilder graph, string modelPath, string? dataFileName, string graphName)
+    public static ModelProto Write(GraphBuilder graph, string modelPath, string? dataFileName, string graphName) =>
+        Save(NewModel(graph, graphName, g => AddInitializers(g, graph, modelPath, dataFileName)), modelPath);
+
+    /// <summary>
+    /// Writes a second graph over the same weights as <paramref name="first"/> (written by <see cref="Write"/>): each of
+    /// its initializers that <paramref name="first"/> stores externally, by name, points at the same bytes of the same
+    /// data file, so the weights are on disk once; the rest must be small and are stored inline.
+    /// </summary>
+    public static ModelProto WriteSharingWeights(GraphBuilder graph, string modelPath, ModelProto first, string graphName)
+    {
+        var external = first.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External).ToDictionary(t => t.Name);
+        return Save(NewModel(graph, graphName, g =>
+        {
+            foreach (var init in graph.Initializers)
+            {
+                if (external.TryGetValue(init.Name, out var shared))
+                {
+                    if (!shared.Dims.SequenceEqual(init.Dims) || shared.DataType != (int)init.DataType)
+                        throw new InvalidOperationException($"initializer '{init.Name}' differs from the first graph's");
+                    g.Initializer.Add(shared);
+                }
+                else if (init.ByteLength >= ExternalThreshold)
+                {
+                    throw new InvalidOperationException($"initializer '{init.Name}' ({init.ByteLength} bytes) is not among the first graph's weights");
+                }
+                else
+                {
+                    g.Initializer.Add(Tensor(init, data: null, dataFileName: ""));
+                }
+            }
+        }), modelPath);
+    }
+
+    private static ModelProto NewModel(GraphBuilder graph, string graphName, Action<GraphProto> addInitializers)
     {
         var g = new GraphProto { Name = graphName };
         g.Node.AddRange(graph.Nodes);
         g.Input.AddRange(graph.Inputs);
         g.Output.AddRange(graph.Outputs);
+        addInitializers(g);
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "Condensa.Export",
+            ProducerVersion = "1",
+            Graph = g,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        if (graph.Nodes.Any(n => n.Domain == ContribOps.Domain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribOps.Domain, Version = ContribOpsetVersion });
+        return model;
+    }
 
+    private static ModelProto Save(ModelProto model, string modelPath)
+    {
+        using (var stream = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
+            model.WriteTo(stream);
+        return model;
+    }
+
+    private static void AddInitializers(GraphProto g, GraphBuilder graph, string modelPath, string? dataFileName)
+    {
         if (dataFileName is null)
         {
             if (graph.Initializers.FirstOrDefault(i => i.ByteLength >= ExternalThreshold) is { } large)
@@ -44,21 +99,6 @@ internal static class OnnxWriter
             foreach (var init in graph.Initializers)
                 g.Initializer.Add(Tensor(init, data, dataFileName));
         }
-
-        var model = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "Condensa.Export",
-            ProducerVersion = "1",
-            Graph = g,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
-        if (graph.Nodes.Any(n => n.Domain == ContribOps.Domain))
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribOps.Domain, Version = ContribOpsetVersion });
-
-        using (var stream = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
-            model.WriteTo(stream);
-        return model;
     }
 
     private static TensorProto Tensor(Initializer init, FileStream? data, string dataFileName)

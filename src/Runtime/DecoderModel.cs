@@ -11,18 +11,22 @@ namespace Condensa.Runtime;
 public sealed class DecoderModel : IDecoder, IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly InferenceSession? _causal;      // the causal graph, when loaded (SessionSettings.FusedAttention)
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly string[] _causalInputNames;
+    private readonly string[] _causalOutputNames;
     private readonly LayerCondensation _condensation;
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
 
-    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, ExecutionProvider provider, IReadOnlyList<string> skipped,
-        SessionSettings settings)
+    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, InferenceSession? causal, ExecutionProvider provider,
+        IReadOnlyList<string> skipped, SessionSettings settings)
     {
         Directory = directory;
         Manifest = manifest;
         _session = session;
+        _causal = causal;
         Provider = provider;
         SkippedProviders = skipped;
         var layers = manifest.KvLayers;
@@ -34,7 +38,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
             .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
         _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
             .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
-        CheckContract();
+        _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
+            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
+        _causalOutputNames = ["logits", .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        CheckContract(_session, manifest.Graph, _inputNames, _outputNames);
+        if (causal is not null) CheckContract(causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
         _kvMemory = settings.KvResidence switch
         {
             KvResidence.Host => KvMemory.Host,
@@ -45,6 +53,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
     /// <summary>Whether caches of this model keep their KV in device memory (see <see cref="KvResidence"/>).</summary>
     public bool KvOnDevice => _kvMemory.OnDevice;
+
+    /// <summary>Whether causal passes run the export's causal graph, one fused attention node per layer (see
+    /// <see cref="SessionSettings.FusedAttention"/>).</summary>
+    public bool FusedAttention => _causal is not null;
 
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
@@ -73,14 +85,43 @@ public sealed class DecoderModel : IDecoder, IDisposable
         OrtLibrary.Use();
         settings ??= new SessionSettings();
         var (session, provider, skipped) = ProviderFallback.CreateSession(graph, settings);
+        InferenceSession? causal = null;
         try
         {
-            return new DecoderModel(exportDir, manifest, session, provider, skipped, settings);
+            causal = LoadCausal(exportDir, manifest, provider, settings);
+            return new DecoderModel(exportDir, manifest, session, causal, provider, skipped, settings);
         }
         catch
         {
+            causal?.Dispose();
             session.Dispose();
             throw;
+        }
+    }
+
+    // The causal graph on the general graph's provider, when the settings take it. Its weights are the general graph's
+    // (one data file on disk), though each session holds its own copy in memory.
+    private static InferenceSession? LoadCausal(string exportDir, ModelManifest manifest, ExecutionProvider provider, SessionSettings settings)
+    {
+        if (!settings.UsesFusedAttention(provider, manifest)) return null;
+        if (manifest.CausalGraph is null)
+        {
+            if (settings.FusedAttention != true) return null;
+            throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: fused attention was asked for, but the export has no " +
+                "causal graph (layer-condensed and sliding-window models have none, and exports before exporter version 6 lack it; " +
+                "export the checkpoint again, or leave fused attention on auto).");
+        }
+        var path = Path.Combine(exportDir, manifest.CausalGraph);
+        if (!File.Exists(path)) throw new CondensaException($"{path}: causal graph named in {ModelManifest.FileName} is missing.");
+        using var options = settings.ToSessionOptions(provider, settings.CapturesGraphs(provider));
+        try
+        {
+            return new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"{path}: ONNX Runtime could not load the causal graph on provider '{provider.Name}' ({e.Message}); " +
+                "turn fused attention off to run the general graph only.", e);
         }
     }
 
@@ -119,17 +160,32 @@ public sealed class DecoderModel : IDecoder, IDisposable
         cache.EnsureCapacity(needed);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
-        ws.Prepare(seqLen, k, cache);
+        var causal = RunsCausal(cache, inputs, seqLen);
+        ws.Prepare(seqLen, k, cache, causal);
 
-        // 2) inputs: ids, positions, mask over [cache slots ++ new tokens], logits index, where the new entries go
+        // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
+        //    and where the new entries go, for the causal graph each row's length after the pass
         FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
-        cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
-        cache.FillWriteIndex(ws.WriteIndex, inputs.Counts, seqLen);
+        if (causal)
+        {
+            var seqLens = ws.SeqLensK;
+            for (var b = 0; b < batch; b++) seqLens[b] = cache.Lengths[b] + seqLen - 1;
+            ws.TotalSequenceLength = CausalTotal(cache);
+        }
+        else
+        {
+            cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
+            cache.FillWriteIndex(ws.WriteIndex, inputs.Counts, seqLen);
+        }
         ws.Upload();   // a captured pass reads its inputs from fixed device buffers
 
         // 3) one pass (or a layer-condensed model's iterated passes); the past is read and written in place, the other
         //    outputs land in the workspace
-        if (_condensation.IsIterative)
+        if (causal)
+        {
+            Run(_causal!, Manifest.CausalGraph!, ws, _causalInputNames, _causalOutputNames);
+        }
+        else if (_condensation.IsIterative)
         {
             if (cache.Budget is not null && Manifest.LayerSlidingWindow is not null)
                 throw new CondensaException($"{Path.Combine(Directory, ModelManifest.FileName)}: per-layer sliding windows are applied in the " +
@@ -145,9 +201,30 @@ public sealed class DecoderModel : IDecoder, IDisposable
         ws.Download();
 
         // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
-        cache.CommitPass(ws.NewKv, inputs.Counts);
+        cache.CommitPass(inputs.Counts);
         return ws.Logits;
     }
+
+    /// <summary>
+    /// Whether a pass runs the causal graph: it is loaded, the cache holds every position at slot = position (not a
+    /// budget), the new tokens attend causally at the rows' next positions (no tree, no explicit positions), and the
+    /// pass is one GroupQueryAttention takes with a past: one token per row, or one row. Every row, idle ones
+    /// included, gets its S entries written at its length (past the length they are never read), so each must fit
+    /// the buffers and the rotary table.
+    /// </summary>
+    private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    {
+        if (_causal is null || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
+        if (seqLen != 1 && cache.BatchSize != 1) return false;
+        var limit = CausalTotal(cache);
+        foreach (var length in cache.Lengths)
+            if (length + seqLen > limit) return false;
+        return true;
+    }
+
+    // total_sequence_length: fixed for the cache's buffers (a captured graph keeps the value it was captured with), at
+    // least every row's length after a causal pass, and within the rotary table, which GroupQueryAttention checks it against.
+    private int CausalTotal(KvCache cache) => Math.Min(cache.Slots, Manifest.MaxContext);
 
     /// <summary>
     /// The iterative prefill of a layer-condensed model (DESIGN.md §4) over this chunk's tokens and the committed past:
@@ -172,15 +249,17 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Run(ws);
     }
 
-    private void Run(ForwardWorkspace ws)
+    private void Run(ForwardWorkspace ws) => Run(_session, Manifest.Graph, ws, _inputNames, _outputNames);
+
+    private void Run(InferenceSession session, string graph, ForwardWorkspace ws, string[] inputNames, string[] outputNames)
     {
         try
         {
-            _session.Run(ws.RunOptions, _inputNames, ws.Inputs, _outputNames, ws.Outputs);
+            session.Run(ws.RunOptions, inputNames, ws.Inputs, outputNames, ws.Outputs);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new CondensaException($"{Path.Combine(Directory, Manifest.Graph)}: forward pass failed ({e.Message}).", e);
+            throw new CondensaException($"{Path.Combine(Directory, graph)}: forward pass failed ({e.Message}).", e);
         }
     }
 
@@ -213,17 +292,17 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
     }
 
-    private void CheckContract()
+    private void CheckContract(InferenceSession session, string graph, string[] inputNames, string[] outputNames)
     {
-        var file = Path.Combine(Directory, Manifest.Graph);
+        var file = Path.Combine(Directory, graph);
         // Exporter 5 added kv_write_index and present.{l}: an older export is named as such, not as a broken graph.
         var again = Manifest.ExporterVersion is > 0 and < 5
             ? $" (it was made by exporter version {Manifest.ExporterVersion}; export the checkpoint again)" : "";
-        foreach (var name in _inputNames)
-            if (!_session.InputMetadata.ContainsKey(name))
+        foreach (var name in inputNames)
+            if (!session.InputMetadata.ContainsKey(name))
                 throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
-        foreach (var name in _outputNames)
-            if (!_session.OutputMetadata.ContainsKey(name))
+        foreach (var name in outputNames)
+            if (!session.OutputMetadata.ContainsKey(name))
                 throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
     }
 
@@ -231,6 +310,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     public void Dispose()
     {
         (_kvMemory as IDisposable)?.Dispose();
+        _causal?.Dispose();
         _session.Dispose();
     }
 }

@@ -29,9 +29,11 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly int _pendingTensors;            // pending.{t}.key / .value per pending layer
     private readonly int[] _pendingStoredIndex;      // pending layer -> index among the stored layers
     private readonly Pass _uncaptured;               // the pass of every shape that is not captured, rebuilt per shape
-    private readonly Dictionary<(int SeqLen, int K), Pass> _captured = [];
+    private readonly Pass _uncapturedCausal;         // the same for the causal graph
+    private readonly Dictionary<(int SeqLen, int K, bool Causal), Pass> _captured = [];
     private (int Slots, int Generation) _capturedLayout = (-1, -1);
     private PinnedBuffer? _host, _logits;
+    private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
     private Layout _layout;
     private Pass _pass;
 
@@ -44,7 +46,8 @@ internal sealed class ForwardWorkspace : IDisposable
         var pending = manifest.Condensation.PendingLayers;
         _pendingTensors = 2 * pending.Count;
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
-        _uncaptured = NewPass(slots: 1, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
+        _uncaptured = NewPass(slots: 1, causal: false, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
+        _uncapturedCausal = NewPass(slots: 1, causal: true, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
         _pass = _uncaptured;
     }
 
@@ -52,11 +55,20 @@ internal sealed class ForwardWorkspace : IDisposable
     public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _batch * _layout.SeqLen);
     public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _batch * _layout.K);
     public Span<long> WriteIndex => _host!.As<long>().Slice(_layout.WriteIndex / 8, 3 * _batch * _layout.KvHeads * _layout.SeqLen);
-    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _batch * _layout.SeqLen * _layout.Total);
+    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _layout.Causal ? 0 : _batch * _layout.SeqLen * _layout.Total);
+    /// <summary>seqlens_k of the causal graph: [batch] each row's length after the pass, minus one.</summary>
+    public Span<int> SeqLensK => _host!.As<int>().Slice(_layout.SeqLens / 4, _batch);
+
+    /// <summary>total_sequence_length of the causal graph: an upper bound of the rows' lengths after the pass, fixed while
+    /// the cache keeps its buffers (a captured graph replays the value it was captured with).</summary>
+    public int TotalSequenceLength { set => _total.As<int>()[0] = value; }
+
+    /// <summary>Whether the prepared pass runs the causal graph.</summary>
+    public bool Causal => _layout.Causal;
     public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
 
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
-    public KvStorage NewKv => _pass.NewKv;
+    public KvStorage NewKv => _pass.NewKv ?? throw new InvalidOperationException("a causal pass has no new-KV outputs; its entries are in the cache");
 
     /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, kv_write_index, the
     /// past, then pending.{t}.key / .value per pending layer.</summary>
@@ -69,10 +81,11 @@ internal sealed class ForwardWorkspace : IDisposable
     /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
     public RunOptions RunOptions => _pass.RunOptions;
 
-    /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row.</summary>
-    public void Prepare(int seqLen, int k, KvCache cache)
+    /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row, of the
+    /// general graph or the causal one.</summary>
+    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false)
     {
-        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation);
+        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal);
         if (layout == _layout) return;
         _layout = layout;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
@@ -111,16 +124,26 @@ internal sealed class ForwardWorkspace : IDisposable
     {
         DropCaptured();
         _uncaptured.Dispose();
+        _uncapturedCausal.Dispose();
     }
 
     // The shared pass: its OrtValues sit over the host block, rebuilt for every new shape.
     private Pass UncapturedPass(Layout layout, KvCache cache)
     {
-        var pass = _uncaptured;
+        var pass = layout.Causal ? _uncapturedCausal : _uncaptured;
         pass.DisposeValues();
-        pass.NewKv.Reshape(layout.SeqLen);
-        pass.Pending?.Reshape(layout.SeqLen);
         var host = _host!.Address;
+        if (layout.Causal)
+        {
+            BindCausal(pass, cache, layout,
+                Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
+                Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
+                Host(host + layout.SeqLens, TensorElementType.Int32, [_batch]),
+                Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+            return pass;
+        }
+        pass.NewKv!.Reshape(layout.SeqLen);
+        pass.Pending?.Reshape(layout.SeqLen);
         Bind(pass, cache, layout,
             Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
             Host(host + layout.Positions, TensorElementType.Int64, [_batch, layout.SeqLen]),
@@ -139,13 +162,23 @@ internal sealed class ForwardWorkspace : IDisposable
             DropCaptured();
             _capturedLayout = (layout.Slots, layout.Generation);
         }
-        if (_captured.TryGetValue((layout.SeqLen, layout.K), out var pass)) return pass;
+        if (_captured.TryGetValue((layout.SeqLen, layout.K, layout.Causal), out var pass)) return pass;
 
         var capture = _capture!;
         var graphId = capture.NextId();
         var staged = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, layout.HostBytes);
         var logits = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, LogitsBytes(layout.K));
-        pass = NewPass(layout.SeqLen, GraphCapture.Options(graphId), staged, logits);
+        pass = NewPass(layout.SeqLen, layout.Causal, GraphCapture.Options(graphId), staged, logits);
+        _captured.Add((layout.SeqLen, layout.K, layout.Causal), pass);
+        if (layout.Causal)
+        {
+            BindCausal(pass, cache, layout,
+                staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
+                staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
+                staged.Tensor(TensorElementType.Int32, [_batch], layout.SeqLens),
+                logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+            return pass;
+        }
         Bind(pass, cache, layout,
             staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
             staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Positions),
@@ -153,8 +186,24 @@ internal sealed class ForwardWorkspace : IDisposable
             staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
             staged.Tensor(TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
             logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
-        _captured.Add((layout.SeqLen, layout.K), pass);
         return pass;
+    }
+
+    // The causal graph's inputs: input_ids, logits_index, seqlens_k, total_sequence_length (host memory, also when
+    // captured: GroupQueryAttention reads it on the host, and it stays fixed for the buffers), the past; its outputs:
+    // logits and present.{l} (the past's buffers, written in place).
+    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue logitsIndex, OrtValue seqLens, OrtValue logits)
+    {
+        var past = cache.PastValues();
+        pass.Inputs = new OrtValue[Pass.OwnedCausalInputs + past.Length];
+        pass.Inputs[0] = ids;
+        pass.Inputs[1] = logitsIndex;
+        pass.Inputs[2] = seqLens;
+        pass.Inputs[3] = Host(_total.Address, TensorElementType.Int32, [1]);
+        past.CopyTo(pass.Inputs, Pass.OwnedCausalInputs);
+        pass.Outputs = new OrtValue[1 + past.Length];
+        pass.Outputs[0] = logits;
+        past.CopyTo(pass.Outputs, 1);
     }
 
     private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex,
@@ -171,11 +220,12 @@ internal sealed class ForwardWorkspace : IDisposable
         past.CopyTo(pass.Inputs, Pass.OwnedInputs);   // owned by the cache, not disposed here
         for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
 
-        pass.Outputs = new OrtValue[1 + pass.NewKv.Tensors + past.Length];
+        var newKv = pass.NewKv!;
+        pass.Outputs = new OrtValue[1 + newKv.Tensors + past.Length];
         pass.Outputs[0] = logits;
-        for (var i = 0; i < pass.NewKv.Tensors; i++) pass.Outputs[1 + i] = pass.NewKv.Value(i);   // owned by NewKv
-        past.CopyTo(pass.Outputs, 1 + pass.NewKv.Tensors);   // present.{l}: the past's buffers, written in place
-        System.Diagnostics.Debug.Assert(pass.NewKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
+        for (var i = 0; i < newKv.Tensors; i++) pass.Outputs[1 + i] = newKv.Value(i);   // owned by NewKv
+        past.CopyTo(pass.Outputs, 1 + newKv.Tensors);   // present.{l}: the past's buffers, written in place
+        System.Diagnostics.Debug.Assert(newKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
     }
 
     private void DropCaptured()
@@ -189,10 +239,11 @@ internal sealed class ForwardWorkspace : IDisposable
         _capturedLayout = (-1, -1);
     }
 
-    private Pass NewPass(int slots, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) => new(
-        _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
-        _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
-        runOptions, staged, deviceLogits);
+    // A causal pass has no new-KV outputs and no pending inputs (layer-condensed models have no causal graph).
+    private Pass NewPass(int slots, bool causal, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) => new(
+        causal ? null : _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
+        causal || _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
+        runOptions, staged, deviceLogits, causal);
 
     private long LogitsBytes(int k) => 4L * _batch * k * _manifest.VocabSize;
 
@@ -203,24 +254,27 @@ internal sealed class ForwardWorkspace : IDisposable
     }
 
     /// <summary>A pass shape over a cache of <paramref name="Slots"/> slots per row, and where each input sits in the host
-    /// block (byte offsets): [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][kv_write_index: 24·B·Hkv·S][bias: 4·B·S·T],
-    /// T = slots + S.</summary>
-    private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation)
+    /// block (byte offsets): [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][seqlens_k: 4·B, padded to 8]
+    /// [kv_write_index: 24·B·Hkv·S][bias: 4·B·S·T], T = slots + S; a causal pass has neither of the last two, so it uploads
+    /// nothing that grows with the context.</summary>
+    private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation, bool Causal)
     {
         public int Total => Slots + SeqLen;
         public int Ids => 0;
         public int Positions => 8 * Batch * SeqLen;
         public int LogitsIndex => 16 * Batch * SeqLen;
-        public int WriteIndex => LogitsIndex + 8 * Batch * K;
-        public int Bias => WriteIndex + 24 * Batch * KvHeads * SeqLen;
-        public long HostBytes => Bias + 4L * Batch * SeqLen * Total;
+        public int SeqLens => LogitsIndex + 8 * Batch * K;
+        public int WriteIndex => SeqLens + 8 * ((Batch + 1) / 2);
+        public int Bias => WriteIndex + (Causal ? 0 : 24 * Batch * KvHeads * SeqLen);
+        public long HostBytes => Bias + (Causal ? 0 : 4L * Batch * SeqLen * Total);
     }
 
     /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns the first <see cref="OwnedInputs"/>
     /// inputs and output 0, the storages (new KV, pending, the cache's past) own the rest.</summary>
-    private sealed class Pass(KvStorage newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) : IDisposable
+    private sealed class Pass(KvStorage? newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits,
+        bool causal) : IDisposable
     {
-        public KvStorage NewKv { get; } = newKv;
+        public KvStorage? NewKv { get; } = newKv;
         public KvStorage? Pending { get; } = pending;
         public RunOptions RunOptions { get; } = runOptions;
         public DeviceBuffer? Staged { get; } = staged;
@@ -231,9 +285,12 @@ internal sealed class ForwardWorkspace : IDisposable
         /// <summary>input_ids, position_ids, attention_bias, logits_index and kv_write_index: the pass's own values.</summary>
         public const int OwnedInputs = 5;
 
+        /// <summary>input_ids, logits_index, seqlens_k and total_sequence_length: a causal pass's own values.</summary>
+        public const int OwnedCausalInputs = 4;
+
         public void DisposeValues()
         {
-            for (var i = 0; i < Math.Min(OwnedInputs, Inputs.Length); i++) Inputs[i].Dispose();
+            for (var i = 0; i < Math.Min(causal ? OwnedCausalInputs : OwnedInputs, Inputs.Length); i++) Inputs[i].Dispose();
             if (Outputs.Length > 0) Outputs[0].Dispose();
             Inputs = [];
             Outputs = [];
@@ -242,7 +299,7 @@ internal sealed class ForwardWorkspace : IDisposable
         public void Dispose()
         {
             DisposeValues();
-            NewKv.Dispose();
+            NewKv?.Dispose();
             Pending?.Dispose();
             Staged?.Dispose();
             DeviceLogits?.Dispose();

@@ -161,7 +161,9 @@ public sealed class KvCache : IDisposable
     /// <summary>
     /// Appends the first counts[b] new entries of this cache's last forward pass to <paramref name="destination"/>
     /// (a cache of the same model, e.g. a self-speculation draft's budget), at the destination rows' lengths.
-    /// The destination rows must end where that pass started, so the entries land at their own positions.
+    /// The destination rows must end where that pass started, so the entries land at their own positions. A cache whose
+    /// passes write into it (<see cref="WritesInPass"/>) gives each row's last counts[b] entries, so a row rewound to
+    /// its accepted tokens since the pass gives those.
     /// </summary>
     public void CopyLastPassInto(KvCache destination, ReadOnlySpan<int> counts)
     {
@@ -169,7 +171,30 @@ public sealed class KvCache : IDisposable
         if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers ||
             destination.BatchSize != BatchSize)
             throw new ArgumentException("destination has another layout (model or batch size)", nameof(destination));
-        destination.Append(Workspace.NewKv, counts);   // checks counts against the pass's length
+        if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
+        if (!WritesInPass)
+        {
+            destination.Append(Workspace.NewKv, counts);   // checks counts against the pass's length
+            return;
+        }
+        Span<int> starts = stackalloc int[BatchSize];
+        for (var b = 0; b < BatchSize; b++) starts[b] = LastEntriesStart(b, counts[b]);
+        destination.Append(_storage, counts, starts);
+    }
+
+    /// <summary>Appends the last <paramref name="count"/> entries of this cache's last pass in <paramref name="sourceRow"/>
+    /// (as <see cref="CopyLastPassInto"/>) to <paramref name="row"/> of <paramref name="destination"/> at its length.</summary>
+    internal void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
+    {
+        if (WritesInPass) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
+        else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
+    }
+
+    private int LastEntriesStart(int row, int count)
+    {
+        if ((uint)count > (uint)_lengths[row])
+            throw new ArgumentOutOfRangeException(nameof(count), $"row {row} holds {_lengths[row]} entries, fewer than {count}.");
+        return _lengths[row] - count;
     }
 
     /// <summary>Fills attention_bias for a pass over this cache's slots (see <see cref="AttentionMask"/>).</summary>
@@ -246,39 +271,46 @@ public sealed class KvCache : IDisposable
     /// Appends the first counts[b] entries of row b of <paramref name="source"/> (a pass's new KV, [batch, kvHeads,
     /// seqLen, headDim] per tensor) at each row's length, and advances the lengths.
     /// </summary>
-    internal void Append(KvStorage source, ReadOnlySpan<int> counts)
+    /// <param name="source">[batch, kvHeads, slots, headDim] per tensor.</param>
+    /// <param name="counts">[batch] entries to take per row.</param>
+    /// <param name="sourceStarts">[batch] the slot of each row's first entry in <paramref name="source"/>; empty = 0.</param>
+    internal void Append(KvStorage source, ReadOnlySpan<int> counts, ReadOnlySpan<int> sourceStarts = default)
     {
         for (var b = 0; b < BatchSize; b++)
-            if ((uint)counts[b] > (uint)source.Slots) throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the pass's {source.Slots} tokens.");
+        {
+            var start = sourceStarts.IsEmpty ? 0 : sourceStarts[b];
+            if ((uint)counts[b] > (uint)(source.Slots - start))
+                throw new ArgumentOutOfRangeException(nameof(counts), $"counts[{b}] = {counts[b]} exceeds the source's {source.Slots - start} entries.");
+        }
         var needed = 0;
         for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
         EnsureCapacity(needed);
         _moves.Clear();
-        for (var b = 0; b < BatchSize; b++) AddAppend(b, b, counts[b]);
+        for (var b = 0; b < BatchSize; b++) AddAppend(b, sourceStarts.IsEmpty ? 0 : sourceStarts[b], b, counts[b]);
         _storage.Copy(source, _moves);
         Advance(counts);
     }
 
-    /// <summary>Appends the first <paramref name="count"/> entries of row <paramref name="sourceRow"/> of
-    /// <paramref name="source"/> to row <paramref name="row"/> (a side cache's prefill chunk into a batch row).</summary>
-    internal void AppendRow(KvStorage source, int sourceRow, int row, int count)
+    /// <summary>Appends <paramref name="count"/> entries of row <paramref name="sourceRow"/> of <paramref name="source"/>,
+    /// from slot <paramref name="sourceStart"/>, to row <paramref name="row"/> (a side cache's prefill chunk into a batch row).</summary>
+    internal void AppendRow(KvStorage source, int sourceRow, int sourceStart, int row, int count)
     {
         EnsureCapacity(_lengths[row] + count);
         _moves.Clear();
-        AddAppend(sourceRow, row, count);
+        AddAppend(sourceRow, sourceStart, row, count);
         _storage.Copy(source, _moves);
         _lengths[row] += count;
     }
 
-    /// <summary>The moves of entries 0..count-1 of a source row into <paramref name="row"/> at its length. Budgeted rows
-    /// put entry j at the slot of position length + j; of a pass longer than the ring only the entries no later entry
-    /// overwrites are moved (the latest positions win, as if written one at a time).</summary>
-    private void AddAppend(int sourceRow, int row, int count)
+    /// <summary>The moves of entries sourceStart.. sourceStart + count - 1 of a source row into <paramref name="row"/> at its
+    /// length. Budgeted rows put entry j at the slot of position length + j; of a pass longer than the ring only the
+    /// entries no later entry overwrites are moved (the latest positions win, as if written one at a time).</summary>
+    private void AddAppend(int sourceRow, int sourceStart, int row, int count)
     {
         if (_budget is null)
         {
             System.Diagnostics.Debug.Assert(_lengths[row] + count <= Capacity, "EnsureCapacity must run before an append");
-            _moves.Add(sourceRow, 0, row, _lengths[row], count);
+            _moves.Add(sourceRow, sourceStart, row, _lengths[row], count);
             return;
         }
         for (var j = 0; j < count; j++)
@@ -286,17 +318,17 @@ public sealed class KvCache : IDisposable
             long position = _lengths[row] + j;
             if (position >= _budget.Sinks && j < count - _budget.Ring) continue;
             var slot = _budget.SlotOf(position);
-            _moves.Add(sourceRow, j, row, slot, 1);
+            _moves.Add(sourceRow, sourceStart + j, row, slot, 1);
             _slotPositions![row * Slots + slot] = position;
         }
     }
 
     /// <summary>After a forward pass: each row keeps the first counts[b] entries of the pass, which the graph wrote at the
     /// row's length (<see cref="WritesInPass"/>), or which a budgeted cache now appends from the pass's outputs.</summary>
-    internal void CommitPass(KvStorage newKv, ReadOnlySpan<int> counts)
+    internal void CommitPass(ReadOnlySpan<int> counts)
     {
         if (WritesInPass) Advance(counts);
-        else Append(newKv, counts);
+        else Append(Workspace.NewKv, counts);
     }
 
     /// <summary>Adds counts[b] to each row's length (after its entries were written, or for a synthetic context).</summary>

@@ -34,6 +34,9 @@ public sealed record ModelManifest
     [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [];
     [JsonPropertyName("tokenizer_files")] public string[] TokenizerFiles { get; init; } = [];
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
+    /// <summary>The causal graph over the same weights (GroupQueryAttention, no attention_bias), or null where the export
+    /// has none (layer-condensed models, sliding windows, exports before version 6).</summary>
+    [JsonPropertyName("causal_graph")] public string? CausalGraph { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
     [JsonPropertyName("kv_ops")] public KvOpsFiles? KvOps { get; init; }
     [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }

@@ -32,6 +32,15 @@ public sealed record SessionSettings
     /// <summary>Device options of the GPU providers (device id, memory limit, graph capture).</summary>
     public ProviderOptions ProviderOptions { get; init; } = ProviderOptions.Default;
 
+    /// <summary>
+    /// Whether causal passes over a standard KV cache run the export's causal graph (one fused GroupQueryAttention per
+    /// layer, docs/ARCHITECTURE.md "The causal graph") instead of the general one: null (auto) = on cuda, where it
+    /// removes most of a decode step's kernels; true = wherever the export has one (an error where it has none);
+    /// false = never. Passes the causal graph cannot take (token trees, budgeted caches, chains at batch &gt; 1) run the
+    /// general graph either way.
+    /// </summary>
+    public bool? FusedAttention { get; init; }
+
     /// <summary>Environment variable naming a file prefix: when set, every session writes ONNX Runtime's profile
     /// (a Chrome trace with each node's provider and duration per pass) to PREFIX_*.json when it closes.</summary>
     public const string ProfileVariable = "CONDENSA_ORT_PROFILE";
@@ -56,6 +65,11 @@ public sealed record SessionSettings
             throw new CondensaException("CUDA graph capture needs the KV cache on the device (--kv-residence auto or device), not in host memory.");
         return ProviderOptions.GraphCapture ?? KvResidence != KvResidence.Host;
     }
+
+    /// <summary>Whether a model on <paramref name="provider"/> loads its causal graph (<see cref="FusedAttention"/>); auto
+    /// takes it on cuda for float16 exports, since the CUDA GroupQueryAttention kernels are half-precision only.</summary>
+    internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest) =>
+        FusedAttention ?? (provider == ExecutionProvider.Cuda && manifest.KvType == KvDataType.Float16);
 
     /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
     /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider

@@ -30,7 +30,7 @@ public sealed class OnnxWriterTests
         Assert.AreEqual("B,K,320", Dims(model.Graph.Output[0]));
         Assert.AreEqual("B,2,S,16", Dims(model.Graph.Output[1]));
         Assert.AreEqual((int)TensorProto.Types.DataType.Float, model.Graph.Output[0].Type.TensorType.ElemType);
-        Assert.IsTrue(model.Graph.Node.Any(n => n.Name == "/model/layers.0/attn/q_proj/MatMul"));
+        Assert.IsTrue(model.Graph.Node.Any(n => n.Name == "/model/layers.0/attn/qkv_proj/MatMul"));
     }
 
     [TestMethod]

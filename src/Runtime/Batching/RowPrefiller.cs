@@ -47,7 +47,7 @@ internal sealed class RowPrefiller : IDisposable
         var logits = _model.Forward(_side, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));   // [1, vocab]
 
         // 2) its new KV ([1, kvHeads, n, headDim] per stored layer) into the row, at the row's length
-        target.AppendRow(_side.Workspace.NewKv, sourceRow: 0, _row, chunk.Length);
+        _side.CopyLastPassRowInto(target, sourceRow: 0, _row, chunk.Length);
         return logits;
     }
 

@@ -1,0 +1,61 @@
+using Condensa.Export.Onnx;
+using Condensa.TestSupport;
+
+namespace Condensa.Export.Tests;
+
+/// <summary>The causal graph the exporter writes beside the general one: its contract, and that it shares the weights.</summary>
+[TestClass]
+public sealed class CausalGraphExportTests
+{
+    [TestMethod]
+    [DataRow(ExportPrecision.Fp32)]
+    [DataRow(ExportPrecision.Int4)]
+    public void Export_Llama_CausalGraphHasItsContractAndReadsTheGeneralGraphsWeightBytes(ExportPrecision precision)
+    {
+        using var tmp = new TempDir();
+        var spec = new TinyModelSpec { Seed = 31 };
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), spec);
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions { Precision = precision });
+
+        Assert.AreEqual(CheckpointExporter.CausalModelFileName, result.Manifest.CausalGraph);
+        var causal = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalModelFileName)));
+        CollectionAssert.AreEqual(
+            new[] { "input_ids", "logits_index", "seqlens_k", "total_sequence_length", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
+            causal.Graph.Input.Select(i => i.Name).ToArray());
+        CollectionAssert.AreEqual(
+            new[] { "logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value" },
+            causal.Graph.Output.Select(o => o.Name).ToArray());
+        Assert.AreEqual(spec.NumLayers, causal.Graph.Node.Count(n => n.OpType == "GroupQueryAttention" && n.Domain == "com.microsoft"),
+            "one fused attention node per layer");
+
+        // every weight the general graph keeps in model.onnx.data is read by the causal graph from the same bytes
+        var general = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));
+        var external = general.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External).ToList();
+        Assert.IsNotEmpty(external);
+        var causalByName = causal.Graph.Initializer.ToDictionary(t => t.Name);
+        foreach (var weight in external)
+        {
+            Assert.IsTrue(causalByName.TryGetValue(weight.Name, out var shared), $"{weight.Name} is in the causal graph");
+            CollectionAssert.AreEqual(weight.ExternalData.Select(e => $"{e.Key}={e.Value}").ToArray(),
+                shared.ExternalData.Select(e => $"{e.Key}={e.Value}").ToArray(), $"{weight.Name} points at the same bytes");
+        }
+        Assert.IsFalse(causal.Graph.Initializer.Any(t => t.DataLocation != TensorProto.Types.DataLocation.External && t.RawData.Length >= OnnxWriter.ExternalThreshold),
+            "no weight is stored a second time inline");
+        Assert.HasCount(1, Directory.GetFiles(tmp.Sub("out"), "*.data"), "one weights file");
+    }
+
+    [TestMethod]
+    public void Export_SlidingWindowModel_HasNoCausalGraphAndRemovesAStaleOne()
+    {
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), new TinyModelSpec { Architecture = "mistral", SlidingWindow = 6, Seed = 32 });
+        Directory.CreateDirectory(tmp.Sub("out"));
+        File.WriteAllText(Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalModelFileName), "from an earlier export");
+
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
+
+        Assert.IsNull(result.Manifest.CausalGraph);
+        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalModelFileName)));
+        Assert.DoesNotContain("causal_graph", File.ReadAllText(result.ManifestPath));
+    }
+}

@@ -1,0 +1,117 @@
+using Condensa.TestSupport;
+
+namespace Condensa.Runtime.Tests;
+
+/// <summary>
+/// The causal graph (one GroupQueryAttention per layer, <see cref="SessionSettings.FusedAttention"/>) against the
+/// reference model and against the general graph, on the CPU provider: the same logits for every pass it takes, and the
+/// passes it cannot take still run the general graph.
+/// </summary>
+[TestClass]
+public sealed class FusedAttentionTests
+{
+    private const double Tolerance = 1e-4;
+    private static readonly SessionSettings Fused = new() { FusedAttention = true };
+
+    [TestMethod]
+    [DataRow("llama")]
+    [DataRow("qwen2")]
+    public void Forward_FusedPrefillThenDecode_EqualsFullRecomputeAtEveryPosition(string name)
+    {
+        var (checkpoint, export) = TinyModels.Get(name);
+        var ids = TinyModels.Ids(14, seed: 5);
+        var expected = new ReferenceModel(checkpoint).Logits(ids);
+        using var model = DecoderModel.Load(export, Fused);
+        Assert.IsTrue(model.FusedAttention, "the causal graph is loaded");
+        var vocab = model.Manifest.VocabSize;
+
+        // a batch-1 chunk with every position's logits, then one token per step (small chunks force regrowth)
+        using var cache = model.CreateCache(1, new KvCacheOptions { GrowthChunk = 4 });
+        var prefill = model.Forward(cache, ids.AsSpan(0, 5), [5], LogitsSelection.All);
+        for (var t = 0; t < 5; t++)
+            Assert.IsLessThan(Tolerance, TinyModels.RelativeError(prefill.Slice(t * vocab, vocab), expected[t]), $"{name} prefill, position {t}");
+        for (var t = 5; t < 9; t++)
+        {
+            var step = model.Forward(cache, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow);
+            Assert.IsLessThan(Tolerance, TinyModels.RelativeError(step, expected[t]), $"{name} decode, position {t}");
+        }
+        // a chunk after a past (GroupQueryAttention's subsequent prompt), then decode again
+        var chunk = model.Forward(cache, ids.AsSpan(9, 3), [3], LogitsSelection.All);
+        for (var t = 9; t < 12; t++)
+            Assert.IsLessThan(Tolerance, TinyModels.RelativeError(chunk.Slice((t - 9) * vocab, vocab), expected[t]), $"{name} chunk, position {t}");
+        for (var t = 12; t < ids.Length; t++)
+        {
+            var step = model.Forward(cache, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow);
+            Assert.IsLessThan(Tolerance, TinyModels.RelativeError(step, expected[t]), $"{name} decode, position {t}");
+        }
+        Assert.AreEqual(ids.Length, cache.Lengths[0]);
+    }
+
+    [TestMethod]
+    public void Forward_FusedRaggedBatchDecode_EqualsGeneralGraphAndLeavesIdleRowsEntries()
+    {
+        var (_, export) = TinyModels.Get("qwen2");
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, new SessionSettings { FusedAttention = false });
+        Assert.IsFalse(general.FusedAttention);
+        var vocab = fused.Manifest.VocabSize;
+        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
+        var tokens = new int[3 * 7];
+        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+
+        using var a = fused.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
+        using var c = general.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
+        AssertClose(general.Forward(c, tokens, [7, 3, 5], LogitsSelection.LastPerRow), fused.Forward(a, tokens, [7, 3, 5], LogitsSelection.LastPerRow), "prefill");
+        for (var step = 0; step < 6; step++)
+        {
+            // row 1 sits out every other step: the causal graph writes its entry at its length, which it never reads
+            int[] counts = [1, step % 2, 1];
+            int[] next = [40 + step, 50 + step, 60 + step];
+            var expected = general.Forward(c, next, counts, LogitsSelection.LastPerRow).ToArray();
+            var actual = fused.Forward(a, next, counts, LogitsSelection.LastPerRow).ToArray();
+            for (var b = 0; b < 3; b++)
+                if (counts[b] == 1) AssertClose(expected.AsSpan(b * vocab, vocab), actual.AsSpan(b * vocab, vocab), $"step {step}, row {b}");
+        }
+        CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
+        for (var layer = 0; layer < a.StoredLayers; layer++)
+        {
+            AssertHeldEntriesClose(c, a, c.KeyBytes(layer), a.KeyBytes(layer), $"layer {layer} keys");
+            AssertHeldEntriesClose(c, a, c.ValueBytes(layer), a.ValueBytes(layer), $"layer {layer} values");
+        }
+    }
+
+    [TestMethod]
+    public void Load_FusedAttentionOnAnExportWithoutCausalGraph_NamesTheManifest()
+    {
+        var (_, export) = TinyModels.Get("mistral");   // a sliding window: no causal graph
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(export, Fused));
+        StringAssert.Contains(error.Message, "condensa.json");
+        StringAssert.Contains(error.Message, "no causal graph");
+        using var auto = DecoderModel.Load(export);
+        Assert.IsFalse(auto.FusedAttention, "auto on the CPU loads only the general graph");
+    }
+
+    // The entries each row holds (slots below its length), as float32 [batch, kvHeads, capacity, headDim].
+    private static void AssertHeldEntriesClose(KvCache expectedCache, KvCache actualCache, ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual, string what)
+    {
+        var e = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(expected);
+        var a = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(actual);
+        var m = expectedCache.Manifest;
+        for (var b = 0; b < expectedCache.BatchSize; b++)
+        for (var h = 0; h < m.NumKvHeads; h++)
+        for (var s = 0; s < expectedCache.Lengths[b]; s++)
+        for (var d = 0; d < m.HeadDim; d++)
+        {
+            var ei = ((b * m.NumKvHeads + h) * expectedCache.Capacity + s) * m.HeadDim + d;
+            var ai = ((b * m.NumKvHeads + h) * actualCache.Capacity + s) * m.HeadDim + d;
+            Assert.AreEqual(e[ei], a[ai], 1e-5f, $"{what}: row {b}, head {h}, slot {s}");
+        }
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.AreEqual(expected.Length, actual.Length, what);
+        for (var i = 0; i < expected.Length; i++)
+            Assert.AreEqual(expected[i], actual[i], 1e-4f, $"{what}, logit {i}");
+    }
+}
