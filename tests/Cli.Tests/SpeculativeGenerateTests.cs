@@ -7,22 +7,39 @@ namespace Condensa.Cli.Tests;
 public sealed class SpeculativeGenerateTests
 {
     [TestMethod]
-    [DataRow("lookup", "auto")]
-    [DataRow("self", "3")]
-    [DataRow("draft", "auto")]
-    public async Task Generate_SpeculativeGreedy_SameTokensAsPlain(string mode, string gamma)
+    [DataRow("lookup", "auto", "auto")]
+    [DataRow("self", "3", "auto")]
+    [DataRow("draft", "auto", "auto")]
+    // the causal graph for the batch-1 passes (prefill, verification chains, the draft model's steps), against plain
+    // decoding on the general graph; self-speculation then seeds its budget from the target cache's own entries
+    [DataRow("self", "3", "on")]
+    [DataRow("draft", "auto", "on")]
+    public async Task Generate_SpeculativeGreedy_SameTokensAsPlain(string mode, string gamma, string fusedAttention)
     {
         var target = CliRunner.Checkpoint();
         var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
-        var plain = await CliRunner.Run(common);
-        var speculative = await CliRunner.Run([.. common, "--speculative", mode, "--gamma", gamma, "--draft", draft, "--sinks", "2", "--window", "8"]);
+        var plain = await CliRunner.Run([.. common, "--fused-attention", "off"]);
+        var speculative = await CliRunner.Run([.. common, "--speculative", mode, "--gamma", gamma, "--draft", draft, "--sinks", "2", "--window", "8",
+            "--fused-attention", fusedAttention]);
         Assert.AreEqual(0, speculative.Exit, speculative.Error);
         using var json = JsonDocument.Parse(speculative.Output);
         Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(), json.RootElement.GetProperty("tokens").GetRawText());
         var spec = json.RootElement.GetProperty("speculative");
         Assert.AreEqual(mode, spec.GetProperty("drafter").GetString());
         Assert.IsGreaterThan(0, spec.GetProperty("rounds").GetInt32());
+    }
+
+    [TestMethod]
+    public async Task Generate_FusedAttention_SameTokensAsGeneralGraph()
+    {
+        var target = CliRunner.Checkpoint();
+        string[] common = ["generate", "--model", target, "--prompt", "def f(x): return x", "--max-tokens", "40", "--json"];
+        var general = await CliRunner.Run([.. common, "--fused-attention", "off"]);
+        var fused = await CliRunner.Run([.. common, "--fused-attention", "on"]);
+        Assert.AreEqual(0, fused.Exit, fused.Error);
+        Assert.AreEqual(JsonDocument.Parse(general.Output).RootElement.GetProperty("tokens").GetRawText(),
+            JsonDocument.Parse(fused.Output).RootElement.GetProperty("tokens").GetRawText());
     }
 
     [TestMethod]

@@ -91,6 +91,25 @@ public sealed class KvCacheBudgetTests
         Assert.IsLessThan(1e-5, TinyModels.RelativeError(MemoryMarshal.Cast<byte, float>(copied.ValueBytes(1)), want));
     }
 
+    [TestMethod]
+    public void CopyLastPassInto_StandardCacheRewoundSinceThePass_CopiesEachRowsLastEntries()
+    {
+        // The cache's own buffers are the source (the causal graph has no new-KV outputs): after a pass of [4, 2]
+        // entries and row 0 rewound to its 2 accepted ones, each row gives its last 2 entries.
+        using var source = new KvCache(TestManifests.Small(), 2, new KvCacheOptions());
+        using var draft = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 8, Slack: 4) });
+        KvEntries.Append(source, 3, [3, 3], firstValue: 0);
+        KvEntries.Append(draft, 3, [3, 3], firstValue: 0);
+        KvEntries.Append(source, 4, [4, 2], firstValue: 10);
+        source.RewindTo(0, 5);
+
+        source.CopyLastPassInto(draft, [2, 2]);
+
+        CollectionAssert.AreEqual(new[] { 5, 5 }, draft.Lengths.ToArray());
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 2f, 10f, 11f }, KvEntries.Slots(draft, row: 0, 5));
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 2f, 10f, 11f }, KvEntries.Slots(draft, row: 1, 5));
+    }
+
     private static void Append(KvCache cache, int count, int firstValue) =>
         KvEntries.Append(cache, count, [count], firstValue);
 

@@ -87,10 +87,10 @@ internal sealed record StepWeights(long StreamedBytes, long GatheredBytes, int N
         }
     }
 
-    // Inputs a node reads only by row: a Gather's data (the embedding table) and RotaryEmbedding's cos and sin caches
-    // (the rows of the tokens' positions).
+    // Inputs a node reads only by row: a Gather's data (the embedding table) and the cos and sin caches of RotaryEmbedding
+    // and GroupQueryAttention (the rows of the tokens' positions).
     private static bool GathersRows(string opType, int input) =>
-        (opType == "Gather" && input == 0) || (opType == "RotaryEmbedding" && input >= 2);
+        (opType == "Gather" && input == 0) || (opType == "RotaryEmbedding" && input >= 2) || (opType == "GroupQueryAttention" && input is 7 or 8);
 
     // An initializer's name and byte size: the external data's length, else the inline raw data's, else its
     // element count times the element size (values stored in the typed fields).

@@ -298,7 +298,8 @@ internal static class BenchCommand
     /// on a GPU unless ONNX Runtime fuses it or a captured graph replays the step).</summary>
     private static string Describe(string name, DecoderModel model, StepWeights weights) =>
         $"{name}: provider {model.Provider.Name}, KV in {(model.KvOnDevice ? "device" : "host")} memory, " +
-        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {weights.Nodes} graph nodes";
+        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {weights.Nodes} graph nodes, fused attention " +
+        (model.FusedAttention ? $"on (causal graph: {StepWeights.Read(Path.Combine(model.Directory, model.Manifest.CausalGraph!)).Nodes} nodes)" : "off");
 
     private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 

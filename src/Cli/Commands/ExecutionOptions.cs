@@ -5,7 +5,7 @@ using Condensa.Runtime.ExecutionProviders;
 namespace Condensa.Cli.Commands;
 
 /// <summary>
-/// --provider, --device-id, --ort-library, --kv-residence and --graph-capture of the commands that load a model, turned into <see cref="SessionSettings"/>.
+/// --provider, --device-id, --ort-library, --kv-residence, --graph-capture and --fused-attention of the commands that load a model, turned into <see cref="SessionSettings"/>.
 /// The provider list comes from --provider, else the catalog entry's defaults.provider, else cpu.
 /// </summary>
 internal sealed class ExecutionOptions
@@ -35,6 +35,13 @@ internal sealed class ExecutionOptions
         DefaultValueFactory = _ => Switch.Auto,
     };
 
+    public Option<Switch> FusedAttention { get; } = new("--fused-attention")
+    {
+        Description = "The export's causal graph (one fused attention node per layer) for causal passes: auto (on for float16 " +
+            "exports on cuda), on, or off",
+        DefaultValueFactory = _ => Switch.Auto,
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public ExecutionOptions AddTo(Command command)
     {
@@ -43,6 +50,7 @@ internal sealed class ExecutionOptions
         command.Options.Add(OrtLibrary);
         command.Options.Add(KvResidence);
         command.Options.Add(GraphCapture);
+        command.Options.Add(FusedAttention);
         return this;
     }
 
@@ -62,6 +70,7 @@ internal sealed class ExecutionOptions
                 GraphCapture = parse.GetValue(GraphCapture) switch { Switch.On => true, Switch.Off => false, _ => null },
             },
             KvResidence = parse.GetValue(KvResidence),
+            FusedAttention = parse.GetValue(FusedAttention) switch { Switch.On => true, Switch.Off => false, _ => null },
         };
     }
 
