@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Device call 2 (carry [".cuda/b"], within 30 s of install.sh): completes the install, then
 #   1. greedy parity: demo-code (64 and 400 tokens; a ragged batch of 8 through extract; speculative modes at batch 1
-#      and 8) and the 1.1B-shape fp16 export (64 tokens) on cpu, cuda (CUDA graphs, the default), cuda --graph-capture
-#      off and cuda with host KV;
+#      and 8) and the 1.1B-shape fp16 export (64 tokens; a ragged batch of 8; speculative modes) on cpu, cuda (CUDA
+#      graphs and, for float16, fused attention: the defaults), cuda --fused-attention off, --graph-capture off and
+#      host KV;
 #   2. the HBM read bandwidth (torch), then condensa bench on cuda: the 1.1B fp16 export at batch 1 and 32 x context
-#      512 / 2048 / 8192 with and without graphs, the base app (pack.sh BASE) for an A/B, int4, demo-code;
-#   3. ONNX Runtime profiles of an uncaptured and a captured decode step (per-kernel time; replays have no node events).
+#      512 / 2048 / 8192 with fused attention on and off, the base app (pack.sh BASE) for an A/B, int4, demo-code, and
+#      demo-code beside demo-code-lckv at the largest batch each fits in one KV budget;
+#   3. ONNX Runtime profiles of uncaptured decode steps (per-kernel time; replays have no node events).
 # Everything lands in $OUT/suite.tgz; the summaries go to stdout.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd); b=$root/.cuda/b; out=${OUT:?set OUT}; cc=/opt/cc; o=/tmp/sout
@@ -23,7 +25,7 @@ xz -d -c "$b/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$b/libonnxruntim
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
-[ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" models/; }   # pack.sh: models/ stays behind
+[ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" "$b/demo-code-lckv" models/; }   # pack.sh: models/ stays behind
 
 # QUICK=1: only the 1.1B fp16 benches with and without graphs (when device time is short)
 if [ "${QUICK:-0}" = 1 ]; then
@@ -60,8 +62,8 @@ ext ext-cuda-nograph --provider cuda --graph-capture off
 
 # speculative passes (chains and trees, several tokens per row) through captured graphs: bench says whether every mode
 # gave plain decoding's tokens
-spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m demo-code --batch 1,8 --context 256 --max-tokens 64 \
-  --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
+spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m ${SPECMODEL:-demo-code} --batch 1,8 --context 256 \
+  --max-tokens 64 --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
 spec spec-cuda --provider cuda
 spec spec-cpu --provider cpu
 
@@ -69,6 +71,7 @@ spec spec-cpu --provider cpu
 for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 2 ] && break; sleep 2; done
 log "exports: $(cat /tmp/r/export.done 2>/dev/null | tr '\n' ' ') $(du -sh /tmp/r/fp16 /tmp/r/int4 2>/dev/null | tr '\n' ' ')"; tail -3 /tmp/r/export.log >> $o/log.txt
 MODEL=/tmp/r/fp16 gen big-cuda 64 --provider cuda
+MODEL=/tmp/r/fp16 gen big-cuda-general 64 --provider cuda --fused-attention off
 MODEL=/tmp/r/fp16 gen big-cuda-nograph 64 --provider cuda --graph-capture off
 MODEL=/tmp/r/fp16 gen big-cuda-hostkv 64 --provider cuda --kv-residence host
 MODEL=/tmp/r/fp16 TMO=240 gen big-cpu 64 --provider cpu
@@ -76,6 +79,11 @@ for i in $(seq 60); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" = 3 ] && br
 MODEL=/tmp/r/fp32 gen big32-cpu 64 --provider cpu
 MODEL=/tmp/r/fp32 gen big32-cuda 64 --provider cuda
 MODEL=/tmp/r/fp32 gen big32-cuda-nograph 64 --provider cuda --graph-capture off
+ext() { local name=$1; shift; run $name $C extract --model ${MODEL:-demo-code} --input $o/docs.jsonl --prompt-template $o/template.txt \
+  --output $o/$name.jsonl --batch 8 --max-tokens 48 --temperature 0 "$@"; }
+MODEL=/tmp/r/fp16 ext ext-big-cuda-general --provider cuda --fused-attention off
+MODEL=/tmp/r/fp16 ext ext-big-cuda --provider cuda
+SPECMODEL=/tmp/r/fp16 spec spec-big-cuda --provider cuda
 python3 - $o <<'PY' | tee -a $o/log.txt
 import json, sys
 o = sys.argv[1]
@@ -83,7 +91,8 @@ def tokens(n):
     try: return json.loads(open(f"{o}/{n}.out").read().strip().splitlines()[-1])
     except Exception as e: return None
 for group in [["gen-cpu", "gen-cuda", "gen-cuda-nograph", "gen-cuda-hostkv"], ["g400-cpu", "g400-cuda"],
-              ["big-cpu", "big-cuda", "big-cuda-nograph", "big-cuda-hostkv"], ["big-cuda", "big-cuda-nograph", "big-cuda-hostkv"],
+              ["big-cpu", "big-cuda", "big-cuda-general", "big-cuda-nograph", "big-cuda-hostkv"],
+              ["big-cuda", "big-cuda-general", "big-cuda-nograph", "big-cuda-hostkv"],
               ["big32-cpu", "big32-cuda", "big32-cuda-nograph"]]:
     ref = None
     for n in group:
@@ -93,7 +102,8 @@ for group in [["gen-cpu", "gen-cuda", "gen-cuda-nograph", "gen-cuda-hostkv"], ["
         first = next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)
         print(f"{n}: {len(t)} tokens, same as {group[0]}: {t == ref} (first difference at {first}), decode {j.get('decode_tokens_per_second')} tok/s")
 ref = None
-for n in ["ext-cpu", "ext-cuda", "ext-cuda-nograph"]:
+for n in ["ext-cpu", "ext-cuda", "ext-cuda-nograph", "ext-big-cuda-general", "ext-big-cuda"]:
+    if n == "ext-big-cuda-general": ref = None
     try: recs = {r["id"]: (r.get("text"), r.get("finish_reason"), r.get("generated_tokens")) for r in map(json.loads, open(f"{o}/{n}.jsonl"))}
     except Exception as e: print(f"{n}: no output ({e.__class__.__name__})"); continue
     ref = recs if ref is None else ref
@@ -112,18 +122,18 @@ PY
 bw=$(tail -1 $o/hbm.txt); log "HBM read GB/s: $bw"; case $bw in ''|*[!0-9]*) bw=4300 ;; esac
 B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth $bw"
 TMO=300 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json --chart $o/bench-fp16.svg
-TMO=300 run bench-fp16-nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --graph-capture off --json $o/bench-fp16-nograph.json
+TMO=300 run bench-fp16-general $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --fused-attention off --json $o/bench-fp16-general.json
 [ -d "$cc/base" ] && TMO=240 run bench-fp16-base $BASE $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048 --json $o/bench-fp16-base.json
 TMO=240 run bench-int4 $C $B -m /tmp/r/int4 --batch 1,32 --context 512,2048 --json $o/bench-int4.json
 run bench-demo $C $B -m demo-code --batch 1,16 --context 512 --json $o/bench-demo.json
-run bench-demo-nograph $C $B -m demo-code --batch 1,16 --context 512 --graph-capture off --json $o/bench-demo-nograph.json
+TMO=240 run bench-lckv $C $B -m demo-code -m demo-code-lckv --batch 1 --context 1900 --kv-budget 268435456 --at-budget --json $o/bench-lckv.json
 for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp|^\| demo|bandwidth' $f; head -1 ${f%.out}.err; done | tee -a $o/log.txt
 
 # 5) profiles: per-kernel time of an uncaptured step, and proof that captured steps replay (no node events)
 S="bench --provider cuda -m /tmp/r/fp16 --context 512 --runs 1 --decode-steps 8 --prefill-tokens 16 --no-bandwidth"
 CONDENSA_ORT_PROFILE=$o/prof/b1-nograph run prof-b1-nograph $C $S --batch 1 --graph-capture off
 CONDENSA_ORT_PROFILE=$o/prof/b32-nograph run prof-b32-nograph $C $S --batch 32 --graph-capture off
-CONDENSA_ORT_PROFILE=$o/prof/b1-graph run prof-b1-graph $C $S --batch 1
+CONDENSA_ORT_PROFILE=$o/prof/b1-general run prof-b1-general $C $S --batch 1 --graph-capture off --fused-attention off
 python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
 for f in $o/prof/*.json; do xz -9 "$f"; done
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv >> $o/log.txt 2>&1
