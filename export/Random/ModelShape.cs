@@ -38,18 +38,26 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// <summary>The model's own context when <see cref="MaxContext"/> caps it, for documentation.</summary>
     public int? NativeContext { get; init; }
 
+    /// <summary>For an <c>LCKVLlamaForCausalLM</c> shape: its config.json <c>layer_types</c> (which layer's KV each layer
+    /// reads); only the layers it names store KV and have k/v projections.</summary>
+    public string? LckvLayerTypes { get; init; }
+
     /// <summary>The tensors of the checkpoint in order: HF name, shape, fan-in for the random scale (0 = a norm weight, all ones).</summary>
     public IReadOnlyList<(string Name, long[] Shape, int FanIn)> Tensors()
     {
         int h = HiddenSize, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = IntermediateSize;
         var list = new List<(string, long[], int)> { ("model.embed_tokens.weight", [VocabSize, h], 1) };
+        var stored = LckvLayerTypes is null ? null : LayerTypes.Parse(LckvLayerTypes, NumLayers, Name).Stored;
         for (int l = 0; l < NumLayers; l++)
         {
             string p = $"model.layers.{l}.";
             list.Add((p + "input_layernorm.weight", [h], 0));
             list.Add((p + "self_attn.q_proj.weight", [q, h], h));
-            list.Add((p + "self_attn.k_proj.weight", [kv, h], h));
-            list.Add((p + "self_attn.v_proj.weight", [kv, h], h));
+            if (stored is null || stored.Contains(l))
+            {
+                list.Add((p + "self_attn.k_proj.weight", [kv, h], h));
+                list.Add((p + "self_attn.v_proj.weight", [kv, h], h));
+            }
             if (QkvBias)
             {
                 list.Add((p + "self_attn.q_proj.bias", [q], h));
@@ -103,6 +111,16 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
         {
             c["attention_bias"] = false;
             c["mlp_bias"] = false;
+        }
+        if (LckvLayerTypes is not null)
+        {
+            // the layer-condensed fields, at the released checkpoints' settings
+            c["model_type"] = "lckv_llama";
+            c["layer_types"] = LckvLayerTypes;
+            c["forward_passes"] = 7;
+            c["backward_passes"] = 2;
+            c["force_nodiag"] = true;
+            c["use_sequential"] = false;
         }
         c["rope_scaling"] = Llama3Rope is { } r
             ? new JsonObject

@@ -16,6 +16,13 @@ public static class ModelShapes
         // TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T (and -Chat-v1.0)
         ["tinyllama-1.1b"] = new("tinyllama-1.1b", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 22, NumHeads: 32, NumKvHeads: 4,
             IntermediateSize: 5632, VocabSize: 32000, MaxContext: 2048, RopeTheta: 10000, TieWordEmbeddings: false),
+        // TinyLlama-1.1B's dimensions as a layer-condensed model (LCKV, Wu & Tu 2024): layer 0 and the top two layers store
+        // KV, layers 1-19 attend to layer 20's (3 of 22 layers' KV per token)
+        ["tinyllama-1.1b-lckv"] = new("tinyllama-1.1b-lckv", LckvSettings.Architecture, HiddenSize: 2048, NumLayers: 22, NumHeads: 32,
+            NumKvHeads: 4, IntermediateSize: 5632, VocabSize: 32000, MaxContext: 2048, RopeTheta: 10000, TieWordEmbeddings: false)
+        {
+            LckvLayerTypes = "0_" + string.Join("_", Enumerable.Repeat(20, 20)) + "_21",
+        },
         // meta-llama/Llama-3.2-1B
         ["llama-3.2-1b"] = new("llama-3.2-1b", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 16, NumHeads: 32, NumKvHeads: 8,
             IntermediateSize: 8192, VocabSize: 128256, MaxContext: ContextCap, RopeTheta: 500000, TieWordEmbeddings: true)

@@ -27,6 +27,36 @@ public sealed class ModelShapesTests
     }
 
     [TestMethod]
+    public void Config_TinyLlamaLckv_ParsesAsLayerCondensedWithThreeStoredLayers()
+    {
+        var shape = ModelShapes.Get("tinyllama-1.1b-lckv");
+
+        var config = HfConfig.Parse(shape.Config("float16").ToJsonString());
+
+        Assert.AreEqual(LckvSettings.Architecture, config.Architecture);
+        CollectionAssert.AreEqual(new[] { 0, 20, 21 }, config.Lckv!.LayerTypes.Stored.ToArray());
+        Assert.IsTrue(config.Lckv.ForceNodiag);
+        // the standard shape less the k and v projections of the 19 layers that store no KV
+        long kv = 2L * 2048 * (4 * 64);
+        Assert.AreEqual(ModelShapes.Get("tinyllama-1.1b").ParameterCount - 19 * kv, shape.ParameterCount);
+        Assert.IsFalse(shape.Tensors().Any(t => t.Name == "model.layers.1.self_attn.k_proj.weight"));
+        Assert.IsTrue(shape.Tensors().Any(t => t.Name == "model.layers.20.self_attn.k_proj.weight"));
+    }
+
+    [TestMethod]
+    public void Export_RandomLckvShape_ExportsWithOnlyTheStoredLayersKv()
+    {
+        using var tmp = new TempDir();
+        var shape = ModelShapes.Get("tiny-random") with { Name = "tiny-lckv", Architecture = LckvSettings.Architecture, NumLayers = 4, LckvLayerTypes = "0_2_2_3" };
+        RandomCheckpointWriter.Write(tmp.Sub("ckpt"), shape, seed: 3);
+
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
+
+        CollectionAssert.AreEqual(new[] { 0, 2, 3 }, result.Manifest.KvLayers.ToArray());
+        Assert.IsNull(result.Manifest.CausalGraph);
+    }
+
+    [TestMethod]
     public void Get_UnknownShape_ListsKnownOnes()
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => ModelShapes.Get("gpt-5"));

@@ -2,7 +2,8 @@
 # Device call 1 (carry [".cuda/a"], made by pack.sh): installs the .NET runtime and the app(s) under /opt/cc, keeps the
 # first part of the CUDA provider for call 2, reports the machine's CUDA libraries ($OUT/env.txt), writes /opt/cc/env.sh
 # (LD_LIBRARY_PATH for the provider) and starts, in their own session so they outlive this call, the exports of one
-# random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4, fp32) and the GGUFs of the same
+# random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4, fp32; and lckv, the same shape
+# layer-condensed) and the GGUFs of the same
 # shape (/tmp/g: f16, q4_0).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd); a=$root/.cuda/a; out=${OUT:?set OUT}; cc=/opt/cc; ctx=${CTX:-8448}
@@ -20,6 +21,8 @@ setsid bash -c "
   echo fp16 \$? >> /tmp/r/export.done
   $C export --checkpoint /tmp/r/ckpt --out /tmp/r/int4 --precision int4 >> /tmp/r/export.log 2>&1; echo int4 \$? >> /tmp/r/export.done
   $C export --checkpoint /tmp/r/ckpt --out /tmp/r/fp32 --precision fp32 >> /tmp/r/export.log 2>&1; echo fp32 \$? >> /tmp/r/export.done
+  $C export --random --shape tinyllama-1.1b-lckv --max-context $ctx --checkpoint /tmp/r/lckv-ckpt --out /tmp/r/lckv --precision fp16 \
+    >> /tmp/r/export.log 2>&1; echo lckv \$? >> /tmp/r/export.done
 " < /dev/null > /dev/null 2>&1 &
 if python3 -c 'import numpy' 2>/dev/null; then
   setsid bash -c "for t in f16 q4_0; do python3 $cc/make_gguf.py --type \$t --context $ctx --out /tmp/g/\$t.gguf > /tmp/g/\$t.log 2>&1; echo \$t \$? >> /tmp/g/done; done" \

@@ -127,7 +127,10 @@ TMO=300 run bench-fp16-general $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2
 TMO=240 run bench-int4 $C $B -m /tmp/r/int4 --batch 1,32 --context 512,2048 --json $o/bench-int4.json
 run bench-demo $C $B -m demo-code --batch 1,16 --context 512 --json $o/bench-demo.json
 TMO=240 run bench-lckv $C $B -m demo-code -m demo-code-lckv --batch 1 --context 1900 --kv-budget 268435456 --at-budget --json $o/bench-lckv.json
-for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp|^\| demo|bandwidth' $f; head -1 ${f%.out}.err; done | tee -a $o/log.txt
+for i in $(seq 90); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 4 ] && break; sleep 2; done
+TMO=400 run bench-lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
+  --json $o/bench-lckv-big.json --chart $o/bench-lckv-big.svg
+for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp|^\| demo|bandwidth' $f; grep -E 'provider' ${f%.out}.err | head -2; done | tee -a $o/log.txt
 
 # 5) profiles: per-kernel time of an uncaptured step, and proof that captured steps replay (no node events)
 S="bench --provider cuda -m /tmp/r/fp16 --context 512 --runs 1 --decode-steps 8 --prefill-tokens 16 --no-bandwidth"
