@@ -2,8 +2,9 @@
 # Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into three carries
 # under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
 #   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~56 MB
-#   .cuda/b  the rest of the CUDA provider, libonnxruntime.so, demo-code and demo-code-lckv                      ~50 MB
-#   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks             ~26 MB
+#   .cuda/b  the rest of the CUDA provider, demo-code and demo-code-lckv                                          ~56 MB
+#   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks, and
+#            libonnxruntime.so (peers.sh puts it where suite.sh finds it)                                         ~35 MB
 # The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
@@ -11,8 +12,8 @@
 # (demo-code travels in .cuda/b) and back afterwards.
 # Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
 #   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs
-#   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile
 #   carry [".cuda/c"]: bash tools/device/cuda/peers.sh        llama.cpp CUDA and transformers on the same shape
+#   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile
 # usage: tools/device/cuda/pack.sh [BASE_COMMIT]    (work files in /tmp/cudapack; the runtime, ONNX Runtime and llama.cpp
 # parts are reused when present; llama.cpp's source: tools/bench/llamacpp/README.md steps 1-2 into /tmp/llamapeer)
 set -euo pipefail
@@ -75,6 +76,5 @@ split=36500000
 head -c $split "$w/ort_cuda90.so.xz" > "$out/a/ort_cuda.xz.1"; tail -c +$((split + 1)) "$w/ort_cuda90.so.xz" > "$out/b/ort_cuda.xz.2"
 cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "$out/a/"
 rm -rf "$out/b/demo-code" "$out/b/demo-code-lckv" && cp -r "$root/models/demo-code" "$root/models/demo-code-lckv" "$out/b/"
-cp "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/b/"
-cp "$w/lc.tar.xz" "$out/c/"
+cp "$w/lc.tar.xz" "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/c/"
 du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device call 2 (carry [".cuda/b"], within 30 s of install.sh): completes the install, then
+# Device call 3 (carry [".cuda/b"], within 30 s of peers.sh): completes the install, then
 #   1. greedy parity: demo-code (64 and 400 tokens; a ragged batch of 8 through extract; speculative modes at batch 1
 #      and 8) and the 1.1B-shape fp16 export (64 tokens; a ragged batch of 8; speculative modes) on cpu, cuda (CUDA
 #      graphs and, for float16, fused attention: the defaults), cuda --fused-attention off, --graph-capture off and
@@ -20,7 +20,7 @@ T0=$(date +%s)
 
 # 1) the rest of the install
 cat "$cc/ort_cuda.xz.1" "$b/ort_cuda.xz.2" | xz -d > "$cc/app/libonnxruntime_providers_cuda.so" || log "CUDA PROVIDER UNPACK FAILED"
-xz -d -c "$b/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$b/libonnxruntime_providers_shared.so" "$cc/app/"
+xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxruntime_providers_shared.so" "$cc/app/"
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
