@@ -138,8 +138,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
     protected virtual string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
+        if (ctx.Causal) return Output(b, CausalAttention(b, ctx, h, layer), layer);                          // [B, S, H]
         var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
-        if (ctx.Causal) return Output(b, CausalAttention(b, ctx, q, k, v, layer), layer);                    // [B, S, H]
         q = Query(b, ctx, q);                                                                                // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
@@ -147,12 +147,18 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     }
 
     /// <summary>
-    /// The causal graph's attention: one GroupQueryAttention over q, k, v [B, S, ·] that rotates q and k at each row's
-    /// positions (seqlens_k + 1 - S + j), writes k and v into past.{layer} at those slots (present.{layer} is bound to the
-    /// past buffer, so the write is in place) and attends causally over slots 0..seqlens_k. Returns [B, S, H·D].
+    /// The causal graph's attention on h [B, S, H]: the q/k/v projections, then one GroupQueryAttention that rotates q
+    /// and k at each row's positions (seqlens_k + 1 - S + j), writes k and v into past.{layer} at those slots
+    /// (present.{layer} is bound to the past buffer, so the write is in place) and attends causally over slots
+    /// 0..seqlens_k. It takes the merged projection packed, [B, S, (H + 2·Hkv)·D], so q, k and v are never split.
+    /// Returns [B, S, H·D].
     /// </summary>
-    private string CausalAttention(GraphBuilder b, AttentionContext ctx, string q, string k, string v, int layer)
+    private string CausalAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
+        int hidden = Config.HiddenSize, qDim = Config.NumHeads * Config.HeadDim, kvDim = Config.NumKvHeads * Config.HeadDim;
+        var packed = MergedLinear(b, "qkv_proj", h, [WeightMap.QProj, WeightMap.KProj, WeightMap.VProj], layer, hidden, [qDim, kvDim, kvDim],
+            QkvBias, split: false);
+        var (q, k, v) = packed is not null ? (packed[0], "", "") : QueryKeyValue(b, h, layer);             // "": omitted (packed q)
         var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
             [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength, ctx.Cos, ctx.Sin],
             3,
@@ -267,9 +273,11 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>
     /// Several projections of x [.., in] as one GEMM, x @ [W_0 | W_1 | ..] (+ the biases), split back into [.., out_i]
-    /// each; null when they cannot share one weight (quantized at different bits), so the caller projects them one by one.
+    /// each (or unsplit, one [.., Σ out], without <paramref name="split"/>); null when they cannot share one weight (quantized
+    /// at different bits), so the caller projects them one by one.
     /// </summary>
-    protected string[]? MergedLinear(GraphBuilder b, string scope, string x, string[] projections, int layer, int inDim, int[] outDims, bool bias)
+    protected string[]? MergedLinear(GraphBuilder b, string scope, string x, string[] projections, int layer, int inDim, int[] outDims, bool bias,
+        bool split = true)
     {
         var quantization = Weights.Quantization;
         if (quantization is not null && projections.Select(quantization.For).Distinct().Count() > 1) return null;
@@ -282,6 +290,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
             : b.Node("MatMul", [x, Weights.MergedTransposedMatrix(b, name + ".weight", weights, inDim, outDims)]);   // [.., Σ out]
         if (bias)
             y = b.Node("Add", [y, Weights.MergedTensor(b, name + ".bias", [.. projections.Select(p => WeightMap.Bias(p, layer))], outDims)]);
+        if (!split) return [y];                                                                              // [.., Σ out]
         return b.NodeN("Split", "Split", [y, b.ConstInt64([.. outDims.Select(d => (long)d)])], outDims.Length, [Attr.Int("axis", -1)]);
     }
 

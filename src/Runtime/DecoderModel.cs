@@ -84,7 +84,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
         OrtLibrary.Use();
         settings ??= new SessionSettings();
-        var (session, provider, skipped) = ProviderFallback.CreateSession(graph, settings);
+        var (session, provider, skipped, captures) = ProviderFallback.CreateSession(graph, settings);
+        if (!captures && settings.CapturesGraphs(provider))   // auto capture refused for this graph: everything else runs uncaptured too
+            settings = settings with { ProviderOptions = settings.ProviderOptions with { GraphCapture = false } };
         InferenceSession? causal = null;
         try
         {

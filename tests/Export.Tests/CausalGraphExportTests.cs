@@ -27,6 +27,10 @@ public sealed class CausalGraphExportTests
             causal.Graph.Output.Select(o => o.Name).ToArray());
         Assert.AreEqual(spec.NumLayers, causal.Graph.Node.Count(n => n.OpType == "GroupQueryAttention" && n.Domain == "com.microsoft"),
             "one fused attention node per layer");
+        // float weights: q, k and v packed in one projection, which the node takes whole (no key or value input); the
+        // default int4 mix keeps k and v at 8 bits, so there they are three projections
+        var attention = causal.Graph.Node.First(n => n.OpType == "GroupQueryAttention");
+        Assert.AreEqual(precision == ExportPrecision.Fp32, attention.Input[1] == "" && attention.Input[2] == "", "packed q/k/v");
 
         // every weight the general graph keeps in model.onnx.data is read by the causal graph from the same bytes
         var general = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));

@@ -9,8 +9,9 @@ namespace Condensa.Runtime.ExecutionProviders;
 /// </summary>
 internal static class ProviderFallback
 {
-    /// <summary>A session, the provider it runs on, and why each earlier provider was skipped.</summary>
-    internal sealed record Result(InferenceSession Session, ExecutionProvider Provider, IReadOnlyList<string> Skipped);
+    /// <summary>A session, the provider it runs on, why each earlier provider was skipped, and whether it captures CUDA
+    /// graphs (false where auto capture was refused: <see cref="CreateSession"/>).</summary>
+    internal sealed record Result(InferenceSession Session, ExecutionProvider Provider, IReadOnlyList<string> Skipped, bool CapturesGraphs);
 
     public static Result CreateSession(string graph, SessionSettings settings)
     {
@@ -25,9 +26,10 @@ internal static class ProviderFallback
 
             // 1) the provider must be in the loaded build
             SessionOptions options;
+            var captures = settings.CapturesGraphs(provider);
             try
             {
-                options = settings.ToSessionOptions(provider, settings.CapturesGraphs(provider));
+                options = settings.ToSessionOptions(provider, captures);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException)
             {
@@ -42,7 +44,14 @@ internal static class ProviderFallback
             {
                 try
                 {
-                    return new Result(new InferenceSession(graph, options), provider, skipped);
+                    return new Result(new InferenceSession(graph, options), provider, skipped, captures);
+                }
+                catch (OnnxRuntimeException e) when (captures && settings.ProviderOptions.GraphCapture is null && e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Capture on by default, refused because some nodes run on the CPU (a layer-condensed graph's mask
+                    // arithmetic): the graph runs uncaptured on the same device rather than not at all.
+                    using var uncaptured = settings.ToSessionOptions(provider, captureGraphs: false);
+                    return new Result(new InferenceSession(graph, uncaptured), provider, skipped, CapturesGraphs: false);
                 }
                 catch (OnnxRuntimeException e) when (!last)
                 {

@@ -27,13 +27,79 @@ C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dl
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" "$b/demo-code-lckv" models/; }   # pack.sh: models/ stays behind
 
-# QUICK=1: only the 1.1B fp16 benches with and without graphs (when device time is short)
+# QUICK=1 (when device time is short): the 1.1B fp16 benches with fused attention on and off, and greedy parity of
+# demo-code exported as float16 through both graphs
 if [ "${QUICK:-0}" = 1 ]; then
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
+    run q16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+  done
+  python3 - $o <<'PY' | tee -a $o/log.txt
+import json, sys
+ref = None
+for n in ["q16-cpu", "q16-cuda", "q16-cuda-general"]:
+    t = json.loads(open(f"{sys.argv[1]}/{n}.out").read().strip().splitlines()[-1])["tokens"]; ref = t if ref is None else ref
+    print(f"{n}: {len(t)} tokens, first difference from q16-cpu at {next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)}")
+PY
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
-  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4253}"
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
   TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
-  TMO=200 run bench-fp16-nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --graph-capture off --json $o/bench-fp16-nograph.json
-  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
+  TMO=200 run bench-fp16-general $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --fused-attention off --json $o/bench-fp16-general.json
+  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -1; done | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=2: demo-code exported as float16, the trained model whose greedy choices are rarely near ties, through the
+# causal graph (fused attention) and the general one: 400 tokens, a ragged batch of 8, every speculative mode; then the
+# layer-condensed benches and ONNX Runtime's XQA decode kernel (ORT_ENABLE_XQA=1) against its flash decoding
+if [ "${QUICK:-0}" = 2 ]; then
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  p='def fibonacci(n):'
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off" \
+           "cuda-nograph:--provider cuda --graph-capture off"; do
+    run d16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt "$p" --max-tokens 400 --temperature 0 --json ${v#*:}
+  done
+  python3 - "$root" > $o/docs.jsonl <<'PY'
+import json, sys, pathlib
+files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
+for i, f in enumerate(files):
+    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
+PY
+  printf '%s' '{{text}}' > $o/template.txt
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
+    run x16-${v%%:*} $C extract --model /tmp/r/demo16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/x16-${v%%:*}.jsonl \
+      --batch 8 --max-tokens 48 --temperature 0 ${v#*:}
+  done
+  for v in "cuda:" "cuda-general:--fused-attention off"; do
+    run s16-${v%%:*} $C bench --speculative none,self,lookup,tree-self -m /tmp/r/demo16 --batch 1,8 --context 256 --max-tokens 64 --runs 1 \
+      --prompt-file tools/train/train.py --provider cuda ${v#*:}; grep -E '^\|' $o/s16-${v%%:*}.out | tee -a $o/log.txt
+  done
+  python3 - $o <<'PY' | tee -a $o/log.txt
+import json, sys
+o = sys.argv[1]
+ref = None
+for n in ["d16-cpu", "d16-cuda", "d16-cuda-general", "d16-cuda-nograph"]:
+    try: t = json.loads(open(f"{o}/{n}.out").read().strip().splitlines()[-1])["tokens"]
+    except Exception: print(f"{n}: no JSON"); continue
+    ref = t if ref is None else ref
+    print(f"{n}: {len(t)} tokens, same as d16-cpu: {t == ref} (first difference at {next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)})")
+ref = None
+for n in ["x16-cpu", "x16-cuda", "x16-cuda-general"]:
+    try: recs = {r["id"]: (r.get("text"), r.get("generated_tokens")) for r in map(json.loads, open(f"{o}/{n}.jsonl"))}
+    except Exception as e: print(f"{n}: no output ({e.__class__.__name__})"); continue
+    ref = recs if ref is None else ref
+    print(f"{n}: {len(recs)} records, {sum(recs.get(k) == v for k, v in ref.items())} equal to x16-cpu's")
+PY
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+  TMO=240 run bench-lckv $C $B -m demo-code -m demo-code-lckv --batch 1 --context 1900 --kv-budget 268435456 --at-budget --json $o/bench-lckv.json
+  for i in $(seq 90); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 4 ] && break; sleep 2; done
+  TMO=400 run bench-lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
+    --json $o/bench-lckv-big.json --chart $o/bench-lckv-big.svg
+  TMO=400 run bench-lckv-big-uncaptured $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
+    --graph-capture off --fused-attention off --json $o/bench-lckv-big-uncaptured.json
+  TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
+  ORT_ENABLE_XQA=1 TMO=200 run bench-fp16-xqa $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16-xqa.json
+  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp|^\| demo' $f; grep -E 'provider' ${f%.out}.err | head -2; done | tee -a $o/log.txt
   exit 0
 fi
 
