@@ -14,7 +14,7 @@ public static class CliApp
     {
         var root = new RootCommand("Condensa: LLM inference on ONNX Runtime with condensed KV caches and speculative decoding.")
         {
-            GenerateCommand.Create(),
+            GenerateCommand.Create(input),
             ExportCommand.Create(),
             ModelsCommand.Create(),
             BenchCommand.Create(),
@@ -23,7 +23,14 @@ public static class CliApp
             ExtractCommand.Create(),
             PerplexityCommand.Create(),
         };
+        var parse = root.Parse(args);
+        // Bare `condensa` shows the help; any other mistake is one line per error, not the help after it.
+        if (parse.Errors.Count > 0 && args.Length > 0)
+        {
+            foreach (var line in ParseErrors.Lines(parse)) await error.WriteLineAsync(line);
+            return 1;
+        }
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
-        return await root.Parse(args).InvokeAsync(configuration, cancellationToken);
+        return await parse.InvokeAsync(configuration, cancellationToken);
     }
 }
