@@ -8,9 +8,10 @@ namespace Condensa.Cli;
 public static class CliApp
 {
     /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code. <paramref name="input"/> feeds
-    /// interactive commands (standard input by default).</summary>
+    /// interactive commands (standard input by default); <paramref name="interrupts"/> delivers Ctrl+C to <c>chat</c>, which
+    /// stops the current reply instead of the process (the console's Ctrl+C by default).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default,
-        TextReader? input = null)
+        TextReader? input = null, ChatInterrupts? interrupts = null)
     {
         var root = new RootCommand("Condensa: LLM inference on ONNX Runtime with condensed KV caches and speculative decoding.")
         {
@@ -19,7 +20,7 @@ public static class CliApp
             ModelsCommand.Create(),
             BenchCommand.Create(),
             CalibrateCommand.Create(),
-            ChatCommand.Create(input ?? Console.In),
+            ChatCommand.Create(input ?? Console.In, interrupts),
             ExtractCommand.Create(),
             PerplexityCommand.Create(),
         };
@@ -31,6 +32,8 @@ public static class CliApp
             return 1;
         }
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        // chat handles Ctrl+C itself (it stops the reply); System.CommandLine's handler would end the session.
+        if (parse.CommandResult.Command.Name == "chat") configuration.ProcessTerminationTimeout = null;
         return await parse.InvokeAsync(configuration, cancellationToken);
     }
 }
