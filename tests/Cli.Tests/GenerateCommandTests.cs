@@ -69,6 +69,16 @@ public sealed class GenerateCommandTests
     }
 
     [TestMethod]
+    public async Task Generate_PromptArgumentWithReplacementCharacter_SaysItIsNotUtf8()
+    {
+        // What .NET makes of an argument the shell passed in Latin-1: the byte becomes U+FFFD.
+        var (exit, _, error) = await CliRunner.Run("generate", "--model", "no-such-model", "--prompt", "caf\uFFFD x");
+
+        Assert.AreEqual(1, exit);
+        Assert.AreEqual("error: --prompt is not valid UTF-8 (it holds U+FFFD); pass the text as UTF-8.", error.Trim());
+    }
+
+    [TestMethod]
     public async Task Generate_Json_FinishReasonIsLengthOrStop()
     {
         var checkpoint = CliRunner.Checkpoint();
