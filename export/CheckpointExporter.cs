@@ -39,6 +39,8 @@ public static class CheckpointExporter
     public static ExportResult Export(string checkpointDir, string outputDir, ExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Report(string step) => options.Progress?.Invoke($"{step} ({clock.Elapsed.TotalSeconds:F1} s)");
         // 1) read and validate what the graph depends on
         var config = HfConfig.Load(checkpointDir);
         Decoders.CheckSupported(config);
@@ -61,9 +63,12 @@ public static class CheckpointExporter
         IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
+            Report($"1/3 building the {config.Architecture} graph: {config.NumLayers} layers, {config.HiddenSize} hidden, " +
+                $"{(quantization is null ? options.Precision.ToString().ToLowerInvariant() : $"int{quantization.Bits}")} weights");
             var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType, quantization));
             var graph = new GraphBuilder();
             decoder.Build(graph);
+            Report($"2/3 writing {ModelFileName}, {DataFileName}" + (decoder.HasCausalGraph ? $" and {CausalModelFileName}" : ""));
             var written = OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
             causalGraph = null;
             File.Delete(Path.Combine(outputDir, CausalModelFileName));   // a previous export's, never left beside a manifest without it
@@ -79,6 +84,7 @@ public static class CheckpointExporter
         }
         KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
 
+        Report("3/3 writing the KV graphs, tokenizer files and manifest");
         // 4) tokenizer files
         var copied = new List<string>();
         if (options.CopyTokenizerFiles && Path.GetFullPath(checkpointDir) != Path.GetFullPath(outputDir))
@@ -133,6 +139,7 @@ public static class CheckpointExporter
         string temp = manifestPath + ".tmp";
         File.WriteAllText(temp, manifest.ToJson());
         File.Move(temp, manifestPath, overwrite: true);
+        Report("done");
         return new ExportResult(outputDir, modelPath, Path.Combine(outputDir, DataFileName), manifestPath, manifest);
     }
 

@@ -20,6 +20,10 @@ public sealed record ExportOptions
     /// <summary>Precision of weights, activations and KV buffers (default float32).</summary>
     public ExportPrecision Precision { get; init; } = ExportPrecision.Fp32;
 
+    /// <summary>Receives one line per export step (what is being done, with the time so far), e.g. for a progress
+    /// display on stderr: a large checkpoint takes minutes. Null: silent.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>Whether tokenizer and generation files of the checkpoint are copied beside the graph (default true).</summary>
     public bool CopyTokenizerFiles { get; init; } = true;
 

@@ -77,21 +77,25 @@ public sealed record HfConfig
     {
         var f = new Fields(root, source);
         string architecture = f.Architecture();
-        int hidden = f.Int("hidden_size");
-        int heads = f.Int("num_attention_heads");
-        int layers = f.Int("num_hidden_layers");
+        // Sizes are checked here, where the field is known, instead of surfacing later as a tensor-shape or index error.
+        int hidden = f.Positive("hidden_size", f.Int("hidden_size"));
+        int heads = f.Positive("num_attention_heads", f.Int("num_attention_heads"));
+        int layers = f.Positive("num_hidden_layers", f.Int("num_hidden_layers"));
+        int? headDim = f.OptionalInt("head_dim") is { } d ? f.Positive("head_dim", d) : null;
+        if (headDim is null && hidden % heads != 0)
+            throw new ExportException($"{source}: hidden_size {hidden} is not a multiple of num_attention_heads {heads} (and no head_dim is given).");
         return new HfConfig
         {
             Architecture = architecture,
             HiddenSize = hidden,
-            IntermediateSize = f.Int("intermediate_size"),
+            IntermediateSize = f.Positive("intermediate_size", f.Int("intermediate_size")),
             NumHeads = heads,
-            NumKvHeads = f.OptionalInt("num_key_value_heads") ?? heads,
+            NumKvHeads = f.OptionalInt("num_key_value_heads") is { } kv ? f.Positive("num_key_value_heads", kv) : heads,
             NumLayers = layers,
-            HeadDim = f.OptionalInt("head_dim") ?? hidden / heads,
+            HeadDim = headDim ?? hidden / heads,
             RmsNormEps = f.OptionalDouble("rms_norm_eps") ?? 1e-6,
-            VocabSize = f.Int("vocab_size"),
-            MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") ?? 2048,
+            VocabSize = f.Positive("vocab_size", f.Int("vocab_size")),
+            MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") is { } max ? f.Positive("max_position_embeddings", max) : 2048,
             TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
             AttentionBias = f.OptionalBool("attention_bias") ?? false,
             MlpBias = f.OptionalBool("mlp_bias") ?? false,
@@ -219,6 +223,10 @@ public sealed record HfConfig
         // A JSON null counts as absent: transformers writes e.g. "head_dim": null and "rope_scaling": null.
         private JsonElement? Get(string name) =>
             obj.TryGetProperty(name, out var e) && e.ValueKind != JsonValueKind.Null ? e : null;
+
+        /// <summary><paramref name="value"/> of field <paramref name="name"/>, which must be at least 1.</summary>
+        public int Positive(string name, int value) =>
+            value >= 1 ? value : throw new ExportException($"{source}: field '{name}' should be at least 1, got {value}.");
 
         private ExportException Missing(string name) => new($"{source}: required field '{name}' is missing.");
 

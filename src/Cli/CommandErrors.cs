@@ -26,7 +26,7 @@ internal static class CommandErrors
         }
         catch (Exception e) when (e is CondensaException or ExportException or TokenizerLoadException or ArgumentException or IOException)
         {
-            await error.WriteLineAsync($"error: {e.Message}");
+            await error.WriteLineAsync($"error: {OneLine(e)}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -34,5 +34,23 @@ internal static class CommandErrors
             await error.WriteLineAsync("cancelled");
             return 130;
         }
+    }
+
+    /// <summary>
+    /// The message on one line. A library's ArgumentException appends its C# parameter name (" (Parameter 'TopP')") and an
+    /// ArgumentOutOfRangeException a second line with the value; what the user set (a catalog default, say) is named by
+    /// the message itself, so the name goes and the value joins the line.
+    /// </summary>
+    internal static string OneLine(Exception e)
+    {
+        var message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            message = message.Split('\n')[0].TrimEnd('\r');
+            message = message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal) ? message[..^$" (Parameter '{name}')".Length] : message;
+            if (e is ArgumentOutOfRangeException { ActualValue: { } value })
+                message += string.Create(System.Globalization.CultureInfo.InvariantCulture, $", got {value}");
+        }
+        return message.ReplaceLineEndings(" ");
     }
 }

@@ -28,7 +28,7 @@ internal static class ExportCache
         log.WriteLine($"exporting {checkpointDir} ({precision}) into {folder} ...");
         try
         {
-            CheckpointExporter.Export(checkpointDir, staging, new ExportOptions { Precision = precision });
+            CheckpointExporter.Export(checkpointDir, staging, new ExportOptions { Precision = precision, Progress = step => log.WriteLine($"  {step}") });
             Directory.Move(staging, folder);
         }
         catch (IOException) when (File.Exists(Path.Combine(folder, ModelManifest.FileName)))

@@ -15,13 +15,21 @@ internal static class ModelResolver
                 return new ResolvedModel(ExportCache.Resolve(model, Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')), precision, log), null);
             throw new CondensaException($"{model}: folder has neither {ModelManifest.FileName} (an export) nor config.json (a checkpoint).");
         }
-        var located = ModelCatalog.Locate(catalogPath)
-            ?? throw new CondensaException($"--model '{model}' is not a folder, and no {ModelCatalog.FileName} was found (pass --catalog or set CONDENSA_MODELS).");
-        var entry = ModelCatalog.Load(located).Get(model);
+        var located = ModelCatalog.Locate(catalogPath);
+        var catalog = located is null ? null : ModelCatalog.Load(located);
+        // A path that is not a catalog name is a missing folder, not a name missing from models.json.
+        if (LooksLikePath(model) && catalog?.Entries.Any(e => e.Name == model) != true)
+            throw new CondensaException($"--model {model}: folder does not exist.");
+        if (catalog is null)
+            throw new CondensaException($"--model '{model}' is not a folder, and no {ModelCatalog.FileName} was found (pass --catalog or set CONDENSA_MODELS).");
+        var entry = catalog.Get(model);
         if (!Directory.Exists(entry.CheckpointPath))
             throw new CondensaException($"{located}: checkpoint folder '{entry.CheckpointPath}' of model '{model}' does not exist.");
         return new ResolvedModel(ExportCache.Resolve(entry.CheckpointPath, entry.Name, precision, log), entry);
     }
+
+    private static bool LooksLikePath(string model) =>
+        model.Contains('/') || model.Contains('\\') || model.StartsWith('.') || model.StartsWith('~') || Path.IsPathRooted(model);
 }
 
 /// <summary>An export folder and, when the model came from the catalog, its entry.</summary>

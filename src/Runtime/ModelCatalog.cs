@@ -80,12 +80,25 @@ public sealed class ModelCatalog
             if (string.IsNullOrWhiteSpace(e.Name)) throw new CondensaException($"{path}: models[{i}] has no 'name'.");
             if (!names.Add(e.Name)) throw new CondensaException($"{path}: model name '{e.Name}' appears twice.");
             if (string.IsNullOrWhiteSpace(e.Checkpoint)) throw new CondensaException($"{path}: model '{e.Name}' has no 'checkpoint'.");
+            CheckDefaults(path, e);
             e.CheckpointPath = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, e.Checkpoint));
         }
         foreach (var e in entries)
             if (e.Draft is not null && !names.Contains(e.Draft))
                 throw new CondensaException($"{path}: model '{e.Name}' names draft '{e.Draft}', which is not in the catalog.");
         return new ModelCatalog(path, entries);
+    }
+
+    // Defaults are checked here, naming the file and field, rather than later by the sampler in its own C# terms.
+    private static void CheckDefaults(string path, CatalogEntry e)
+    {
+        var d = e.Defaults ?? throw new CondensaException($"{path}: model '{e.Name}' has 'defaults': null.");
+        string? problem =
+            d.MaxTokens is < 1 ? $"defaults.max_tokens {d.MaxTokens} must be at least 1"
+            : d.Temperature is { } t && !(t >= 0) ? $"defaults.temperature {t} must be at least 0"
+            : d.TopP is { } p && !(p > 0 && p <= 1) ? $"defaults.top_p {p} must be above 0 and at most 1"
+            : null;
+        if (problem is not null) throw new CondensaException($"{path}: model '{e.Name}': {problem}.");
     }
 
     /// <summary>

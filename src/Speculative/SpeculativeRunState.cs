@@ -14,6 +14,7 @@ internal abstract class SpeculativeRunState : IDisposable
 {
     protected SpeculativeRunState(IDecoder target, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions generation, SpeculativeStats stats)
     {
+        generation.Validate();
         (Target, Generation, Stats) = (target, generation, stats);
         Vocab = target.Manifest.VocabSize;
         Cache = target.CreateCache(prompts.Count);

@@ -124,4 +124,17 @@ public sealed class BenchCommandBoundTests
         if (args[0] is "--chart" or "--json") StringAssert.Contains(error, $"folder '{missing}' does not exist");
         Assert.AreEqual(1, error.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), error);
     }
+
+    [TestMethod]
+    public async Task Bench_JsonFileThatCannotBeWritten_FailsBeforeLoadingAnything()
+    {
+        // /sys exists on Linux and refuses new files even to root, where permission bits would not stop the write.
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("needs /sys");
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", "no-such-model", "--json", "/sys/condensa-bench.json");
+
+        Assert.AreEqual(1, exit, output + error);
+        StringAssert.StartsWith(error, "error: --json '/sys/condensa-bench.json' cannot be written: ");
+        Assert.DoesNotContain("no-such-model", error);
+        Assert.IsFalse(File.Exists("/sys/condensa-bench.json"));
+    }
 }

@@ -26,6 +26,32 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
+    public async Task Export_ReportsProgressOnStderr_NothingOnStdout()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");
+        var (exit, stdout, error) = await CliRunner.Run("export", "--checkpoint", checkpoint, "--out", output);
+
+        Assert.AreEqual(0, exit, error);
+        Assert.AreEqual("", stdout);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        CollectionAssert.AreEqual(new[] { "1/3 ", "2/3 ", "3/3 ", "done" }, lines[..4].Select(l => l[..4]).ToArray(), error);
+        StringAssert.StartsWith(lines[^1], "exported LlamaForCausalLM (fp32) to ");
+    }
+
+    [TestMethod]
+    public async Task Generate_FirstUseExport_ReportsProgressOnStderr()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var (exit, _, error) = await CliRunner.Run("generate", "--model", checkpoint, "--prompt", "a", "--max-tokens", "1");
+
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(error, "exporting ");
+        StringAssert.Contains(error, "  1/3 building the LlamaForCausalLM graph: 2 layers");
+        StringAssert.Contains(error, "  done (");
+    }
+
+    [TestMethod]
     public async Task Export_BadPrecision_NamesValue()
     {
         var (exit, _, error) = await CliRunner.Run("export", "--checkpoint", "x", "--out", "y", "--precision", "int3");

@@ -144,6 +144,20 @@ public sealed class ExtractCommandTests
     }
 
     [TestMethod]
+    public async Task Extract_TemplateNotUtf8_NamesTheFile()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        File.WriteAllBytes(files.Template, [.. ExtractFiles.Utf8("R\u00e9sum\u00e9 {{text}}"), 0xFF]);
+
+        var (exit, _, error) = await CliRunner.Run("extract", "--model", checkpoint, "--input", files.Documents(2), "--output", files.Path("out.jsonl"),
+            "--prompt-template", files.Template);
+
+        Assert.AreEqual(1, exit);
+        Assert.AreEqual($"error: {files.Template}: not valid UTF-8 (byte 17); save it as UTF-8.", error.TrimEnd().Split('\n')[^1]);
+    }
+
+    [TestMethod]
     public async Task Extract_TemplateWithoutPlaceholder_NamesTheFile()
     {
         var checkpoint = CliRunner.Checkpoint();

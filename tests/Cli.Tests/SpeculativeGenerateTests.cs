@@ -48,7 +48,7 @@ public sealed class SpeculativeGenerateTests
         var target = CliRunner.Checkpoint();
         var (exit, output, error) = await CliRunner.Run("generate", "--model", target, "--prompt", "xyxyxyxy", "--max-tokens", "10", "--speculative", "lookup");
         Assert.AreEqual(0, exit, error);
-        var last = output.TrimEnd().Split('\n')[^1];
+        var last = error.TrimEnd().Split('\n')[^1];
         StringAssert.Contains(last, "acceptance");
         StringAssert.Contains(last, "accepted/round");
         StringAssert.Contains(last, "verify");

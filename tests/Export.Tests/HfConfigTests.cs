@@ -87,6 +87,31 @@ public sealed class HfConfigTests
     }
 
     [TestMethod]
+    [DataRow("""{"num_hidden_layers": -1}""", "config.json: field 'num_hidden_layers' should be at least 1, got -1.")]
+    [DataRow("""{"hidden_size": 0}""", "config.json: field 'hidden_size' should be at least 1, got 0.")]
+    [DataRow("""{"num_attention_heads": 0}""", "config.json: field 'num_attention_heads' should be at least 1, got 0.")]
+    [DataRow("""{"num_key_value_heads": 0}""", "config.json: field 'num_key_value_heads' should be at least 1, got 0.")]
+    [DataRow("""{"intermediate_size": -96}""", "config.json: field 'intermediate_size' should be at least 1, got -96.")]
+    [DataRow("""{"vocab_size": 0}""", "config.json: field 'vocab_size' should be at least 1, got 0.")]
+    [DataRow("""{"max_position_embeddings": 0}""", "config.json: field 'max_position_embeddings' should be at least 1, got 0.")]
+    [DataRow("""{"head_dim": 0}""", "config.json: field 'head_dim' should be at least 1, got 0.")]
+    [DataRow("""{"num_attention_heads": 3}""", "config.json: hidden_size 64 is not a multiple of num_attention_heads 3 (and no head_dim is given).")]
+    public void Parse_SizeOutOfRange_ThrowsNamingConfigJsonAndField(string extra, string expected)
+    {
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("LlamaForCausalLM", extra)));
+
+        Assert.AreEqual(expected, e.Message);
+    }
+
+    [TestMethod]
+    public void Parse_HeadDimGiven_HeadsNeedNotDivideHiddenSize()
+    {
+        var c = HfConfig.Parse(Minimal("LlamaForCausalLM", """{"num_attention_heads": 3, "head_dim": 32}"""));
+
+        Assert.AreEqual(32, c.HeadDim);
+    }
+
+    [TestMethod]
     public void Parse_MissingField_ThrowsNamingField()
     {
         var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse("""{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}"""));

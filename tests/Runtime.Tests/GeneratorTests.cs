@@ -27,6 +27,28 @@ public sealed class GeneratorTests
     }
 
     [TestMethod]
+    [DataRow(0)]
+    [DataRow(-1)]
+    public async Task StreamAsync_MaxNewTokensBelowOne_ThrowsNamingIt_GeneratesNothing(int maxNewTokens)
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        var generator = new Generator(model);
+        var tokens = new List<int>();
+
+        var e = await Assert.ThrowsExactlyAsync<ArgumentOutOfRangeException>(async () =>
+        {
+            await foreach (var t in generator.StreamAsync(TinyModels.Ids(4, 7), new GenerationOptions { MaxNewTokens = maxNewTokens },
+                cancellationToken: TestContext.CancellationToken))
+                tokens.Add(t);
+        });
+        Assert.AreEqual("MaxNewTokens", e.ParamName);
+        Assert.IsEmpty(tokens);
+        Assert.AreEqual("MaxNewTokens",
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => generator.GenerateBatch([TinyModels.Ids(4, 7)], new GenerationOptions { MaxNewTokens = maxNewTokens })).ParamName);
+    }
+
+    [TestMethod]
     public async Task StreamAsync_SameSeed_SameTokens_OtherSeed_Differs()
     {
         var (_, export) = TinyModels.Get("qwen2");

@@ -21,6 +21,9 @@ public sealed class ModelCatalogTests
     [DataRow("""{ "models": [ { "name": "a" } ] }""", "no 'checkpoint'")]
     [DataRow("""{ "other": 1 }""", "'models' is missing")]
     [DataRow("""{ "models": [ """, "malformed JSON")]
+    [DataRow("""{ "models": [ { "name": "a", "checkpoint": "x", "defaults": { "max_tokens": 0 } } ] }""", "model 'a': defaults.max_tokens 0 must be at least 1.")]
+    [DataRow("""{ "models": [ { "name": "a", "checkpoint": "x", "defaults": { "temperature": -1 } } ] }""", "model 'a': defaults.temperature -1 must be at least 0.")]
+    [DataRow("""{ "models": [ { "name": "a", "checkpoint": "x", "defaults": { "top_p": 1.5 } } ] }""", "model 'a': defaults.top_p 1.5 must be above 0 and at most 1.")]
     public void Load_BadCatalog_NamesTheProblem(string json, string expected)
     {
         var path = Write(json);

@@ -151,7 +151,7 @@ internal static class BenchCommand
         using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(targetSettings));
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(targetSettings));
         var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-        var text = string.Join("\n", promptFiles.Select(File.ReadAllText));
+        var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var planners = new Dictionary<string, TreePlanner>();
         if (settings.Modes.Contains("tree-draft") && draftPath is not null)
             planners["tree-draft"] = Planner(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", null, error);
@@ -335,6 +335,17 @@ internal static class BenchCommand
         if (Directory.Exists(path)) throw new ArgumentException($"{option} '{path}' is a folder; give a file name.");
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null && !Directory.Exists(folder)) throw new ArgumentException($"{option} '{path}': folder '{folder}' does not exist.");
+        // Open it now: a file that cannot be written (permissions, read-only file system) fails before minutes of measuring.
+        var existed = File.Exists(path);
+        try
+        {
+            using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{option} '{path}' cannot be written: {e.Message}");
+        }
+        if (!existed) File.Delete(path);
         return path;
     }
 

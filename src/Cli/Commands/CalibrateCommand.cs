@@ -29,16 +29,16 @@ internal static class CalibrateCommand
     {
         var modelOptions = new ModelOptions();
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
-        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
-        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
+        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
-        var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 };
-        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" };
-        var children = new Option<int>("--max-children") { Description = "Length of the acceptance vector", DefaultValueFactory = _ => 8 };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" }.AtLeast(0);
+        var children = new Option<int>("--max-children") { Description = "Length of the acceptance vector", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated", DefaultValueFactory = _ => "1,4" };
         var contexts = new Option<string>("--context") { Description = "Contexts to time, comma-separated", DefaultValueFactory = _ => "128,1024" };
         var sizes = new Option<string>("--pass-tokens") { Description = "Tokens per timed pass, comma-separated", DefaultValueFactory = _ => "1,4,16,64" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed passes per point (the median is kept)", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed passes per point (the median is kept)", DefaultValueFactory = _ => 3 }.AtLeast(1);
 
         var command = new Command("calibrate", "Measure acceptance and step times for tree speculation; saved beside the model's export")
         {
@@ -62,7 +62,7 @@ internal static class CalibrateCommand
                 var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 
                 // 1) held-out sequences: each prompt and the target's own continuation of it
-                var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(File.ReadAllText).ToArray() : DefaultPrompts;
+                var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(f => TextFiles.ReadUtf8(f, "--prompts file")).ToArray() : DefaultPrompts;
                 var generation = new GenerationOptions { MaxNewTokens = parse.GetValue(tokens), Sampling = sampling };
                 var sequences = new List<int[]>();
                 var starts = new List<int>();

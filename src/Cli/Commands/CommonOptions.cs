@@ -30,10 +30,10 @@ internal static class CommonOptions
         },
     };
 
-    public static Option<int?> Threads() => new("--threads")
+    public static Option<int?> Threads() => new Option<int?>("--threads")
     {
         Description = "ONNX Runtime intra-op threads (default: one per core)",
-    };
+    }.AtLeast(1);
 
     public static bool TryParsePrecision(string value, out ExportPrecision precision)
     {

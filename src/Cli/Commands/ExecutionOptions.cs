@@ -16,7 +16,7 @@ internal sealed class ExecutionOptions
             "e.g. webgpu,cpu falls back to the CPU). Default: the catalog's defaults.provider, else cpu",
     };
 
-    public Option<int> DeviceId { get; } = new("--device-id") { Description = "GPU index for the cuda, dml and webgpu providers" };
+    public Option<int> DeviceId { get; } = new Option<int>("--device-id") { Description = "GPU index for the cuda, dml and webgpu providers" }.AtLeast(0);
 
     public Option<string?> OrtLibrary { get; } = new("--ort-library")
     {

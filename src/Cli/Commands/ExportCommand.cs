@@ -40,13 +40,15 @@ internal static class ExportCommand
         {
             checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed, maxContext,
         };
-        command.SetGuardedAction(async (parse, log, _, _) =>
+        // Progress and the closing line go to stderr, like every other command's diagnostics.
+        command.SetGuardedAction(async (parse, _, log, _) =>
         {
             if (parse.GetValue(int4Mix) is { } mixName && parse.GetValue(precision) != ExportPrecision.Int4)
                 throw new ArgumentException($"--int4-mix {mixName} needs --precision int4.");
             var options = new ExportOptions
             {
                 Precision = parse.GetValue(precision),
+                Progress = log.WriteLine,
                 Quantization = ExportOptions.DefaultQuantization(parse.GetValue(precision)) is { } q
                     ? q with
                     {

@@ -24,13 +24,13 @@ internal static class ExtractCommand
         var input = new Option<string>("--input", "-i") { Description = "JSONL file (one object per line with \"id\") or a folder of text files", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Output JSONL: one record per input record, in completion order", Required = true };
         var template = new Option<string>("--prompt-template") { Description = "File with the prompt; {{field}} is replaced by the record's field ({{text}}, {{id}}, ...)", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Documents generated side by side (rows of the KV cache)", DefaultValueFactory = _ => 8 };
-        var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate per document (default: catalog, else 128)" };
-        var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" };
-        var topP = new Option<float?>("--top-p") { Description = "Nucleus sampling mass (default: catalog, else 1)" };
-        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" };
+        var batch = new Option<int>("--batch") { Description = "Documents generated side by side (rows of the KV cache)", DefaultValueFactory = _ => 8 }.AtLeast(1);
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate per document (default: catalog, else 128)" }.AtLeast(1);
+        var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" }.AtLeast(0);
+        var topP = new Option<float?>("--top-p") { Description = "Nucleus sampling mass (default: catalog, else 1)" }.AboveAndAtMost(0, 1);
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" }.AtLeast(0);
         var seed = new Option<int?>("--seed") { Description = "Random seed: each document is sampled as a run on its own with this seed" };
-        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill pass", DefaultValueFactory = _ => 512 };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill pass", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var speculative = new Option<string>("--speculative")
         {
             Description = "lookup (prompt n-gram drafting: free, and strong when the answer copies the document) or none",

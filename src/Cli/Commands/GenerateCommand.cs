@@ -11,16 +11,19 @@ namespace Condensa.Cli.Commands;
 /// <summary><c>condensa generate</c>: streams a completion of one prompt and reports token counts and speed.</summary>
 internal static class GenerateCommand
 {
-    public static Command Create()
+    /// <summary>The command; <paramref name="input"/> is read for <c>--prompt-file -</c> (null: the process's standard input,
+    /// read as strict UTF-8).</summary>
+    public static Command Create(TextReader? input = null)
     {
         var modelOptions = new ModelOptions();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to complete", Required = true };
-        var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate (default: catalog, else 128)" };
-        var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" };
-        var topP = new Option<float?>("--top-p") { Description = "Nucleus sampling mass (default: catalog, else 1)" };
-        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" };
-        var minP = new Option<float>("--min-p") { Description = "Drop tokens below min-p x the top probability; 0 = off" };
-        var penalty = new Option<float>("--repetition-penalty") { Description = "Repetition penalty; 1 = off", DefaultValueFactory = _ => 1f };
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "Text to complete (or --prompt-file)" };
+        var promptFile = new Option<string?>("--prompt-file", "-f") { Description = "File holding the text to complete; - reads standard input" };
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Most tokens to generate (default: catalog, else 128)" }.AtLeast(1);
+        var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature; 0 = greedy (default: catalog, else 0)" }.AtLeast(0);
+        var topP = new Option<float?>("--top-p") { Description = "Nucleus sampling mass (default: catalog, else 1)" }.AboveAndAtMost(0, 1);
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" }.AtLeast(0);
+        var minP = new Option<float>("--min-p") { Description = "Drop tokens below min-p x the top probability; 0 = off" }.AtLeastAndBelow(0, 1);
+        var penalty = new Option<float>("--repetition-penalty") { Description = "Repetition penalty; 1 = off", DefaultValueFactory = _ => 1f }.Above(0);
         var seed = new Option<int?>("--seed") { Description = "Random seed: the same seed gives the same text" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (text, token ids, counts, speed) instead of streaming" };
         var speculative = new Option<string>("--speculative")
@@ -32,23 +35,24 @@ internal static class GenerateCommand
         speculative.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
         var draftModel = new Option<string?>("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
-        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 };
-        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
+        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var treeSize = new Option<string>("--tree-size")
         {
             Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",
             DefaultValueFactory = _ => "auto",
         };
-        var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" };
+        var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" }.AtLeast(1);
 
         var command = new Command("generate", "Complete a prompt with a model")
         {
-            prompt, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
+            prompt, promptFile, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
             speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
         modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
+            var text = PromptText(parse.GetValue(prompt), parse.GetValue(promptFile), input);
             var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
@@ -76,7 +80,7 @@ internal static class GenerateCommand
                         sampling, error, loaded, session), setup.Gamma, MaxGamma)
                     : null;
                 if (speculation is not null) loaded.Add(speculation.Drafter);
-                return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), parse.GetValue(prompt)!, parse.GetValue(json), output,
+                return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), text, parse.GetValue(json), output, error,
                     cancellationToken);
             }
             finally
@@ -90,7 +94,20 @@ internal static class GenerateCommand
     // The largest draft the adaptive controller may choose (and the self-speculation budget's slack).
     private const int MaxGamma = 12;
 
-    private static async Task<int> Run(GenerationRun run, string prompt, bool json, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>The prompt of --prompt, or of --prompt-file (a file, or - for standard input); exactly one of them.</summary>
+    private static string PromptText(string? prompt, string? file, TextReader? input)
+    {
+        if (prompt is null && file is null)
+            throw new ArgumentException("generate needs --prompt TEXT or --prompt-file PATH (- reads standard input).");
+        if (prompt is not null && file is not null) throw new ArgumentException("--prompt and --prompt-file exclude each other.");
+        // An argument the shell passed in another encoding reaches .NET with U+FFFD in place of its bytes.
+        if (prompt is not null)
+            return prompt.Contains('\uFFFD') ? throw new ArgumentException("--prompt is not valid UTF-8 (it holds U+FFFD); pass the text as UTF-8.") : prompt;
+        if (file != "-") return TextFiles.ReadUtf8(file!, "--prompt-file");
+        return input?.ReadToEnd() ?? TextFiles.ReadStandardInput();
+    }
+
+    private static async Task<int> Run(GenerationRun run, string prompt, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var promptIds = run.Tokenizer.Encode(prompt, addBos: true);
         var generated = new List<int>();
@@ -118,6 +135,7 @@ internal static class GenerateCommand
                 generated_tokens = stats.GeneratedTokens,
                 prefill_tokens_per_second = Math.Round(stats.PrefillTokensPerSecond, 2),
                 decode_tokens_per_second = Math.Round(stats.DecodeTokensPerSecond, 2),
+                finish_reason = Finish(run, generated).ToString().ToLowerInvariant(),
                 kv_bytes = stats.KvBytes,
                 kv_bytes_per_token = stats.KvBytesPerToken,
                 standard_kv_bytes_per_token = m.StandardKvBytesPerToken,
@@ -126,9 +144,15 @@ internal static class GenerateCommand
             return 0;
         }
         await output.WriteLineAsync(tail);
-        await output.WriteLineAsync(StatsLine(stats, m, run.SpeculativeStats));
+        // The figures go to stderr, so `generate ... > out.py` captures only the text.
+        await error.WriteLineAsync(StatsLine(stats, m, run.SpeculativeStats));
         return 0;
     }
+
+    /// <summary>Stop when a stop token ended the text, else Length (the --max-tokens limit): "stop" / "length" in JSON, as
+    /// OpenAI-style APIs name them.</summary>
+    private static FinishReason Finish(GenerationRun run, List<int> generated) =>
+        generated.Count > 0 && run.Options.StopTokenIds.Contains(generated[^1]) ? FinishReason.Stop : FinishReason.Length;
 
     private static object? SpeculativeJson(GenerationRun run) => run.SpeculativeStats is not { } spec ? null : new
     {

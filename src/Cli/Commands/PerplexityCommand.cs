@@ -20,8 +20,8 @@ internal static class PerplexityCommand
     {
         var modelOptions = new ModelOptions();
         var files = new Option<string[]>("--file", "-f") { Description = "Held-out text file(s), concatenated with newlines", Required = true, AllowMultipleArgumentsPerToken = true };
-        var window = new Option<int>("--window") { Description = "Tokens per scored window (capped at the model's context)", DefaultValueFactory = _ => 1024 };
-        var maxTokens = new Option<int?>("--max-tokens") { Description = "Score only the first N tokens of the text" };
+        var window = new Option<int>("--window") { Description = "Tokens per scored window (capped at the model's context)", DefaultValueFactory = _ => 1024 }.AtLeast(2);
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Score only the first N tokens of the text" }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a line" };
         var command = new Command("perplexity", "Perplexity of a model on held-out text") { files, window, maxTokens, json };
         modelOptions.AddTo(command);
@@ -30,7 +30,7 @@ internal static class PerplexityCommand
             var resolved = modelOptions.Resolve(parse, error);
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
-            var text = string.Join("\n", parse.GetValue(files)!.Select(File.ReadAllText));
+            var text = string.Join("\n", parse.GetValue(files)!.Select(f => TextFiles.ReadUtf8(f, "--file")));
             var ids = tokenizer.Encode(text, addBos: false);
             if (parse.GetValue(maxTokens) is { } max) ids = [.. ids.Take(Math.Max(max, 0))];
             var bos = tokenizer.Encode("", addBos: true) is [var b] ? b : (int?)null;

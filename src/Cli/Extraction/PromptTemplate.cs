@@ -28,8 +28,7 @@ internal sealed partial class PromptTemplate
 
     public static PromptTemplate Load(string path)
     {
-        if (!File.Exists(path)) throw new IOException($"{path}: prompt template file not found.");
-        return new PromptTemplate(path, File.ReadAllText(path));
+        return new PromptTemplate(path, TextFiles.ReadUtf8(path, "prompt template file"));
     }
 
     /// <summary>The prompt for one record, or an error naming the field it lacks.</summary>

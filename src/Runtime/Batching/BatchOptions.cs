@@ -17,8 +17,6 @@ public sealed record BatchOptions
     {
         ArgumentNullException.ThrowIfNull(Generation);
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be >= 1");
-        if (Generation.MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(Generation), Generation.MaxNewTokens, "MaxNewTokens must be >= 1");
-        if (Generation.PrefillChunk < 1) throw new ArgumentOutOfRangeException(nameof(Generation), Generation.PrefillChunk, "PrefillChunk must be >= 1");
-        Generation.Sampling.Validate();
+        Generation.Validate();
     }
 }

@@ -19,4 +19,13 @@ public sealed record GenerationOptions
     /// activations stay [chunk, context] instead of [prompt, prompt]; 512 keeps a pass well above the per-call
     /// overhead while bounding the mask to a few MB.</summary>
     public int PrefillChunk { get; init; } = 512;
+
+    /// <summary>Checks every field and names the first one out of range.</summary>
+    public void Validate()
+    {
+        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens must be >= 1");
+        if (PrefillChunk < 1) throw new ArgumentOutOfRangeException(nameof(PrefillChunk), PrefillChunk, "PrefillChunk must be >= 1");
+        ArgumentNullException.ThrowIfNull(Sampling);
+        Sampling.Validate();
+    }
 }

@@ -27,6 +27,7 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
         if (prompt.Count == 0) throw new ArgumentException("prompt is empty", nameof(prompt));
+        options.Validate();
         var ownsCache = cache is null;
         cache ??= _model.CreateCache(1);
         if (cache.BatchSize != 1) throw new ArgumentException("StreamAsync needs a cache of batch size 1", nameof(cache));
@@ -73,6 +74,7 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         if (prompts.Count == 0) throw new ArgumentException("no prompts", nameof(prompts));
+        options.Validate();
         var batch = prompts.Count;
         stats ??= new GenerationStats();
         using var cache = _model.CreateCache(batch);
