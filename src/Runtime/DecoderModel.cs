@@ -10,7 +10,9 @@ namespace Condensa.Runtime;
 /// </summary>
 public sealed class DecoderModel : IDecoder, IDisposable
 {
-    private readonly InferenceSession _session;
+    // The general graph: loaded with the model, or, when the causal graph came first, at the first pass that needs it
+    // (a batch-1 generation or an extraction job never does, and each session holds its own copy of the weights).
+    private readonly Lazy<InferenceSession> _general;
     private readonly InferenceSession? _causal;      // the causal graph, when loaded (SessionSettings.FusedAttention)
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
@@ -20,15 +22,12 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
 
-    private DecoderModel(string directory, ModelManifest manifest, InferenceSession session, InferenceSession? causal, ExecutionProvider provider,
-        IReadOnlyList<string> skipped, SessionSettings settings)
+    private DecoderModel(string directory, ModelManifest manifest, ProviderFallback.Result first, SessionSettings settings)
     {
         Directory = directory;
         Manifest = manifest;
-        _session = session;
-        _causal = causal;
-        Provider = provider;
-        SkippedProviders = skipped;
+        Provider = first.Provider;
+        SkippedProviders = first.Skipped;
         var layers = manifest.KvLayers;
         _condensation = manifest.Condensation;
         var pending = _condensation.PendingLayers;
@@ -41,13 +40,22 @@ public sealed class DecoderModel : IDecoder, IDisposable
         _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
             .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
         _causalOutputNames = ["logits", .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
-        CheckContract(_session, manifest.Graph, _inputNames, _outputNames);
-        if (causal is not null) CheckContract(causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
+        if (first.Graph == GeneralGraphPath)
+        {
+            CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
+            _general = new Lazy<InferenceSession>(first.Session);
+        }
+        else
+        {
+            _causal = first.Session;
+            CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
+            _general = new Lazy<InferenceSession>(() => LoadGeneral(settings), LazyThreadSafetyMode.ExecutionAndPublication);
+        }
         _kvMemory = settings.KvResidence switch
         {
             KvResidence.Host => KvMemory.Host,
-            KvResidence.Auto when !provider.HasDeviceMemory => KvMemory.Host,
-            _ => DeviceKvMemory.Load(directory, manifest, session, provider, settings),
+            KvResidence.Auto when !Provider.HasDeviceMemory => KvMemory.Host,
+            _ => DeviceKvMemory.Load(directory, manifest, first.Session, Provider, settings),
         };
     }
 
@@ -57,6 +65,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether causal passes run the export's causal graph, one fused attention node per layer (see
     /// <see cref="SessionSettings.FusedAttention"/>).</summary>
     public bool FusedAttention => _causal is not null;
+
+    /// <summary>Whether the general graph is loaded: always without fused attention; with it, once a pass needed it.</summary>
+    internal bool GeneralGraphLoaded => _general.IsValueCreated;
 
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
@@ -73,39 +84,48 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Why each provider listed before <see cref="Provider"/> was skipped (empty when the first one worked).</summary>
     public IReadOnlyList<string> SkippedProviders { get; }
 
+    private string GeneralGraphPath => Path.Combine(Directory, Manifest.Graph);
+
     /// <summary>
     /// Loads an export folder (condensa.json + graph) on the first provider of <see cref="SessionSettings.Providers"/>
-    /// that works. $CONDENSA_ORT_LIBRARY, when set, names the native ONNX Runtime build to load (see <see cref="OrtLibrary"/>).
+    /// that works, starting from the causal graph where fused attention applies (<see cref="SessionSettings.FusedAttention"/>).
+    /// $CONDENSA_ORT_LIBRARY, when set, names the native ONNX Runtime build to load (see <see cref="OrtLibrary"/>).
     /// </summary>
     public static DecoderModel Load(string exportDir, SessionSettings? settings = null)
     {
         var manifest = ModelManifest.Load(exportDir);
         var graph = Path.Combine(exportDir, manifest.Graph);
         if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
-        OrtLibrary.Use();
         settings ??= new SessionSettings();
-        var (session, provider, skipped, captures) = ProviderFallback.CreateSession(graph, settings);
-        if (!captures && settings.CapturesGraphs(provider))   // auto capture refused for this graph: everything else runs uncaptured too
-            settings = settings with { ProviderOptions = settings.ProviderOptions with { GraphCapture = false } };
-        InferenceSession? causal = null;
+        var causal = CausalGraphPath(exportDir, manifest, settings);
+        OrtLibrary.Use();
+
+        ProviderFallback.Result first;
         try
         {
-            causal = LoadCausal(exportDir, manifest, provider, settings);
-            return new DecoderModel(exportDir, manifest, session, causal, provider, skipped, settings);
+            first = ProviderFallback.CreateSession(p => causal is not null && settings.UsesFusedAttention(p, manifest) ? causal : graph, settings);
+        }
+        catch (CondensaException) when (causal is not null && settings.FusedAttention is null)
+        {
+            first = ProviderFallback.CreateSession(graph, settings);   // auto: a provider that refuses the causal graph runs the general one
+        }
+        if (!first.CapturesGraphs && settings.CapturesGraphs(first.Provider))   // auto capture refused for this graph: everything else runs uncaptured too
+            settings = settings with { ProviderOptions = settings.ProviderOptions with { GraphCapture = false } };
+        try
+        {
+            return new DecoderModel(exportDir, manifest, first, settings);
         }
         catch
         {
-            causal?.Dispose();
-            session.Dispose();
+            first.Session.Dispose();
             throw;
         }
     }
 
-    // The causal graph on the general graph's provider, when the settings take it. Its weights are the general graph's
-    // (one data file on disk), though each session holds its own copy in memory.
-    private static InferenceSession? LoadCausal(string exportDir, ModelManifest manifest, ExecutionProvider provider, SessionSettings settings)
+    // The causal graph's path, or null where the export has none; asking for fused attention then is an error.
+    private static string? CausalGraphPath(string exportDir, ModelManifest manifest, SessionSettings settings)
     {
-        if (!settings.UsesFusedAttention(provider, manifest)) return null;
+        if (settings.FusedAttention == false) return null;
         if (manifest.CausalGraph is null)
         {
             if (settings.FusedAttention != true) return null;
@@ -115,15 +135,31 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         var path = Path.Combine(exportDir, manifest.CausalGraph);
         if (!File.Exists(path)) throw new CondensaException($"{path}: causal graph named in {ModelManifest.FileName} is missing.");
-        using var options = settings.ToSessionOptions(provider, settings.CapturesGraphs(provider));
+        return path;
+    }
+
+    // The general graph on the causal graph's provider, for the first pass the causal graph cannot take.
+    private InferenceSession LoadGeneral(SessionSettings settings)
+    {
+        using var options = settings.ToSessionOptions(Provider, settings.CapturesGraphs(Provider));
+        InferenceSession session;
         try
         {
-            return new InferenceSession(path, options);
+            session = new InferenceSession(GeneralGraphPath, options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new CondensaException($"{path}: ONNX Runtime could not load the causal graph on provider '{provider.Name}' ({e.Message}); " +
-                "turn fused attention off to run the general graph only.", e);
+            throw new CondensaException($"{GeneralGraphPath}: ONNX Runtime could not load the graph on provider '{Provider.Name}' ({e.Message}).", e);
+        }
+        try
+        {
+            CheckContract(session, Manifest.Graph, _inputNames, _outputNames);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
         }
     }
 
@@ -251,7 +287,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Run(ws);
     }
 
-    private void Run(ForwardWorkspace ws) => Run(_session, Manifest.Graph, ws, _inputNames, _outputNames);
+    private void Run(ForwardWorkspace ws) => Run(_general.Value, Manifest.Graph, ws, _inputNames, _outputNames);
 
     private void Run(InferenceSession session, string graph, ForwardWorkspace ws, string[] inputNames, string[] outputNames)
     {
@@ -313,6 +349,6 @@ public sealed class DecoderModel : IDecoder, IDisposable
     {
         (_kvMemory as IDisposable)?.Dispose();
         _causal?.Dispose();
-        _session.Dispose();
+        if (_general.IsValueCreated) _general.Value.Dispose();
     }
 }

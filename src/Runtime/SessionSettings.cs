@@ -34,8 +34,9 @@ public sealed record SessionSettings
 
     /// <summary>
     /// Whether causal passes over a standard KV cache run the export's causal graph (one fused GroupQueryAttention per
-    /// layer, docs/ARCHITECTURE.md "The causal graph") instead of the general one: null (auto) = on cuda, where it
-    /// removes most of a decode step's kernels; true = wherever the export has one (an error where it has none);
+    /// layer, docs/ARCHITECTURE.md "The causal graph") instead of the general one: null (auto) = on the CPU and, for
+    /// float16 exports, on cuda, where it was measured faster (docs/benchmarks.md); true = wherever the export has one
+    /// (an error where it has none);
     /// false = never. Passes the causal graph cannot take (token trees, budgeted caches, chains at batch &gt; 1) run the
     /// general graph either way.
     /// </summary>
@@ -67,9 +68,10 @@ public sealed record SessionSettings
     }
 
     /// <summary>Whether a model on <paramref name="provider"/> loads its causal graph (<see cref="FusedAttention"/>); auto
-    /// takes it on cuda for float16 exports, since the CUDA GroupQueryAttention kernels are half-precision only.</summary>
+    /// takes it on the CPU, and on cuda for float16 exports, since the CUDA GroupQueryAttention kernels are half-precision
+    /// only. The other providers keep the general graph until the causal one is measured there.</summary>
     internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest) =>
-        FusedAttention ?? (provider == ExecutionProvider.Cuda && manifest.KvType == KvDataType.Float16);
+        FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType == KvDataType.Float16));
 
     /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
     /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider

@@ -88,7 +88,15 @@ public sealed class FusedAttentionTests
         StringAssert.Contains(error.Message, "condensa.json");
         StringAssert.Contains(error.Message, "no causal graph");
         using var auto = DecoderModel.Load(export);
-        Assert.IsFalse(auto.FusedAttention, "auto on the CPU loads only the general graph");
+        Assert.IsFalse(auto.FusedAttention, "without a causal graph, auto loads only the general graph");
+    }
+
+    [TestMethod]
+    public void Load_Auto_TakesTheCausalGraphOnTheCpuAndOffKeepsToTheGeneralOne()
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using (var auto = DecoderModel.Load(export)) Assert.IsTrue(auto.FusedAttention);
+        using (var off = DecoderModel.Load(export, new SessionSettings { FusedAttention = false })) Assert.IsFalse(off.FusedAttention);
     }
 
     // The entries each row holds (slots below its length), as float32 [batch, kvHeads, capacity, headDim].
@@ -106,6 +114,21 @@ public sealed class FusedAttentionTests
             var ai = ((b * m.NumKvHeads + h) * actualCache.Capacity + s) * m.HeadDim + d;
             Assert.AreEqual(e[ei], a[ai], 1e-5f, $"{what}: row {b}, head {h}, slot {s}");
         }
+    }
+
+    [TestMethod]
+    public void Forward_Fused_LoadsTheGeneralGraphOnlyForAPassTheCausalOneCannotTake()
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export, Fused);
+        using var single = model.CreateCache(1);
+        model.Forward(single, TinyModels.Ids(6, 7), [6], LogitsSelection.LastPerRow);   // a batch-1 chunk
+        model.Forward(single, [9], [1], LogitsSelection.LastPerRow);                    // a decode step
+        Assert.IsFalse(model.GeneralGraphLoaded, "batch-1 chunks and decode steps run the causal graph only");
+
+        using var pair = model.CreateCache(2);
+        model.Forward(pair, [.. TinyModels.Ids(3, 8), .. TinyModels.Ids(3, 9)], [3, 2], LogitsSelection.LastPerRow);   // a chunk at batch 2
+        Assert.IsTrue(model.GeneralGraphLoaded);
     }
 
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)

@@ -37,8 +37,8 @@ internal sealed class ExecutionOptions
 
     public Option<Switch> FusedAttention { get; } = new("--fused-attention")
     {
-        Description = "The export's causal graph (one fused attention node per layer) for causal passes: auto (on for float16 " +
-            "exports on cuda), on, or off",
+        Description = "The export's causal graph (one fused attention node per layer) for causal passes: auto (on for the cpu, " +
+            "and for float16 exports on cuda), on, or off",
         DefaultValueFactory = _ => Switch.Auto,
     };
 

@@ -9,11 +9,17 @@ namespace Condensa.Runtime.ExecutionProviders;
 /// </summary>
 internal static class ProviderFallback
 {
-    /// <summary>A session, the provider it runs on, why each earlier provider was skipped, and whether it captures CUDA
-    /// graphs (false where auto capture was refused: <see cref="CreateSession"/>).</summary>
-    internal sealed record Result(InferenceSession Session, ExecutionProvider Provider, IReadOnlyList<string> Skipped, bool CapturesGraphs);
+    /// <summary>A session, the provider it runs on, why each earlier provider was skipped, whether it captures CUDA
+    /// graphs (false where auto capture was refused: <see cref="CreateSession(Func{ExecutionProvider, string}, SessionSettings)"/>),
+    /// and the graph file it loaded.</summary>
+    internal sealed record Result(InferenceSession Session, ExecutionProvider Provider, IReadOnlyList<string> Skipped, bool CapturesGraphs,
+        string Graph);
 
-    public static Result CreateSession(string graph, SessionSettings settings)
+    public static Result CreateSession(string graph, SessionSettings settings) => CreateSession(_ => graph, settings);
+
+    /// <summary>The same, loading <paramref name="graphFor"/>'s graph on each provider tried (a model may start from
+    /// another graph file on one provider than on another).</summary>
+    public static Result CreateSession(Func<ExecutionProvider, string> graphFor, SessionSettings settings)
     {
         var providers = settings.ResolveProviders();
         foreach (var provider in providers) provider.Validate(settings.ProviderOptions);
@@ -40,18 +46,19 @@ internal static class ProviderFallback
             }
 
             // 2) the session must load on it (a GPU provider may find no device, or refuse the graph)
+            var graph = graphFor(provider);
             using (options)
             {
                 try
                 {
-                    return new Result(new InferenceSession(graph, options), provider, skipped, captures);
+                    return new Result(new InferenceSession(graph, options), provider, skipped, captures, graph);
                 }
                 catch (OnnxRuntimeException e) when (captures && settings.ProviderOptions.GraphCapture is null && e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
                 {
                     // Capture on by default, refused because some nodes run on the CPU (a layer-condensed graph's mask
                     // arithmetic): the graph runs uncaptured on the same device rather than not at all.
                     using var uncaptured = settings.ToSessionOptions(provider, captureGraphs: false);
-                    return new Result(new InferenceSession(graph, uncaptured), provider, skipped, CapturesGraphs: false);
+                    return new Result(new InferenceSession(graph, uncaptured), provider, skipped, CapturesGraphs: false, graph);
                 }
                 catch (OnnxRuntimeException e) when (!last)
                 {
