@@ -48,7 +48,12 @@ public static class CheckpointExporter
             throw new ExportException(
                 $"config.json: num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.");
         string fingerprint = CheckpointFingerprint.Compute(checkpointDir);
-        var modelType = options.Precision == ExportPrecision.Fp16 ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float;
+        var modelType = options.Precision switch
+        {
+            ExportPrecision.Fp16 => TensorProto.Types.DataType.Float16,
+            ExportPrecision.Bf16 => TensorProto.Types.DataType.Bfloat16,
+            _ => TensorProto.Types.DataType.Float,
+        };
         var quantization = options.ResolveQuantization();
 
         // 2) invalidate any previous export first, so a crash below never leaves a stale manifest
@@ -107,7 +112,7 @@ public static class CheckpointExporter
         var manifest = new CondensaManifest
         {
             Architecture = config.Architecture,
-            Dtype = options.Precision == ExportPrecision.Fp16 ? "float16" : "float32",
+            Dtype = options.Precision switch { ExportPrecision.Fp16 => "float16", ExportPrecision.Bf16 => "bfloat16", _ => "float32" },
             VocabSize = config.VocabSize,
             HiddenSize = config.HiddenSize,
             NumLayers = config.NumLayers,

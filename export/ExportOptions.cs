@@ -7,6 +7,9 @@ public enum ExportPrecision
     Fp32,
     /// <summary>float16 weights, activations and KV; norms and softmax in float32; logits float32.</summary>
     Fp16,
+    /// <summary>bfloat16 weights, activations and KV (a bfloat16 checkpoint's own precision, float32's range); norms and
+    /// softmax in float32; logits float32. For GPU providers: ONNX Runtime's CPU provider has no bfloat16 kernels.</summary>
+    Bf16,
     /// <summary>Linear weights block-quantized to 4 bits (com.microsoft MatMulNBits), some kept at 8 (<see cref="Int4Mix"/>);
     /// embeddings, norms, activations and KV float32.</summary>
     Int4,

@@ -68,7 +68,7 @@ internal static class SafeTensorDtypes
     }
 
     // Round to nearest even, as torch's float -> bfloat16 conversion does (NaN stays NaN).
-    private static ushort ToBFloat16Bits(float value)
+    internal static ushort ToBFloat16Bits(float value)
     {
         uint u = BitConverter.SingleToUInt32Bits(value);
         if (float.IsNaN(value)) return 0x7FC0;

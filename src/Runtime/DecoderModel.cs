@@ -97,6 +97,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var graph = Path.Combine(exportDir, manifest.Graph);
         if (!File.Exists(graph)) throw new CondensaException($"{graph}: graph file named in {ModelManifest.FileName} is missing.");
         settings ??= new SessionSettings();
+        if (manifest.KvType == KvDataType.BFloat16 && settings.ResolveProviders().All(p => p == ExecutionProvider.Cpu))
+            throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: a bfloat16 export runs on a GPU provider (cuda); " +
+                "ONNX Runtime's CPU provider has no bfloat16 kernels. Run it with --provider cuda, or export with --precision fp32 or fp16.");
         var causal = CausalGraphPath(exportDir, manifest, settings);
         OrtLibrary.Use();
 

@@ -7,6 +7,8 @@ public enum KvDataType
     Float32,
     /// <summary>16-bit IEEE float.</summary>
     Float16,
+    /// <summary>bfloat16 (a bfloat16 export; GPU providers only).</summary>
+    BFloat16,
 }
 
 internal static class KvDataTypeExtensions
@@ -17,6 +19,15 @@ internal static class KvDataTypeExtensions
     {
         "float32" => KvDataType.Float32,
         "float16" => KvDataType.Float16,
-        _ => throw new CondensaException($"{file}: field 'dtype' has unsupported value '{dtype}' (expected float32 or float16)."),
+        "bfloat16" => KvDataType.BFloat16,
+        _ => throw new CondensaException($"{file}: field 'dtype' has unsupported value '{dtype}' (expected float32, float16 or bfloat16)."),
+    };
+
+    /// <summary>ONNX Runtime's element type of the KV tensors.</summary>
+    public static Microsoft.ML.OnnxRuntime.Tensors.TensorElementType ElementType(this KvDataType type) => type switch
+    {
+        KvDataType.Float32 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
+        KvDataType.Float16 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16,
+        _ => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.BFloat16,
     };
 }

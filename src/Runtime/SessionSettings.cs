@@ -68,10 +68,10 @@ public sealed record SessionSettings
     }
 
     /// <summary>Whether a model on <paramref name="provider"/> loads its causal graph (<see cref="FusedAttention"/>); auto
-    /// takes it on the CPU, and on cuda for float16 exports, since the CUDA GroupQueryAttention kernels are half-precision
+    /// takes it on the CPU, and on cuda for float16 and bfloat16 exports, since the CUDA GroupQueryAttention kernels are half-precision
     /// only. The other providers keep the general graph until the causal one is measured there.</summary>
     internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest) =>
-        FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType == KvDataType.Float16));
+        FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
 
     /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
     /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider

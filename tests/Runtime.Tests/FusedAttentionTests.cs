@@ -131,6 +131,18 @@ public sealed class FusedAttentionTests
         Assert.IsTrue(model.GeneralGraphLoaded);
     }
 
+    [TestMethod]
+    public void Load_Bfloat16ExportOnTheCpu_SaysItNeedsAGpuProvider()
+    {
+        var (_, export) = TinyModels.Get("llama", Condensa.Export.ExportPrecision.Bf16);
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(export));
+        StringAssert.Contains(error.Message, "condensa.json");
+        StringAssert.Contains(error.Message, "bfloat16");
+        StringAssert.Contains(error.Message, "--provider cuda");
+        Assert.AreEqual(KvDataType.BFloat16, ModelManifest.Load(export).KvType);
+        Assert.AreEqual(2L * 2 * 2 * 16 * 2, ModelManifest.Load(export).KvBytesPerToken, "2 bytes an element: K and V, 2 layers, 2 heads, 16 dims");
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.AreEqual(expected.Length, actual.Length, what);

@@ -19,7 +19,7 @@ internal static class CommonOptions
 
     public static Option<ExportPrecision> Precision() => new("--precision")
     {
-        Description = "Precision of the export made on first use: fp32, fp16, int8 or int4 (block-quantized linear weights)",
+        Description = "Precision of the export made on first use: fp32, fp16, bf16 (GPU providers), int8 or int4 (block-quantized linear weights)",
         DefaultValueFactory = _ => ExportPrecision.Fp32,
         CustomParser = r =>
         {
@@ -41,6 +41,7 @@ internal static class CommonOptions
         {
             "fp32" or "float32" => (true, ExportPrecision.Fp32),
             "fp16" or "float16" => (true, ExportPrecision.Fp16),
+            "bf16" or "bfloat16" => (true, ExportPrecision.Bf16),
             "int8" => (true, ExportPrecision.Int8),
             "int4" => (true, ExportPrecision.Int4),
             _ => (false, ExportPrecision.Fp32),

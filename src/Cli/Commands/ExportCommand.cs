@@ -17,7 +17,7 @@ internal static class ExportCommand
         };
         var output = new Option<string>("--out") { Description = "Folder to write model.onnx, model.onnx.data and condensa.json into", Required = true };
         var precision = CommonOptions.Precision();
-        precision.Description = "Weights: fp32, fp16 (weights, activations and KV), int8 or int4 (block-quantized linear weights, MatMulNBits; activations and KV fp32)";
+        precision.Description = "Weights: fp32, fp16 or bf16 (weights, activations and KV; bf16 runs on GPU providers only), int8 or int4 (block-quantized linear weights, MatMulNBits; activations and KV fp32)";
         var blockSize = new Option<int>("--block-size") { Description = "int4/int8: weights per quantization block along the input dimension (power of two, >= 16)", DefaultValueFactory = _ => 32 };
         var floatActivations = new Option<bool>("--float-activations")
         {

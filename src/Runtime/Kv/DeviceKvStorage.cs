@@ -109,7 +109,7 @@ internal sealed class DeviceKvStorage : KvStorage
         if (_indicesHandle.IsAllocated) _indicesHandle.Free();
     }
 
-    private TensorElementType ElementType => Manifest.KvType == KvDataType.Float32 ? TensorElementType.Float : TensorElementType.Float16;
+    private TensorElementType ElementType => Manifest.KvType.ElementType();
 
     private void Allocate(int slots)
     {

@@ -49,6 +49,31 @@ PY
   exit 0
 fi
 
+# QUICK=3: bfloat16 exports (demo-code and the 1.1B checkpoint): greedy tokens through both graphs against fp32 on the
+# CPU, and the 1.1B bf16 bench beside fp16
+if [ "${QUICK:-0}" = 3 ]; then
+  $C export --checkpoint models/demo-code --out /tmp/r/demobf16 --precision bf16 > $o/demobf16-export.log 2>&1
+  for v in "cpu32:--model demo-code --provider cpu" "cuda:--model /tmp/r/demobf16 --provider cuda" \
+           "cuda-general:--model /tmp/r/demobf16 --provider cuda --fused-attention off" "cuda-nograph:--model /tmp/r/demobf16 --provider cuda --graph-capture off"; do
+    run b16-${v%%:*} $C generate ${v#*:} --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json
+  done
+  python3 - $o <<'PY' | tee -a $o/log.txt
+import json, sys
+ref = None
+for n in ["b16-cpu32", "b16-cuda", "b16-cuda-general", "b16-cuda-nograph"]:
+    try: t = json.loads(open(f"{sys.argv[1]}/{n}.out").read().strip().splitlines()[-1])["tokens"]
+    except Exception: print(f"{n}: no JSON"); continue
+    ref = t if ref is None else ref
+    print(f"{n}: {len(t)} tokens, first difference from b16-cpu32 at {next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)}")
+PY
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/bf16 --precision bf16 > $o/bf16-export.log 2>&1; log "bf16 export rc $?"
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+  TMO=200 run bench-bf16 $C $B -m /tmp/r/bf16 -m /tmp/r/fp16 --batch 1,32 --context 512,8192 --json $o/bench-bf16.json
+  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -2; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=2: demo-code exported as float16, the trained model whose greedy choices are rarely near ties, through the
 # causal graph (fused attention) and the general one: 400 tokens, a ragged batch of 8, every speculative mode; then the
 # layer-condensed benches and ONNX Runtime's XQA decode kernel (ORT_ENABLE_XQA=1) against its flash decoding
