@@ -1,6 +1,5 @@
 using Condensa.Runtime.ExecutionProviders;
 using Condensa.Runtime.Kv;
-using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime;
 
@@ -10,52 +9,24 @@ namespace Condensa.Runtime;
 /// </summary>
 public sealed class DecoderModel : IDecoder, IDisposable
 {
-    // The general graph: loaded with the model, or, when the causal graph came first, at the first pass that needs it
-    // (a batch-1 generation or an extraction job never does, and each session holds its own copy of the weights).
-    private readonly Lazy<InferenceSession> _general;
-    private readonly InferenceSession? _causal;      // the causal graph, when loaded (SessionSettings.FusedAttention)
-    private readonly string[] _inputNames;
-    private readonly string[] _outputNames;
-    private readonly string[] _causalInputNames;
-    private readonly string[] _causalOutputNames;
+    private readonly DecoderSessions _sessions;
     private readonly LayerCondensation _condensation;
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
 
-    private DecoderModel(string directory, ModelManifest manifest, ProviderFallback.Result first, SessionSettings settings)
+    private DecoderModel(string directory, ModelManifest manifest, DecoderSessions sessions)
     {
         Directory = directory;
         Manifest = manifest;
-        Provider = first.Provider;
-        SkippedProviders = first.Skipped;
-        var layers = manifest.KvLayers;
+        _sessions = sessions;
         _condensation = manifest.Condensation;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
-        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index",
-            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
-            .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
-        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
-            .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
-        _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
-            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
-        _causalOutputNames = ["logits", .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
-        if (first.Graph == GeneralGraphPath)
-        {
-            CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
-            _general = new Lazy<InferenceSession>(first.Session);
-        }
-        else
-        {
-            _causal = first.Session;
-            CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
-            _general = new Lazy<InferenceSession>(() => LoadGeneral(settings), LazyThreadSafetyMode.ExecutionAndPublication);
-        }
-        _kvMemory = settings.KvResidence switch
+        _kvMemory = sessions.Settings.KvResidence switch
         {
             KvResidence.Host => KvMemory.Host,
             KvResidence.Auto when !Provider.HasDeviceMemory => KvMemory.Host,
-            _ => DeviceKvMemory.Load(directory, manifest, first.Session, Provider, settings),
+            _ => DeviceKvMemory.Load(directory, manifest, sessions.First.Session, Provider, sessions.Settings),
         };
     }
 
@@ -64,10 +35,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
     /// <summary>Whether causal passes run the export's causal graph, one fused attention node per layer (see
     /// <see cref="SessionSettings.FusedAttention"/>).</summary>
-    public bool FusedAttention => _causal is not null;
+    public bool FusedAttention => _sessions.Causal;
 
     /// <summary>Whether the general graph is loaded: always without fused attention; with it, once a pass needed it.</summary>
-    internal bool GeneralGraphLoaded => _general.IsValueCreated;
+    internal bool GeneralGraphLoaded => _sessions.GeneralLoaded;
 
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
@@ -79,17 +50,15 @@ public sealed class DecoderModel : IDecoder, IDisposable
     public ModelManifest Manifest { get; }
 
     /// <summary>The execution provider the model runs on: the first of <see cref="SessionSettings.Providers"/> that worked.</summary>
-    public ExecutionProvider Provider { get; }
+    public ExecutionProvider Provider => _sessions.First.Provider;
 
     /// <summary>Why each provider listed before <see cref="Provider"/> was skipped (empty when the first one worked).</summary>
-    public IReadOnlyList<string> SkippedProviders { get; }
-
-    private string GeneralGraphPath => Path.Combine(Directory, Manifest.Graph);
+    public IReadOnlyList<string> SkippedProviders => _sessions.First.Skipped;
 
     /// <summary>
-    /// Loads an export folder (condensa.json + graph) on the first provider of <see cref="SessionSettings.Providers"/>
-    /// that works, starting from the causal graph where fused attention applies (<see cref="SessionSettings.FusedAttention"/>).
-    /// $CONDENSA_ORT_LIBRARY, when set, names the native ONNX Runtime build to load (see <see cref="OrtLibrary"/>).
+    /// Loads an export folder (condensa.json + graphs) on the first provider of <see cref="SessionSettings.Providers"/>
+    /// that works (<see cref="DecoderSessions"/>). $CONDENSA_ORT_LIBRARY, when set, names the native ONNX Runtime build to
+    /// load (see <see cref="OrtLibrary"/>).
     /// </summary>
     public static DecoderModel Load(string exportDir, SessionSettings? settings = null)
     {
@@ -100,68 +69,15 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (manifest.KvType == KvDataType.BFloat16 && settings.ResolveProviders().All(p => p == ExecutionProvider.Cpu))
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: a bfloat16 export runs on a GPU provider (cuda); " +
                 "ONNX Runtime's CPU provider has no bfloat16 kernels. Run it with --provider cuda, or export with --precision fp32 or fp16.");
-        var causal = CausalGraphPath(exportDir, manifest, settings);
         OrtLibrary.Use();
-
-        ProviderFallback.Result first;
+        var sessions = DecoderSessions.Load(exportDir, manifest, settings);
         try
         {
-            first = ProviderFallback.CreateSession(p => causal is not null && settings.UsesFusedAttention(p, manifest) ? causal : graph, settings);
-        }
-        catch (CondensaException) when (causal is not null && settings.FusedAttention is null)
-        {
-            first = ProviderFallback.CreateSession(graph, settings);   // auto: a provider that refuses the causal graph runs the general one
-        }
-        if (!first.CapturesGraphs && settings.CapturesGraphs(first.Provider))   // auto capture refused for this graph: everything else runs uncaptured too
-            settings = settings with { ProviderOptions = settings.ProviderOptions with { GraphCapture = false } };
-        try
-        {
-            return new DecoderModel(exportDir, manifest, first, settings);
+            return new DecoderModel(exportDir, manifest, sessions);
         }
         catch
         {
-            first.Session.Dispose();
-            throw;
-        }
-    }
-
-    // The causal graph's path, or null where the export has none; asking for fused attention then is an error.
-    private static string? CausalGraphPath(string exportDir, ModelManifest manifest, SessionSettings settings)
-    {
-        if (settings.FusedAttention == false) return null;
-        if (manifest.CausalGraph is null)
-        {
-            if (settings.FusedAttention != true) return null;
-            throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: fused attention was asked for, but the export has no " +
-                "causal graph (layer-condensed and sliding-window models have none, and exports before exporter version 6 lack it; " +
-                "export the checkpoint again, or leave fused attention on auto).");
-        }
-        var path = Path.Combine(exportDir, manifest.CausalGraph);
-        if (!File.Exists(path)) throw new CondensaException($"{path}: causal graph named in {ModelManifest.FileName} is missing.");
-        return path;
-    }
-
-    // The general graph on the causal graph's provider, for the first pass the causal graph cannot take.
-    private InferenceSession LoadGeneral(SessionSettings settings)
-    {
-        using var options = settings.ToSessionOptions(Provider, settings.CapturesGraphs(Provider));
-        InferenceSession session;
-        try
-        {
-            session = new InferenceSession(GeneralGraphPath, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new CondensaException($"{GeneralGraphPath}: ONNX Runtime could not load the graph on provider '{Provider.Name}' ({e.Message}).", e);
-        }
-        try
-        {
-            CheckContract(session, Manifest.Graph, _inputNames, _outputNames);
-            return session;
-        }
-        catch
-        {
-            session.Dispose();
+            sessions.Dispose();
             throw;
         }
     }
@@ -224,7 +140,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         //    outputs land in the workspace
         if (causal)
         {
-            Run(_causal!, Manifest.CausalGraph!, ws, _causalInputNames, _causalOutputNames);
+            _sessions.RunCausal(ws);
         }
         else if (_condensation.IsIterative)
         {
@@ -255,7 +171,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
-        if (_causal is null || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
+        if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
         if (seqLen != 1 && cache.BatchSize != 1) return false;
         var limit = CausalTotal(cache);
         foreach (var length in cache.Lengths)
@@ -290,19 +206,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Run(ws);
     }
 
-    private void Run(ForwardWorkspace ws) => Run(_general.Value, Manifest.Graph, ws, _inputNames, _outputNames);
-
-    private void Run(InferenceSession session, string graph, ForwardWorkspace ws, string[] inputNames, string[] outputNames)
-    {
-        try
-        {
-            session.Run(ws.RunOptions, inputNames, ws.Inputs, outputNames, ws.Outputs);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new CondensaException($"{Path.Combine(Directory, graph)}: forward pass failed ({e.Message}).", e);
-        }
-    }
+    private void Run(ForwardWorkspace ws) => _sessions.RunGeneral(ws);
 
     private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen, int maxContext)
     {
@@ -333,25 +237,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
     }
 
-    private void CheckContract(InferenceSession session, string graph, string[] inputNames, string[] outputNames)
-    {
-        var file = Path.Combine(Directory, graph);
-        // Exporter 5 added kv_write_index and present.{l}: an older export is named as such, not as a broken graph.
-        var again = Manifest.ExporterVersion is > 0 and < 5
-            ? $" (it was made by exporter version {Manifest.ExporterVersion}; export the checkpoint again)" : "";
-        foreach (var name in inputNames)
-            if (!session.InputMetadata.ContainsKey(name))
-                throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
-        foreach (var name in outputNames)
-            if (!session.OutputMetadata.ContainsKey(name))
-                throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
-    }
-
     /// <inheritdoc />
     public void Dispose()
     {
         (_kvMemory as IDisposable)?.Dispose();
-        _causal?.Dispose();
-        if (_general.IsValueCreated) _general.Value.Dispose();
+        _sessions.Dispose();
     }
 }

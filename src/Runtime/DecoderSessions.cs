@@ -1,0 +1,175 @@
+using Condensa.Runtime.ExecutionProviders;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Condensa.Runtime;
+
+/// <summary>
+/// The ONNX Runtime sessions of one export and their I/O names: the general graph and, where fused attention applies
+/// (<see cref="SessionSettings.FusedAttention"/>), the causal graph. The causal graph is loaded first and the general one
+/// at the first pass that needs it, since each session holds its own copy of the weights: a batch-1 generation, a chat
+/// or an extraction job never loads it.
+/// </summary>
+internal sealed class DecoderSessions : IDisposable
+{
+    private readonly string _directory;
+    private readonly ModelManifest _manifest;
+    private readonly Lazy<InferenceSession> _general;
+    private readonly InferenceSession? _causal;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly string[] _causalInputNames;
+    private readonly string[] _causalOutputNames;
+
+    private DecoderSessions(string directory, ModelManifest manifest, ProviderFallback.Result first, SessionSettings settings)
+    {
+        _directory = directory;
+        _manifest = manifest;
+        First = first;
+        Settings = settings;
+        var layers = manifest.KvLayers;
+        var pending = manifest.Condensation.PendingLayers;
+        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index",
+            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
+            .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
+        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
+            .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
+            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
+        _causalOutputNames = ["logits", .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        if (first.Graph == GeneralGraphPath)
+        {
+            CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
+            _general = new Lazy<InferenceSession>(first.Session);
+        }
+        else
+        {
+            _causal = first.Session;
+            CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
+            _general = new Lazy<InferenceSession>(LoadGeneral, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+    }
+
+    /// <summary>The session the model loaded first, its provider, and why earlier providers were skipped.</summary>
+    public ProviderFallback.Result First { get; }
+
+    /// <summary>The settings the sessions run with (graph capture off where auto capture was refused).</summary>
+    public SessionSettings Settings { get; }
+
+    /// <summary>Whether the causal graph is loaded.</summary>
+    public bool Causal => _causal is not null;
+
+    /// <summary>Whether the general graph is loaded (always without the causal graph; with it, once a pass needed it).</summary>
+    public bool GeneralLoaded => _general.IsValueCreated;
+
+    private string GeneralGraphPath => Path.Combine(_directory, _manifest.Graph);
+
+    /// <summary>
+    /// Loads the sessions on the first provider of <see cref="SessionSettings.Providers"/> that works, starting from the
+    /// causal graph where fused attention applies on that provider.
+    /// </summary>
+    public static DecoderSessions Load(string exportDir, ModelManifest manifest, SessionSettings settings)
+    {
+        var graph = Path.Combine(exportDir, manifest.Graph);
+        var causal = CausalGraphPath(exportDir, manifest, settings);
+        ProviderFallback.Result first;
+        try
+        {
+            first = ProviderFallback.CreateSession(p => causal is not null && settings.UsesFusedAttention(p, manifest) ? causal : graph, settings);
+        }
+        catch (CondensaException) when (causal is not null && settings.FusedAttention is null)
+        {
+            first = ProviderFallback.CreateSession(graph, settings);   // auto: a provider that refuses the causal graph runs the general one
+        }
+        if (!first.CapturesGraphs && settings.CapturesGraphs(first.Provider))   // auto capture refused for this graph: everything else runs uncaptured too
+            settings = settings with { ProviderOptions = settings.ProviderOptions with { GraphCapture = false } };
+        try
+        {
+            return new DecoderSessions(exportDir, manifest, first, settings);
+        }
+        catch
+        {
+            first.Session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the general graph on the workspace's bound values.</summary>
+    public void RunGeneral(ForwardWorkspace ws) => Run(_general.Value, _manifest.Graph, ws, _inputNames, _outputNames);
+
+    /// <summary>Runs the causal graph on the workspace's bound values (<see cref="Causal"/> must hold).</summary>
+    public void RunCausal(ForwardWorkspace ws) => Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, _causalOutputNames);
+
+    public void Dispose()
+    {
+        _causal?.Dispose();
+        if (_general.IsValueCreated) _general.Value.Dispose();
+    }
+
+    // The causal graph's path, or null where the export has none; asking for fused attention then is an error.
+    private static string? CausalGraphPath(string exportDir, ModelManifest manifest, SessionSettings settings)
+    {
+        if (settings.FusedAttention == false) return null;
+        if (manifest.CausalGraph is null)
+        {
+            if (settings.FusedAttention != true) return null;
+            throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: fused attention was asked for, but the export has no " +
+                "causal graph (layer-condensed and sliding-window models have none, and exports before exporter version 6 lack it; " +
+                "export the checkpoint again, or leave fused attention on auto).");
+        }
+        var path = Path.Combine(exportDir, manifest.CausalGraph);
+        if (!File.Exists(path)) throw new CondensaException($"{path}: causal graph named in {ModelManifest.FileName} is missing.");
+        return path;
+    }
+
+    // The general graph on the causal graph's provider, for the first pass the causal graph cannot take.
+    private InferenceSession LoadGeneral()
+    {
+        var provider = First.Provider;
+        using var options = Settings.ToSessionOptions(provider, Settings.CapturesGraphs(provider));
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(GeneralGraphPath, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"{GeneralGraphPath}: ONNX Runtime could not load the graph on provider '{provider.Name}' ({e.Message}).", e);
+        }
+        try
+        {
+            CheckContract(session, _manifest.Graph, _inputNames, _outputNames);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private void Run(InferenceSession session, string graph, ForwardWorkspace ws, string[] inputNames, string[] outputNames)
+    {
+        try
+        {
+            session.Run(ws.RunOptions, inputNames, ws.Inputs, outputNames, ws.Outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CondensaException($"{Path.Combine(_directory, graph)}: forward pass failed ({e.Message}).", e);
+        }
+    }
+
+    private void CheckContract(InferenceSession session, string graph, string[] inputNames, string[] outputNames)
+    {
+        var file = Path.Combine(_directory, graph);
+        // Exporter 5 added kv_write_index and present.{l}: an older export is named as such, not as a broken graph.
+        var again = _manifest.ExporterVersion is > 0 and < 5
+            ? $" (it was made by exporter version {_manifest.ExporterVersion}; export the checkpoint again)" : "";
+        foreach (var name in inputNames)
+            if (!session.InputMetadata.ContainsKey(name))
+                throw new CondensaException($"{file}: graph input '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
+        foreach (var name in outputNames)
+            if (!session.OutputMetadata.ContainsKey(name))
+                throw new CondensaException($"{file}: graph output '{name}' is missing; the graph does not follow the Condensa contract for {ModelManifest.FileName}{again}.");
+    }
+}
