@@ -34,13 +34,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
     run q16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
   done
-  python3 - $o <<'PY' | tee -a $o/log.txt
-import json, sys
-ref = None
-for n in ["q16-cpu", "q16-cuda", "q16-cuda-general"]:
-    t = json.loads(open(f"{sys.argv[1]}/{n}.out").read().strip().splitlines()[-1])["tokens"]; ref = t if ref is None else ref
-    print(f"{n}: {len(t)} tokens, first difference from q16-cpu at {next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)}")
-PY
+  python3 "$root/tools/device/cuda/first_diff.py" $o q16-cpu q16-cuda q16-cuda-general | tee -a $o/log.txt
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
   TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
@@ -57,15 +51,7 @@ if [ "${QUICK:-0}" = 3 ]; then
            "cuda-general:--model /tmp/r/demobf16 --provider cuda --fused-attention off" "cuda-nograph:--model /tmp/r/demobf16 --provider cuda --graph-capture off"; do
     run b16-${v%%:*} $C generate ${v#*:} --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json
   done
-  python3 - $o <<'PY' | tee -a $o/log.txt
-import json, sys
-ref = None
-for n in ["b16-cpu32", "b16-cuda", "b16-cuda-general", "b16-cuda-nograph"]:
-    try: t = json.loads(open(f"{sys.argv[1]}/{n}.out").read().strip().splitlines()[-1])["tokens"]
-    except Exception: print(f"{n}: no JSON"); continue
-    ref = t if ref is None else ref
-    print(f"{n}: {len(t)} tokens, first difference from b16-cpu32 at {next((i for i, (a, b) in enumerate(zip(t, ref)) if a != b), None)}")
-PY
+  python3 "$root/tools/device/cuda/first_diff.py" $o b16-cpu32 b16-cuda b16-cuda-general b16-cuda-nograph | tee -a $o/log.txt
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   $C export --checkpoint /tmp/r/ckpt --out /tmp/r/bf16 --precision bf16 > $o/bf16-export.log 2>&1; log "bf16 export rc $?"
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
