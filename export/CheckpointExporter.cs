@@ -126,6 +126,7 @@ public static class CheckpointExporter
             ForwardPasses = config.Lckv?.ForwardPasses,
             BackwardPasses = config.Lckv?.BackwardPasses,
             ForceNodiag = config.Lckv?.ForceNodiag ?? false,
+            UseSequential = config.Lckv?.UseSequential ?? false,
             LayerSlidingWindow = config.Lckv is { } lckv && lckv.LayerTypes.Sliding.Any(s => s)
                 ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
                 : null,

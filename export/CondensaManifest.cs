@@ -74,6 +74,8 @@ public sealed record CondensaManifest
     [JsonPropertyName("backward_passes")] public int? BackwardPasses { get; init; }
     /// <summary>Layer-condensed models: no layer attends to its own position (applied in the graph).</summary>
     [JsonPropertyName("force_nodiag")] public bool ForceNodiag { get; init; }
+    /// <summary>Layer-condensed models: prefill one token per pass (config.json <c>use_sequential</c>); absent when false.</summary>
+    [JsonPropertyName("use_sequential"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseSequential { get; init; }
     /// <summary>Entry i: layer i's sliding window, applied in the graph (unlike <see cref="SlidingWindow"/>), or null
     /// for full attention; the list itself is null when no layer slides.</summary>
     [JsonPropertyName("layer_sliding_window")] public IReadOnlyList<int?>? LayerSlidingWindow { get; init; }

@@ -121,6 +121,7 @@ public sealed record HfConfig
             ForwardPasses = f.OptionalInt("forward_passes") ?? 7,
             BackwardPasses = f.OptionalInt("backward_passes") ?? 2,
             SlidingWindow = f.OptionalInt("sliding_window") ?? 4096,
+            UseSequential = f.OptionalBool("use_sequential") ?? false,
         };
         if (settings.ForwardPasses < 0 || settings.BackwardPasses < 0 || settings.IterativePasses < 1)
             throw new ExportException($"{f.Source}: forward_passes {settings.ForwardPasses} + backward_passes " +

@@ -21,6 +21,10 @@ public sealed record LckvSettings
     /// <summary><c>backward_passes</c>: iterations with gradients (default 2). Prefill runs forward + backward.</summary>
     public int BackwardPasses { get; init; } = 2;
 
+    /// <summary><c>use_sequential</c>: prompts go through the model one token at a time at any length, as decoding does
+    /// (exact, and one pass per token), instead of the iterative prefill of longer chunks (default false).</summary>
+    public bool UseSequential { get; init; }
+
     /// <summary><c>sliding_window</c> of the layers whose layer_types entry ends in <c>s</c> (default 4096).</summary>
     public int SlidingWindow { get; init; } = 4096;
 

@@ -113,6 +113,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
             needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
         }
 
+        if (_condensation.IsIterative && Manifest.UseSequential && seqLen > 1 && inputs.Positions.IsEmpty && inputs.NewTokenVisibility.IsEmpty)
+            return ForwardSequential(cache, inputs, seqLen);
+
         // 1) room for the new entries (may reallocate the buffers)
         cache.EnsureCapacity(needed);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
@@ -160,6 +163,38 @@ public sealed class DecoderModel : IDecoder, IDisposable
         // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
         cache.CommitPass(inputs.Counts);
         return ws.Logits;
+    }
+
+    /// <summary>
+    /// A layer-condensed model with use_sequential: the chunk goes through one token per pass, column by column, as
+    /// decoding would take it (exact, where the iterative prefill approximates it), and each row's logits are gathered
+    /// from the passes that carried its tokens.
+    /// </summary>
+    private ReadOnlySpan<float> ForwardSequential(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    {
+        var batch = cache.BatchSize;
+        var vocab = Manifest.VocabSize;
+        var all = inputs.Selection == LogitsSelection.All;
+        var result = cache.Workspace.SequentialLogits(batch * (all ? seqLen : 1) * vocab);
+        result.Clear();
+        var tokens = new int[batch];
+        var counts = new int[batch];
+        for (var j = 0; j < seqLen; j++)
+        {
+            for (var b = 0; b < batch; b++)
+            {
+                counts[b] = j < inputs.Counts[b] ? 1 : 0;
+                tokens[b] = inputs.Tokens[b * seqLen + j];
+            }
+            if (counts.AsSpan().IndexOf(1) < 0) break;   // every row's tokens are in
+            var logits = Forward(cache, new ForwardInputs(tokens, counts, LogitsSelection.LastPerRow));   // [batch, vocab]
+            for (var b = 0; b < batch; b++)
+            {
+                if (counts[b] == 0 || (!all && j != inputs.Counts[b] - 1)) continue;
+                logits.Slice(b * vocab, vocab).CopyTo(result[((all ? b * seqLen + j : b) * vocab)..]);
+            }
+        }
+        return result;
     }
 
     /// <summary>

@@ -33,7 +33,8 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly Dictionary<(int SeqLen, int K, bool Causal), Pass> _captured = [];
     private (int Slots, int Generation) _capturedLayout = (-1, -1);
     private PinnedBuffer? _host, _logits;
-    private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
+    private readonly PinnedBuffer _total = new(4);
+    private float[] _sequential = [];   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
     private Layout _layout;
     private Pass _pass;
 
@@ -103,6 +104,13 @@ internal sealed class ForwardWorkspace : IDisposable
     public void Download()
     {
         if (_pass.DeviceLogits is { } logits) logits.Download(_logits!.Address, LogitsBytes(_layout.K));
+    }
+
+    /// <summary>Logits of a sequential prefill (<c>use_sequential</c>), gathered over its one-token passes; grows, never shrinks.</summary>
+    public Span<float> SequentialLogits(int length)
+    {
+        if (_sequential.Length < length) _sequential = new float[length];
+        return _sequential.AsSpan(0, length);
     }
 
     /// <summary>Zeros every pending input: the first pass of a chunk has no estimate yet (and decode needs none,

@@ -28,6 +28,8 @@ public sealed record ModelManifest
     [JsonPropertyName("forward_passes")] public int? ForwardPasses { get; init; }
     [JsonPropertyName("backward_passes")] public int? BackwardPasses { get; init; }
     [JsonPropertyName("force_nodiag")] public bool ForceNodiag { get; init; }
+    /// <summary>Layer-condensed models: prompts go one token per pass (config.json use_sequential).</summary>
+    [JsonPropertyName("use_sequential")] public bool UseSequential { get; init; }
     /// <summary>Entry i: layer i's sliding window, applied inside the graph (layer-condensed models), or null.</summary>
     [JsonPropertyName("layer_sliding_window")] public int?[]? LayerSlidingWindow { get; init; }
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }

@@ -42,6 +42,39 @@ public sealed class LckvTests
     }
 
     [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void Forward_UseSequential_ChunkLongerThanRIsExactOnlyWithIt(bool useSequential)
+    {
+        // 13 tokens in one chunk (R = 4): with use_sequential every position equals token-by-token decoding; without it
+        // the iterative prefill approximates the later positions
+        var spec = Lckv("0_3_3_3_4", seed: 36) with { UseSequential = useSequential };
+        var (checkpoint, export) = TinyExports.Get($"lckv-sequential-{useSequential}", spec);
+        var ids = TinyExports.Ids(13, seed: 6);
+        var expected = new LckvReferenceModel(checkpoint).Sequential(ids);
+        using var model = DecoderModel.Load(export);
+        Assert.AreEqual(useSequential, model.Manifest.UseSequential);
+        using var pair = model.CreateCache(2);
+        var tokens = new int[2 * 13];
+        ids.CopyTo(tokens, 0);
+        ids.AsSpan(0, 9).CopyTo(tokens.AsSpan(13));                                   // a ragged second row: 9 tokens
+        var logits = model.Forward(pair, tokens, [13, 9], LogitsSelection.All).ToArray();
+        var vocab = model.Manifest.VocabSize;
+        var errors = Enumerable.Range(0, 13).Select(t => TinyModels.RelativeError(logits.AsSpan(t * vocab, vocab), expected[t])).ToArray();
+        if (useSequential)
+        {
+            for (var t = 0; t < 13; t++) Assert.IsLessThan(Tolerance, errors[t], $"position {t}");
+            for (var t = 0; t < 9; t++)
+                Assert.IsLessThan(Tolerance, TinyModels.RelativeError(logits.AsSpan((13 + t) * vocab, vocab), expected[t]), $"row 1, position {t}");
+            CollectionAssert.AreEqual(new[] { 13, 9 }, pair.Lengths.ToArray());
+        }
+        else
+        {
+            Assert.IsGreaterThan(Tolerance, errors.Max(), "the iterative prefill is an approximation past R tokens");
+        }
+    }
+
+    [TestMethod]
     [DataRow("sandwich")]
     [DataRow("sandwich-diag")]
     [DataRow("cla")]

@@ -79,7 +79,7 @@ public static class TinyCheckpoint
             c["forward_passes"] = spec.ForwardPasses;
             c["backward_passes"] = spec.BackwardPasses;
             c["sliding_window"] = spec.LckvSlidingWindow;
-            c["use_sequential"] = false;
+            c["use_sequential"] = spec.UseSequential;
         }
         if (spec.Architecture == "qwen2")
         {

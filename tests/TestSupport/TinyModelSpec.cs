@@ -68,6 +68,8 @@ public sealed record TinyModelSpec
     public int ForwardPasses { get; init; } = 7;
     /// <summary>LCKV backward_passes.</summary>
     public int BackwardPasses { get; init; } = 2;
+    /// <summary>LCKV use_sequential.</summary>
+    public bool UseSequential { get; init; }
     /// <summary>LCKV sliding_window of the layers marked 's' in <see cref="LayerTypes"/>.</summary>
     public int LckvSlidingWindow { get; init; } = 4096;
 }
