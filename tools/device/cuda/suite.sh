@@ -16,6 +16,9 @@ finish() { (cd /tmp && tar czf "$out/suite.tgz" sout); }; trap finish EXIT
 log() { echo "== $(date +%T) $*" | tee -a $o/log.txt; }
 run() { local name=$1; shift; log "$name: ${*#$cc/}"; timeout ${TMO:-180} "$@" > $o/$name.out 2> $o/$name.err; local rc=$?
   echo "   rc=$rc" | tee -a $o/log.txt; grep -v '^exporting\|^wrote\|^exported' $o/$name.err | tail -3 | tee -a $o/log.txt; return $rc; }
+# every speculative mode at batch 1 and 8 on ${SPECMODEL:-demo-code}: bench says whether each gave plain decoding's tokens
+spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m ${SPECMODEL:-demo-code} --batch 1,8 --context 256 \
+  --max-tokens 64 --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
 T0=$(date +%s)
 
 # 1) the rest of the install
@@ -40,6 +43,31 @@ if [ "${QUICK:-0}" = 1 ]; then
   TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
   TMO=200 run bench-fp16-general $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --fused-attention off --json $o/bench-fp16-general.json
   for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -1; done | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=4: a check of the whole app after a change: demo-code as float16 through greedy generate (cpu, cuda), extract
+# --batch 8 and every speculative mode at batch 1 and 8 (chains at batch 8 load the general graph beside the causal one)
+if [ "${QUICK:-0}" = 4 ]; then
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "cpu:--provider cpu" "cuda:--provider cuda"; do
+    run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda | tee -a $o/log.txt
+  python3 - "$root" > $o/docs.jsonl <<'PY'
+import json, sys, pathlib
+files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
+for i, f in enumerate(files):
+    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
+PY
+  printf '%s' '{{text}}' > $o/template.txt
+  for v in cpu cuda; do
+    run e16-$v $C extract --model /tmp/r/demo16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/e16-$v.jsonl \
+      --batch 8 --max-tokens 48 --temperature 0 --provider $v
+  done
+  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'e16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to e16-cpu')" \
+    $o/e16-cpu.jsonl $o/e16-cuda.jsonl | tee -a $o/log.txt
+  SPECMODEL=/tmp/r/demo16 spec s16-cuda --provider cuda
   exit 0
 fi
 
@@ -139,8 +167,6 @@ ext ext-cuda-nograph --provider cuda --graph-capture off
 
 # speculative passes (chains and trees, several tokens per row) through captured graphs: bench says whether every mode
 # gave plain decoding's tokens
-spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m ${SPECMODEL:-demo-code} --batch 1,8 --context 256 \
-  --max-tokens 64 --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
 spec spec-cuda --provider cuda
 spec spec-cpu --provider cpu
 
