@@ -48,10 +48,13 @@ public static class CheckpointExporter
             throw new ExportException(
                 $"config.json: num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.");
         string fingerprint = CheckpointFingerprint.Compute(checkpointDir);
+        if (options.HalfActivations && options.Precision is not (ExportPrecision.Int4 or ExportPrecision.Int8))
+            throw new ArgumentException($"float16 activations go with a quantized precision (int4 or int8), not {options.Precision}.", nameof(options));
         var modelType = options.Precision switch
         {
             ExportPrecision.Fp16 => TensorProto.Types.DataType.Float16,
             ExportPrecision.Bf16 => TensorProto.Types.DataType.Bfloat16,
+            _ when options.HalfActivations => TensorProto.Types.DataType.Float16,
             _ => TensorProto.Types.DataType.Float,
         };
         var quantization = options.ResolveQuantization();
@@ -112,7 +115,12 @@ public static class CheckpointExporter
         var manifest = new CondensaManifest
         {
             Architecture = config.Architecture,
-            Dtype = options.Precision switch { ExportPrecision.Fp16 => "float16", ExportPrecision.Bf16 => "bfloat16", _ => "float32" },
+            Dtype = modelType switch
+            {
+                TensorProto.Types.DataType.Float16 => "float16",
+                TensorProto.Types.DataType.Bfloat16 => "bfloat16",
+                _ => "float32",
+            },
             VocabSize = config.VocabSize,
             HiddenSize = config.HiddenSize,
             NumLayers = config.NumLayers,

@@ -27,6 +27,12 @@ public sealed record ExportOptions
     /// display on stderr: a large checkpoint takes minutes. Null: silent.</summary>
     public Action<string>? Progress { get; init; }
 
+    /// <summary>
+    /// With <see cref="ExportPrecision.Int4"/> / <see cref="ExportPrecision.Int8"/>: float16 activations, KV and scales
+    /// instead of float32, the layout GPU providers run fast (and where the causal graph's CUDA kernels apply).
+    /// </summary>
+    public bool HalfActivations { get; init; }
+
     /// <summary>Whether tokenizer and generation files of the checkpoint are copied beside the graph (default true).</summary>
     public bool CopyTokenizerFiles { get; init; } = true;
 

@@ -45,7 +45,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         var settings = (quantization ?? throw new InvalidOperationException("the export is not quantized")).For(projection);
         CheckShape(name, [outDim, inDim]);
         return MatMulNBits.AddInitializers(b, initializerName ?? name, inDim, outDim, settings,
-            () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings));
+            () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings), modelType);
     }
 
     /// <summary>
@@ -69,7 +69,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         for (int i = 0; i < names.Count; i++) CheckShape(names[i], [outDims[i], inDim]);
         int total = outDims.Sum();
         return MatMulNBits.AddInitializers(b, initializerName, inDim, total, settings,
-            () => BlockQuantizer.Quantize(Stacked(names, inDim, total), total, inDim, settings));
+            () => BlockQuantizer.Quantize(Stacked(names, inDim, total), total, inDim, settings), modelType);
     }
 
     /// <summary>Biases [out_i] of merged projections, concatenated: [Σ out_i].</summary>

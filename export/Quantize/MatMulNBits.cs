@@ -21,18 +21,19 @@ internal static class MatMulNBits
         ], outputName is null ? null : [outputName], ContribOps.Domain)[0];
 
     /// <summary>
-    /// Registers the three initializers of <paramref name="name"/>, a [N, K] weight produced by <paramref name="quantize"/>.
-    /// The weight is read and quantized once, when the writer reaches the first of the three, and dropped after the last.
+    /// Registers the three initializers of <paramref name="name"/>, a [N, K] weight produced by <paramref name="quantize"/>,
+    /// its scales in <paramref name="scaleType"/> (MatMulNBits wants them in its activations' type). The weight is read
+    /// and quantized once, when the writer reaches the first of the three, and dropped after the last.
     /// </summary>
     public static QuantizedWeightNames AddInitializers(GraphBuilder b, string name, int k, int n, WeightQuantization settings,
-        Func<QuantizedMatrix> quantize)
+        Func<QuantizedMatrix> quantize, TensorProto.Types.DataType scaleType = TensorProto.Types.DataType.Float)
     {
         var shared = new SharedQuantization(quantize, consumers: 3);
         var u8 = TensorProto.Types.DataType.Uint8;
         int blocks = settings.BlocksPerRow(k);
         string codes = b.AddInitializer($"{name}.q{settings.Bits}", u8, [n, blocks, settings.BlobSize], s => s.Write(shared.Take().Codes));
-        string scales = b.AddInitializer($"{name}.scales", TensorProto.Types.DataType.Float, [n, blocks],
-            s => TensorBytes.Write(s, shared.Take().Scales, TensorProto.Types.DataType.Float));
+        string scales = b.AddInitializer($"{name}.scales", scaleType, [n, blocks],
+            s => TensorBytes.Write(s, shared.Take().Scales, scaleType));
         string zeroPoints = b.AddInitializer($"{name}.zero_points", u8, [n, settings.ZeroPointBytesPerRow(k)], s => s.Write(shared.Take().ZeroPoints));
         return new QuantizedWeightNames(codes, scales, zeroPoints, k, n, settings);
     }

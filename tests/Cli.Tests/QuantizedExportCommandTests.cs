@@ -29,6 +29,25 @@ public sealed class QuantizedExportCommandTests
     }
 
     [TestMethod]
+    public async Task Export_Int4HalfActivations_Float16KvAndTheCausalGraphGenerate()
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");
+
+        var (exit, _, error) = await CliRunner.Run("export", "--checkpoint", CliRunner.Checkpoint(), "--out", output, "--precision", "int4", "--half-activations");
+
+        Assert.AreEqual(0, exit, error);
+        var manifest = ModelManifest.Load(output);
+        Assert.AreEqual(KvDataType.Float16, manifest.KvType);
+        Assert.IsNotNull(manifest.CausalGraph);
+        var (genExit, text, genError) = await CliRunner.Run("generate", "-m", output, "--prompt", "hello", "--max-tokens", "4");
+        Assert.AreEqual(0, genExit, genError);
+        Assert.IsFalse(string.IsNullOrEmpty(text));
+        var (badExit, _, badError) = await CliRunner.Run("export", "--checkpoint", CliRunner.Checkpoint(), "--out", output + "-fp32", "--half-activations");
+        Assert.AreNotEqual(0, badExit);
+        StringAssert.Contains(badError, "int4 or int8");
+    }
+
+    [TestMethod]
     [DataRow("none")]
     [DataRow("kv")]
     public async Task Export_Int4Mix_RecordedInManifest(string mix)

@@ -82,10 +82,12 @@ public sealed class QuantizedExportTests
     }
 
     [TestMethod]
-    [DataRow(ExportPrecision.Int8, 0, 0.02)]
-    [DataRow(ExportPrecision.Int8, 4, 0.03)]
-    [DataRow(ExportPrecision.Int4, 0, 0.2)]
-    public void Export_Quantized_LogitsNearFloatReference(ExportPrecision precision, int accuracyLevel, double tolerance)
+    [DataRow(ExportPrecision.Int8, 0, 0.02, false)]
+    [DataRow(ExportPrecision.Int8, 4, 0.03, false)]
+    [DataRow(ExportPrecision.Int4, 0, 0.2, false)]
+    [DataRow(ExportPrecision.Int4, 0, 0.2, true)]    // float16 activations, KV and scales: the GPU layout
+    [DataRow(ExportPrecision.Int8, 0, 0.03, true)]
+    public void Export_Quantized_LogitsNearFloatReference(ExportPrecision precision, int accuracyLevel, double tolerance, bool halfActivations)
     {
         using var tmp = new TempDir();
         var spec = new TinyModelSpec { Architecture = "qwen2", TieWordEmbeddings = true, Seed = 5 };   // biases and a tied head
@@ -94,8 +96,14 @@ public sealed class QuantizedExportTests
         {
             Precision = precision,
             Quantization = ExportOptions.DefaultQuantization(precision)! with { AccuracyLevel = accuracyLevel },
+            HalfActivations = halfActivations,
         };
         var export = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), options);
+        Assert.AreEqual(halfActivations ? "float16" : "float32", export.Manifest.Dtype);
+        var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(export.ModelPath));
+        var scaleType = halfActivations ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float;
+        Assert.IsTrue(graph.Graph.Initializer.Where(t => t.Name.EndsWith(".scales", StringComparison.Ordinal)).All(t => t.DataType == (int)scaleType),
+            "MatMulNBits scales in the activations' type");
         var reference = new ReferenceModel(tmp.Sub("ckpt"));
         using var runner = new OnnxGraphRunner(export.ModelPath);
 

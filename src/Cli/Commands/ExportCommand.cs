@@ -24,6 +24,10 @@ internal static class ExportCommand
             Description = "int4/int8: keep MatMulNBits activations in float32 (accuracy_level 0; default 4: int8 activations on the CPU, much faster)",
         };
         var floatLmHead = new Option<bool>("--float-lm-head") { Description = "int4/int8: keep lm_head in float32" };
+        var halfActivations = new Option<bool>("--half-activations")
+        {
+            Description = "int4/int8: float16 activations, KV and scales (for GPU providers: on cuda these run the fused causal graph)",
+        };
         var int4Mix = new Option<string?>("--int4-mix")
         {
             Description = "int4: weights kept at 8 bits: kv-head (k_proj, v_proj, lm_head; the default), kv (k_proj, v_proj), none (all 4 bits)",
@@ -38,7 +42,7 @@ internal static class ExportCommand
         };
         var command = new Command("export", "Export a Hugging Face checkpoint (or a random one of a known shape) to an ONNX graph")
         {
-            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, int4Mix, random, shape, seed, maxContext,
+            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, halfActivations, int4Mix, random, shape, seed, maxContext,
         };
         // Progress and the closing line go to stderr, like every other command's diagnostics.
         command.SetGuardedAction(async (parse, _, log, _) =>
@@ -48,6 +52,7 @@ internal static class ExportCommand
             var options = new ExportOptions
             {
                 Precision = parse.GetValue(precision),
+                HalfActivations = parse.GetValue(halfActivations),
                 Progress = log.WriteLine,
                 Quantization = ExportOptions.DefaultQuantization(parse.GetValue(precision)) is { } q
                     ? q with

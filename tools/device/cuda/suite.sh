@@ -47,7 +47,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 fi
 
 # QUICK=4: a check of the whole app after a change: demo-code as float16 through greedy generate (cpu, cuda), extract
-# --batch 8 and every speculative mode at batch 1 and 8 (chains at batch 8 load the general graph beside the causal one)
+# --batch 8 and every speculative mode at batch 1 and 8 (chains at batch 8 load the general graph beside the causal one);
+# then int4 with float16 activations beside int4 and fp16
 if [ "${QUICK:-0}" = 4 ]; then
   $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
   for v in "cpu:--provider cpu" "cuda:--provider cuda"; do
@@ -68,6 +69,12 @@ PY
   python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'e16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to e16-cpu')" \
     $o/e16-cpu.jsonl $o/e16-cuda.jsonl | tee -a $o/log.txt
   SPECMODEL=/tmp/r/demo16 spec s16-cuda --provider cuda
+  # int4 with float16 activations (export --half-activations) beside fp16 and int4 with float32 activations
+  for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 2 ] && break; sleep 2; done
+  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/int4h --precision int4 --half-activations > $o/int4h-export.log 2>&1; log "int4h export rc $?"
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+  TMO=240 run bench-int4h $C $B -m /tmp/r/int4h -m /tmp/r/int4 -m /tmp/r/fp16 --batch 1,32 --context 512,8192 --json $o/bench-int4h.json
+  for f in $o/bench-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -3; done | tee -a $o/log.txt
   exit 0
 fi
 
