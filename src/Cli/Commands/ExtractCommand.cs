@@ -55,7 +55,7 @@ internal static class ExtractCommand
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed));
             var generation = new GenerationOptions
             {
