@@ -51,6 +51,7 @@ internal static class ExtractCommand
         {
             var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
             var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
+            using var outputLog = OutputLog.Open(parse.GetValue(output)!, parse.GetValue(resume));   // the lock before any slow work
             var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
@@ -77,7 +78,7 @@ internal static class ExtractCommand
             var stats = new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
             var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
-            var progress = await Task.Run(() => job.Run(error, terminal, stats, cancellationToken), cancellationToken);
+            var progress = await Task.Run(() => job.Run(outputLog, error, terminal, stats, cancellationToken), cancellationToken);
             await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
             return 0;
         });
