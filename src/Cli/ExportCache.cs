@@ -9,12 +9,15 @@ namespace Condensa.Cli;
 /// Exports a checkpoint on first use into a cache folder keyed by the checkpoint's fingerprint (every file the export
 /// reads: <see cref="CheckpointFingerprint"/>), the precision and the exporter version, and reuses that export while
 /// all of them are unchanged. The export is written to a temporary folder (<c>KEY.tmp-PID-HOST</c>) and renamed into
-/// place, so an interrupted export is never mistaken for a finished one; temporary folders that a dead process of this
-/// host left behind are removed on the next use.
+/// place, so an interrupted export is never mistaken for a finished one; temporary folders that a killed export left
+/// behind are removed on the next use (<see cref="RemoveAbandonedTemps"/>).
 /// </summary>
 internal static class ExportCache
 {
     private const string TempMarker = ".tmp-";
+
+    // Far longer than any export writes nothing (an export writes its weights file continuously, then renames the folder).
+    private static readonly TimeSpan ForeignTempAge = TimeSpan.FromHours(24);
 
     /// <summary>Root of the cache: $CONDENSA_CACHE, else $XDG_CACHE_HOME/condensa, else ~/.cache/condensa.</summary>
     public static string Root =>
@@ -73,21 +76,18 @@ internal static class ExportCache
             var dash = owner.IndexOf('-');
             var (pidText, ownerHost) = dash < 0 ? (owner, host) : (owner[..dash], owner[(dash + 1)..]);
             if (!int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
-            var abandoned = ownerHost == host ? !IsRunning(pid) : DateTime.UtcNow - LastWrite(dir) > ForeignTempAge;
-            if (!abandoned) continue;
             try
             {
-                Directory.Delete(dir, recursive: true);
+                var abandoned = ownerHost == host ? !IsRunning(pid) : DateTime.UtcNow - LastWrite(dir) > ForeignTempAge;
+                if (abandoned) Directory.Delete(dir, recursive: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Someone else is removing it too, or a file in it is held open; the next run tries again.
+                // Its export just finished (renamed), someone else is removing it too, or a file in it is held open; the
+                // next run looks again.
             }
         }
     }
-
-    // Far longer than any export writes nothing (an export writes its weights file continuously, then renames the folder).
-    private static readonly TimeSpan ForeignTempAge = TimeSpan.FromHours(24);
 
     private static DateTime LastWrite(string dir) =>
         new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Select(f => f.LastWriteTimeUtc)
@@ -100,9 +100,9 @@ internal static class ExportCache
             using var process = Process.GetProcessById(pid);
             return !process.HasExited;
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            return false;   // no such process
+            return false;   // no such process, or it exited while we looked
         }
     }
 

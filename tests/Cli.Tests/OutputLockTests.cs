@@ -31,6 +31,16 @@ public sealed class OutputLockTests
     }
 
     [TestMethod]
+    public void Open_LockFileNamesItsHolder()
+    {
+        var output = new ExtractFiles().Path("out.jsonl");
+        using (OutputLog.Open(output, resume: false)) { }
+
+        // Read after the job: while it runs the file is locked against .NET readers too (cat still reads it).
+        StringAssert.StartsWith(File.ReadAllText(OutputLock.PathOf(output)), $"pid {Environment.ProcessId} on {Environment.MachineName} since ");
+    }
+
+    [TestMethod]
     public void Open_Held_TheOutputStaysReadable()
     {
         var output = new ExtractFiles().Path("out.jsonl");

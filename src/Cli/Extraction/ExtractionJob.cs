@@ -6,7 +6,7 @@ using Condensa.Tokenization;
 namespace Condensa.Cli.Extraction;
 
 /// <summary>What one <c>condensa extract</c> run does.</summary>
-internal sealed record ExtractionSettings(string Input, string Output, string PromptTemplate, BatchOptions Batch, ShardSpec Shard, bool Resume);
+internal sealed record ExtractionSettings(string Input, string Output, string PromptTemplate, BatchOptions Batch, ShardSpec Shard);
 
 /// <summary>
 /// An extraction job: reads the input records of this shard that the output does not hold yet, renders each with the

@@ -35,11 +35,19 @@ internal sealed class OutputLock : IDisposable
         }
 
         // Who holds it, for a person who looks (cat OUTPUT.lock); the lock is the open file, not its contents.
-        stream.SetLength(0);
-        stream.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n")));
-        stream.Flush();
-        return new OutputLock(stream);
+        try
+        {
+            stream.SetLength(0);
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n")));
+            stream.Flush();
+            return new OutputLock(stream);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     // How .NET reports a held lock: Windows' ERROR_SHARING_VIOLATION (32) or ERROR_LOCK_VIOLATION (33) in the HResult; on
