@@ -35,6 +35,40 @@ public sealed class ExtractResumeTests
     }
 
     [TestMethod]
+    public async Task Extract_SecondJobOnTheSameOutputWhileTheFirstRuns_RefusedAtOnceAndNoRecordLost()
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        var input = files.Documents(60);
+        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
+            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
+        var whole = files.Path("whole.jsonl");
+        Assert.AreEqual(0, (await CliRunner.Run(Args(whole))).Exit);   // also exports the checkpoint, so the child starts quickly
+
+        // 1) the first job, a child process, has written some records and is still running
+        var shared = files.Path("shared.jsonl");
+        using var first = StartChild(Args(shared));
+        await WaitForLines(first, shared, 3);
+
+        // 2) a second job on the same output, plain and resuming, while the first runs
+        var plain = await CliRunner.Run(Args(shared));
+        var resuming = await CliRunner.Run([.. Args(shared), "--resume"]);
+        var stillRunning = !first.HasExited;
+
+        // 3) both refused with one line naming the output; the first job finishes every record, none lost or torn
+        await first.WaitForExitAsync(TestContext.CancellationToken);
+        Assert.IsTrue(stillRunning, "the first job ended before the second started; make it longer");
+        foreach (var (exit, _, error) in new[] { plain, resuming })
+        {
+            Assert.AreEqual(1, exit, error);
+            Assert.AreEqual($"error: {shared}: another process is writing this output (it holds {shared}.lock, which names it); " +
+                "wait for that job to end or pick another --output.", error.Trim());
+        }
+        Assert.AreEqual(0, first.ExitCode);
+        ExtractFiles.AssertSameRecords(whole, shared);
+    }
+
+    [TestMethod]
     public async Task Extract_ResumeAfterTornLastLine_RedoesThatRecordOnce()
     {
         var checkpoint = CliRunner.Checkpoint();
@@ -104,6 +138,16 @@ public sealed class ExtractResumeTests
     /// <paramref name="afterLines"/> lines; returns the lines written by then.</summary>
     private async Task<int> RunAndKill(string[] args, string output, int afterLines)
     {
+        using var process = StartChild(args);
+        await WaitForLines(process, output, afterLines);
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync(TestContext.CancellationToken);
+        return Lines(output);
+    }
+
+    /// <summary>Starts <c>dotnet condensa.dll ARGS</c> as a child process, its output read (and dropped) in the background.</summary>
+    private Process StartChild(string[] args)
+    {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
@@ -111,19 +155,25 @@ public sealed class ExtractResumeTests
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "condensa.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.CancellationToken);
+        var process = Process.Start(start)!;
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) lock (_childErrors) _childErrors.AppendLine(line); };
+        process.BeginErrorReadLine();
         _ = process.StandardOutput.ReadToEndAsync(TestContext.CancellationToken);
+        return process;
+    }
+
+    private readonly System.Text.StringBuilder _childErrors = new();
+
+    /// <summary>Waits until <paramref name="output"/> has <paramref name="lines"/> lines, failing if the job ends first.</summary>
+    private async Task WaitForLines(Process process, string output, int lines)
+    {
         var deadline = Stopwatch.StartNew();
-        while (Lines(output) < afterLines)
+        while (Lines(output) < lines)
         {
-            if (process.HasExited) Assert.Fail($"the job ended (exit {process.ExitCode}) before {afterLines} records: {await stderr}");
+            if (process.HasExited) Assert.Fail($"the job ended (exit {process.ExitCode}) before {lines} records: {_childErrors}");
             if (deadline.Elapsed > TimeSpan.FromMinutes(2)) Assert.Fail("no records after two minutes");
             await Task.Delay(2, TestContext.CancellationToken);
         }
-        process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync(TestContext.CancellationToken);
-        return Lines(output);
     }
 
     private static int Lines(string path)

@@ -41,4 +41,38 @@ public sealed class CheckpointFingerprintTests
 
         Assert.AreNotEqual(before, CheckpointFingerprint.Compute(tmp.Path));
     }
+
+    [TestMethod]
+    [DataRow("tokenizer.json")]
+    [DataRow("tokenizer.model")]
+    [DataRow("tokenizer_config.json")]
+    [DataRow("special_tokens_map.json")]
+    public void Compute_TokenizerFileAdded_DifferentFingerprint(string file)
+    {
+        // The export copies these files; a checkpoint exported before they were added must not keep its old export.
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Path, new TinyModelSpec());
+        string before = CheckpointFingerprint.Compute(tmp.Path);
+
+        File.WriteAllText(Path.Combine(tmp.Path, file), "{}");
+
+        Assert.AreNotEqual(before, CheckpointFingerprint.Compute(tmp.Path));
+    }
+
+    [TestMethod]
+    public void Compute_GenerationConfigEosChanged_DifferentFingerprint()
+    {
+        // The export reads the stop tokens from generation_config.json; a same-length edit keeps size and may keep the time.
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Path, new TinyModelSpec());
+        string path = Path.Combine(tmp.Path, "generation_config.json");
+        File.WriteAllText(path, """{"eos_token_id": 2}""");
+        var written = File.GetLastWriteTimeUtc(path);
+        string before = CheckpointFingerprint.Compute(tmp.Path);
+
+        File.WriteAllText(path, """{"eos_token_id": 7}""");
+        File.SetLastWriteTimeUtc(path, written);
+
+        Assert.AreNotEqual(before, CheckpointFingerprint.Compute(tmp.Path));
+    }
 }

@@ -100,6 +100,46 @@ public sealed class ContinuousBatcherTests
     }
 
     [TestMethod]
+    public void Run_ShortAnswersMoreDocumentsThanRows_EveryPassDecodesEveryRowWhileWorkWaits()
+    {
+        // 13 documents of 3 tokens on 4 rows: each row needs its prefill (token 1) and two passes, so a fair batcher
+        // runs 3 x 2 passes over 4 rows and 2 over the last one. Prefilling one chunk per pass left most rows waiting.
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        var step = new ScriptedLengthStep(_ => int.MaxValue);
+        var prompts = Enumerable.Range(0, 13).Select(i => TinyModels.Ids(1 + i % 9, 400 + i)).ToArray();
+
+        var results = new ContinuousBatcher(model, step).Run(Requests(prompts),
+            new BatchOptions { BatchSize = 4, Generation = new GenerationOptions { MaxNewTokens = 3, PrefillChunk = 4 } },
+            cancellationToken: TestContext.CancellationToken).ToList();
+
+        Assert.IsTrue(results.All(r => r.Tokens.Count == 3));
+        CollectionAssert.AreEqual(new[] { 4, 4, 4, 4, 4, 4, 1, 1 }, step.DecodingRowsPerPass, string.Join(",", step.DecodingRowsPerPass));
+    }
+
+    [TestMethod]
+    public void Run_RowsFreeOutOfOrder_DocumentsStartInArrivalOrder()
+    {
+        // Answers of 2-6 tokens free rows 0, 1 and 2 in a changing order; each document must still start (prefill)
+        // after every document that arrived before it, however long those wait. Lowest-row-first let a refilled
+        // row 0 overtake documents waiting in rows 1 and 2.
+        var (_, export) = TinyModels.Get("llama");
+        using var loaded = DecoderModel.Load(export);
+        var model = new PrefillOrderDecoder(loaded);
+        int[] promptLengths = [9, 2, 5, 3, 6, 2, 7, 4, 3], answerLengths = [2, 6, 3, 5, 2, 4, 2, 3, 2];
+        var prompts = promptLengths.Select((n, i) => (int[])[10 + i, .. TinyModels.Ids(n - 1, 500 + i)]).ToArray();
+        var step = new ScriptedLengthStep(id => answerLengths[id]);
+        var options = new GenerationOptions { MaxNewTokens = 12, PrefillChunk = 4, StopTokenIds = [ScriptedLengthStep.StopToken] };
+
+        var results = new ContinuousBatcher(model, step).Run(Requests(prompts), new BatchOptions { BatchSize = 3, Generation = options },
+            cancellationToken: TestContext.CancellationToken).ToList();
+
+        foreach (var result in results)
+            Assert.HasCount(answerLengths[result.Id], result.Tokens, $"document {result.Id} must end where the script says");
+        CollectionAssert.AreEqual(Enumerable.Range(10, prompts.Length).ToArray(), model.PrefillStarts, string.Join(",", model.PrefillStarts));
+    }
+
+    [TestMethod]
     public void Run_BatchSizeZero_NamesTheField()
     {
         var (_, export) = TinyModels.Get("llama");

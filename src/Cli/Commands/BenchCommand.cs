@@ -150,7 +150,7 @@ internal static class BenchCommand
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
         using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(targetSettings));
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(targetSettings));
-        var tokenizer = Tokenization.TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+        var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var planners = new Dictionary<string, TreePlanner>();
         if (settings.Modes.Contains("tree-draft") && draftPath is not null)

@@ -51,7 +51,7 @@ internal static class CalibrateCommand
             // A draft/target pair takes turns on the cores: neither session spins (as in generate).
             var session = modelOptions.Settings(parse, resolved);
             using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var loaded = new List<IDisposable>();
             try
             {

@@ -32,7 +32,7 @@ internal static class ChatCommand
             var resolved = modelOptions.Resolve(parse, error);
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
             var options = new GenerationOptions
             {

@@ -51,11 +51,12 @@ internal static class ExtractCommand
         {
             var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
             var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
+            using var outputLog = OutputLog.Open(parse.GetValue(output)!, parse.GetValue(resume));   // the lock before any slow work
             var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
             ExecutionOptions.ReportFallback(decoder, error);
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed));
             var generation = new GenerationOptions
             {
@@ -65,7 +66,7 @@ internal static class ExtractCommand
                 PrefillChunk = parse.GetValue(prefillChunk),
             };
             var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
-                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec, parse.GetValue(resume));
+                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec);
             settings.Batch.Validate();
             // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
             var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
@@ -77,7 +78,7 @@ internal static class ExtractCommand
             var stats = new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
             var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
-            var progress = await Task.Run(() => job.Run(error, terminal, stats, cancellationToken), cancellationToken);
+            var progress = await Task.Run(() => job.Run(outputLog, error, terminal, stats, cancellationToken), cancellationToken);
             await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
             return 0;
         });

@@ -60,7 +60,7 @@ internal static class GenerateCommand
             var session = modelOptions.Settings(parse, resolved);
             using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
             ExecutionOptions.ReportFallback(decoder, error);
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed))
                 with { MinP = parse.GetValue(minP), RepetitionPenalty = parse.GetValue(penalty) };
             var options = new GenerationOptions

@@ -29,7 +29,7 @@ internal static class PerplexityCommand
         {
             var resolved = modelOptions.Resolve(parse, error);
             using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
-            var tokenizer = TokenizerFactory.FromCheckpoint(resolved.ExportDir);
+            var tokenizer = resolved.LoadTokenizer();
             var text = string.Join("\n", parse.GetValue(files)!.Select(f => TextFiles.ReadUtf8(f, "--file")));
             var ids = tokenizer.Encode(text, addBos: false);
             if (parse.GetValue(maxTokens) is { } max) ids = [.. ids.Take(Math.Max(max, 0))];

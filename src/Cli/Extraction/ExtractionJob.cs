@@ -6,7 +6,7 @@ using Condensa.Tokenization;
 namespace Condensa.Cli.Extraction;
 
 /// <summary>What one <c>condensa extract</c> run does.</summary>
-internal sealed record ExtractionSettings(string Input, string Output, string PromptTemplate, BatchOptions Batch, ShardSpec Shard, bool Resume);
+internal sealed record ExtractionSettings(string Input, string Output, string PromptTemplate, BatchOptions Batch, ShardSpec Shard);
 
 /// <summary>
 /// An extraction job: reads the input records of this shard that the output does not hold yet, renders each with the
@@ -16,11 +16,12 @@ internal sealed record ExtractionSettings(string Input, string Output, string Pr
 /// </summary>
 internal sealed class ExtractionJob(IDecoder model, CheckpointTokenizer tokenizer, IDecodeStep step, ExtractionSettings settings)
 {
-    /// <summary>Runs the job; the returned progress holds the counts and rates.</summary>
-    public ExtractionProgress Run(TextWriter error, bool terminal, GenerationStats stats, CancellationToken cancellationToken)
+    /// <summary>Runs the job, appending to <paramref name="output"/> (<see cref="OutputLog.Open"/> of settings.Output, taken
+    /// by the caller before the model loads, so a second job on the same output fails at once); the returned progress
+    /// holds the counts and rates.</summary>
+    public ExtractionProgress Run(OutputLog output, TextWriter error, bool terminal, GenerationStats stats, CancellationToken cancellationToken)
     {
         var template = Extraction.PromptTemplate.Load(settings.PromptTemplate);
-        using var output = OutputLog.Open(settings.Output, settings.Resume);
         bool Pending(InputRecord r) => settings.Shard.Contains(r.Ordinal) && !output.Done.Contains(r.Key);
         var total = InputReader.Read(settings.Input).LongCount(Pending);   // a first pass, so the bar knows its end
         if (output.Done.Count > 0) error.WriteLine($"[extract] resuming {settings.Output}: {output.Done.Count} records already done, {total} to go");

@@ -11,10 +11,12 @@ namespace Condensa.Cli.Extraction;
 /// </summary>
 internal sealed class OutputLog : IDisposable
 {
+    private readonly OutputLock _lock;
     private readonly FileStream _stream;
 
-    private OutputLog(FileStream stream, HashSet<string> done)
+    private OutputLog(OutputLock outputLock, FileStream stream, HashSet<string> done)
     {
+        _lock = outputLock;
         _stream = stream;
         Done = done;
     }
@@ -22,24 +24,28 @@ internal sealed class OutputLog : IDisposable
     /// <summary>Keys (<see cref="InputRecord.Key"/>) of the records already in the file.</summary>
     public IReadOnlySet<string> Done { get; }
 
-    /// <summary>Opens <paramref name="path"/> for appending. Without <paramref name="resume"/> a non-empty file is refused
-    /// rather than overwritten (it may be another run's finished work).</summary>
+    /// <summary>Takes the output's lock (<see cref="OutputLock"/>; another job on it is refused at once) and opens
+    /// <paramref name="path"/> for appending. Without <paramref name="resume"/> a non-empty file is refused rather than
+    /// overwritten (it may be another run's finished work).</summary>
     public static OutputLog Open(string path, bool resume)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var outputLock = OutputLock.Acquire(path);   // first: nothing below may read or cut a file another job appends to
+        FileStream? stream = null;
         try
         {
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
             if (stream.Length > 0 && !resume)
                 throw new IOException($"{path}: the output file already holds records; pass --resume to continue it, or remove it to start over.");
             var done = ReadDone(path, stream);
             stream.Seek(0, SeekOrigin.End);
-            return new OutputLog(stream, done);
+            return new OutputLog(outputLock, stream, done);
         }
         catch
         {
-            stream.Dispose();
+            stream?.Dispose();
+            outputLock.Dispose();
             throw;
         }
     }
@@ -103,5 +109,9 @@ internal sealed class OutputLog : IDisposable
             $"'{Encoding.UTF8.GetString(line.AsSpan(0, Math.Min(line.Length, 80)))}'. Is this the output of another job?");
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _lock.Dispose();   // after the last write is on the disk
+    }
 }

@@ -8,9 +8,10 @@ namespace Condensa.Runtime.Batching;
 /// <summary>
 /// Continuous batching over one KV cache of N rows: each row holds one document; when a document finishes its row is
 /// emptied (<see cref="KvCache.RewindTo(int, int)"/> to 0) and refilled with the next request, so the batch never waits
-/// for its slowest row. Each iteration feeds one prefill chunk of one admitted document (through
-/// <see cref="RowPrefiller"/>) and then one decode pass over every decoding row (<see cref="IDecodeStep"/>). Results
-/// stream out in completion order. Greedy output equals one-at-a-time generation for every document. Knows token ids only.
+/// for its slowest row. Scheduling is fair: requests take free rows in arrival order, admitted documents are prefilled
+/// oldest first (through <see cref="RowPrefiller"/>), and a decode pass (<see cref="IDecodeStep"/>) runs only once no
+/// admitted document waits for its prompt, so no row sits out a pass while work waits. Results stream out in
+/// completion order. Greedy output equals one-at-a-time generation for every document. Knows token ids only.
 /// </summary>
 public sealed class ContinuousBatcher
 {
@@ -45,7 +46,7 @@ public sealed class ContinuousBatcher
         using var cache = _model.CreateCache(options.BatchSize);
         using var prefiller = new RowPrefiller(_model, options.BatchSize);
         var rows = Enumerable.Range(0, options.BatchSize).Select(b => new BatchRow(b)).ToArray();
-        var refused = new List<BatchResult>();
+        var waiting = new Queue<BatchRow>();   // admitted rows whose prompt is not in the cache yet, oldest first
         using var queue = requests.GetEnumerator();
         var exhausted = false;
         var chunk = new int[generation.PrefillChunk];
@@ -53,27 +54,30 @@ public sealed class ContinuousBatcher
         {
             cancellationToken.ThrowIfCancellationRequested();
 
-            // 1) refill empty rows from the queue; a document that cannot run is answered without touching the cache
+            // 1) every free row takes the next request, in arrival order; one that cannot run is answered without a row
             foreach (var row in rows)
             {
                 while (row.IsEmpty && !exhausted)
                 {
                     if (!queue.MoveNext()) { exhausted = true; break; }
                     var request = queue.Current ?? throw new ArgumentException("requests holds a null entry", nameof(requests));
-                    if (Refusal(request, generation, cache.MaxCapacity) is { } error) { refused.Add(BatchResult.Failed(request, error)); continue; }
+                    if (Refusal(request, generation, cache.MaxCapacity) is { } error) { yield return BatchResult.Failed(request, error); continue; }
                     row.Admit(request, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
+                    waiting.Enqueue(row);
                 }
             }
-            foreach (var result in refused) yield return result;
-            refused.Clear();
             if (rows.All(r => r.IsEmpty)) yield break;
 
-            // 2) one prefill chunk of one admitted document; its last chunk yields the first token
-            if (PrefillChunk(cache, prefiller, rows, chunk, generation, stats) is { } first && Commit(first, first.Emitted, generation, stats))
-                yield return Finish(cache, first);
+            // 2) the oldest waiting document's whole prompt, before any decode pass: a row still waiting for its prompt
+            //    would sit the pass out. A document that ends at its first token frees its row for step 1 at once.
+            if (waiting.TryDequeue(out var next))
+            {
+                Prefill(cache, prefiller, next, chunk, stats, cancellationToken);
+                if (Commit(next, next.Emitted, generation, stats)) yield return Finish(cache, next);
+                continue;
+            }
 
-            // 3) one decode pass over every decoding row; finished rows are answered and emptied
-            if (!rows.Any(r => r.IsDecoding)) continue;
+            // 3) one decode pass over every row (all decoding now); finished rows are answered and emptied
             var start = Stopwatch.GetTimestamp();
             foreach (var row in rows)
                 if (row.IsDecoding) row.Room = generation.MaxNewTokens - row.OutputCount;
@@ -85,31 +89,28 @@ public sealed class ContinuousBatcher
         }
     }
 
-    /// <summary>Feeds the next chunk of the first prefilling row; returns the row when that chunk completed its prompt
-    /// (with its first token in <see cref="BatchRow.Emitted"/>), else null.</summary>
-    private static BatchRow? PrefillChunk(KvCache cache, RowPrefiller prefiller, BatchRow[] rows, int[] chunk, GenerationOptions generation,
-        GenerationStats stats)
+    /// <summary>Feeds <paramref name="row"/>'s prompt chunk by chunk and samples its first token into
+    /// <see cref="BatchRow.Emitted"/>; the row is decoding afterwards.</summary>
+    private static void Prefill(KvCache cache, RowPrefiller prefiller, BatchRow row, int[] chunk, GenerationStats stats,
+        CancellationToken cancellationToken)
     {
-        var row = prefiller.Row >= 0 ? rows[prefiller.Row] : rows.FirstOrDefault(r => r.IsPrefilling);
-        if (row is null) return null;
         var start = Stopwatch.GetTimestamp();
-        if (prefiller.Row < 0) prefiller.Begin(cache, row.Index);
         var prompt = row.Request!.Prompt;
-        var n = Math.Min(chunk.Length, prompt.Count - row.Prefilled);
-        for (var j = 0; j < n; j++) chunk[j] = prompt[row.Prefilled + j];
-        var logits = prefiller.Feed(cache, chunk.AsSpan(0, n));
-        row.Prefilled += n;
-        if (row.IsPrefilling)
+        prefiller.Begin(cache, row.Index);
+        var logits = ReadOnlySpan<float>.Empty;
+        while (row.IsPrefilling)
         {
-            stats.PrefillTime += Stopwatch.GetElapsedTime(start);
-            return null;
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(chunk.Length, prompt.Count - row.Prefilled);
+            for (var j = 0; j < n; j++) chunk[j] = prompt[row.Prefilled + j];
+            logits = prefiller.Feed(cache, chunk.AsSpan(0, n));   // [vocab] of the chunk's last token
+            row.Prefilled += n;
         }
         prefiller.End();
         row.Emitted.Clear();
         row.Emitted.Add(row.Sampler.Sample(logits, CollectionsMarshal.AsSpan(row.Tokens)));
         stats.PromptTokens += prompt.Count;
         stats.PrefillTime += Stopwatch.GetElapsedTime(start);
-        return row;
     }
 
     /// <summary>Appends emitted tokens to a row up to a stop token or the length limit; true when the row is finished.</summary>

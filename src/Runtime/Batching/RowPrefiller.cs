@@ -21,9 +21,6 @@ internal sealed class RowPrefiller : IDisposable
         _side = model.CreateCache(1);
     }
 
-    /// <summary>The row being prefilled, or -1.</summary>
-    public int Row => _row;
-
     /// <summary>Starts a document in <paramref name="row"/>, which must be empty in <paramref name="target"/>.</summary>
     public void Begin(KvCache target, int row)
     {
