@@ -33,8 +33,8 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly Dictionary<(int SeqLen, int K, bool Causal), Pass> _captured = [];
     private (int Slots, int Generation) _capturedLayout = (-1, -1);
     private PinnedBuffer? _host, _logits;
-    private readonly PinnedBuffer _total = new(4);
-    private float[] _sequential = [];   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
+    private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
+    private float[] _sequential = [];                 // a use_sequential prefill's logits, gathered over its passes
     private Layout _layout;
     private Pass _pass;
 
@@ -64,8 +64,6 @@ internal sealed class ForwardWorkspace : IDisposable
     /// the cache keeps its buffers (a captured graph replays the value it was captured with).</summary>
     public int TotalSequenceLength { set => _total.As<int>()[0] = value; }
 
-    /// <summary>Whether the prepared pass runs the causal graph.</summary>
-    public bool Causal => _layout.Causal;
     public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
 
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
