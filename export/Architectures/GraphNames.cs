@@ -23,6 +23,9 @@ public static class GraphNames
     public const string TotalSequenceLength = "total_sequence_length";
     /// <summary>float32 [B, K, V].</summary>
     public const string Logits = "logits";
+    /// <summary>int64 [B, K] (exporter 7 on): ArgMax of <see cref="Logits"/>, the first maximum on a tie. A greedy step reads
+    /// these B·K ids instead of B·K·V floats, so on a GPU the logits never cross to the host.</summary>
+    public const string GreedyTokens = "greedy_tokens";
 
     /// <summary>The value of a blocked position in <see cref="AttentionBias"/>.</summary>
     public const float MaskValue = -1e9f;

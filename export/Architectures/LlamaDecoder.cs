@@ -82,6 +82,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         }
         if (!causal) AddExtraInputs(b);
         b.Output(GraphNames.Logits, f32, B, GraphNames.DimLogits, Config.VocabSize);                        // [B, K, V]
+        b.Output(GraphNames.GreedyTokens, i64, B, GraphNames.DimLogits);                                    // [B, K]
 
         using var model = b.Scope("model");
 
@@ -112,6 +113,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
             else
                 b.NamedNode("Cast", [LmHead(b, picked, embed)], "Cast", GraphNames.Logits,
                     Attr.Int("to", (long)f32));                                                              // [B, K, V]
+            b.NamedNode("ArgMax", [GraphNames.Logits], "ArgMax", GraphNames.GreedyTokens,
+                Attr.Int("axis", -1), Attr.Int("keepdims", 0));                                              // [B, K]
         }
     }
 

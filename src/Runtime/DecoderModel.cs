@@ -100,21 +100,50 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Runs a forward pass with explicit positions or a tree mask (see <see cref="ForwardInputs"/>).</summary>
     public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs)
     {
+        var seqLen = Validate(cache, inputs);
+        return IsSequential(inputs, seqLen) ? ForwardSequential(cache, inputs, seqLen) : Pass(cache, inputs, seqLen, logits: true).Logits;
+    }
+
+    /// <summary>
+    /// Runs a forward pass like <see cref="Forward(KvCache, in ForwardInputs)"/> for a caller that only picks each selected
+    /// position's most likely token (greedy decoding with no logits processor): returns [batch, k] token ids, the first
+    /// maximum on a tie, as an argmax of Forward's logits would. An export with the greedy_tokens output computes them where
+    /// the logits are, so a captured GPU step copies B·K ids to the host instead of B·K·V floats. The span points into the
+    /// cache's scratch and is valid until its next pass.
+    /// </summary>
+    public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs)
+    {
+        var seqLen = Validate(cache, inputs);
+        return IsSequential(inputs, seqLen)
+            ? cache.Workspace.ArgmaxOf(ForwardSequential(cache, inputs, seqLen))
+            : Pass(cache, inputs, seqLen, logits: false).GreedyTokens;
+    }
+
+    // A layer-condensed model with use_sequential takes a chunk of new tokens one token per pass.
+    private bool IsSequential(scoped in ForwardInputs inputs, int seqLen) =>
+        _condensation.IsIterative && Manifest.UseSequential && seqLen > 1 && inputs.Positions.IsEmpty && inputs.NewTokenVisibility.IsEmpty;
+
+    // Checks the inputs against the cache; returns seqLen, the new tokens per row.
+    private static int Validate(KvCache cache, scoped in ForwardInputs inputs)
+    {
         ArgumentNullException.ThrowIfNull(cache);
         var batch = cache.BatchSize;
         if (inputs.Counts.Length != batch) throw new ArgumentException($"counts has {inputs.Counts.Length} rows; the cache has {batch}.", nameof(inputs));
         if (inputs.Tokens.Length == 0 || inputs.Tokens.Length % batch != 0)
             throw new ArgumentException($"tokens ({inputs.Tokens.Length}) must be [batch={batch}, seqLen].", nameof(inputs));
         var seqLen = inputs.Tokens.Length / batch;
-        var needed = 0;
         for (var b = 0; b < batch; b++)
-        {
             if ((uint)inputs.Counts[b] > (uint)seqLen) throw new ArgumentOutOfRangeException(nameof(inputs), $"counts[{b}] = {inputs.Counts[b]} is outside 0..{seqLen}.");
-            needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
-        }
+        return seqLen;
+    }
 
-        if (_condensation.IsIterative && Manifest.UseSequential && seqLen > 1 && inputs.Positions.IsEmpty && inputs.NewTokenVisibility.IsEmpty)
-            return ForwardSequential(cache, inputs, seqLen);
+    // One pass (or a layer-condensed model's iterated passes) over validated inputs; its outputs are in the returned
+    // workspace, the logits on the host only when asked for (or when the export has no greedy_tokens to read instead).
+    private ForwardWorkspace Pass(KvCache cache, scoped in ForwardInputs inputs, int seqLen, bool logits)
+    {
+        var batch = cache.BatchSize;
+        var needed = 0;
+        for (var b = 0; b < batch; b++) needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
 
         // 1) room for the new entries (may reallocate the buffers)
         cache.EnsureCapacity(needed);
@@ -158,11 +187,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
         {
             Run(ws);
         }
-        ws.Download();
+        ws.Download(logits);
 
         // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
         cache.CommitPass(inputs.Counts);
-        return ws.Logits;
+        return ws;
     }
 
     /// <summary>

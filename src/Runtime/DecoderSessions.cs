@@ -31,11 +31,12 @@ internal sealed class DecoderSessions : IDisposable
         _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index",
             .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
             .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
-        _outputNames = ["logits", .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
+        string[] head = manifest.HasGreedyTokens ? ["logits", "greedy_tokens"] : ["logits"];
+        _outputNames = [.. head, .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
             .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
         _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
             .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
-        _causalOutputNames = ["logits", .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
         if (first.Graph == GeneralGraphPath)
         {
             CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Condensa.Runtime.Capture;
 using Condensa.Runtime.Kv;
 using Microsoft.ML.OnnxRuntime;
@@ -7,7 +8,7 @@ namespace Condensa.Runtime;
 
 /// <summary>
 /// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, KV write index,
-/// bias: one pinned block), the host logits, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
+/// bias: one pinned block), the host logits and greedy tokens, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
 /// cache's memory: host or device), plus the OrtValues over them; the present outputs are the cache's own buffers.
 /// Buffers grow geometrically and the OrtValues are rebuilt only when a shape changes, so steady-state decoding
 /// allocates nothing. A layer-condensed model also gets the pending.{t} inputs (same shape per pending layer), which the
@@ -15,7 +16,8 @@ namespace Condensa.Runtime;
 /// <para>
 /// With CUDA graph capture (<see cref="GraphCapture"/>) each capturable pass shape keeps its own device copy of the input
 /// block, its own device logits and new-KV outputs, and its own graph id, all fixed until the cache regrows: a step
-/// uploads the host block in one copy, replays the graph and downloads the logits.
+/// uploads the host block in one copy, replays the graph and downloads the greedy tokens, and the logits when the caller
+/// reads them.
 /// </para>
 /// </summary>
 internal sealed class ForwardWorkspace : IDisposable
@@ -32,7 +34,9 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly Pass _uncapturedCausal;         // the same for the causal graph
     private readonly Dictionary<(int SeqLen, int K, bool Causal), Pass> _captured = [];
     private (int Slots, int Generation) _capturedLayout = (-1, -1);
-    private PinnedBuffer? _host, _logits;
+    private readonly int _heads;                      // logits, and greedy_tokens where the export has it: the pass's own outputs
+    private PinnedBuffer? _host, _logits, _greedy;
+    private int[] _greedyTokens = [];
     private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
     private float[] _sequential = [];                 // a use_sequential prefill's logits, gathered over its passes
     private Layout _layout;
@@ -47,6 +51,7 @@ internal sealed class ForwardWorkspace : IDisposable
         var pending = manifest.Condensation.PendingLayers;
         _pendingTensors = 2 * pending.Count;
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
+        _heads = manifest.HasGreedyTokens ? 2 : 1;
         _uncaptured = NewPass(slots: 1, causal: false, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
         _uncapturedCausal = NewPass(slots: 1, causal: true, capture is null ? Uncaptured : GraphCapture.Options(-1), staged: null, deviceLogits: null);
         _pass = _uncaptured;
@@ -66,6 +71,36 @@ internal sealed class ForwardWorkspace : IDisposable
 
     public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
 
+    /// <summary>[batch, k] the last pass's most likely token per selected position (the first maximum on a tie): the graph's
+    /// greedy_tokens where the export has them, else the argmax of <see cref="Logits"/> here.</summary>
+    public ReadOnlySpan<int> GreedyTokens
+    {
+        get
+        {
+            if (_heads == 1) return ArgmaxOf(Logits);
+            var ids = _greedy!.As<long>()[..(_batch * _layout.K)];
+            var tokens = TokenScratch(ids.Length);
+            for (var i = 0; i < ids.Length; i++) tokens[i] = (int)ids[i];
+            return tokens;
+        }
+    }
+
+    /// <summary>The argmax of each vocab-sized slice of <paramref name="logits"/> (the first maximum on a tie), in scratch
+    /// that <see cref="GreedyTokens"/> shares.</summary>
+    public ReadOnlySpan<int> ArgmaxOf(ReadOnlySpan<float> logits)
+    {
+        var vocab = _manifest.VocabSize;
+        var tokens = TokenScratch(logits.Length / vocab);
+        for (var i = 0; i < tokens.Length; i++) tokens[i] = TensorPrimitives.IndexOfMax(logits.Slice(i * vocab, vocab));
+        return tokens;
+    }
+
+    private Span<int> TokenScratch(int length)
+    {
+        if (_greedyTokens.Length < length) _greedyTokens = new int[length];
+        return _greedyTokens.AsSpan(0, length);
+    }
+
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
     public KvStorage NewKv => _pass.NewKv ?? throw new InvalidOperationException("a causal pass has no new-KV outputs; its entries are in the cache");
 
@@ -73,7 +108,7 @@ internal sealed class ForwardWorkspace : IDisposable
     /// past, then pending.{t}.key / .value per pending layer.</summary>
     public IReadOnlyCollection<OrtValue> Inputs => _pass.Inputs;
 
-    /// <summary>Output values in graph order: logits, new.{l}.key / new.{l}.value per stored layer, then present.{l}.key /
+    /// <summary>Output values in graph order: logits, greedy_tokens where the export has them, new.{l}.key / new.{l}.value per stored layer, then present.{l}.key /
     /// present.{l}.value per stored layer (the past's own buffers: the graph writes the new entries in place).</summary>
     public IReadOnlyCollection<OrtValue> Outputs => _pass.Outputs;
 
@@ -89,6 +124,7 @@ internal sealed class ForwardWorkspace : IDisposable
         _layout = layout;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
         _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(k));
+        _greedy = PinnedBuffer.Ensure(_greedy, GreedyBytes(k));
         _pass = _capture is not null && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
     }
 
@@ -98,10 +134,13 @@ internal sealed class ForwardWorkspace : IDisposable
         if (_pass.Staged is { } staged) staged.Upload(_host!.Address, _layout.HostBytes);
     }
 
-    /// <summary>After a run: a captured pass copies its device logits to the host.</summary>
-    public void Download()
+    /// <summary>After a run: a captured pass copies its device greedy tokens to the host, and its logits unless
+    /// <paramref name="logits"/> is false (a greedy step then moves B·K ids, not B·K·V floats). An uncaptured pass's
+    /// outputs are in host memory already.</summary>
+    public void Download(bool logits = true)
     {
-        if (_pass.DeviceLogits is { } logits) logits.Download(_logits!.Address, LogitsBytes(_layout.K));
+        if (_pass.DeviceGreedy is { } greedy) greedy.Download(_greedy!.Address, GreedyBytes(_layout.K));
+        if ((logits || _heads == 1) && _pass.DeviceLogits is { } deviceLogits) deviceLogits.Download(_logits!.Address, LogitsBytes(_layout.K));
     }
 
     /// <summary>Logits of a sequential prefill (<c>use_sequential</c>), gathered over its one-token passes; grows, never shrinks.</summary>
@@ -145,7 +184,7 @@ internal sealed class ForwardWorkspace : IDisposable
                 Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
                 Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
                 Host(host + layout.SeqLens, TensorElementType.Int32, [_batch]),
-                Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+                HostHeads(layout));
             return pass;
         }
         pass.NewKv!.Reshape(layout.SeqLen);
@@ -156,7 +195,7 @@ internal sealed class ForwardWorkspace : IDisposable
             Host(host + layout.Bias, TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total]),
             Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
             Host(host + layout.WriteIndex, TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3]),
-            Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+            HostHeads(layout));
         return pass;
     }
 
@@ -174,7 +213,11 @@ internal sealed class ForwardWorkspace : IDisposable
         var graphId = capture.NextId();
         var staged = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, layout.HostBytes);
         var logits = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, LogitsBytes(layout.K));
-        pass = NewPass(layout.SeqLen, layout.Causal, GraphCapture.Options(graphId), staged, logits);
+        var greedy = _heads == 2 ? new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, GreedyBytes(layout.K)) : null;
+        pass = NewPass(layout.SeqLen, layout.Causal, GraphCapture.Options(graphId), staged, logits, greedy);
+        OrtValue[] heads = greedy is null
+            ? [logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize])]
+            : [logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]), greedy.Tensor(TensorElementType.Int64, [_batch, layout.K])];
         _captured.Add((layout.SeqLen, layout.K, layout.Causal), pass);
         if (layout.Causal)
         {
@@ -182,7 +225,7 @@ internal sealed class ForwardWorkspace : IDisposable
                 staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
                 staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
                 staged.Tensor(TensorElementType.Int32, [_batch], layout.SeqLens),
-                logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+                heads);
             return pass;
         }
         Bind(pass, cache, layout,
@@ -191,14 +234,14 @@ internal sealed class ForwardWorkspace : IDisposable
             staged.Tensor(TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total], layout.Bias),
             staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
             staged.Tensor(TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
-            logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]));
+            heads);
         return pass;
     }
 
     // The causal graph's inputs: input_ids, logits_index, seqlens_k, total_sequence_length (host memory, also when
     // captured: GroupQueryAttention reads it on the host, and it stays fixed for the buffers), the past; its outputs:
-    // logits and present.{l} (the past's buffers, written in place).
-    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue logitsIndex, OrtValue seqLens, OrtValue logits)
+    // logits (and greedy_tokens) and present.{l} (the past's buffers, written in place).
+    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue logitsIndex, OrtValue seqLens, OrtValue[] heads)
     {
         var past = cache.PastValues();
         pass.Inputs = new OrtValue[Pass.OwnedCausalInputs + past.Length];
@@ -207,13 +250,13 @@ internal sealed class ForwardWorkspace : IDisposable
         pass.Inputs[2] = seqLens;
         pass.Inputs[3] = Host(_total.Address, TensorElementType.Int32, [1]);
         past.CopyTo(pass.Inputs, Pass.OwnedCausalInputs);
-        pass.Outputs = new OrtValue[1 + past.Length];
-        pass.Outputs[0] = logits;
-        past.CopyTo(pass.Outputs, 1);
+        pass.Outputs = new OrtValue[heads.Length + past.Length];
+        heads.CopyTo(pass.Outputs, 0);
+        past.CopyTo(pass.Outputs, heads.Length);
     }
 
     private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex,
-        OrtValue writeIndex, OrtValue logits)
+        OrtValue writeIndex, OrtValue[] heads)
     {
         var past = cache.PastValues();
         var pendingCount = pass.Pending?.Tensors ?? 0;
@@ -227,10 +270,10 @@ internal sealed class ForwardWorkspace : IDisposable
         for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
 
         var newKv = pass.NewKv!;
-        pass.Outputs = new OrtValue[1 + newKv.Tensors + past.Length];
-        pass.Outputs[0] = logits;
-        for (var i = 0; i < newKv.Tensors; i++) pass.Outputs[1 + i] = newKv.Value(i);   // owned by NewKv
-        past.CopyTo(pass.Outputs, 1 + newKv.Tensors);   // present.{l}: the past's buffers, written in place
+        pass.Outputs = new OrtValue[heads.Length + newKv.Tensors + past.Length];
+        heads.CopyTo(pass.Outputs, 0);
+        for (var i = 0; i < newKv.Tensors; i++) pass.Outputs[heads.Length + i] = newKv.Value(i);   // owned by NewKv
+        past.CopyTo(pass.Outputs, heads.Length + newKv.Tensors);   // present.{l}: the past's buffers, written in place
         System.Diagnostics.Debug.Assert(newKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
     }
 
@@ -246,12 +289,20 @@ internal sealed class ForwardWorkspace : IDisposable
     }
 
     // A causal pass has no new-KV outputs and no pending inputs (layer-condensed models have no causal graph).
-    private Pass NewPass(int slots, bool causal, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits) => new(
+    private Pass NewPass(int slots, bool causal, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits,
+        DeviceBuffer? deviceGreedy = null) => new(
         causal ? null : _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
         causal || _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
-        runOptions, staged, deviceLogits, causal);
+        runOptions, staged, deviceLogits, deviceGreedy, causal, _heads);
 
     private long LogitsBytes(int k) => 4L * _batch * k * _manifest.VocabSize;
+
+    private long GreedyBytes(int k) => 8L * _batch * k;
+
+    // The pass's own outputs over the host buffers: logits, and greedy_tokens where the graph has them.
+    private OrtValue[] HostHeads(Layout layout) => _heads == 2
+        ? [Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]), Host(_greedy!.Address, TensorElementType.Int64, [_batch, layout.K])]
+        : [Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize])];
 
     private static OrtValue Host(nint address, TensorElementType type, long[] shape)
     {
@@ -276,15 +327,17 @@ internal sealed class ForwardWorkspace : IDisposable
     }
 
     /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns the first <see cref="OwnedInputs"/>
-    /// inputs and output 0, the storages (new KV, pending, the cache's past) own the rest.</summary>
+    /// inputs and the first <paramref name="heads"/> outputs (logits, greedy tokens), the storages (new KV, pending, the
+    /// cache's past) own the rest.</summary>
     private sealed class Pass(KvStorage? newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits,
-        bool causal) : IDisposable
+        DeviceBuffer? deviceGreedy, bool causal, int heads) : IDisposable
     {
         public KvStorage? NewKv { get; } = newKv;
         public KvStorage? Pending { get; } = pending;
         public RunOptions RunOptions { get; } = runOptions;
         public DeviceBuffer? Staged { get; } = staged;
         public DeviceBuffer? DeviceLogits { get; } = deviceLogits;
+        public DeviceBuffer? DeviceGreedy { get; } = deviceGreedy;
         public OrtValue[] Inputs { get; set; } = [];
         public OrtValue[] Outputs { get; set; } = [];
 
@@ -297,7 +350,7 @@ internal sealed class ForwardWorkspace : IDisposable
         public void DisposeValues()
         {
             for (var i = 0; i < Math.Min(causal ? OwnedCausalInputs : OwnedInputs, Inputs.Length); i++) Inputs[i].Dispose();
-            if (Outputs.Length > 0) Outputs[0].Dispose();
+            for (var i = 0; i < Math.Min(heads, Outputs.Length); i++) Outputs[i].Dispose();
             Inputs = [];
             Outputs = [];
         }
@@ -309,6 +362,7 @@ internal sealed class ForwardWorkspace : IDisposable
             Pending?.Dispose();
             Staged?.Dispose();
             DeviceLogits?.Dispose();
+            DeviceGreedy?.Dispose();
             if (!ReferenceEquals(RunOptions, Uncaptured)) RunOptions.Dispose();
         }
     }

@@ -14,4 +14,8 @@ public interface IDecoder
 
     /// <summary>Runs new tokens through the model, appends their KV to the cache and returns the selected logits.</summary>
     ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs);
+
+    /// <summary>Runs new tokens through the model like <see cref="Forward"/> and returns only each selected position's
+    /// most likely token, [batch, k] (the first maximum on a tie): what greedy decoding with no logits processor needs.</summary>
+    ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs);
 }

@@ -44,6 +44,10 @@ public sealed record ModelManifest
     [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }
     [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; }
 
+    /// <summary>Whether the graphs have the greedy_tokens output (exporter 7 on): each selected position's argmax token,
+    /// computed where the logits are.</summary>
+    [JsonIgnore] public bool HasGreedyTokens => ExporterVersion >= 7;
+
     /// <summary>Pending layers, cyclic blocks and passes of a layer-condensed model (nothing for a standard one);
     /// derived on each call, so callers on a hot path keep the result.</summary>
     [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(this);

@@ -8,13 +8,14 @@ namespace Condensa.Runtime.Tests;
 public sealed class DecodeAllocationTests
 {
     [TestMethod]
-    [DataRow(KvResidence.Host)]
-    [DataRow(KvResidence.Device)]
-    public void Decode_ManagedBytesPerStep_SmallAndIndependentOfContext(KvResidence residence)
+    [DataRow(KvResidence.Host, false)]
+    [DataRow(KvResidence.Device, false)]
+    [DataRow(KvResidence.Host, true)]
+    public void Decode_ManagedBytesPerStep_SmallAndIndependentOfContext(KvResidence residence, bool greedy)
     {
         using var model = DecoderModel.Load(TinyModels.Get("llama").Export, new SessionSettings { KvResidence = residence });
-        var shortContext = BytesPerStep(model, context: 16);
-        var longContext = BytesPerStep(model, context: 100);
+        var shortContext = BytesPerStep(model, context: 16, greedy);
+        var longContext = BytesPerStep(model, context: 100, greedy);
 
         Assert.IsLessThan(MaxBytesPerStep, shortContext, $"{shortContext} B per step at 16 tokens");
         Assert.IsLessThan(MaxBytesPerStep, longContext, $"{longContext} B per step at 100 tokens");
@@ -25,17 +26,23 @@ public sealed class DecodeAllocationTests
     // few handles a step marshals; a per-step copy or array of the cache would exceed it at once.
     private const long MaxBytesPerStep = 2048;
 
-    private static long BytesPerStep(DecoderModel model, int context)
+    private static long BytesPerStep(DecoderModel model, int context, bool greedy)
     {
         const int steps = 16;
         using var cache = model.CreateCache(2, new KvCacheOptions { GrowthChunk = 8, InitialCapacity = context + 2 * steps + 4 });
         var prompt = TinyModels.Ids(2 * context, seed: context);
         model.Forward(cache, prompt, [context, context], LogitsSelection.LastPerRow);
         int[] tokens = [5, 6], counts = [1, 1];
-        for (var i = 0; i < steps; i++) model.Forward(cache, tokens, counts, LogitsSelection.LastPerRow);   // warm-up
+        for (var i = 0; i < steps; i++) Step(model, cache, tokens, counts, greedy);   // warm-up
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < steps; i++) model.Forward(cache, tokens, counts, LogitsSelection.LastPerRow);
+        for (var i = 0; i < steps; i++) Step(model, cache, tokens, counts, greedy);
         return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+    }
+
+    private static void Step(DecoderModel model, KvCache cache, int[] tokens, int[] counts, bool greedy)
+    {
+        if (greedy) model.ForwardGreedy(cache, new ForwardInputs(tokens, counts, LogitsSelection.LastPerRow));
+        else model.Forward(cache, tokens, counts, LogitsSelection.LastPerRow);
     }
 }

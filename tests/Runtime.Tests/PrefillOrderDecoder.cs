@@ -19,4 +19,10 @@ internal sealed class PrefillOrderDecoder(IDecoder inner) : IDecoder
         if (cache.BatchSize == 1 && cache.Lengths[0] == 0) PrefillStarts.Add(inputs.Tokens[0]);
         return inner.Forward(cache, inputs);
     }
+
+    public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs)
+    {
+        if (cache.BatchSize == 1 && cache.Lengths[0] == 0) PrefillStarts.Add(inputs.Tokens[0]);
+        return inner.ForwardGreedy(cache, inputs);
+    }
 }

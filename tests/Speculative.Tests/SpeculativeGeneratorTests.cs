@@ -138,5 +138,6 @@ public sealed class SpeculativeGeneratorTests
         public ModelManifest Manifest => manifest;
         public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => throw new NotSupportedException();
         public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs) => throw new NotSupportedException();
+        public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs) => throw new NotSupportedException();
     }
 }

@@ -233,8 +233,9 @@ internal static class BenchCommand
         return rows;
     }
 
-    // 1) synthetic context per model  2) warm-up steps  3) timed runs, round-robin over the models so that
-    // interference from other processes spreads over all of them  4) median per model, and the slots each step read
+    // 1) synthetic context per model  2) warm-up steps  3) timed runs of greedy steps (each returns the next token per row,
+    //    as greedy generation does: an export with greedy_tokens keeps the logits on the GPU), round-robin over the models so that
+    //    interference from other processes spreads over all of them  4) median per model, and the slots each step read
     private static (double[] Rates, int[] Slots) DecodeTokensPerSecond(DecoderModel[] models, int[] batches, int context, BenchSettings settings)
     {
         const int warmup = DecodeWarmup;
@@ -247,14 +248,14 @@ internal static class BenchCommand
             for (var m = 0; m < models.Length; m++)
             {
                 SyntheticContext.Fill(caches[m], context);
-                for (var i = 0; i < warmup; i++) models[m].Forward(caches[m], tokens[m], counts[m], LogitsSelection.LastPerRow);
+                for (var i = 0; i < warmup; i++) models[m].ForwardGreedy(caches[m], new ForwardInputs(tokens[m], counts[m], LogitsSelection.LastPerRow));
             }
             for (var run = 0; run < settings.Runs; run++)
             for (var m = 0; m < models.Length; m++)
             {
                 caches[m].RewindTo(context);
                 var clock = Stopwatch.StartNew();
-                for (var s = 0; s < settings.DecodeSteps; s++) models[m].Forward(caches[m], tokens[m], counts[m], LogitsSelection.LastPerRow);
+                for (var s = 0; s < settings.DecodeSteps; s++) models[m].ForwardGreedy(caches[m], new ForwardInputs(tokens[m], counts[m], LogitsSelection.LastPerRow));
                 rates[m].Add((double)batches[m] * settings.DecodeSteps / clock.Elapsed.TotalSeconds);
             }
             return ([.. rates.Select(Median)], [.. caches.Select(c => c.Capacity)]);

@@ -13,11 +13,25 @@ public sealed class PlainDecodeStep : IDecodeStep
     {
         var batch = cache.BatchSize;
         if (_counts.Length != batch) (_tokens, _counts) = (new int[batch], new int[batch]);
+        var argmax = true;
         for (var b = 0; b < batch; b++)
         {
             var row = rows[b];
             _counts[b] = row.IsDecoding ? 1 : 0;
             _tokens[b] = row.IsDecoding ? row.Tokens[^1] : 0;
+            argmax &= !row.IsDecoding || row.Sampler.IsArgmax;
+        }
+        if (argmax)
+        {
+            // every decoding row picks the argmax: the model's greedy tokens, without the logits on the host
+            var greedy = model.ForwardGreedy(cache, new ForwardInputs(_tokens, _counts, LogitsSelection.LastPerRow));   // [batch]
+            for (var b = 0; b < batch; b++)
+            {
+                if (_counts[b] == 0) continue;
+                rows[b].Emitted.Clear();
+                rows[b].Emitted.Add(greedy[b]);
+            }
+            return;
         }
         var logits = model.Forward(cache, new ForwardInputs(_tokens, _counts, LogitsSelection.LastPerRow));   // [batch, vocab]
         var vocab = model.Manifest.VocabSize;

@@ -86,6 +86,7 @@ public sealed class Generator
 
         var vocab = _model.Manifest.VocabSize;
         var samplers = prompts.Select(_ => new TokenSampler(options.Sampling, vocab)).ToArray();
+        var argmax = samplers.All(s => s.IsArgmax);   // then each step reads the greedy tokens, not the logits
         var histories = prompts.Select(p => new List<int>(p)).ToArray();
         var outputs = prompts.Select(_ => new List<int>()).ToArray();
         var finish = new FinishReason?[batch];
@@ -114,6 +115,13 @@ public sealed class Generator
                 else counts[b] = 1;
             }
             if (finish.All(f => f is not null)) break;
+            if (argmax)
+            {
+                var greedy = _model.ForwardGreedy(cache, new ForwardInputs(next, counts, LogitsSelection.LastPerRow));
+                for (var b = 0; b < batch; b++)
+                    if (counts[b] == 1) next[b] = greedy[b];
+                continue;
+            }
             var logits = _model.Forward(cache, new ForwardInputs(next, counts, LogitsSelection.LastPerRow));
             for (var b = 0; b < batch; b++)
                 if (counts[b] == 1) next[b] = samplers[b].Sample(logits.Slice(b * vocab, vocab), CollectionsMarshal.AsSpan(histories[b]));
@@ -146,8 +154,9 @@ public sealed class Generator
     private int DecodeStep(KvCache cache, int[] token, TokenSampler sampler, List<int> history, GenerationStats stats)
     {
         var start = Stopwatch.GetTimestamp();
-        var logits = _model.Forward(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow));
-        var next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
+        var next = sampler.IsArgmax
+            ? _model.ForwardGreedy(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow))[0]
+            : sampler.Sample(_model.Forward(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow)), CollectionsMarshal.AsSpan(history));
         stats.DecodeTime += Stopwatch.GetElapsedTime(start);
         return next;
     }

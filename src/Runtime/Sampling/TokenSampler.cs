@@ -32,6 +32,10 @@ public sealed class TokenSampler
         _seen = new bool[vocabSize];
     }
 
+    /// <summary>Whether <see cref="Sample"/> is the plain argmax of the logits (greedy, no repetition penalty), so a loop
+    /// may ask the model for its greedy tokens (<see cref="IDecoder.ForwardGreedy"/>) instead of the logits.</summary>
+    public bool IsArgmax => _options.IsGreedy && _options.RepetitionPenalty == 1f;
+
     /// <summary>Chooses a token. <paramref name="history"/> (prompt + generated so far) feeds the repetition penalty.</summary>
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
     {
