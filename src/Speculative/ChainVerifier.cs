@@ -11,6 +11,24 @@ namespace Condensa.Speculative;
 /// </summary>
 public static class ChainVerifier
 {
+    /// <summary>
+    /// Greedy verification from the target's argmax tokens alone, what <see cref="Verify"/> does with one-hot target
+    /// distributions whatever the drafts' q: d_i is accepted while it equals the target's token after d_1..d_{i-1}; the
+    /// next token is the target's at the first mismatch, or the bonus token when every draft is accepted.
+    /// </summary>
+    /// <param name="targetTokens">[n + 1] the target's argmax at each verified position (row 0 follows the last committed token).</param>
+    /// <param name="drafts">[n] drafted tokens.</param>
+    /// <param name="next">The token that follows the accepted drafts.</param>
+    /// <returns>How many drafts were accepted (0..n).</returns>
+    public static int VerifyGreedy(ReadOnlySpan<int> targetTokens, ReadOnlySpan<int> drafts, out int next)
+    {
+        if (targetTokens.Length < drafts.Length + 1) throw new ArgumentException($"targetTokens must hold {drafts.Length + 1} tokens", nameof(targetTokens));
+        var accepted = 0;
+        while (accepted < drafts.Length && drafts[accepted] == targetTokens[accepted]) accepted++;
+        next = targetTokens[accepted];
+        return accepted;
+    }
+
     /// <summary>Verifies <paramref name="drafts"/> against target distributions.</summary>
     /// <param name="p">[n + 1, vocab] target distributions: row i predicts the token after d_1..d_i (row 0 follows the
     /// last committed token).</param>

@@ -75,9 +75,12 @@ public sealed class SpeculativeDecodeStep : IDecodeStep
             tokens[b * seqLen] = rows[b].Tokens[^1];
             _drafts.Row(b).CopyTo(tokens[(b * seqLen + 1)..]);
         }
-        var logits = model.Forward(cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));   // [batch, seqLen, vocab]
-
-        // 3) accept per row with the row's own sampler; 4) the row's cache keeps [last, d1..da]
+        // 3) accept per row with the row's own sampler (where every active row's is a plain argmax, from the target's greedy
+        //    tokens alone); 4) the row's cache keeps [last, d1..da]
+        var argmax = true;
+        for (var b = 0; b < batch; b++) argmax &= !_active[b] || rows[b].Sampler.IsArgmax;
+        var greedy = argmax ? model.ForwardGreedy(cache, new ForwardInputs(tokens, _counts, LogitsSelection.All)) : default;   // [batch, seqLen]
+        var logits = argmax ? default : model.Forward(cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));          // [batch, seqLen, vocab]
         var accepted = 0;
         for (var b = 0; b < batch; b++)
         {
@@ -85,10 +88,18 @@ public sealed class SpeculativeDecodeStep : IDecodeStep
             var row = rows[b];
             var n = _drafts.Counts[b];
             var drafts = _drafts.Row(b);
-            for (var i = 0; i <= n; i++)
-                row.Sampler.Distribution(logits.Slice((b * seqLen + i) * vocab, vocab), CollectionsMarshal.AsSpan(row.Tokens), drafts[..i],
-                    _p.AsSpan(i * vocab, vocab));
-            _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * vocab), [], drafts, vocab, _random, _residual, out var next);
+            int next;
+            if (argmax)
+            {
+                _accepted[b] = ChainVerifier.VerifyGreedy(greedy.Slice(b * seqLen, n + 1), drafts, out next);
+            }
+            else
+            {
+                for (var i = 0; i <= n; i++)
+                    row.Sampler.Distribution(logits.Slice((b * seqLen + i) * vocab, vocab), CollectionsMarshal.AsSpan(row.Tokens), drafts[..i],
+                        _p.AsSpan(i * vocab, vocab));
+                _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * vocab), [], drafts, vocab, _random, _residual, out next);
+            }
             cache.RewindTo(b, _lengthsBefore[b] + _accepted[b] + 1);
             row.Emitted.Clear();
             row.Emitted.AddRange(drafts[.._accepted[b]]);

@@ -74,19 +74,17 @@ internal sealed class SpeculativeRun : SpeculativeRunState
             tokens[b * seqLen] = Rows[b][^1];
             _drafts.Row(b).CopyTo(tokens[(b * seqLen + 1)..]);
         }
-        var logits = Target.Forward(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));
-
-        // 3) accept: each row keeps its accepted prefix plus one corrected or bonus token
-        for (var b = 0; b < batch; b++)
+        // 3) accept: each row keeps its accepted prefix plus one corrected or bonus token (greedy: from the target's argmax
+        //    tokens alone, so the logits need not reach the host)
+        if (VerifiesByArgmax)
         {
-            if (!_active[b]) continue;
-            var n = _drafts.Counts[b];
-            var drafts = _drafts.Row(b);
-            for (var i = 0; i <= n; i++)
-                Samplers[b].Distribution(logits.Slice((b * seqLen + i) * Vocab, Vocab), CollectionsMarshal.AsSpan(Rows[b]), drafts[..i],
-                    _p.AsSpan(i * Vocab, Vocab));
-            _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * Vocab), _drafts.RowDistributions(b), drafts, Vocab, Random, _residual,
-                out _next[b]);
+            var greedy = Target.ForwardGreedy(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));   // [batch, seqLen]
+            for (var b = 0; b < batch; b++)
+                if (_active[b]) _accepted[b] = ChainVerifier.VerifyGreedy(greedy.Slice(b * seqLen, seqLen), _drafts.Row(b), out _next[b]);
+        }
+        else
+        {
+            Accept(Target.Forward(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.All)), seqLen);
         }
 
         // 4) commit: the target keeps [last, d1..da]; the drafter rewinds or copies to match
@@ -109,5 +107,21 @@ internal sealed class SpeculativeRun : SpeculativeRunState
         for (var b = 0; b < batch; b++) if (_active[b]) accepted += _accepted[b];
         RecordRound(_active.Count(a => a), proposed, accepted, draftTime, verifyTime);
         _gamma.Observe(gamma, proposed, accepted, draftTime, verifyTime);
+    }
+
+    // Speculative sampling per active row from the target's logits [batch, seqLen, vocab], through the row's sampler.
+    private void Accept(ReadOnlySpan<float> logits, int seqLen)
+    {
+        for (var b = 0; b < Rows.Length; b++)
+        {
+            if (!_active[b]) continue;
+            var n = _drafts.Counts[b];
+            var drafts = _drafts.Row(b);
+            for (var i = 0; i <= n; i++)
+                Samplers[b].Distribution(logits.Slice((b * seqLen + i) * Vocab, Vocab), CollectionsMarshal.AsSpan(Rows[b]), drafts[..i],
+                    _p.AsSpan(i * Vocab, Vocab));
+            _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * Vocab), _drafts.RowDistributions(b), drafts, Vocab, Random, _residual,
+                out _next[b]);
+        }
     }
 }

@@ -22,6 +22,7 @@ internal abstract class SpeculativeRunState : IDisposable
         Outputs = [.. prompts.Select(_ => new List<int>())];
         Finished = new FinishReason?[prompts.Count];
         Samplers = [.. prompts.Select(_ => new TokenSampler(generation.Sampling, Vocab))];
+        VerifiesByArgmax = Samplers.All(s => s.IsArgmax);
         Random = generation.Sampling.Seed is { } seed ? new Random(seed) : new Random();
         foreach (var prompt in prompts)
             if (prompt.Count + generation.MaxNewTokens - 1 > Cache.MaxCapacity)
@@ -37,6 +38,7 @@ internal abstract class SpeculativeRunState : IDisposable
     protected List<int>[] Outputs { get; }         // generated tokens per row
     protected FinishReason?[] Finished { get; }
     protected TokenSampler[] Samplers { get; }     // target distributions, exactly as plain decoding applies them
+    protected bool VerifiesByArgmax { get; }       // every sampler is a plain argmax: verify from the target's greedy tokens
     protected Random Random { get; }               // the verifier's uniform draws
     protected int Vocab { get; }
 

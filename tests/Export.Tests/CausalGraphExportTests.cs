@@ -23,7 +23,7 @@ public sealed class CausalGraphExportTests
             new[] { "input_ids", "logits_index", "seqlens_k", "total_sequence_length", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
             causal.Graph.Input.Select(i => i.Name).ToArray());
         CollectionAssert.AreEqual(
-            new[] { "logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value" },
+            new[] { "logits", "greedy_tokens", "present.0.key", "present.0.value", "present.1.key", "present.1.value" },
             causal.Graph.Output.Select(o => o.Name).ToArray());
         Assert.AreEqual(spec.NumLayers, causal.Graph.Node.Count(n => n.OpType == "GroupQueryAttention" && n.Domain == "com.microsoft"),
             "one fused attention node per layer");

@@ -19,6 +19,27 @@ public sealed class ChainVerifierTests
         var accepted = ChainVerifier.Verify(p, [], drafts, V, new Random(1), new float[V], out var next);
         Assert.AreEqual(expectedAccepted, accepted);
         Assert.AreEqual(expectedNext, next);
+
+        // the greedy path reads only the argmax tokens and must decide the same
+        Assert.AreEqual(expectedAccepted, ChainVerifier.VerifyGreedy(argmax, drafts, out var greedyNext));
+        Assert.AreEqual(expectedNext, greedyNext);
+    }
+
+    [TestMethod]
+    public void VerifyGreedy_RandomChains_DecidesAsVerifyWithOneHotTargets()
+    {
+        var random = new Random(7);
+        for (var trial = 0; trial < 500; trial++)
+        {
+            var n = random.Next(0, 6);
+            var drafts = Enumerable.Range(0, n).Select(_ => random.Next(V)).ToArray();
+            var argmax = Enumerable.Range(0, n + 1).Select(i => i < n && random.Next(3) > 0 ? drafts[i] : random.Next(V)).ToArray();
+            var p = new float[(n + 1) * V];
+            for (var i = 0; i <= n; i++) p[i * V + argmax[i]] = 1f;
+            var expected = ChainVerifier.Verify(p, [], drafts, V, new Random(1), new float[V], out var expectedNext);
+            Assert.AreEqual(expected, ChainVerifier.VerifyGreedy(argmax, drafts, out var next), $"trial {trial}");
+            Assert.AreEqual(expectedNext, next, $"trial {trial}");
+        }
     }
 
     [TestMethod]

@@ -27,6 +27,12 @@ public sealed class TreeVerifierTests
         var length = TreeVerifier.Verify(tree, p, null, [], V, new Random(1), new float[2 * V], path, out var next);
         CollectionAssert.AreEqual(expectedPath, path[..length]);
         Assert.AreEqual(expectedNext, next);
+
+        // the greedy walk reads only the argmax tokens and must take the same path
+        var greedyPath = new int[tree.Count];
+        var greedyLength = TreeVerifier.VerifyGreedy(tree, argmaxPerNode, greedyPath, out var greedyNext);
+        CollectionAssert.AreEqual(expectedPath, greedyPath[..greedyLength]);
+        Assert.AreEqual(expectedNext, greedyNext);
     }
 
     [TestMethod]

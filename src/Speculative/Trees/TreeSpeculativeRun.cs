@@ -81,18 +81,19 @@ internal sealed class TreeSpeculativeRun : SpeculativeRunState
         var positions = _positions.AsSpan(0, batch * seqLen);
         var visibility = _visibility.AsSpan(0, batch * seqLen * seqLen);
         TreeMask.Flatten(_drafts.Trees, _counts, _lengthsBefore, seqLen, tokens, positions, visibility);
-        var logits = Target.Forward(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
-
-        // 4) walk each row's tree from the root with the target's processed distributions
-        for (var b = 0; b < batch; b++)
+        var inputs = new ForwardInputs(tokens, _counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility };
+        if (VerifiesByArgmax)
         {
-            if (!_active[b]) continue;
-            var tree = _drafts.Trees[b];
-            var (sampler, history) = (Samplers[b], Rows[b]);
-            _drafts.PathLengths[b] = TreeVerifier.Verify(tree, logits.Slice(b * seqLen * Vocab, tree.Count * Vocab),
-                (node, nodeLogits, p) => sampler.Distribution(nodeLogits, CollectionsMarshal.AsSpan(history),
-                    _pathTokens.AsSpan(0, tree.PathTokens(node, _pathTokens)), p),
-                _drafts.RowDistributions(b), Vocab, Random, _scratch, _drafts.Paths.AsSpan(b * _drafts.MaxNodes, _drafts.MaxNodes), out _next[b]);
+            // 4) greedy: walk each row's tree along the target's argmax tokens (the logits need not reach the host)
+            var greedy = Target.ForwardGreedy(Cache, inputs);   // [batch, seqLen]
+            for (var b = 0; b < batch; b++)
+                if (_active[b])
+                    _drafts.PathLengths[b] = TreeVerifier.VerifyGreedy(_drafts.Trees[b], greedy.Slice(b * seqLen, _drafts.Trees[b].Count),
+                        _drafts.Paths.AsSpan(b * _drafts.MaxNodes, _drafts.MaxNodes), out _next[b]);
+        }
+        else
+        {
+            WalkWithDistributions(Target.Forward(Cache, inputs), seqLen);
         }
 
         // 5) commit: the target keeps [root, accepted path]; the drafter keeps what it holds of the same path
@@ -116,5 +117,21 @@ internal sealed class TreeSpeculativeRun : SpeculativeRunState
         }
 
         RecordRound(_active.Count(a => a), proposed, accepted, draftTime, verifyTime);
+    }
+
+    // 4) walk each active row's tree from the root with the target's processed distributions, from its logits
+    //    [batch, seqLen, vocab]
+    private void WalkWithDistributions(ReadOnlySpan<float> logits, int seqLen)
+    {
+        for (var b = 0; b < Rows.Length; b++)
+        {
+            if (!_active[b]) continue;
+            var tree = _drafts.Trees[b];
+            var (sampler, history) = (Samplers[b], Rows[b]);
+            _drafts.PathLengths[b] = TreeVerifier.Verify(tree, logits.Slice(b * seqLen * Vocab, tree.Count * Vocab),
+                (node, nodeLogits, p) => sampler.Distribution(nodeLogits, CollectionsMarshal.AsSpan(history),
+                    _pathTokens.AsSpan(0, tree.PathTokens(node, _pathTokens)), p),
+                _drafts.RowDistributions(b), Vocab, Random, _scratch, _drafts.Paths.AsSpan(b * _drafts.MaxNodes, _drafts.MaxNodes), out _next[b]);
+        }
     }
 }

@@ -15,6 +15,39 @@ public delegate void TargetLaw(int node, ReadOnlySpan<float> logits, Span<float>
 /// </summary>
 public static class TreeVerifier
 {
+    /// <summary>
+    /// Greedy verification from the target's argmax token at each node alone, what <see cref="Verify"/> does with one-hot
+    /// target distributions: from the root, descend into the child whose token is the target's; where none is, that
+    /// token is the next one.
+    /// </summary>
+    /// <param name="tree">The drafted tree; node 0 is the last committed token.</param>
+    /// <param name="targetTokens">[tree.Count] the target's argmax per node (entry i predicts the token after node i).</param>
+    /// <param name="path">Receives the accepted nodes, root first.</param>
+    /// <param name="next">The token after the accepted path.</param>
+    /// <returns>Nodes on the accepted path, the root included (1 = no draft accepted).</returns>
+    public static int VerifyGreedy(TokenTree tree, ReadOnlySpan<int> targetTokens, Span<int> path, out int next)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        if (targetTokens.Length < tree.Count) throw new ArgumentException($"targetTokens must hold {tree.Count} tokens", nameof(targetTokens));
+        var length = 0;
+        var node = 0;
+        while (true)
+        {
+            path[length++] = node;
+            var wanted = targetTokens[node];
+            var children = tree.Children(node);
+            var accepted = -1;
+            for (var child = children.Start.Value; child < children.End.Value && accepted < 0; child++)
+                if (tree.Tokens[child] == wanted) accepted = child;
+            if (accepted < 0)
+            {
+                next = wanted;
+                return length;
+            }
+            node = accepted;
+        }
+    }
+
     /// <summary>Walks <paramref name="tree"/> from the root.</summary>
     /// <param name="tree">The drafted tree; node 0 is the last committed token.</param>
     /// <param name="target">[tree.Count, vocab] the target's logits per node (row i predicts the token after node i).</param>

@@ -46,6 +46,53 @@ if [ "${QUICK:-0}" = 1 ]; then
   exit 0
 fi
 
+# QUICK=5: greedy tokens computed in the graph (exporter 7, ForwardGreedy): greedy parity through them (demo-code on cpu
+# and cuda, captured and not; extract --batch 8; the 1.1B fp16 export through both graphs), an A/B of decode against the
+# base app (pack.sh BASE: the logits copied to the host every step) on the same export, alternating, two rounds each; then
+# Nsight Compute's kernel times of uncaptured decode passes at batch 1 and 32 (kernel_times.py), the GPU-only cost of a
+# step to set against the captured step's wall time
+if [ "${QUICK:-0}" = 5 ]; then
+  p='def fibonacci(n):'
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-nograph:--provider cuda --graph-capture off"; do
+    run g-${v%%:*} $C generate --model demo-code --prompt "$p" --max-tokens 64 --temperature 0 --json ${v#*:}
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o g-cpu g-cuda g-cuda-nograph | tee -a $o/log.txt
+  python3 - "$root" > $o/docs.jsonl <<'PY'
+import json, sys, pathlib
+files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
+for i, f in enumerate(files):
+    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
+PY
+  printf '%s' '{{text}}' > $o/template.txt
+  for v in cpu cuda; do
+    run x-$v $C extract --model demo-code --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/x-$v.jsonl \
+      --batch 8 --max-tokens 48 --temperature 0 --provider $v
+  done
+  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'x-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to x-cpu')" \
+    $o/x-cpu.jsonl $o/x-cuda.jsonl | tee -a $o/log.txt
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+  for v in "cuda:" "cuda-nograph:--graph-capture off" "cuda-general:--fused-attention off"; do
+    run big-${v%%:*} $C generate --model /tmp/r/fp16 --prompt "$p" --max-tokens 64 --temperature 0 --json --provider cuda ${v#*:}
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o big-cuda big-cuda-nograph big-cuda-general | tee -a $o/log.txt
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+  for r in 1 2; do
+    for v in "base:$BASE" "greedy:$C"; do
+      TMO=200 run ab-${v%%:*}-$r ${v#*:} $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/ab-${v%%:*}-$r.json
+    done
+  done
+  for f in $o/ab-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
+  head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
+  TMO=300 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
+    --temperature 0 --provider cuda --graph-capture off
+  TMO=300 run ncu-b32 $NCU $K --log-file $o/ncu-b32.csv $C bench --provider cuda --graph-capture off -m /tmp/r/fp16 --batch 32 --context 512 \
+    --runs 1 --decode-steps 4 --prefill-tokens 16 --no-bandwidth
+  for b in b1 b32; do python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$b.csv ncu-$b > $o/kernels-$b.txt 2>&1; head -c 6000 $o/kernels-$b.txt; done
+  exit 0
+fi
+
 # QUICK=4: a check of the whole app after a change: demo-code as float16 through greedy generate (cpu, cuda), extract
 # --batch 8 and every speculative mode at batch 1 and 8 (chains at batch 8 load the general graph beside the causal one);
 # then int4 with float16 activations beside int4 and fp16
