@@ -8,6 +8,19 @@ namespace Condensa.Runtime.Tests;
 public sealed class ExecutionProviderTests
 {
     [TestMethod]
+    public void CudaExtraOptions_ParsesEntriesAndRejectsOneWithoutName()
+    {
+        var values = CudaProvider.ParseExtraOptions(" tunable_op_enable=1; ;tunable_op_tuning_enable = 1 ;");
+        Assert.AreEqual(2, values.Count);
+        Assert.AreEqual("1", values["tunable_op_enable"]);
+        Assert.AreEqual("1", values["tunable_op_tuning_enable"]);
+        Assert.IsEmpty(CudaProvider.ParseExtraOptions(null));
+        var error = Assert.ThrowsExactly<CondensaException>(() => CudaProvider.ParseExtraOptions("a=1;=2"));
+        StringAssert.Contains(error.Message, CudaProvider.ExtraOptionsVariable);
+        StringAssert.Contains(error.Message, "'=2'");
+    }
+
+    [TestMethod]
     [DataRow("cpu", "cpu")]
     [DataRow("CUDA", "cuda")]
     [DataRow("gpu", "cuda")]

@@ -9,14 +9,36 @@ internal sealed class CudaProvider() : ExecutionProvider("cuda", "CUDAExecutionP
     requires: "the CUDA 13 runtime libraries (cudart, cuBLAS and cuBLASLt, cuRAND, cuFFT) and cuDNN 9 where the loader finds them " +
               "(LD_LIBRARY_PATH on Linux, PATH on Windows; README, \"Running on an NVIDIA GPU\")")
 {
+    /// <summary>Environment variable with extra CUDA provider options, <c>name=value;name=value</c> in ONNX Runtime's
+    /// names (e.g. <c>tunable_op_enable=1</c>), for tuning experiments without a rebuild.</summary>
+    public const string ExtraOptionsVariable = "CONDENSA_CUDA_OPTIONS";
+
     internal override void Append(SessionOptions session, ProviderOptions options)
     {
         // The CPU build fails here with OnnxRuntimeException ("CUDA execution provider is not enabled in this build").
         using var cuda = new OrtCUDAProviderOptions();
-        var values = new Dictionary<string, string> { ["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture) };
+        var values = ParseExtraOptions(Environment.GetEnvironmentVariable(ExtraOptionsVariable));
+        // Condensa's own settings win: its graph capture needs its fixed buffers, so enable_cuda_graph follows --graph-capture.
+        values["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture);
         if (options.MemoryLimitBytes is { } limit) values["gpu_mem_limit"] = limit.ToString(CultureInfo.InvariantCulture);
         if (options.GraphCapture == true) values["enable_cuda_graph"] = "1";
+        else values.Remove("enable_cuda_graph");
         cuda.UpdateOptions(values);
         session.AppendExecutionProvider_CUDA(cuda);
+    }
+
+    /// <summary>Parses <c>name=value;name=value</c> (blank entries skipped); an entry without a name or '=' is an error
+    /// naming the variable and the entry.</summary>
+    internal static Dictionary<string, string> ParseExtraOptions(string? text)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in (text ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = entry.IndexOf('=');
+            if (equals <= 0)
+                throw new CondensaException($"${ExtraOptionsVariable}: entry '{entry}' is not name=value (entries are separated by ';').");
+            values[entry[..equals].Trim()] = entry[(equals + 1)..].Trim();
+        }
+        return values;
     }
 }

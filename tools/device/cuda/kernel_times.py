@@ -6,10 +6,12 @@ decode steps), the median step's time per kernel name: what a step costs on the 
 usage: python3 kernel_times.py NCU.csv [LABEL]"""
 import collections, csv, statistics, sys
 
-rows = [r for r in csv.DictReader(open(sys.argv[1], newline="")) if r.get("ID", "").isdigit()]
+lines = [line for line in open(sys.argv[1], newline="") if not line.startswith("==")]   # ncu's own messages come first
+table = list(csv.DictReader(lines))
+rows = [r for r in table if r.get("ID", "").isdigit()]
 label = sys.argv[2] if len(sys.argv) > 2 else sys.argv[1]
-kernels = [(r["Kernel Name"], float(r["gpu__time_duration.sum"])) for r in rows]
-unit = next((r["gpu__time_duration.sum"] for r in csv.DictReader(open(sys.argv[1], newline="")) if not r.get("ID", "").isdigit()), "?")
+kernels = [(r["Kernel Name"], float(r["gpu__time_duration.sum"].replace(",", ""))) for r in rows]   # "2,048": thousands separators
+unit = next((r["gpu__time_duration.sum"] for r in table if not r.get("ID", "").isdigit()), "?")
 cuts = [i for i, (name, _) in enumerate(kernels) if "GatherND" in name]
 segments = [kernels[a:b] for a, b in zip(cuts, cuts[1:])]
 print(f"{label}: {len(kernels)} kernels, {len(segments)} whole passes, time unit {unit}")
