@@ -150,7 +150,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
         var causal = RunsCausal(cache, inputs, seqLen);
-        ws.Prepare(seqLen, k, cache, causal);
+        ws.Prepare(seqLen, k, cache, causal, logits);
 
         // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
         //    and where the new entries go, for the causal graph each row's length after the pass
@@ -187,7 +187,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         {
             Run(ws);
         }
-        ws.Download(logits);
+        ws.Download();
 
         // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
         cache.CommitPass(inputs.Counts);

@@ -95,10 +95,11 @@ internal sealed class DecoderSessions : IDisposable
     }
 
     /// <summary>Runs the general graph on the workspace's bound values.</summary>
-    public void RunGeneral(ForwardWorkspace ws) => Run(_general.Value, _manifest.Graph, ws, _inputNames, _outputNames);
+    public void RunGeneral(ForwardWorkspace ws) => Run(_general.Value, _manifest.Graph, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNames[1..]);
 
     /// <summary>Runs the causal graph on the workspace's bound values (<see cref="Causal"/> must hold).</summary>
-    public void RunCausal(ForwardWorkspace ws) => Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, _causalOutputNames);
+    public void RunCausal(ForwardWorkspace ws) =>
+        Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, ws.FetchesLogits ? _causalOutputNames : _causalOutputNames[1..]);
 
     public void Dispose()
     {

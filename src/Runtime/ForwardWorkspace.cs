@@ -40,6 +40,7 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
     private float[] _sequential = [];                 // a use_sequential prefill's logits, gathered over its passes
     private Layout _layout;
+    private bool _wantsLogits = true;
     private Pass _pass;
 
     public ForwardWorkspace(ModelManifest manifest, int batch, KvMemory memory, GraphCapture? capture = null)
@@ -108,17 +109,27 @@ internal sealed class ForwardWorkspace : IDisposable
     /// past, then pending.{t}.key / .value per pending layer.</summary>
     public IReadOnlyCollection<OrtValue> Inputs => _pass.Inputs;
 
-    /// <summary>Output values in graph order: logits, greedy_tokens where the export has them, new.{l}.key / new.{l}.value per stored layer, then present.{l}.key /
+    /// <summary>
+    /// Whether the next run fetches the logits. A greedy pass (<see cref="Prepare"/>'s <c>logits</c> false) of an export with
+    /// greedy_tokens leaves them out where nothing binds them to fixed memory, so an uncaptured GPU pass never copies the
+    /// B·K·V floats to the host (ONNX Runtime keeps them in its own device memory); a captured pass keeps its bindings and
+    /// only skips the download.
+    /// </summary>
+    public bool FetchesLogits => _wantsLogits || _heads == 1 || _pass.Staged is not null;
+
+    /// <summary>Output values in graph order (without the logits when <see cref="FetchesLogits"/> is false): logits,
+    /// greedy_tokens where the export has them, new.{l}.key / new.{l}.value per stored layer, then present.{l}.key /
     /// present.{l}.value per stored layer (the past's own buffers: the graph writes the new entries in place).</summary>
-    public IReadOnlyCollection<OrtValue> Outputs => _pass.Outputs;
+    public IReadOnlyCollection<OrtValue> Outputs => FetchesLogits ? _pass.Outputs : _pass.OutputsAfterLogits;
 
     /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
     public RunOptions RunOptions => _pass.RunOptions;
 
     /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row, of the
-    /// general graph or the causal one.</summary>
-    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false)
+    /// general graph or the causal one; <paramref name="logits"/> false: the caller reads only the greedy tokens.</summary>
+    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false, bool logits = true)
     {
+        _wantsLogits = logits;
         var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal);
         if (layout == _layout) return;
         _layout = layout;
@@ -134,13 +145,13 @@ internal sealed class ForwardWorkspace : IDisposable
         if (_pass.Staged is { } staged) staged.Upload(_host!.Address, _layout.HostBytes);
     }
 
-    /// <summary>After a run: a captured pass copies its device greedy tokens to the host, and its logits unless
-    /// <paramref name="logits"/> is false (a greedy step then moves B·K ids, not B·K·V floats). An uncaptured pass's
-    /// outputs are in host memory already.</summary>
-    public void Download(bool logits = true)
+    /// <summary>After a run: a captured pass copies its device greedy tokens to the host, and its logits when the pass
+    /// wants them (a greedy step then moves B·K ids, not B·K·V floats). An uncaptured pass's outputs are in host memory
+    /// already.</summary>
+    public void Download()
     {
         if (_pass.DeviceGreedy is { } greedy) greedy.Download(_greedy!.Address, GreedyBytes(_layout.K));
-        if ((logits || _heads == 1) && _pass.DeviceLogits is { } deviceLogits) deviceLogits.Download(_logits!.Address, LogitsBytes(_layout.K));
+        if ((_wantsLogits || _heads == 1) && _pass.DeviceLogits is { } deviceLogits) deviceLogits.Download(_logits!.Address, LogitsBytes(_layout.K));
     }
 
     /// <summary>Logits of a sequential prefill (<c>use_sequential</c>), gathered over its one-token passes; grows, never shrinks.</summary>
@@ -339,7 +350,21 @@ internal sealed class ForwardWorkspace : IDisposable
         public DeviceBuffer? DeviceLogits { get; } = deviceLogits;
         public DeviceBuffer? DeviceGreedy { get; } = deviceGreedy;
         public OrtValue[] Inputs { get; set; } = [];
-        public OrtValue[] Outputs { get; set; } = [];
+        public OrtValue[] Outputs
+        {
+            get => _outputs;
+            set
+            {
+                _outputs = value;
+                _afterLogits = null;   // taken once the binding has filled the array
+            }
+        }
+
+        /// <summary><see cref="Outputs"/> without the logits, for a pass that does not fetch them.</summary>
+        public OrtValue[] OutputsAfterLogits => _afterLogits ??= _outputs.Length > 0 ? _outputs[1..] : [];
+
+        private OrtValue[] _outputs = [];
+        private OrtValue[]? _afterLogits;
 
         /// <summary>input_ids, position_ids, attention_bias, logits_index and kv_write_index: the pass's own values.</summary>
         public const int OwnedInputs = 5;
