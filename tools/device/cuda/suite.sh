@@ -63,7 +63,11 @@ if [ "${QUICK:-0}" = 6 ]; then
   CONDENSA_CUDA_OPTIONS="tunable_op_enable=1;tunable_op_tuning_enable=1" TMO=300 run tunable-nograph $C $B -m /tmp/r/fp16 --batch 1,32 \
     --context 512 --graph-capture off --json $o/tunable-nograph.json
   TMO=200 run nograph $C $B -m /tmp/r/fp16 --batch 1,32 --context 512 --graph-capture off --json $o/nograph.json
-  for f in $o/tb-*.out $o/tunable*.out $o/nograph.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -iE 'error|tunable' ${f%.out}.err | head -3; done | tee -a $o/log.txt
+  # layer-condensed at a 4 GiB KV budget (uncaptured: its greedy steps no longer fetch the logits) beside the standard model
+  for i in $(seq 90); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 4 ] && break; sleep 2; done
+  TMO=400 run lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
+    --json $o/lckv-big.json
+  for f in $o/tb-*.out $o/tunable*.out $o/nograph.out $o/lckv-big.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -iE 'error|tunable' ${f%.out}.err | head -3; done | tee -a $o/log.txt
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
   head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
