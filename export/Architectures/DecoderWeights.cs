@@ -9,14 +9,7 @@ namespace Condensa.Export;
 /// </summary>
 internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types.DataType modelType, WeightQuantization? quantization = null)
 {
-    /// <summary>Experiment switch (environment, export time): unquantized <c>nn.Linear</c> weights stay [out, in] as stored and
-    /// the graph multiplies with FusedMatMul transB=1, so cuBLAS runs the "TN" GEMM instead of "NN".</summary>
-    public const string TransBVariable = "CONDENSA_EXPORT_TRANSB";
-
     public TensorProto.Types.DataType ModelType => modelType;
-
-    /// <summary>Whether unquantized linear weights stay [out, in] (<see cref="TransBVariable"/>).</summary>
-    public bool KeepsLinearLayout { get; } = Environment.GetEnvironmentVariable(TransBVariable) == "1";
 
     /// <summary>How linear weights are quantized (MatMulNBits), or null for plain MatMul weights of the model dtype.</summary>
     public WeightQuantization? Quantization => quantization;
@@ -29,21 +22,6 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
     {
         CheckShape(name, dims);
         return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, reader.ReadFloat32(name), modelType));
-    }
-
-    /// <summary>An <c>nn.Linear</c> weight as stored, [out, in], for FusedMatMul transB=1.</summary>
-    public string Matrix(GraphBuilder b, string name, int inDim, int outDim)
-    {
-        CheckShape(name, [outDim, inDim]);
-        return b.AddInitializer(name, modelType, [outDim, inDim], s => TensorBytes.Write(s, reader.ReadFloat32(name), modelType));
-    }
-
-    /// <summary>Several <c>nn.Linear</c> weights of one input stacked as stored: [Σ out_i, in], for FusedMatMul transB=1.</summary>
-    public string MergedMatrix(GraphBuilder b, string initializerName, IReadOnlyList<string> names, int inDim, IReadOnlyList<int> outDims)
-    {
-        for (int i = 0; i < names.Count; i++) CheckShape(names[i], [outDims[i], inDim]);
-        int total = outDims.Sum();
-        return b.AddInitializer(initializerName, modelType, [total, inDim], s => TensorBytes.Write(s, Stacked(names, inDim, total), modelType));
     }
 
     /// <summary>

@@ -268,9 +268,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         string name = WeightMap.Weight(projection, layer);
         string y = Weights.Quantization is not null
             ? MatMulNBits.Add(b, x, Weights.QuantizedMatrix(b, name, projection, inDim, outDim))             // [.., out]
-            : Weights.KeepsLinearLayout
-                ? TransB(b, x, Weights.Matrix(b, name, inDim, outDim))                                       // [.., out]
-                : b.Node("MatMul", [x, Weights.TransposedMatrix(b, name, inDim, outDim)]);                   // [.., out]
+            : b.Node("MatMul", [x, Weights.TransposedMatrix(b, name, inDim, outDim)]);                       // [.., out]
         if (!bias) return y;
         string bv = Weights.Tensor(b, WeightMap.Bias(projection, layer), outDim);                            // [out]
         return b.Node("Add", [y, bv]);                                                                       // [.., out]
@@ -292,9 +290,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         string[] weights = [.. projections.Select(p => WeightMap.Weight(p, layer))];
         string y = quantization is not null
             ? MatMulNBits.Add(b, x, Weights.MergedQuantizedMatrix(b, name, weights, inDim, outDims, quantization.For(projections[0])))
-            : Weights.KeepsLinearLayout
-                ? TransB(b, x, Weights.MergedMatrix(b, name + ".weight", weights, inDim, outDims))           // [.., Σ out]
-                : b.Node("MatMul", [x, Weights.MergedTransposedMatrix(b, name + ".weight", weights, inDim, outDims)]);   // [.., Σ out]
+            : b.Node("MatMul", [x, Weights.MergedTransposedMatrix(b, name + ".weight", weights, inDim, outDims)]);   // [.., Σ out]
         if (bias)
             y = b.Node("Add", [y, Weights.MergedTensor(b, name + ".bias", [.. projections.Select(p => WeightMap.Bias(p, layer))], outDims)]);
         if (!split) return [y];                                                                              // [.., Σ out]
@@ -317,21 +313,12 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
                          : Weights.QuantizedMatrix(b, WeightMap.LmHead, WeightMap.LmHead, hidden, vocab);
             return MatMulNBits.Add(b, x, w, outputName);                                                     // [B, K, V]
         }
-        if (Weights.KeepsLinearLayout)
-        {
-            string w = tied ? embed : Weights.Matrix(b, WeightMap.LmHead, hidden, vocab);                    // [V, H]
-            return TransB(b, x, w, outputName);                                                              // [B, K, V]
-        }
         string head = tied
             ? b.Node("Transpose", [embed], "tied_lm_head/Transpose", Attr.Ints("perm", 1, 0))               // [H, V]
             : Weights.TransposedMatrix(b, WeightMap.LmHead, hidden, vocab);                                  // [H, V]
         return outputName is null ? b.Node("MatMul", [x, head])                                              // [B, K, V]
                                   : b.NamedNode("MatMul", [x, head], "MatMul", outputName);
     }
-
-    // x [.., in] @ W^T for W [out, in] as stored: ONNX Runtime's FusedMatMul with transB=1.
-    private static string TransB(GraphBuilder b, string x, string w, string? outputName = null) =>
-        b.NodeN("FusedMatMul", "FusedMatMul", [x, w], 1, [Attr.Int("transB", 1)], outputName is null ? null : [outputName], ContribOps.Domain)[0];
 
     private static string SplitHeads(GraphBuilder b, string name, string x, int heads, int headDim, string? outputName = null)
     {
