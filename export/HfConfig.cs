@@ -131,14 +131,14 @@ public sealed record HfConfig
         return settings;
     }
 
-    // Mistral: sliding_window applies to every layer when set. Qwen2: only with use_sliding_window, and then
+    // Mistral: sliding_window applies to every layer when set. Qwen2 and Qwen3: only with use_sliding_window, and then
     // only to layers >= max_window_layers; a mix of full and sliding layers does not fit one manifest window.
     private static int? SlidingWindowOf(Fields f, string architecture, int layers)
     {
         int? window = f.OptionalInt("sliding_window");
         if (window is null) return null;
         if (architecture == LckvSettings.Architecture) return null;   // per layer, in LckvSettings
-        if (architecture != "Qwen2ForCausalLM") return window;
+        if (architecture is not ("Qwen2ForCausalLM" or "Qwen3ForCausalLM")) return window;
         if (!(f.OptionalBool("use_sliding_window") ?? false)) return null;
         int maxWindowLayers = f.OptionalInt("max_window_layers") ?? layers;
         if (maxWindowLayers >= layers) return null;

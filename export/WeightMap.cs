@@ -17,6 +17,9 @@ internal static class WeightMap
     public const string KProj = "model.layers.{i}.self_attn.k_proj";
     public const string VProj = "model.layers.{i}.self_attn.v_proj";
     public const string OProj = "model.layers.{i}.self_attn.o_proj";
+    /// <summary>Qwen3: RMSNorm weights [head_dim] applied to every head of q and of k before RoPE.</summary>
+    public const string QNorm = "model.layers.{i}.self_attn.q_norm.weight";
+    public const string KNorm = "model.layers.{i}.self_attn.k_norm.weight";
 
     public const string GateProj = "model.layers.{i}.mlp.gate_proj";
     public const string UpProj = "model.layers.{i}.mlp.up_proj";

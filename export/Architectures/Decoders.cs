@@ -8,6 +8,7 @@ internal static class Decoders
         ["LlamaForCausalLM"] = (c, w) => new LlamaDecoder(c, w),
         ["MistralForCausalLM"] = (c, w) => new MistralDecoder(c, w),
         ["Qwen2ForCausalLM"] = (c, w) => new Qwen2Decoder(c, w),
+        ["Qwen3ForCausalLM"] = (c, w) => new Qwen3Decoder(c, w),
         [LckvSettings.Architecture] = (c, w) => new LckvDecoder(c, w),
     };
 

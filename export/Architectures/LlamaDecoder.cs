@@ -143,6 +143,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     {
         if (ctx.Causal) return Output(b, CausalAttention(b, ctx, h, layer), layer);                          // [B, S, H]
         var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
+        (q, k) = QueryKeyNorm(b, q, k, layer);                                                               // as before
         q = Query(b, ctx, q);                                                                                // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
@@ -159,9 +160,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     private string CausalAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
         int hidden = Config.HiddenSize, qDim = Config.NumHeads * Config.HeadDim, kvDim = Config.NumKvHeads * Config.HeadDim;
-        var packed = MergedLinear(b, "qkv_proj", h, [WeightMap.QProj, WeightMap.KProj, WeightMap.VProj], layer, hidden, [qDim, kvDim, kvDim],
-            QkvBias, split: false);
+        var packed = NormsQueryKey ? null : MergedLinear(b, "qkv_proj", h, [WeightMap.QProj, WeightMap.KProj, WeightMap.VProj], layer, hidden,
+            [qDim, kvDim, kvDim], QkvBias, split: false);
         var (q, k, v) = packed is not null ? (packed[0], "", "") : QueryKeyValue(b, h, layer);             // "": omitted (packed q)
+        if (packed is null) (q, k) = QueryKeyNorm(b, q, k, layer);                                          // before GroupQueryAttention's RoPE
         var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
             [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength, ctx.Cos, ctx.Sin],
             3,
@@ -184,6 +186,13 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
                 Linear(b, "k_proj", h, WeightMap.KProj, layer, hidden, kvDim, QkvBias),                      // [B, S, Hkv·D]
                 Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvDim, QkvBias));                     // [B, S, Hkv·D]
     }
+
+    /// <summary>Whether q and k are normalised per head before RoPE (<see cref="QueryKeyNorm"/>), so the causal graph
+    /// hands GroupQueryAttention q, k and v apart instead of packed.</summary>
+    protected virtual bool NormsQueryKey => false;
+
+    /// <summary>What an architecture does to the projected q [B, S, H·D] and k [B, S, Hkv·D] before RoPE: nothing here.</summary>
+    protected virtual (string Q, string K) QueryKeyNorm(GraphBuilder b, string q, string k, int layer) => (q, k);
 
     /// <summary>q_proj alone (layers of a layer-condensed model that store no KV): [B, S, H·D].</summary>
     protected string QueryProjection(GraphBuilder b, string h, int layer) =>

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Golden fixtures from transformers itself: tiny random LlamaForCausalLM, MistralForCausalLM and
-Qwen2ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
+"""Golden fixtures from transformers itself: tiny random LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
+Qwen3ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
 input ids and its greedy 20-token continuation.
 
 Every model: vocab 256, hidden 64, 2 layers, 4 heads, 2 KV heads (head_dim 16), intermediate 128,
 max_position_embeddings 256, bos 1, eos 2. llama: llama3 rope scaling (theta 500000, factor 8, low 1, high 4,
 original_max_position_embeddings 64, so the short, middle and long wavelength branches all occur) and tied
-embeddings. mistral: default sliding_window (longer than any fixture sequence). qwen2: q/k/v biases.
+embeddings. mistral: default sliding_window (longer than any fixture sequence). qwen2: q/k/v biases. qwen3: q_norm and
+k_norm (per-head RMSNorm before RoPE), head_dim 32 (not hidden / heads), tied embeddings.
 Weights: transformers' init (std 0.05), then RMSNorm weights 1 + 0.2 N(0,1) and biases 0.1 N(0,1) so that
 norm scales and biases are exercised; with tied embeddings (llama) o_proj and down_proj are scaled by 4. A seed qualifies when its greedy continuation has no EOS, equals a full-recompute argmax
 loop, and its smallest top-1/top-2 logit gap over the 20 steps is at least 3e-3 (robust to float32 summation
@@ -50,13 +51,15 @@ def make_config(name):
         return transformers.MistralConfig(**DIMS, tie_word_embeddings=False)
     if name == "qwen2":
         return transformers.Qwen2Config(**DIMS, tie_word_embeddings=False)
+    if name == "qwen3":
+        return transformers.Qwen3Config(**dict(DIMS, head_dim=32), tie_word_embeddings=True)
     raise ValueError(name)
 
 
 def make_model(name, seed):
     import transformers
     cls = {"llama": transformers.LlamaForCausalLM, "mistral": transformers.MistralForCausalLM,
-           "qwen2": transformers.Qwen2ForCausalLM}[name]
+           "qwen2": transformers.Qwen2ForCausalLM, "qwen3": transformers.Qwen3ForCausalLM}[name]
     torch.manual_seed(seed)
     m = cls(make_config(name)).float().eval()
     with torch.no_grad():
@@ -89,9 +92,10 @@ def evaluate(m):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", help="architectures to write (default: all)")
     a = ap.parse_args()
     import transformers
-    for name in ("llama", "mistral", "qwen2"):
+    for name in a.only or ("llama", "mistral", "qwen2", "qwen3"):
         best = None  # first seed with >= 6 distinct greedy tokens, else the one with the most
         for seed in range(60):
             m = make_model(name, seed)
