@@ -128,7 +128,7 @@ public static class CheckpointExporter
             NumHeads = config.NumHeads,
             NumKvHeads = config.NumKvHeads,
             HeadDim = config.HeadDim,
-            MaxContext = config.MaxPositionEmbeddings,
+            MaxContext = config.Rope.ExactPositions(config.MaxPositionEmbeddings),   // longrope: exact only within its original context
             SlidingWindow = slidingWindow,
             KvLayers = kvLayers,
             LayerKvSource = kvSource,

@@ -84,6 +84,7 @@ public sealed record HfConfig
         int? headDim = f.OptionalInt("head_dim") is { } d ? f.Positive("head_dim", d) : null;
         if (headDim is null && hidden % heads != 0)
             throw new ExportException($"{source}: hidden_size {hidden} is not a multiple of num_attention_heads {heads} (and no head_dim is given).");
+        int maxPositions = f.OptionalInt("max_position_embeddings") is { } max ? f.Positive("max_position_embeddings", max) : 2048;
         return new HfConfig
         {
             Architecture = architecture,
@@ -95,14 +96,14 @@ public sealed record HfConfig
             HeadDim = headDim ?? hidden / heads,
             RmsNormEps = f.OptionalDouble("rms_norm_eps") ?? 1e-6,
             VocabSize = f.Positive("vocab_size", f.Int("vocab_size")),
-            MaxPositionEmbeddings = f.OptionalInt("max_position_embeddings") is { } max ? f.Positive("max_position_embeddings", max) : 2048,
+            MaxPositionEmbeddings = maxPositions,
             TieWordEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
             AttentionBias = f.OptionalBool("attention_bias") ?? false,
             MlpBias = f.OptionalBool("mlp_bias") ?? false,
             BosTokenId = f.OptionalInt("bos_token_id"),
             EosTokenIds = f.IntList("eos_token_id"),
             SlidingWindow = SlidingWindowOf(f, architecture, layers),
-            Rope = RopeOf(f),
+            Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
             Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
         };
@@ -148,17 +149,16 @@ public sealed record HfConfig
             "mixes full and sliding layers, which is not supported.");
     }
 
-    private static RopeSettings RopeOf(Fields f)
+    private static RopeSettings RopeOf(Fields f, int maxPositions, int headDim)
     {
         // v5 keeps everything in rope_parameters; v4 has rope_theta beside an optional rope_scaling.
         JsonElement? p = f.OptionalObject("rope_parameters") ?? f.OptionalObject("rope_scaling");
         double theta = f.OptionalDouble("rope_theta") ?? 10000.0;
-        // The graph rotates the whole head; a partial rotation would silently give wrong logits.
         double partial = f.OptionalDouble("partial_rotary_factor")
             ?? (p is { } pp && pp.TryGetProperty("partial_rotary_factor", out var prf) && prf.ValueKind == JsonValueKind.Number ? prf.GetDouble() : 1.0);
-        if (partial != 1.0)
-            throw new ExportException($"{f.Source}: partial_rotary_factor {partial} is not supported (only 1.0).");
-        if (p is null) return new RopeSettings("default", theta);
+        if (!(partial > 0 && partial <= 1) || (int)(headDim * partial) % 2 != 0)
+            throw new ExportException($"{f.Source}: partial_rotary_factor {partial} must be in (0, 1] and rotate an even part of head_dim {headDim}.");
+        if (p is null) return new RopeSettings("default", theta) { PartialRotaryFactor = partial };
 
         var r = new Fields(p.Value, f.Source + (f.OptionalObject("rope_parameters") is null ? ": rope_scaling" : ": rope_parameters"));
         string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? "default";
@@ -168,10 +168,27 @@ public sealed record HfConfig
                 $"{r.Source}: unsupported rope type '{type}'; supported: {string.Join(", ", RopeSettings.SupportedTypes)}.");
         return type switch
         {
-            "default" => new RopeSettings(type, theta),
-            "linear" => new RopeSettings(type, theta, r.Double("factor")),
+            "default" => new RopeSettings(type, theta) { PartialRotaryFactor = partial },
+            "linear" => new RopeSettings(type, theta, r.Double("factor")) { PartialRotaryFactor = partial },
+            "longrope" => LongRope(f, r, theta, partial, maxPositions),
             _ => new RopeSettings(type, theta, r.Double("factor"), r.Double("low_freq_factor"),
-                r.Double("high_freq_factor"), r.Int("original_max_position_embeddings")),
+                r.Double("high_freq_factor"), r.Int("original_max_position_embeddings")) { PartialRotaryFactor = partial },
+        };
+    }
+
+    // Phi-3 / Phi-4 longrope: the original context sits in the rope fields (v5) or beside them (v4); the attention factor,
+    // when not given, follows from max_position_embeddings over it, as transformers derives it.
+    private static RopeSettings LongRope(Fields f, Fields r, double theta, double partial, int maxPositions)
+    {
+        int original = r.OptionalInt("original_max_position_embeddings") ?? f.Int("original_max_position_embeddings");
+        double factor = (double)maxPositions / original;
+        double attention = r.OptionalDouble("attention_factor")
+            ?? (factor <= 1.0 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+        return new RopeSettings("longrope", theta, factor, OriginalMaxPositionEmbeddings: original)
+        {
+            PartialRotaryFactor = partial,
+            ShortFactor = [.. r.DoubleList("short_factor")],
+            AttentionFactor = attention,
         };
     }
 
@@ -209,6 +226,16 @@ public sealed record HfConfig
         public JsonElement? OptionalObject(string name) => Get(name) is { } e
             ? e.ValueKind == JsonValueKind.Object ? e : throw Bad(name, e, "an object")
             : null;
+
+        public IReadOnlyList<double> DoubleList(string name)
+        {
+            if (Get(name) is not { } e) throw Missing(name);
+            if (e.ValueKind != JsonValueKind.Array) throw Bad(name, e, "a list of numbers");
+            var list = new List<double>();
+            foreach (var item in e.EnumerateArray())
+                list.Add(item.ValueKind == JsonValueKind.Number ? item.GetDouble() : throw Bad(name, e, "a list of numbers"));
+            return list;
+        }
 
         public IReadOnlyList<int> IntList(string name)
         {

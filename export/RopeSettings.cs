@@ -4,12 +4,12 @@ namespace Condensa.Export;
 /// Rotary embedding settings of a checkpoint, normalised from either transformers layout
 /// (v4 <c>rope_theta</c> + <c>rope_scaling</c>, v5 <c>rope_parameters</c>).
 /// </summary>
-/// <param name="Type">"default", "linear" or "llama3".</param>
+/// <param name="Type">"default", "linear", "llama3" or "longrope".</param>
 /// <param name="Theta">The base of the inverse frequencies.</param>
 /// <param name="Factor">Scaling factor (linear, llama3); 1 for default.</param>
 /// <param name="LowFreqFactor">llama3 only.</param>
 /// <param name="HighFreqFactor">llama3 only.</param>
-/// <param name="OriginalMaxPositionEmbeddings">llama3 only: the context length the model was trained at.</param>
+/// <param name="OriginalMaxPositionEmbeddings">llama3 and longrope: the context length the model was trained at.</param>
 public sealed record RopeSettings(
     string Type,
     double Theta,
@@ -19,7 +19,27 @@ public sealed record RopeSettings(
     int OriginalMaxPositionEmbeddings = 8192)
 {
     /// <summary>Rope types the exporter implements; anything else is an <see cref="ExportException"/>.</summary>
-    public static readonly IReadOnlyList<string> SupportedTypes = ["default", "linear", "llama3"];
+    public static readonly IReadOnlyList<string> SupportedTypes = ["default", "linear", "llama3", "longrope"];
+
+    /// <summary>The fraction of each head that is rotated (partial_rotary_factor; Phi-4-mini 0.75), the rest passes through.</summary>
+    public double PartialRotaryFactor { get; init; } = 1.0;
+
+    /// <summary>longrope: the per-frequency divisors transformers uses while a sequence is within
+    /// <see cref="OriginalMaxPositionEmbeddings"/> (its long_factor takes over past it; see <see cref="ExactPositions"/>).</summary>
+    public double[]? ShortFactor { get; init; }
+
+    /// <summary>cos and sin are multiplied by it (longrope's attention factor; 1 for the others).</summary>
+    public double AttentionFactor { get; init; } = 1.0;
+
+    /// <summary>How many leading dims of a head of <paramref name="headDim"/> are rotated.</summary>
+    public int RotaryDim(int headDim) => (int)(headDim * PartialRotaryFactor);
+
+    /// <summary>
+    /// How many positions the static rotary tables reproduce transformers at: all of them, except for longrope, which
+    /// rotates with its long factors once a sequence passes the original context (and re-rotates nothing it cached),
+    /// so an export of it is exact only within <see cref="OriginalMaxPositionEmbeddings"/> and stops there.
+    /// </summary>
+    public int ExactPositions(int maxPositions) => Type == "longrope" ? Math.Min(maxPositions, OriginalMaxPositionEmbeddings) : maxPositions;
 
     /// <summary>
     /// The inverse frequencies for a head of <paramref name="headDim"/> (length headDim / 2), computed
@@ -27,10 +47,10 @@ public sealed record RopeSettings(
     /// </summary>
     public double[] InverseFrequencies(int headDim)
     {
-        int half = headDim / 2;
+        int dim = RotaryDim(headDim), half = dim / 2;
         var inv = new double[half];
         for (int i = 0; i < half; i++)
-            inv[i] = 1.0 / Math.Pow(Theta, 2.0 * i / headDim);
+            inv[i] = 1.0 / Math.Pow(Theta, 2.0 * i / dim);
 
         switch (Type)
         {
@@ -41,6 +61,11 @@ public sealed record RopeSettings(
                 return inv;
             case "llama3":
                 return Llama3(inv);
+            case "longrope":
+                if (ShortFactor is null || ShortFactor.Length != half)
+                    throw new ExportException($"longrope: short_factor has {ShortFactor?.Length ?? 0} entries; a rotated dim of {dim} needs {half}.");
+                for (int i = 0; i < half; i++) inv[i] /= ShortFactor[i];
+                return inv;
             default:
                 throw new ExportException($"Unsupported rope type '{Type}'; supported: {string.Join(", ", SupportedTypes)}.");
         }

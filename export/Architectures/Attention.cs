@@ -20,7 +20,7 @@ internal static class Attention
     public static AttentionContext Prepare(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
         TensorProto.Types.DataType modelType)
     {
-        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
         using var _ = b.Scope("attn_mask");
         int groups = config.NumHeads / config.NumKvHeads;
 
@@ -39,7 +39,7 @@ internal static class Attention
     /// <summary>The causal graph's shared values: the rotary caches, which GroupQueryAttention reads itself.</summary>
     public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType)
     {
-        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
         return AttentionContext.ForCausal(cos, sin);
     }
 

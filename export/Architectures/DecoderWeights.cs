@@ -14,14 +14,29 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
     /// <summary>How linear weights are quantized (MatMulNBits), or null for plain MatMul weights of the model dtype.</summary>
     public WeightQuantization? Quantization => quantization;
 
-    /// <summary>Whether the checkpoint has the tensor (e.g. an untied lm_head).</summary>
-    public bool Contains(string name) => reader.Contains(name);
+    private readonly Dictionary<string, (string Source, long FirstRow, long Rows)> _rowSlices = [];
+
+    /// <summary>Whether the checkpoint has the tensor (e.g. an untied lm_head), or it is a registered row slice.</summary>
+    public bool Contains(string name) => _rowSlices.ContainsKey(name) || reader.Contains(name);
+
+    /// <summary>
+    /// Makes <paramref name="alias"/> the rows [firstRow, firstRow + rows) of the stored 2-D tensor <paramref name="source"/>:
+    /// a checkpoint that stores projections fused (Phi-3's qkv_proj and gate_up_proj) reads as the separate ones the graph
+    /// builder knows, and every path (merging, quantization) stays the same.
+    /// </summary>
+    public void AddRowSlice(string alias, string source, long firstRow, long rows)
+    {
+        var shape = reader.Info(source).Shape;
+        if (shape.Length != 2 || firstRow + rows > shape[0])
+            throw new ExportException($"Tensor '{source}' has shape {reader.Info(source).ShapeText}; it has no rows {firstRow}..{firstRow + rows} for '{alias}' (from config.json).");
+        _rowSlices[alias] = (source, firstRow, rows);
+    }
 
     /// <summary>A tensor stored as is, after a shape check: [dims].</summary>
     public string Tensor(GraphBuilder b, string name, params long[] dims)
     {
         CheckShape(name, dims);
-        return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, reader.ReadFloat32(name), modelType));
+        return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, Read(name), modelType));
     }
 
     /// <summary>
@@ -32,7 +47,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
     {
         CheckShape(name, [outDim, inDim]);
         return b.AddInitializer(name, modelType, [inDim, outDim],
-            s => TensorBytes.Write(s, TensorBytes.Transpose(reader.ReadFloat32(name), outDim, inDim), modelType));
+            s => TensorBytes.Write(s, TensorBytes.Transpose(Read(name), outDim, inDim), modelType));
     }
 
     /// <summary>
@@ -45,7 +60,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         var settings = (quantization ?? throw new InvalidOperationException("the export is not quantized")).For(projection);
         CheckShape(name, [outDim, inDim]);
         return MatMulNBits.AddInitializers(b, initializerName ?? name, inDim, outDim, settings,
-            () => BlockQuantizer.Quantize(reader.ReadFloat32(name), outDim, inDim, settings), modelType);
+            () => BlockQuantizer.Quantize(Read(name), outDim, inDim, settings), modelType);
     }
 
     /// <summary>
@@ -77,7 +92,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
     {
         for (int i = 0; i < names.Count; i++) CheckShape(names[i], [sizes[i]]);
         return b.AddInitializer(initializerName, modelType, [sizes.Sum()],
-            s => TensorBytes.Write(s, [.. names.SelectMany(reader.ReadFloat32)], modelType));
+            s => TensorBytes.Write(s, [.. names.SelectMany(Read)], modelType));
     }
 
     // The [out_i, in] matrices one below the other: [Σ out_i, in].
@@ -87,7 +102,7 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         long offset = 0;
         foreach (var name in names)
         {
-            var part = reader.ReadFloat32(name);
+            var part = Read(name);
             part.CopyTo(stacked, offset);
             offset += part.Length;
         }
@@ -96,9 +111,17 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
 
     private void CheckShape(string name, long[] expected)
     {
-        var info = reader.Info(name);
-        if (!info.Shape.SequenceEqual(expected))
+        IReadOnlyList<long> shape = _rowSlices.TryGetValue(name, out var slice) ? [slice.Rows, reader.Info(slice.Source).Shape[1]] : reader.Info(name).Shape;
+        if (!shape.SequenceEqual(expected))
             throw new ExportException(
-                $"Tensor '{name}' has shape {info.ShapeText}, expected [{string.Join(", ", expected)}] (from config.json).");
+                $"Tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", expected)}] (from config.json).");
+    }
+
+    // A stored tensor as float32, or a registered row slice of one.
+    private float[] Read(string name)
+    {
+        if (!_rowSlices.TryGetValue(name, out var slice)) return reader.ReadFloat32(name);
+        long columns = reader.Info(slice.Source).Shape[1];
+        return reader.ReadFloat32(slice.Source).AsSpan((int)(slice.FirstRow * columns), (int)(slice.Rows * columns)).ToArray();
     }
 }

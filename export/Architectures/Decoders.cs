@@ -9,6 +9,7 @@ internal static class Decoders
         ["MistralForCausalLM"] = (c, w) => new MistralDecoder(c, w),
         ["Qwen2ForCausalLM"] = (c, w) => new Qwen2Decoder(c, w),
         ["Qwen3ForCausalLM"] = (c, w) => new Qwen3Decoder(c, w),
+        ["Phi3ForCausalLM"] = (c, w) => new Phi3Decoder(c, w),
         [LckvSettings.Architecture] = (c, w) => new LckvDecoder(c, w),
     };
 

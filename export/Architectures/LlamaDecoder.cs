@@ -187,6 +187,9 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
                 Linear(b, "v_proj", h, WeightMap.VProj, layer, hidden, kvDim, QkvBias));                     // [B, S, Hkv·D]
     }
 
+    /// <summary>The rotated dims of a head when RoPE covers only part of it (partial_rotary_factor), else 0.</summary>
+    protected int PartialRotaryDim => Config.Rope.RotaryDim(Config.HeadDim) is var r && r < Config.HeadDim ? r : 0;
+
     /// <summary>Whether q and k are normalised per head before RoPE (<see cref="QueryKeyNorm"/>), so the causal graph
     /// hands GroupQueryAttention q, k and v apart instead of packed.</summary>
     protected virtual bool NormsQueryKey => false;
@@ -201,7 +204,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>RoPE on q [B, S, H·D] and its heads: [B, H, S, D].</summary>
     protected string Query(GraphBuilder b, AttentionContext ctx, string q)
     {
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, Config.NumHeads); // [B, S, H·D]
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
         return SplitHeads(b, "q", q, Config.NumHeads, Config.HeadDim);                                      // [B, H, S, D]
     }
 
@@ -219,7 +222,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer)
     {
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads);       // [B, S, Hkv·D]
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads, PartialRotaryDim); // [B, S, Hkv·D]
         // the heads' layout is the new.{layer} outputs' own, so the Transposes write them directly
         k = SplitHeads(b, "k", k, kvHeads, headDim, GraphNames.NewKey(layer));                               // [B, Hkv, S, D]
         v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]

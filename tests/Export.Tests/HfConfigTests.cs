@@ -22,6 +22,39 @@ public sealed class HfConfigTests
                              "original_max_position_embeddings": 8192, "rope_type": "llama3"}}
         """;
 
+    // Phi-4-mini's shape of rope fields (transformers 5): longrope over 3/4 of each 128-dim head, 4,096 of 131,072 positions.
+    private static string Phi(string shortFactor, double partial = 0.75) => $$$"""
+        {"architectures": ["Phi3ForCausalLM"], "hidden_size": 3072, "intermediate_size": 8192, "num_attention_heads": 24,
+         "num_key_value_heads": 8, "num_hidden_layers": 32, "vocab_size": 200064, "max_position_embeddings": 131072,
+         "partial_rotary_factor": {{{partial.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}, "tie_word_embeddings": true,
+         "rope_parameters": {"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 4096,
+                             "short_factor": {{{shortFactor}}}, "long_factor": {{{shortFactor}}}}}
+        """;
+
+    [TestMethod]
+    public void Parse_Longrope_PartialRotaryAttentionFactorAndExactRange()
+    {
+        var factors = "[" + string.Join(", ", Enumerable.Range(0, 48).Select(i => (1 + i / 10.0).ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+        var rope = HfConfig.Parse(Phi(factors)).Rope;
+        Assert.AreEqual("longrope", rope.Type);
+        Assert.AreEqual(96, rope.RotaryDim(128));
+        Assert.AreEqual(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), rope.AttentionFactor, 1e-12);
+        Assert.AreEqual(4096, rope.ExactPositions(131072), "static tables are exact only within the original context");
+        var inv = rope.InverseFrequencies(128);
+        Assert.HasCount(48, inv);
+        Assert.AreEqual(1.0 / (1.1 * Math.Pow(10000.0, 2.0 / 96)), inv[1], 1e-15);
+    }
+
+    [TestMethod]
+    public void Parse_LongropeFactorsOfTheWrongLength_NameTheField()
+    {
+        var rope = HfConfig.Parse(Phi("[1.0, 2.0]")).Rope;
+        var error = Assert.ThrowsExactly<ExportException>(() => rope.InverseFrequencies(128));
+        StringAssert.Contains(error.Message, "short_factor");
+        var odd = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Phi("[1.0]", partial: 0.2)));
+        StringAssert.Contains(odd.Message, "partial_rotary_factor");
+    }
+
     [TestMethod]
     public void Parse_V4AndV5Layouts_GiveSameConfig()
     {

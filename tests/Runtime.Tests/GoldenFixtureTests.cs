@@ -21,6 +21,8 @@ public sealed class GoldenFixtureTests
     [DataRow("qwen2", true)]
     [DataRow("qwen3", true)]
     [DataRow("qwen3", false)]
+    [DataRow("phi3", true)]
+    [DataRow("phi3", false)]
     public async Task TransformersCheckpoint_LogitsAndGreedyTokens_Match(string name, bool fusedAttention)
     {
         var checkpoint = Path.Combine(Golden, name);

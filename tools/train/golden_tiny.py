@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Golden fixtures from transformers itself: tiny random LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
-Qwen3ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
+"""Golden fixtures from transformers itself: tiny random LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+Qwen3ForCausalLM and Phi3ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
 input ids and its greedy 20-token continuation.
 
 Every model: vocab 256, hidden 64, 2 layers, 4 heads, 2 KV heads (head_dim 16), intermediate 128,
 max_position_embeddings 256, bos 1, eos 2. llama: llama3 rope scaling (theta 500000, factor 8, low 1, high 4,
 original_max_position_embeddings 64, so the short, middle and long wavelength branches all occur) and tied
 embeddings. mistral: default sliding_window (longer than any fixture sequence). qwen2: q/k/v biases. qwen3: q_norm and
-k_norm (per-head RMSNorm before RoPE), head_dim 32 (not hidden / heads), tied embeddings.
+k_norm (per-head RMSNorm before RoPE), head_dim 32 (not hidden / heads), tied embeddings. phi3: fused qkv_proj and
+gate_up_proj, 2 heads and 1 KV head of 32, partial_rotary_factor 0.5, longrope (short and long factors, original context 64
+of 256, so its attention factor scales cos and sin; the fixtures stay within 64 tokens, where the short factors apply).
 Weights: transformers' init (std 0.05), then RMSNorm weights 1 + 0.2 N(0,1) and biases 0.1 N(0,1) so that
 norm scales and biases are exercised; with tied embeddings (llama) o_proj and down_proj are scaled by 4. A seed qualifies when its greedy continuation has no EOS, equals a full-recompute argmax
 loop, and its smallest top-1/top-2 logit gap over the 20 steps is at least 3e-3 (robust to float32 summation
@@ -51,6 +53,15 @@ def make_config(name):
         return transformers.MistralConfig(**DIMS, tie_word_embeddings=False)
     if name == "qwen2":
         return transformers.Qwen2Config(**DIMS, tie_word_embeddings=False)
+    if name == "phi3":
+        dims = dict(DIMS, num_attention_heads=2, num_key_value_heads=1, head_dim=32)
+        rope = {"rope_type": "longrope", "rope_theta": 10000.0, "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.6, 3.3, 4.1],
+                "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 18.0]}
+        if not v5:
+            rope["type"] = rope.pop("rope_type")
+        extra = {"rope_parameters": rope} if v5 else {"rope_scaling": rope, "rope_theta": 10000.0}
+        return transformers.Phi3Config(**dims, tie_word_embeddings=False, partial_rotary_factor=0.5,
+                                       original_max_position_embeddings=64, sliding_window=None, pad_token_id=0, **extra)
     if name == "qwen3":
         return transformers.Qwen3Config(**dict(DIMS, head_dim=32), tie_word_embeddings=True)
     raise ValueError(name)
@@ -59,7 +70,8 @@ def make_config(name):
 def make_model(name, seed):
     import transformers
     cls = {"llama": transformers.LlamaForCausalLM, "mistral": transformers.MistralForCausalLM,
-           "qwen2": transformers.Qwen2ForCausalLM, "qwen3": transformers.Qwen3ForCausalLM}[name]
+           "qwen2": transformers.Qwen2ForCausalLM, "qwen3": transformers.Qwen3ForCausalLM,
+           "phi3": transformers.Phi3ForCausalLM}[name]
     torch.manual_seed(seed)
     m = cls(make_config(name)).float().eval()
     with torch.no_grad():
@@ -95,7 +107,7 @@ def main():
     ap.add_argument("--only", nargs="*", help="architectures to write (default: all)")
     a = ap.parse_args()
     import transformers
-    for name in a.only or ("llama", "mistral", "qwen2", "qwen3"):
+    for name in a.only or ("llama", "mistral", "qwen2", "qwen3", "phi3"):
         best = None  # first seed with >= 6 distinct greedy tokens, else the one with the most
         for seed in range(60):
             m = make_model(name, seed)
