@@ -68,6 +68,7 @@ public static class CheckpointExporter
         // 3) graph and weights
         string modelPath = Path.Combine(outputDir, ModelFileName);
         int? slidingWindow;
+        int maxContext;
         string? causalGraph;
         IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
@@ -89,6 +90,7 @@ public static class CheckpointExporter
                 causalGraph = CausalModelFileName;
             }
             slidingWindow = decoder.SlidingWindow;
+            maxContext = decoder.ExactContext;
             (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
         }
         KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
@@ -128,7 +130,7 @@ public static class CheckpointExporter
             NumHeads = config.NumHeads,
             NumKvHeads = config.NumKvHeads,
             HeadDim = config.HeadDim,
-            MaxContext = config.Rope.ExactPositions(config.MaxPositionEmbeddings),   // longrope: exact only within its original context
+            MaxContext = maxContext,
             SlidingWindow = slidingWindow,
             KvLayers = kvLayers,
             LayerKvSource = kvSource,

@@ -47,6 +47,15 @@ public sealed record HfConfig
     public string? Dtype { get; init; }
     /// <summary>Layer-condensed KV fields of an LCKV checkpoint, or null for every other architecture.</summary>
     public LckvSettings? Lckv { get; init; }
+    /// <summary>Gemma's <c>query_pre_attn_scalar</c>: scores are scaled by its inverse square root instead of head_dim's.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+    /// <summary>Gemma 2's <c>attn_logit_softcapping</c>: scores become cap·tanh(scores / cap) before the mask.</summary>
+    public double? AttnLogitSoftcapping { get; init; }
+    /// <summary>Gemma 2's <c>final_logit_softcapping</c>: logits become cap·tanh(logits / cap).</summary>
+    public double? FinalLogitSoftcapping { get; init; }
+
+    /// <summary>The factor attention scores are scaled by: 1/√query_pre_attn_scalar where given, else 1/√head_dim.</summary>
+    public double AttentionScale => 1.0 / Math.Sqrt(QueryPreAttnScalar ?? HeadDim);
 
     /// <summary>Reads <c>config.json</c> from a checkpoint folder.</summary>
     /// <exception cref="ExportException">The file is missing, unreadable, or a field is missing or unsupported.</exception>
@@ -106,6 +115,9 @@ public sealed record HfConfig
             Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
             Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
+            QueryPreAttnScalar = f.OptionalDouble("query_pre_attn_scalar"),
+            AttnLogitSoftcapping = f.OptionalDouble("attn_logit_softcapping"),
+            FinalLogitSoftcapping = f.OptionalDouble("final_logit_softcapping"),
         };
     }
 

@@ -36,6 +36,15 @@ internal static class Attention
         return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds);
     }
 
+    /// <summary>cap · tanh(x / cap) of a float32 x (Gemma 2's soft-capping of attention scores and of logits).</summary>
+    public static string SoftCap(GraphBuilder b, string scope, string x, double cap)
+    {
+        using var _ = b.Scope(scope);
+        var f32 = TensorProto.Types.DataType.Float;
+        string t = b.Node("Tanh", [b.Node("Div", [x, b.ConstScalar((float)cap, f32)])]);
+        return b.Node("Mul", [t, b.ConstScalar((float)cap, f32)]);
+    }
+
     /// <summary>The causal graph's shared values: the rotary caches, which GroupQueryAttention reads itself.</summary>
     public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType)
     {
@@ -78,7 +87,7 @@ internal static class Attention
         var f32 = TensorProto.Types.DataType.Float;
 
         // Scaling q rather than the scores costs G·S·D multiplies instead of G·S·(C+S), and keeps fp16 scores small.
-        float scale = 1f / MathF.Sqrt(headDim);
+        float scale = (float)config.AttentionScale;
         string qs = b.Node("Mul", [q, b.ConstScalar(scale, modelType)], "q_scale/Mul");                     // [B, H, S, D]
         string qg = b.Node("Reshape", [qs, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");     // [B, Hkv, G·S, D]
 
@@ -90,6 +99,8 @@ internal static class Attention
         string scores = b.Node("Concat", [sPast, sNew], "scores/Concat", Attr.Int("axis", -1));               // [B, Hkv, G·S, T]
         if (modelType != f32)
             scores = b.Node("Cast", [scores], "scores/Cast", Attr.Int("to", (long)f32));                      // [B, Hkv, G·S, T]
+        if (config.AttnLogitSoftcapping is { } cap)
+            scores = SoftCap(b, "scores_softcap", scores, cap);                                               // [B, Hkv, G·S, T]
 
         // 2) bias and float32 softmax per query group; rows that admit nothing become exactly 0
         scores = b.Node("Reshape", [scores, ctx.GroupedShape], "scores/Reshape");                             // [B, Hkv, G, S, T]

@@ -39,6 +39,13 @@ internal sealed class DecoderWeights(SafeTensorsReader reader, TensorProto.Types
         return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, Read(name), modelType));
     }
 
+    /// <summary>A tensor with 1 added to every element (Gemma's RMSNorm multiplies by 1 + weight): [dims].</summary>
+    public string TensorPlusOne(GraphBuilder b, string name, params long[] dims)
+    {
+        CheckShape(name, dims);
+        return b.AddInitializer(name, modelType, dims, s => TensorBytes.Write(s, [.. Read(name).Select(w => 1f + w)], modelType));
+    }
+
     /// <summary>
     /// An <c>nn.Linear</c> weight, stored [out, in] in the checkpoint and transposed to [in, out] so the graph
     /// multiplies activations on the left with a plain MatMul.

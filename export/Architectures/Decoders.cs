@@ -10,6 +10,7 @@ internal static class Decoders
         ["Qwen2ForCausalLM"] = (c, w) => new Qwen2Decoder(c, w),
         ["Qwen3ForCausalLM"] = (c, w) => new Qwen3Decoder(c, w),
         ["Phi3ForCausalLM"] = (c, w) => new Phi3Decoder(c, w),
+        ["Gemma2ForCausalLM"] = (c, w) => new Gemma2Decoder(c, w),
         [LckvSettings.Architecture] = (c, w) => new LckvDecoder(c, w),
     };
 

@@ -23,6 +23,11 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Whether gate/up/down projections carry biases.</summary>
     protected virtual bool MlpBias => Config.MlpBias;
 
+    /// <summary>How many positions the export reproduces the checkpoint at: max_position_embeddings, or less where the
+    /// static graph cannot follow it further (longrope's switch to its long factors: <see cref="RopeSettings.ExactPositions"/>).
+    /// The manifest's max_context.</summary>
+    public virtual int ExactContext => Config.Rope.ExactPositions(Config.MaxPositionEmbeddings);
+
     /// <summary>The sliding window the host must apply in its masks (never in the graph), or null.</summary>
     public virtual int? SlidingWindow => null;
 
@@ -89,7 +94,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         // 2) embeddings
         string embed = Weights.Tensor(b, WeightMap.Embed, Config.VocabSize, Config.HiddenSize);             // [V, H]
         string x;
-        using (b.Scope("embed_tokens")) x = b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0)); // [B, S, H]
+        using (b.Scope("embed_tokens")) x = ScaleEmbedding(b, b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0))); // [B, S, H]
 
         // 3) what every layer shares
         var ctx = causal
@@ -108,11 +113,19 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         {
             string idx = b.Node("Unsqueeze", [logitsIndex, b.ConstInt64([-1])]);                            // [B, K, 1]
             string picked = b.Node("GatherND", [x, idx], attributes: Attr.Int("batch_dims", 1));            // [B, K, H]
-            if (ModelType == f32)
+            var cap = Config.FinalLogitSoftcapping;
+            if (ModelType == f32 && cap is null)
                 LmHead(b, picked, embed, GraphNames.Logits);                                                 // [B, K, V]
-            else
+            else if (cap is null)
                 b.NamedNode("Cast", [LmHead(b, picked, embed)], "Cast", GraphNames.Logits,
                     Attr.Int("to", (long)f32));                                                              // [B, K, V]
+            else
+            {
+                string raw = LmHead(b, picked, embed);                                                       // [B, K, V]
+                if (ModelType != f32) raw = b.Node("Cast", [raw], "Cast", Attr.Int("to", (long)f32));
+                string capped = Attention.SoftCap(b, "final_softcap", raw, cap.Value);
+                b.NamedNode("Identity", [capped], "Identity", GraphNames.Logits);                            // [B, K, V]
+            }
             b.NamedNode("ArgMax", [GraphNames.Logits], "ArgMax", GraphNames.GreedyTokens,
                 Attr.Int("axis", -1), Attr.Int("keepdims", 0));                                              // [B, K]
         }
@@ -167,12 +180,37 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
             [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength, ctx.Cos, ctx.Sin],
             3,
-            [Attr.Int("num_heads", Config.NumHeads), Attr.Int("kv_num_heads", Config.NumKvHeads), Attr.Int("do_rotary", 1), Attr.Int("rotary_interleaved", 0)],
+            GroupQueryAttentionAttributes(),
             [null, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer)], ContribOps.Domain);
         const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
         b.Output(GraphNames.PresentKey(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);          // [B, Hkv, C, D]
         b.Output(GraphNames.PresentValue(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);        // [B, Hkv, C, D]
         return outputs[0];                                                                                   // [B, S, H·D]
+    }
+
+    // num_heads, kv_num_heads, the rotation, and Gemma's score scale and soft-cap where the config sets them
+    private AttributeProto[] GroupQueryAttentionAttributes()
+    {
+        var attributes = new List<AttributeProto>
+        {
+            Attr.Int("num_heads", Config.NumHeads), Attr.Int("kv_num_heads", Config.NumKvHeads), Attr.Int("do_rotary", 1), Attr.Int("rotary_interleaved", 0),
+        };
+        if (Config.QueryPreAttnScalar is not null) attributes.Add(Attr.Float("scale", (float)Config.AttentionScale));
+        if (Config.AttnLogitSoftcapping is { } cap) attributes.Add(Attr.Float("softcap", (float)cap));
+        return [.. attributes];
+    }
+
+    /// <summary>What an architecture does to the embeddings [B, S, H] before the first layer: nothing here.</summary>
+    protected virtual string ScaleEmbedding(GraphBuilder b, string x) => x;
+
+    /// <summary>An RMSNorm weight [H] as the graph multiplies by it: as stored here.</summary>
+    protected virtual string NormWeight(GraphBuilder b, string name) => Weights.Tensor(b, name, Config.HiddenSize);
+
+    /// <summary>The MLP's activation of the gate projection [B, S, I]: SiLU here.</summary>
+    protected virtual string Activation(GraphBuilder b, string gate)
+    {
+        string sig = b.Node("Sigmoid", [gate], "act_fn/Sigmoid");                                            // [B, S, I]
+        return b.Node("Mul", [gate, sig], "act_fn/Mul");                                                     // [B, S, I]
     }
 
     /// <summary>q, k and v projections of h (before RoPE): one merged GEMM split three ways where the weights can share
@@ -249,8 +287,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         var parts = MergedLinear(b, "gate_up_proj", h, [WeightMap.GateProj, WeightMap.UpProj], layer, hidden, [inter, inter], MlpBias);
         string gate = parts?[0] ?? Linear(b, "gate_proj", h, WeightMap.GateProj, layer, hidden, inter, MlpBias); // [B, S, I]
         string up = parts?[1] ?? Linear(b, "up_proj", h, WeightMap.UpProj, layer, hidden, inter, MlpBias);   // [B, S, I]
-        string sig = b.Node("Sigmoid", [gate], "act_fn/Sigmoid");                                            // [B, S, I]
-        string act = b.Node("Mul", [gate, sig], "act_fn/Mul");                                               // [B, S, I]
+        string act = Activation(b, gate);                                                                    // [B, S, I]
         string prod = b.Node("Mul", [act, up]);                                                              // [B, S, I]
         return Linear(b, "down_proj", prod, WeightMap.DownProj, layer, inter, hidden, MlpBias);              // [B, S, H]
     }
@@ -263,7 +300,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected (string Normed, string Sum) AddRmsNorm(GraphBuilder b, string scope, Residual x, string weightName)
     {
         using var _ = b.Scope(scope);
-        string weight = Weights.Tensor(b, weightName, Config.HiddenSize);                                    // [H]
+        string weight = NormWeight(b, weightName);                                                           // [H]
         var epsilon = Attr.Float("epsilon", (float)Config.RmsNormEps);
         if (x.Pending is null)
             return (b.Node("SimplifiedLayerNormalization", [x.Sum, weight], attributes: [Attr.Int("axis", -1), epsilon]), x.Sum);

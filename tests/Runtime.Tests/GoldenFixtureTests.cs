@@ -23,6 +23,8 @@ public sealed class GoldenFixtureTests
     [DataRow("qwen3", false)]
     [DataRow("phi3", true)]
     [DataRow("phi3", false)]
+    [DataRow("gemma2", true)]
+    [DataRow("gemma2", false)]
     public async Task TransformersCheckpoint_LogitsAndGreedyTokens_Match(string name, bool fusedAttention)
     {
         var checkpoint = Path.Combine(Golden, name);
