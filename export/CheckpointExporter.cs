@@ -69,6 +69,7 @@ public static class CheckpointExporter
         string modelPath = Path.Combine(outputDir, ModelFileName);
         int? slidingWindow;
         int maxContext;
+        IReadOnlyList<int?>? layerWindows;
         string? causalGraph;
         IReadOnlyList<int> kvLayers, kvSource;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
@@ -91,6 +92,7 @@ public static class CheckpointExporter
             }
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
+            layerWindows = decoder.LayerWindows;
             (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
         }
         KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
@@ -140,7 +142,7 @@ public static class CheckpointExporter
             UseSequential = config.Lckv?.UseSequential ?? false,
             LayerSlidingWindow = config.Lckv is { } lckv && lckv.LayerTypes.Sliding.Any(s => s)
                 ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
-                : null,
+                : layerWindows,
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
             WeightQuantization = quantization is null ? null
                 : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead,

@@ -47,6 +47,11 @@ public sealed record HfConfig
     public string? Dtype { get; init; }
     /// <summary>Layer-condensed KV fields of an LCKV checkpoint, or null for every other architecture.</summary>
     public LckvSettings? Lckv { get; init; }
+    /// <summary>transformers' <c>layer_types</c> as a list ("full_attention", "sliding_attention"), or null where absent
+    /// (an LCKV checkpoint's string of the same name is in <see cref="Lckv"/>).</summary>
+    public IReadOnlyList<string>? AttentionKinds { get; init; }
+    /// <summary>The rotary settings of sliding-window layers where they differ from <see cref="Rope"/> (Gemma 3's local base), else null.</summary>
+    public RopeSettings? LocalRope { get; init; }
     /// <summary>Gemma's <c>query_pre_attn_scalar</c>: scores are scaled by its inverse square root instead of head_dim's.</summary>
     public double? QueryPreAttnScalar { get; init; }
     /// <summary>Gemma 2's <c>attn_logit_softcapping</c>: scores become cap·tanh(scores / cap) before the mask.</summary>
@@ -112,7 +117,10 @@ public sealed record HfConfig
             BosTokenId = f.OptionalInt("bos_token_id"),
             EosTokenIds = f.IntList("eos_token_id"),
             SlidingWindow = SlidingWindowOf(f, architecture, layers),
-            Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads),
+            Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads, "full_attention"),
+            LocalRope = f.OptionalObject("rope_parameters") is { } rp && rp.TryGetProperty("sliding_attention", out _)
+                ? RopeOf(f, maxPositions, headDim ?? hidden / heads, "sliding_attention") : null,
+            AttentionKinds = f.OptionalStringList("layer_types"),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
             Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
             QueryPreAttnScalar = f.OptionalDouble("query_pre_attn_scalar"),
@@ -161,10 +169,13 @@ public sealed record HfConfig
             "mixes full and sliding layers, which is not supported.");
     }
 
-    private static RopeSettings RopeOf(Fields f, int maxPositions, int headDim)
+    private static RopeSettings RopeOf(Fields f, int maxPositions, int headDim, string layerType)
     {
-        // v5 keeps everything in rope_parameters; v4 has rope_theta beside an optional rope_scaling.
+        // v5 keeps everything in rope_parameters, one object per layer type where they differ (Gemma 3); v4 has rope_theta
+        // beside an optional rope_scaling.
         JsonElement? p = f.OptionalObject("rope_parameters") ?? f.OptionalObject("rope_scaling");
+        bool perLayerType = p is { } all && all.TryGetProperty(layerType, out var own) && own.ValueKind == JsonValueKind.Object;
+        if (perLayerType) p = p!.Value.GetProperty(layerType);
         double theta = f.OptionalDouble("rope_theta") ?? 10000.0;
         double partial = f.OptionalDouble("partial_rotary_factor")
             ?? (p is { } pp && pp.TryGetProperty("partial_rotary_factor", out var prf) && prf.ValueKind == JsonValueKind.Number ? prf.GetDouble() : 1.0);
@@ -172,7 +183,8 @@ public sealed record HfConfig
             throw new ExportException($"{f.Source}: partial_rotary_factor {partial} must be in (0, 1] and rotate an even part of head_dim {headDim}.");
         if (p is null) return new RopeSettings("default", theta) { PartialRotaryFactor = partial };
 
-        var r = new Fields(p.Value, f.Source + (f.OptionalObject("rope_parameters") is null ? ": rope_scaling" : ": rope_parameters"));
+        var r = new Fields(p.Value, f.Source + (f.OptionalObject("rope_parameters") is null ? ": rope_scaling" : ": rope_parameters")
+            + (perLayerType ? "." + layerType : ""));
         string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? "default";
         theta = r.OptionalDouble("rope_theta") ?? theta;
         if (!RopeSettings.SupportedTypes.Contains(type))
@@ -238,6 +250,15 @@ public sealed record HfConfig
         public JsonElement? OptionalObject(string name) => Get(name) is { } e
             ? e.ValueKind == JsonValueKind.Object ? e : throw Bad(name, e, "an object")
             : null;
+
+        public IReadOnlyList<string>? OptionalStringList(string name)
+        {
+            if (Get(name) is not { } e || e.ValueKind != JsonValueKind.Array) return null;   // LCKV's layer_types is a string
+            var list = new List<string>();
+            foreach (var item in e.EnumerateArray())
+                list.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw Bad(name, e, "a list of strings"));
+            return list;
+        }
 
         public IReadOnlyList<double> DoubleList(string name)
         {

@@ -11,6 +11,7 @@ internal static class Decoders
         ["Qwen3ForCausalLM"] = (c, w) => new Qwen3Decoder(c, w),
         ["Phi3ForCausalLM"] = (c, w) => new Phi3Decoder(c, w),
         ["Gemma2ForCausalLM"] = (c, w) => new Gemma2Decoder(c, w),
+        ["Gemma3ForCausalLM"] = (c, w) => new Gemma3Decoder(c, w),
         [LckvSettings.Architecture] = (c, w) => new LckvDecoder(c, w),
     };
 

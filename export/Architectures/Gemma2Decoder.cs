@@ -5,17 +5,17 @@ namespace Condensa.Export;
 /// weight); the embeddings are scaled by √hidden; the MLP's activation is GeLU with the tanh approximation; attention and
 /// MLP each have a norm before and after (the one after normalises the block's output before the residual add); scores
 /// are scaled by 1/√query_pre_attn_scalar and soft-capped, and so are the final logits (both from config.json, in
-/// <see cref="Attention"/> and the causal graph's GroupQueryAttention). Every other layer attends within a sliding window:
-/// within the window that is full attention, so the export is exact up to the window and its max_context stops there
-/// (<see cref="ExactContext"/>); per-layer windows in the graph would lift that.
+/// <see cref="Attention"/> and the causal graph's GroupQueryAttention). The layers layer_types names sliding attend within
+/// the window inside the graph (<see cref="LayerWindow"/>).
 /// </summary>
-internal sealed class Gemma2Decoder(HfConfig config, DecoderWeights weights) : LlamaDecoder(config, weights)
+internal class Gemma2Decoder(HfConfig config, DecoderWeights weights) : LlamaDecoder(config, weights)
 {
     private const string PreFeedForwardNorm = "model.layers.{i}.pre_feedforward_layernorm.weight";
     private const string PostFeedForwardNorm = "model.layers.{i}.post_feedforward_layernorm.weight";
 
     /// <inheritdoc/>
-    public override int ExactContext => Math.Min(base.ExactContext, Config.SlidingWindow ?? int.MaxValue);
+    protected override int? LayerWindow(int layer) =>
+        Config.AttentionKinds is { } kinds && layer < kinds.Count && kinds[layer] == "sliding_attention" ? Config.SlidingWindow : null;
 
     /// <inheritdoc/>
     protected override Residual Layer(GraphBuilder b, AttentionContext ctx, Residual x, int layer)

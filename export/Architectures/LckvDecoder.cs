@@ -48,12 +48,12 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
         if (_lckv.LayerTypes.Stored.Contains(layer))
         {
             var (qProj, kProj, vProj) = QueryKeyValue(b, h, layer);                                          // [B, S, ·] each
-            q = Query(b, ctx, qProj);                                                                        // [B, H, S, D]
+            q = Query(b, ctx, qProj, layer);                                                                        // [B, H, S, D]
             _newKv[layer] = KeyValue(b, ctx, kProj, vProj, layer);                                                 // [B, Hkv, S, D] each
         }
         else
         {
-            q = Query(b, ctx, QueryProjection(b, h, layer));                                                 // [B, H, S, D]
+            q = Query(b, ctx, QueryProjection(b, h, layer), layer);                                                 // [B, H, S, D]
         }
 
         // The source's KV for the new tokens: computed earlier in this pass, or the host's estimate.

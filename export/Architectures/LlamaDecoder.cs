@@ -157,9 +157,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         if (ctx.Causal) return Output(b, CausalAttention(b, ctx, h, layer), layer);                          // [B, S, H]
         var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
         (q, k) = QueryKeyNorm(b, q, k, layer);                                                               // as before
-        q = Query(b, ctx, q);                                                                                // [B, H, S, D]
+        q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
-        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer)); // [B, S, H·D]
+        var mask = LayerWindow(layer) is { } window ? (_windowMasks ??= new LckvMasks(b, ctx)).For(noDiagonal: false, window) : null;
+        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), mask); // [B, S, H·D]
         return Output(b, o, layer);                                                                          // [B, S, H]
     }
 
@@ -178,9 +179,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         var (q, k, v) = packed is not null ? (packed[0], "", "") : QueryKeyValue(b, h, layer);             // "": omitted (packed q)
         if (packed is null) (q, k) = QueryKeyNorm(b, q, k, layer);                                          // before GroupQueryAttention's RoPE
         var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
-            [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength, ctx.Cos, ctx.Sin],
+            [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
+             .. RotaryTables(b, ctx, layer)],
             3,
-            GroupQueryAttentionAttributes(),
+            GroupQueryAttentionAttributes(layer),
             [null, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer)], ContribOps.Domain);
         const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
         b.Output(GraphNames.PresentKey(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);          // [B, Hkv, C, D]
@@ -189,7 +191,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     }
 
     // num_heads, kv_num_heads, the rotation, and Gemma's score scale and soft-cap where the config sets them
-    private AttributeProto[] GroupQueryAttentionAttributes()
+    private AttributeProto[] GroupQueryAttentionAttributes(int layer)
     {
         var attributes = new List<AttributeProto>
         {
@@ -197,8 +199,23 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         };
         if (Config.QueryPreAttnScalar is not null) attributes.Add(Attr.Float("scale", (float)Config.AttentionScale));
         if (Config.AttnLogitSoftcapping is { } cap) attributes.Add(Attr.Float("softcap", (float)cap));
+        // a sliding layer: local_window_size keys, the query's own included (transformers: keys less than window back)
+        if (LayerWindow(layer) is { } window) attributes.Add(Attr.Int("local_window_size", window));
         return [.. attributes];
     }
+
+    private LckvMasks? _windowMasks;   // the general graph's per-layer window masks, built once per graph
+
+    /// <summary>The sliding window layer <paramref name="layer"/> applies inside the graph (transformers' layer_types), or
+    /// null for full attention (or a window the host applies to every layer: <see cref="SlidingWindow"/>).</summary>
+    protected virtual int? LayerWindow(int layer) => null;
+
+    /// <summary>Every layer's in-graph window (the manifest's layer_sliding_window), or null when no layer has one.</summary>
+    public IReadOnlyList<int?>? LayerWindows =>
+        Enumerable.Range(0, Config.NumLayers).Select(LayerWindow).ToArray() is var w && w.Any(x => x is not null) ? w : null;
+
+    /// <summary>The cos and sin tables layer <paramref name="layer"/> rotates with: the graph's one pair here.</summary>
+    protected virtual string[] RotaryTables(GraphBuilder b, AttentionContext ctx, int layer) => [ctx.Cos, ctx.Sin];
 
     /// <summary>What an architecture does to the embeddings [B, S, H] before the first layer: nothing here.</summary>
     protected virtual string ScaleEmbedding(GraphBuilder b, string x) => x;
@@ -235,14 +252,27 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>What an architecture does to the projected q [B, S, H·D] and k [B, S, Hkv·D] before RoPE: nothing here.</summary>
     protected virtual (string Q, string K) QueryKeyNorm(GraphBuilder b, string q, string k, int layer) => (q, k);
 
+    /// <summary>RMSNorm over each head of x [B, S, heads·D] with one [D] weight (float32 inside, as transformers computes it):
+    /// [B, S, heads·D].</summary>
+    protected string HeadNorm(GraphBuilder b, string scope, string x, int heads, string weight)
+    {
+        using var _ = b.Scope(scope);
+        int headDim = Config.HeadDim;
+        string perHead = b.Node("Reshape", [x, b.ConstInt64([0, 0, heads, headDim])], "heads/Reshape");     // [B, S, heads, D]
+        string normed = b.Node("SimplifiedLayerNormalization", [perHead, weight], attributes:
+            [Attr.Int("axis", -1), Attr.Float("epsilon", (float)Config.RmsNormEps), Attr.Int("stash_type", 1)]);   // [B, S, heads, D]
+        return b.Node("Reshape", [normed, b.ConstInt64([0, 0, heads * headDim])], "flat/Reshape");          // [B, S, heads·D]
+    }
+
     /// <summary>q_proj alone (layers of a layer-condensed model that store no KV): [B, S, H·D].</summary>
     protected string QueryProjection(GraphBuilder b, string h, int layer) =>
         Linear(b, "q_proj", h, WeightMap.QProj, layer, Config.HiddenSize, Config.NumHeads * Config.HeadDim, QkvBias);
 
     /// <summary>RoPE on q [B, S, H·D] and its heads: [B, H, S, D].</summary>
-    protected string Query(GraphBuilder b, AttentionContext ctx, string q)
+    protected string Query(GraphBuilder b, AttentionContext ctx, string q, int layer)
     {
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, ctx.Cos, ctx.Sin, Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
+        var table = RotaryTables(b, ctx, layer);
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, table[0], table[1], Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
         return SplitHeads(b, "q", q, Config.NumHeads, Config.HeadDim);                                      // [B, H, S, D]
     }
 
@@ -260,7 +290,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer)
     {
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, ctx.Cos, ctx.Sin, kvHeads, PartialRotaryDim); // [B, S, Hkv·D]
+        var table = RotaryTables(b, ctx, layer);
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, table[0], table[1], kvHeads, PartialRotaryDim); // [B, S, Hkv·D]
         // the heads' layout is the new.{layer} outputs' own, so the Transposes write them directly
         k = SplitHeads(b, "k", k, kvHeads, headDim, GraphNames.NewKey(layer));                               // [B, Hkv, S, D]
         v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]

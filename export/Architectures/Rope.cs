@@ -16,7 +16,7 @@ internal static class Rope
     /// position id, so a step reads R values per token, not the table; it and GroupQueryAttention rotate the first R dims.
     /// </summary>
     public static (string Cos, string Sin) Tables(GraphBuilder b, RopeSettings rope, int headDim, int maxPositions,
-        TensorProto.Types.DataType modelType)
+        TensorProto.Types.DataType modelType, string prefix = "rotary")
     {
         float[] invFreq = [.. rope.InverseFrequencies(headDim).Select(f => (float)f)];
         int half = invFreq.Length;
@@ -30,8 +30,8 @@ internal static class Rope
             return table;
         }
         long[] dims = [maxPositions, half];
-        string cos = b.AddInitializer("rotary_cos_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Cos), modelType));
-        string sin = b.AddInitializer("rotary_sin_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Sin), modelType));
+        string cos = b.AddInitializer(prefix + "_cos_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Cos), modelType));
+        string sin = b.AddInitializer(prefix + "_sin_cache", modelType, dims, s => TensorBytes.Write(s, Table(MathF.Sin), modelType));
         return (cos, sin);
     }
 

@@ -142,6 +142,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private ForwardWorkspace Pass(KvCache cache, scoped in ForwardInputs inputs, int seqLen, bool logits)
     {
         var batch = cache.BatchSize;
+        if (cache.Budget is not null && Manifest.LayerSlidingWindow is not null)
+            throw new CondensaException($"{Path.Combine(Directory, ModelManifest.FileName)}: per-layer sliding windows are applied in the " +
+                "graph, which assumes slot = position; a budgeted (sink + window) cache does not hold that.");
         var needed = 0;
         for (var b = 0; b < batch; b++) needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
 
@@ -176,9 +179,6 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         else if (_condensation.IsIterative)
         {
-            if (cache.Budget is not null && Manifest.LayerSlidingWindow is not null)
-                throw new CondensaException($"{Path.Combine(Directory, ModelManifest.FileName)}: per-layer sliding windows are applied in the " +
-                    "graph, which assumes slot = position; a budgeted (sink + window) cache does not hold that.");
             var maxCount = 0;
             foreach (var c in inputs.Counts) maxCount = Math.Max(maxCount, c);
             RunIterative(ws, maxCount);

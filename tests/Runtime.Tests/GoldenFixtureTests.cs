@@ -25,6 +25,8 @@ public sealed class GoldenFixtureTests
     [DataRow("phi3", false)]
     [DataRow("gemma2", true)]
     [DataRow("gemma2", false)]
+    [DataRow("gemma3", true)]
+    [DataRow("gemma3", false)]
     public async Task TransformersCheckpoint_LogitsAndGreedyTokens_Match(string name, bool fusedAttention)
     {
         var checkpoint = Path.Combine(Golden, name);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden fixtures from transformers itself: tiny random LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-Qwen3ForCausalLM, Phi3ForCausalLM and Gemma2ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
+Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM and Gemma3ForCausalLM checkpoints (float32 safetensors, saved by save_pretrained) with transformers' logits for fixed
 input ids and its greedy 20-token continuation.
 
 Every model: vocab 256, hidden 64, 2 layers, 4 heads, 2 KV heads (head_dim 16), intermediate 128,
@@ -13,6 +13,8 @@ of 256, so its attention factor scales cos and sin; the fixtures stay within 64 
 gemma2: (1 + weight) RMSNorms before and after attention and MLP, embeddings scaled by sqrt(hidden), GeLU-tanh,
 query_pre_attn_scalar 24 (not head_dim), attention and final logit soft-capping at 2 and 3 (small enough to bite on a
 random model), tied embeddings, alternating sliding layers with a window (256) no shorter than the context.
+gemma3: Gemma 2's layer with q_norm and k_norm, no soft-capping, a sliding layer (window 4, shorter than the fixtures)
+then a full one, each with its own RoPE base (local 10000, global 1e6 with linear scaling 8).
 Weights: transformers' init (std 0.05), then RMSNorm weights 1 + 0.2 N(0,1) and biases 0.1 N(0,1) so that
 norm scales and biases are exercised; with tied embeddings (llama) o_proj and down_proj are scaled by 4. A seed qualifies when its greedy continuation has no EOS, equals a full-recompute argmax
 loop, and its smallest top-1/top-2 logit gap over the 20 steps is at least 3e-3 (robust to float32 summation
@@ -69,6 +71,12 @@ def make_config(name):
         return transformers.Gemma2Config(**DIMS, query_pre_attn_scalar=24, attn_logit_softcapping=2.0,
                                          final_logit_softcapping=3.0, sliding_window=256, tie_word_embeddings=True,
                                          hidden_activation="gelu_pytorch_tanh", pad_token_id=0)
+    if name == "gemma3":
+        rope = {"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                "full_attention": {"rope_type": "linear", "rope_theta": 1000000.0, "factor": 8.0}}
+        return transformers.Gemma3TextConfig(**DIMS, query_pre_attn_scalar=24, sliding_window=4,
+                                             layer_types=["sliding_attention", "full_attention"], rope_parameters=rope,
+                                             tie_word_embeddings=True, hidden_activation="gelu_pytorch_tanh", pad_token_id=0)
     if name == "qwen3":
         return transformers.Qwen3Config(**dict(DIMS, head_dim=32), tie_word_embeddings=True)
     raise ValueError(name)
@@ -78,11 +86,12 @@ def make_model(name, seed):
     import transformers
     cls = {"llama": transformers.LlamaForCausalLM, "mistral": transformers.MistralForCausalLM,
            "qwen2": transformers.Qwen2ForCausalLM, "qwen3": transformers.Qwen3ForCausalLM,
-           "phi3": transformers.Phi3ForCausalLM, "gemma2": transformers.Gemma2ForCausalLM}[name]
+           "phi3": transformers.Phi3ForCausalLM, "gemma2": transformers.Gemma2ForCausalLM,
+           "gemma3": transformers.Gemma3ForCausalLM}[name]
     torch.manual_seed(seed)
     config = make_config(name)
-    if name == "gemma2":
-        config._attn_implementation = "eager"   # sdpa leaves out the attention soft-capping
+    if name in ("gemma2", "gemma3"):
+        config._attn_implementation = "eager"   # sdpa leaves out Gemma 2's attention soft-capping
     m = cls(config).float().eval()
     with torch.no_grad():
         for n, p in m.named_parameters():
@@ -117,7 +126,7 @@ def main():
     ap.add_argument("--only", nargs="*", help="architectures to write (default: all)")
     a = ap.parse_args()
     import transformers
-    for name in a.only or ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2"):
+    for name in a.only or ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"):
         best = None  # first seed with >= 6 distinct greedy tokens, else the one with the most
         for seed in range(60):
             m = make_model(name, seed)
