@@ -120,7 +120,7 @@ public sealed record HfConfig
             Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads, "full_attention"),
             LocalRope = f.OptionalObject("rope_parameters") is { } rp && rp.TryGetProperty("sliding_attention", out _)
                 ? RopeOf(f, maxPositions, headDim ?? hidden / heads, "sliding_attention") : null,
-            AttentionKinds = f.OptionalStringList("layer_types"),
+            AttentionKinds = architecture == LckvSettings.Architecture ? null : f.OptionalStringList("layer_types"),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
             Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
             QueryPreAttnScalar = f.OptionalDouble("query_pre_attn_scalar"),
