@@ -9,7 +9,7 @@ public sealed record CondensaChatClientOptions
     /// <summary>Sessions of a model loaded by <see cref="CondensaChatClient.Load"/> (providers, threads).</summary>
     public SessionSettings Session { get; init; } = new();
 
-    /// <summary>Chat template name (llama2, llama3, mistral, chatml, zephyr); null = the checkpoint's own.</summary>
+    /// <summary>Chat template name (llama2, llama3, mistral, chatml, zephyr, phi3, gemma); null = the checkpoint's own.</summary>
     public string? Template { get; init; }
 
     /// <summary>Most tokens per reply when the call sets no MaxOutputTokens; cut to what the context leaves.</summary>

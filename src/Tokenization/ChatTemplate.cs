@@ -5,12 +5,13 @@ namespace Condensa.Tokenization;
 /// <summary>
 /// A chat prompt format, implemented natively for the families Condensa exports, each equal to the Jinja
 /// chat_template published with the family's instruct checkpoint (as rendered by transformers'
-/// apply_chat_template): llama2, llama3, mistral (v0.3), chatml (Qwen2), zephyr (TinyLlama).
+/// apply_chat_template): llama2, llama3, mistral (v0.3), chatml (Qwen2), zephyr (TinyLlama), phi3 (Phi-3, Phi-3.5),
+/// gemma (Gemma 3; Gemma 2 without a system message).
 /// </summary>
 public abstract class ChatTemplate
 {
     /// <summary>Names of the built-in templates.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["llama2", "llama3", "mistral", "chatml", "zephyr"];
+    public static IReadOnlyList<string> Names { get; } = ["llama2", "llama3", "mistral", "chatml", "zephyr", "phi3", "gemma"];
 
     private protected ChatTemplate(string name, string bosToken, string eosToken)
     {
@@ -42,6 +43,8 @@ public abstract class ChatTemplate
             "mistral" => new MistralChatTemplate(bosToken ?? "<s>", eosToken ?? "</s>"),
             "chatml" => new ChatMLChatTemplate(bosToken ?? "", eosToken ?? "<|im_end|>"),
             "zephyr" => new ZephyrChatTemplate(bosToken ?? "<s>", eosToken ?? "</s>"),
+            "phi3" => new Phi3ChatTemplate(bosToken ?? "<s>", eosToken ?? "<|endoftext|>"),
+            "gemma" => new GemmaChatTemplate(bosToken ?? "<bos>", eosToken ?? "<eos>"),
             _ => throw new ArgumentException($"Unknown chat template '{name}'; built-in: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
@@ -80,6 +83,10 @@ public abstract class ChatTemplate
             return "llama3";
         if (jinjaTemplate.Contains("<|im_start|>", StringComparison.Ordinal))
             return "chatml";
+        if (jinjaTemplate.Contains("<start_of_turn>", StringComparison.Ordinal))
+            return "gemma";
+        if (jinjaTemplate.Contains("<|end|>", StringComparison.Ordinal) && jinjaTemplate.Contains("<|user|>", StringComparison.Ordinal))
+            return "phi3";
         if (jinjaTemplate.Contains("<|user|>", StringComparison.Ordinal))
             return "zephyr";
         if (jinjaTemplate.Contains("<<SYS>>", StringComparison.Ordinal))
@@ -93,6 +100,8 @@ public abstract class ChatTemplate
     {
         "Qwen2ForCausalLM" => "chatml",
         "MistralForCausalLM" => "mistral",
+        "Phi3ForCausalLM" => "phi3",
+        "Gemma2ForCausalLM" or "Gemma3ForCausalLM" => "gemma",
         "LlamaForCausalLM" when files.AddedTokens().Any(t => t.Content == "<|start_header_id|>") => "llama3",
         "LlamaForCausalLM" => "llama2",
         _ => null,

@@ -18,6 +18,8 @@ public sealed class ChatTemplateTests
     [DataRow("mistral")]
     [DataRow("chatml")]
     [DataRow("zephyr")]
+    [DataRow("phi3")]
+    [DataRow("gemma")]
     public void Render_GoldenConversations_EqualsApplyChatTemplate(string family)
     {
         var template = ChatTemplate.ForCheckpoint(Path.Combine(GoldenFiles.Dir("chat"), family));
@@ -40,6 +42,7 @@ public sealed class ChatTemplateTests
     [DataRow("llama3", "<|start_header_id|>user<|end_header_id|>\n\nAnd 3+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")]
     [DataRow("chatml", "<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n")]
     [DataRow("zephyr", "<|user|>\nAnd 3+3?</s>\n<|assistant|>\n")]
+    [DataRow("gemma", "<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n")]
     public void RenderContinuation_NewUserTurn_AppendedToHistoryEqualsGoldenFullRender(string family, string expected)
     {
         var template = ChatTemplate.ForCheckpoint(Path.Combine(GoldenFiles.Dir("chat"), family));
@@ -75,6 +78,8 @@ public sealed class ChatTemplateTests
     [DataRow("mistral")]
     [DataRow("chatml")]
     [DataRow("zephyr")]
+    [DataRow("phi3")]
+    [DataRow("gemma")]
     public void Recognize_PublishedJinjaTemplate_ReturnsFamily(string family)
     {
         var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(GoldenFiles.Dir("chat"), family, "tokenizer_config.json")))!;

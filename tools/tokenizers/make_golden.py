@@ -447,6 +447,24 @@ CHAT_TEMPLATES = {
     # Qwen/Qwen2-7B-Instruct
     "chatml": ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",
                None, "<|im_end|>"),
+    # microsoft/Phi-3-mini-4k-instruct (Phi-3, Phi-3.5-mini)
+    "phi3": ("{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}"
+             "{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}"
+             "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}"
+             "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}",
+             "<s>", "<|endoftext|>"),
+    # google/gemma-3-1b-it (text content; Gemma 2's template is the same without the system message, which it refuses)
+    "gemma": ("{{ bos_token }}\n{%- if messages[0]['role'] == 'system' -%}\n    {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}\n"
+              "    {%- set loop_messages = messages[1:] -%}\n{%- else -%}\n    {%- set first_user_prefix = \"\" -%}\n"
+              "    {%- set loop_messages = messages -%}\n{%- endif -%}\n{%- for message in loop_messages -%}\n"
+              "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
+              "        {{ raise_exception(\"Conversation roles must alternate user/assistant/user/assistant/...\") }}\n    {%- endif -%}\n"
+              "    {%- if (message['role'] == 'assistant') -%}\n        {%- set role = \"model\" -%}\n    {%- else -%}\n"
+              "        {%- set role = message['role'] -%}\n    {%- endif -%}\n"
+              "    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else \"\") }}\n"
+              "    {{- message['content'] | trim -}}\n    {{ '<end_of_turn>\\n' }}\n{%- endfor -%}\n"
+              "{%- if add_generation_prompt -%}\n    {{'<start_of_turn>model\\n'}}\n{%- endif -%}\n",
+              "<bos>", "<eos>"),
     # TinyLlama/TinyLlama-1.1B-Chat-v1.0 (Zephyr format)
     "zephyr": ("{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}",
                "<s>", "</s>"),
@@ -529,9 +547,18 @@ def versions():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--chat-only", metavar="TOKENIZER_JSON",
+                    help="only the chat templates and their renders, with this tokenizer.json as the tokenizer object")
     ap.add_argument("--sp-golden-only", metavar="DIR",
                     help="only recompute the golden tables of the SentencePiece models already in DIR")
     args = ap.parse_args()
+    if args.chat_only:
+        from tokenizers import Tokenizer
+        versions()
+        make_chat(args.out, Tokenizer.from_file(args.chat_only))
+        with open(os.path.join(args.out, "log.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(LOG))
+        return
     if args.sp_golden_only:
         import shutil
         stage = os.path.join(args.out, "stage")
