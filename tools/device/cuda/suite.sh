@@ -19,6 +19,16 @@ run() { local name=$1; shift; log "$name: ${*#$cc/}"; timeout ${TMO:-180} "$@" >
 # every speculative mode at batch 1 and 8 on ${SPECMODEL:-demo-code}: bench says whether each gave plain decoding's tokens
 spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m ${SPECMODEL:-demo-code} --batch 1,8 --context 256 \
   --max-tokens 64 --runs 1 --prompt-file tools/train/train.py "$@"; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; }
+# eight prompts of different lengths (ragged rows: the starts of the project's own C# files) and a template that is the text
+extract_inputs() {
+  python3 - "$root" > $o/docs.jsonl <<'PY'
+import json, sys, pathlib
+files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
+for i, f in enumerate(files):
+    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
+PY
+  printf '%s' '{{text}}' > $o/template.txt
+}
 T0=$(date +%s)
 
 # 1) the rest of the install
@@ -77,13 +87,7 @@ if [ "${QUICK:-0}" = 5 ]; then
     run g-${v%%:*} $C generate --model demo-code --prompt "$p" --max-tokens 64 --temperature 0 --json ${v#*:}
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o g-cpu g-cuda g-cuda-nograph | tee -a $o/log.txt
-  python3 - "$root" > $o/docs.jsonl <<'PY'
-import json, sys, pathlib
-files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
-for i, f in enumerate(files):
-    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
-PY
-  printf '%s' '{{text}}' > $o/template.txt
+  extract_inputs
   for v in cpu cuda; do
     run x-$v $C extract --model demo-code --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/x-$v.jsonl \
       --batch 8 --max-tokens 48 --temperature 0 --provider $v
@@ -122,13 +126,7 @@ if [ "${QUICK:-0}" = 4 ]; then
     run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda | tee -a $o/log.txt
-  python3 - "$root" > $o/docs.jsonl <<'PY'
-import json, sys, pathlib
-files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
-for i, f in enumerate(files):
-    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
-PY
-  printf '%s' '{{text}}' > $o/template.txt
+  extract_inputs
   for v in cpu cuda; do
     run e16-$v $C extract --model /tmp/r/demo16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/e16-$v.jsonl \
       --batch 8 --max-tokens 48 --temperature 0 --provider $v
@@ -172,13 +170,7 @@ if [ "${QUICK:-0}" = 2 ]; then
            "cuda-nograph:--provider cuda --graph-capture off"; do
     run d16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt "$p" --max-tokens 400 --temperature 0 --json ${v#*:}
   done
-  python3 - "$root" > $o/docs.jsonl <<'PY'
-import json, sys, pathlib
-files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
-for i, f in enumerate(files):
-    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
-PY
-  printf '%s' '{{text}}' > $o/template.txt
+  extract_inputs
   for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
     run x16-${v%%:*} $C extract --model /tmp/r/demo16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/x16-${v%%:*}.jsonl \
       --batch 8 --max-tokens 48 --temperature 0 ${v#*:}
@@ -225,14 +217,7 @@ gen gen-cuda-nograph 64 --provider cuda --graph-capture off
 gen gen-cuda-hostkv 64 --provider cuda --kv-residence host
 gen g400-cpu 400 --provider cpu
 gen g400-cuda 400 --provider cuda
-python3 - "$root" > $o/docs.jsonl <<'PY'
-import json, sys, pathlib
-# eight prompts of different lengths (ragged rows): the starts of the project's own C# files
-files = sorted(pathlib.Path(sys.argv[1], "src/Runtime").rglob("*.cs"))[:8]
-for i, f in enumerate(files):
-    print(json.dumps({"id": f"doc{i}", "text": f.read_text()[: 200 + 150 * i]}))
-PY
-printf '%s' '{{text}}' > $o/template.txt
+extract_inputs
 ext() { local name=$1; shift; run $name $C extract --model demo-code --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/$name.jsonl \
   --batch 8 --max-tokens 48 --temperature 0 "$@"; }
 ext ext-cpu --provider cpu
