@@ -19,6 +19,8 @@ internal sealed class DecoderSessions : IDisposable
     private readonly string[] _outputNames;
     private readonly string[] _causalInputNames;
     private readonly string[] _causalOutputNames;
+    private readonly string[] _outputNamesAfterLogits;          // for a greedy pass that does not fetch the logits
+    private readonly string[] _causalOutputNamesAfterLogits;
 
     private DecoderSessions(string directory, ModelManifest manifest, ProviderFallback.Result first, SessionSettings settings)
     {
@@ -37,6 +39,7 @@ internal sealed class DecoderSessions : IDisposable
         _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
             .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
         _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        (_outputNamesAfterLogits, _causalOutputNamesAfterLogits) = (_outputNames[1..], _causalOutputNames[1..]);
         if (first.Graph == GeneralGraphPath)
         {
             CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
@@ -95,11 +98,12 @@ internal sealed class DecoderSessions : IDisposable
     }
 
     /// <summary>Runs the general graph on the workspace's bound values.</summary>
-    public void RunGeneral(ForwardWorkspace ws) => Run(_general.Value, _manifest.Graph, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNames[1..]);
+    public void RunGeneral(ForwardWorkspace ws) =>
+        Run(_general.Value, _manifest.Graph, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNamesAfterLogits);
 
     /// <summary>Runs the causal graph on the workspace's bound values (<see cref="Causal"/> must hold).</summary>
     public void RunCausal(ForwardWorkspace ws) =>
-        Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, ws.FetchesLogits ? _causalOutputNames : _causalOutputNames[1..]);
+        Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, ws.FetchesLogits ? _causalOutputNames : _causalOutputNamesAfterLogits);
 
     public void Dispose()
     {
