@@ -12,8 +12,10 @@ namespace Condensa.Cli.Bench;
 /// <param name="BytesPerToken">WeightBytesPerStep / batch + KvBytesReadPerRow.</param>
 /// <param name="TokensPerSecond">Bandwidth / BytesPerToken, or null without a bandwidth.</param>
 /// <param name="OfBound">Measured decode tokens/s / TokensPerSecond (a fraction), or null.</param>
+/// <param name="OfBoundLow">The share at the fastest bandwidth pass and the slowest decode run, or null without a range.</param>
+/// <param name="OfBoundHigh">The share at the slowest bandwidth pass and the fastest decode run, or null without a range.</param>
 internal sealed record DecodeBound(long WeightBytesPerStep, int KvSlotsRead, long KvBytesReadPerRow, double BytesPerToken,
-    double? TokensPerSecond, double? OfBound)
+    double? TokensPerSecond, double? OfBound, double? OfBoundLow = null, double? OfBoundHigh = null)
 {
     /// <summary>The bytes a token of a row costs, before any bandwidth is known.</summary>
     public static DecodeBound Of(long weightBytesPerStep, int batch, int kvSlotsRead, long kvBytesPerToken)
@@ -29,5 +31,15 @@ internal sealed record DecodeBound(long WeightBytesPerStep, int KvSlotsRead, lon
     {
         var bound = gigabytesPerSecond * 1e9 / BytesPerToken;
         return this with { TokensPerSecond = bound, OfBound = decodeTokensPerSecond / bound };
+    }
+
+    /// <summary>As <see cref="At(double?, double)"/> for a measured bandwidth and decode figure that come with ranges: the
+    /// share's range spans both (slowest decode against the fastest pass, fastest decode against the slowest one).</summary>
+    public DecodeBound At(Bandwidth bandwidth, double decodeTokensPerSecond, double slowestDecode, double fastestDecode)
+    {
+        var at = At(bandwidth.GigabytesPerSecond, decodeTokensPerSecond);
+        if (bandwidth.GigabytesPerSecond is not { } gbps) return at;
+        double slow = bandwidth.Slowest ?? gbps, fast = bandwidth.Fastest ?? gbps;   // a given figure has no range of its own
+        return at with { OfBoundLow = slowestDecode * BytesPerToken / (fast * 1e9), OfBoundHigh = fastestDecode * BytesPerToken / (slow * 1e9) };
     }
 }

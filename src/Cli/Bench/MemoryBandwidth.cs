@@ -6,12 +6,16 @@ using System.Runtime.InteropServices;
 namespace Condensa.Cli.Bench;
 
 /// <summary>The bandwidth a bound is computed from, and where it came from.</summary>
-/// <param name="GigabytesPerSecond">10^9 bytes per second, or null without a bandwidth (--no-bandwidth).</param>
+/// <param name="GigabytesPerSecond">10^9 bytes per second (measured: the median of the passes), or null without a
+/// bandwidth (--no-bandwidth).</param>
 /// <param name="Source">"measured", "given" (--bandwidth) or "none".</param>
 /// <param name="BufferBytes">Size of the buffer read (measured only).</param>
 /// <param name="Threads">Threads that read it, each its own contiguous part (measured only).</param>
-/// <param name="Repeats">Passes over the buffer; the fastest counts (measured only).</param>
-internal sealed record Bandwidth(double? GigabytesPerSecond, string Source, long? BufferBytes = null, int? Threads = null, int? Repeats = null)
+/// <param name="Repeats">Passes over the buffer (measured only).</param>
+/// <param name="Slowest">The slowest pass (measured only): with <paramref name="Fastest"/>, the spread the bound inherits.</param>
+/// <param name="Fastest">The fastest pass (measured only).</param>
+internal sealed record Bandwidth(double? GigabytesPerSecond, string Source, long? BufferBytes = null, int? Threads = null, int? Repeats = null,
+    double? Slowest = null, double? Fastest = null)
 {
     /// <summary>No bandwidth: the bound columns stay empty.</summary>
     public static readonly Bandwidth None = new(null, "none");
@@ -23,7 +27,7 @@ internal sealed record Bandwidth(double? GigabytesPerSecond, string Source, long
     public string Describe() => Source switch
     {
         "measured" => string.Create(CultureInfo.InvariantCulture,
-            $"read bandwidth: {GigabytesPerSecond:F1} GB/s ({MemoryBandwidth.Size(BufferBytes!.Value)}, {Threads} thread{(Threads == 1 ? "" : "s")}, best of {Repeats})"),
+            $"read bandwidth: {GigabytesPerSecond:F1} GB/s, range {Slowest:F1}-{Fastest:F1} ({MemoryBandwidth.Size(BufferBytes!.Value)}, {Threads} thread{(Threads == 1 ? "" : "s")}, median of {Repeats} passes)"),
         "given" => string.Create(CultureInfo.InvariantCulture, $"read bandwidth: {GigabytesPerSecond:F1} GB/s (given by --bandwidth)"),
         _ => "read bandwidth: not measured (--no-bandwidth), so no bound",
     };
@@ -31,8 +35,10 @@ internal sealed record Bandwidth(double? GigabytesPerSecond, string Source, long
 
 /// <summary>
 /// Host memory read bandwidth, as a decode step needs it: a pinned buffer much larger than the last-level cache,
-/// summed with SIMD loads by <c>threads</c> threads at once, each over its own contiguous part; the fastest of
-/// several passes counts (slower ones met a neighbour or a page fault, not the memory's limit).
+/// summed with SIMD loads by <c>threads</c> threads at once, each over its own contiguous part. The median of several
+/// passes counts, with their range beside it: one process's fastest pass swung 31-60 GB/s from run to run on a quiet
+/// 2-core VM, and a bound computed from it moved the "of bound" share as much; the median is steadier, and the range
+/// says how far to trust it.
 /// </summary>
 internal static class MemoryBandwidth
 {
@@ -40,7 +46,7 @@ internal static class MemoryBandwidth
     public const long DefaultBufferBytes = 1L << 30;
 
     /// <summary>Default passes over the buffer.</summary>
-    public const int DefaultRepeats = 5;
+    public const int DefaultRepeats = 7;
 
     // Every element holds this, so a thread's sum (mod 2^32) is known in advance: checking it consumes the sum (the
     // JIT cannot drop the loads) and shows that every element was read.
@@ -60,7 +66,7 @@ internal static class MemoryBandwidth
         var sums = new uint[threads];
         var began = new long[threads];
         var ended = new long[threads];
-        var best = TimeSpan.MaxValue;
+        var rates = new double[repeats];
         using var start = new Barrier(threads + 1);
         using var end = new Barrier(threads + 1);
         // 2) each thread writes its own part first (no page is still the kernel's shared zero page when timed, and
@@ -85,13 +91,14 @@ internal static class MemoryBandwidth
             start.SignalAndWait();
             end.SignalAndWait();
             var elapsed = Stopwatch.GetElapsedTime(began.Min(), ended.Max());
-            if (elapsed < best) best = elapsed;
+            rates[pass] = partLength * sizeof(uint) * threads / elapsed.TotalSeconds / 1e9;
             foreach (var sum in sums)
                 if (sum != unchecked((uint)(partLength * Fill))) throw new InvalidOperationException($"a bandwidth pass summed {sum}, not {partLength} x {Fill}");
         }
         foreach (var worker in workers) worker.Join();
-        var bytes = partLength * sizeof(uint) * threads;
-        return new Bandwidth(bytes / best.TotalSeconds / 1e9, "measured", bytes, threads, repeats);
+        Array.Sort(rates);
+        var median = repeats % 2 == 1 ? rates[repeats / 2] : (rates[repeats / 2 - 1] + rates[repeats / 2]) / 2;
+        return new Bandwidth(median, "measured", partLength * sizeof(uint) * threads, threads, repeats, rates[0], rates[^1]);
     }
 
     /// <summary>Sum of the elements modulo 2^32, read with full-width vector loads into four independent

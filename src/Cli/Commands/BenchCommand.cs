@@ -115,8 +115,11 @@ internal static class BenchCommand
                 var measured = givenBandwidth is { } given ? Bandwidth.Given(given)
                     : parse.GetValue(noBandwidth) ? Bandwidth.None
                     : MemoryBandwidth.Measure(bufferBytes, threadCount);
-                rows = [.. rows.Select(r => r with { Bound = r.Bound.At(measured.GigabytesPerSecond, r.DecodeTokensPerSecond) })];
+                rows = [.. rows.Select(r => r with { Bound = r.Bound.At(measured, r.DecodeTokensPerSecond, r.DecodeSlowest, r.DecodeFastest) })];
                 await output.WriteLineAsync(measured.Describe());
+                var turns = decoders.Count > 1 ? ", the models taking turns run by run in this process" : "";
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"decode: median (slowest-fastest) of {settings.Runs} runs of {settings.DecodeSteps} greedy steps per row{turns}"));
                 await output.WriteLineAsync(Table(rows, settings));
                 await output.WriteLineAsync(Machine.DescribePeak(peak));
                 if (jsonPath is not null)
@@ -219,13 +222,13 @@ internal static class BenchCommand
         void AddRows(int[] measured, int[] batches, int context, bool atBudget)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (rates, slots) = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
+            var (rates, slowest, fastest, slots) = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
             for (var i = 0; i < measured.Length; i++)
             {
                 var (name, model) = decoders[measured[i]];
                 var planner = planners[measured[i]];
                 rows.Add(new BenchRow(name, $"{model.Manifest.KvLayers.Length}/{model.Manifest.NumLayers}", batches[i], context,
-                    Math.Round(rates[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
+                    Math.Round(rates[i], 1), Math.Round(slowest[i], 1), Math.Round(fastest[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
                     planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false), atBudget,
                     DecodeBound.Of(weights[measured[i]].StreamedBytes, batches[i], slots[i], model.Manifest.KvBytesPerToken)));
             }
@@ -236,7 +239,8 @@ internal static class BenchCommand
     // 1) synthetic context per model  2) warm-up steps  3) timed runs of greedy steps (each returns the next token per row,
     //    as greedy generation does: an export with greedy_tokens keeps the logits on the GPU), round-robin over the models so that
     //    interference from other processes spreads over all of them  4) median per model, and the slots each step read
-    private static (double[] Rates, int[] Slots) DecodeTokensPerSecond(DecoderModel[] models, int[] batches, int context, BenchSettings settings)
+    private static (double[] Rates, double[] Slowest, double[] Fastest, int[] Slots) DecodeTokensPerSecond(DecoderModel[] models, int[] batches,
+        int context, BenchSettings settings)
     {
         const int warmup = DecodeWarmup;
         var caches = models.Select((m, i) => m.CreateCache(batches[i], new KvCacheOptions { InitialCapacity = context + settings.DecodeSteps + warmup })).ToArray();
@@ -258,7 +262,7 @@ internal static class BenchCommand
                 for (var s = 0; s < settings.DecodeSteps; s++) models[m].ForwardGreedy(caches[m], new ForwardInputs(tokens[m], counts[m], LogitsSelection.LastPerRow));
                 rates[m].Add((double)batches[m] * settings.DecodeSteps / clock.Elapsed.TotalSeconds);
             }
-            return ([.. rates.Select(Median)], [.. caches.Select(c => c.Capacity)]);
+            return ([.. rates.Select(Median)], [.. rates.Select(r => r.Min())], [.. rates.Select(r => r.Max())], [.. caches.Select(c => c.Capacity)]);
         }
         finally
         {
@@ -291,7 +295,7 @@ internal static class BenchCommand
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         };
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} | {Optional(r.Bound.TokensPerSecond, "F1")} | {Percent(r.Bound.OfBound)} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
+            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} ({r.DecodeSlowest:F1}-{r.DecodeFastest:F1}) | {Optional(r.Bound.TokensPerSecond, "F1")} | {PercentWithRange(r.Bound)} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
         return string.Join(Environment.NewLine, lines);
     }
 
@@ -305,6 +309,11 @@ internal static class BenchCommand
     private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
 
     private static string Percent(double? fraction) => fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $"{f * 100:F0} %") : "-";
+
+    // "35 % (33-37)": the share and its range over the bandwidth passes and the decode runs.
+    private static string PercentWithRange(DecodeBound bound) => bound is { OfBoundLow: { } low, OfBoundHigh: { } high }
+        ? string.Create(CultureInfo.InvariantCulture, $"{Percent(bound.OfBound)} ({low * 100:F0}-{high * 100:F0})")
+        : Percent(bound.OfBound);
 
     /// <summary>Decode tok/s per (batch, context), one bar per row and one colour per model, the bound behind each bar.</summary>
     private static string DecodeChart(List<BenchRow> rows, Bandwidth bandwidth, string provider, int threads)
@@ -381,6 +390,6 @@ internal static class BenchCommand
 
     /// <summary>One decode row; <paramref name="AtBudget"/>: measured at the model's largest batch within the KV budget.</summary>
     private sealed record BenchRow(string Model, string KvLayers, int Batch, int Context, double DecodeTokensPerSecond,
-        double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch,
+        double DecodeSlowest, double DecodeFastest, double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch,
         bool AtBudget, DecodeBound Bound);
 }
