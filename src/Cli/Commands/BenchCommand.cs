@@ -56,6 +56,10 @@ internal static class BenchCommand
             Description = "Memory bandwidth in GB/s for the bound columns instead of measuring the host's (e.g. a GPU's HBM bandwidth)",
         };
         var noBandwidth = new Option<bool>("--no-bandwidth") { Description = "Neither measure the bandwidth nor show the bound columns" };
+        var inProcess = new Option<bool>("--in-process")
+        {
+            Description = "Measure several models in this one process, taking turns run by run (default: a process per model and run)",
+        };
         var bandwidthBuffer = new Option<int>("--bandwidth-buffer")
         {
             Description = "MiB the bandwidth measurement reads (far more than the last-level cache)",
@@ -65,7 +69,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer, inProcess,
         };
         execution.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
@@ -94,8 +98,28 @@ internal static class BenchCommand
                 Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
                 (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
                 parse.GetValue(atBudget));
-            // All models stay loaded and every figure is measured model after model, so a noisy neighbour
-            // (or thermal drift) hits them alike and the ratios stay fair.
+            var modelNames = parse.GetValue(models)!;
+            if (ProcessRotation.Applies(modelNames.Length, parse.GetValue(inProcess)))
+            {
+                var rotated = await MeasureRotated(modelNames, settings, parse.Tokens.Select(t => t.Value).ToArray(), cancellationToken);
+                var rotatedBandwidth = givenBandwidth is { } gb ? Bandwidth.Given(gb)
+                    : parse.GetValue(noBandwidth) ? Bandwidth.None
+                    : MemoryBandwidth.Measure(bufferBytes, parse.GetValue(threads) ?? Environment.ProcessorCount);
+                rotated = [.. rotated.Select(r => r with { Bound = r.Bound.At(rotatedBandwidth, r.DecodeTokensPerSecond, r.DecodeSlowest, r.DecodeFastest) })];
+                await output.WriteLineAsync(rotatedBandwidth.Describe());
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"decode: median (slowest-fastest) of {settings.Runs} rounds, each model in a process of its own per round (one run of {settings.DecodeSteps} greedy steps per row)"));
+                await output.WriteLineAsync(Table(rotated, settings));
+                if (jsonPath is not null)
+                    await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { settings, bandwidth = rotatedBandwidth, rows = rotated }, JsonOptions),
+                        cancellationToken);
+                if (chartPath is not null)
+                    await File.WriteAllTextAsync(chartPath, DecodeChart(rotated, rotatedBandwidth, parse.GetValue(execution.Provider) ?? "cpu",
+                        parse.GetValue(threads) ?? Environment.ProcessorCount), cancellationToken);
+                return 0;
+            }
+            // One process: all models stay loaded and every figure is measured model after model, so a noisy neighbour
+            // (or thermal drift) hits them alike; small models still slow each other (ProcessRotation).
             var decoders = new List<(string Name, DecoderModel Model)>();
             try
             {
@@ -191,6 +215,44 @@ internal static class BenchCommand
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+
+    // Each model's rows from one child process per model and round (ProcessRotation.Order), then per row the median of the
+    // rounds' decode and prefill figures with the slowest and fastest decode round.
+    private static async Task<List<BenchRow>> MeasureRotated(string[] models, BenchSettings settings, string[] args, CancellationToken cancellationToken)
+    {
+        var samples = new Dictionary<(string Model, int Index), List<BenchRow>>();
+        var folder = Directory.CreateTempSubdirectory("condensa-bench-");
+        try
+        {
+            foreach (var (round, model) in ProcessRotation.Order(models, settings.Runs))
+            {
+                var json = Path.Combine(folder.FullName, $"{round}-{Array.IndexOf(models, model)}.json");
+                var text = await ProcessRotation.RunChild(ProcessRotation.ChildArguments(args, model, json), cancellationToken);
+                var rows = JsonSerializer.Deserialize<ChildResult>(text, JsonOptions)!.Rows;
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    if (!samples.TryGetValue((model, i), out var list)) samples[(model, i)] = list = [];
+                    list.Add(rows[i] with { Model = model });
+                }
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+        // rows in the one-process order: per (batch, context) every model's row
+        return [.. samples.OrderBy(s => s.Key.Index).ThenBy(s => Array.IndexOf(models, s.Key.Model)).Select(s =>
+        {
+            var decode = s.Value.Select(r => r.DecodeTokensPerSecond).ToList();
+            return s.Value[0] with
+            {
+                DecodeTokensPerSecond = Math.Round(Median(decode), 1), DecodeSlowest = decode.Min(), DecodeFastest = decode.Max(),
+                PrefillTokensPerSecond = Math.Round(Median([.. s.Value.Select(r => r.PrefillTokensPerSecond)]), 1),
+            };
+        })];
+    }
+
+    private sealed record ChildResult(List<BenchRow> Rows);
 
     private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, StepWeights[] weights, BenchSettings settings,
         CancellationToken cancellationToken)
