@@ -15,7 +15,9 @@ public static class ChunkedPrefill
     /// <param name="cache">An empty cache of prompts.Count rows.</param>
     /// <param name="prompts">Each row's prompt; also the history the samplers' repetition penalty reads.</param>
     /// <param name="samplers">One sampler per row.</param>
-    /// <param name="chunk">Prompt tokens per row and pass.</param>
+    /// <param name="chunk">Prompt tokens per pass across the rows: each row feeds chunk / batch (at least 1), so a batched
+    /// pass holds no more tokens, and no larger score tensors, than a batch-1 chunk (batch 8 × 512 tokens in one pass
+    /// took the speculative bench on demo-code to 1 GB and, with a draft model beside it, 2.6 GB).</param>
     /// <param name="afterPass">Called after each pass with the tokens each row fed (a drafter copies the new KV).</param>
     public static int[] Run(IDecoder model, KvCache cache, IReadOnlyList<List<int>> prompts, IReadOnlyList<TokenSampler> samplers, int chunk,
         Action<KvCache, int[]>? afterPass = null)
@@ -24,12 +26,13 @@ public static class ChunkedPrefill
         var batch = prompts.Count;
         var vocab = model.Manifest.VocabSize;
         var longest = prompts.Max(p => p.Count);
+        var rowChunk = Math.Max(1, chunk / batch);
         var counts = new int[batch];
         var first = new int[batch];
-        for (var start = 0; start < longest; start += chunk)
+        for (var start = 0; start < longest; start += rowChunk)
         {
             // 1) this chunk of every row, padded to the longest
-            var seqLen = Math.Min(chunk, longest - start);
+            var seqLen = Math.Min(rowChunk, longest - start);
             var tokens = new int[batch * seqLen];
             for (var b = 0; b < batch; b++)
             {

@@ -15,8 +15,8 @@ public sealed record GenerationOptions
     /// reported but ends the stream.</summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
-    /// <summary>Prompt tokens per prefill pass. A long prompt is fed in chunks so the attention mask and the
-    /// activations stay [chunk, context] instead of [prompt, prompt]; 512 keeps a pass well above the per-call
+    /// <summary>Prompt tokens per prefill pass (across the rows of a batch). A long prompt is fed in chunks so the attention
+    /// mask and the activations stay [chunk, context] instead of [prompt, prompt]; 512 keeps a pass well above the per-call
     /// overhead while bounding the mask to a few MB.</summary>
     public int PrefillChunk { get; init; } = 512;
 
