@@ -46,6 +46,7 @@ public sealed class CondensaServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);   // a line per request would drown the metrics lines
         if (logging is not null) logging(builder.Logging);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
