@@ -27,29 +27,39 @@ public sealed class LoadTests
         foreach (var prompt in Prompts) expected[prompt] = await DemoServer.Expected(prompt, chat: false, maxTokens);
         using var http = server.Client();
 
-        // 1) 64 streaming clients at once, and 8 more that read two events and hang up
+        // 1) 64 streaming clients at once, and 8 more that read two events and hang up; meanwhile, how full the batch gets
         var watch = Stopwatch.StartNew();
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
+        var peakRows = Task.Run(async () =>
+        {
+            var peak = 0;
+            var scheduler = server.Server.Scheduler;
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, scheduler.Metrics.Snapshot(scheduler.Open, scheduler.Queued, scheduler.MaxBatch).Running);
+                await Task.Delay(1, CancellationToken.None);
+            }
+            return peak;
+        }, CancellationToken.None);
         var answers = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
         {
             var prompt = Prompts[i % Prompts.Length];
             var (text, finish, _) = await Sse.Gather(http, "/v1/completions", Streamed(prompt, maxTokens), TestContext.CancellationToken);
             return (prompt, text, finish);
         })).ToArray();
+        // a leaver hangs up by dropping the response; no draining, so the server sees the connection close at once
+        using var hangingUp = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = server.Server.Address };
         var leaving = Enumerable.Range(0, leavers).Select(i => Task.Run(async () =>
         {
-            using var hangUp = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
             var seen = 0;
-            try
-            {
-                await foreach (var _ in Sse.Events(http, "/v1/completions", Streamed(Prompts[i], 400), hangUp.Token))
-                    if (++seen == 2) await hangUp.CancelAsync();
-            }
-            catch (OperationCanceledException) when (hangUp.IsCancellationRequested) { }
+            await foreach (var _ in Sse.Events(hangingUp, "/v1/completions", Streamed(Prompts[i], 400), TestContext.CancellationToken))
+                if (++seen == 2) break;
             return seen;
         })).ToArray();
 
         var results = await Task.WhenAll(answers);
         var left = await Task.WhenAll(leaving);
+        await sampling.CancelAsync();
         TestContext.WriteLine($"{clients} clients + {leavers} leavers in {watch.Elapsed.TotalSeconds:F1} s");
 
         // 2) every answer complete and equal to its sequential answer
@@ -60,6 +70,7 @@ public sealed class LoadTests
             Assert.IsTrue(finish is "stop" or "length", finish);
         }
         Assert.IsTrue(left.All(n => n == 2), "each leaver read two events before hanging up");
+        Assert.AreEqual(8, await peakRows, "the clients must share the batch: every row busy at some point");
 
         // 3) the leavers' 400-token requests left the batch: no row stays taken, and the metrics say so
         await WaitUntilIdle(server.Server.Scheduler, TestContext.CancellationToken);
