@@ -76,6 +76,25 @@ public sealed class BatchQueueTests
     }
 
     [TestMethod]
+    public void Run_CancelledWhileQueued_AnsweredWithoutARow()
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        var queue = new BatchQueue();
+        queue.TryAdd(new BatchRequest(0, TinyModels.Ids(3, 810), new GenerationOptions { MaxNewTokens = 4 }, new CancellationToken(canceled: true),
+            _ => Assert.Fail("a request cancelled before it ran must not generate")));
+        queue.TryAdd(new BatchRequest(1, TinyModels.Ids(3, 811), new GenerationOptions { MaxNewTokens = 4 }));
+        queue.Complete();
+
+        var results = new ContinuousBatcher(model).Run(queue, new BatchOptions { BatchSize = 1 }, cancellationToken: TestContext.CancellationToken).ToList();
+
+        Assert.AreEqual(FinishReason.Cancelled, results[0].FinishReason);
+        Assert.IsEmpty(results[0].Tokens);
+        Assert.AreEqual(1, results[1].Id);
+        Assert.HasCount(4, results[1].Tokens);
+    }
+
+    [TestMethod]
     public void Run_IdleQueue_WaitsForTheNextRequest()
     {
         var (_, export) = TinyModels.Get("llama");

@@ -93,6 +93,12 @@ public sealed class ContinuousBatcher
                     if (take(idle, out exhausted) is not { } request) break;
                     var generation = request.Generation ?? options.Generation;
                     if (Refusal(request, generation, cache.MaxCapacity) is { } error) { yield return BatchResult.Failed(request, error); continue; }
+                    if (request.Cancellation.IsCancellationRequested)
+                    {
+                        // cancelled while queued (its client left): answered without taking a row or a prefill
+                        yield return new BatchResult(request.Id, [], FinishReason.Cancelled, request.Prompt.Count, TimeSpan.Zero, null);
+                        continue;
+                    }
                     row.Admit(request, generation, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
                     waiting.Enqueue(row);
                 }
