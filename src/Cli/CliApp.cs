@@ -23,6 +23,7 @@ public static class CliApp
             ChatCommand.Create(input ?? Console.In, interrupts),
             ExtractCommand.Create(),
             PerplexityCommand.Create(),
+            ServeCommand.Create(),
         };
         var parse = root.Parse(args);
         // Bare `condensa` shows the help; any other mistake is one line per error, not the help after it.

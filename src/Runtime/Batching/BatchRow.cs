@@ -1,3 +1,4 @@
+using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
 
 namespace Condensa.Runtime.Batching;
@@ -30,17 +31,19 @@ public sealed class BatchRow
     public List<int> Emitted { get; } = [];
 
     internal BatchRequest? Request { get; private set; }
+    internal GenerationOptions Generation { get; private set; } = null!;   // the request's own or the job's
     internal int Prefilled { get; set; }                       // prompt tokens already in the cache
     internal int OutputCount { get; set; }                     // generated tokens so far
     internal long StartTimestamp { get; private set; }
-    internal Generation.FinishReason? Finish { get; set; }
+    internal FinishReason? Finish { get; set; }
 
     internal bool IsEmpty => Request is null;
     internal bool IsPrefilling => Request is not null && Prefilled < Request.Prompt.Count;
 
-    internal void Admit(BatchRequest request, TokenSampler sampler, long timestamp)
+    internal void Admit(BatchRequest request, GenerationOptions generation, TokenSampler sampler, long timestamp)
     {
         Request = request;
+        Generation = generation;
         Sampler = sampler;
         StartTimestamp = timestamp;
         Prefilled = 0;
