@@ -54,6 +54,18 @@ INPUTS = [
     "abc abd abx ab cd cde abcd", "The quick brown fox jumps over the lazy dog.",
 ]
 
+# Random strings from characters the rules treat specially, seeded so the tables are stable.
+RANDOM_POOL = list("abcdex ABC.,") + [" ", "  ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2581", "\u200b", "Ａ", "ｂ", "１",
+                                          "ﬁ", "①", "é", "e\u0301", "你", "好", "😀", "👍🏽", "\u0000", "\u00ad", "ab", "abc", "cde"]
+RANDOM_COUNT = 40
+
+
+def random_inputs():
+    import random
+    rng = random.Random(17)
+    return ["".join(rng.choice(RANDOM_POOL) for _ in range(rng.randint(1, 12))) for _ in range(RANDOM_COUNT)]
+
+
 # A custom rule table (normalization_rule_tsv): source code points, tab, target code points. Overlapping
 # sources ("a b" and "a b c") check the longest-prefix match of the character map's trie.
 CUSTOM_RULES = [
@@ -113,6 +125,13 @@ def train(case, tmp):
         return f.read()
 
 
+def compact_json(golden):
+    """golden.json with one row per line: small, and a changed row shows as one changed line."""
+    head = {k: v for k, v in golden.items() if k != "rows"}
+    rows = ",\n  ".join(json.dumps(row, ensure_ascii=False) for row in golden["rows"])
+    return json.dumps(head, ensure_ascii=False)[:-1] + ', "rows": [\n  ' + rows + "\n]}\n"
+
+
 def with_charsmap(base, charsmap):
     """base ++ a second normalizer_spec (ModelProto field 3) holding only precompiled_charsmap (field 2)."""
     def varint(n):
@@ -133,21 +152,26 @@ def main(out):
             trained = train(case, tmp)
             proto = model_pb2.ModelProto()
             proto.ParseFromString(trained)
+            for field in ("input", "model_prefix"):          # temporary paths: cleared so that re-runs give the same bytes
+                proto.trainer_spec.ClearField(field)
+            for spec in (proto.normalizer_spec, proto.denormalizer_spec):
+                spec.ClearField("normalization_rule_tsv")
             charsmap = proto.normalizer_spec.precompiled_charsmap
             shared = rule in SHARED_MAPS and len(charsmap) > 0
             if shared:
                 with gzip.GzipFile(os.path.join(out, "charsmaps", rule + ".bin.gz"), "wb", mtime=0) as f:
                     f.write(charsmap)
                 proto.normalizer_spec.precompiled_charsmap = b""
-            base = proto.SerializeToString()
+            base = proto.SerializeToString(deterministic=True)
             rebuilt = with_charsmap(base, charsmap) if shared else base
 
             reference = spm.SentencePieceProcessor(model_proto=trained)
+            trained_ids = [reference.encode(text) for text in INPUTS + random_inputs()]
             sp = spm.SentencePieceProcessor(model_proto=rebuilt)
             rows = []
-            for text in INPUTS:
+            for text, expected in zip(INPUTS + random_inputs(), trained_ids):
                 ids = sp.encode(text)
-                assert ids == reference.encode(text), (case, text)
+                assert ids == expected, (case, text)
                 rows.append({"text": text, "ids": ids, "pieces": sp.encode(text, out_type=str),
                              "decoded": sp.decode(ids)})
             folder = os.path.join(out, case)
@@ -158,7 +182,7 @@ def main(out):
                       "model_type": CASES[case][0], "normalization": rule, "bos_id": sp.bos_id(),
                       "vocab_size": sp.get_piece_size(), "rows": rows}
             with open(os.path.join(folder, "golden.json"), "w", encoding="utf-8") as f:
-                json.dump(golden, f, ensure_ascii=False, indent=1)
+                f.write(compact_json(golden))
             print(f"{case}: {len(base)} bytes + {'shared ' + rule if shared else 'own'} map, vocab {sp.get_piece_size()}")
 
 
