@@ -9,7 +9,8 @@ Needs only sentencepiece and protobuf for Python; on Debian (no PyPI needed):
 Trains one small model per case below (BPE and Unigram; nmt_nfkc, nfkc, identity and a tiny custom rule
 table; with and without remove_extra_whitespaces, dummy prefix and whitespace-as-suffix) from the text in
 this file, and writes for each case <case>/model.base and <case>/golden.json: the ids sentencepiece gives
-each input (no BOS) and sentencepiece's decode of them.
+each input (no BOS) and sentencepiece's decode of them. demo_code.json holds the same for the shipped demo
+models' tokenizer.model (models/demo-code).
 
 The nmt_nfkc and nfkc character maps are about 240 KB each, the same bytes in every model trained with that
 rule, so they are kept once, gzipped, as charsmaps/<rule>.bin.gz and cut out of model.base; golden.json names
@@ -186,7 +187,21 @@ def main(out):
             print(f"{case}: {len(base)} bytes + {'shared ' + rule if shared else 'own'} map, vocab {sp.get_piece_size()}")
 
 
+def shipped_model_golden(out):
+    """The same inputs for the shipped demo models' tokenizer.model (identity BPE, user-defined "\\n" "\\t")."""
+    repo = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(repo, "models", "demo-code", "tokenizer.model"))
+    texts = INPUTS + random_inputs() + ["def f(x):\n\tif x:\n        return  x  \n\n\n", "    \t  \n  indented"]
+    rows = [{"text": t, "ids": sp.encode(t), "pieces": sp.encode(t, out_type=str), "decoded": sp.decode(sp.encode(t))}
+            for t in texts]
+    golden = {"sentencepiece": spm.__version__, "model_file": "models/demo-code/tokenizer.model", "bos_id": sp.bos_id(),
+              "vocab_size": sp.get_piece_size(), "rows": rows}
+    with open(os.path.join(out, "demo_code.json"), "w", encoding="utf-8") as f:
+        f.write(compact_json(golden))
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     main(sys.argv[1])
+    shipped_model_golden(sys.argv[1])
