@@ -53,10 +53,11 @@ INPUTS = [
     "emoji 😀 🚀 👍🏽", "CJK 你好世界 日本語", "decomposed e\u0301 and composed é",
     "zero\u200bwidth and soft\u00adhyphen", "def add(a, b):\n    return a + b\n", "▁ literal marker",
     "abc abd abx ab cd cde abcd", "The quick brown fox jumps over the lazy dog.",
+    "ＡＢＣ<sep>ab\nＡＢ  ab<sep>\n\n", " <sep> ",
 ]
 
 # Random strings from characters the rules treat specially, seeded so the tables are stable.
-RANDOM_POOL = list("abcdex ABC.,") + [" ", "  ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2581", "\u200b", "Ａ", "ｂ", "１",
+RANDOM_POOL = list("abcdex ABC.,") + ["<sep>", " ", "  ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2581", "\u200b", "Ａ", "ｂ", "１",
                                           "ﬁ", "①", "é", "e\u0301", "你", "好", "😀", "👍🏽", "\u0000", "\u00ad", "ab", "abc", "cde"]
 RANDOM_COUNT = 40
 
@@ -92,6 +93,13 @@ CASES = {
     "unigram_custom_suffix":     ("unigram", "custom",   True,  True,  True,  True),
     "bpe_custom_suffix_keep_ws": ("bpe",     "custom",   False, True,  True,  False),
 }
+# User-defined pieces are matched before the character map (so "ＡＢ" stays full-width) and never split.
+USER_SYMBOLS = {
+    "bpe_nmt_nfkc_user":     ["\n", "ＡＢ", "<sep>", "ab"],
+    "unigram_nmt_nfkc_user": ["\n", "ＡＢ", "<sep>", "ab"],
+}
+CASES["bpe_nmt_nfkc_user"] = ("bpe", "nmt_nfkc", True, True, False, False)
+CASES["unigram_nmt_nfkc_user"] = ("unigram", "nmt_nfkc", True, True, False, False)
 SHARED_MAPS = ("nmt_nfkc", "nfkc")
 
 
@@ -111,6 +119,8 @@ def train(case, tmp):
                 hard_vocab_limit=False, byte_fallback=True, character_coverage=1.0,
                 remove_extra_whitespaces=remove_ws, add_dummy_prefix=dummy, treat_whitespace_as_suffix=suffix,
                 split_by_whitespace=True, num_threads=1, minloglevel=2)
+    if case in USER_SYMBOLS:
+        args["user_defined_symbols"] = USER_SYMBOLS[case]
     if rule == "custom":
         rules = os.path.join(tmp, "rules.tsv")
         write_rules(rules, CUSTOM_RULES)
