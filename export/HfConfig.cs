@@ -143,6 +143,7 @@ public sealed record HfConfig
             BackwardPasses = f.OptionalInt("backward_passes") ?? 2,
             SlidingWindow = f.OptionalInt("sliding_window") ?? 4096,
             UseSequential = f.OptionalBool("use_sequential") ?? false,
+            ReleasedDecode = f.OptionalBool("lckv_released_decode") ?? false,
         };
         if (settings.ForwardPasses < 0 || settings.BackwardPasses < 0 || settings.IterativePasses < 1)
             throw new ExportException($"{f.Source}: forward_passes {settings.ForwardPasses} + backward_passes " +

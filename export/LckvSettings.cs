@@ -25,6 +25,14 @@ public sealed record LckvSettings
     /// (exact, and one pass per token), instead of the iterative prefill of longer chunks (default false).</summary>
     public bool UseSequential { get; init; }
 
+    /// <summary>
+    /// <c>lckv_released_decode</c> (Condensa's own opt-in, default false): reproduce whyNLP/LCKV's released eager/SDPA
+    /// code instead of the paper where a layer reads a higher layer and the released code runs one token per pass
+    /// (decode, prompts of at most R tokens, <c>use_sequential</c>): it attends to a zero key/value placeholder and to
+    /// positions up to p - 2, not p - 1, and a sliding window there admits positions p - W .. p - 2 (docs/ARCHITECTURE.md).
+    /// </summary>
+    public bool ReleasedDecode { get; init; }
+
     /// <summary><c>sliding_window</c> of the layers whose layer_types entry ends in <c>s</c> (default 4096).</summary>
     public int SlidingWindow { get; init; } = 4096;
 

@@ -11,7 +11,8 @@ namespace Condensa.Export;
 ///   force_nodiag drops the diagonal in every layer; an s suffix limits the layer to the sliding window.
 /// </code>
 /// Decode feeds zeros as pending (fully masked, so exact); a prefill chunk iterates the graph, feeding each
-/// pass's new.{t} as the next pass's pending.{t}.
+/// pass's new.{t} as the next pass's pending.{t}. With lckv_released_decode a layer that reads a higher layer also
+/// attends to a zero placeholder key ahead of the new tokens, as whyNLP/LCKV's released code does (<see cref="LckvMasks.ReleasedTopContext"/>).
 /// </summary>
 internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : LlamaDecoder(config, weights)
 {
@@ -19,6 +20,7 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
         ?? throw new ExportException($"config.json: {LckvSettings.Architecture} without 'layer_types'.");
     private readonly Dictionary<int, (string Key, string Value)> _newKv = [];
     private LckvMasks? _masks;
+    private string? _placeholder;
 
     /// <summary>None: lower layers attend to a higher layer's KV under masks of their own.</summary>
     public override bool HasCausalGraph => false;
@@ -61,9 +63,33 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
         var (k, v) = _lckv.LayerTypes.AttendsTop(layer)
             ? (GraphNames.PendingKey(source), GraphNames.PendingValue(source))                              // [B, Hkv, S, D] each
             : _newKv[source];
-        var mask = _masks.For(_lckv.NoDiagonal(layer), _lckv.Window(layer));
-        string o = Attention.Core(b, ctx, Config, ModelType, q, k, v,
-            GraphNames.PastKey(source), GraphNames.PastValue(source), mask);                         // [B, S, H·D]
+        string o;
+        if (_lckv.ReleasedDecode && _lckv.LayerTypes.AttendsTop(layer))
+        {
+            // whyNLP/LCKV's released code: a zero key and value ahead of the new tokens, under its own mask.
+            var released = _masks.ReleasedTopContext(_lckv.Window(layer), _lckv.IterativePasses);
+            string zeros = Placeholder(b, k);                                                                      // [B, Hkv, 1, D]
+            k = b.Node("Concat", [zeros, k], "placeholder_key/Concat", Attr.Int("axis", 2));                      // [B, Hkv, 1 + S, D]
+            v = b.Node("Concat", [zeros, v], "placeholder_value/Concat", Attr.Int("axis", 2));                    // [B, Hkv, 1 + S, D]
+            o = Attention.Core(b, released, Config, ModelType, q, k, v,
+                GraphNames.PastKey(source), GraphNames.PastValue(source), released.Mask);                          // [B, S, H·D]
+        }
+        else
+        {
+            var mask = _masks.For(_lckv.NoDiagonal(layer), _lckv.Window(layer));
+            o = Attention.Core(b, ctx, Config, ModelType, q, k, v,
+                GraphNames.PastKey(source), GraphNames.PastValue(source), mask);                                   // [B, S, H·D]
+        }
         return Output(b, o, layer);                                                                          // [B, S, H]
+    }
+
+    /// <summary>The released code's zero placeholder, [B, Hkv, 1, D] of the model dtype; made once per graph.</summary>
+    private string Placeholder(GraphBuilder b, string likeKey)
+    {
+        if (_placeholder is not null) return _placeholder;
+        using var _ = b.Scope("lckv_placeholder");
+        string batchHeads = b.NodeN("Shape", "batch_heads/Shape", [likeKey], 1, [Attr.Int("start", 0), Attr.Int("end", 2)])[0]; // [2] = B, Hkv
+        string shape = b.Node("Concat", [batchHeads, b.ConstInt64([1, Config.HeadDim])], "shape/Concat", Attr.Int("axis", 0));   // [4]
+        return _placeholder = b.Node("Expand", [b.ConstScalar(0f, ModelType), shape], "zeros/Expand");                         // [B, Hkv, 1, D]
     }
 }

@@ -14,6 +14,7 @@ public sealed class CheckpointTokenizer
     private readonly AddedTokenSplitter _addedTokens;
     private readonly TokenByteTable _table;
     private readonly bool _addsBos;
+    private readonly Func<string, string>? _denormalize;                  // SentencePiece denormalizer spec, if any
 
     internal CheckpointTokenizer(
         Tokenizer inner,
@@ -24,7 +25,8 @@ public sealed class CheckpointTokenizer
         IReadOnlyList<int> eosTokenIds,
         int? padTokenId,
         bool addsBos,
-        string format)
+        string format,
+        Func<string, string>? denormalize = null)
     {
         Inner = inner;
         _encodeText = encodeText;
@@ -35,13 +37,15 @@ public sealed class CheckpointTokenizer
         PadTokenId = padTokenId;
         _addsBos = addsBos;
         Format = format;
+        _denormalize = denormalize;
         AddedTokens = addedTokens.ToDictionary(t => t.Content, t => t.Id);
     }
 
     /// <summary>
     /// The Microsoft.ML.Tokenizers object of the checkpoint. <see cref="Encode"/> uses it for byte-level BPE and
-    /// tiktoken; for SentencePiece BPE models with identity normalization it uses sentencepiece's own merge
-    /// order instead, which Microsoft.ML.Tokenizers 2.0.1 does not follow on ties (whitespace runs).
+    /// tiktoken only. SentencePiece models are encoded by Condensa's port of sentencepiece (normalizer spec with
+    /// its character map, BPE merge order, Unigram Viterbi), which Microsoft.ML.Tokenizers 2.0.1 does not follow:
+    /// it ignores the character map and breaks BPE ties differently, so its ids can differ from <see cref="Encode"/>'s.
     /// </summary>
     public Tokenizer Inner { get; }
 
@@ -101,7 +105,8 @@ public sealed class CheckpointTokenizer
         return ids;
     }
 
-    /// <summary>Decodes ids to text; invalid UTF-8 becomes U+FFFD.</summary>
+    /// <summary>Decodes ids to text; invalid UTF-8 becomes U+FFFD. A SentencePiece model's denormalizer spec, where
+    /// it has one, is applied to the result (the streaming decoder does not apply it).</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
     {
@@ -113,7 +118,8 @@ public sealed class CheckpointTokenizer
             foreach (byte b in _table.BytesOf(id, skipSpecialTokens, ref atStart))
                 bytes.Add(b);
         }
-        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+        string text = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+        return _denormalize is null ? text : _denormalize(text);
     }
 
     /// <summary>A decoder that emits text as generated tokens arrive; see <see cref="StreamingDecoder"/>.</summary>

@@ -12,6 +12,7 @@ namespace Condensa.Tokenization;
 /// <param name="ModelBos">BOS id the model file itself names (SentencePiece), when no config does.</param>
 /// <param name="ModelEos">EOS id the model file itself names (SentencePiece), when no config does.</param>
 /// <param name="Format">Name of the format, for messages and <see cref="CheckpointTokenizer.Format"/>.</param>
+/// <param name="Denormalize">Applied to decoded text (a SentencePiece denormalizer spec), null for none.</param>
 internal sealed record LoadedModel(
     Tokenizer Inner,
     Func<string, bool, IEnumerable<int>> EncodeText,
@@ -21,4 +22,5 @@ internal sealed record LoadedModel(
     bool AddsBosByDefault,
     int? ModelBos,
     int? ModelEos,
-    string Format);
+    string Format,
+    Func<string, string>? Denormalize = null);

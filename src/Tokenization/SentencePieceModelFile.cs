@@ -3,133 +3,139 @@ using System.Text;
 namespace Condensa.Tokenization;
 
 /// <summary>
-/// The parts of a SentencePiece tokenizer.model (a sentencepiece_model.proto ModelProto) that decoding needs
-/// and Microsoft.ML.Tokenizers does not expose: each piece's text and type, and add_dummy_prefix. Reads the
-/// protobuf wire format directly; also writes the same model with add_dummy_prefix off, which encodes text
-/// that follows an added token (Hugging Face's legacy=false behaviour).
+/// What Condensa reads of a SentencePiece tokenizer.model (a sentencepiece_model.proto ModelProto): each piece's
+/// text, score and type, the normalizer and denormalizer specs, and the trainer_spec fields that change encoding.
+/// Reads the protobuf wire format directly. A message field that occurs twice is merged as protobuf does (later
+/// scalar values win), so a model with a normalizer_spec appended after the fact reads as sentencepiece reads it.
 /// </summary>
 internal sealed class SentencePieceModelFile
 {
     public enum PieceType { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 }
 
-    private const int ModelPiecesField = 1, ModelTrainerSpecField = 2, ModelNormalizerSpecField = 3;
+    /// <summary>trainer_spec.model_type values.</summary>
+    public enum Algorithm { Unigram = 1, Bpe = 2, Word = 3, Char = 4 }
+
+    private const int ModelPiecesField = 1, ModelTrainerSpecField = 2, ModelNormalizerSpecField = 3, ModelDenormalizerSpecField = 5;
     private const int PieceTextField = 1, PieceScoreField = 2, PieceTypeField = 3;
-    private const int TrainerModelTypeField = 3;
-    private const int NormalizerCharsMapField = 2, NormalizerAddDummyPrefixField = 3;
+    private const int TrainerModelTypeField = 3, TrainerWhitespaceAsSuffixField = 24, TrainerByteFallbackField = 35;
+    private const int TrainerBosIdField = 41, TrainerEosIdField = 42;
+    private const int NormalizerNameField = 1, NormalizerCharsMapField = 2, NormalizerAddDummyPrefixField = 3;
     private const int NormalizerRemoveExtraWhitespacesField = 4, NormalizerEscapeWhitespacesField = 5;
 
-    private readonly byte[] _data;
+    private SentencePieceModelFile(string path) => Path = path;
 
-    private SentencePieceModelFile(byte[] data, List<(string Text, float Score, PieceType Type)> pieces, bool addDummyPrefix,
-                                   bool removeExtraWhitespaces, bool escapeWhitespaces, bool hasCharsMap, int modelType)
-    {
-        _data = data;
-        Pieces = pieces;
-        AddDummyPrefix = addDummyPrefix;
-        RemoveExtraWhitespaces = removeExtraWhitespaces;
-        EscapeWhitespaces = escapeWhitespaces;
-        HasCharsMap = hasCharsMap;
-        ModelType = modelType;
-    }
+    /// <summary>The file the model was read from, for messages.</summary>
+    public string Path { get; }
 
-    public IReadOnlyList<(string Text, float Score, PieceType Type)> Pieces { get; }
+    public IReadOnlyList<(string Text, float Score, PieceType Type)> Pieces { get; private set; } = [];
 
-    public bool RemoveExtraWhitespaces { get; }
+    /// <summary>normalizer_spec (defaults when absent).</summary>
+    public SentencePieceNormalizerSpec Normalizer { get; private set; } = SentencePieceNormalizerSpec.Default;
 
-    public bool EscapeWhitespaces { get; }
+    /// <summary>denormalizer_spec, null when absent or without a character map (sentencepiece then skips it).</summary>
+    public SentencePieceNormalizerSpec? Denormalizer { get; private set; }
 
-    /// <summary>Whether normalizer_spec carries a precompiled character map (nmt_nfkc and the like; identity has none).</summary>
-    public bool HasCharsMap { get; }
+    public bool AddDummyPrefix => Normalizer.AddDummyPrefix;
 
-    public bool AddDummyPrefix { get; }
+    public bool RemoveExtraWhitespaces => Normalizer.RemoveExtraWhitespaces;
 
-    /// <summary>trainer_spec.model_type: 1 unigram (the default), 2 BPE, 3 word, 4 char.</summary>
-    public int ModelType { get; }
+    /// <summary>trainer_spec.model_type.</summary>
+    public Algorithm ModelType { get; private set; } = Algorithm.Unigram;
 
+    /// <summary>trainer_spec.treat_whitespace_as_suffix: '▁' ends a word instead of opening it.</summary>
+    public bool TreatWhitespaceAsSuffix { get; private set; }
+
+    /// <summary>trainer_spec.byte_fallback: characters outside the vocabulary become &lt;0xXX&gt; byte pieces, not &lt;unk&gt;.</summary>
+    public bool ByteFallback { get; private set; }
+
+    /// <summary>trainer_spec.bos_id and eos_id (sentencepiece's defaults 1 and 2; negative for none).</summary>
+    public int BosId { get; private set; } = 1;
+
+    public int EosId { get; private set; } = 2;
+
+    /// <exception cref="TokenizerLoadException">The bytes are not a ModelProto, or a field is out of range.</exception>
     public static SentencePieceModelFile Parse(byte[] data, string path)
     {
+        var model = new SentencePieceModelFile(path);
         try
         {
             var pieces = new List<(string, float, PieceType)>();
-            bool addDummyPrefix = true, removeExtraWhitespaces = true, escapeWhitespaces = true, hasCharsMap = false;
-            int modelType = 1;
+            SentencePieceNormalizerSpec? denormalizer = null;
             foreach (var f in Fields(data))
             {
                 if (f.Field == ModelPiecesField && f.Wire == 2)
-                {
-                    string text = "";
-                    float score = 0;
-                    var type = PieceType.Normal;
-                    foreach (var p in Fields(data.AsMemory(f.Start, f.Length)))
-                    {
-                        if (p.Field == PieceTextField && p.Wire == 2)
-                            text = Encoding.UTF8.GetString(data, f.Start + p.Start, p.Length);
-                        else if (p.Field == PieceScoreField && p.Wire == 5)
-                            score = BitConverter.ToSingle(data, f.Start + p.Start);
-                        else if (p.Field == PieceTypeField && p.Wire == 0)
-                            type = (PieceType)p.Value;
-                    }
-                    pieces.Add((text, score, type));
-                }
+                    pieces.Add(ReadPiece(data, f));
                 else if (f.Field == ModelNormalizerSpecField && f.Wire == 2)
-                {
-                    foreach (var n in Fields(data.AsMemory(f.Start, f.Length)))
-                    {
-                        if (n.Field == NormalizerAddDummyPrefixField && n.Wire == 0)
-                            addDummyPrefix = n.Value != 0;
-                        else if (n.Field == NormalizerRemoveExtraWhitespacesField && n.Wire == 0)
-                            removeExtraWhitespaces = n.Value != 0;
-                        else if (n.Field == NormalizerEscapeWhitespacesField && n.Wire == 0)
-                            escapeWhitespaces = n.Value != 0;
-                        else if (n.Field == NormalizerCharsMapField && n.Wire == 2)
-                            hasCharsMap = n.Length > 0;
-                    }
-                }
+                    model.Normalizer = MergeSpec(data, f, model.Normalizer);
+                else if (f.Field == ModelDenormalizerSpecField && f.Wire == 2)
+                    denormalizer = MergeSpec(data, f, denormalizer ?? SentencePieceNormalizerSpec.Default);
                 else if (f.Field == ModelTrainerSpecField && f.Wire == 2)
-                {
-                    foreach (var t in Fields(data.AsMemory(f.Start, f.Length)))
-                        if (t.Field == TrainerModelTypeField && t.Wire == 0)
-                            modelType = (int)t.Value;
-                }
+                    model.ReadTrainerSpec(data, f);
             }
             if (pieces.Count == 0)
                 throw new TokenizerLoadException($"{path}: a SentencePiece model with no pieces.");
-            return new SentencePieceModelFile(data, pieces, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, hasCharsMap, modelType);
+            if (!Enum.IsDefined(model.ModelType))
+                throw new TokenizerLoadException($"{path}: trainer_spec.model_type {(int)model.ModelType} is not a sentencepiece model type.");
+            model.Pieces = pieces;
+            model.Denormalizer = denormalizer is { PrecompiledCharsMap.Length: > 0 } ? denormalizer : null;
+            return model;
         }
-        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException)
+        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException or OverflowException)
         {
             throw new TokenizerLoadException($"{path}: not a SentencePiece model (malformed protobuf: {e.Message}).", e);
         }
     }
 
-    /// <summary>The model bytes with normalizer_spec.add_dummy_prefix set to false.</summary>
-    public byte[] WithoutDummyPrefix()
+    private static (string, float, PieceType) ReadPiece(byte[] data, WireField f)
     {
-        var output = new MemoryStream(_data.Length + 8);
-        byte[]? normalizer = null;
-        foreach (var f in Fields(_data))
+        string text = "";
+        float score = 0;
+        var type = PieceType.Normal;
+        foreach (var p in Fields(data.AsMemory(f.Start, f.Length)))
         {
-            if (f.Field == ModelNormalizerSpecField && f.Wire == 2)
+            if (p.Field == PieceTextField && p.Wire == 2)
+                text = Encoding.UTF8.GetString(data, f.Start + p.Start, p.Length);
+            else if (p.Field == PieceScoreField && p.Wire == 5)
+                score = BitConverter.ToSingle(data, f.Start + p.Start);
+            else if (p.Field == PieceTypeField && p.Wire == 0)
+                type = (PieceType)p.Value;
+        }
+        return (text, score, type);
+    }
+
+    private static SentencePieceNormalizerSpec MergeSpec(byte[] data, WireField f, SentencePieceNormalizerSpec spec)
+    {
+        foreach (var n in Fields(data.AsMemory(f.Start, f.Length)))
+        {
+            int at = f.Start + n.Start;
+            spec = (n.Field, n.Wire) switch
             {
-                var spec = new MemoryStream();
-                foreach (var n in Fields(_data.AsMemory(f.Start, f.Length)))
-                    if (n.Field != NormalizerAddDummyPrefixField)
-                        spec.Write(_data, f.Start + n.TagStart, n.End - n.TagStart);
-                normalizer = spec.ToArray();
-            }
-            else
+                (NormalizerNameField, 2) => spec with { Name = Encoding.UTF8.GetString(data, at, n.Length) },
+                (NormalizerCharsMapField, 2) => spec with { PrecompiledCharsMap = data.AsSpan(at, n.Length).ToArray() },
+                (NormalizerAddDummyPrefixField, 0) => spec with { AddDummyPrefix = n.Value != 0 },
+                (NormalizerRemoveExtraWhitespacesField, 0) => spec with { RemoveExtraWhitespaces = n.Value != 0 },
+                (NormalizerEscapeWhitespacesField, 0) => spec with { EscapeWhitespaces = n.Value != 0 },
+                _ => spec,
+            };
+        }
+        return spec;
+    }
+
+    private void ReadTrainerSpec(byte[] data, WireField f)
+    {
+        foreach (var t in Fields(data.AsMemory(f.Start, f.Length)))
+        {
+            if (t.Wire != 0)
+                continue;
+            switch (t.Field)
             {
-                output.Write(_data, f.TagStart, f.End - f.TagStart);
+                case TrainerModelTypeField: ModelType = (Algorithm)(int)t.Value; break;
+                case TrainerWhitespaceAsSuffixField: TreatWhitespaceAsSuffix = t.Value != 0; break;
+                case TrainerByteFallbackField: ByteFallback = t.Value != 0; break;
+                case TrainerBosIdField: BosId = (int)(long)t.Value; break;     // int32: negative values are 10-byte varints
+                case TrainerEosIdField: EosId = (int)(long)t.Value; break;
             }
         }
-        var tail = new MemoryStream();
-        tail.Write(normalizer ?? []);
-        WriteVarint(tail, (NormalizerAddDummyPrefixField << 3) | 0);
-        WriteVarint(tail, 0);
-        WriteVarint(output, (ModelNormalizerSpecField << 3) | 2);
-        WriteVarint(output, (ulong)tail.Length);
-        tail.WriteTo(output);
-        return output.ToArray();
     }
 
     private readonly record struct WireField(int Field, int Wire, ulong Value, int TagStart, int Start, int Length, int End);
@@ -189,16 +195,4 @@ internal sealed class SentencePieceModelFile
         }
         throw new FormatException("varint longer than 10 bytes");
     }
-
-    private static void WriteVarint(Stream stream, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            stream.WriteByte((byte)(value | 0x80));
-            value >>= 7;
-        }
-        stream.WriteByte((byte)value);
-    }
-
-    private static void WriteVarint(Stream stream, int value) => WriteVarint(stream, (ulong)value);
 }

@@ -4,16 +4,18 @@ namespace Condensa.Tokenization;
 /// What each token id stands for as raw bytes, shared by full and streaming decoding. Byte-level BPE tokens
 /// map through <see cref="ByteLevelAlphabet"/>, SentencePiece pieces have their '▁' marker turned into a
 /// space and byte pieces (&lt;0x0A&gt;) into their byte, tiktoken ranks are bytes already. Added tokens decode
-/// to their content. Where the model adds a dummy prefix (SentencePiece), the marker-space that opens the
-/// first decoded piece is dropped, as sentencepiece and Hugging Face decoders do.
+/// to their content. Where the model adds a dummy prefix or removes extra whitespace (SentencePiece), the
+/// marker-space that opens the first decoded piece is dropped, as sentencepiece's decoder does; with
+/// remove_extra_whitespaces it keeps dropping them until a piece leaves some text.
 /// </summary>
 internal sealed class TokenByteTable
 {
     private readonly byte[]?[] _bytes;         // [vocab] token bytes, null for ids with no token
     private readonly bool[] _special;          // [vocab] skipped when decoding with skipSpecialTokens
     private readonly bool[]? _leadingMarker;   // [vocab] piece text opens with '▁' (SentencePiece dummy prefix only)
+    private readonly bool _stripUntilText;     // keep dropping leading markers while they leave nothing
 
-    public TokenByteTable(byte[]?[] bytes, bool[] special, bool[]? leadingMarker)
+    public TokenByteTable(byte[]?[] bytes, bool[] special, bool[]? leadingMarker, bool stripUntilText = false)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         ArgumentNullException.ThrowIfNull(special);
@@ -22,6 +24,7 @@ internal sealed class TokenByteTable
         _bytes = bytes;
         _special = special;
         _leadingMarker = leadingMarker;
+        _stripUntilText = stripUntilText;
     }
 
     public int Count => _bytes.Length;
@@ -40,7 +43,11 @@ internal sealed class TokenByteTable
             return ReadOnlySpan<byte>.Empty;
         ReadOnlySpan<byte> span = bytes;
         if (atStart && _leadingMarker is not null && _leadingMarker[id] && span.Length > 0 && span[0] == (byte)' ')
+        {
             span = span[1..];
+            atStart = _stripUntilText && span.IsEmpty;
+            return span;
+        }
         atStart = false;
         return span;
     }

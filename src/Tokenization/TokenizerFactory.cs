@@ -91,6 +91,6 @@ public static class TokenizerFactory
                 throw new TokenizerLoadException($"{files.Directory}: special token id {id} is outside the vocabulary of {model.Table.Count} ids.");
         }
         return new CheckpointTokenizer(model.Inner, model.EncodeText, model.AddedTokens, model.Table,
-                                       bos, eos, pad, addsBos, model.Format);
+                                       bos, eos, pad, addsBos, model.Format, model.Denormalize);
     }
 }

@@ -29,6 +29,16 @@ public sealed class LckvConfigTests
     }
 
     [TestMethod]
+    [DataRow("", false)]
+    [DataRow(", \"lckv_released_decode\": true", true)]
+    [DataRow(", \"lckv_released_decode\": false", false)]
+    public void Parse_ReleasedDecode_OptInOnly(string field, bool expected)
+    {
+        var lckv = HfConfig.Parse(Config.Replace("\"force_nodiag\": true", "\"force_nodiag\": true" + field)).Lckv!;
+        Assert.AreEqual(expected, lckv.ReleasedDecode);
+    }
+
+    [TestMethod]
     public void Parse_WithoutForceNodiag_OnlyAttendsTopLayersLoseTheDiagonal()
     {
         var lckv = HfConfig.Parse(Config.Replace("\"force_nodiag\": true", "\"force_nodiag\": false")).Lckv!;

@@ -96,6 +96,53 @@ public sealed class LckvTests
     [DataRow("sandwich")]
     [DataRow("sliding")]
     [DataRow("two-blocks")]
+    public void Forward_ReleasedDecodeTokenByToken_EqualsReleasedReferenceNotPaper(string name)
+    {
+        // lckv_released_decode: the layers reading a higher layer attend to a zero placeholder and to p - 2 and before
+        var spec = Spec(name) with { LckvReleasedDecode = true };
+        var (checkpoint, export) = TinyExports.Get($"lckv-released-{name}", spec);
+        var ids = TinyExports.Ids(13, seed: 5);
+        var reference = new LckvReferenceModel(checkpoint);
+        Assert.IsTrue(reference.Config.Lckv!.ReleasedDecode);
+        var expected = reference.Sequential(ids);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1, new KvCacheOptions { GrowthChunk = 4 });
+        var errorsToPaper = new List<double>();
+        var paper = new LckvReferenceModel(Get(name).Checkpoint).Sequential(ids);
+        for (var p = 0; p < ids.Length; p++)
+        {
+            var logits = model.Forward(cache, ids.AsSpan(p, 1), [1], LogitsSelection.LastPerRow);
+            AssertRows(logits, expected, p, name);
+            errorsToPaper.Add(TinyModels.RelativeError(logits, paper[p]));
+        }
+        Assert.IsGreaterThan(1e-3, errorsToPaper.Max(), "the released decode differs from the paper's");
+    }
+
+    [TestMethod]
+    [DataRow("sandwich", new[] { 4, 1, 1, 1, 1, 1 })]       // a prompt of R tokens: the released code runs it token by token
+    [DataRow("sliding", new[] { 3, 1, 1, 1, 1, 1, 1 })]
+    [DataRow("sandwich", new[] { 7, 1, 1, 1, 1 })]          // longer than R: the iterative prefill, then released decode
+    [DataRow("sliding", new[] { 8, 1, 1, 1 })]
+    public void Forward_ReleasedDecodePromptThenDecode_EqualsReleasedReference(string name, int[] chunks)
+    {
+        var spec = Spec(name) with { LckvReleasedDecode = true };
+        var (checkpoint, export) = TinyExports.Get($"lckv-released-{name}", spec);
+        var ids = TinyExports.Ids(chunks.Sum(), seed: 9);
+        var expected = new LckvReferenceModel(checkpoint).Iterative(ids, chunks);
+        using var model = DecoderModel.Load(export);
+        using var cache = model.CreateCache(1);
+        var start = 0;
+        foreach (var chunk in chunks)
+        {
+            AssertRows(model.Forward(cache, ids.AsSpan(start, chunk), [chunk], LogitsSelection.All), expected, start, $"chunk at {start}");
+            start += chunk;
+        }
+    }
+
+    [TestMethod]
+    [DataRow("sandwich")]
+    [DataRow("sliding")]
+    [DataRow("two-blocks")]
     public void Forward_PromptLongerThanPasses_EqualsIterativeReference(string name)
     {
         var (checkpoint, export) = Get(name);

@@ -15,6 +15,7 @@ namespace Condensa.TestSupport;
 /// and each pass reading the previous pass's; hidden states and stored KV come from the last pass. Chunks of
 /// at most R tokens go token by token.</item>
 /// </list>
+/// With lckv_released_decode, token-by-token steps follow whyNLP/LCKV's released code instead (AttendReleased).
 /// </summary>
 public sealed class LckvReferenceModel
 {
@@ -83,11 +84,9 @@ public sealed class LckvReferenceModel
                 cache.Values[i].Add(_m.Linear(x, pre + "self_attn.v_proj"));
             }
             int src = _lckv.LayerTypes.Sources[i];
-            int hi = _lckv.NoDiagonal(i) ? p : p + 1;
-            int lo = _lckv.Window(i) is { } w ? Math.Max(0, p - w + 1) : 0;
-            var keys = cache.Keys[src];
-            if (hi > keys.Count) throw new InvalidOperationException($"layer {i} reads layer {src} position {hi - 1} before it exists");
-            var o = Attend(q, keys.GetRange(lo, Math.Max(hi - lo, 0)), cache.Values[src].GetRange(lo, Math.Max(hi - lo, 0)));
+            var o = _lckv.ReleasedDecode && _lckv.LayerTypes.AttendsTop(i)
+                ? AttendReleased(q, cache.Keys[src], cache.Values[src], p, _lckv.Window(i))
+                : AttendStored(q, cache, i, src, p);
             ReferenceWeights.Add(h, _m.Linear(o, pre + "self_attn.o_proj"));
             ReferenceWeights.Add(h, _m.Mlp(_m.Norm(h, pre + "post_attention_layernorm.weight"), pre));
         }
@@ -172,6 +171,29 @@ public sealed class LckvReferenceModel
             output[j] = row;
         }
         return output;
+    }
+
+    // The paper: positions [lo, hi) of the source's stored KV.
+    private double[] AttendStored(double[] q, Cache cache, int i, int src, int p)
+    {
+        int hi = _lckv.NoDiagonal(i) ? p : p + 1;
+        int lo = _lckv.Window(i) is { } w ? Math.Max(0, p - w + 1) : 0;
+        var keys = cache.Keys[src];
+        if (hi > keys.Count) throw new InvalidOperationException($"layer {i} reads layer {src} position {hi - 1} before it exists");
+        return Attend(q, keys.GetRange(lo, Math.Max(hi - lo, 0)), cache.Values[src].GetRange(lo, Math.Max(hi - lo, 0)));
+    }
+
+    // whyNLP/LCKV's released eager code with one query token, for a layer reading a higher layer: keys
+    // [zero, 0..p-1] (layer_get zerofill), the last column masked (no diagonal), and with a window W the columns
+    // at or below p - W masked: the placeholder while p < W, then positions max(0, p - W) .. p - 2.
+    private double[] AttendReleased(double[] q, List<double[]> keys, List<double[]> values, int p, int? window)
+    {
+        int lo = window is { } w ? Math.Max(0, p - w) : 0, hi = Math.Max(p - 1, lo);
+        var zero = new double[_c.NumKvHeads * _c.HeadDim];
+        bool placeholder = window is not { } win || p < win;
+        List<double[]> k = [.. placeholder ? [zero] : Array.Empty<double[]>(), .. keys.GetRange(lo, hi - lo)];
+        List<double[]> v = [.. placeholder ? [zero] : Array.Empty<double[]>(), .. values.GetRange(lo, hi - lo)];
+        return Attend(q, k, v);
     }
 
     // Softmax attention of one query [H·D] over keys/values [n][Hkv·D] with GQA; no keys gives exactly 0.

@@ -80,6 +80,7 @@ public static class TinyCheckpoint
             c["backward_passes"] = spec.BackwardPasses;
             c["sliding_window"] = spec.LckvSlidingWindow;
             c["use_sequential"] = spec.UseSequential;
+            if (spec.LckvReleasedDecode) c["lckv_released_decode"] = true;
         }
         if (spec.Architecture == "qwen2")
         {

@@ -70,6 +70,9 @@ public sealed record TinyModelSpec
     public int BackwardPasses { get; init; } = 2;
     /// <summary>LCKV use_sequential.</summary>
     public bool UseSequential { get; init; }
+
+    /// <summary>LCKV lckv_released_decode (written only when true).</summary>
+    public bool LckvReleasedDecode { get; init; }
     /// <summary>LCKV sliding_window of the layers marked 's' in <see cref="LayerTypes"/>.</summary>
     public int LckvSlidingWindow { get; init; } = 4096;
 }

@@ -18,4 +18,24 @@ public sealed class DemoTokenizerTests
         Assert.AreEqual(code, tokenizer.Decode(ids));
         Assert.IsLessThan(code.Length * 2 / 3, ids.Count, $"a trained code tokenizer merges characters ({ids.Count} tokens for {code.Length} characters)");
     }
+
+    [TestMethod]
+    public void Encode_DemoCodeGolden_IdsAndDecodeEqualSentencepiece()
+    {
+        var tokenizer = TokenizerFactory.FromCheckpoint(DemoCode);
+        var golden = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(GoldenFiles.Dir("sp_norm"), "demo_code.json")))!;
+        var failures = new List<string>();
+        foreach (var row in golden["rows"]!.AsArray())
+        {
+            string text = (string)row!["text"]!;
+            int[] ids = row["ids"]!.AsArray().Select(x => (int)x!).ToArray();
+            int[] actual = tokenizer.Encode(text, addBos: false).ToArray();
+            if (!ids.SequenceEqual(actual))
+                failures.Add($"{System.Text.Json.JsonSerializer.Serialize(text)}: expected [{string.Join(",", ids)}] got [{string.Join(",", actual)}]");
+            if (tokenizer.Decode(ids) != (string)row["decoded"]!)
+                failures.Add($"{System.Text.Json.JsonSerializer.Serialize(text)}: decode {System.Text.Json.JsonSerializer.Serialize(tokenizer.Decode(ids))}");
+        }
+        Assert.IsGreaterThan(60, golden["rows"]!.AsArray().Count);
+        Assert.AreEqual(0, failures.Count, string.Join("\n", failures));
+    }
 }
