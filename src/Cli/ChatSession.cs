@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Condensa.Runtime;
+using Condensa.Runtime.Batching;
 using Condensa.Runtime.Generation;
 using Condensa.Tokenization;
 
@@ -9,9 +10,12 @@ namespace Condensa.Cli;
 /// A multi-turn conversation over one KV cache: each turn appends only the new text (the end of the last reply as
 /// the template writes it, then the next user turn) instead of prefilling the whole conversation again. When a turn
 /// would not fit the context, the oldest exchanges are dropped and the rest is prefilled again; a reply that is
-/// cancelled keeps what was generated.
+/// cancelled keeps what was generated. With a speculative <paramref name="step"/> whose drafter keeps its own cache (draft
+/// and self speculation), that cache has not seen the earlier turns, so every turn prefills the conversation again
+/// (<paramref name="appendTurns"/> false); prompt lookup appends like plain decoding.
 /// </summary>
-internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokenizer, ChatTemplate template, GenerationOptions options) : IDisposable
+internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokenizer, ChatTemplate template, GenerationOptions options,
+    IDecodeStep? step = null, bool appendTurns = true) : IDisposable
 {
     private readonly KvCache _cache = model.CreateCache(1);
     private readonly List<ChatMessage> _history = [];
@@ -64,7 +68,7 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
         var reply = new List<int>();
         try
         {
-            await foreach (var token in new Generator(model).StreamAsync(prompt, options, stats, _cache, cancellationToken))
+            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, cancellationToken))
             {
                 reply.Add(token);
                 yield return token;
@@ -100,7 +104,7 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
     private List<int> NextPrompt(ChatMessage user)
     {
         LastTurnDropped = 0;
-        if (Continuation(user) is { } tail)
+        if (appendTurns && Continuation(user) is { } tail)
         {
             List<int> tokens = _unfedToken is { } t ? [t] : [];
             tokens.AddRange(tokenizer.Encode(tail, addBos: false));

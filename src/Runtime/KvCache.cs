@@ -183,9 +183,13 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Appends the last <paramref name="count"/> entries of this cache's last pass in <paramref name="sourceRow"/>
-    /// (as <see cref="CopyLastPassInto"/>) to <paramref name="row"/> of <paramref name="destination"/> at its length.</summary>
-    internal void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
+    /// (as <see cref="CopyLastPassInto"/>) to <paramref name="row"/> of <paramref name="destination"/> at its length
+    /// (a side cache's prefill chunk into a batch row; a target's prefill or accepted tokens into a draft budget).</summary>
+    public void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
     {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
+            throw new ArgumentException("destination belongs to another model", nameof(destination));
         if (WritesInPass) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
         else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
     }

@@ -7,7 +7,7 @@ namespace Condensa.Speculative.Trees;
 /// longer contexts and larger batches make bigger trees pay; the choice is redone every round. A pinned size or depth
 /// restricts the search to it.
 /// </summary>
-public sealed class TreePlanner
+public sealed class TreePlanner : IDraftPlanner
 {
     private readonly TreeCalibration _calibration;
     private readonly TreeBuilder _builder;
@@ -41,6 +41,9 @@ public sealed class TreePlanner
         var (m, d) = Best(batch, context);
         return Shape(m, d);
     }
+
+    /// <inheritdoc />
+    TreeShape IDraftPlanner.Next(int activeRows, int context) => Choose(activeRows, context);
 
     /// <summary>(nodes, depth) of the best tree and its predicted tokens per second.</summary>
     public (int Nodes, int Depth) Best(int batch, int context)
