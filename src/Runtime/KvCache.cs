@@ -106,6 +106,26 @@ public sealed class KvCache : IDisposable
     /// <summary>The manifest of the model the cache belongs to.</summary>
     internal ModelManifest Manifest => _manifest;
 
+    /// <summary>A cache in host memory for the model <paramref name="manifest"/> describes: what an <see cref="IDecoder"/>
+    /// outside this assembly (a fake model in tests, a wrapper) hands the loops. <see cref="CommitWritten"/> records its passes.</summary>
+    public static KvCache OnHost(ModelManifest manifest, int batchSize, KvCacheOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return new KvCache(manifest, batchSize, options ?? new KvCacheOptions());
+    }
+
+    /// <summary>Records a pass that wrote counts[b] new entries at the end of each row, growing the buffers first (what a
+    /// model implementation does after writing them). Not for budgeted caches, whose passes go through the ring.</summary>
+    public void CommitWritten(ReadOnlySpan<int> counts)
+    {
+        if (_budget is not null) throw new InvalidOperationException("a budgeted cache appends through its ring, not CommitWritten");
+        if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
+        var needed = 0;
+        for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
+        EnsureCapacity(needed);
+        Advance(counts);
+    }
+
     /// <summary>Forgets everything past <paramref name="length"/> tokens in one row.</summary>
     public void RewindTo(int row, int length)
     {

@@ -57,6 +57,32 @@ public sealed class SpeculativeGeneratorTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ContinuousBatching_SelfSpeculation_RowsRefilled_EachDocumentEqualsPlain(bool tree)
+    {
+        // The budget cache is seeded from each document's prefill on the side cache and must forget the row's last document.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var prompts = Prompts(5);
+        var generation = new GenerationOptions { MaxNewTokens = 12, PrefillChunk = 4 };
+        var requests = prompts.Select((p, i) => new Runtime.Batching.BatchRequest(i, p, generation with { MaxNewTokens = 6 + 3 * i })).ToList();
+        var stats = new SpeculativeStats();
+        var options = new SpeculationOptions { Mode = SpeculationMode.Self, Tree = tree, Gamma = tree ? null : 3, Sinks = 2, Window = 6, TreeSize = 6, TreeDepth = 3 };
+        using var step = (SpeculativeDecodeStep)Speculation.CreateStep(target, options, 2, SamplingOptions.Greedy, stats: stats);
+
+        var results = new Runtime.Batching.ContinuousBatcher(target, step).Run(requests, new Runtime.Batching.BatchOptions { BatchSize = 2 },
+            stats.Generation, TestContext.CancellationToken).ToList();
+
+        Assert.HasCount(prompts.Length, results);
+        foreach (var result in results)
+        {
+            var alone = new Generator(target).GenerateBatch([prompts[(int)result.Id]], requests[(int)result.Id].Generation!)[0];
+            CollectionAssert.AreEqual(alone.Tokens.ToArray(), result.Tokens.ToArray(), $"document {result.Id}");
+        }
+        Assert.IsGreaterThan(0, stats.Accepted);
+    }
+
+    [TestMethod]
     public void SelfSpeculationDrafter_TargetKvCopied_DraftNeverRecomputesCommittedTokens()
     {
         // With the target's KV copied in after prefill and after every verification, each round feeds the draft exactly
