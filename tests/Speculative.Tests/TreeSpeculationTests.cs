@@ -7,7 +7,7 @@ using Condensa.TestSupport;
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
-public sealed class TreeSpeculativeGeneratorTests
+public sealed class TreeSpeculationTests
 {
     private static readonly TinyModelSpec TargetSpec = new() { Architecture = "llama", NumLayers = 3, Seed = 101 };
     private static readonly TinyModelSpec DraftSpec = new() { Architecture = "llama", NumLayers = 1, HiddenSize = 32, NumHeads = 2, NumKvHeads = 1, Seed = 102 };
