@@ -214,6 +214,20 @@ public sealed class KvCache : IDisposable
         else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
     }
 
+    /// <summary>Appends entries [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="sourceRow"/>
+    /// to <paramref name="row"/> of <paramref name="destination"/> at its length (a conversation's KV into a draft budget).
+    /// Not from a budgeted cache, whose entries sit in ring slots.</summary>
+    public void CopyRowInto(KvCache destination, int sourceRow, int start, int count, int row)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!WritesInPass) throw new InvalidOperationException("a budgeted cache keeps its entries in ring slots; copy from a full cache");
+        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
+            throw new ArgumentException("destination belongs to another model", nameof(destination));
+        if (start < 0 || count < 0 || start + count > _lengths[sourceRow])
+            throw new ArgumentOutOfRangeException(nameof(count), $"row {sourceRow} holds {_lengths[sourceRow]} entries, not [{start}, {start + count}).");
+        destination.AppendRow(_storage, sourceRow, start, row, count);
+    }
+
     private int LastEntriesStart(int row, int count)
     {
         if ((uint)count > (uint)_lengths[row])

@@ -18,8 +18,9 @@ public interface IDrafter : IDisposable
     /// drafts are chosen deterministically and verified as one-hot.</summary>
     bool SamplesDrafts => false;
 
-    /// <summary>A new document took <paramref name="row"/>, whose target cache row holds <paramref name="start"/> tokens.</summary>
-    void RowStarted(int row, int start) { }
+    /// <summary>A new document took the target's <paramref name="row"/>, which holds the document's cached tokens (none,
+    /// unless a conversation continues in a kept cache; rows[b] of <see cref="Propose"/> then starts with them).</summary>
+    void RowStarted(KvCache target, int row) { }
 
     /// <summary>A prefill pass appended <paramref name="count"/> prompt tokens to the target's <paramref name="row"/>: the
     /// last <paramref name="count"/> entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>

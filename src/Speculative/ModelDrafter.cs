@@ -86,13 +86,14 @@ public sealed class ModelDrafter : IDrafter
     private float RepetitionPenalty { get; }
 
     /// <inheritdoc />
-    public void RowStarted(int row, int start)
+    public void RowStarted(KvCache target, int row)
     {
-        // The draft cache follows the target's positions from 0; it never saw an earlier conversation's tokens.
-        if (start != 0)
-            throw new CondensaException($"the {Name} drafter cannot continue a conversation kept in the cache ({start} tokens); " +
-                "prefill the conversation again, or use lookup speculation.");
-        _cache.RewindTo(row, 0);
+        // The draft keeps what it holds of a conversation the target continues (the same step across turns) and drops the
+        // rest. A draft model catches up from the row's tokens; a budget takes the target's own entries it lacks.
+        var start = target.Lengths[row];
+        _cache.RewindTo(row, Math.Min(_cache.Lengths[row], start));
+        if (_selfSpeculation && _cache.Lengths[row] < start)
+            target.CopyRowInto(_cache, row, _cache.Lengths[row], start - _cache.Lengths[row], row);
     }
 
     /// <inheritdoc />

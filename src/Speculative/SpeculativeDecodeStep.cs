@@ -51,7 +51,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public string Name => _planner is TreePlanner ? $"tree-{_drafter.Name}" : _drafter.Name;
 
     /// <inheritdoc />
-    public void RowStarted(int row, int start) => _drafter.RowStarted(row, start);
+    public void RowStarted(KvCache cache, int row) => _drafter.RowStarted(cache, row);
 
     /// <inheritdoc />
     public void PrefillPassed(KvCache source, int sourceRow, int row, int count) => _drafter.PrefillPassed(source, sourceRow, row, count);

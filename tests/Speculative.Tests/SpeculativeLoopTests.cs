@@ -68,6 +68,39 @@ public sealed class SpeculativeLoopTests
     }
 
     [TestMethod]
+    public async Task KeptConversation_DraftModel_CarriesItsCacheIntoTheNextTurn()
+    {
+        // chat's pattern: one step and one cache across turns; the second turn names the tokens the cache holds
+        var (target, draft) = (Target(), Draft());
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, SamplingOptions.Greedy);
+        var step = new SpeculativeDecodeStep(drafter, new ChainPlanner(3));
+        using var cache = target.CreateCache(1);
+        var options = new GenerationOptions { MaxNewTokens = 6 };
+        int[] prompt1 = [1, 2];
+
+        var first = await Collect(new Generator(target, step).StreamAsync(prompt1, options, cache: cache, cancellationToken: TestContext.CancellationToken));
+        int[] conversation = [.. prompt1, .. first[..^1]];
+        int[] prompt2 = [first[^1], 20];
+        var fedBefore = draft.Fed.Count;
+        var second = await Collect(new Generator(target, step).StreamAsync(prompt2, options, cache: cache,
+            cancellationToken: TestContext.CancellationToken, cachedTokens: conversation));
+
+        CollectionAssert.AreEqual(target.Continue(prompt1, 6), first);
+        CollectionAssert.AreEqual(target.Continue(prompt2, 6), second);
+        Assert.AreEqual(1, draft.Fed.Count(f => f.Position == 0), "the draft keeps the first turn instead of starting over");
+        var resumed = draft.Fed[fedBefore];   // the second turn's catch-up starts where the draft's cache ended
+        int[] whole = [.. conversation, .. prompt2];
+        Assert.AreEqual(whole[resumed.Position], resumed.Token, $"the draft resumed at position {resumed.Position} with the conversation's token");
+    }
+
+    private static async Task<int[]> Collect(IAsyncEnumerable<int> tokens)
+    {
+        var list = new List<int>();
+        await foreach (var t in tokens) list.Add(t);
+        return [.. list];
+    }
+
+    [TestMethod]
     public void Chain_AtTheContextLimit_DraftsOnlyWhatFits()
     {
         var target = Target(maxContext: 20);

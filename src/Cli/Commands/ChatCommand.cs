@@ -51,8 +51,7 @@ internal static class ChatCommand
                     settings);
                 var step = Speculation.CreateStep(decoder, speculative, batchSize: 1, options.Sampling, draft);
                 if (step is IDisposable owned) loaded.Add(owned);
-                using var session = new ChatSession(decoder, tokenizer, chatTemplate, options, step,
-                    appendTurns: speculative.Mode is SpeculationMode.None or SpeculationMode.Lookup);
+                using var session = new ChatSession(decoder, tokenizer, chatTemplate, options, step);
                 if (parse.GetValue(system) is { } s) session.SetSystem(s);
                 await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit; " +
                     "Ctrl+C stops a reply");

@@ -16,9 +16,9 @@ public interface IDecodeStep
     /// </summary>
     void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows);
 
-    /// <summary>A new document took <paramref name="row"/>, whose cache row holds <paramref name="start"/> tokens
-    /// (0 unless a conversation continues in a kept cache).</summary>
-    void RowStarted(int row, int start) { }
+    /// <summary>A new document took <paramref name="row"/> of <paramref name="cache"/>; the row holds the document's
+    /// cached tokens (none, unless a conversation continues in a kept cache: <see cref="BatchRequest.Cached"/>).</summary>
+    void RowStarted(KvCache cache, int row) { }
 
     /// <summary>A prefill pass appended <paramref name="count"/> prompt tokens to <paramref name="row"/>: they are the
     /// last <paramref name="count"/> entries of <paramref name="source"/>'s row <paramref name="sourceRow"/> (the batch

@@ -125,7 +125,7 @@ public sealed class DecodeLoop : IDisposable
                 var idle = _rows.All(r => r.IsEmpty);
                 if (_source(idle && Finished.Count == 0, out _exhausted) is not { } request) break;
                 var generation = request.Generation ?? _defaults;
-                if (Refusal(request, generation) is { } error) { Finished.Add(BatchResult.Failed(request, error)); continue; }
+                if (Refusal(request, generation, row.Index) is { } error) { Finished.Add(BatchResult.Failed(request, error)); continue; }
                 if (request.Cancellation.IsCancellationRequested)
                 {
                     // cancelled while queued (its client left): answered without taking a row or a prefill
@@ -133,7 +133,7 @@ public sealed class DecodeLoop : IDisposable
                     continue;
                 }
                 row.Admit(request, generation, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
-                _step.RowStarted(row.Index, _cache.Lengths[row.Index]);
+                _step.RowStarted(_cache, row.Index);
                 _waiting.Enqueue(row);
             }
         }
@@ -198,7 +198,7 @@ public sealed class DecodeLoop : IDisposable
     private void Finish(BatchRow row)
     {
         var request = row.Request!;
-        var output = row.Tokens.GetRange(request.Prompt.Count, row.OutputCount);
+        var output = row.Tokens.GetRange(row.OutputStart, row.OutputCount);
         Finished.Add(new BatchResult(request.Id, output, row.Finish, request.Prompt.Count, Stopwatch.GetElapsedTime(row.StartTimestamp), null));
         if (!_keepsEntries) _cache.RewindTo(row.Index, 0);   // the next document's prefill starts at slot 0
         row.Release();
@@ -211,12 +211,14 @@ public sealed class DecodeLoop : IDisposable
         Stats.KvBytesPerToken = _cache.BytesPerToken;
     }
 
-    /// <summary>Why a request cannot run, or null. The last generated token is never fed back, so the row's entries +
-    /// prompt + max - 1 slots suffice.</summary>
-    private string? Refusal(BatchRequest request, GenerationOptions generation)
+    /// <summary>Why a request cannot run in <paramref name="row"/>, or null. The last generated token is never fed back,
+    /// so the row's entries + prompt + max - 1 slots suffice.</summary>
+    private string? Refusal(BatchRequest request, GenerationOptions generation, int row)
     {
         if (request.Prompt is null || request.Prompt.Count == 0) return "prompt is empty";
-        var held = _keepsEntries ? _cache.Lengths[0] : 0;
+        var held = _cache.Lengths[row];
+        if (request.Cached is { } cached && cached.Count != held)
+            return $"the request names {cached.Count} cached tokens, but its row of the cache holds {held}";
         return ContextLimit.Overflow(held + request.Prompt.Count, generation.MaxNewTokens, _cache.MaxCapacity);
     }
 

@@ -25,9 +25,10 @@ public sealed class Generator
     /// Streams the tokens generated after <paramref name="prompt"/>. With a <paramref name="cache"/> that already
     /// holds a conversation (batch of 1), the prompt is appended to it instead of starting over; on return the
     /// cache holds the prompt and every generated token but the last, which the caller feeds first next turn.
+    /// <paramref name="cachedTokens"/> names the tokens that cache holds (a draft model drafts from them).
     /// </summary>
     public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats? stats = null,
-        KvCache? cache = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        KvCache? cache = null, [EnumeratorCancellation] CancellationToken cancellationToken = default, IReadOnlyList<int>? cachedTokens = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
@@ -40,7 +41,7 @@ public sealed class Generator
         {
             ContextLimit.Check(cache.Lengths[0] + prompt.Count, options.MaxNewTokens, cache.MaxCapacity);
             var tokens = new List<int>();
-            var request = new BatchRequest(0, prompt, options, OnToken: tokens.Add);
+            var request = new BatchRequest(0, prompt, options, OnToken: tokens.Add, Cached: cachedTokens);
             using var loop = new DecodeLoop(_model, _step, cache, Single(request), options, stats ?? new GenerationStats(), keepsEntries: true);
             var (sent, running) = (0, true);
             while (true)
