@@ -83,6 +83,64 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
+    [DataRow(false, 0)]
+    [DataRow(true, 4)]
+    public void ContinuousBatcher_LongPromptArrives_InterleavedRowsKeepDecodingBetweenItsChunks(bool interleave, int tokensDuringPrefill)
+    {
+        // row 0 decodes; at its second token a 5-chunk prompt arrives: interleaved, row 0 takes a pass after each of the
+        // first four chunks (the fifth gives the new row its first token before the pass)
+        var model = Counting();
+        var log = new List<string>();
+        var queue = new BatchQueue();
+        var long20 = new BatchRequest(1, [.. Enumerable.Range(0, 20)], new GenerationOptions { MaxNewTokens = 2, PrefillChunk = 4 },
+            OnToken: _ => log.Add("b"));
+        var first = new BatchRequest(0, [1], new GenerationOptions { MaxNewTokens = 12 }, OnToken: _ =>
+        {
+            log.Add("a");
+            if (log.Count != 2) return;
+            log.Add("arrives");
+            queue.TryAdd(long20);
+            queue.Complete();
+        });
+        queue.TryAdd(first);
+
+        var answered = new ContinuousBatcher(model).Run(queue, new BatchOptions { BatchSize = 2, InterleavePrefill = interleave },
+            cancellationToken: TestContext.CancellationToken).ToDictionary(r => r.Id);
+
+        var order = log.ToArray();
+        var arrival = Array.IndexOf(order, "arrives");
+        var firstB = Array.IndexOf(order, "b");
+        Assert.AreEqual(tokensDuringPrefill, order[(arrival + 1)..firstB].Count(e => e == "a"), string.Join(" ", order));
+        CollectionAssert.AreEqual(model.Continue(first.Prompt, 12), answered[0].Tokens.ToArray());
+        CollectionAssert.AreEqual(model.Continue(long20.Prompt, 2), answered[1].Tokens.ToArray());
+    }
+
+    [TestMethod]
+    public void ContinuousBatcher_InterleavedPromptCancelledPartWay_LeavesAndTheNextRequestTakesItsRow()
+    {
+        var model = Counting();
+        using var leave = new CancellationTokenSource();
+        var queue = new BatchQueue();
+        var aTokens = 0;
+        var cancelled = new BatchRequest(1, [.. Enumerable.Range(0, 20)], new GenerationOptions { MaxNewTokens = 2, PrefillChunk = 4 }, leave.Token);
+        var next = new BatchRequest(2, [7], new GenerationOptions { MaxNewTokens = 3 });
+        var first = new BatchRequest(0, [1], new GenerationOptions { MaxNewTokens = 12 }, OnToken: _ =>
+        {
+            if (++aTokens == 2) { queue.TryAdd(cancelled); queue.TryAdd(next); queue.Complete(); }
+            if (aTokens == 4) leave.Cancel();   // the long prompt is part way in
+        });
+        queue.TryAdd(first);
+
+        var answered = new ContinuousBatcher(model).Run(queue, new BatchOptions { BatchSize = 2, InterleavePrefill = true },
+            cancellationToken: TestContext.CancellationToken).ToDictionary(r => r.Id);
+
+        Assert.AreEqual(FinishReason.Cancelled, answered[1].FinishReason);
+        Assert.IsEmpty(answered[1].Tokens);
+        CollectionAssert.AreEqual(model.Continue(next.Prompt, 3), answered[2].Tokens.ToArray(), "the freed row served the next request");
+        CollectionAssert.AreEqual(model.Continue(first.Prompt, 12), answered[0].Tokens.ToArray());
+    }
+
+    [TestMethod]
     public async Task StreamAsync_KeptCache_ContinuesTheConversationAndHoldsAllButTheLastToken()
     {
         var model = Counting();

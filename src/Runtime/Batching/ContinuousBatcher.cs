@@ -67,7 +67,7 @@ public sealed class ContinuousBatcher
         CancellationToken cancellationToken)
     {
         using var cache = _model.CreateCache(options.BatchSize);
-        using var loop = new DecodeLoop(_model, _step, cache, take, options.Generation, stats);
+        using var loop = new DecodeLoop(_model, _step, cache, take, options.Generation, stats, interleavePrefill: options.InterleavePrefill);
         foreach (var result in loop.Results(cancellationToken)) yield return result;
     }
 }

@@ -23,6 +23,7 @@ public sealed class DecodeLoop : IDisposable
     private readonly IDecodeStep _step;
     private readonly KvCache _cache;
     private readonly bool _keepsEntries;          // a conversation's cache: a finished row keeps its entries
+    private readonly bool _interleavePrefill;     // one prompt chunk per turn, decode passes between chunks
     private readonly RowPrefiller? _prefiller;    // batch > 1: prompts run on a batch-1 side cache
     private readonly RequestSource _source;
     private readonly GenerationOptions _defaults;
@@ -41,8 +42,10 @@ public sealed class DecodeLoop : IDisposable
     /// <param name="stats">Counts and timings, added to as the loop runs.</param>
     /// <param name="keepsEntries">Leave a finished document's entries in the cache (a conversation continues in it next
     /// turn); batch 1 only. Otherwise a finished row is emptied for the next document.</param>
+    /// <param name="interleavePrefill">Prefill one chunk per turn and let the decoding rows take a pass between chunks
+    /// (<see cref="BatchOptions.InterleavePrefill"/>); otherwise a whole prompt goes in before the next pass.</param>
     public DecodeLoop(IDecoder model, IDecodeStep step, KvCache cache, RequestSource source, GenerationOptions defaults, GenerationStats stats,
-        bool keepsEntries = false)
+        bool keepsEntries = false, bool interleavePrefill = false)
     {
         (_model, _step, _cache, _source, _defaults, Stats) = (model, step, cache, source, defaults, stats);
         ArgumentNullException.ThrowIfNull(model);
@@ -52,7 +55,7 @@ public sealed class DecodeLoop : IDisposable
         ArgumentNullException.ThrowIfNull(defaults);
         ArgumentNullException.ThrowIfNull(stats);
         if (keepsEntries && cache.BatchSize != 1) throw new ArgumentException("only a batch-1 cache can keep a conversation", nameof(keepsEntries));
-        _keepsEntries = keepsEntries;
+        (_keepsEntries, _interleavePrefill) = (keepsEntries, interleavePrefill);
         _prefiller = cache.BatchSize > 1 ? new RowPrefiller(model) : null;
         _rows = [.. Enumerable.Range(0, cache.BatchSize).Select(b => new BatchRow(b))];
     }
@@ -87,22 +90,33 @@ public sealed class DecodeLoop : IDisposable
         if (_rows.All(r => r.IsEmpty)) return !_exhausted || Finished.Count > 0;
 
         // 2) the oldest waiting document's whole prompt, before any decode pass: a row still waiting for its prompt
-        //    would sit the pass out. A document that ends at its first token frees its row at once.
-        if (_waiting.TryDequeue(out var next))
+        //    would sit the pass out. A document that ends at its first token frees its row at once. Interleaved, one
+        //    chunk of it, and the decoding rows take their pass before the next chunk.
+        if (_waiting.TryPeek(out var next))
         {
-            Prefill(next, cancellationToken);
-            if (Commit(next)) Finish(next);
-            return true;
+            var chunks = _interleavePrefill ? 1 : int.MaxValue;
+            Prefill(next, chunks, cancellationToken);
+            if (!next.IsPrefilling)
+            {
+                _waiting.Dequeue();
+                if (Commit(next)) Finish(next);
+            }
+            if (!_interleavePrefill || !_rows.Any(r => r.IsDecoding)) return true;
         }
 
-        // 3) cancelled documents leave before the pass; their rows are free for the next turn
+        // 3) cancelled documents leave before the pass (interleaved, also those part way through their prompt); their rows
+        //    are free for the next turn
         foreach (var row in _rows)
         {
-            if (!row.IsDecoding || !row.Request!.Cancellation.IsCancellationRequested) continue;
+            if (row.IsEmpty || !row.Request!.Cancellation.IsCancellationRequested) continue;
             row.Finish = FinishReason.Cancelled;
             Finish(row);
         }
-        if (Finished.Count > 0) return true;
+        if (Finished.Count > 0)
+        {
+            DropFreedWaiting();
+            return true;
+        }
 
         // 4) one decode pass over every row (all decoding now); finished rows are answered and emptied
         var start = Stopwatch.GetTimestamp();
@@ -139,27 +153,40 @@ public sealed class DecodeLoop : IDisposable
         }
     }
 
-    /// <summary>Feeds <paramref name="row"/>'s prompt chunk by chunk and samples its first token into
-    /// <see cref="BatchRow.Emitted"/>; the row is decoding afterwards.</summary>
-    private void Prefill(BatchRow row, CancellationToken cancellationToken)
+    // Rows freed while waiting for (the rest of) their prompt leave the prefill queue, which keeps its order.
+    private void DropFreedWaiting()
+    {
+        for (var n = _waiting.Count; n > 0; n--)
+        {
+            var row = _waiting.Dequeue();
+            if (!row.IsEmpty) _waiting.Enqueue(row);
+        }
+    }
+
+    /// <summary>Feeds up to <paramref name="chunks"/> chunks of <paramref name="row"/>'s prompt; after the last one, samples
+    /// its first token into <see cref="BatchRow.Emitted"/> (the row is decoding then).</summary>
+    private void Prefill(BatchRow row, int chunks, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
         var prompt = row.Request!.Prompt;
         var size = row.Generation.PrefillChunk;
         if (_chunk.Length < size) _chunk = new int[size];
-        _prefiller?.Begin(_cache, row.Index);
+        if (row.Prefilled == 0) _prefiller?.Begin(_cache, row.Index);
         var logits = ReadOnlySpan<float>.Empty;
-        while (row.IsPrefilling)
+        for (var fed = 0; fed < chunks && row.IsPrefilling; fed++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var n = Math.Min(size, prompt.Count - row.Prefilled);
             for (var j = 0; j < n; j++) _chunk[j] = prompt[row.Prefilled + j];
             logits = FeedChunk(row.Index, _chunk.AsSpan(0, n));   // [vocab] of the chunk's last token
             row.Prefilled += n;
+            Stats.PromptTokens += n;
         }
-        row.Emitted.Clear();
-        row.Emitted.Add(row.Sampler.Sample(logits, CollectionsMarshal.AsSpan(row.Tokens)));
-        Stats.PromptTokens += prompt.Count;
+        if (!row.IsPrefilling)
+        {
+            row.Emitted.Clear();
+            row.Emitted.Add(row.Sampler.Sample(logits, CollectionsMarshal.AsSpan(row.Tokens)));
+        }
         Stats.PrefillTime += Stopwatch.GetElapsedTime(start);
         RecordKv();
     }
