@@ -10,7 +10,7 @@ public sealed class ChainPlanner : IDraftPlanner
     private readonly TreeShape?[] _chains;   // by γ, built on first use
 
     /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 1..<paramref name="maxGamma"/>.</summary>
-    public ChainPlanner(int? gamma, int maxGamma = 12)
+    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma)
     {
         _gamma = new GammaController(gamma, maxGamma);
         _chains = new TreeShape?[_gamma.MaxGamma + 1];

@@ -45,23 +45,17 @@ internal static class ChatCommand
                 StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
             var loaded = new List<IDisposable>();
-            try
-            {
-                var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
-                    settings);
-                var step = Speculation.CreateStep(decoder, speculative, batchSize: 1, options.Sampling, draft);
-                if (step is IDisposable owned) loaded.Add(owned);
-                using var session = new ChatSession(decoder, tokenizer, chatTemplate, options, step);
-                if (parse.GetValue(system) is { } s) session.SetSystem(s);
-                await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit; " +
-                    "Ctrl+C stops a reply");
-                using var ownInterrupts = interrupts is null ? ChatInterrupts.FromConsole() : null;
-                return await Loop(session, tokenizer, input, output, error, interrupts ?? ownInterrupts!, cancellationToken);
-            }
-            finally
-            {
-                foreach (var item in Enumerable.Reverse(loaded)) item.Dispose();
-            }
+            using var release = new Disposables(loaded);
+            var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                settings);
+            var step = Speculation.CreateStep(decoder, speculative, batchSize: 1, options.Sampling, draft);
+            if (step is IDisposable owned) loaded.Add(owned);
+            using var session = new ChatSession(decoder, tokenizer, chatTemplate, options, step);
+            if (parse.GetValue(system) is { } s) session.SetSystem(s);
+            await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit; " +
+                "Ctrl+C stops a reply");
+            using var ownInterrupts = interrupts is null ? ChatInterrupts.FromConsole() : null;
+            return await Loop(session, tokenizer, input, output, error, interrupts ?? ownInterrupts!, cancellationToken);
         });
         return command;
     }

@@ -52,17 +52,11 @@ internal static class GenerateCommand
                 StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
             var loaded = new List<IDisposable>();
-            try
-            {
-                var (catalog, precision) = (parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision));
-                var (speculative, draft) = setup.Prepare(resolved, catalog, precision, error, loaded, session);
-                return await Run(new GenerationRun(decoder, tokenizer, options, speculative, draft), text, parse.GetValue(json), output, error,
-                    cancellationToken);
-            }
-            finally
-            {
-                foreach (var d in loaded) d.Dispose();
-            }
+            using var release = new Disposables(loaded);
+            var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                session);
+            return await Run(new GenerationRun(decoder, tokenizer, options, speculative, draft), text, parse.GetValue(json), output, error,
+                cancellationToken);
         });
         return command;
     }

@@ -16,7 +16,7 @@ public sealed class TreePlanner : IDraftPlanner
     private readonly int[]?[,] _levelCounts;     // [m, d] nodes through each depth: what each draft pass feeds
 
     /// <summary>Creates a planner; <paramref name="nodes"/> / <paramref name="depth"/> pin the size / depth when given.</summary>
-    public TreePlanner(TreeCalibration calibration, int? nodes = null, int? depth = null, int maxNodes = 64, int maxDepth = 12)
+    public TreePlanner(TreeCalibration calibration, int? nodes = null, int? depth = null, int maxNodes = Speculation.DefaultMaxTreeNodes, int maxDepth = 12)
     {
         _calibration = calibration ?? throw new ArgumentNullException(nameof(calibration));
         if (nodes is < 1) throw new ArgumentOutOfRangeException(nameof(nodes), nodes, "a tree has at least one node");
