@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Condensa.Runtime;
+using Condensa.Runtime.Batching;
 using Condensa.Runtime.Generation;
 using Condensa.Tokenization;
 
@@ -9,11 +10,14 @@ namespace Condensa.Cli;
 /// A multi-turn conversation over one KV cache: each turn appends only the new text (the end of the last reply as
 /// the template writes it, then the next user turn) instead of prefilling the whole conversation again. When a turn
 /// would not fit the context, the oldest exchanges are dropped and the rest is prefilled again; a reply that is
-/// cancelled keeps what was generated.
+/// cancelled keeps what was generated. A speculative <paramref name="step"/> serves every turn, so a drafter's own cache
+/// follows the conversation too.
 /// </summary>
-internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokenizer, ChatTemplate template, GenerationOptions options) : IDisposable
+internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokenizer, ChatTemplate template, GenerationOptions options,
+    IDecodeStep? step = null) : IDisposable
 {
     private readonly KvCache _cache = model.CreateCache(1);
+    private readonly List<int> _cacheTokens = [];   // what the cache holds, token by token (drafters read the conversation)
     private readonly List<ChatMessage> _history = [];
     private string _asked = "";          // the prompt text that asked for the last reply
     private int? _unfedToken;            // last reply token not yet in the cache (a reply cut by the token limit or cancelled)
@@ -43,6 +47,7 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
     {
         _history.RemoveAll(m => m.Role != "system");
         _cache.Clear();
+        _cacheTokens.Clear();
         (_asked, _unfedToken, _cacheHoldsHistory) = ("", null, false);
     }
 
@@ -57,14 +62,19 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
         // 1) what to feed: an append to the cache, or the (possibly trimmed) conversation from scratch
         var message = ChatMessage.User(user);
         var prompt = NextPrompt(message);
-        if (!LastTurnAppended) _cache.Clear();
+        if (!LastTurnAppended)
+        {
+            _cache.Clear();
+            _cacheTokens.Clear();
+        }
         var start = CachedTokens;
+        int[] cached = [.. _cacheTokens];
 
         // 2) generate; 3) record the turn, also when cancelled part way
         var reply = new List<int>();
         try
         {
-            await foreach (var token in new Generator(model).StreamAsync(prompt, options, stats, _cache, cancellationToken))
+            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, cancellationToken, cached))
             {
                 reply.Add(token);
                 yield return token;
@@ -72,11 +82,11 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
         }
         finally
         {
-            Record(message, reply, start);
+            Record(message, prompt, reply, start);
         }
     }
 
-    private void Record(ChatMessage message, List<int> reply, int start)
+    private void Record(ChatMessage message, List<int> prompt, List<int> reply, int start)
     {
         if (reply.Count == 0)
         {
@@ -86,6 +96,9 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
             if (!LastTurnAppended) _cacheHoldsHistory = false;
             return;
         }
+        // the cache now holds the prompt and every reply token but the last
+        _cacheTokens.AddRange(prompt);
+        _cacheTokens.AddRange(reply[..^1]);
         var stopped = options.StopTokenIds.Contains(reply[^1]);
         _unfedToken = stopped ? null : reply[^1];
         var text = tokenizer.Decode(stopped ? reply[..^1] : reply);

@@ -1,23 +1,19 @@
 using Condensa.Export;
 using Condensa.Runtime;
-using Condensa.Runtime.Sampling;
 using Condensa.Speculative;
 using Condensa.Speculative.Trees;
 
 namespace Condensa.Cli;
 
-/// <summary>The --speculative choices of the command line, turned into a drafter. Tree speculation drafts with --draft
-/// when given and otherwise with self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree.</summary>
+/// <summary>The --speculative choices of the command line, parsed into the library's <see cref="SpeculationOptions"/>
+/// (<see cref="Speculation"/> builds the step). Tree speculation drafts with --draft when given and otherwise with
+/// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree.</summary>
 internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null)
 {
     public const string None = "none";
     public const string Tree = "tree";
 
     public static readonly string[] Modes = [None, "draft", "self", "lookup", Tree];
-
-    // The largest tree the planner may choose (and the self-speculation budget's slack): Sequoia's gains flatten
-    // past a few dozen nodes, while verify cost keeps growing.
-    public const int MaxTreeNodes = 64;
 
     public bool Enabled => Mode != None;
 
@@ -29,21 +25,44 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         : int.TryParse(value, out var n) && n >= 1 ? n
         : throw new ArgumentException($"--tree-size '{value}' must be 'auto' or a positive integer.");
 
-    /// <summary>Creates the tree drafter and planner (calibrated when <c>condensa calibrate</c> saved one for this pair).</summary>
-    public TreeRunSetup CreateTreeRun(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, SamplingOptions sampling,
-        TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
+    /// <summary>
+    /// The library's options for these choices, and the draft model when one drafts (loaded into <paramref name="loaded"/>,
+    /// which the caller disposes). A tree drafts with --draft when given, else by self-speculation, and is sized from the
+    /// calibration <c>condensa calibrate</c> saved beside the export for this pair (or a prior, with a note).
+    /// </summary>
+    public (SpeculationOptions Options, DecoderModel? Draft) Prepare(ResolvedModel resolved, string? catalog, ExportPrecision precision, TextWriter log,
+        List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
-        var (draft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session);
-        var calibration = TreeCalibration.Load(resolved.ExportDir, key);
-        if (calibration is null && TreeSize is null)
-            log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
-        var limit = draft is null ? new KvBudget(Sinks, Window, MaxTreeNodes).Slots : (int?)null;
-        var planner = new TreePlanner(calibration ?? TreeCalibration.Default(limit), TreeSize, TreeDepth, Math.Max(MaxTreeNodes, TreeSize ?? 1));
-        ITreeDrafter drafter = draft is null
-            ? TreeDrafter.ForSelfSpeculation(target, new KvBudget(Sinks, Window, Slack: planner.MaxNodes), planner.MaxNodes, 1, sampling)
-            : TreeDrafter.ForDraftModel(draft, target.Manifest, 1, sampling);
-        return new TreeRunSetup(drafter, planner);
+        var options = new SpeculationOptions
+        {
+            Mode = Mode switch
+            {
+                None => SpeculationMode.None,
+                "lookup" => SpeculationMode.Lookup,
+                "self" => SpeculationMode.Self,
+                "draft" => SpeculationMode.Draft,
+                Tree => DraftName is null ? SpeculationMode.Self : SpeculationMode.Draft,
+                _ => throw new ArgumentException($"--speculative '{Mode}' is not one of {string.Join(", ", Modes)}."),
+            },
+            Tree = IsTree, Gamma = Gamma, Sinks = Sinks, Window = Window, TreeSize = TreeSize, TreeDepth = TreeDepth,
+        };
+        if (IsTree)
+        {
+            var (treeDraft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session);
+            var calibration = TreeCalibration.Load(resolved.ExportDir, key);
+            if (calibration is null && TreeSize is null)
+                log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
+            return (options with { Calibration = calibration }, treeDraft);
+        }
+        if (Mode != "draft") return (options, null);
+        var name = DraftName ?? resolved.Entry?.Draft
+            ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
+        var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
+        CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
+        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
+        loaded.Add(draft);
+        return (options, draft);
     }
 
     /// <summary>The draft model of tree speculation (null = self-speculation) and the calibration key of the pair.</summary>
@@ -72,31 +91,6 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         value == "auto" ? null
         : int.TryParse(value, out var g) && g >= 1 ? g
         : throw new ArgumentException($"--gamma '{value}' must be 'auto' or a positive integer.");
-
-    /// <summary>Creates the drafter; a draft model is loaded into <paramref name="loaded"/> so the caller disposes it.</summary>
-    public IDrafter CreateDrafter(DecoderModel target, ResolvedModel resolved, string? catalog, ExportPrecision precision, int maxGamma,
-        SamplingOptions sampling, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
-    {
-        switch (Mode)
-        {
-            case "lookup":
-                return new PromptLookupDrafter();
-            case "self":
-                return new SelfSpeculationDrafter(target, new KvBudget(Sinks, Window, Slack: maxGamma), maxGamma, 1, sampling);
-            case "draft":
-                var name = DraftName ?? resolved.Entry?.Draft
-                    ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
-                var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
-                CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
-                var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
-                loaded.Add(draft);
-                return new DraftModelDrafter(draft, target.Manifest, 1, sampling);
-            case Tree:
-                throw new InvalidOperationException("tree speculation is set up by CreateTreeRun");
-            default:
-                throw new ArgumentException($"--speculative '{Mode}' is not one of {string.Join(", ", Modes)}.");
-        }
-    }
 
     /// <summary>A draft must tokenize exactly like the target: the tokenizer files copied beside both exports must match.</summary>
     private static void CheckSameTokenizer(string targetDir, string draftDir)

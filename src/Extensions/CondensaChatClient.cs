@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 using Condensa.Tokenization;
 using Microsoft.Extensions.AI;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
@@ -11,8 +12,9 @@ namespace Condensa.Extensions.AI;
 
 /// <summary>
 /// An <see cref="IChatClient"/> over a Condensa model: renders the conversation with the checkpoint's chat template,
-/// generates with <see cref="Generator"/> and streams the reply as text. Safe for concurrent calls: the model is
-/// shared and every call owns its KV cache, sampler and text decoder.
+/// generates with <see cref="Generator"/> (speculatively when <see cref="CondensaChatClientOptions.Speculation"/> asks) and
+/// streams the reply as text. Safe for concurrent calls: the model is shared and every call owns its KV cache, sampler,
+/// decode step and text decoder.
 /// </summary>
 /// <remarks>
 /// ChatOptions used: MaxOutputTokens, Temperature, TopP, TopK, Seed, StopSequences (the reply ends before the first
@@ -24,7 +26,6 @@ public sealed class CondensaChatClient : IChatClient
 {
     private readonly IDecoder _model;
     private readonly IDisposable? _owned;
-    private readonly Generator _generator;
     private readonly CheckpointTokenizer _tokenizer;
     private readonly ChatTemplate _template;
     private readonly CondensaChatClientOptions _options;
@@ -44,7 +45,7 @@ public sealed class CondensaChatClient : IChatClient
         _options = options;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputTokens, 1, nameof(options));
         _owned = owned;
-        _generator = new Generator(model);
+        options.Speculation.Validate();
         _stopTokens = tokenizer.StopTokenIds(model.Manifest.EosTokenIds);
         Metadata = new ChatClientMetadata("condensa", null, options.ModelId ?? model.Manifest.Architecture);
     }
@@ -100,12 +101,21 @@ public sealed class CondensaChatClient : IChatClient
         var text = _tokenizer.CreateStreamingDecoder();
         var stops = new StopSequenceFilter(options?.StopSequences ?? []);
         var finish = ChatFinishReason.Length;
-        await foreach (var token in _generator.StreamAsync(prompt, generation, stats, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var step = Speculation.CreateStep(_model, _options.Speculation, batchSize: 1, generation.Sampling, _options.DraftModel);
+        try
         {
-            if (_stopTokens.Contains(token)) { finish = ChatFinishReason.Stop; break; }
-            var piece = stops.Append(text.Append(token));
-            if (piece.Length > 0) yield return Update(piece);
-            if (stops.Stopped) { finish = ChatFinishReason.Stop; break; }
+            await foreach (var token in new Generator(_model, step).StreamAsync(prompt, generation, stats, cancellationToken: cancellationToken)
+                .ConfigureAwait(false))
+            {
+                if (_stopTokens.Contains(token)) { finish = ChatFinishReason.Stop; break; }
+                var piece = stops.Append(text.Append(token));
+                if (piece.Length > 0) yield return Update(piece);
+                if (stops.Stopped) { finish = ChatFinishReason.Stop; break; }
+            }
+        }
+        finally
+        {
+            (step as IDisposable)?.Dispose();
         }
         var tail = stops.Append(text.Flush()) + stops.Flush();
         if (stops.Stopped) finish = ChatFinishReason.Stop;

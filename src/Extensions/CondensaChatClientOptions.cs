@@ -1,5 +1,6 @@
 using Condensa.Runtime;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 
 namespace Condensa.Extensions.AI;
 
@@ -17,6 +18,13 @@ public sealed record CondensaChatClientOptions
 
     /// <summary>Sampling when the call sets none of temperature, top-p, top-k or seed (greedy by default).</summary>
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+
+    /// <summary>Speculative decoding of every reply (prompt lookup, a draft model, self-speculation; chains or trees):
+    /// the same text as plain decoding under greedy sampling, in fewer target passes when drafts are accepted.</summary>
+    public SpeculationOptions Speculation { get; init; } = new();
+
+    /// <summary>The draft model of <see cref="SpeculationMode.Draft"/> (same tokenizer as the target; the caller owns it).</summary>
+    public IDecoder? DraftModel { get; init; }
 
     /// <summary>Model id reported in responses; null = the export folder's name.</summary>
     public string? ModelId { get; init; }

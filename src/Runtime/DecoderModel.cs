@@ -238,10 +238,20 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
         if (seqLen != 1 && cache.BatchSize != 1) return false;
         var limit = CausalTotal(cache);
+        var longest = 0;
         foreach (var length in cache.Lengths)
+        {
             if (length + seqLen > limit) return false;
-        return true;
+            longest = Math.Max(longest, length);
+        }
+        return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true;
     }
+
+    // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
+    // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x
+    // on the general one (the bound says 0.92x); the two tie near 1,000 tokens (docs/benchmarks.md, "The causal graph on the
+    // CPU"). So unless fused attention is forced on, CPU decode passes from this context on take the general graph.
+    private const int CpuCausalDecodeContext = 1024;
 
     // total_sequence_length: fixed for the cache's buffers (a captured graph keeps the value it was captured with), at
     // least every row's length after a causal pass, and within the rotary table, which GroupQueryAttention checks it against.

@@ -106,6 +106,26 @@ public sealed class KvCache : IDisposable
     /// <summary>The manifest of the model the cache belongs to.</summary>
     internal ModelManifest Manifest => _manifest;
 
+    /// <summary>A cache in host memory for the model <paramref name="manifest"/> describes: what an <see cref="IDecoder"/>
+    /// outside this assembly (a fake model in tests, a wrapper) hands the loops. <see cref="CommitWritten"/> records its passes.</summary>
+    public static KvCache OnHost(ModelManifest manifest, int batchSize, KvCacheOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return new KvCache(manifest, batchSize, options ?? new KvCacheOptions());
+    }
+
+    /// <summary>Records a pass that wrote counts[b] new entries at the end of each row, growing the buffers first (what a
+    /// model implementation does after writing them). Not for budgeted caches, whose passes go through the ring.</summary>
+    public void CommitWritten(ReadOnlySpan<int> counts)
+    {
+        if (_budget is not null) throw new InvalidOperationException("a budgeted cache appends through its ring, not CommitWritten");
+        if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
+        var needed = 0;
+        for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
+        EnsureCapacity(needed);
+        Advance(counts);
+    }
+
     /// <summary>Forgets everything past <paramref name="length"/> tokens in one row.</summary>
     public void RewindTo(int row, int length)
     {
@@ -183,11 +203,29 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Appends the last <paramref name="count"/> entries of this cache's last pass in <paramref name="sourceRow"/>
-    /// (as <see cref="CopyLastPassInto"/>) to <paramref name="row"/> of <paramref name="destination"/> at its length.</summary>
-    internal void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
+    /// (as <see cref="CopyLastPassInto"/>) to <paramref name="row"/> of <paramref name="destination"/> at its length
+    /// (a side cache's prefill chunk into a batch row; a target's prefill or accepted tokens into a draft budget).</summary>
+    public void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
     {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
+            throw new ArgumentException("destination belongs to another model", nameof(destination));
         if (WritesInPass) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
         else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
+    }
+
+    /// <summary>Appends entries [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="sourceRow"/>
+    /// to <paramref name="row"/> of <paramref name="destination"/> at its length (a conversation's KV into a draft budget).
+    /// Not from a budgeted cache, whose entries sit in ring slots.</summary>
+    public void CopyRowInto(KvCache destination, int sourceRow, int start, int count, int row)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!WritesInPass) throw new InvalidOperationException("a budgeted cache keeps its entries in ring slots; copy from a full cache");
+        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
+            throw new ArgumentException("destination belongs to another model", nameof(destination));
+        if (start < 0 || count < 0 || start + count > _lengths[sourceRow])
+            throw new ArgumentOutOfRangeException(nameof(count), $"row {sourceRow} holds {_lengths[sourceRow]} entries, not [{start}, {start + count}).");
+        destination.AppendRow(_storage, sourceRow, start, row, count);
     }
 
     private int LastEntriesStart(int row, int count)

@@ -73,7 +73,8 @@ public sealed class BatchScheduler : IDisposable
     {
         try
         {
-            var options = new BatchOptions { BatchSize = MaxBatch };
+            // a long prompt comes in a chunk at a time, so the requests already answering keep streaming
+            var options = new BatchOptions { BatchSize = MaxBatch, InterleavePrefill = true };
             foreach (var result in batcher.Run(_queue, options, cancellationToken: _stop.Token))
             {
                 Submission? submission;

@@ -51,7 +51,7 @@ public sealed class CondensaServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
         var app = builder.Build();
-        var scheduler = new BatchScheduler(model.Model, options.MaxBatch, options.MaxQueue);
+        var scheduler = new BatchScheduler(model.Model, options.MaxBatch, options.MaxQueue, step: options.Step);
         var server = new CondensaServer(app, model, options, scheduler);
         server.Map();
         return server;

@@ -27,6 +27,10 @@ public sealed record ServeOptions
     /// <summary>Seconds between metrics log lines while requests run; 0 turns them off.</summary>
     public int MetricsLogSeconds { get; init; } = 10;
 
+    /// <summary>How the shared batch decodes: plain by default, or a speculative step (Condensa.Speculative's
+    /// <c>Speculation.CreateStep</c> for <see cref="MaxBatch"/> rows), disposed by the caller after the server.</summary>
+    public Runtime.Batching.IDecodeStep? Step { get; init; }
+
     /// <summary>Checks every field and names the first one out of range.</summary>
     public void Validate()
     {

@@ -18,7 +18,7 @@ public sealed class GammaController
     private int _rounds;
 
     /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 1..max.</summary>
-    public GammaController(int? fixedGamma, int maxGamma = 12)
+    public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma)
     {
         if (fixedGamma is < 1) throw new ArgumentOutOfRangeException(nameof(fixedGamma), fixedGamma, "gamma must be >= 1");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxGamma, 1);

@@ -1,26 +1,39 @@
 using Condensa.Runtime;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
 
 /// <summary>
-/// A source of draft tokens for chain speculation. The loop calls <see cref="ObservePrefill"/> after each target
-/// prefill pass, <see cref="Propose"/> at the start of each round, and <see cref="Commit"/> after verification.
+/// A source of drafts: each round it fills a token tree per row in the shape the planner chose, a chain
+/// (<see cref="TreeShape.Chain"/>) being the tree with one child per level. The decode step tells it when a row takes a
+/// new document and shows it every prefill pass, calls <see cref="Propose"/> at the start of each round and
+/// <see cref="Commit"/> once the accepted paths are known.
 /// </summary>
 public interface IDrafter : IDisposable
 {
     /// <summary>Short name for stats (draft, self, lookup).</summary>
     string Name { get; }
 
-    /// <summary>Seen after each target prefill pass: counts[b] prompt tokens of row b were appended to the target cache.</summary>
-    void ObservePrefill(KvCache target, ReadOnlySpan<int> counts);
+    /// <summary>Whether drafts are drawn from distributions the verifier must see (TreeDrafts.Distributions); false:
+    /// drafts are chosen deterministically and verified as one-hot.</summary>
+    bool SamplesDrafts => false;
+
+    /// <summary>A new document took the target's <paramref name="row"/>, which holds the document's cached tokens (none,
+    /// unless a conversation continues in a kept cache; rows[b] of <see cref="Propose"/> then starts with them).</summary>
+    void RowStarted(KvCache target, int row) { }
+
+    /// <summary>A prefill pass appended <paramref name="count"/> prompt tokens to the target's <paramref name="row"/>: the
+    /// last <paramref name="count"/> entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>
+    void PrefillPassed(KvCache source, int sourceRow, int row, int count) { }
 
     /// <summary>
-    /// Drafts up to <paramref name="gamma"/> tokens for each active row into <paramref name="output"/>.
-    /// rows[b] holds row b's committed tokens; its last token is not in the target cache yet.
+    /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:
+    /// the k-th child of a node is the k-th token drawn without replacement) and no deeper than output.DepthLimits[b].
+    /// rows[b] holds row b's committed tokens; its last token is the root and is not in the target cache yet.
     /// </summary>
-    void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int gamma, DraftBuffers output);
+    void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output);
 
-    /// <summary>After verification: row b accepted accepted[b] of its drafts, and the target's verification pass
-    /// started at lengthsBefore[b] (the position of the row's last committed token).</summary>
-    void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, ReadOnlySpan<int> accepted, ReadOnlySpan<bool> active);
+    /// <summary>After verification: drafts.Path(b) is row b's accepted path (root first), which the target cache now
+    /// holds from lengthsBefore[b] (the root's position) on.</summary>
+    void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, TreeDrafts drafts, ReadOnlySpan<bool> active) { }
 }

@@ -1,121 +1,314 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Condensa.Runtime;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
 
 /// <summary>
-/// Drafting by running a model autoregressively over its own cache: catch the cache up with the committed tokens it
-/// has not seen, then draw γ tokens one pass at a time. The draft distributions use the same sampling settings as
-/// the target, as speculative sampling requires. Subclasses decide what the cache is and how it is committed.
+/// Drafts with a model over its own cache: a separate smaller model (<see cref="ForDraftModel"/>) or the target itself
+/// over a sink + window budget (<see cref="ForSelfSpeculation"/>, MagicDec). Each round the cache catches up with the
+/// committed tokens it has not seen, then one pass per level draws the children of the newest level, without
+/// replacement (sampling) or as the top-ranked tokens (greedy). A chain feeds just its newest token per pass. A branching
+/// tree re-feeds the tree so far with tree positions and the ancestor mask, because the mask cannot hide cached tree nodes
+/// from each other.
 /// </summary>
-public abstract class ModelDrafter : IDrafter
+public sealed class ModelDrafter : IDrafter
 {
-    // Prompt tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask.
+    // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask.
     private const int CatchUpChunk = 512;
     private readonly IDecoder _model;
+    private readonly KvCache _cache;
+    private readonly bool _selfSpeculation;
     private readonly TokenSampler[] _samplers;
     private readonly Random _random;
     private readonly bool _sample;
-    private readonly float[] _lastLogits;   // [batch, vocab] logits after each row's newest fed token
-    private readonly float[] _scratch;      // [vocab]
-    private readonly int[] _counts;
-    private readonly int[] _step;           // [batch] the draft tokens of one pass
+    private readonly int _vocab;
+    private readonly int[] _counts, _starts, _fed, _depths;
+    private readonly float[] _lastLogits;  // [batch, vocab] a chain's logits after each row's newest fed token
+    private readonly float[] _scratch;     // [vocab] the law of the next child (greedy: penalised logits)
+    private readonly bool[] _seen;         // [vocab] repetition-penalty scratch
+    private int[] _tokens = [], _shapeNode = [], _pathTokens = [];
+    private long[] _positions = [];
+    private bool[] _visibility = [];
 
-    /// <summary>Creates the drafter over <paramref name="model"/> with <paramref name="cache"/> as its KV.</summary>
-    protected ModelDrafter(IDecoder model, KvCache cache, SamplingOptions sampling)
+    private ModelDrafter(IDecoder model, KvCache cache, SamplingOptions sampling, bool selfSpeculation)
     {
-        _model = model ?? throw new ArgumentNullException(nameof(model));
-        Cache = cache;
-        var vocab = model.Manifest.VocabSize;
-        _samplers = [.. Enumerable.Range(0, cache.BatchSize).Select(_ => new TokenSampler(sampling, vocab))];
-        // Draws are independent of the target's: a seed offset keeps runs reproducible without sharing a stream.
+        (_model, _cache, _selfSpeculation) = (model, cache, selfSpeculation);
+        _vocab = model.Manifest.VocabSize;
+        _samplers = [.. Enumerable.Range(0, cache.BatchSize).Select(_ => new TokenSampler(sampling, _vocab))];
+        // Draws are independent of the verifier's: a seed offset keeps runs reproducible without sharing a stream.
         _random = sampling.Seed is { } seed ? new Random(unchecked(seed * 31 + 17)) : new Random();
         _sample = !sampling.IsGreedy;
-        _lastLogits = new float[cache.BatchSize * vocab];
-        _scratch = new float[vocab];
+        RepetitionPenalty = sampling.RepetitionPenalty;
         _counts = new int[cache.BatchSize];
-        _step = new int[cache.BatchSize];
+        _starts = new int[cache.BatchSize];
+        _fed = new int[cache.BatchSize];
+        _depths = new int[cache.BatchSize];
+        _lastLogits = new float[cache.BatchSize * _vocab];
+        _scratch = new float[_vocab];
+        _seen = new bool[_vocab];
     }
 
-    /// <summary>The draft's KV.</summary>
-    protected KvCache Cache { get; }
+    /// <summary>A separate, smaller model with the target's vocabulary drafts over its own full cache.</summary>
+    public static ModelDrafter ForDraftModel(IDecoder draft, ModelManifest target, int batchSize, SamplingOptions sampling)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(target);
+        if (draft.Manifest.VocabSize != target.VocabSize)
+            throw new CondensaException($"Incompatible draft: vocabulary mismatch (draft has {draft.Manifest.VocabSize} tokens, target " +
+                $"{target.VocabSize}); a draft must share the target's tokenizer.");
+        return new ModelDrafter(draft, draft.CreateCache(batchSize), sampling, selfSpeculation: false);
+    }
 
-    /// <summary>Tokens run through the draft model so far (catch-up and drafting), a measure of draft work.</summary>
+    /// <summary>MagicDec self-speculation: the target drafts for itself while reading only a sink + window budget, so a
+    /// draft pass costs the same at any context length. The budget is seeded with the target's prefill KV, and after
+    /// each round the target's own KV of the accepted tokens replaces the draft's (no second prefill). The budget's
+    /// slack must hold a whole proposal of up to <paramref name="maxNodes"/> nodes, so it never evicts a window position.</summary>
+    public static ModelDrafter ForSelfSpeculation(IDecoder target, KvBudget budget, int maxNodes, int batchSize, SamplingOptions sampling)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(budget);
+        if (budget.Slack < maxNodes)
+            throw new ArgumentException($"the budget's slack ({budget.Slack}) must hold a whole draft of up to {maxNodes} nodes", nameof(budget));
+        return new ModelDrafter(target, target.CreateCache(batchSize, new KvCacheOptions { Budget = budget }), sampling, selfSpeculation: true);
+    }
+
+    /// <inheritdoc />
+    public string Name => _selfSpeculation ? "self" : "draft";
+
+    /// <inheritdoc />
+    public bool SamplesDrafts => _sample;
+
+    /// <summary>Tokens run through the draft model so far (catch-up and every level pass), a measure of draft work.</summary>
     public long TokensFed { get; private set; }
 
-    /// <inheritdoc />
-    public abstract string Name { get; }
+    private float RepetitionPenalty { get; }
 
     /// <inheritdoc />
-    public virtual void ObservePrefill(KvCache target, ReadOnlySpan<int> counts) { }
-
-    /// <inheritdoc />
-    public abstract void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, ReadOnlySpan<int> accepted, ReadOnlySpan<bool> active);
-
-    /// <inheritdoc />
-    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int gamma, DraftBuffers output)
+    public void RowStarted(KvCache target, int row)
     {
-        var vocab = output.Vocab;
+        // The draft keeps what it holds of a conversation the target continues (the same step across turns) and drops the
+        // rest. A draft model catches up from the row's tokens; a budget takes the target's own entries it lacks.
+        var start = target.Lengths[row];
+        _cache.RewindTo(row, Math.Min(_cache.Lengths[row], start));
+        if (_selfSpeculation && _cache.Lengths[row] < start)
+            target.CopyRowInto(_cache, row, _cache.Lengths[row], start - _cache.Lengths[row], row);
+    }
+
+    /// <inheritdoc />
+    public void PrefillPassed(KvCache source, int sourceRow, int row, int count)
+    {
+        if (_selfSpeculation) source.CopyLastPassRowInto(_cache, sourceRow, row, count);
+    }
+
+    /// <inheritdoc />
+    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Count > output.MaxNodes) throw new ArgumentException($"a {shape.Count}-node tree exceeds the buffers' {output.MaxNodes}", nameof(shape));
         output.HasDistributions = _sample;
-        // 1) feed what the draft has not seen yet; each row's last committed token comes last
-        CatchUp(rows, active);
-        for (var b = 0; b < rows.Count; b++) output.Counts[b] = active[b] ? gamma : 0;
+        EnsureBuffers(rows.Count, output.MaxNodes);
+        var drafts = false;
+        for (var b = 0; b < rows.Count; b++) drafts |= active[b] && output.DepthLimits[b] > 0;
+        if (shape.Depth == 0 || !drafts) ProposeRootOnly(rows, active, output);
+        else if (shape.Count == shape.Depth + 1) ProposeChain(rows, active, shape, output);
+        else ProposeTree(rows, active, shape, output);
+    }
 
-        for (var i = 0; i < gamma; i++)
+    // A root-only tree (the planner found drafting not worth its cost, or no row has room for a draft) drafts nothing: no
+    // catch-up either, so the round
+    // costs one target pass as plain decoding does; the draft catches up when a tree next needs it.
+    private void ProposeRootOnly(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeDrafts output)
+    {
+        for (var b = 0; b < rows.Count; b++)
         {
-            // 2) draw d_i for each active row from q_i
-            for (var b = 0; b < rows.Count; b++)
-            {
-                if (!active[b]) continue;
-                var drafted = output.Tokens.AsSpan(b * output.MaxGamma, i);
-                var q = _sample ? output.Distributions.AsSpan((b * output.MaxGamma + i) * vocab, vocab) : _scratch.AsSpan();
-                _samplers[b].Distribution(_lastLogits.AsSpan(b * vocab, vocab), CollectionsMarshal.AsSpan(rows[b]), drafted, q);
-                output.Tokens[b * output.MaxGamma + i] = _sample ? Draw(q) : TensorPrimitives.IndexOfMax(q);
-            }
-            if (i == gamma - 1) break;   // d_γ needs no pass of its own: verification feeds it to the target
-
-            // 3) one draft pass over the new drafts
-            for (var b = 0; b < rows.Count; b++) _counts[b] = active[b] ? 1 : 0;
-            for (var b = 0; b < rows.Count; b++) _step[b] = output.Tokens[b * output.MaxGamma + i];
-            Remember(_model.Forward(Cache, new ForwardInputs(_step, _counts, LogitsSelection.LastPerRow)), _counts);
+            _fed[b] = 0;
+            _starts[b] = _cache.Lengths[b];
+            if (active[b]) output.Trees[b].Reset(rows[b][^1]);
         }
     }
 
-    /// <summary>Feeds every row's unseen committed tokens in chunks, keeping the logits after each row's last one.</summary>
-    private void CatchUp(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active)
+    // A chain: the catch-up feeds the root too, then each pass feeds only the newest draft (every cached node is an
+    // ancestor of the next, so the causal mask is the tree mask).
+    private void ProposeChain(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+    {
+        CatchUp(rows, active, through: 0);
+        var maxDepth = Begin(rows, active, shape, output, rootFed: true);
+        for (var d = 0; d < maxDepth; d++)
+        {
+            // 1) the child of level d's node from the logits after it; 2) feed it when a deeper level follows
+            for (var b = 0; b < rows.Count; b++)
+            {
+                _counts[b] = 0;
+                var tree = output.Trees[b];
+                if (!active[b] || d >= _depths[b] || tree.Count != d + 1) continue;   // done, or q ran out of tokens
+                AddChildren(rows[b], tree, d, shape, _lastLogits.AsSpan(b * _vocab, _vocab), b, output);
+                if (tree.Count == d + 2 && d + 1 < _depths[b])
+                {
+                    _tokens[b] = tree.Tokens[d + 1];
+                    _counts[b] = 1;
+                }
+            }
+            if (!_counts.AsSpan().Contains(1)) break;
+            Remember(_model.Forward(_cache, new ForwardInputs(_tokens.AsSpan(0, rows.Count), _counts, LogitsSelection.LastPerRow)));
+            for (var b = 0; b < rows.Count; b++) _fed[b] += _counts[b];
+        }
+    }
+
+    // A branching tree: one pass per level, each row still growing re-feeding its whole tree (depth <= d) after its prefix.
+    private void ProposeTree(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+    {
+        CatchUp(rows, active, through: 1);
+        var maxDepth = Begin(rows, active, shape, output, rootFed: false);
+        var batch = rows.Count;
+        for (var d = 0; d < maxDepth; d++)
+        {
+            var seqLen = 0;
+            for (var b = 0; b < batch; b++)
+            {
+                var tree = output.Trees[b];
+                _counts[b] = active[b] && d < _depths[b] && tree.MaxDepth == d ? tree.Count : 0;
+                if (_counts[b] == 0) continue;
+                _cache.RewindTo(b, _starts[b]);
+                seqLen = Math.Max(seqLen, _counts[b]);
+            }
+            if (seqLen == 0) break;
+            var tokens = _tokens.AsSpan(0, batch * seqLen);
+            var positions = _positions.AsSpan(0, batch * seqLen);
+            var visibility = _visibility.AsSpan(0, batch * seqLen * seqLen);
+            TreeMask.Flatten(output.Trees, _counts, _starts, seqLen, tokens, positions, visibility);
+            var logits = _model.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
+            foreach (var c in _counts) TokensFed += c;
+
+            // children of level d, in rank order, where the shape has them
+            for (var b = 0; b < batch; b++)
+            {
+                if (_counts[b] == 0) continue;
+                _fed[b] = _counts[b];
+                var tree = output.Trees[b];
+                for (var node = tree.CountThroughDepth(d - 1); node < _counts[b]; node++)
+                    AddChildren(rows[b], tree, node, shape, logits.Slice((b * seqLen + node) * _vocab, _vocab), b, output);
+            }
+        }
+    }
+
+    /// <summary>Resets every active row's tree to its root; returns the deepest level any row drafts.</summary>
+    private int Begin(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output, bool rootFed)
+    {
+        var maxDepth = 0;
+        for (var b = 0; b < rows.Count; b++)
+        {
+            _fed[b] = 0;
+            if (!active[b]) continue;
+            _fed[b] = rootFed ? 1 : 0;
+            _starts[b] = rows[b].Count - 1;   // the root's position
+            output.Trees[b].Reset(rows[b][^1]);
+            _shapeNode[b * output.MaxNodes] = 0;
+            _depths[b] = Math.Min(shape.Depth, output.DepthLimits[b]);
+            maxDepth = Math.Max(maxDepth, _depths[b]);
+        }
+        return maxDepth;
+    }
+
+    /// <inheritdoc />
+    public void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, TreeDrafts drafts, ReadOnlySpan<bool> active)
+    {
+        for (var b = 0; b < _cache.BatchSize; b++)
+        {
+            if (!active[b]) continue;
+            var path = drafts.Path(b);
+            if (_selfSpeculation)
+            {
+                // The target's (full-context) KV of the root and accepted drafts replaces the draft's own entries.
+                _cache.RewindTo(b, Math.Min(lengthsBefore[b], _cache.Lengths[b]));
+                if (_cache.Lengths[b] == lengthsBefore[b]) target.CopyLastPassRowInto(_cache, b, b, path.Length);
+                continue;
+            }
+            // The draft holds the nodes it fed; keep the accepted ones (a prefix of the path, which may end in an unfed leaf:
+            // that token is caught up next round, like the bonus token).
+            var kept = 0;
+            while (kept < path.Length && path[kept] < _fed[b]) kept++;
+            _cache.KeepPath(b, _starts[b], path[..kept]);
+        }
+    }
+
+    /// <summary>Draws the children of one node: without replacement from q (sampling) or the top-ranked tokens (greedy).</summary>
+    private void AddChildren(List<int> row, TokenTree tree, int node, TreeShape shape, ReadOnlySpan<float> logits, int b, TreeDrafts output)
+    {
+        var shapeNode = _shapeNode[b * output.MaxNodes + node];
+        var children = shape.ChildCount(shapeNode);
+        if (children == 0) return;
+        var recent = _pathTokens.AsSpan(0, tree.PathTokens(node, _pathTokens));
+        var history = CollectionsMarshal.AsSpan(row);
+        if (_sample)
+        {
+            var q = output.Distributions.AsSpan((b * output.MaxNodes + node) * _vocab, _vocab);
+            _samplers[b].Distribution(logits, history, recent, q);
+            q.CopyTo(_scratch);
+        }
+        else
+        {
+            // Any deterministic choice is lossless under greedy verification; the penalised logits rank like the target's.
+            logits.CopyTo(_scratch);
+            LogitsProcessors.ApplyRepetitionPenalty(_scratch, history, recent, RepetitionPenalty, _seen);
+        }
+        for (var rank = 0; rank < children; rank++)
+        {
+            var x = _sample ? DrawOrNone(_scratch) : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(_scratch);
+            if (x < 0 || (!_sample && float.IsNegativeInfinity(_scratch[x]))) return;   // q has no more tokens to offer
+            _shapeNode[b * output.MaxNodes + tree.Add(node, x)] = shape.Child(shapeNode, rank);
+            _scratch[x] = _sample ? 0f : float.NegativeInfinity;
+        }
+    }
+
+    private int DrawOrNone(ReadOnlySpan<float> weights)
+    {
+        var total = 0.0;
+        foreach (var w in weights) total += w;
+        return total <= 0 ? -1 : TreeVerifier.Draw(weights, _random);
+    }
+
+    /// <summary>Feeds every active row's unseen committed tokens but the last <paramref name="through"/> (0: through the
+    /// root), in chunks, keeping the logits after each row's last fed token.</summary>
+    private void CatchUp(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int through)
     {
         while (true)
         {
             var seqLen = 0;
             for (var b = 0; b < rows.Count; b++)
             {
-                _counts[b] = active[b] ? Math.Min(rows[b].Count - Cache.Lengths[b], CatchUpChunk) : 0;
+                _counts[b] = active[b] ? Math.Clamp(rows[b].Count - through - _cache.Lengths[b], 0, CatchUpChunk) : 0;
                 seqLen = Math.Max(seqLen, _counts[b]);
             }
             if (seqLen == 0) return;
             var tokens = new int[rows.Count * seqLen];
             for (var b = 0; b < rows.Count; b++)
-                for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = rows[b][Cache.Lengths[b] + j];
-            Remember(_model.Forward(Cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow)), _counts);
+                for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = rows[b][_cache.Lengths[b] + j];
+            Remember(_model.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow)));
         }
     }
 
-    private void Remember(ReadOnlySpan<float> logits, ReadOnlySpan<int> counts)
+    private void Remember(ReadOnlySpan<float> logits)
     {
-        var vocab = _scratch.Length;
-        foreach (var count in counts) TokensFed += count;
-        for (var b = 0; b < counts.Length; b++)
-            if (counts[b] > 0) logits.Slice(b * vocab, vocab).CopyTo(_lastLogits.AsSpan(b * vocab, vocab));
+        for (var b = 0; b < _counts.Length; b++)
+        {
+            if (_counts[b] == 0) continue;
+            TokensFed += _counts[b];
+            logits.Slice(b * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(b * _vocab, _vocab));
+        }
     }
 
-    private int Draw(ReadOnlySpan<float> q) => LogitsProcessors.Draw(q, _random.NextDouble());
+    private void EnsureBuffers(int batch, int maxNodes)
+    {
+        if (_shapeNode.Length >= batch * maxNodes) return;
+        _tokens = new int[batch * maxNodes];
+        _positions = new long[batch * maxNodes];
+        _visibility = new bool[batch * maxNodes * maxNodes];
+        _shapeNode = new int[batch * maxNodes];
+        _pathTokens = new int[maxNodes];
+    }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        Cache.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    public void Dispose() => _cache.Dispose();
 }

@@ -1,4 +1,4 @@
-using Condensa.Runtime;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
 
@@ -11,6 +11,7 @@ public sealed class PromptLookupDrafter : IDrafter
 {
     private readonly int _maxNgram;
     private readonly int _minNgram;
+    private int[] _draft = [];
 
     /// <summary>Creates a drafter matching suffixes of <paramref name="minNgram"/>..<paramref name="maxNgram"/> tokens.</summary>
     public PromptLookupDrafter(int maxNgram = 3, int minNgram = 1)
@@ -24,24 +25,27 @@ public sealed class PromptLookupDrafter : IDrafter
     public string Name => "lookup";
 
     /// <inheritdoc />
-    public void ObservePrefill(KvCache target, ReadOnlySpan<int> counts) { }
-
-    /// <inheritdoc />
-    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int gamma, DraftBuffers output)
+    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
     {
         output.HasDistributions = false;
+        if (_draft.Length < output.MaxNodes) _draft = new int[output.MaxNodes];
         for (var b = 0; b < rows.Count; b++)
         {
-            output.Counts[b] = 0;
             if (!active[b]) continue;
+            // a chain as deep as the shape allows: lookup has one continuation per match, so a tree's branches stay empty
             var tokens = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows[b]);
-            output.Counts[b] = Lookup(tokens, gamma, output.Tokens.AsSpan(b * output.MaxGamma, gamma));
+            var depth = Math.Min(Math.Min(shape.Depth, output.DepthLimits[b]), output.MaxNodes - 1);
+            var n = Lookup(tokens, depth, _draft);
+            var tree = output.Trees[b];
+            tree.Reset(tokens[^1]);
+            for (var i = 0; i < n; i++) tree.Add(i, _draft[i]);
         }
     }
 
     /// <summary>Writes the continuation of the latest earlier match of the longest matching suffix; returns its length.</summary>
     internal int Lookup(ReadOnlySpan<int> tokens, int gamma, Span<int> draft)
     {
+        if (gamma <= 0) return 0;
         for (var n = Math.Min(_maxNgram, tokens.Length - 1); n >= _minNgram; n--)
         {
             var suffix = tokens[^n..];
@@ -56,9 +60,6 @@ public sealed class PromptLookupDrafter : IDrafter
         }
         return 0;
     }
-
-    /// <inheritdoc />
-    public void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, ReadOnlySpan<int> accepted, ReadOnlySpan<bool> active) { }
 
     /// <inheritdoc />
     public void Dispose() { }

@@ -2,130 +2,205 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Condensa.Runtime;
 using Condensa.Runtime.Batching;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
 
 /// <summary>
-/// Speculative decoding inside continuous batching: each decode pass is one chain round over the decoding rows
-/// (propose with prompt lookup, verify [last, d1..dn] of every row in one target pass, keep the accepted prefix plus
-/// the correction or bonus token, rewind the row). Prompt lookup keeps no per-row state, so rows can be refilled with
-/// new documents between rounds; stateful drafters (a draft model's or a budget's cache) cannot, and are not offered.
-/// Lossless like <see cref="SpeculativeGenerator"/>: greedy output equals plain decoding.
+/// Speculative decoding as a decode step of the <see cref="Runtime.Generation.DecodeLoop"/>: each pass the planner picks
+/// the proposal's shape (a chain of γ tokens or a Sequoia tree) for the batch and context, the drafter fills one per
+/// decoding row, the target verifies every row's proposal in one pass, and each row keeps its accepted path plus one
+/// corrected or bonus token in both caches. Chains run with the causal mask; trees with tree positions and the ancestor
+/// mask. Lossless: greedy output equals plain decoding, sampled output follows the target's distribution (each row's
+/// own sampler). The drafter hears of every new document and prefill pass, so stateful drafters (a draft model's or a
+/// budget's cache) follow rows that are refilled between passes.
 /// </summary>
-public sealed class SpeculativeDecodeStep : IDecodeStep
+public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
 {
-    private readonly PromptLookupDrafter _drafter;
-    private readonly GammaController _gamma;
+    private readonly IDrafter _drafter;
+    private readonly IDraftPlanner _planner;
+    private readonly bool _ownsDrafter;
     private readonly Random _random;        // the verifier's uniform draws
-    private DraftBuffers? _drafts;
+    private TreeDrafts? _drafts;
     private List<int>[] _histories = [];
     private bool[] _active = [];
-    private int[] _tokens = [], _counts = [], _lengthsBefore = [], _accepted = [];
-    private float[] _p = [], _residual = [];
+    private int[] _counts = [], _lengthsBefore = [], _next = [], _tokens = [], _pathTokens = [];
+    private long[] _positions = [];
+    private bool[] _visibility = [];
+    private float[] _p = [], _scratch = [];
 
-    /// <summary>Creates the step: a fixed γ, or null to adapt it to measured acceptance and step times.</summary>
-    public SpeculativeDecodeStep(PromptLookupDrafter drafter, int? gamma = null, int maxGamma = 12, int? seed = null)
+    /// <summary>Creates the step.</summary>
+    /// <param name="drafter">Where drafts come from (created for the loop's batch size when it keeps per-row state).</param>
+    /// <param name="planner">The proposal's shape per round: <see cref="ChainPlanner"/> or <see cref="TreePlanner"/>.</param>
+    /// <param name="seed">Seeds the verifier's draws (sampling only).</param>
+    /// <param name="stats">Receives the rounds' figures; null keeps them in <see cref="Stats"/> alone.</param>
+    /// <param name="ownsDrafter">Dispose the drafter with the step.</param>
+    public SpeculativeDecodeStep(IDrafter drafter, IDraftPlanner planner, int? seed = null, SpeculativeStats? stats = null, bool ownsDrafter = false)
     {
-        _drafter = drafter ?? throw new ArgumentNullException(nameof(drafter));
-        _gamma = new GammaController(gamma, maxGamma);
+        (_drafter, _planner, _ownsDrafter) = (drafter, planner, ownsDrafter);
+        ArgumentNullException.ThrowIfNull(drafter);
+        ArgumentNullException.ThrowIfNull(planner);
         _random = seed is { } s ? new Random(s) : new Random();
+        Stats = stats ?? new SpeculativeStats();
     }
 
     /// <summary>Rounds, drafted and accepted tokens, and where the time went.</summary>
-    public SpeculativeStats Stats { get; } = new();
+    public SpeculativeStats Stats { get; }
+
+    /// <summary>The mode's name for stats: the drafter's, with "tree-" for tree proposals.</summary>
+    public string Name => _planner is TreePlanner ? $"tree-{_drafter.Name}" : _drafter.Name;
+
+    /// <inheritdoc />
+    public void RowStarted(KvCache cache, int row) => _drafter.RowStarted(cache, row);
+
+    /// <inheritdoc />
+    public void PrefillPassed(KvCache source, int sourceRow, int row, int count) => _drafter.PrefillPassed(source, sourceRow, row, count);
 
     /// <inheritdoc />
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)
     {
-        var m = model.Manifest;
-        if (m.KvLayers.Length != m.NumLayers)
-            throw new CondensaException($"{m.Architecture} stores KV for {m.KvLayers.Length} of {m.NumLayers} layers (layer-condensed): verifying " +
-                "drafted tokens in one pass is not exact for it. Decode it without speculation.");
+        Speculation.CheckTarget(model.Manifest);
         var batch = cache.BatchSize;
-        var vocab = m.VocabSize;
+        var vocab = model.Manifest.VocabSize;
         Allocate(batch, vocab);
+        var drafts = _drafts!;
+        var (context, activeRows, greedy) = (0, 0, true);
         for (var b = 0; b < batch; b++)
         {
             _active[b] = rows[b].IsDecoding;
             _histories[b] = rows[b].Tokens;
+            drafts.DepthLimits[b] = _active[b] ? Math.Max(0, rows[b].Room - 1) : 0;   // the token after the drafts counts too
+            if (!_active[b]) continue;
+            (context, activeRows) = (Math.Max(context, cache.Lengths[b]), activeRows + 1);
+            greedy &= rows[b].Sampler.IsArgmax;
         }
-        var gamma = _gamma.Next();
 
-        // 1) propose up to γ drafts per decoding row, never past the row's token limit or the context
+        // 1) the shape for this batch and context; a proposal per decoding row, cut to the room left in its context
+        var shape = _planner.Next(activeRows, context);
         var clock = Stopwatch.StartNew();
-        _drafter.Propose(_histories, _active, gamma, _drafts!);
+        _drafter.Propose(_histories, _active, shape, drafts);
         var draftTime = clock.Elapsed;
-        for (var b = 0; b < batch; b++)
-        {
-            var roomInContext = cache.MaxCapacity - cache.Lengths[b] - 1;
-            _drafts!.Counts[b] = _active[b] ? Math.Clamp(Math.Min(_drafts.Counts[b], Math.Min(rows[b].Room - 1, roomInContext)), 0, gamma) : 0;
-        }
-
-        // 2) verify [last, d1..dn] of every decoding row in one target pass
         clock.Restart();
-        var seqLen = 1 + _drafts!.Counts.Max();
-        if (_tokens.Length < batch * seqLen) _tokens = new int[batch * (_gamma.MaxGamma + 1)];
-        var tokens = _tokens.AsSpan(0, batch * seqLen);                            // [batch, seqLen]
-        tokens.Clear();
+        var (seqLen, chains) = (0, true);
         for (var b = 0; b < batch; b++)
         {
             _lengthsBefore[b] = cache.Lengths[b];
-            _counts[b] = _active[b] ? _drafts.Counts[b] + 1 : 0;
+            _counts[b] = 0;
             if (!_active[b]) continue;
-            tokens[b * seqLen] = rows[b].Tokens[^1];
-            _drafts.Row(b).CopyTo(tokens[(b * seqLen + 1)..]);
+            var tree = drafts.Trees[b];
+            tree.Truncate(cache.MaxCapacity - cache.Lengths[b]);   // a breadth-first prefix is a tree
+            _counts[b] = tree.Count;
+            seqLen = Math.Max(seqLen, tree.Count);
+            chains &= tree.MaxDepth == tree.Count - 1;
         }
-        // 3) accept per row with the row's own sampler (where every active row's is a plain argmax, from the target's greedy
-        //    tokens alone); 4) the row's cache keeps [last, d1..da]
-        var argmax = true;
-        for (var b = 0; b < batch; b++) argmax &= !_active[b] || rows[b].Sampler.IsArgmax;
-        var greedy = argmax ? model.ForwardGreedy(cache, new ForwardInputs(tokens, _counts, LogitsSelection.All)) : default;   // [batch, seqLen]
-        var logits = argmax ? default : model.Forward(cache, new ForwardInputs(tokens, _counts, LogitsSelection.All));          // [batch, seqLen, vocab]
-        var accepted = 0;
+
+        // 2) verify every row's proposal in one target pass: a chain is plain causal decoding of [root, d1..dn]; a tree
+        //    takes positions prefix + depth and the mask prefix ++ ancestors
+        var inputs = Flatten(drafts, seqLen, chains);
+        if (greedy)
+        {
+            // greedy: walk each row's proposal along the target's argmax tokens (the logits need not reach the host)
+            var targetTokens = model.ForwardGreedy(cache, inputs);   // [batch, seqLen]
+            for (var b = 0; b < batch; b++)
+                if (_active[b])
+                    drafts.PathLengths[b] = TreeVerifier.VerifyGreedy(drafts.Trees[b], targetTokens.Slice(b * seqLen, drafts.Trees[b].Count),
+                        drafts.Paths.AsSpan(b * drafts.MaxNodes, drafts.MaxNodes), out _next[b]);
+        }
+        else
+        {
+            var logits = model.Forward(cache, inputs);   // [batch, seqLen, vocab]
+            for (var b = 0; b < batch; b++)
+                if (_active[b])
+                    drafts.PathLengths[b] = chains ? VerifyChain(rows[b], logits, b, seqLen, vocab) : VerifyTree(rows[b], logits, b, seqLen, vocab);
+        }
+
+        // 3) commit: the target keeps [root, accepted path]; the drafter keeps what it holds of the same path
+        for (var b = 0; b < batch; b++)
+            if (_active[b]) cache.KeepPath(b, _lengthsBefore[b], drafts.Path(b));
+        _drafter.Commit(cache, _lengthsBefore, drafts, _active);
+        var verifyTime = clock.Elapsed;
+
+        // 4) emit the accepted drafts and the token after them; the loop applies the stop and length rules
+        var (proposed, accepted) = (0, 0);
         for (var b = 0; b < batch; b++)
         {
             if (!_active[b]) continue;
-            var row = rows[b];
-            var n = _drafts.Counts[b];
-            var drafts = _drafts.Row(b);
-            int next;
-            if (argmax)
-            {
-                _accepted[b] = ChainVerifier.VerifyGreedy(greedy.Slice(b * seqLen, n + 1), drafts, out next);
-            }
-            else
-            {
-                for (var i = 0; i <= n; i++)
-                    row.Sampler.Distribution(logits.Slice((b * seqLen + i) * vocab, vocab), CollectionsMarshal.AsSpan(row.Tokens), drafts[..i],
-                        _p.AsSpan(i * vocab, vocab));
-                _accepted[b] = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * vocab), [], drafts, vocab, _random, _residual, out next);
-            }
-            cache.RewindTo(b, _lengthsBefore[b] + _accepted[b] + 1);
-            row.Emitted.Clear();
-            row.Emitted.AddRange(drafts[.._accepted[b]]);
-            row.Emitted.Add(next);
-            accepted += _accepted[b];
+            var (tree, emitted) = (drafts.Trees[b], rows[b].Emitted);
+            var path = drafts.Path(b);
+            emitted.Clear();
+            foreach (var node in path[1..]) emitted.Add(tree.Tokens[node]);
+            emitted.Add(_next[b]);
+            (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
-        var verifyTime = clock.Elapsed;
+        Stats.Record(activeRows, proposed, accepted, draftTime, verifyTime);
+        _planner.Observe(shape, proposed, accepted, draftTime, verifyTime);
+    }
 
-        var proposed = _drafts.Counts.Sum();
-        Stats.Rounds++;
-        Stats.RowRounds += _active.Count(a => a);
-        Stats.Proposed += proposed;
-        Stats.Accepted += accepted;
-        Stats.DraftTime += draftTime;
-        Stats.VerifyTime += verifyTime;
-        _gamma.Observe(gamma, proposed, accepted, draftTime, verifyTime);
+    /// <summary>The verification pass's inputs: each row's proposal, breadth-first, padded to <paramref name="seqLen"/>.</summary>
+    private ForwardInputs Flatten(TreeDrafts drafts, int seqLen, bool chains)
+    {
+        var batch = _counts.Length;
+        var tokens = _tokens.AsSpan(0, batch * seqLen);
+        if (chains)
+        {
+            tokens.Clear();
+            for (var b = 0; b < batch; b++)
+                if (_counts[b] > 0) drafts.Trees[b].Tokens.CopyTo(tokens.Slice(b * seqLen, seqLen));
+            return new ForwardInputs(tokens, _counts, LogitsSelection.All);
+        }
+        var positions = _positions.AsSpan(0, batch * seqLen);
+        var visibility = _visibility.AsSpan(0, batch * seqLen * seqLen);
+        TreeMask.Flatten(drafts.Trees, _counts, _lengthsBefore, seqLen, tokens, positions, visibility);
+        return new ForwardInputs(tokens, _counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility };
+    }
+
+    // Speculative sampling along a chain, with the row's sampler giving the target's law at each position.
+    private int VerifyChain(BatchRow row, ReadOnlySpan<float> logits, int b, int seqLen, int vocab)
+    {
+        var drafts = _drafts!;
+        var chain = drafts.Trees[b].Tokens[1..];
+        var n = chain.Length;
+        for (var i = 0; i <= n; i++)
+            row.Sampler.Distribution(logits.Slice((b * seqLen + i) * vocab, vocab), CollectionsMarshal.AsSpan(row.Tokens), chain[..i],
+                _p.AsSpan(i * vocab, vocab));
+        var q = drafts.RowDistributions(b);
+        var accepted = ChainVerifier.Verify(_p.AsSpan(0, (n + 1) * vocab), q.IsEmpty ? q : q[..(n * vocab)], chain, vocab, _random,
+            _scratch.AsSpan(0, vocab), out _next[b]);
+        var path = drafts.Paths.AsSpan(b * drafts.MaxNodes, accepted + 1);
+        for (var i = 0; i <= accepted; i++) path[i] = i;
+        return accepted + 1;
+    }
+
+    // Multi-draft speculative sampling down the row's tree (Sequoia), the row's sampler giving the law at each visited node.
+    private int VerifyTree(BatchRow row, ReadOnlySpan<float> logits, int b, int seqLen, int vocab)
+    {
+        var drafts = _drafts!;
+        var tree = drafts.Trees[b];
+        return TreeVerifier.Verify(tree, logits.Slice(b * seqLen * vocab, tree.Count * vocab),
+            (node, nodeLogits, p) => row.Sampler.Distribution(nodeLogits, CollectionsMarshal.AsSpan(row.Tokens),
+                _pathTokens.AsSpan(0, tree.PathTokens(node, _pathTokens)), p),
+            drafts.RowDistributions(b), vocab, _random, _scratch, drafts.Paths.AsSpan(b * drafts.MaxNodes, drafts.MaxNodes), out _next[b]);
     }
 
     private void Allocate(int batch, int vocab)
     {
-        if (_active.Length == batch) return;
-        _drafts = new DraftBuffers(batch, _gamma.MaxGamma, vocab, withDistributions: false);
+        if (_active.Length == batch && _drafts?.Vocab == vocab) return;
+        var maxNodes = _planner.MaxNodes;
+        _drafts = new TreeDrafts(batch, maxNodes, vocab, withDistributions: _drafter.SamplesDrafts);
         _histories = new List<int>[batch];
         _active = new bool[batch];
-        (_counts, _lengthsBefore, _accepted) = (new int[batch], new int[batch], new int[batch]);
-        _p = new float[(_gamma.MaxGamma + 1) * vocab];   // [maxGamma + 1, vocab] one row's target distributions
-        _residual = new float[vocab];
+        (_counts, _lengthsBefore, _next) = (new int[batch], new int[batch], new int[batch]);
+        _tokens = new int[batch * maxNodes];
+        _positions = new long[batch * maxNodes];
+        _visibility = new bool[batch * maxNodes * maxNodes];
+        _pathTokens = new int[maxNodes];
+        _p = new float[maxNodes * vocab];   // [maxNodes, vocab] one row's target laws along a chain
+        _scratch = new float[2 * vocab];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsDrafter) _drafter.Dispose();
     }
 }

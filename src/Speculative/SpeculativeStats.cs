@@ -26,6 +26,17 @@ public sealed class SpeculativeStats
     /// <summary>Time spent in verification passes.</summary>
     public TimeSpan VerifyTime { get; internal set; }
 
+    /// <summary>Adds one round over <paramref name="activeRows"/> rows.</summary>
+    internal void Record(int activeRows, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime)
+    {
+        Rounds++;
+        RowRounds += activeRows;
+        Proposed += proposed;
+        Accepted += accepted;
+        DraftTime += draftTime;
+        VerifyTime += verifyTime;
+    }
+
     /// <summary>Fraction of drafted tokens accepted.</summary>
     public double AcceptanceRate => Proposed > 0 ? (double)Accepted / Proposed : 0;
 

@@ -25,6 +25,26 @@ public sealed class ChatCommandTests
     }
 
     [TestMethod]
+    [DataRow("lookup")]
+    [DataRow("self")]
+    [DataRow("tree")]
+    public async Task Chat_Speculative_SameRepliesAsPlainAndLaterTurnsAppend(string mode)
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        const string input = "hello there\nand again\n/exit\n";
+        var plain = await CliRunner.RunWithInput(input, "chat", "--model", checkpoint, "--max-tokens", "6", "--temperature", "0");
+
+        var (exit, output, error) = await CliRunner.RunWithInput(input, "chat", "--model", checkpoint, "--max-tokens", "6", "--temperature", "0",
+            "--speculative", mode, "--sinks", "2", "--window", "8");
+
+        Assert.AreEqual(0, exit, error);
+        Assert.AreEqual(plain.Output, output, "greedy speculation gives plain decoding's replies");
+        var turns = Turns(error);
+        Assert.HasCount(2, turns);
+        Assert.AreEqual("appended", turns[1].Groups[3].Value, error);
+    }
+
+    [TestMethod]
     public async Task Chat_Reset_PrefillsAgain()
     {
         var checkpoint = CliRunner.Checkpoint();

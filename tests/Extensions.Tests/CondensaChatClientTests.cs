@@ -1,6 +1,7 @@
 using Condensa.Extensions.AI;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
+using Condensa.Speculative;
 using Condensa.Tokenization;
 using Microsoft.Extensions.AI;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
@@ -50,6 +51,28 @@ public sealed class CondensaChatClientTests
         Assert.AreEqual(prompt.Count, response.Usage!.InputTokenCount);
         Assert.AreEqual(tokens.Count, response.Usage.OutputTokenCount);
         Assert.AreEqual(stops.Contains(tokens[^1]) ? ChatFinishReason.Stop : ChatFinishReason.Length, response.FinishReason);
+    }
+
+    [TestMethod]
+    [DataRow("lookup", false)]
+    [DataRow("self", false)]
+    [DataRow("self", true)]
+    public async Task GetResponseAsync_Speculative_SameReplyAsPlainDecoding(string mode, bool tree)
+    {
+        var model = (IDecoder)_client.GetService(typeof(IDecoder))!;
+        var tokenizer = (CheckpointTokenizer)_client.GetService(typeof(CheckpointTokenizer))!;
+        var template = (ChatTemplate)_client.GetService(typeof(ChatTemplate))!;
+        // a small self-speculation budget, so the draft really reads less than the target
+        var speculation = new SpeculationOptions { Mode = Enum.Parse<SpeculationMode>(mode, ignoreCase: true), Tree = tree, Sinks = 2, Window = 8 };
+        using var speculative = new CondensaChatClient(model, tokenizer, template, new CondensaChatClientOptions { MaxOutputTokens = 24, Speculation = speculation });
+
+        foreach (var question in new[] { "the cat sat", "in the morning the" })
+        {
+            var plain = await _client.GetResponseAsync(Ask(question), cancellationToken: TestContext.CancellationToken);
+            var reply = await speculative.GetResponseAsync(Ask(question), cancellationToken: TestContext.CancellationToken);
+            Assert.AreEqual(plain.Text, reply.Text, question);
+            Assert.AreEqual(plain.Usage!.OutputTokenCount, reply.Usage!.OutputTokenCount, question);
+        }
     }
 
     [TestMethod]

@@ -145,11 +145,10 @@ public sealed class DeviceKvTests
         using var model = DecoderModel.Load(export, settings);
         using var cache = model.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
         model.Forward(cache, [.. TinyModels.Ids(3, seed: 91), 0, 0, 0], [3, 0], LogitsSelection.LastPerRow);
-        using var prefiller = new RowPrefiller(model, batchSize: 2);
+        using var prefiller = new RowPrefiller(model);
         prefiller.Begin(cache, row: 1);
         var logits = new List<float>(prefiller.Feed(cache, TinyModels.Ids(5, seed: 92)).ToArray());
         logits.AddRange(prefiller.Feed(cache, TinyModels.Ids(4, seed: 93)).ToArray());
-        prefiller.End();
         for (var step = 0; step < 3; step++)
             logits.AddRange(model.Forward(cache, TinyModels.Ids(2, seed: 94 + step), [1, 1], LogitsSelection.LastPerRow).ToArray());
         return [.. logits];

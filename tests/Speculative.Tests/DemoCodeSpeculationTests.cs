@@ -28,9 +28,9 @@ public sealed class DemoCodeSpeculationTests
         using var draftModel = drafterName == "draft" ? DecoderModel.Load(DemoExports.Get("demo-code-draft")) : null;
         using IDrafter drafter = drafterName switch
         {
-            "draft" => new DraftModelDrafter(draftModel!, target.Manifest, batch, generation.Sampling),
+            "draft" => ModelDrafter.ForDraftModel(draftModel!, target.Manifest, batch, generation.Sampling),
             // 4 sinks + 16 recent tokens: shorter than the prompts, so the ring evicts.
-            "self" => new SelfSpeculationDrafter(target, new KvBudget(Sinks: 4, Window: 16, Slack: 8), maxGamma: 8, batch, generation.Sampling),
+            "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 16, Slack: 8), 8, batch, generation.Sampling),
             _ => new PromptLookupDrafter(),
         };
         var stats = new SpeculativeStats();

@@ -28,11 +28,11 @@ public sealed class DemoCodeTreeTests
         var plain = new Generator(target).GenerateBatch(prompts, generation);
 
         var planner = new TreePlanner(TreeCalibration.Default(), size, depth, maxNodes: 32, maxDepth: 8);
-        using ITreeDrafter drafter = drafterName == "draft"
-            ? TreeDrafter.ForDraftModel(draft, target.Manifest, batch, generation.Sampling)
-            : TreeDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 16, Slack: planner.MaxNodes), planner.MaxNodes, batch, generation.Sampling);
+        using IDrafter drafter = drafterName == "draft"
+            ? ModelDrafter.ForDraftModel(draft, target.Manifest, batch, generation.Sampling)
+            : ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 16, Slack: planner.MaxNodes), planner.MaxNodes, batch, generation.Sampling);
         var stats = new SpeculativeStats();
-        var tree = new TreeSpeculativeGenerator(target).GenerateBatch(prompts, drafter, new TreeSpeculativeOptions { Generation = generation, Planner = planner },
+        var tree = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter, new SpeculativeOptions { Generation = generation, Planner = planner },
             stats);
 
         for (var b = 0; b < batch; b++)

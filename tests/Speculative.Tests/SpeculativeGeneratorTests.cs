@@ -49,7 +49,7 @@ public sealed class SpeculativeGeneratorTests
         // A budget that holds the whole sequence makes the draft the target itself: every draft must pass.
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
         var generation = new GenerationOptions { MaxNewTokens = 20 };
-        using var drafter = new SelfSpeculationDrafter(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), maxGamma: 4, batchSize: 2,
+        using var drafter = ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), 4, batchSize: 2,
             generation.Sampling);
         var stats = new SpeculativeStats();
         new SpeculativeGenerator(target).GenerateBatch(Prompts(2), drafter, new SpeculativeOptions { Generation = generation, Gamma = 4 }, stats);
@@ -57,17 +57,45 @@ public sealed class SpeculativeGeneratorTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ContinuousBatching_SelfSpeculation_RowsRefilled_EachDocumentEqualsPlain(bool tree)
+    {
+        // The budget cache is seeded from each document's prefill on the side cache and must forget the row's last document.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var prompts = Prompts(5);
+        var generation = new GenerationOptions { MaxNewTokens = 12, PrefillChunk = 4 };
+        var requests = prompts.Select((p, i) => new Runtime.Batching.BatchRequest(i, p, generation with { MaxNewTokens = 6 + 3 * i })).ToList();
+        var stats = new SpeculativeStats();
+        var options = new SpeculationOptions { Mode = SpeculationMode.Self, Tree = tree, Gamma = tree ? null : 3, Sinks = 2, Window = 6, TreeSize = 6, TreeDepth = 3 };
+        using var step = (SpeculativeDecodeStep)Speculation.CreateStep(target, options, 2, SamplingOptions.Greedy, stats: stats);
+
+        var results = new Runtime.Batching.ContinuousBatcher(target, step).Run(requests, new Runtime.Batching.BatchOptions { BatchSize = 2 },
+            stats.Generation, TestContext.CancellationToken).ToList();
+
+        Assert.HasCount(prompts.Length, results);
+        foreach (var result in results)
+        {
+            var alone = new Generator(target).GenerateBatch([prompts[(int)result.Id]], requests[(int)result.Id].Generation!)[0];
+            CollectionAssert.AreEqual(alone.Tokens.ToArray(), result.Tokens.ToArray(), $"document {result.Id}");
+        }
+        Assert.IsGreaterThan(0, stats.Accepted);
+    }
+
+    [TestMethod]
     public void SelfSpeculationDrafter_TargetKvCopied_DraftNeverRecomputesCommittedTokens()
     {
         // With the target's KV copied in after prefill and after every verification, each round feeds the draft exactly
-        // the last committed token plus γ-1 drafts; recomputing the prompt or accepted tokens would feed more.
+        // the last committed token plus its drafts but the last (γ-1, fewer where the token limit cuts the chain), as
+        // many tokens as it proposes; recomputing the prompt or accepted tokens would feed more.
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
         var generation = new GenerationOptions { MaxNewTokens = 40 };
-        using var drafter = new SelfSpeculationDrafter(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), maxGamma: 4, batchSize: 1,
+        using var drafter = ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), 4, batchSize: 1,
             generation.Sampling);
         var stats = new SpeculativeStats();
         new SpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter, new SpeculativeOptions { Generation = generation, Gamma = 4 }, stats);
-        Assert.AreEqual(stats.Rounds * 4L, drafter.TokensFed);
+        Assert.AreEqual((long)stats.Proposed, drafter.TokensFed);
+        Assert.IsGreaterThan(stats.Rounds * 3L, (long)stats.Proposed, "most rounds must draft the full γ = 4");
     }
 
     [TestMethod]
@@ -78,7 +106,7 @@ public sealed class SpeculativeGeneratorTests
         var generation = new GenerationOptions { MaxNewTokens = 16, Sampling = new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = 3 } };
         int[] Run()
         {
-            using var drafter = new DraftModelDrafter(draft, target.Manifest, 1, generation.Sampling);
+            using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, generation.Sampling);
             return [.. new SpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter, new SpeculativeOptions { Generation = generation, Gamma = 3 })[0].Tokens];
         }
         CollectionAssert.AreEqual(Run(), Run());
@@ -104,7 +132,7 @@ public sealed class SpeculativeGeneratorTests
     {
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
         using var other = DecoderModel.Load(TinyExports.Get("spec-draft-300", DraftSpec with { VocabSize = 300 }).Export);
-        var e = Assert.ThrowsExactly<CondensaException>(() => new DraftModelDrafter(other, target.Manifest, 1, SamplingOptions.Greedy));
+        var e = Assert.ThrowsExactly<CondensaException>(() => ModelDrafter.ForDraftModel(other, target.Manifest, 1, SamplingOptions.Greedy));
         StringAssert.Contains(e.Message, "vocabulary mismatch");
     }
 
@@ -118,9 +146,9 @@ public sealed class SpeculativeGeneratorTests
 
     private static IDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling) => name switch
     {
-        "draft" => new DraftModelDrafter(draft, target.Manifest, batch, sampling),
+        "draft" => ModelDrafter.ForDraftModel(draft, target.Manifest, batch, sampling),
         // A small budget, so the ring evicts and the draft really differs from the target.
-        "self" => new SelfSpeculationDrafter(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), maxGamma: 6, batch, sampling),
+        "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), 6, batch, sampling),
         "lookup" => new PromptLookupDrafter(),
         _ => throw new ArgumentException(name),
     };

@@ -23,11 +23,8 @@ internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTok
 /// </summary>
 internal static class SpeculativeBench
 {
-    // The largest γ the adaptive controller may choose, as in `generate`.
-    private const int MaxGamma = 12;
-
     public static IReadOnlyList<SpeculativeBenchRow> Measure(Func<string, DecoderModel> targetFor, DecoderModel? draft, CheckpointTokenizer tokenizer,
-        string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreePlanner> treePlanners, TextWriter log,
+        string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
         CancellationToken cancellationToken)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
@@ -42,10 +39,7 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var target = targetFor(mode);
-                    var sample = mode.StartsWith("tree-", StringComparison.Ordinal)
-                        ? RunTree(mode, target, draft, prompts, options, settings, treePlanners[mode])
-                        : RunOnce(mode, target, draft, prompts, options, settings);
+                    var sample = RunOnce(mode, targetFor(mode), draft, prompts, options, settings, calibrations.GetValueOrDefault(mode));
                     if (run > 0) samples[mode].Add(sample);
                 }
             var plainTokens = samples.TryGetValue("none", out var p) ? p[0].Tokens : null;
@@ -67,49 +61,42 @@ internal static class SpeculativeBench
         IReadOnlyList<IReadOnlyList<int>> Tokens);
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
-        SpeculativeBenchSettings settings)
+        SpeculativeBenchSettings settings, TreeCalibration? calibration)
     {
-        var batch = prompts.Length;
-        if (mode == "none")
+        var speculation = Options(mode, settings) with { Calibration = calibration };
+        var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
+        var stats = spec?.Generation ?? new GenerationStats();
+        var step = Speculation.CreateStep(target, speculation, prompts.Length, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
+        try
         {
-            var stats = new GenerationStats();
-            var results = new Generator(target).GenerateBatch(prompts, options, stats);
-            return new Sample(DecodeRate(stats, batch), double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)]);
+            var results = new Generator(target, step).GenerateBatch(prompts, options, stats);
+            var rate = DecodeRate(stats, prompts.Length);
+            return spec is null
+                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
+                : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound, spec.VerifyMillisecondsPerRound,
+                    [.. results.Select(r => r.Tokens)]);
         }
-        using var drafter = CreateDrafter(mode, target, draft, batch, options, settings);
-        var spec = new SpeculativeStats();
-        var output = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter,
-            new SpeculativeOptions { Generation = options, Gamma = settings.Gamma, MaxGamma = MaxGamma }, spec);
-        return new Sample(DecodeRate(spec.Generation, batch), spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound,
-            spec.VerifyMillisecondsPerRound, [.. output.Select(r => r.Tokens)]);
+        finally
+        {
+            (step as IDisposable)?.Dispose();
+        }
     }
 
-    /// <summary>Tree speculation (Sequoia): the planner sizes each round's tree from the calibration for this pair.</summary>
-    private static Sample RunTree(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
-        SpeculativeBenchSettings settings, TreePlanner planner)
+    /// <summary>A bench mode (none, draft, self, lookup, tree-draft, tree-self) as the library's options.</summary>
+    private static SpeculationOptions Options(string mode, SpeculativeBenchSettings settings)
     {
-        var batch = prompts.Length;
-        using var drafter = mode == "tree-draft"
-            ? TreeDrafter.ForDraftModel(draft ?? throw new CondensaException("tree-draft needs --draft NAME (or a catalog pairing)."), target.Manifest,
-                batch, options.Sampling)
-            : TreeDrafter.ForSelfSpeculation(target, new KvBudget(settings.Sinks, settings.Window, Slack: planner.MaxNodes), planner.MaxNodes, batch,
-                options.Sampling);
-        var spec = new SpeculativeStats();
-        var output = new TreeSpeculativeGenerator(target).GenerateBatch(prompts, drafter, new TreeSpeculativeOptions { Generation = options, Planner = planner },
-            spec);
-        return new Sample(DecodeRate(spec.Generation, batch), spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound,
-            spec.VerifyMillisecondsPerRound, [.. output.Select(r => r.Tokens)]);
+        var tree = mode.StartsWith("tree-", StringComparison.Ordinal);
+        var name = tree ? mode["tree-".Length..] : mode;
+        var kind = name switch
+        {
+            "none" when !tree => SpeculationMode.None,
+            "lookup" when !tree => SpeculationMode.Lookup,
+            "draft" => SpeculationMode.Draft,
+            "self" => SpeculationMode.Self,
+            _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup, tree-draft, tree-self."),
+        };
+        return new SpeculationOptions { Mode = kind, Tree = tree, Gamma = settings.Gamma, Sinks = settings.Sinks, Window = settings.Window };
     }
-
-    private static IDrafter CreateDrafter(string mode, DecoderModel target, DecoderModel? draft, int batch, GenerationOptions options,
-        SpeculativeBenchSettings settings) => mode switch
-    {
-        "draft" => new DraftModelDrafter(draft ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog pairing)."),
-            target.Manifest, batch, options.Sampling),
-        "self" => new SelfSpeculationDrafter(target, new KvBudget(settings.Sinks, settings.Window, Slack: MaxGamma), MaxGamma, batch, options.Sampling),
-        "lookup" => new PromptLookupDrafter(),
-        _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup, tree-draft, tree-self."),
-    };
 
     /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>
     private static int[][] Prompts(IReadOnlyList<int> corpus, int? bos, int batch, int length, int limit)

@@ -179,14 +179,13 @@ internal static class BenchCommand
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(targetSettings));
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
-        var planners = new Dictionary<string, TreePlanner>();
+        var calibrations = new Dictionary<string, TreeCalibration?>();
         if (settings.Modes.Contains("tree-draft") && draftPath is not null)
-            planners["tree-draft"] = Planner(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", null, error);
+            calibrations["tree-draft"] = Calibration(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", error);
         if (settings.Modes.Contains("tree-self"))
-            planners["tree-self"] = Planner(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}",
-                new KvBudget(settings.Sinks, settings.Window, SpeculativeSetup.MaxTreeNodes).Slots, error);
+            calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         var rows = SpeculativeBench.Measure(mode => mode is "draft" or "tree-draft" && pairedTarget is not null ? pairedTarget : target, draft,
-            tokenizer, text, settings, planners, error, cancellationToken);
+            tokenizer, text, settings, calibrations, error, cancellationToken);
         var peak = Machine.PeakWorkingSet();
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
         await output.WriteLineAsync(Machine.DescribePeak(peak));
@@ -197,12 +196,12 @@ internal static class BenchCommand
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
-    /// <summary>The tree planner for a drafter: its saved calibration (condensa calibrate) or the default prior.</summary>
-    private static TreePlanner Planner(string exportDir, string key, int? draftContextLimit, TextWriter log)
+    /// <summary>The calibration of a drafter's trees (condensa calibrate), or null for the default prior, with a note.</summary>
+    private static TreeCalibration? Calibration(string exportDir, string key, TextWriter log)
     {
         var calibration = TreeCalibration.Load(exportDir, key);
         if (calibration is null) log.WriteLine($"note: no {TreeCalibration.FileName(key)}; trees sized from the default prior.");
-        return new TreePlanner(calibration ?? TreeCalibration.Default(draftContextLimit), maxNodes: SpeculativeSetup.MaxTreeNodes);
+        return calibration;
     }
 
     // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 using Condensa.Speculative.Trees;
 using Condensa.Tokenization;
 
@@ -58,7 +59,7 @@ internal static class CalibrateCommand
                 var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
                 var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
                     parse.GetValue(modelOptions.Precision), resolved, error, loaded, session);
-                var budget = new KvBudget(sinkCount, windowSize, SpeculativeSetup.MaxTreeNodes);
+                var budget = new KvBudget(sinkCount, windowSize, Speculation.DefaultMaxTreeNodes);
                 var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 
                 // 1) held-out sequences: each prompt and the target's own continuation of it
@@ -121,7 +122,7 @@ internal static class CalibrateCommand
         await output.WriteLineAsync($"acceptance ({calibration.Positions} positions): {string.Join(' ', calibration.Acceptance.Select(a => a.ToString("F3")))}");
         await output.WriteLineAsync($"target pass: {Describe(calibration.Target)}");
         await output.WriteLineAsync($"draft pass:  {Describe(calibration.Draft)}");
-        var planner = new TreePlanner(calibration, maxNodes: SpeculativeSetup.MaxTreeNodes);
+        var planner = new TreePlanner(calibration, maxNodes: Speculation.DefaultMaxTreeNodes);
         foreach (var batch in batches)
         foreach (var context in contexts)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 using Condensa.Tokenization;
 
 namespace Condensa.Cli.Commands;
@@ -27,10 +28,13 @@ internal static class ChatCommand
             system, template, maxTokens, temperature, topP, seed,
         };
         modelOptions.AddTo(command);
+        var speculation = new SpeculationCommandOptions().AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
             var resolved = modelOptions.Resolve(parse, error);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
+            var setup = speculation.Parse(parse);
+            var settings = modelOptions.Settings(parse, resolved);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(settings));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = resolved.LoadTokenizer();
             var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
@@ -40,7 +44,13 @@ internal static class ChatCommand
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
                 StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
-            using var session = new ChatSession(decoder, tokenizer, chatTemplate, options);
+            var loaded = new List<IDisposable>();
+            using var release = new Disposables(loaded);
+            var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                settings);
+            var step = Speculation.CreateStep(decoder, speculative, batchSize: 1, options.Sampling, draft);
+            if (step is IDisposable owned) loaded.Add(owned);
+            using var session = new ChatSession(decoder, tokenizer, chatTemplate, options, step);
             if (parse.GetValue(system) is { } s) session.SetSystem(s);
             await error.WriteLineAsync($"chat with {Path.GetFileName(resolved.ExportDir)} (template {chatTemplate.Name}); /reset, /exit; " +
                 "Ctrl+C stops a reply");

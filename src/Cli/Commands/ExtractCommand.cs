@@ -15,9 +15,6 @@ internal static class ExtractCommand
 {
     private const string Lookup = "lookup";
 
-    // The largest draft the adaptive controller may choose.
-    private const int MaxGamma = 12;
-
     public static Command Create()
     {
         var modelOptions = new ModelOptions();
@@ -72,14 +69,15 @@ internal static class ExtractCommand
             var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
             if (condensed && parse.GetValue(speculative) == Lookup)
                 await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
-            var spec = parse.GetValue(speculative) == Lookup && !condensed
-                ? new SpeculativeDecodeStep(new PromptLookupDrafter(), fixedGamma, MaxGamma, sampling.Seed)
-                : null;
-            var stats = new GenerationStats();
+            var speculation = new SpeculationOptions { Mode = parse.GetValue(speculative) == Lookup && !condensed ? SpeculationMode.Lookup : SpeculationMode.None,
+                Gamma = fixedGamma };
+            var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
+            var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, stats: spec);
+            var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-            var job = new ExtractionJob(decoder, tokenizer, spec ?? (IDecodeStep)new PlainDecodeStep(), settings);
+            var job = new ExtractionJob(decoder, tokenizer, step, settings);
             var progress = await Task.Run(() => job.Run(outputLog, error, terminal, stats, cancellationToken), cancellationToken);
-            await stdout.WriteLineAsync(Summary(progress, stats, spec?.Stats, settings));
+            await stdout.WriteLineAsync(Summary(progress, stats, spec, settings));
             return 0;
         });
         return command;

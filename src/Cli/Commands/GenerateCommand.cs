@@ -26,37 +26,19 @@ internal static class GenerateCommand
         var penalty = new Option<float>("--repetition-penalty") { Description = "Repetition penalty; 1 = off", DefaultValueFactory = _ => 1f }.Above(0);
         var seed = new Option<int?>("--seed") { Description = "Random seed: the same seed gives the same text" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (text, token ids, counts, speed) instead of streaming" };
-        var speculative = new Option<string>("--speculative")
-        {
-            Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams), " +
-                "tree (Sequoia token trees, drafted by --draft if given, else by self-speculation)",
-            DefaultValueFactory = _ => SpeculativeSetup.None,
-        };
-        speculative.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
-        var draftModel = new Option<string?>("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
-        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
-        var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
-        var window = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 }.AtLeast(1);
-        var treeSize = new Option<string>("--tree-size")
-        {
-            Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",
-            DefaultValueFactory = _ => "auto",
-        };
-        var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" }.AtLeast(1);
-
+        var speculation = new SpeculationCommandOptions();
         var command = new Command("generate", "Complete a prompt with a model")
         {
             prompt, promptFile, maxTokens, temperature, topP, topK, minP, penalty, seed, json,
-            speculative, draftModel, gamma, sinks, window, treeSize, treeDepth,
         };
+        speculation.AddTo(command);
         modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
             var text = PromptText(parse.GetValue(prompt), parse.GetValue(promptFile), input);
             var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
-            var setup = new SpeculativeSetup(parse.GetValue(speculative)!, parse.GetValue(draftModel), SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!),
-                parse.GetValue(sinks), parse.GetValue(window), SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
+            var setup = speculation.Parse(parse);
             var session = modelOptions.Settings(parse, resolved);
             using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
             ExecutionOptions.ReportFallback(decoder, error);
@@ -70,29 +52,14 @@ internal static class GenerateCommand
                 StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
             };
             var loaded = new List<IDisposable>();
-            try
-            {
-                var (catalog, precision) = (parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision));
-                var tree = setup.IsTree ? setup.CreateTreeRun(decoder, resolved, catalog, precision, sampling, error, loaded, session) : null;
-                if (tree is not null) loaded.Add(tree.Drafter);
-                var speculation = setup.Enabled && !setup.IsTree
-                    ? new SpeculativeRunSetup(setup.CreateDrafter(decoder, resolved, catalog, precision, MaxGamma,
-                        sampling, error, loaded, session), setup.Gamma, MaxGamma)
-                    : null;
-                if (speculation is not null) loaded.Add(speculation.Drafter);
-                return await Run(new GenerationRun(decoder, tokenizer, options, speculation, tree), text, parse.GetValue(json), output, error,
-                    cancellationToken);
-            }
-            finally
-            {
-                foreach (var d in loaded) d.Dispose();
-            }
+            using var release = new Disposables(loaded);
+            var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                session);
+            return await Run(new GenerationRun(decoder, tokenizer, options, speculative, draft), text, parse.GetValue(json), output, error,
+                cancellationToken);
         });
         return command;
     }
-
-    // The largest draft the adaptive controller may choose (and the self-speculation budget's slack).
-    private const int MaxGamma = 12;
 
     /// <summary>The prompt of --prompt, or of --prompt-file (a file, or - for standard input); exactly one of them.</summary>
     private static string PromptText(string? prompt, string? file, TextReader? input)

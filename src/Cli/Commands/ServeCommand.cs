@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Condensa.Runtime;
+using Condensa.Runtime.Sampling;
+using Condensa.Speculative;
 using Condensa.Server;
 using Condensa.Tokenization;
 
@@ -24,10 +26,17 @@ internal static class ServeCommand
             host, port, maxBatch, maxQueue, apiKey, maxTokens, template,
         };
         modelOptions.AddTo(command);
+        var speculation = new SpeculationCommandOptions().AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
             var resolved = modelOptions.Resolve(parse, error);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, modelOptions.Settings(parse, resolved));
+            var setup = speculation.Parse(parse);
+            var settings = modelOptions.Settings(parse, resolved);
+            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(settings));
+            var loaded = new List<IDisposable>();
+            using var release = new Disposables(loaded);
+            var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                settings);
             ExecutionOptions.ReportFallback(decoder, error);
             var name = parse.GetValue(modelOptions.Model)!;
             var id = Directory.Exists(name) ? Path.GetFileName(Path.GetFullPath(name).TrimEnd('/', '\\')) : name;
@@ -37,10 +46,13 @@ internal static class ServeCommand
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), MaxBatch = parse.GetValue(maxBatch), MaxQueue = parse.GetValue(maxQueue),
                 ApiKey = parse.GetValue(apiKey), DefaultMaxTokens = parse.GetValue(maxTokens),
+                // drafts are greedy whatever a request samples with: verification by each request's sampler keeps it lossless
+                Step = Speculation.CreateStep(decoder, speculative, parse.GetValue(maxBatch), SamplingOptions.Greedy, draft),
             };
+            if (options.Step is IDisposable step) loaded.Add(step);
             await using var server = CondensaServer.Create(served, options);
             await server.StartAsync(cancellationToken);
-            await error.WriteLineAsync($"serving {id} at {server.Address} (batch {options.MaxBatch}, queue {options.MaxQueue}" +
+            await error.WriteLineAsync($"serving {id} at {server.Address} (batch {options.MaxBatch}, queue {options.MaxQueue}, speculation {speculative.Name}" +
                 $"{(options.ApiKey is null ? "" : ", bearer key required")}); Ctrl+C stops");
             try { await Task.Delay(Timeout.Infinite, cancellationToken); }
             catch (OperationCanceledException) { }

@@ -12,6 +12,11 @@ public sealed record BatchOptions
     /// <summary>Length, sampling, stop tokens and prefill chunk, exactly as in one-at-a-time generation.</summary>
     public GenerationOptions Generation { get; init; } = new();
 
+    /// <summary>Prefill one chunk of a waiting prompt between decode passes instead of the whole prompt before the next pass:
+    /// rows already answering keep getting a token per pass while a long prompt comes in (what a server wants for its
+    /// inter-token latency), at the cost of more passes in all (a batch job keeps the default).</summary>
+    public bool InterleavePrefill { get; init; }
+
     /// <summary>Checks every field and names the first one out of range.</summary>
     public void Validate()
     {

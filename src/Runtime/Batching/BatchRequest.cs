@@ -11,5 +11,7 @@ namespace Condensa.Runtime.Batching;
 /// next decode pass and its row is freed for the next request.</param>
 /// <param name="OnToken">Called on the batcher's thread with each committed token, in order, as it is committed (for
 /// streaming); must be quick and must not throw.</param>
+/// <param name="Cached">The tokens the row's cache already holds, in order, when a conversation continues in a kept cache
+/// (batch 1); the prompt is appended after them. Drafters and the repetition penalty read them with the prompt.</param>
 public sealed record BatchRequest(long Id, IReadOnlyList<int> Prompt, GenerationOptions? Generation = null,
-    CancellationToken Cancellation = default, Action<int>? OnToken = null);
+    CancellationToken Cancellation = default, Action<int>? OnToken = null, IReadOnlyList<int>? Cached = null);

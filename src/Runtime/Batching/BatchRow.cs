@@ -18,7 +18,8 @@ public sealed class BatchRow
     /// <summary>True while the row generates: its prompt is in the cache and <see cref="Tokens"/>[^1] is not yet.</summary>
     public bool IsDecoding => Request is not null && Prefilled == Request.Prompt.Count;
 
-    /// <summary>Prompt + committed output. The repetition penalty reads it; prompt lookup drafts from it.</summary>
+    /// <summary>Cached tokens (a continued conversation's) + prompt + committed output: entry i sits at cache position i.
+    /// The repetition penalty reads it; drafters draft from it.</summary>
     public List<int> Tokens { get; } = [];
 
     /// <summary>This document's sampler (a fresh one per document, so a seed gives the same text as a run on its own).</summary>
@@ -34,6 +35,7 @@ public sealed class BatchRow
     internal GenerationOptions Generation { get; private set; } = null!;   // the request's own or the job's
     internal int Prefilled { get; set; }                       // prompt tokens already in the cache
     internal int OutputCount { get; set; }                     // generated tokens so far
+    internal int OutputStart { get; private set; }             // index in Tokens of the first generated token
     internal long StartTimestamp { get; private set; }
     internal FinishReason? Finish { get; set; }
 
@@ -50,7 +52,9 @@ public sealed class BatchRow
         OutputCount = 0;
         Finish = null;
         Tokens.Clear();
+        if (request.Cached is not null) Tokens.AddRange(request.Cached);
         Tokens.AddRange(request.Prompt);
+        OutputStart = Tokens.Count;
         Emitted.Clear();
     }
 

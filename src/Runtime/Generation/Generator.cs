@@ -1,72 +1,66 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Condensa.Runtime.Sampling;
+using Condensa.Runtime.Batching;
 
 namespace Condensa.Runtime.Generation;
 
 /// <summary>
-/// Plain (non-speculative) generation over a model (<see cref="IDecoder"/>): chunked prefill, then one token per
-/// step. Knows token ids only. The model can be shared by many generators; each call owns its cache.
+/// Generation for a caller holding prompts: one stream, or a batch of prompts side by side, through the
+/// <see cref="DecodeLoop"/> with a decode step (plain by default; a speculative step from Condensa.Speculative's
+/// <c>Speculation</c> decodes several tokens a pass). Knows token ids only. The model can be shared by many generators;
+/// each call owns its cache unless it is given one. A step that keeps state per row serves one call at a time.
 /// </summary>
 public sealed class Generator
 {
     private readonly IDecoder _model;
+    private readonly IDecodeStep _step;
 
-    /// <summary>Creates a generator for a loaded model.</summary>
-    public Generator(IDecoder model) => _model = model ?? throw new ArgumentNullException(nameof(model));
+    /// <summary>Creates a generator for a loaded model; <paramref name="step"/> defaults to one token per pass.</summary>
+    public Generator(IDecoder model, IDecodeStep? step = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _step = step ?? new PlainDecodeStep();
+    }
 
     /// <summary>
     /// Streams the tokens generated after <paramref name="prompt"/>. With a <paramref name="cache"/> that already
     /// holds a conversation (batch of 1), the prompt is appended to it instead of starting over; on return the
     /// cache holds the prompt and every generated token but the last, which the caller feeds first next turn.
+    /// <paramref name="cachedTokens"/> names the tokens that cache holds (a draft model drafts from them).
     /// </summary>
     public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats? stats = null,
-        KvCache? cache = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        KvCache? cache = null, [EnumeratorCancellation] CancellationToken cancellationToken = default, IReadOnlyList<int>? cachedTokens = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
         if (prompt.Count == 0) throw new ArgumentException("prompt is empty", nameof(prompt));
         options.Validate();
-        var ownsCache = cache is null;
-        cache ??= _model.CreateCache(1);
-        if (cache.BatchSize != 1) throw new ArgumentException("StreamAsync needs a cache of batch size 1", nameof(cache));
-        stats ??= new GenerationStats();
+        if (cache is { BatchSize: not 1 }) throw new ArgumentException("StreamAsync needs a cache of batch size 1", nameof(cache));
+        var ownedCache = cache is null ? _model.CreateCache(1) : null;
+        cache ??= ownedCache!;
         try
         {
-            CheckContext(cache.Lengths[0] + prompt.Count, options.MaxNewTokens, cache.MaxCapacity);
-            var sampler = new TokenSampler(options.Sampling, _model.Manifest.VocabSize);
-            var history = new List<int>(prompt.Count + options.MaxNewTokens);
-            history.AddRange(prompt);
-
-            // 1) prefill in chunks; the last chunk's logits give the first token
-            var next = await Task.Run(() => Prefill(cache, prompt, options, sampler, history, stats), cancellationToken).ConfigureAwait(false);
-            var token = new int[1];
-            for (var produced = 1; ; produced++)
+            ContextLimit.Check(cache.Lengths[0] + prompt.Count, options.MaxNewTokens, cache.MaxCapacity);
+            var tokens = new List<int>();
+            var request = new BatchRequest(0, prompt, options, OnToken: tokens.Add, Cached: cachedTokens);
+            using var loop = new DecodeLoop(_model, _step, cache, Single(request), options, stats ?? new GenerationStats(), keepsEntries: true);
+            var (sent, running) = (0, true);
+            while (true)
             {
-                // 2) report the token; stop on a stop token or the length limit
-                stats.GeneratedTokens++;
-                yield return next;
-                if (options.StopTokenIds.Contains(next) || produced >= options.MaxNewTokens) break;
+                // Turns run off the caller's thread; the tokens they commit are read here between turns.
+                while (sent < tokens.Count) yield return tokens[sent++];
+                if (!running) break;
                 cancellationToken.ThrowIfCancellationRequested();
-
-                // 3) one decode step
-                history.Add(next);
-                token[0] = next;
-                next = await Task.Run(() => DecodeStep(cache, token, sampler, history, stats), cancellationToken).ConfigureAwait(false);
+                running = await Task.Run(() => loop.Advance(cancellationToken), cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
-            stats.KvBytes = cache.UsedBytes;
-            stats.KvBytesPerToken = cache.BytesPerToken;
-            if (ownsCache) cache.Dispose();
+            ownedCache?.Dispose();
         }
     }
 
     /// <summary>
-    /// Generates for a batch of prompts of different lengths in one cache. Rows that finish early stop consuming
-    /// tokens but keep their slot until the batch ends (continuous batching is the batch-job runner's job).
+    /// Generates for a batch of prompts of different lengths in one cache, row b for prompt b; results in prompt order.
     /// </summary>
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
         GenerationStats? stats = null, CancellationToken cancellationToken = default)
@@ -75,97 +69,29 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(options);
         if (prompts.Count == 0) throw new ArgumentException("no prompts", nameof(prompts));
         options.Validate();
-        var batch = prompts.Count;
-        stats ??= new GenerationStats();
-        using var cache = _model.CreateCache(batch);
-        for (var b = 0; b < batch; b++)
+        using var cache = _model.CreateCache(prompts.Count);
+        for (var b = 0; b < prompts.Count; b++)
         {
-            if (prompts[b].Count == 0) throw new ArgumentException($"prompt {b} is empty", nameof(prompts));
-            CheckContext(prompts[b].Count, options.MaxNewTokens, cache.MaxCapacity);
+            if (prompts[b] is null || prompts[b].Count == 0) throw new ArgumentException($"prompt {b} is empty", nameof(prompts));
+            ContextLimit.Check(prompts[b].Count, options.MaxNewTokens, cache.MaxCapacity);
         }
-
-        var vocab = _model.Manifest.VocabSize;
-        var samplers = prompts.Select(_ => new TokenSampler(options.Sampling, vocab)).ToArray();
-        var argmax = samplers.All(s => s.IsArgmax);   // then each step reads the greedy tokens, not the logits
-        var histories = prompts.Select(p => new List<int>(p)).ToArray();
-        var outputs = prompts.Select(_ => new List<int>()).ToArray();
-        var finish = new FinishReason?[batch];
-        var counts = new int[batch];
-
-        // 1) prefill: chunks of each prompt side by side, rows padded to the longest chunk
-        var clock = Stopwatch.StartNew();
-        var next = ChunkedPrefill.Run(_model, cache, histories, samplers, options.PrefillChunk);
-        stats.PromptTokens += prompts.Sum(p => p.Count);
-        stats.PrefillTime += clock.Elapsed;
-
-        // 2) decode: every unfinished row feeds its last token
-        clock.Restart();
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var b = 0; b < batch; b++)
-            {
-                counts[b] = 0;
-                if (finish[b] is not null) continue;
-                outputs[b].Add(next[b]);
-                histories[b].Add(next[b]);
-                stats.GeneratedTokens++;
-                if (options.StopTokenIds.Contains(next[b])) finish[b] = FinishReason.Stop;
-                else if (outputs[b].Count >= options.MaxNewTokens) finish[b] = FinishReason.Length;
-                else counts[b] = 1;
-            }
-            if (finish.All(f => f is not null)) break;
-            if (argmax)
-            {
-                var greedy = _model.ForwardGreedy(cache, new ForwardInputs(next, counts, LogitsSelection.LastPerRow));
-                for (var b = 0; b < batch; b++)
-                    if (counts[b] == 1) next[b] = greedy[b];
-                continue;
-            }
-            var logits = _model.Forward(cache, new ForwardInputs(next, counts, LogitsSelection.LastPerRow));
-            for (var b = 0; b < batch; b++)
-                if (counts[b] == 1) next[b] = samplers[b].Sample(logits.Slice(b * vocab, vocab), CollectionsMarshal.AsSpan(histories[b]));
-        }
-        stats.DecodeTime += clock.Elapsed;
-        stats.KvBytes = cache.UsedBytes;
-        stats.KvBytesPerToken = cache.BytesPerToken;
-        return [.. outputs.Select((o, b) => new GenerationResult(o, finish[b]!.Value))];
+        var results = new GenerationResult[prompts.Count];
+        var requests = prompts.Select((p, b) => new BatchRequest(b, p, options)).GetEnumerator();
+        BatchRequest? Take(bool idle, out bool ended) => (ended = !requests.MoveNext()) ? null : requests.Current;
+        using var loop = new DecodeLoop(_model, _step, cache, Take, options, stats ?? new GenerationStats());
+        foreach (var result in loop.Results(cancellationToken))
+            results[result.Id] = new GenerationResult(result.Tokens, result.FinishReason!.Value);
+        return results;
     }
 
-    private int Prefill(KvCache cache, IReadOnlyList<int> prompt, GenerationOptions options, TokenSampler sampler, List<int> history,
-        GenerationStats stats)
+    private static DecodeLoop.RequestSource Single(BatchRequest request)
     {
-        var clock = Stopwatch.StartNew();
-        ReadOnlySpan<float> logits = default;
-        var chunk = new int[Math.Min(options.PrefillChunk, prompt.Count)];
-        int[] count = [0];
-        for (var start = 0; start < prompt.Count; start += chunk.Length)
+        var taken = false;
+        return (bool idle, out bool ended) =>
         {
-            count[0] = Math.Min(chunk.Length, prompt.Count - start);
-            for (var j = 0; j < count[0]; j++) chunk[j] = prompt[start + j];
-            logits = _model.Forward(cache, new ForwardInputs(chunk.AsSpan(0, count[0]), count, LogitsSelection.LastPerRow));
-        }
-        var next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
-        stats.PromptTokens += prompt.Count;
-        stats.PrefillTime += clock.Elapsed;
-        return next;
-    }
-
-    private int DecodeStep(KvCache cache, int[] token, TokenSampler sampler, List<int> history, GenerationStats stats)
-    {
-        var start = Stopwatch.GetTimestamp();
-        var next = sampler.IsArgmax
-            ? _model.ForwardGreedy(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow))[0]
-            : sampler.Sample(_model.Forward(cache, new ForwardInputs(token, [1], LogitsSelection.LastPerRow)), CollectionsMarshal.AsSpan(history));
-        stats.DecodeTime += Stopwatch.GetElapsedTime(start);
-        return next;
-    }
-
-    private static void CheckContext(int promptTokens, int maxNewTokens, int limit)
-    {
-        // The last generated token is never fed back, so prompt + maxNew - 1 slots suffice.
-        if (promptTokens + maxNewTokens - 1 > limit)
-            throw new CondensaException($"Context overflow: prompt of {promptTokens} tokens + {maxNewTokens} new tokens exceeds the " +
-                $"context limit of {limit} tokens. Shorten the prompt or lower --max-tokens.");
+            ended = taken;
+            taken = true;
+            return ended ? null : request;
+        };
     }
 }

@@ -7,7 +7,7 @@ namespace Condensa.Speculative.Trees;
 /// longer contexts and larger batches make bigger trees pay; the choice is redone every round. A pinned size or depth
 /// restricts the search to it.
 /// </summary>
-public sealed class TreePlanner
+public sealed class TreePlanner : IDraftPlanner
 {
     private readonly TreeCalibration _calibration;
     private readonly TreeBuilder _builder;
@@ -16,7 +16,7 @@ public sealed class TreePlanner
     private readonly int[]?[,] _levelCounts;     // [m, d] nodes through each depth: what each draft pass feeds
 
     /// <summary>Creates a planner; <paramref name="nodes"/> / <paramref name="depth"/> pin the size / depth when given.</summary>
-    public TreePlanner(TreeCalibration calibration, int? nodes = null, int? depth = null, int maxNodes = 64, int maxDepth = 12)
+    public TreePlanner(TreeCalibration calibration, int? nodes = null, int? depth = null, int maxNodes = Speculation.DefaultMaxTreeNodes, int maxDepth = 12)
     {
         _calibration = calibration ?? throw new ArgumentNullException(nameof(calibration));
         if (nodes is < 1) throw new ArgumentOutOfRangeException(nameof(nodes), nodes, "a tree has at least one node");
@@ -41,6 +41,9 @@ public sealed class TreePlanner
         var (m, d) = Best(batch, context);
         return Shape(m, d);
     }
+
+    /// <inheritdoc />
+    TreeShape IDraftPlanner.Next(int activeRows, int context) => Choose(activeRows, context);
 
     /// <summary>(nodes, depth) of the best tree and its predicted tokens per second.</summary>
     public (int Nodes, int Depth) Best(int batch, int context)

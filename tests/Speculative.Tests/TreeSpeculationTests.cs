@@ -7,7 +7,7 @@ using Condensa.TestSupport;
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
-public sealed class TreeSpeculativeGeneratorTests
+public sealed class TreeSpeculationTests
 {
     private static readonly TinyModelSpec TargetSpec = new() { Architecture = "llama", NumLayers = 3, Seed = 101 };
     private static readonly TinyModelSpec DraftSpec = new() { Architecture = "llama", NumLayers = 1, HiddenSize = 32, NumHeads = 2, NumKvHeads = 1, Seed = 102 };
@@ -32,8 +32,8 @@ public sealed class TreeSpeculativeGeneratorTests
         var planner = new TreePlanner(TreeCalibration.Default(), size, depth, maxNodes: 16, maxDepth: 6);
         using var drafter = Drafter(drafterName, target, draft, batch, generation.Sampling, planner.MaxNodes);
         var stats = new SpeculativeStats();
-        var speculative = new TreeSpeculativeGenerator(target).GenerateBatch(prompts, drafter,
-            new TreeSpeculativeOptions { Generation = generation, Planner = planner }, stats);
+        var speculative = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter,
+            new SpeculativeOptions { Generation = generation, Planner = planner }, stats);
 
         for (var b = 0; b < batch; b++)
             CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
@@ -50,10 +50,10 @@ public sealed class TreeSpeculativeGeneratorTests
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
         var generation = new GenerationOptions { MaxNewTokens = 21 };
         var planner = new TreePlanner(TreeCalibration.Default(), nodes: 8, depth: 4, maxNodes: 8);
-        using var drafter = TreeDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), planner.MaxNodes, 2,
+        using var drafter = ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), planner.MaxNodes, 2,
             generation.Sampling);
         var stats = new SpeculativeStats();
-        new TreeSpeculativeGenerator(target).GenerateBatch(Prompts(2), drafter, new TreeSpeculativeOptions { Generation = generation, Planner = planner },
+        new SpeculativeGenerator(target).GenerateBatch(Prompts(2), drafter, new SpeculativeOptions { Generation = generation, Planner = planner },
             stats);
         Assert.AreEqual(4.0, stats.MeanAcceptedPerRound);   // 20 tokens after the first: 4 rounds of 4 + bonus per row
     }
@@ -67,9 +67,9 @@ public sealed class TreeSpeculativeGeneratorTests
         var planner = new TreePlanner(TreeCalibration.Default(), nodes: 10, depth: 3, maxNodes: 10);
         int[] Run()
         {
-            using var drafter = TreeDrafter.ForDraftModel(draft, target.Manifest, 1, generation.Sampling);
-            return [.. new TreeSpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter,
-                new TreeSpeculativeOptions { Generation = generation, Planner = planner })[0].Tokens];
+            using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, generation.Sampling);
+            return [.. new SpeculativeGenerator(target).GenerateBatch(Prompts(1), drafter,
+                new SpeculativeOptions { Generation = generation, Planner = planner })[0].Tokens];
         }
         var first = Run();
         Assert.HasCount(16, first);
@@ -81,15 +81,15 @@ public sealed class TreeSpeculativeGeneratorTests
     {
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
         var e = Assert.ThrowsExactly<ArgumentException>(() =>
-            TreeDrafter.ForSelfSpeculation(target, new KvBudget(2, 6, Slack: 4), maxNodes: 16, 1, SamplingOptions.Greedy));
+            ModelDrafter.ForSelfSpeculation(target, new KvBudget(2, 6, Slack: 4), maxNodes: 16, 1, SamplingOptions.Greedy));
         StringAssert.Contains(e.Message, "slack");
     }
 
-    private static ITreeDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling, int maxNodes) => name switch
+    private static IDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling, int maxNodes) => name switch
     {
-        "draft" => TreeDrafter.ForDraftModel(draft, target.Manifest, batch, sampling),
+        "draft" => ModelDrafter.ForDraftModel(draft, target.Manifest, batch, sampling),
         // A small budget, so the ring evicts and the draft really differs from the target.
-        "self" => TreeDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: maxNodes), maxNodes, batch, sampling),
+        "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: maxNodes), maxNodes, batch, sampling),
         _ => throw new ArgumentException(name),
     };
 

@@ -1,0 +1,39 @@
+using System.CommandLine;
+
+namespace Condensa.Cli.Commands;
+
+/// <summary>--speculative, --draft, --gamma, --sinks, --window, --tree-size and --tree-depth of a command that generates
+/// (generate, chat, serve), parsed into a <see cref="SpeculativeSetup"/>.</summary>
+internal sealed class SpeculationCommandOptions
+{
+    public Option<string> Mode { get; } = new("--speculative")
+    {
+        Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams), " +
+            "tree (Sequoia token trees, drafted by --draft if given, else by self-speculation)",
+        DefaultValueFactory = _ => SpeculativeSetup.None,
+    };
+    public Option<string?> Draft { get; } = new("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
+    public Option<string> Gamma { get; } = new("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
+    public Option<int> Sinks { get; } = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
+    public Option<int> Window { get; } = new Option<int>("--window") { Description = "Recent-token window of the self-speculation budget", DefaultValueFactory = _ => 256 }.AtLeast(1);
+    public Option<string> TreeSize { get; } = new("--tree-size")
+    {
+        Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",
+        DefaultValueFactory = _ => "auto",
+    };
+    public Option<int?> TreeDepth { get; } = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" }.AtLeast(1);
+
+    public SpeculationCommandOptions() => Mode.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public SpeculationCommandOptions AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Mode, Draft, Gamma, Sinks, Window, TreeSize, TreeDepth }) command.Options.Add(option);
+        return this;
+    }
+
+    /// <summary>The choices made on the command line.</summary>
+    public SpeculativeSetup Parse(ParseResult parse) =>
+        new(parse.GetValue(Mode)!, parse.GetValue(Draft), SpeculativeSetup.ParseGamma(parse.GetValue(Gamma)!), parse.GetValue(Sinks), parse.GetValue(Window),
+            SpeculativeSetup.ParseTreeSize(parse.GetValue(TreeSize)!), parse.GetValue(TreeDepth));
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Condensa.Runtime.Batching;
+using Condensa.Runtime.Sampling;
+
+namespace Condensa.Runtime.Generation;
+
+/// <summary>
+/// The decode loop: every generation (one stream, a batch of prompts, a batch job, a server's requests; plain or
+/// speculative) runs here. Each row of one KV cache holds one document; a turn of the loop admits requests into free rows
+/// in arrival order, then either prefills the oldest admitted document's prompt in chunks (its first token comes from the
+/// last chunk's logits) or, once no document waits for its prompt, runs one <see cref="IDecodeStep"/> pass over every
+/// decoding row. Committed tokens go through the stop and length rules here and nowhere else; a finished row is emptied
+/// and refilled, so the batch never waits for its slowest row. Knows token ids only.
+/// </summary>
+public sealed class DecodeLoop : IDisposable
+{
+    /// <summary>The next request, or null (with <paramref name="ended"/> once there will be none); may block while
+    /// <paramref name="idle"/> (no row holds a document).</summary>
+    public delegate BatchRequest? RequestSource(bool idle, out bool ended);
+
+    private readonly IDecoder _model;
+    private readonly IDecodeStep _step;
+    private readonly KvCache _cache;
+    private readonly bool _keepsEntries;          // a conversation's cache: a finished row keeps its entries
+    private readonly bool _interleavePrefill;     // one prompt chunk per turn, decode passes between chunks
+    private readonly RowPrefiller? _prefiller;    // batch > 1: prompts run on a batch-1 side cache
+    private readonly RequestSource _source;
+    private readonly GenerationOptions _defaults;
+    private readonly BatchRow[] _rows;
+    private readonly Queue<BatchRow> _waiting = new();   // admitted rows whose prompt is not in the cache yet, oldest first
+    private readonly int[] _one = [0];
+    private int[] _chunk = [];
+    private bool _exhausted;
+
+    /// <summary>Creates a loop over <paramref name="cache"/> (one row per document; the caller owns it).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="step">How a decode pass advances the rows.</param>
+    /// <param name="cache">The KV cache; its batch size is the number of rows.</param>
+    /// <param name="source">Where requests come from.</param>
+    /// <param name="defaults">Generation settings of requests that bring none.</param>
+    /// <param name="stats">Counts and timings, added to as the loop runs.</param>
+    /// <param name="keepsEntries">Leave a finished document's entries in the cache (a conversation continues in it next
+    /// turn); batch 1 only. Otherwise a finished row is emptied for the next document.</param>
+    /// <param name="interleavePrefill">Prefill one chunk per turn and let the decoding rows take a pass between chunks
+    /// (<see cref="BatchOptions.InterleavePrefill"/>); otherwise a whole prompt goes in before the next pass.</param>
+    public DecodeLoop(IDecoder model, IDecodeStep step, KvCache cache, RequestSource source, GenerationOptions defaults, GenerationStats stats,
+        bool keepsEntries = false, bool interleavePrefill = false)
+    {
+        (_model, _step, _cache, _source, _defaults, Stats) = (model, step, cache, source, defaults, stats);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(defaults);
+        ArgumentNullException.ThrowIfNull(stats);
+        if (keepsEntries && cache.BatchSize != 1) throw new ArgumentException("only a batch-1 cache can keep a conversation", nameof(keepsEntries));
+        (_keepsEntries, _interleavePrefill) = (keepsEntries, interleavePrefill);
+        _prefiller = cache.BatchSize > 1 ? new RowPrefiller(model) : null;
+        _rows = [.. Enumerable.Range(0, cache.BatchSize).Select(b => new BatchRow(b))];
+    }
+
+    /// <summary>Counts and timings of everything the loop ran.</summary>
+    public GenerationStats Stats { get; }
+
+    /// <summary>Documents finished by the last <see cref="Advance"/>, in completion order.</summary>
+    public List<BatchResult> Finished { get; } = [];
+
+    /// <summary>Runs the loop until the source has ended and every document is answered, yielding each result as it
+    /// finishes.</summary>
+    public IEnumerable<BatchResult> Results(CancellationToken cancellationToken)
+    {
+        while (Advance(cancellationToken))
+            foreach (var result in Finished) yield return result;
+        foreach (var result in Finished) yield return result;
+    }
+
+    /// <summary>
+    /// One turn: free rows take requests, then one document's prefill or one decode pass. Results land in
+    /// <see cref="Finished"/>. Returns false once the source has ended and every row is empty.
+    /// </summary>
+    public bool Advance(CancellationToken cancellationToken)
+    {
+        Finished.Clear();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // 1) every free row takes the next request, in arrival order; one that cannot run is answered without a row.
+        //    A live source blocks only while the whole batch is idle, so an empty queue never stalls running rows.
+        Admit();
+        if (_rows.All(r => r.IsEmpty)) return !_exhausted || Finished.Count > 0;
+
+        // 2) the oldest waiting document's whole prompt, before any decode pass: a row still waiting for its prompt
+        //    would sit the pass out. A document that ends at its first token frees its row at once. Interleaved, one
+        //    chunk of it, and the decoding rows take their pass before the next chunk.
+        if (_waiting.TryPeek(out var next))
+        {
+            var chunks = _interleavePrefill ? 1 : int.MaxValue;
+            Prefill(next, chunks, cancellationToken);
+            if (!next.IsPrefilling)
+            {
+                _waiting.Dequeue();
+                if (Commit(next)) Finish(next);
+            }
+            if (!_interleavePrefill || !_rows.Any(r => r.IsDecoding)) return true;
+        }
+
+        // 3) cancelled documents leave before the pass (interleaved, also those part way through their prompt); their rows
+        //    are free for the next turn
+        foreach (var row in _rows)
+        {
+            if (row.IsEmpty || !row.Request!.Cancellation.IsCancellationRequested) continue;
+            row.Finish = FinishReason.Cancelled;
+            Finish(row);
+        }
+        if (Finished.Count > 0)
+        {
+            DropFreedWaiting();
+            return true;
+        }
+
+        // 4) one decode pass over every row (all decoding now); finished rows are answered and emptied
+        var start = Stopwatch.GetTimestamp();
+        foreach (var row in _rows)
+            if (row.IsDecoding) row.Room = row.Generation.MaxNewTokens - row.OutputCount;
+        _step.Step(_model, _cache, _rows);
+        Stats.DecodeTime += Stopwatch.GetElapsedTime(start);
+        RecordKv();
+        foreach (var row in _rows)
+            if (row.IsDecoding && Commit(row)) Finish(row);
+        return true;
+    }
+
+    private void Admit()
+    {
+        foreach (var row in _rows)
+        {
+            while (row.IsEmpty && !_exhausted)
+            {
+                var idle = _rows.All(r => r.IsEmpty);
+                if (_source(idle && Finished.Count == 0, out _exhausted) is not { } request) break;
+                var generation = request.Generation ?? _defaults;
+                if (Refusal(request, generation, row.Index) is { } error) { Finished.Add(BatchResult.Failed(request, error)); continue; }
+                if (request.Cancellation.IsCancellationRequested)
+                {
+                    // cancelled while queued (its client left): answered without taking a row or a prefill
+                    Finished.Add(new BatchResult(request.Id, [], FinishReason.Cancelled, request.Prompt.Count, TimeSpan.Zero, null));
+                    continue;
+                }
+                row.Admit(request, generation, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
+                _step.RowStarted(_cache, row.Index);
+                _waiting.Enqueue(row);
+            }
+        }
+    }
+
+    // Rows freed while waiting for (the rest of) their prompt leave the prefill queue, which keeps its order.
+    private void DropFreedWaiting()
+    {
+        for (var n = _waiting.Count; n > 0; n--)
+        {
+            var row = _waiting.Dequeue();
+            if (!row.IsEmpty) _waiting.Enqueue(row);
+        }
+    }
+
+    /// <summary>Feeds up to <paramref name="chunks"/> chunks of <paramref name="row"/>'s prompt; after the last one, samples
+    /// its first token into <see cref="BatchRow.Emitted"/> (the row is decoding then).</summary>
+    private void Prefill(BatchRow row, int chunks, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var prompt = row.Request!.Prompt;
+        var size = row.Generation.PrefillChunk;
+        if (_chunk.Length < size) _chunk = new int[size];
+        if (row.Prefilled == 0) _prefiller?.Begin(_cache, row.Index);
+        var logits = ReadOnlySpan<float>.Empty;
+        for (var fed = 0; fed < chunks && row.IsPrefilling; fed++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(size, prompt.Count - row.Prefilled);
+            for (var j = 0; j < n; j++) _chunk[j] = prompt[row.Prefilled + j];
+            logits = FeedChunk(row.Index, _chunk.AsSpan(0, n));   // [vocab] of the chunk's last token
+            row.Prefilled += n;
+            Stats.PromptTokens += n;
+        }
+        if (!row.IsPrefilling)
+        {
+            row.Emitted.Clear();
+            row.Emitted.Add(row.Sampler.Sample(logits, CollectionsMarshal.AsSpan(row.Tokens)));
+        }
+        Stats.PrefillTime += Stopwatch.GetElapsedTime(start);
+        RecordKv();
+    }
+
+    // A batch-1 cache takes the chunk directly; a larger batch runs it on the side cache (RowPrefiller says why).
+    private ReadOnlySpan<float> FeedChunk(int row, ReadOnlySpan<int> chunk)
+    {
+        if (_prefiller is null)
+        {
+            _one[0] = chunk.Length;
+            var logits = _model.Forward(_cache, new ForwardInputs(chunk, _one, LogitsSelection.LastPerRow));
+            _step.PrefillPassed(_cache, row, row, chunk.Length);
+            return logits;
+        }
+        var sideLogits = _prefiller.Feed(_cache, chunk);
+        _step.PrefillPassed(_prefiller.Side, 0, row, chunk.Length);
+        return sideLogits;
+    }
+
+    /// <summary>Appends the row's emitted tokens up to a stop token or the length limit; true when the row is finished.</summary>
+    private bool Commit(BatchRow row)
+    {
+        var generation = row.Generation;
+        foreach (var token in row.Emitted)
+        {
+            row.Tokens.Add(token);
+            row.OutputCount++;
+            Stats.GeneratedTokens++;
+            row.Request!.OnToken?.Invoke(token);
+            if (generation.StopTokenIds.Contains(token)) { row.Finish = FinishReason.Stop; return true; }
+            if (row.OutputCount >= generation.MaxNewTokens) { row.Finish = FinishReason.Length; return true; }
+        }
+        return false;
+    }
+
+    private void Finish(BatchRow row)
+    {
+        var request = row.Request!;
+        var output = row.Tokens.GetRange(row.OutputStart, row.OutputCount);
+        Finished.Add(new BatchResult(request.Id, output, row.Finish, request.Prompt.Count, Stopwatch.GetElapsedTime(row.StartTimestamp), null));
+        if (!_keepsEntries) _cache.RewindTo(row.Index, 0);   // the next document's prefill starts at slot 0
+        row.Release();
+    }
+
+    // The most KV held at once: rows are emptied as documents finish, so the figure is taken while they hold it.
+    private void RecordKv()
+    {
+        Stats.KvBytes = Math.Max(Stats.KvBytes, _cache.UsedBytes);
+        Stats.KvBytesPerToken = _cache.BytesPerToken;
+    }
+
+    /// <summary>Why a request cannot run in <paramref name="row"/>, or null. The last generated token is never fed back,
+    /// so the row's entries + prompt + max - 1 slots suffice.</summary>
+    private string? Refusal(BatchRequest request, GenerationOptions generation, int row)
+    {
+        if (request.Prompt is null || request.Prompt.Count == 0) return "prompt is empty";
+        var held = _cache.Lengths[row];
+        if (request.Cached is { } cached && cached.Count != held)
+            return $"the request names {cached.Count} cached tokens, but its row of the cache holds {held}";
+        return ContextLimit.Overflow(held + request.Prompt.Count, generation.MaxNewTokens, _cache.MaxCapacity);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _prefiller?.Dispose();
+}

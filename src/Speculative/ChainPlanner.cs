@@ -1,0 +1,32 @@
+using Condensa.Speculative.Trees;
+
+namespace Condensa.Speculative;
+
+/// <summary>Chain speculation's planner: γ from the <see cref="GammaController"/> (fixed, or adapted to measured
+/// acceptance and step times), as a chain of γ drafted tokens.</summary>
+public sealed class ChainPlanner : IDraftPlanner
+{
+    private readonly GammaController _gamma;
+    private readonly TreeShape?[] _chains;   // by γ, built on first use
+
+    /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 1..<paramref name="maxGamma"/>.</summary>
+    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma)
+    {
+        _gamma = new GammaController(gamma, maxGamma);
+        _chains = new TreeShape?[_gamma.MaxGamma + 1];
+    }
+
+    /// <inheritdoc />
+    public int MaxNodes => _gamma.MaxGamma + 1;
+
+    /// <inheritdoc />
+    public TreeShape Next(int activeRows, int context)
+    {
+        var gamma = _gamma.Next();
+        return _chains[gamma] ??= TreeShape.Chain(gamma);
+    }
+
+    /// <inheritdoc />
+    public void Observe(TreeShape shape, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
+        _gamma.Observe(shape.Depth, proposed, accepted, draftTime, verifyTime);
+}

@@ -1,0 +1,78 @@
+using Condensa.Runtime;
+using Condensa.Runtime.Batching;
+using Condensa.Runtime.Sampling;
+using Condensa.Speculative.Trees;
+
+namespace Condensa.Speculative;
+
+/// <summary>
+/// Builds the decode step for a <see cref="SpeculationOptions"/>: the drafter, the planner of each round's proposal
+/// (γ, or the tree) and the speculative step around them, or plain decoding for <see cref="SpeculationMode.None"/>. Every
+/// front end (the CLI, <c>chat</c>, the server, the IChatClient, the library's <see cref="Runtime.Generation.Generator"/>)
+/// gets speculation from here.
+/// </summary>
+public static class Speculation
+{
+    /// <summary>The largest γ the adaptive controller chooses by default.</summary>
+    public const int DefaultMaxGamma = 12;
+
+    /// <summary>The largest tree the planner chooses by default.</summary>
+    public const int DefaultMaxTreeNodes = 64;
+
+    /// <summary>
+    /// The decode step for <paramref name="options"/>, for a loop of <paramref name="batchSize"/> rows. The step owns its
+    /// drafter (dispose it); it serves one loop at a time.
+    /// </summary>
+    /// <param name="target">The model that verifies.</param>
+    /// <param name="options">Which speculation.</param>
+    /// <param name="batchSize">Rows of the loop's cache (a drafter's cache has as many).</param>
+    /// <param name="sampling">The drafts' sampling (the rows' own samplers verify); greedy drafts are verified as one-hot.</param>
+    /// <param name="draft">The draft model of <see cref="SpeculationMode.Draft"/>.</param>
+    /// <param name="stats">Receives the rounds' figures.</param>
+    public static IDecodeStep CreateStep(IDecoder target, SpeculationOptions options, int batchSize, SamplingOptions sampling, IDecoder? draft = null,
+        SpeculativeStats? stats = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sampling);
+        options.Validate();
+        if (options.Mode == SpeculationMode.None) return new PlainDecodeStep();
+        CheckTarget(target.Manifest);
+        var planner = Planner(options);
+        IDrafter drafter = options.Mode switch
+        {
+            SpeculationMode.Lookup => new PromptLookupDrafter(),
+            SpeculationMode.Draft => ModelDrafter.ForDraftModel(draft ?? throw new CondensaException(
+                "draft speculation needs a draft model (--draft NAME, or a catalog model with a 'draft' pairing)."), target.Manifest, batchSize, sampling),
+            _ => ModelDrafter.ForSelfSpeculation(target, new KvBudget(options.Sinks, options.Window, SelfSlack(options, planner)), SelfSlack(options, planner),
+                batchSize, sampling),
+        };
+        return new SpeculativeDecodeStep(drafter, planner, sampling.Seed, stats, ownsDrafter: true);
+    }
+
+    /// <summary>The planner: a Sequoia tree per round, sized from the calibration (or a prior), or a chain of γ.</summary>
+    public static IDraftPlanner Planner(SpeculationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma);
+        var calibration = options.Calibration ?? TreeCalibration.Default(DraftContextLimit(options));
+        return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, Math.Max(options.MaxTreeNodes, options.TreeSize ?? 1));
+    }
+
+    /// <summary>The most tokens a self-speculation draft attends to (its budget's slots), or null for a draft model.</summary>
+    public static int? DraftContextLimit(SpeculationOptions options) =>
+        options.Mode == SpeculationMode.Self ? new KvBudget(options.Sinks, options.Window, options.MaxTreeNodes).Slots : null;
+
+    /// <summary>Refuses a layer-condensed target: verifying several drafted tokens in one pass is not exact for it.</summary>
+    public static void CheckTarget(ModelManifest target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (target.KvLayers.Length != target.NumLayers)
+            throw new CondensaException($"{target.Architecture} stores KV for {target.KvLayers.Length} of {target.NumLayers} layers (layer-condensed): " +
+                "verifying several drafted tokens in one pass is not exact for such a target, because its lower layers read KV that later tokens' " +
+                "upper layers have not produced yet. Use it as a draft, or generate without --speculative.");
+    }
+
+    // The draft entries a round adds past the committed tokens: γ for a chain (root + γ - 1 fed drafts), the whole tree.
+    private static int SelfSlack(SpeculationOptions options, IDraftPlanner planner) => options.Tree ? planner.MaxNodes : options.MaxGamma;
+}

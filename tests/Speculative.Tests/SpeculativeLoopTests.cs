@@ -1,0 +1,131 @@
+using Condensa.Runtime;
+using Condensa.Runtime.Batching;
+using Condensa.Runtime.Generation;
+using Condensa.Runtime.Sampling;
+using Condensa.Speculative.Trees;
+using Condensa.TestSupport;
+
+namespace Condensa.Speculative.Tests;
+
+/// <summary>
+/// Speculative steps in the decode loop against fake models whose answers are known: the target continues t with t + 1;
+/// the draft agrees except after multiples of 3, so some drafts are accepted and some rejected.
+/// </summary>
+[TestClass]
+public sealed class SpeculativeLoopTests
+{
+    private const int Vocab = 32;
+    private static FakeDecoder Target(int maxContext = 256) => new((t, _) => (t + 1) % Vocab, Vocab, maxContext);
+    private static FakeDecoder Draft(int maxContext = 256) => new((t, _) => t % 3 == 0 ? (t + 2) % Vocab : (t + 1) % Vocab, Vocab, maxContext);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void DraftModel_ChainsOrTrees_EqualPlainAndStopInsideAcceptedDrafts(bool tree)
+    {
+        var (target, draft) = (Target(), Draft());
+        var options = new GenerationOptions { MaxNewTokens = 10, StopTokenIds = [16] };
+        int[][] prompts = [[1], [7, 8], [12]];   // row 2 reaches the stop token 16 inside an accepted chain
+        var stats = new SpeculativeStats();
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, prompts.Length, SamplingOptions.Greedy);
+        IDraftPlanner planner = tree ? new TreePlanner(TreeCalibration.Default(), nodes: 7, depth: 3, maxNodes: 7) : new ChainPlanner(4);
+
+        var results = new Generator(target, new SpeculativeDecodeStep(drafter, planner, stats: stats)).GenerateBatch(prompts, options, stats.Generation,
+            TestContext.CancellationToken);
+
+        for (var b = 0; b < prompts.Length; b++)
+            CollectionAssert.AreEqual(target.Continue(prompts[b], 10, [16]), results[b].Tokens.ToArray(), $"row {b}");
+        Assert.AreEqual(FinishReason.Stop, results[2].FinishReason);
+        Assert.IsGreaterThan(0, stats.Accepted);
+        Assert.IsGreaterThan(stats.Accepted, stats.Proposed, "some drafts must be rejected");
+    }
+
+    [TestMethod]
+    public void ContinuousBatching_DraftModelRowsRefilled_EachDocumentAsAlone()
+    {
+        // A draft model keeps a cache per row: a new document in a freed row must not see the last one's entries.
+        var (target, draft) = (Target(), Draft());
+        var requests = Enumerable.Range(0, 6).Select(i => new BatchRequest(i, [.. Enumerable.Range(3 * i, 2 + i % 2)],
+            new GenerationOptions { MaxNewTokens = 3 + 2 * i })).ToList();
+        var stats = new SpeculativeStats();
+        using var step = (SpeculativeDecodeStep)Speculation.CreateStep(target, new SpeculationOptions { Mode = SpeculationMode.Draft, Gamma = 3 }, 2,
+            SamplingOptions.Greedy, draft, stats);
+
+        var results = new ContinuousBatcher(target, step).Run(requests, new BatchOptions { BatchSize = 2 }, stats.Generation, TestContext.CancellationToken)
+            .ToList();
+
+        Assert.HasCount(6, results);
+        foreach (var result in results)
+        {
+            var request = requests[(int)result.Id];
+            CollectionAssert.AreEqual(target.Continue(request.Prompt, request.Generation!.MaxNewTokens), result.Tokens.ToArray(), $"document {result.Id}");
+        }
+        Assert.IsGreaterThan(0, stats.Accepted);
+        var starts = draft.Fed.Where(f => f.Position == 0).Select(f => f.Token).Order().ToArray();
+        CollectionAssert.AreEqual(requests.Select(r => r.Prompt[0]).Order().ToArray(), starts, "the draft starts every document at position 0");
+    }
+
+    [TestMethod]
+    public async Task KeptConversation_DraftModel_CarriesItsCacheIntoTheNextTurn()
+    {
+        // chat's pattern: one step and one cache across turns; the second turn names the tokens the cache holds
+        var (target, draft) = (Target(), Draft());
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, SamplingOptions.Greedy);
+        var step = new SpeculativeDecodeStep(drafter, new ChainPlanner(3));
+        using var cache = target.CreateCache(1);
+        var options = new GenerationOptions { MaxNewTokens = 6 };
+        int[] prompt1 = [1, 2];
+
+        var first = await Collect(new Generator(target, step).StreamAsync(prompt1, options, cache: cache, cancellationToken: TestContext.CancellationToken));
+        int[] conversation = [.. prompt1, .. first[..^1]];
+        int[] prompt2 = [first[^1], 20];
+        var fedBefore = draft.Fed.Count;
+        var second = await Collect(new Generator(target, step).StreamAsync(prompt2, options, cache: cache,
+            cancellationToken: TestContext.CancellationToken, cachedTokens: conversation));
+
+        CollectionAssert.AreEqual(target.Continue(prompt1, 6), first);
+        CollectionAssert.AreEqual(target.Continue(prompt2, 6), second);
+        Assert.AreEqual(1, draft.Fed.Count(f => f.Position == 0), "the draft keeps the first turn instead of starting over");
+        var resumed = draft.Fed[fedBefore];   // the second turn's catch-up starts where the draft's cache ended
+        int[] whole = [.. conversation, .. prompt2];
+        Assert.AreEqual(whole[resumed.Position], resumed.Token, $"the draft resumed at position {resumed.Position} with the conversation's token");
+    }
+
+    private static async Task<int[]> Collect(IAsyncEnumerable<int> tokens)
+    {
+        var list = new List<int>();
+        await foreach (var t in tokens) list.Add(t);
+        return [.. list];
+    }
+
+    [TestMethod]
+    public void Chain_AtTheContextLimit_DraftsOnlyWhatFits()
+    {
+        var target = Target(maxContext: 20);
+        int[] prompt = [.. Enumerable.Range(0, 10)];
+        var options = new GenerationOptions { MaxNewTokens = 11 };   // prompt + 11 - 1 = 20: the whole context
+        using var drafter = new PromptLookupDrafter();
+
+        var result = new Generator(target, new SpeculativeDecodeStep(drafter, new ChainPlanner(8))).GenerateBatch([prompt], options,
+            cancellationToken: TestContext.CancellationToken)[0];
+
+        CollectionAssert.AreEqual(target.Continue(prompt, 11), result.Tokens.ToArray());
+    }
+
+    [TestMethod]
+    public void Lookup_TextThatRepeats_TakesFewerTargetPassesThanTokens()
+    {
+        var target = Target();
+        int[] prompt = [.. Enumerable.Range(0, Vocab), .. Enumerable.Range(0, 4)];   // the continuation repeats the prompt
+        var stats = new SpeculativeStats();
+
+        var result = new Generator(target, new SpeculativeDecodeStep(new PromptLookupDrafter(), new ChainPlanner(6), stats: stats))
+            .GenerateBatch([prompt], new GenerationOptions { MaxNewTokens = 25 }, stats.Generation, TestContext.CancellationToken)[0];
+
+        CollectionAssert.AreEqual(target.Continue(prompt, 25), result.Tokens.ToArray());
+        Assert.AreEqual(stats.Proposed, stats.Accepted, "every lookup draft is right here");
+        Assert.AreEqual(1 + (25 - 1 + 6) / 7, target.Passes, "one prefill pass, then seven tokens a pass");
+    }
+}
