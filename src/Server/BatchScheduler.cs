@@ -79,7 +79,7 @@ public sealed class BatchScheduler : IDisposable
             {
                 Submission? submission;
                 lock (_open) _open.Remove(result.Id, out submission);
-                Metrics.Finished(result.PromptTokens, result.FinishReason == FinishReason.Cancelled);
+                Metrics.Finished(result.PromptTokens, result.FinishReason == FinishReason.Cancelled, result.DraftsProposed, result.DraftsAccepted);
                 submission?.Complete(result, null);
             }
         }

@@ -14,7 +14,7 @@ internal sealed class CompletionReply(string model, bool chat)
     private bool _first = true;
 
     /// <summary>The non-streamed answer.</summary>
-    public JsonObject Whole(string text, string finishReason, int promptTokens, int completionTokens)
+    public JsonObject Whole(string text, string finishReason, int promptTokens, int completionTokens, (int Proposed, int Accepted) drafts = default)
     {
         var choice = new JsonObject { ["index"] = 0 };
         if (chat) choice["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text };
@@ -22,7 +22,7 @@ internal sealed class CompletionReply(string model, bool chat)
         choice["finish_reason"] = finishReason;
         var reply = Envelope(chat ? "chat.completion" : "text_completion");
         reply["choices"] = new JsonArray(choice);
-        reply["usage"] = Usage(promptTokens, completionTokens);
+        reply["usage"] = Usage(promptTokens, completionTokens, drafts);
         return reply;
     }
 
@@ -53,11 +53,12 @@ internal sealed class CompletionReply(string model, bool chat)
     }
 
     /// <summary>stream_options.include_usage: a last chunk with no choices and the counts.</summary>
-    public Task WriteUsage(HttpResponse response, int promptTokens, int completionTokens, CancellationToken cancellationToken)
+    public Task WriteUsage(HttpResponse response, int promptTokens, int completionTokens, (int Proposed, int Accepted) drafts,
+        CancellationToken cancellationToken)
     {
         var chunk = Envelope(chat ? "chat.completion.chunk" : "text_completion");
         chunk["choices"] = new JsonArray();
-        chunk["usage"] = Usage(promptTokens, completionTokens);
+        chunk["usage"] = Usage(promptTokens, completionTokens, drafts);
         return Event(response, chunk.ToJsonString(), cancellationToken);
     }
 
@@ -65,10 +66,13 @@ internal sealed class CompletionReply(string model, bool chat)
 
     private JsonObject Envelope(string kind) => new() { ["id"] = _id, ["object"] = kind, ["created"] = _created, ["model"] = model };
 
-    private static JsonObject Usage(int prompt, int completion) => new()
+    // Under speculation the counts carry the request's drafts: a field OpenAI's clients ignore and a user's scripts can read.
+    private static JsonObject Usage(int prompt, int completion, (int Proposed, int Accepted) drafts)
     {
-        ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion,
-    };
+        var usage = new JsonObject { ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion };
+        if (drafts.Proposed > 0) usage["speculation"] = new JsonObject { ["drafted"] = drafts.Proposed, ["accepted"] = drafts.Accepted };
+        return usage;
+    }
 
     private static async Task Event(HttpResponse response, string data, CancellationToken cancellationToken)
     {

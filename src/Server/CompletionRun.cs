@@ -12,6 +12,9 @@ internal sealed class CompletionRun(ServedModel model, BatchScheduler scheduler,
     /// <summary>Tokens generated (a stop token included, as the batcher counts them).</summary>
     public int CompletionTokens { get; private set; }
 
+    /// <summary>Tokens drafted for this request and accepted, under speculation; set once <see cref="RunAsync"/> returns.</summary>
+    public (int Proposed, int Accepted) Drafts { get; private set; }
+
     /// <summary>"stop" or "length"; set once <see cref="RunAsync"/> returns.</summary>
     public string FinishReason { get; private set; } = "length";
 
@@ -41,6 +44,7 @@ internal sealed class CompletionRun(ServedModel model, BatchScheduler scheduler,
             // 2) the batcher's verdict: a refusal is the client's error (the parser admits little that the batcher refuses)
             var result = await submission.Result.WaitAsync(aborted).ConfigureAwait(false);
             if (result.Error is { } error) throw new ApiException(400, error);
+            Drafts = (result.DraftsProposed, result.DraftsAccepted);
             finish ??= result.FinishReason == Runtime.Generation.FinishReason.Stop ? "stop" : "length";
 
             // 3) the text still held by the decoder and the stop filter

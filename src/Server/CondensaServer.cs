@@ -128,14 +128,14 @@ public sealed class CondensaServer : IAsyncDisposable
             }, context.RequestAborted);
             if (!started) await reply.BeginStream(context.Response, context.RequestAborted);
             await reply.WriteChunk(context.Response, "", run.FinishReason, context.RequestAborted);
-            if (request.IncludeUsage) await reply.WriteUsage(context.Response, request.Prompt.Count, run.CompletionTokens, context.RequestAborted);
+            if (request.IncludeUsage) await reply.WriteUsage(context.Response, request.Prompt.Count, run.CompletionTokens, run.Drafts, context.RequestAborted);
             await reply.EndStream(context.Response, context.RequestAborted);
         }
         else
         {
             var text = new System.Text.StringBuilder();
             await run.RunAsync(piece => { text.Append(piece); return Task.CompletedTask; }, context.RequestAborted);
-            await context.Response.WriteAsJsonAsync(reply.Whole(text.ToString(), run.FinishReason, request.Prompt.Count, run.CompletionTokens),
+            await context.Response.WriteAsJsonAsync(reply.Whole(text.ToString(), run.FinishReason, request.Prompt.Count, run.CompletionTokens, run.Drafts),
                 context.RequestAborted);
         }
     }
@@ -162,8 +162,8 @@ public sealed class CondensaServer : IAsyncDisposable
     {
         var m = Metrics();
         if (m.Running == 0 && m.Queued == 0) return;   // quiet while idle
-        log.LogInformation("{Running}/{Rows} rows busy, {Queued} queued, {Rate:F1} generated tok/s since start, {Completed} done, {Cancelled} cancelled, {Rejected} rejected",
-            m.Running, m.BatchRows, m.Queued, m.GeneratedTokensPerSecond, m.Completed, m.Cancelled, m.Rejected);
+        log.LogInformation("{Running}/{Rows} rows busy, {Queued} queued, {Rate:F1} generated tok/s since start, {Completed} done, {Cancelled} cancelled, {Rejected} rejected, draft acceptance {Acceptance:P1}",
+            m.Running, m.BatchRows, m.Queued, m.GeneratedTokensPerSecond, m.Completed, m.Cancelled, m.Rejected, m.AcceptanceRate);
     }
 
     /// <summary>Stops listening and ends the batch.</summary>

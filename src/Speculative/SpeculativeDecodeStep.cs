@@ -130,6 +130,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             emitted.Clear();
             foreach (var node in path[1..]) emitted.Add(tree.Tokens[node]);
             emitted.Add(_next[b]);
+            rows[b].CountDrafts(tree.Count - 1, path.Length - 1);
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
         Stats.Record(activeRows, proposed, accepted, draftTime, verifyTime);

@@ -13,6 +13,12 @@ namespace Condensa.Runtime.Batching;
 /// <param name="Error">Why the document was refused (e.g. it does not fit the context), or null.</param>
 public sealed record BatchResult(long Id, IReadOnlyList<int> Tokens, FinishReason? FinishReason, int PromptTokens, TimeSpan Elapsed, string? Error)
 {
+    /// <summary>Tokens a speculative step drafted for this document (0 with plain decoding).</summary>
+    public int DraftsProposed { get; init; }
+
+    /// <summary>Drafted tokens the target accepted.</summary>
+    public int DraftsAccepted { get; init; }
+
     /// <summary>True when the document was generated.</summary>
     public bool Succeeded => Error is null;
 

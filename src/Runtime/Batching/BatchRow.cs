@@ -31,6 +31,15 @@ public sealed class BatchRow
     /// <summary>Tokens the last decode step committed for this row, in order (at least one for a decoding row).</summary>
     public List<int> Emitted { get; } = [];
 
+    /// <summary>Adds a speculative step's drafts for this row in one pass: proposed, and accepted by the target.</summary>
+    public void CountDrafts(int proposed, int accepted)
+    {
+        DraftsProposed += proposed;
+        DraftsAccepted += accepted;
+    }
+
+    internal int DraftsProposed { get; private set; }
+    internal int DraftsAccepted { get; private set; }
     internal BatchRequest? Request { get; private set; }
     internal GenerationOptions Generation { get; private set; } = null!;   // the request's own or the job's
     internal int Prefilled { get; set; }                       // prompt tokens already in the cache
@@ -50,6 +59,7 @@ public sealed class BatchRow
         StartTimestamp = timestamp;
         Prefilled = 0;
         OutputCount = 0;
+        (DraftsProposed, DraftsAccepted) = (0, 0);
         Finish = null;
         Tokens.Clear();
         if (request.Cached is not null) Tokens.AddRange(request.Cached);

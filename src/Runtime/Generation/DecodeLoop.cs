@@ -226,7 +226,10 @@ public sealed class DecodeLoop : IDisposable
     {
         var request = row.Request!;
         var output = row.Tokens.GetRange(row.OutputStart, row.OutputCount);
-        Finished.Add(new BatchResult(request.Id, output, row.Finish, request.Prompt.Count, Stopwatch.GetElapsedTime(row.StartTimestamp), null));
+        Finished.Add(new BatchResult(request.Id, output, row.Finish, request.Prompt.Count, Stopwatch.GetElapsedTime(row.StartTimestamp), null)
+        {
+            DraftsProposed = row.DraftsProposed, DraftsAccepted = row.DraftsAccepted,
+        });
         if (!_keepsEntries) _cache.RewindTo(row.Index, 0);   // the next document's prefill starts at slot 0
         row.Release();
     }
