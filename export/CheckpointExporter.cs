@@ -62,7 +62,7 @@ public static class CheckpointExporter
 
         // 2) invalidate any previous export first, so a crash below never leaves a stale manifest
         Directory.CreateDirectory(outputDir);
-        string manifestPath = Path.Combine(outputDir, CondensaManifest.FileName);
+        string manifestPath = Path.Combine(outputDir, ModelManifest.FileName);
         File.Delete(manifestPath);
 
         // 3) graph and weights
@@ -117,10 +117,11 @@ public static class CheckpointExporter
 
         // 5) manifest, last and atomically
         var (bos, eos) = SpecialTokens(config, checkpointDir);
-        var manifest = new CondensaManifest
+        var manifest = new ModelManifest
         {
+            Format = ModelManifest.CurrentFormat,
             Architecture = config.Architecture,
-            Dtype = modelType switch
+            DType = modelType switch
             {
                 TensorProto.Types.DataType.Float16 => "float16",
                 TensorProto.Types.DataType.Bfloat16 => "bfloat16",
@@ -134,26 +135,27 @@ public static class CheckpointExporter
             HeadDim = config.HeadDim,
             MaxContext = maxContext,
             SlidingWindow = slidingWindow,
-            KvLayers = kvLayers,
-            LayerKvSource = kvSource,
+            KvLayers = [.. kvLayers],
+            LayerKvSource = [.. kvSource],
             ForwardPasses = config.Lckv?.ForwardPasses,
             BackwardPasses = config.Lckv?.BackwardPasses,
             ForceNodiag = config.Lckv?.ForceNodiag ?? false,
             UseSequential = config.Lckv?.UseSequential ?? false,
             LayerSlidingWindow = config.Lckv is { } lckv && lckv.LayerTypes.Sliding.Any(s => s)
                 ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
-                : layerWindows,
+                : layerWindows?.ToArray(),
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
             WeightQuantization = quantization is null ? null
                 : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead,
                     quantization.Bits == 4 ? Int4Mixes.Name(quantization.Mix) : null),
             BosTokenId = bos,
-            EosTokenIds = eos,
-            TokenizerFiles = copied,
+            EosTokenIds = [.. eos],
+            TokenizerFiles = [.. copied],
             Graph = ModelFileName,
             CausalGraph = causalGraph,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
+            ExporterVersion = Version,
         };
         string temp = manifestPath + ".tmp";
         File.WriteAllText(temp, manifest.ToJson());

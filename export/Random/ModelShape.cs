@@ -47,7 +47,7 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     {
         int h = HiddenSize, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = IntermediateSize;
         var list = new List<(string, long[], int)> { ("model.embed_tokens.weight", [VocabSize, h], 1) };
-        var stored = LckvLayerTypes is null ? null : LayerTypes.Parse(LckvLayerTypes, NumLayers, Name).Stored;
+        var stored = LckvLayerTypes is null ? null : LayerCondensation.Of(LayerTypes.Parse(LckvLayerTypes, NumLayers, Name).Sources).StoredLayers;
         for (int l = 0; l < NumLayers; l++)
         {
             string p = $"model.layers.{l}.";

@@ -34,7 +34,7 @@ public sealed class ModelShapesTests
         var config = HfConfig.Parse(shape.Config("float16").ToJsonString());
 
         Assert.AreEqual(LckvSettings.Architecture, config.Architecture);
-        CollectionAssert.AreEqual(new[] { 0, 20, 21 }, config.Lckv!.LayerTypes.Stored.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 20, 21 }, config.Lckv!.Condensation.StoredLayers.ToArray());
         Assert.IsTrue(config.Lckv.ForceNodiag);
         // the standard shape less the k and v projections of the 19 layers that store no KV
         long kv = 2L * 2048 * (4 * 64);
