@@ -42,6 +42,9 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// reads); only the layers it names store KV and have k/v projections.</summary>
     public string? LckvLayerTypes { get; init; }
 
+    /// <summary>For an LCKV shape whose layer_types marks layers <c>s</c>: their sliding_window.</summary>
+    public int? LckvSlidingWindow { get; init; }
+
     /// <summary>The tensors of the checkpoint in order: HF name, shape, fan-in for the random scale (0 = a norm weight, all ones).</summary>
     public IReadOnlyList<(string Name, long[] Shape, int FanIn)> Tensors()
     {
@@ -121,6 +124,7 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
             c["backward_passes"] = 2;
             c["force_nodiag"] = true;
             c["use_sequential"] = false;
+            if (LckvSlidingWindow is { } window) c["sliding_window"] = window;
         }
         c["rope_scaling"] = Llama3Rope is { } r
             ? new JsonObject

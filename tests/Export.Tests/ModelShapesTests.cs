@@ -44,6 +44,21 @@ public sealed class ModelShapesTests
     }
 
     [TestMethod]
+    [DataRow("bench-llama", new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, null)]
+    [DataRow("bench-lckv", new[] { 0, 6, 7 }, null)]
+    [DataRow("bench-lckv-sliding", new[] { 0, 6, 7 }, 1024)]
+    public void Config_BenchShape_ParsesWithItsStoredLayersAndWindows(string name, int[] stored, int? window)
+    {
+        var config = HfConfig.Parse(ModelShapes.Get(name).Config("float16").ToJsonString());
+
+        var layout = config.Lckv?.Condensation.StoredLayers ?? Enumerable.Range(0, config.NumLayers).ToList();
+        CollectionAssert.AreEqual(stored, layout.ToArray());
+        Assert.AreEqual(512, config.HiddenSize);
+        Assert.AreEqual(window, config.Lckv?.Window(0));
+        Assert.IsNull(config.Lckv?.Window(6), "layer 6 attends to the whole context");
+    }
+
+    [TestMethod]
     public void Export_RandomLckvShape_ExportsWithOnlyTheStoredLayersKv()
     {
         using var tmp = new TempDir();
