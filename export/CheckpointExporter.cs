@@ -104,7 +104,7 @@ public static class CheckpointExporter
         {
             foreach (string name in TokenizerFileNames)
             {
-                string src = Path.Combine(checkpointDir, name);
+                string src = SharedTokenizer.Find(checkpointDir, name);
                 if (!File.Exists(src)) continue;
                 File.Copy(src, Path.Combine(outputDir, name), overwrite: true);
                 copied.Add(name);
@@ -112,7 +112,7 @@ public static class CheckpointExporter
         }
         else if (options.CopyTokenizerFiles)
         {
-            copied.AddRange(TokenizerFileNames.Where(n => File.Exists(Path.Combine(checkpointDir, n))));
+            copied.AddRange(TokenizerFileNames.Where(n => File.Exists(SharedTokenizer.Find(checkpointDir, n))));
         }
 
         // 5) manifest, last and atomically
