@@ -71,7 +71,7 @@ public static class CheckpointExporter
         int maxContext;
         IReadOnlyList<int?>? layerWindows;
         string? causalGraph;
-        IReadOnlyList<int> kvLayers, kvSource;
+        LayerCondensation layout;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
             Report($"1/3 building the {config.Architecture} graph: {config.NumLayers} layers, {config.HiddenSize} hidden, " +
@@ -93,9 +93,9 @@ public static class CheckpointExporter
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
             layerWindows = decoder.LayerWindows;
-            (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
+            layout = LayerCondensation.Of(decoder.LayerKvSource);
         }
-        KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
+        KvOpsGraphs.Write(outputDir, 2 * layout.StoredLayers.Count, modelType);
 
         Report("3/3 writing the KV graphs, tokenizer files and manifest");
         // 4) tokenizer files
@@ -135,8 +135,8 @@ public static class CheckpointExporter
             HeadDim = config.HeadDim,
             MaxContext = maxContext,
             SlidingWindow = slidingWindow,
-            KvLayers = [.. kvLayers],
-            LayerKvSource = [.. kvSource],
+            KvLayers = [.. layout.StoredLayers],
+            LayerKvSource = [.. layout.Sources],
             ForwardPasses = config.Lckv?.ForwardPasses,
             BackwardPasses = config.Lckv?.BackwardPasses,
             ForceNodiag = config.Lckv?.ForceNodiag ?? false,

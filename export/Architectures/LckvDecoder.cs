@@ -24,9 +24,6 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     public override bool HasCausalGraph => false;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<int> KvLayers => _lckv.Condensation.StoredLayers;
-
-    /// <inheritdoc/>
     public override IReadOnlyList<int> LayerKvSource => _lckv.LayerTypes.Sources;
 
     /// <summary>pending.{t}.key / .value [B, Hkv, S, D] for every layer t that a lower layer reads.</summary>

@@ -6,24 +6,15 @@ namespace Condensa;
 /// </summary>
 public static class KvOpsNames
 {
-    /// <summary>kv_write, int64 [entries, 3]: the (row, head, slot) of each entry in the source.</summary>
-    public const string WriteFrom = "from";
-    /// <summary>kv_write, int64 [entries, 3]: where each entry goes in the cache.</summary>
-    public const string WriteTo = "to";
-    /// <summary>kv_write input: cache tensor <paramref name="i"/>, which its output updates in place.</summary>
+    /// <summary>kv_write's int64 [entries, 3] inputs: each entry's (row, head, slot) in the source, and in the cache.</summary>
+    public const string WriteFrom = "from", WriteTo = "to";
+
+    /// <summary>kv_write's tensor i: the cache and the source (inputs), and the cache with the entries written (the output,
+    /// bound to the cache itself).</summary>
     public static string WriteCache(int i) => $"cache.{i}";
-    /// <summary>kv_write input: source tensor <paramref name="i"/> the entries are gathered from.</summary>
     public static string WriteSource(int i) => $"source.{i}";
-    /// <summary>kv_write output: cache tensor <paramref name="i"/> with the entries written; bound to the cache itself.</summary>
     public static string WriteUpdated(int i) => $"updated.{i}";
 
-    /// <summary>kv_zeros input, a host int64[4]: the shape of the buffer to fill.</summary>
-    public const string ZerosShape = "shape";
-    /// <summary>kv_zeros output: the zero-filled buffer.</summary>
-    public const string Zeros = "zeros";
-
-    /// <summary>kv_copy input: the tensor to copy.</summary>
-    public const string CopySource = "source";
-    /// <summary>kv_copy output: the copy, bound to another buffer.</summary>
-    public const string Copy = "copy";
+    /// <summary>kv_zeros: a host int64[4] shape in, the zero-filled buffer out; kv_copy: a tensor in, its copy out.</summary>
+    public const string ZerosShape = "shape", Zeros = "zeros", CopySource = "source", Copy = "copy";
 }

@@ -56,13 +56,6 @@ public sealed class LayerCondensation
     /// <summary>Whether layer <paramref name="layer"/> reads a higher layer's KV.</summary>
     public bool AttendsTop(int layer) => Sources[layer] > layer;
 
-    /// <summary>Derives the layout from a manifest's layer_kv_source and passes.</summary>
-    public static LayerCondensation Of(ModelManifest manifest)
-    {
-        ArgumentNullException.ThrowIfNull(manifest);
-        return Of(manifest.LayerKvSource, (manifest.ForwardPasses ?? 0) + (manifest.BackwardPasses ?? 0));
-    }
-
     /// <summary>Derives the layout from <paramref name="sources"/> (entry i: the layer whose KV layer i reads).</summary>
     /// <param name="sources">layer_kv_source, one entry per layer, each in 0..count-1.</param>
     /// <param name="iterativePasses">forward_passes + backward_passes; below 1 means 1.</param>

@@ -82,10 +82,16 @@ public sealed record ModelManifest
 
     /// <summary>Pending layers, cyclic blocks and passes of a layer-condensed model (nothing for a standard one);
     /// derived on each call, so callers on a hot path keep the result.</summary>
-    [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(this);
+    [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(LayerKvSource, (ForwardPasses ?? 0) + (BackwardPasses ?? 0));
 
     /// <summary>Element type of the KV buffers.</summary>
-    [JsonIgnore] public KvDataType KvType => KvDataTypeExtensions.Parse(DType, FileName);
+    [JsonIgnore] public KvDataType KvType => DType switch
+    {
+        "float32" => KvDataType.Float32,
+        "float16" => KvDataType.Float16,
+        "bfloat16" => KvDataType.BFloat16,
+        _ => throw new CondensaException($"{FileName}: field 'dtype' has unsupported value '{DType}' (expected float32, float16 or bfloat16)."),
+    };
 
     /// <summary>KV bytes one token costs across all stored layers (keys and values).</summary>
     [JsonIgnore] public long KvBytesPerToken => 2L * KvLayers.Length * NumKvHeads * HeadDim * KvType.SizeInBytes();

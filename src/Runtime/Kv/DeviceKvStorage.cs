@@ -110,8 +110,6 @@ internal sealed class DeviceKvStorage : KvStorage
         if (_indicesHandle.IsAllocated) _indicesHandle.Free();
     }
 
-    private TensorElementType ElementType => Manifest.KvType.ElementType();
-
     private void Allocate(int slots)
     {
         Slots = slots;
