@@ -36,7 +36,7 @@ public sealed record LckvSettings
     public LayerCondensation Condensation => LayerCondensation.Of(LayerTypes.Sources, IterativePasses);
 
     /// <summary>Whether layer i attends without its own position: force_nodiag, or it reads a higher layer.</summary>
-    public bool NoDiagonal(int layer) => ForceNodiag || LayerTypes.Sources[layer] > layer;
+    public bool NoDiagonal(int layer) => ForceNodiag || Condensation.AttendsTop(layer);
 
     /// <summary>Layer i's attention window in positions, or null for full attention.</summary>
     public int? Window(int layer) => LayerTypes.Sliding[layer] ? SlidingWindow : null;
