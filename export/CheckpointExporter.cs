@@ -62,7 +62,7 @@ public static class CheckpointExporter
 
         // 2) invalidate any previous export first, so a crash below never leaves a stale manifest
         Directory.CreateDirectory(outputDir);
-        string manifestPath = Path.Combine(outputDir, CondensaManifest.FileName);
+        string manifestPath = Path.Combine(outputDir, ModelManifest.FileName);
         File.Delete(manifestPath);
 
         // 3) graph and weights
@@ -71,7 +71,7 @@ public static class CheckpointExporter
         int maxContext;
         IReadOnlyList<int?>? layerWindows;
         string? causalGraph;
-        IReadOnlyList<int> kvLayers, kvSource;
+        LayerCondensation layout;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
             Report($"1/3 building the {config.Architecture} graph: {config.NumLayers} layers, {config.HiddenSize} hidden, " +
@@ -93,9 +93,9 @@ public static class CheckpointExporter
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
             layerWindows = decoder.LayerWindows;
-            (kvLayers, kvSource) = (decoder.KvLayers, decoder.LayerKvSource);
+            layout = LayerCondensation.Of(decoder.LayerKvSource);
         }
-        KvOpsGraphs.Write(outputDir, 2 * kvLayers.Count, modelType);
+        KvOpsGraphs.Write(outputDir, 2 * layout.StoredLayers.Count, modelType);
 
         Report("3/3 writing the KV graphs, tokenizer files and manifest");
         // 4) tokenizer files
@@ -104,7 +104,7 @@ public static class CheckpointExporter
         {
             foreach (string name in TokenizerFileNames)
             {
-                string src = Path.Combine(checkpointDir, name);
+                string src = SharedTokenizer.Find(checkpointDir, name);
                 if (!File.Exists(src)) continue;
                 File.Copy(src, Path.Combine(outputDir, name), overwrite: true);
                 copied.Add(name);
@@ -112,15 +112,16 @@ public static class CheckpointExporter
         }
         else if (options.CopyTokenizerFiles)
         {
-            copied.AddRange(TokenizerFileNames.Where(n => File.Exists(Path.Combine(checkpointDir, n))));
+            copied.AddRange(TokenizerFileNames.Where(n => File.Exists(SharedTokenizer.Find(checkpointDir, n))));
         }
 
         // 5) manifest, last and atomically
         var (bos, eos) = SpecialTokens(config, checkpointDir);
-        var manifest = new CondensaManifest
+        var manifest = new ModelManifest
         {
+            Format = ModelManifest.CurrentFormat,
             Architecture = config.Architecture,
-            Dtype = modelType switch
+            DType = modelType switch
             {
                 TensorProto.Types.DataType.Float16 => "float16",
                 TensorProto.Types.DataType.Bfloat16 => "bfloat16",
@@ -134,26 +135,27 @@ public static class CheckpointExporter
             HeadDim = config.HeadDim,
             MaxContext = maxContext,
             SlidingWindow = slidingWindow,
-            KvLayers = kvLayers,
-            LayerKvSource = kvSource,
+            KvLayers = [.. layout.StoredLayers],
+            LayerKvSource = [.. layout.Sources],
             ForwardPasses = config.Lckv?.ForwardPasses,
             BackwardPasses = config.Lckv?.BackwardPasses,
             ForceNodiag = config.Lckv?.ForceNodiag ?? false,
             UseSequential = config.Lckv?.UseSequential ?? false,
             LayerSlidingWindow = config.Lckv is { } lckv && lckv.LayerTypes.Sliding.Any(s => s)
                 ? [.. Enumerable.Range(0, config.NumLayers).Select(lckv.Window)]
-                : layerWindows,
+                : layerWindows?.ToArray(),
             Rope = new ManifestRope(config.Rope.Type, config.Rope.Theta),
             WeightQuantization = quantization is null ? null
                 : new ManifestQuantization(quantization.Bits, quantization.BlockSize, quantization.AccuracyLevel, quantization.LmHead,
                     quantization.Bits == 4 ? Int4Mixes.Name(quantization.Mix) : null),
             BosTokenId = bos,
-            EosTokenIds = eos,
-            TokenizerFiles = copied,
+            EosTokenIds = [.. eos],
+            TokenizerFiles = [.. copied],
             Graph = ModelFileName,
             CausalGraph = causalGraph,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
+            ExporterVersion = Version,
         };
         string temp = manifestPath + ".tmp";
         File.WriteAllText(temp, manifest.ToJson());

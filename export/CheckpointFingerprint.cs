@@ -23,7 +23,7 @@ public static class CheckpointFingerprint
         // 1) the small files by content, each after its name and length, so no two file sets hash alike
         foreach (string name in SmallInputs())
         {
-            string path = Path.Combine(checkpointDir, name);
+            string path = SharedTokenizer.Find(checkpointDir, name);   // a shared tokenizer counts as the checkpoint's own
             bool exists = File.Exists(path);
             byte[] bytes = exists ? File.ReadAllBytes(path) : [];
             Append(sha, $"\n{name}\t{(exists ? bytes.Length : -1)}\n");

@@ -6,4 +6,4 @@ namespace Condensa.Export;
 /// <param name="DataPath">model.onnx.data (external weights).</param>
 /// <param name="ManifestPath">condensa.json.</param>
 /// <param name="Manifest">The manifest's contents.</param>
-public sealed record ExportResult(string OutputDir, string ModelPath, string DataPath, string ManifestPath, CondensaManifest Manifest);
+public sealed record ExportResult(string OutputDir, string ModelPath, string DataPath, string ManifestPath, ModelManifest Manifest);

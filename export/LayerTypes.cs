@@ -6,6 +6,7 @@ namespace Condensa.Export;
 /// LCKV's <c>layer_types</c> (Wu &amp; Tu 2024): underscore-separated layer indices, entry i naming the layer
 /// whose KV layer i attends to, each optionally suffixed <c>s</c> for a sliding window. The one string expresses
 /// LCKV (<c>0_6_6_6_6_6_6_7</c>), cross-layer attention (<c>0_0_2_2</c>), YOCO-style and sandwich configs.
+/// The stored, pending and cyclic-block sets are the runtime's too: <see cref="LayerCondensation"/> derives them.
 /// </summary>
 public sealed record LayerTypes
 {
@@ -14,16 +15,6 @@ public sealed record LayerTypes
 
     /// <summary>Entry i: layer i attends within the sliding window (<c>s</c> suffix).</summary>
     public required IReadOnlyList<bool> Sliding { get; init; }
-
-    /// <summary>Layers that store KV, ascending: set(Sources). Only these have k/v projections.</summary>
-    public IReadOnlyList<int> Stored => [.. Sources.Distinct().Order()];
-
-    /// <summary>Layers some lower layer reads ("attends top"): their KV for the new tokens is not computed yet when
-    /// the reader runs, so the graph takes it as a <c>pending</c> input. Ascending.</summary>
-    public IReadOnlyList<int> Pending => [.. Sources.Where((t, i) => t > i).Distinct().Order()];
-
-    /// <summary>Whether layer <paramref name="layer"/> reads a higher layer's KV.</summary>
-    public bool AttendsTop(int layer) => Sources[layer] > layer;
 
     /// <summary>Parses <paramref name="text"/> for a model of <paramref name="numLayers"/> layers.</summary>
     /// <param name="text">The layer_types string, e.g. "0_6_6s_7".</param>
@@ -52,23 +43,5 @@ public sealed record LayerTypes
                     $"{source}: field 'layer_types' entry {i} '{token}' names layer {digits}, outside 0..{numLayers - 1}.");
         }
         return new LayerTypes { Sources = sources, Sliding = sliding };
-    }
-
-    /// <summary>
-    /// The cyclic blocks, as in the reference code: from an attends-top layer to the furthest layer some layer
-    /// of the block reads, merged while they overlap. Prefill iterates each block; decode needs none.
-    /// </summary>
-    public IReadOnlyList<(int Start, int End)> CyclicBlocks()
-    {
-        var blocks = new List<(int, int)>();
-        for (int i = 0; i < Sources.Count;)
-        {
-            if (!AttendsTop(i)) { i++; continue; }
-            int end = Sources[i];
-            for (int j = i; j <= end; j++) end = Math.Max(end, Sources[j]);
-            blocks.Add((i, end));
-            i = end + 1;
-        }
-        return blocks;
     }
 }

@@ -39,8 +39,12 @@ public sealed record LckvSettings
     /// <summary>Iterations of each cyclic block in a prefill: forward_passes + backward_passes.</summary>
     public int IterativePasses => ForwardPasses + BackwardPasses;
 
+    /// <summary>The stored and pending layers and cyclic blocks of <see cref="LayerTypes"/>, as the runtime derives them
+    /// from condensa.json.</summary>
+    public LayerCondensation Condensation => LayerCondensation.Of(LayerTypes.Sources, IterativePasses);
+
     /// <summary>Whether layer i attends without its own position: force_nodiag, or it reads a higher layer.</summary>
-    public bool NoDiagonal(int layer) => ForceNodiag || LayerTypes.AttendsTop(layer);
+    public bool NoDiagonal(int layer) => ForceNodiag || Condensation.AttendsTop(layer);
 
     /// <summary>Layer i's attention window in positions, or null for full attention.</summary>
     public int? Window(int layer) => LayerTypes.Sliding[layer] ? SlidingWindow : null;

@@ -26,16 +26,13 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     public override bool HasCausalGraph => false;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<int> KvLayers => _lckv.LayerTypes.Stored;
-
-    /// <inheritdoc/>
     public override IReadOnlyList<int> LayerKvSource => _lckv.LayerTypes.Sources;
 
     /// <summary>pending.{t}.key / .value [B, Hkv, S, D] for every layer t that a lower layer reads.</summary>
     protected override void AddExtraInputs(GraphBuilder b)
     {
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence;
-        foreach (int t in _lckv.LayerTypes.Pending)
+        foreach (int t in _lckv.Condensation.PendingLayers)
         {
             b.Input(GraphNames.PendingKey(t), ModelType, B, Config.NumKvHeads, S, Config.HeadDim);           // [B, Hkv, S, D]
             b.Input(GraphNames.PendingValue(t), ModelType, B, Config.NumKvHeads, S, Config.HeadDim);         // [B, Hkv, S, D]
@@ -47,7 +44,7 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     {
         _masks ??= new LckvMasks(b, ctx);
         string q;
-        if (_lckv.LayerTypes.Stored.Contains(layer))
+        if (_lckv.Condensation.StoredLayers.Contains(layer))
         {
             var (qProj, kProj, vProj) = QueryKeyValue(b, h, layer);                                          // [B, S, ·] each
             q = Query(b, ctx, qProj, layer);                                                                        // [B, H, S, D]
@@ -60,11 +57,11 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
 
         // The source's KV for the new tokens: computed earlier in this pass, or the host's estimate.
         int source = _lckv.LayerTypes.Sources[layer];
-        var (k, v) = _lckv.LayerTypes.AttendsTop(layer)
+        var (k, v) = _lckv.Condensation.AttendsTop(layer)
             ? (GraphNames.PendingKey(source), GraphNames.PendingValue(source))                              // [B, Hkv, S, D] each
             : _newKv[source];
         string o;
-        if (_lckv.ReleasedDecode && _lckv.LayerTypes.AttendsTop(layer))
+        if (_lckv.ReleasedDecode && _lckv.Condensation.AttendsTop(layer))
         {
             // whyNLP/LCKV's released code: a zero key and value ahead of the new tokens, under its own mask.
             var released = _masks.ReleasedTopContext(_lckv.Window(layer), _lckv.IterativePasses);

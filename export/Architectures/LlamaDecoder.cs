@@ -31,11 +31,11 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>The sliding window the host must apply in its masks (never in the graph), or null.</summary>
     public virtual int? SlidingWindow => null;
 
-    /// <summary>Layers that store KV (graph inputs past.{l} and outputs new.{l}), ascending: every layer here.</summary>
-    public virtual IReadOnlyList<int> KvLayers => [.. Enumerable.Range(0, Config.NumLayers)];
-
     /// <summary>Entry i: the stored layer whose KV layer i attends to (its own here).</summary>
     public virtual IReadOnlyList<int> LayerKvSource => [.. Enumerable.Range(0, Config.NumLayers)];
+
+    /// <summary>Layers that store KV (graph inputs past.{l} and outputs new.{l}), ascending, as the runtime derives them.</summary>
+    public IReadOnlyList<int> KvLayers => LayerCondensation.Of(LayerKvSource).StoredLayers;
 
     /// <summary>Declares inputs beyond the contract's common ones (none for the Llama family).</summary>
     protected virtual void AddExtraInputs(GraphBuilder b) { }

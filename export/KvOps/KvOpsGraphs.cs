@@ -37,15 +37,15 @@ public static class KvOpsGraphs
     private static GraphBuilder BuildWrite(int tensors, TensorProto.Types.DataType kvType)
     {
         var g = new GraphBuilder();
-        var from = g.Input("from", TensorProto.Types.DataType.Int64, "entries", 3);
-        var to = g.Input("to", TensorProto.Types.DataType.Int64, "entries", 3);
+        var from = g.Input(KvOpsNames.WriteFrom, TensorProto.Types.DataType.Int64, "entries", 3);
+        var to = g.Input(KvOpsNames.WriteTo, TensorProto.Types.DataType.Int64, "entries", 3);
         for (var i = 0; i < tensors; i++)
         {
-            var cache = g.Input($"cache.{i}", kvType, "batch", "kv_heads", "capacity", "head_dim");
-            var source = g.Input($"source.{i}", kvType, "source_batch", "kv_heads", "source_slots", "head_dim");
+            var cache = g.Input(KvOpsNames.WriteCache(i), kvType, "batch", "kv_heads", "capacity", "head_dim");
+            var source = g.Input(KvOpsNames.WriteSource(i), kvType, "source_batch", "kv_heads", "source_slots", "head_dim");
             var entries = g.Node("GatherND", [source, from], $"gather.{i}");                        // [entries, head_dim]
-            g.NamedNode("ScatterND", [cache, to, entries], $"scatter.{i}", $"updated.{i}");
-            g.Output($"updated.{i}", kvType, "batch", "kv_heads", "capacity", "head_dim");
+            g.NamedNode("ScatterND", [cache, to, entries], $"scatter.{i}", KvOpsNames.WriteUpdated(i));
+            g.Output(KvOpsNames.WriteUpdated(i), kvType, "batch", "kv_heads", "capacity", "head_dim");
         }
         return g;
     }
@@ -53,19 +53,19 @@ public static class KvOpsGraphs
     private static GraphBuilder BuildZeros(TensorProto.Types.DataType kvType)
     {
         var g = new GraphBuilder();
-        var shape = g.Input("shape", TensorProto.Types.DataType.Int64, 4);
+        var shape = g.Input(KvOpsNames.ZerosShape, TensorProto.Types.DataType.Int64, 4);
         var zero = new TensorProto { DataType = (int)kvType, Dims = { 1 }, RawData = Google.Protobuf.ByteString.CopyFrom(TensorBytes.Encode([0f], kvType)) };
-        g.NamedNode("ConstantOfShape", [shape], "zeros", "zeros", Attr.Tensor("value", zero));
-        g.Output("zeros", kvType, "d0", "d1", "d2", "d3");
+        g.NamedNode("ConstantOfShape", [shape], "zeros", KvOpsNames.Zeros, Attr.Tensor("value", zero));
+        g.Output(KvOpsNames.Zeros, kvType, "d0", "d1", "d2", "d3");
         return g;
     }
 
     private static GraphBuilder BuildCopy(TensorProto.Types.DataType kvType)
     {
         var g = new GraphBuilder();
-        var source = g.Input("source", kvType, "d0", "d1", "d2", "d3");
-        g.NamedNode("Identity", [source], "copy", "copy");
-        g.Output("copy", kvType, "d0", "d1", "d2", "d3");
+        var source = g.Input(KvOpsNames.CopySource, kvType, "d0", "d1", "d2", "d3");
+        g.NamedNode("Identity", [source], "copy", KvOpsNames.Copy);
+        g.Output(KvOpsNames.Copy, kvType, "d0", "d1", "d2", "d3");
         return g;
     }
 

@@ -42,12 +42,15 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// reads); only the layers it names store KV and have k/v projections.</summary>
     public string? LckvLayerTypes { get; init; }
 
+    /// <summary>For an LCKV shape whose layer_types marks layers <c>s</c>: their sliding_window.</summary>
+    public int? LckvSlidingWindow { get; init; }
+
     /// <summary>The tensors of the checkpoint in order: HF name, shape, fan-in for the random scale (0 = a norm weight, all ones).</summary>
     public IReadOnlyList<(string Name, long[] Shape, int FanIn)> Tensors()
     {
         int h = HiddenSize, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = IntermediateSize;
         var list = new List<(string, long[], int)> { ("model.embed_tokens.weight", [VocabSize, h], 1) };
-        var stored = LckvLayerTypes is null ? null : LayerTypes.Parse(LckvLayerTypes, NumLayers, Name).Stored;
+        var stored = LckvLayerTypes is null ? null : LayerCondensation.Of(LayerTypes.Parse(LckvLayerTypes, NumLayers, Name).Sources).StoredLayers;
         for (int l = 0; l < NumLayers; l++)
         {
             string p = $"model.layers.{l}.";
@@ -121,6 +124,7 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
             c["backward_passes"] = 2;
             c["force_nodiag"] = true;
             c["use_sequential"] = false;
+            if (LckvSlidingWindow is { } window) c["sliding_window"] = window;
         }
         c["rope_scaling"] = Llama3Rope is { } r
             ? new JsonObject

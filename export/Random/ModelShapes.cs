@@ -35,10 +35,21 @@ public static class ModelShapes
         {
             QkvBias = true, RmsNormEps = 1e-6, SpecialTokens = (151643, 151643), NativeContext = 32768,
         },
+        // Not real models: docs/benchmarks.md's standard/LCKV pair of one size (LCKV: KV in layers 0, 6 and 7, as
+        // demo-code-lckv), and the LCKV one with a 1024-token window in layers 0..5 (what the in-graph window costs).
+        ["bench-llama"] = BenchLlama,
+        ["bench-lckv"] = BenchLlama with { Name = "bench-lckv", Architecture = LckvSettings.Architecture, LckvLayerTypes = "0_6_6_6_6_6_6_7" },
+        ["bench-lckv-sliding"] = BenchLlama with
+        {
+            Name = "bench-lckv-sliding", Architecture = LckvSettings.Architecture, LckvLayerTypes = "0s_6s_6s_6s_6s_6s_6_7", LckvSlidingWindow = 1024,
+        },
         // Not a real model: a seconds-long smoke test of the whole path (tests, CI).
         ["tiny-random"] = new("tiny-random", "LlamaForCausalLM", HiddenSize: 64, NumLayers: 2, NumHeads: 4, NumKvHeads: 2,
             IntermediateSize: 128, VocabSize: 256, MaxContext: 512, RopeTheta: 10000, TieWordEmbeddings: false),
     };
+
+    private static ModelShape BenchLlama => new("bench-llama", "LlamaForCausalLM", HiddenSize: 512, NumLayers: 8, NumHeads: 8,
+        NumKvHeads: 4, IntermediateSize: 1408, VocabSize: 4096, MaxContext: 4096, RopeTheta: 10000, TieWordEmbeddings: false);
 
     /// <summary>The shape called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No such shape; the message lists the known ones.</exception>

@@ -6,6 +6,7 @@
 // MODEL_DIR is an export folder (condensa.json) or a Hugging Face checkpoint folder, exported on first use into
 // ~/.cache/condensa/samples. Default: the shipped demo model, models/demo-code (a small Python-code model, so expect
 // code-flavoured replies).
+using Condensa;
 using Condensa.Export;
 using Condensa.Extensions.AI;
 using Condensa.Runtime;

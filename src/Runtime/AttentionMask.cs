@@ -2,14 +2,10 @@ namespace Condensa.Runtime;
 
 /// <summary>
 /// Builds the attention_bias input, [batch, 1, seqLen, capacity + seqLen]: for each new token, which cache slots
-/// and which new tokens it may attend to. 0 admits a key, <see cref="MaskValue"/> blocks it.
+/// and which new tokens it may attend to. 0 admits a key, <see cref="GraphNames.MaskValue"/> blocks it.
 /// </summary>
 public static class AttentionMask
 {
-    /// <summary>The blocking value. Finite (not -inf) so a fully blocked row softmaxes without NaN; the graph then
-    /// zeroes such rows. -1e9 drowns any real score yet stays far from float overflow when scores are added.</summary>
-    public const float MaskValue = -1e9f;
-
     /// <summary>
     /// Causal mask for appending counts[b] tokens to row b, whose cache holds lengths[b] tokens at slots
     /// 0..lengths[b]-1 (slot index = position). Query j of row b (position lengths[b] + j) sees slots and new
@@ -36,7 +32,7 @@ public static class AttentionMask
         for (var j = 0; j < seqLen; j++)
         {
             var row = bias.Slice((b * seqLen + j) * keys, keys);     // [capacity + seqLen]
-            row.Fill(MaskValue);
+            row.Fill(GraphNames.MaskValue);
             if (j >= counts[b]) continue;
             var position = positions.IsEmpty ? lengths[b] + j : positions[b * seqLen + j];
             // Cache slots: slot s holds position s; admit the ones inside the window.
@@ -66,7 +62,7 @@ public static class AttentionMask
         for (var j = 0; j < seqLen; j++)
         {
             var row = bias.Slice((b * seqLen + j) * keys, keys);     // [capacity + seqLen]
-            row.Fill(MaskValue);
+            row.Fill(GraphNames.MaskValue);
             if (j >= counts[b]) continue;
             var position = positions.IsEmpty ? lengths[b] + j : positions[b * seqLen + j];
             var slots = slotPositions.Slice(b * capacity, capacity);

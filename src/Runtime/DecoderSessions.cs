@@ -30,15 +30,15 @@ internal sealed class DecoderSessions : IDisposable
         Settings = settings;
         var layers = manifest.KvLayers;
         var pending = manifest.Condensation.PendingLayers;
-        _inputNames = ["input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index",
-            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" }),
-            .. pending.SelectMany(t => new[] { $"pending.{t}.key", $"pending.{t}.value" })];
-        string[] head = manifest.HasGreedyTokens ? ["logits", "greedy_tokens"] : ["logits"];
-        _outputNames = [.. head, .. layers.SelectMany(l => new[] { $"new.{l}.key", $"new.{l}.value" }),
-            .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
-        _causalInputNames = ["input_ids", "logits_index", "seqlens_k", "total_sequence_length",
-            .. layers.SelectMany(l => new[] { $"past.{l}.key", $"past.{l}.value" })];
-        _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { $"present.{l}.key", $"present.{l}.value" })];
+        _inputNames = [GraphNames.InputIds, GraphNames.PositionIds, GraphNames.AttentionBias, GraphNames.LogitsIndex, GraphNames.KvWriteIndex,
+            .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) }),
+            .. pending.SelectMany(t => new[] { GraphNames.PendingKey(t), GraphNames.PendingValue(t) })];
+        string[] head = manifest.HasGreedyTokens ? [GraphNames.Logits, GraphNames.GreedyTokens] : [GraphNames.Logits];
+        _outputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.NewKey(l), GraphNames.NewValue(l) }),
+            .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
+        _causalInputNames = [GraphNames.InputIds, GraphNames.LogitsIndex, GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
+            .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) })];
+        _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
         (_outputNamesAfterLogits, _causalOutputNamesAfterLogits) = (_outputNames[1..], _causalOutputNames[1..]);
         if (first.Graph == GeneralGraphPath)
         {

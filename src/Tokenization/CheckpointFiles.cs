@@ -38,7 +38,7 @@ internal sealed class CheckpointFiles
     /// <summary>The JSON object in dir/file, null when the file does not exist.</summary>
     public static JsonObject? ReadObject(string dir, string file)
     {
-        string path = Path.Combine(dir, file);
+        string path = SharedTokenizer.Find(dir, file);
         if (!File.Exists(path))
             return null;
         try

@@ -14,7 +14,8 @@ namespace Condensa.Tokenization;
 /// A tokenizer.json converted from SentencePiece (BPE without ByteLevel, or Unigram) is passed over when
 /// tokenizer.model is beside it, since that file is what the model was trained with.
 /// BOS, EOS and PAD come from tokenizer_config.json, generation_config.json and config.json; every EOS id
-/// any of them names ends generation.
+/// any of them names ends generation. A folder whose tokenizer files live in another folder names it in
+/// <see cref="SharedTokenizer.FileName"/>.
 /// </remarks>
 public static class TokenizerFactory
 {
@@ -32,10 +33,10 @@ public static class TokenizerFactory
 
     private static LoadedModel LoadModel(string dir, CheckpointFiles files)
     {
-        string tokenizerJson = Path.Combine(dir, "tokenizer.json");
-        string tokenizerModel = Path.Combine(dir, "tokenizer.model");
-        string vocabJson = Path.Combine(dir, "vocab.json");
-        string mergesTxt = Path.Combine(dir, "merges.txt");
+        string tokenizerJson = SharedTokenizer.Find(dir, "tokenizer.json");
+        string tokenizerModel = SharedTokenizer.Find(dir, "tokenizer.model");
+        string vocabJson = SharedTokenizer.Find(dir, "vocab.json");
+        string mergesTxt = SharedTokenizer.Find(dir, "merges.txt");
         bool hasModelFile = File.Exists(tokenizerModel);
 
         if (File.Exists(tokenizerJson) && BpeLoader.LoadTokenizerJson(tokenizerJson, files, hasModelFile) is { } fromJson)
@@ -52,7 +53,8 @@ public static class TokenizerFactory
                 throw new TokenizerLoadException($"{dir}: vocab.json and merges.txt go together; only {(File.Exists(vocabJson) ? "vocab.json" : "merges.txt")} is there.");
             return BpeLoader.LoadVocabMerges(vocabJson, mergesTxt, files);
         }
-        if (Directory.EnumerateFiles(dir, "*.tiktoken").FirstOrDefault() is { } tiktoken)
+        if (new[] { dir, SharedTokenizer.Folder(dir) }.OfType<string>().SelectMany(d => Directory.EnumerateFiles(d, "*.tiktoken"))
+                .FirstOrDefault() is { } tiktoken)
             return TiktokenLoader.Load(tiktoken, files);
         throw new TokenizerLoadException(
             $"{dir}: no tokenizer file (looked for tokenizer.json, tokenizer.model, vocab.json + merges.txt, *.tiktoken).");

@@ -20,7 +20,7 @@ public sealed class QuantizedExportCommandTests
         var (exit, _, error) = await CliRunner.Run("export", "--checkpoint", checkpoint, "--out", output, "--precision", precision, "--block-size", "16", "--float-activations");
 
         Assert.AreEqual(0, exit, error);
-        var manifest = CondensaManifest.Load(Path.Combine(output, CondensaManifest.FileName));
+        var manifest = ModelManifest.Load(output);
         Assert.AreEqual(new ManifestQuantization(bits, 16, 0, true, int4Mix), manifest.WeightQuantization);
         Assert.AreEqual(KvDataType.Float32, ModelManifest.Load(output).KvType);
         var (genExit, text, genError) = await CliRunner.Run("generate", "-m", output, "--prompt", "hello", "--max-tokens", "4");
@@ -57,7 +57,7 @@ public sealed class QuantizedExportCommandTests
         var (exit, _, error) = await CliRunner.Run("export", "--checkpoint", CliRunner.Checkpoint(), "--out", output, "--precision", "int4", "--int4-mix", mix);
 
         Assert.AreEqual(0, exit, error);
-        Assert.AreEqual(mix, CondensaManifest.Load(Path.Combine(output, CondensaManifest.FileName)).WeightQuantization!.Int4Mix);
+        Assert.AreEqual(mix, ModelManifest.Load(output).WeightQuantization!.Int4Mix);
     }
 
     [TestMethod]

@@ -26,6 +26,7 @@ public sealed class ToolPackageTests
     }
 
     [TestMethod]
+    [DataRow("src/Contract/Condensa.Contract.csproj")]
     [DataRow("src/Runtime/Condensa.Runtime.csproj")]
     [DataRow("src/Extensions/Condensa.Extensions.AI.csproj")]
     public void LibraryProject_PacksWithReadmeAndTags(string project)

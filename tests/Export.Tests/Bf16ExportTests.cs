@@ -28,7 +28,7 @@ public sealed class Bf16ExportTests
 
         var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions { Precision = ExportPrecision.Bf16 });
 
-        Assert.AreEqual("bfloat16", result.Manifest.Dtype);
+        Assert.AreEqual("bfloat16", result.Manifest.DType);
         Assert.IsNotNull(result.Manifest.CausalGraph);
         foreach (var file in new[] { result.ModelPath, Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalModelFileName) })
         {

@@ -208,7 +208,7 @@ public sealed class CheckpointExporterTests
 
         var outputs = harness.Step([Prompt], Positions(1, 0, Prompt.Length), capacity: 4, pastLen: [0]);
 
-        Assert.AreEqual("float16", export.Manifest.Dtype);
+        Assert.AreEqual("float16", export.Manifest.DType);
         Assert.AreEqual(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16, runner.ElementType(GraphNames.NewKey(0)));
         Assert.AreEqual(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, runner.ElementType(GraphNames.Logits));
         var expected = reference.Logits(Prompt);
@@ -228,12 +228,12 @@ public sealed class CheckpointExporterTests
 
         var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
 
-        var m = CondensaManifest.Load(result.ManifestPath);
+        var m = ModelManifest.Load(result.OutputDir);
         Assert.AreEqual("LlamaForCausalLM", m.Architecture);
-        Assert.AreEqual("float32", m.Dtype);
+        Assert.AreEqual("float32", m.DType);
         CollectionAssert.AreEqual(new[] { 0, 1 }, m.KvLayers.ToArray());
         CollectionAssert.AreEqual(new[] { 0, 1 }, m.LayerKvSource.ToArray());
-        Assert.AreEqual("llama3", m.Rope.Type);
+        Assert.AreEqual("llama3", m.Rope!.Type);
         Assert.AreEqual(500000.0, m.Rope.Theta);
         Assert.AreEqual(1, m.BosTokenId);
         CollectionAssert.AreEqual(new[] { 2, 9 }, m.EosTokenIds.ToArray());
@@ -256,7 +256,7 @@ public sealed class CheckpointExporterTests
 
         Assert.ThrowsExactly<ExportException>(() => CheckpointExporter.Export(tmp.Sub("bad"), tmp.Sub("out"), new ExportOptions()));
 
-        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("out"), CondensaManifest.FileName)));
+        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("out"), ModelManifest.FileName)));
     }
 
     private static void ReplaceHidden(string dir, int hidden)

@@ -43,6 +43,24 @@ public sealed class CheckpointFingerprintTests
     }
 
     [TestMethod]
+    public void Compute_TokenizerSharedThroughTokenizerFrom_SameAsWithCopies()
+    {
+        // Moving a tokenizer into a shared folder must not invalidate exports: the same bytes are read and exported.
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), new TinyModelSpec());
+        Directory.CreateDirectory(tmp.Sub("shared"));
+        File.WriteAllText(Path.Combine(tmp.Sub("ckpt"), "tokenizer.json"), """{"model": 1}""");
+        string withCopy = CheckpointFingerprint.Compute(tmp.Sub("ckpt"));
+
+        File.Move(Path.Combine(tmp.Sub("ckpt"), "tokenizer.json"), Path.Combine(tmp.Sub("shared"), "tokenizer.json"));
+        string without = CheckpointFingerprint.Compute(tmp.Sub("ckpt"));
+        File.WriteAllText(Path.Combine(tmp.Sub("ckpt"), SharedTokenizer.FileName), "../shared\n");
+
+        Assert.AreNotEqual(withCopy, without);
+        Assert.AreEqual(withCopy, CheckpointFingerprint.Compute(tmp.Sub("ckpt")));
+    }
+
+    [TestMethod]
     [DataRow("tokenizer.json")]
     [DataRow("tokenizer.model")]
     [DataRow("tokenizer_config.json")]

@@ -13,10 +13,10 @@ public sealed class LayerTypesTests
     [DataRow("0_3s_1_3", 4, new[] { 0, 1, 3 }, new[] { 3 }, "1-3")]                               // a block whose middle layer reads below
     public void Parse_ValidString_StoredPendingAndBlocks(string text, int layers, int[] stored, int[] pending, string blocks)
     {
-        var types = LayerTypes.Parse(text, layers);
-        CollectionAssert.AreEqual(stored, types.Stored.ToArray());
-        CollectionAssert.AreEqual(pending, types.Pending.ToArray());
-        Assert.AreEqual(blocks, string.Join(",", types.CyclicBlocks().Select(b => $"{b.Start}-{b.End}")));
+        var layout = LayerCondensation.Of(LayerTypes.Parse(text, layers).Sources);
+        CollectionAssert.AreEqual(stored, layout.StoredLayers.ToArray());
+        CollectionAssert.AreEqual(pending, layout.PendingLayers.ToArray());
+        Assert.AreEqual(blocks, string.Join(",", layout.CyclicBlocks.Select(b => $"{b.Start}-{b.End}")));
     }
 
     [TestMethod]

@@ -19,7 +19,7 @@ public sealed class LckvConfigTests
     {
         var config = HfConfig.Parse(Config);
         var lckv = config.Lckv!;
-        CollectionAssert.AreEqual(new[] { 0, 6, 7 }, lckv.LayerTypes.Stored.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 6, 7 }, lckv.Condensation.StoredLayers.ToArray());
         Assert.IsTrue(lckv.ForceNodiag);
         Assert.AreEqual(9, lckv.IterativePasses);
         Assert.AreEqual(4096, lckv.Window(7));

@@ -9,7 +9,7 @@ namespace Condensa.Export.Tests;
 internal sealed class LckvGraphStepper(OnnxGraphRunner runner, HfConfig config, int capacity)
 {
     private readonly LckvSettings _lckv = config.Lckv!;
-    private readonly Dictionary<int, (float[] K, float[] V)> _past = config.Lckv!.LayerTypes.Stored.ToDictionary(
+    private readonly Dictionary<int, (float[] K, float[] V)> _past = config.Lckv!.Condensation.StoredLayers.ToDictionary(
         l => l, _ => (new float[config.NumKvHeads * capacity * config.HeadDim], new float[config.NumKvHeads * capacity * config.HeadDim]));
     private int _length;
 
@@ -39,7 +39,7 @@ internal sealed class LckvGraphStepper(OnnxGraphRunner runner, HfConfig config, 
             inputs[GraphNames.PastKey(l)] = GraphTensor.Of(k, 1, hkv, capacity, d);
             inputs[GraphNames.PastValue(l)] = GraphTensor.Of(v, 1, hkv, capacity, d);
         }
-        foreach (int l in _lckv.LayerTypes.Pending)
+        foreach (int l in _lckv.Condensation.PendingLayers)
         {
             var (k, v) = pending?[l] ?? (new float[hkv * s * d], new float[hkv * s * d]);
             inputs[GraphNames.PendingKey(l)] = GraphTensor.Of(k, 1, hkv, s, d);

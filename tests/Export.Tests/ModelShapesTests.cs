@@ -34,13 +34,28 @@ public sealed class ModelShapesTests
         var config = HfConfig.Parse(shape.Config("float16").ToJsonString());
 
         Assert.AreEqual(LckvSettings.Architecture, config.Architecture);
-        CollectionAssert.AreEqual(new[] { 0, 20, 21 }, config.Lckv!.LayerTypes.Stored.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 20, 21 }, config.Lckv!.Condensation.StoredLayers.ToArray());
         Assert.IsTrue(config.Lckv.ForceNodiag);
         // the standard shape less the k and v projections of the 19 layers that store no KV
         long kv = 2L * 2048 * (4 * 64);
         Assert.AreEqual(ModelShapes.Get("tinyllama-1.1b").ParameterCount - 19 * kv, shape.ParameterCount);
         Assert.IsFalse(shape.Tensors().Any(t => t.Name == "model.layers.1.self_attn.k_proj.weight"));
         Assert.IsTrue(shape.Tensors().Any(t => t.Name == "model.layers.20.self_attn.k_proj.weight"));
+    }
+
+    [TestMethod]
+    [DataRow("bench-llama", new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, null)]
+    [DataRow("bench-lckv", new[] { 0, 6, 7 }, null)]
+    [DataRow("bench-lckv-sliding", new[] { 0, 6, 7 }, 1024)]
+    public void Config_BenchShape_ParsesWithItsStoredLayersAndWindows(string name, int[] stored, int? window)
+    {
+        var config = HfConfig.Parse(ModelShapes.Get(name).Config("float16").ToJsonString());
+
+        var layout = config.Lckv?.Condensation.StoredLayers ?? Enumerable.Range(0, config.NumLayers).ToList();
+        CollectionAssert.AreEqual(stored, layout.ToArray());
+        Assert.AreEqual(512, config.HiddenSize);
+        Assert.AreEqual(window, config.Lckv?.Window(0));
+        Assert.IsNull(config.Lckv?.Window(6), "layer 6 attends to the whole context");
     }
 
     [TestMethod]

@@ -34,7 +34,7 @@ public sealed class QuantizedExportTests
         Assert.AreEqual(1, model.OpsetImport.Single(o => o.Domain == "com.microsoft").Version);
         var weights = model.Graph.Initializer.Select(i => i.Name).ToHashSet();
         Assert.IsFalse(model.Graph.Node.Any(n => n.OpType == "MatMul" && n.Input.Any(weights.Contains)), "no float weight left in a MatMul");
-        Assert.AreEqual("float32", result.Manifest.Dtype, "KV and activations stay float32");
+        Assert.AreEqual("float32", result.Manifest.DType, "KV and activations stay float32");
         Assert.AreEqual(new ManifestQuantization(bits, 32, ExportOptions.Int8Activations, true, bits == 4 ? "kv-head" : null),
             result.Manifest.WeightQuantization);
     }
@@ -99,7 +99,7 @@ public sealed class QuantizedExportTests
             HalfActivations = halfActivations,
         };
         var export = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), options);
-        Assert.AreEqual(halfActivations ? "float16" : "float32", export.Manifest.Dtype);
+        Assert.AreEqual(halfActivations ? "float16" : "float32", export.Manifest.DType);
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(export.ModelPath));
         var scaleType = halfActivations ? TensorProto.Types.DataType.Float16 : TensorProto.Types.DataType.Float;
         Assert.IsTrue(graph.Graph.Initializer.Where(t => t.Name.EndsWith(".scales", StringComparison.Ordinal)).All(t => t.DataType == (int)scaleType),

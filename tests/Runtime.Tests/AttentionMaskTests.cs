@@ -3,7 +3,7 @@ namespace Condensa.Runtime.Tests;
 [TestClass]
 public sealed class AttentionMaskTests
 {
-    private const float X = AttentionMask.MaskValue;
+    private const float X = GraphNames.MaskValue;
 
     [TestMethod]
     public void Build_Decode_AdmitsCachedPrefixAndSelf()

@@ -29,7 +29,7 @@ public sealed class KvCacheBudgetTests
         cache.BuildBias(bias, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
         // query at position 3 sees the sink and positions 0..2 (window 3); slots of 3 and 4 are forgotten, the scratch slots
         // (after the 6 of the budget) are never seen
-        float x = AttentionMask.MaskValue;
+        float x = GraphNames.MaskValue;
         CollectionAssert.AreEqual(new[] { 0f, 0f, 0f, x, x, x, x, x, x, x, x, x, x, x, 0f }, bias);
         Append(cache, count: 1, firstValue: 30);     // position 3 lands in its slot again
         CollectionAssert.AreEqual(new[] { 0f, 1f, 2f, 30f }, Slots(cache)[..4]);

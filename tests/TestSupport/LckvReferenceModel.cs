@@ -37,7 +37,7 @@ public sealed class LckvReferenceModel
     /// <summary>Logits [T][V] of exact sequential decoding of <paramref name="ids"/> from position 0.</summary>
     public double[][] Sequential(IReadOnlyList<int> ids)
     {
-        var cache = new Cache(_lckv.LayerTypes.Stored);
+        var cache = new Cache(_lckv.Condensation.StoredLayers);
         return [.. ids.Select(id => Step(cache, id))];
     }
 
@@ -50,7 +50,7 @@ public sealed class LckvReferenceModel
     {
         chunks ??= [ids.Count];
         if (chunks.Sum() != ids.Count) throw new ArgumentException($"chunks add up to {chunks.Sum()}, not {ids.Count}", nameof(chunks));
-        var cache = new Cache(_lckv.LayerTypes.Stored);
+        var cache = new Cache(_lckv.Condensation.StoredLayers);
         var logits = new List<double[]>();
         int start = 0;
         foreach (int chunk in chunks)
@@ -84,7 +84,7 @@ public sealed class LckvReferenceModel
                 cache.Values[i].Add(_m.Linear(x, pre + "self_attn.v_proj"));
             }
             int src = _lckv.LayerTypes.Sources[i];
-            var o = _lckv.ReleasedDecode && _lckv.LayerTypes.AttendsTop(i)
+            var o = _lckv.ReleasedDecode && _lckv.Condensation.AttendsTop(i)
                 ? AttendReleased(q, cache.Keys[src], cache.Values[src], p, _lckv.Window(i))
                 : AttendStored(q, cache, i, src, p);
             ReferenceWeights.Add(h, _m.Linear(o, pre + "self_attn.o_proj"));
@@ -101,7 +101,7 @@ public sealed class LckvReferenceModel
         int p0 = cache.Length, s = ids.Length, kvWidth = _c.NumKvHeads * _c.HeadDim;
         var h = ids.Select(_m.Embed).ToArray();                                    // [S][H]
         var fresh = new Dictionary<int, (double[][] K, double[][] V)>();           // stored layer -> this chunk's KV
-        var blocks = _lckv.LayerTypes.CyclicBlocks().ToDictionary(b => b.Start, b => b.End);
+        var blocks = _lckv.Condensation.CyclicBlocks.ToDictionary(b => b.Start, b => b.End);
         for (int i = 0; i < _c.NumLayers;)
         {
             if (!blocks.TryGetValue(i, out int end))
@@ -111,7 +111,7 @@ public sealed class LckvReferenceModel
                 continue;
             }
             // 1) the block's targets start as zeros; 2) R passes from the same input; 3) keep the last pass
-            var targets = Enumerable.Range(i, end - i + 1).Where(_lckv.LayerTypes.AttendsTop).Select(j => _lckv.LayerTypes.Sources[j]).Distinct();
+            var targets = Enumerable.Range(i, end - i + 1).Where(_lckv.Condensation.AttendsTop).Select(j => _lckv.LayerTypes.Sources[j]).Distinct();
             var pending = targets.ToDictionary(t => t, _ => (Zeros(s, kvWidth), Zeros(s, kvWidth)));
             var input = h;
             for (int r = 0; r < _lckv.IterativePasses; r++)

@@ -5,7 +5,9 @@ namespace Condensa.Tokenization.Tests;
 [TestClass]
 public sealed class DemoTokenizerTests
 {
-    private static string DemoCode => Path.GetFullPath(Path.Combine(GoldenFiles.Dir("."), "..", "..", "..", "models", "demo-code"));
+    private static string DemoCode => Demo("demo-code");
+
+    private static string Demo(string name) => Path.GetFullPath(Path.Combine(GoldenFiles.Dir("."), "..", "..", "..", "models", name));
 
     [TestMethod]
     public void FromCheckpoint_DemoCode_LoadsSentencePieceModelAndRoundTripsCode()
@@ -37,5 +39,33 @@ public sealed class DemoTokenizerTests
         }
         Assert.IsGreaterThan(60, golden["rows"]!.AsArray().Count);
         Assert.AreEqual(0, failures.Count, string.Join("\n", failures));
+    }
+
+    [TestMethod]
+    [DataRow("demo-code-draft")]
+    [DataRow("demo-code-lckv")]
+    public void FromCheckpoint_DemoSharingDemoCodesTokenizer_EncodesLikeDemoCode(string name)
+    {
+        // These folders hold tokenizer.from instead of copies of demo-code's tokenizer files.
+        Assert.IsFalse(File.Exists(Path.Combine(Demo(name), "tokenizer.model")), "the files are stored once, in demo-code");
+        const string code = "def add(a, b):\n    return a + b\n";
+        var expected = TokenizerFactory.FromCheckpoint(DemoCode);
+
+        var tokenizer = TokenizerFactory.FromCheckpoint(Demo(name));
+
+        CollectionAssert.AreEqual(expected.Encode(code, addBos: true).ToArray(), tokenizer.Encode(code, addBos: true).ToArray());
+        CollectionAssert.AreEquivalent(expected.EosTokenIds.ToArray(), tokenizer.EosTokenIds.ToArray());
+    }
+
+    [TestMethod]
+    public void FromCheckpoint_TokenizerFromNamesMissingFolder_NamesTheFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("condensa-shared-tokenizer-").FullName;
+        File.WriteAllText(Path.Combine(dir, SharedTokenizer.FileName), "../no-such-folder");
+
+        var e = Assert.ThrowsExactly<CondensaException>(() => TokenizerFactory.FromCheckpoint(dir));
+
+        StringAssert.Contains(e.Message, SharedTokenizer.FileName);
+        StringAssert.Contains(e.Message, "no-such-folder");
     }
 }

@@ -67,7 +67,7 @@ internal static class ProcessRotation
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0)
-            throw new Condensa.Runtime.CondensaException($"bench child for '{args[Array.LastIndexOf(args, "-m") + 1]}' exited {process.ExitCode}: {(await stderr).Trim()}");
+            throw new CondensaException($"bench child for '{args[Array.LastIndexOf(args, "-m") + 1]}' exited {process.ExitCode}: {(await stderr).Trim()}");
         await stdout;
         var json = args[Array.LastIndexOf(args, "--json") + 1];
         return await File.ReadAllTextAsync(json, cancellationToken);

@@ -90,10 +90,10 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         Run(_write, inputNames, inputs, outputNames, outputs);
 
     /// <summary>kv_zeros into <paramref name="destination"/>; <paramref name="shape"/> is a host int64[4] of its shape.</summary>
-    public void Zero(OrtValue shape, OrtValue destination) => Run(_zeros, ["shape"], [shape], ["zeros"], [destination]);
+    public void Zero(OrtValue shape, OrtValue destination) => Run(_zeros, [KvOpsNames.ZerosShape], [shape], [KvOpsNames.Zeros], [destination]);
 
     /// <summary>kv_copy from <paramref name="source"/> into <paramref name="destination"/> (device or host).</summary>
-    public void Copy(OrtValue source, OrtValue destination) => Run(_copy, ["source"], [source], ["copy"], [destination]);
+    public void Copy(OrtValue source, OrtValue destination) => Run(_copy, [KvOpsNames.CopySource], [source], [KvOpsNames.Copy], [destination]);
 
     private void Run(InferenceSession session, string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs)
     {

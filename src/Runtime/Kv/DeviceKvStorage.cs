@@ -28,8 +28,9 @@ internal sealed class DeviceKvStorage : KvStorage
         _memory = memory;
         _values = new OrtValue[tensors];
         _owners = new IDisposable?[tensors];
-        _writeInputNames = ["from", "to", .. Enumerable.Range(0, tensors).SelectMany(i => new[] { $"cache.{i}", $"source.{i}" })];
-        _writeOutputNames = [.. Enumerable.Range(0, tensors).Select(i => $"updated.{i}")];
+        _writeInputNames = [KvOpsNames.WriteFrom, KvOpsNames.WriteTo,
+            .. Enumerable.Range(0, tensors).SelectMany(i => new[] { KvOpsNames.WriteCache(i), KvOpsNames.WriteSource(i) })];
+        _writeOutputNames = [.. Enumerable.Range(0, tensors).Select(KvOpsNames.WriteUpdated)];
         _writeInputs = new OrtValue[2 + 2 * tensors];
         Allocate(slots);
     }
@@ -108,8 +109,6 @@ internal sealed class DeviceKvStorage : KvStorage
         DisposeIndexValues();
         if (_indicesHandle.IsAllocated) _indicesHandle.Free();
     }
-
-    private TensorElementType ElementType => Manifest.KvType.ElementType();
 
     private void Allocate(int slots)
     {

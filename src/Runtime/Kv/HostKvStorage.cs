@@ -72,7 +72,7 @@ internal sealed class HostKvStorage : KvStorage
     {
         Slots = slots;
         var bytes = TensorBytes(slots);
-        var type = Manifest.KvType.ElementType();
+        var type = ElementType;
         for (var t = 0; t < Tensors; t++)
         {
             _buffers[t] = exact ? new PinnedBuffer(bytes) : PinnedBuffer.Ensure(_buffers[t], bytes);

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Condensa.Runtime.Kv;
 
@@ -29,6 +30,14 @@ internal abstract class KvStorage : IDisposable
 
     /// <summary>Bytes of one entry of one head (headDim elements).</summary>
     public int EntryBytes => Manifest.HeadDim * Manifest.KvType.SizeInBytes();
+
+    /// <summary>ONNX Runtime's element type of the tensors.</summary>
+    protected TensorElementType ElementType => Manifest.KvType switch
+    {
+        KvDataType.Float32 => TensorElementType.Float,
+        KvDataType.Float16 => TensorElementType.Float16,
+        _ => TensorElementType.BFloat16,
+    };
 
     /// <summary>Whether the tensors live in device memory (then only graphs read or write them).</summary>
     public abstract bool OnDevice { get; }

@@ -1,47 +1,79 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Condensa.Runtime;
+namespace Condensa;
 
 /// <summary>
-/// The facts the exporter wrote beside a graph (condensa.json): dimensions, which layers store KV,
-/// rope settings, special tokens and file names. The runtime reads everything about a model from here.
+/// condensa.json, the facts the exporter writes beside a graph (schema in docs/ARCHITECTURE.md): dimensions, which layers
+/// store KV, rope settings, special tokens and file names. The exporter writes this record and the runtime reads it back,
+/// so the two cannot drift apart; the runtime reads everything about a model from here.
 /// </summary>
+/// <remarks>Properties are serialised in declaration order: moving one changes every export's condensa.json.</remarks>
 public sealed record ModelManifest
 {
     /// <summary>File name of the manifest inside an export folder.</summary>
     public const string FileName = "condensa.json";
 
+    /// <summary>The schema version this record reads and writes.</summary>
+    public const int CurrentFormat = 1;
+
+    /// <summary>Schema version (<see cref="CurrentFormat"/>).</summary>
     [JsonPropertyName("format")] public int Format { get; init; }
+    /// <summary>config.json's architecture, e.g. "LlamaForCausalLM".</summary>
     [JsonPropertyName("architecture")] public string Architecture { get; init; } = "";
+    /// <summary>"float32", "float16" or "bfloat16": the dtype of weights, activations and KV (<see cref="KvType"/>).</summary>
     [JsonPropertyName("dtype")] public string DType { get; init; } = "float32";
+    /// <summary>V.</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    /// <summary>H.</summary>
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    /// <summary>Decoder layers.</summary>
     [JsonPropertyName("num_layers")] public int NumLayers { get; init; }
+    /// <summary>Query heads.</summary>
     [JsonPropertyName("num_heads")] public int NumHeads { get; init; }
+    /// <summary>KV heads (Hkv).</summary>
     [JsonPropertyName("num_kv_heads")] public int NumKvHeads { get; init; }
+    /// <summary>D.</summary>
     [JsonPropertyName("head_dim")] public int HeadDim { get; init; }
+    /// <summary>The last position + 1 the graph's rotary tables cover.</summary>
     [JsonPropertyName("max_context")] public int MaxContext { get; init; }
+    /// <summary>Sliding window the host must apply in its masks, or null.</summary>
     [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+    /// <summary>Layers that store KV, ascending (graph inputs past.{l}.* exist for these only).</summary>
     [JsonPropertyName("kv_layers")] public int[] KvLayers { get; init; } = [];
+    /// <summary>Entry i: the stored layer that layer i attends to (<see cref="LayerCondensation"/>).</summary>
     [JsonPropertyName("layer_kv_source")] public int[] LayerKvSource { get; init; } = [];
+    /// <summary>Layer-condensed models: forward_passes of config.json (prefill iterates forward + backward passes), else null.</summary>
     [JsonPropertyName("forward_passes")] public int? ForwardPasses { get; init; }
+    /// <summary>Layer-condensed models: backward_passes of config.json, else null.</summary>
     [JsonPropertyName("backward_passes")] public int? BackwardPasses { get; init; }
+    /// <summary>Layer-condensed models: no layer attends to its own position (applied in the graph).</summary>
     [JsonPropertyName("force_nodiag")] public bool ForceNodiag { get; init; }
-    /// <summary>Layer-condensed models: prompts go one token per pass (config.json use_sequential).</summary>
-    [JsonPropertyName("use_sequential")] public bool UseSequential { get; init; }
-    /// <summary>Entry i: layer i's sliding window, applied inside the graph (layer-condensed models), or null.</summary>
+    /// <summary>Layer-condensed models: prompts go one token per pass (config.json <c>use_sequential</c>); absent when false.</summary>
+    [JsonPropertyName("use_sequential"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseSequential { get; init; }
+    /// <summary>Entry i: layer i's sliding window, applied inside the graph (unlike <see cref="SlidingWindow"/>), or null
+    /// for full attention; the list itself is null when no layer slides.</summary>
     [JsonPropertyName("layer_sliding_window")] public int?[]? LayerSlidingWindow { get; init; }
+    /// <summary>Rope settings (RoPE itself is inside the graph).</summary>
+    [JsonPropertyName("rope")] public ManifestRope? Rope { get; init; }
+    /// <summary>Block quantization of the linear weights, or null when they are stored in <see cref="DType"/>.</summary>
+    [JsonPropertyName("weight_quantization")] public ManifestQuantization? WeightQuantization { get; init; }
+    /// <summary>Beginning-of-sequence token, if any.</summary>
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
+    /// <summary>Tokens that end generation.</summary>
     [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [];
+    /// <summary>Tokenizer and generation files copied beside the graph.</summary>
     [JsonPropertyName("tokenizer_files")] public string[] TokenizerFiles { get; init; } = [];
+    /// <summary>The general graph's file name.</summary>
     [JsonPropertyName("graph")] public string Graph { get; init; } = "model.onnx";
     /// <summary>The causal graph over the same weights (GroupQueryAttention, no attention_bias), or null where the export
     /// has none (layer-condensed models, sliding windows, exports before version 6).</summary>
-    [JsonPropertyName("causal_graph")] public string? CausalGraph { get; init; }
+    [JsonPropertyName("causal_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalGraph { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
-    [JsonPropertyName("kv_ops")] public KvOpsFiles? KvOps { get; init; }
+    [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
+    /// <summary>Fingerprint of the source checkpoint (the export cache's key).</summary>
     [JsonPropertyName("checkpoint_fingerprint")] public string? CheckpointFingerprint { get; init; }
+    /// <summary>Bumped when the exporter's output changes for the same checkpoint (invalidates caches).</summary>
     [JsonPropertyName("exporter_version")] public int ExporterVersion { get; init; }
 
     /// <summary>Whether the graphs have the greedy_tokens output (exporter 7 on): each selected position's argmax token,
@@ -50,10 +82,16 @@ public sealed record ModelManifest
 
     /// <summary>Pending layers, cyclic blocks and passes of a layer-condensed model (nothing for a standard one);
     /// derived on each call, so callers on a hot path keep the result.</summary>
-    [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(this);
+    [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(LayerKvSource, (ForwardPasses ?? 0) + (BackwardPasses ?? 0));
 
     /// <summary>Element type of the KV buffers.</summary>
-    [JsonIgnore] public KvDataType KvType => KvDataTypeExtensions.Parse(DType, FileName);
+    [JsonIgnore] public KvDataType KvType => DType switch
+    {
+        "float32" => KvDataType.Float32,
+        "float16" => KvDataType.Float16,
+        "bfloat16" => KvDataType.BFloat16,
+        _ => throw new CondensaException($"{FileName}: field 'dtype' has unsupported value '{DType}' (expected float32, float16 or bfloat16)."),
+    };
 
     /// <summary>KV bytes one token costs across all stored layers (keys and values).</summary>
     [JsonIgnore] public long KvBytesPerToken => 2L * KvLayers.Length * NumKvHeads * HeadDim * KvType.SizeInBytes();
@@ -61,7 +99,13 @@ public sealed record ModelManifest
     /// <summary>KV bytes one token would cost if every layer stored its own KV (the standard architecture).</summary>
     [JsonIgnore] public long StandardKvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * KvType.SizeInBytes();
 
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>The manifest as the exporter writes it: indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Indented);
+
     /// <summary>Reads and checks <c>condensa.json</c> in an export folder.</summary>
+    /// <exception cref="CondensaException">The file is missing, malformed, or a field is out of range; the message names it.</exception>
     public static ModelManifest Load(string exportDir)
     {
         ArgumentNullException.ThrowIfNull(exportDir);
@@ -84,7 +128,7 @@ public sealed record ModelManifest
 
     private void Validate(string path)
     {
-        Require(Format == 1, "format", Format, path);
+        Require(Format == CurrentFormat, "format", Format, path);
         Require(VocabSize > 0, "vocab_size", VocabSize, path);
         Require(NumLayers > 0, "num_layers", NumLayers, path);
         Require(NumKvHeads > 0 && NumHeads % NumKvHeads == 0, "num_kv_heads", NumKvHeads, path);
@@ -106,11 +150,31 @@ public sealed record ModelManifest
     }
 }
 
-/// <summary>File names of the KV-edit graphs in an export folder (condensa.json "kv_ops").</summary>
+/// <summary>Rope facts recorded in condensa.json (RoPE itself is inside the graph).</summary>
+/// <param name="Type">"default", "linear", "llama3", ...: config.json's rope type.</param>
+/// <param name="Theta">Base of the inverse frequencies.</param>
+public sealed record ManifestRope(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("theta")] double Theta);
+
+/// <summary>Block quantization of the linear weights recorded in condensa.json (the graph holds MatMulNBits nodes).</summary>
+/// <param name="Bits">4 or 8.</param>
+/// <param name="BlockSize">Weights per scale along K.</param>
+/// <param name="AccuracyLevel">MatMulNBits accuracy_level (4: int8 activations on the CPU provider).</param>
+/// <param name="LmHead">Whether lm_head is quantized.</param>
+/// <param name="Int4Mix">With 4 bits: which weights the mix kept at 8 bits ("none", "kv", "kv-head"); absent with 8 bits.</param>
+public sealed record ManifestQuantization(
+    [property: JsonPropertyName("bits")] int Bits,
+    [property: JsonPropertyName("block_size")] int BlockSize,
+    [property: JsonPropertyName("accuracy_level")] int AccuracyLevel,
+    [property: JsonPropertyName("lm_head")] bool LmHead,
+    [property: JsonPropertyName("int4_mix"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Int4Mix = null);
+
+/// <summary>File names of the graphs that edit a device-resident KV cache (condensa.json "kv_ops").</summary>
 /// <param name="Write">Gathers entries of a source and scatters them into a cache, every layer in one run.</param>
 /// <param name="Zeros">Fills a buffer with zeros.</param>
 /// <param name="Copy">Copies one tensor into another buffer.</param>
-public sealed record KvOpsFiles(
+public sealed record ManifestKvOps(
     [property: JsonPropertyName("write")] string Write,
     [property: JsonPropertyName("zeros")] string Zeros,
     [property: JsonPropertyName("copy")] string Copy);

@@ -1,4 +1,4 @@
-namespace Condensa.Export;
+namespace Condensa;
 
 /// <summary>
 /// The names of the graph contract (docs/ARCHITECTURE.md): the host binds inputs and outputs by these.
@@ -27,7 +27,9 @@ public static class GraphNames
     /// these B·K ids instead of B·K·V floats, so on a GPU the logits never cross to the host.</summary>
     public const string GreedyTokens = "greedy_tokens";
 
-    /// <summary>The value of a blocked position in <see cref="AttentionBias"/>.</summary>
+    /// <summary>The value of a blocked position in <see cref="AttentionBias"/>. Finite (not -inf) so a fully blocked row
+    /// softmaxes without NaN; the graph then zeroes such rows (it admits a row whose maximum exceeds MaskValue / 2).
+    /// -1e9 drowns any real score yet stays far from float overflow when scores are added.</summary>
     public const float MaskValue = -1e9f;
 
     /// <summary>Symbolic dims of the graph: batch, new tokens, cache capacity, cache + new, logit positions.</summary>

@@ -1,4 +1,4 @@
-namespace Condensa.Runtime;
+namespace Condensa;
 
 /// <summary>
 /// The one error type of the runtime: its message names the file, field or value at fault, so a user can
