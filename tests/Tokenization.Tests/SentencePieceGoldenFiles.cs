@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Text.Json.Nodes;
+using Condensa.TestSupport;
 
 namespace Condensa.Tokenization.Tests;
 
@@ -13,7 +13,7 @@ internal static class SentencePieceGoldenFiles
     public static IEnumerable<object[]> Cases =>
         Directory.GetDirectories(Root).Select(Path.GetFileName).Where(n => n != "charsmaps").Order().Select(n => new object[] { n! });
 
-    private static string Root => GoldenFiles.Dir("sp_norm");
+    private static string Root => SentencePieceTestModels.Root;
 
     public static JsonObject Golden(string name) =>
         (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(Root, name, "golden.json")))!;
@@ -26,39 +26,12 @@ internal static class SentencePieceGoldenFiles
             (string)row["decoded"]!));
 
     /// <summary>The case's full tokenizer.model bytes: model.base, plus its shared character map where it has one.</summary>
-    public static byte[] ModelBytes(string name)
-    {
-        byte[] model = File.ReadAllBytes(Path.Combine(Root, name, "model.base"));
-        if ((string?)Golden(name)["charsmap"] is not { } charsMapFile)
-            return model;
-        using var gzip = new GZipStream(File.OpenRead(Path.Combine(Root, "charsmaps", charsMapFile)), CompressionMode.Decompress);
-        using var charsMap = new MemoryStream();
-        gzip.CopyTo(charsMap);
-
-        // ModelProto field 3 (normalizer_spec) holding only field 2 (precompiled_charsmap); protobuf merges it into the first.
-        var spec = new MemoryStream();
-        spec.WriteByte(0x12);
-        WriteVarint(spec, (ulong)charsMap.Length);
-        charsMap.WriteTo(spec);
-        var output = new MemoryStream();
-        output.Write(model);
-        output.WriteByte(0x1A);
-        WriteVarint(output, (ulong)spec.Length);
-        spec.WriteTo(output);
-        return output.ToArray();
-    }
+    public static byte[] ModelBytes(string name) => SentencePieceTestModels.ModelBytes(name);
 
     /// <summary>Writes the case's tokenizer.model into <paramref name="dir"/> (a checkpoint folder with nothing else).</summary>
     public static string WriteCheckpoint(string name, string dir)
     {
         File.WriteAllBytes(Path.Combine(dir, "tokenizer.model"), ModelBytes(name));
         return dir;
-    }
-
-    private static void WriteVarint(Stream stream, ulong value)
-    {
-        for (; value >= 0x80; value >>= 7)
-            stream.WriteByte((byte)(value | 0x80));
-        stream.WriteByte((byte)value);
     }
 }
