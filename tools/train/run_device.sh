@@ -18,8 +18,8 @@
 set -uo pipefail
 MODE=${1:-full}
 OUT=${OUT:-/tmp/out}
-DEADLINE=${DEADLINE:-550}          # seconds from start by which everything should be done (limit 600)
-EVAL_RESERVE=${EVAL_RESERVE:-150}  # evaluation + packing after training
+DEADLINE=${DEADLINE:-555}          # seconds from start by which everything should be done (limit 600)
+EVAL_RESERVE=${EVAL_RESERVE:-180}  # evaluation (new and INIT checkpoints, ~170 s) + packing after training
 DRAFT_SECS=${DRAFT_SECS:-200}      # the draft stops early and leaves the GPU to the two larger models
 INIT=${INIT-models}                # checkpoints the long phase continues from; empty: from scratch
 SEQ=${SEQ:-8192}                   # training window
@@ -48,9 +48,16 @@ if [ "$MODE" = smoke ]; then
   stamp "selftest"
   python3 $D/selftest.py || echo "SELFTEST FAILED"
   SECS=20; INIT=""; SEQ=1024; LR_SCALE=1
-elif [ "$MODE" = quick ]; then
-  SECS=40
 else
+  # the LCKV checks cover lckv.attend_before; if they fail, train and evaluate on the explicit-mask path
+  stamp "selftest"
+  python3 $D/selftest.py > $W/logs/selftest.log 2>&1 || { cat $W/logs/selftest.log; \
+    echo "SELFTEST FAILED: LCKV_MASKED_ATTENTION=1"; export LCKV_MASKED_ATTENTION=1; }
+  grep -c "^ok" $W/logs/selftest.log
+fi
+if [ "$MODE" = quick ]; then
+  SECS=40
+elif [ "$MODE" = full ]; then
   SECS=$(( DEADLINE - ($(date +%s) - T0) - EVAL_RESERVE - 25 ))
 fi
 stamp "training three models concurrently for ${SECS}s each (windows $SEQ, init '${INIT}', lr x$LR_SCALE)"
