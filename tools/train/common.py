@@ -34,17 +34,20 @@ PRESETS = {
 }
 
 COMMON = dict(
-    vocab_size=4096, max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
+    vocab_size=4096, max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=10000.0,
     bos_token_id=1, eos_token_id=2, initializer_range=0.02,
 )
 
-SEQ_LEN = 1024          # training and evaluation window (tokens)
+SEQ_LEN = 1024          # first-phase training window and the 1K evaluation window (tokens)
+LONG_SEQ_LEN = 8192     # long-context phase: windows of the concatenated file stream reach the full context
+TOKENS_PER_STEP = 32 * SEQ_LEN  # batch x window; the long phase keeps it (4 x 8192)
 BOS, EOS = 1, 2
 TOKENIZER_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
 
-def copy_tokenizer(src_dir, dst_dir):
-    """Copies whichever tokenizer files exist in src_dir into dst_dir."""
+def copy_tokenizer(src_dir, dst_dir, model_max_length=None):
+    """Copies whichever tokenizer files exist in src_dir into dst_dir; model_max_length, when given, replaces
+    that field of tokenizer_config.json (the vocabulary and every id stay as they are)."""
     os.makedirs(dst_dir, exist_ok=True)
     copied = []
     for name in TOKENIZER_FILES:
@@ -52,6 +55,13 @@ def copy_tokenizer(src_dir, dst_dir):
         if os.path.exists(p):
             shutil.copyfile(p, os.path.join(dst_dir, name))
             copied.append(name)
+    cfg = os.path.join(dst_dir, "tokenizer_config.json")
+    if model_max_length and os.path.exists(cfg):
+        with open(cfg) as f:
+            c = json.load(f)
+        c["model_max_length"] = model_max_length
+        with open(cfg, "w") as f:
+            json.dump(c, f, indent=1)
     return copied
 
 

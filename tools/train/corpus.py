@@ -141,7 +141,7 @@ TOKENIZER_CONFIG = {
     "unk_token": "<unk>",
     "pad_token": None,
     "clean_up_tokenization_spaces": False,
-    "model_max_length": 2048,
+    "model_max_length": 8192,    # = max_position_embeddings of the demo models (common.COMMON)
     "sp_model_kwargs": {},
     "added_tokens_decoder": {
         str(i): {"content": c, "lstrip": False, "normalized": False, "rstrip": False,

@@ -5,7 +5,8 @@
 2. Iterative forward with R passes equals exact sequential decoding on positions 0..R-1 (w2 sandwich and a
    CLA-style string), and everywhere when R >= sequence length.
 3. Prefix causality of the iterative forward: forward(L) equals the first L positions of forward(L + k).
-4. Token 0 of an attends-top / no-diagonal layer gets exactly zero attention output (no NaN).
+4. Token 0 of an attends-top / no-diagonal layer gets exactly zero attention output (no NaN), and the maskless
+   no-diagonal attention (attend_before) equals the masked one, gradients included.
 5. Save / load round trip: stored layers keep k_proj/v_proj, the others have none.
 
 Re-run: python3 tools/train/selftest.py
@@ -102,6 +103,14 @@ def test_token0_zero():
     q.requires_grad_(True)
     lckv.attend(q, k, k, *m.mask(5, 1, DEV)).sum().backward()
     check("gradient finite", bool(torch.isfinite(q.grad).all()))
+    g_masked = q.grad.clone()
+    q.grad = None
+    o2 = lckv.attend_before(q, k, k)
+    o2.sum().backward()
+    check("attend_before equals the masked attention", bool((o2 - o).abs().max() < 1e-5),
+          f"{(o2 - o).abs().max():.2e}")
+    check("attend_before gradient equals the masked one", bool((q.grad - g_masked).abs().max() < 1e-5),
+          f"{(q.grad - g_masked).abs().max():.2e}")
     m.train()
     loss = m(x).sum()
     loss.backward()
@@ -133,4 +142,5 @@ if __name__ == "__main__":
     test_token0_zero()
     test_save_load()
     print(f"selftest: {check.failed} failures", flush=True)
+    sys.exit(1 if check.failed else 0)
     sys.exit(1 if check.failed else 0)

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Trains one demo model for a fixed wall-clock budget and saves it in Hugging Face form (fp16 safetensors).
 
-  demo-code        transformers' LlamaForCausalLM (GQA), 1024-token windows
+  demo-code        transformers' LlamaForCausalLM (GQA)
   demo-code-draft  a much smaller LlamaForCausalLM (tied embeddings)
   demo-code-lckv   lckv.LCKVLlamaForCausalLM, same dims as demo-code, iterative training (m=7 no-grad passes,
                    then b=2 with gradient, loss from the last pass)
 
-Batches are random 1025-token windows of the train stream (files joined as <s> ids </s>). AdamW (0.9, 0.95),
-weight decay 0.1 on matrices, bf16 autocast, grad-norm clip 1.0, 100 warmup steps, then a cosine to 10% of
-the peak over the time budget (the schedule follows elapsed time, so every model uses its whole budget).
+Batches are random (--seq-len + 1)-token windows of the train stream (files joined as <s> ids </s>, so a long
+window spans several files), 32 x 1024 tokens per step whatever the window (4 x 8192 for the long phase).
+AdamW (0.9, 0.95), weight decay 0.1 on matrices, bf16 autocast, grad-norm clip 1.0, 100 warmup steps, then a
+cosine to 10% of the peak over the time budget (the schedule follows elapsed time, so every model uses its
+whole budget).
+
+Two phases make the shipped models: from scratch on 1024-token windows (the first recipe), then a long-context
+phase (--init <phase-1 checkpoint> --seq-len 8192 --lr-scale 0.5) that continues from the saved weights with a
+fresh optimizer. The config written is always the current common.COMMON (max_position_embeddings 8192).
 
 Re-run (GPU machine): python3 tools/train/train.py --model demo-code --data /tmp/w/data \\
-    --tokenizer-dir /tmp/w/tok --out /tmp/w/models/demo-code --seconds 330
+    --tokenizer-dir /tmp/w/tok --out /tmp/w/models/demo-code --seconds 330 [--init models/demo-code --seq-len 8192]
 """
 import argparse
 import json
@@ -25,8 +31,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from common import (COMMON, PRESETS, SEQ_LEN, copy_tokenizer, dump_json, load_tokens, lr_at,  # noqa: E402
-                    param_count, save_hf)
+from common import (COMMON, PRESETS, SEQ_LEN, TOKENS_PER_STEP, copy_tokenizer, dump_json, load_tokens,  # noqa: E402
+                    lr_at, param_count, save_hf)
 
 
 def build_llama(preset):
@@ -53,6 +59,22 @@ def build(name):
     return lckv.LCKVLlamaForCausalLM(lckv.make_config(preset, COMMON))
 
 
+def warm_start(model, init_dir):
+    """Loads the weights of a saved checkpoint (fp16 safetensors) into a freshly built model of the same preset.
+    Only parameters travel: RoPE frequencies are buffers rebuilt from the current config, so a checkpoint trained
+    with a shorter max_position_embeddings continues under the new one."""
+    from safetensors.torch import load_file
+    sd = load_file(os.path.join(init_dir, "model.safetensors"))
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    tied = json.load(open(os.path.join(init_dir, "config.json"))).get("tie_word_embeddings")
+    allowed_missing = {"lm_head.weight"} if tied else set()
+    if set(missing) - allowed_missing or unexpected:
+        raise SystemExit(f"{init_dir}: missing {missing}, unexpected {unexpected}")
+    if tied:  # the file has no lm_head: point it at the loaded embedding (a no-op where the tie already holds)
+        model.lm_head.weight = model.model.embed_tokens.weight
+    return len(sd)
+
+
 def logits_of(model, x):
     if hasattr(model, "srcs"):  # LCKV
         return model(x)
@@ -75,26 +97,37 @@ def main():
     ap.add_argument("--tokenizer-dir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seconds", type=float, required=True, help="training wall-clock budget")
-    ap.add_argument("--batch", type=int)
-    ap.add_argument("--lr", type=float)
+    ap.add_argument("--seq-len", type=int, default=SEQ_LEN, help="training window (tokens)")
+    ap.add_argument("--init", help="checkpoint folder to continue from (long-context phase)")
+    ap.add_argument("--batch", type=int, help="default: TOKENS_PER_STEP / seq-len")
+    ap.add_argument("--lr", type=float, help="peak learning rate (default: the preset's times --lr-scale)")
+    ap.add_argument("--lr-scale", type=float, default=1.0)
+    ap.add_argument("--rope-theta", type=float, help="override common.COMMON's RoPE base (experiments)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stats", help="where to write the training statistics JSON")
     a = ap.parse_args()
     preset = PRESETS[a.model]
-    batch, peak = a.batch or preset["batch"], a.lr or preset["lr"]
+    S = a.seq_len
+    batch = a.batch or max(1, TOKENS_PER_STEP // S)
+    peak = a.lr or preset["lr"] * a.lr_scale
     torch.manual_seed(a.seed)
     torch.set_float32_matmul_precision("high")
     dev = torch.device("cuda")
     tag = f"[{a.model}]"
 
-    model = build(a.model).to(dev).train()
+    if a.rope_theta:
+        COMMON["rope_theta"] = a.rope_theta  # build() and the saved config read this dict
+    model = build(a.model)
+    if a.init:
+        print(f"{tag} warm start from {a.init}: {warm_start(model, a.init)} tensors", flush=True)
+    model = model.to(dev).train()
     n_params = param_count(model)
-    print(f"{tag} params {n_params:,} batch {batch}x{SEQ_LEN} lr {peak}", flush=True)
+    print(f"{tag} params {n_params:,} batch {batch}x{S} lr {peak}", flush=True)
 
     data = torch.from_numpy(load_tokens(a.data, "train").astype(np.int32)).to(dev)  # [N]
     held = torch.from_numpy(load_tokens(a.data, "heldout").astype(np.int32)).to(dev)
     n_tok = data.numel()
-    ar = torch.arange(SEQ_LEN + 1, device=dev)
+    ar = torch.arange(S + 1, device=dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(1000 + a.seed)
 
@@ -113,7 +146,7 @@ def main():
         lr = lr_at(step, el / a.seconds, peak)
         for g in opt.param_groups:
             g["lr"] = lr
-        off = torch.randint(0, n_tok - SEQ_LEN - 1, (batch,), device=dev, generator=gen)
+        off = torch.randint(0, n_tok - S - 1, (batch,), device=dev, generator=gen)
         w = data[off[:, None] + ar[None, :]].long()  # [B, S+1]
         x, y = w[:, :-1], w[:, 1:]
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -124,7 +157,7 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        tokens += batch * SEQ_LEN
+        tokens += batch * S
         if step % 50 == 0 or step == 1:
             lv = loss.item()
             loss_log.append((step, round(time.time() - t0, 1), lv))
@@ -135,19 +168,21 @@ def main():
     torch.cuda.synchronize()
     train_s = time.time() - t0
 
-    # quick held-out loss (bf16 autocast, 32 windows) for the log; evaluate.py reports the real numbers
+    # quick held-out loss (bf16 autocast, one batch of training-length windows) for the log; evaluate.py
+    # reports the real numbers
     model.eval()
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-        n = min(32, (held.numel() - 1) // (SEQ_LEN + 1))
-        hw = held[: n * (SEQ_LEN + 1)].view(n, SEQ_LEN + 1).long()
+        n = min(batch, (held.numel() - 1) // (S + 1))
+        hw = held[: n * (S + 1)].view(n, S + 1).long()
         hl = F.cross_entropy(logits_of(model, hw[:, :-1]).float().view(-1, V), hw[:, 1:].reshape(-1)).item()
     print(f"{tag} done: {step} steps, {tokens:,} tokens, {train_s:.0f}s; quick held-out loss {hl:.4f} "
           f"(ppl {math.exp(hl):.2f})", flush=True)
 
     save(a.model, model, a.out)
-    copy_tokenizer(a.tokenizer_dir, a.out)
+    copy_tokenizer(a.tokenizer_dir, a.out, COMMON["max_position_embeddings"])
     dump_json({"model": a.model, "params": n_params, "steps": step, "tokens_seen": tokens,
-               "train_seconds": round(train_s, 1), "batch": batch, "seq_len": SEQ_LEN, "peak_lr": peak,
+               "train_seconds": round(train_s, 1), "batch": batch, "seq_len": S, "peak_lr": peak,
+               "init": a.init, "config": {k: COMMON[k] for k in ("max_position_embeddings", "rope_theta")},
                "quick_heldout_loss": hl, "loss_log": loss_log,
                "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__},
               a.stats or os.path.join(a.out + ".train.json"))
