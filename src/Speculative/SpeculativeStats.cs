@@ -43,6 +43,9 @@ public sealed class SpeculativeStats
     /// <summary>Mean drafts accepted per row-round.</summary>
     public double MeanAcceptedPerRound => RowRounds > 0 ? (double)Accepted / RowRounds : 0;
 
+    /// <summary>Mean drafts proposed per row-round: the γ a chain used, the nodes a tree held beside its root.</summary>
+    public double MeanProposedPerRound => RowRounds > 0 ? (double)Proposed / RowRounds : 0;
+
     /// <summary>Mean draft time per round, in milliseconds.</summary>
     public double DraftMillisecondsPerRound => Rounds > 0 ? DraftTime.TotalMilliseconds / Rounds : 0;
 

@@ -105,6 +105,23 @@ public sealed class BenchCommandBoundTests
     }
 
     [TestMethod]
+    public async Task Bench_Speculative_PrintsThePlannersChoicePerRow()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var prompts = Path.Combine(dir, "prompts.txt");
+        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup,tree-self", "--prompt-file",
+            prompts, "--batch", "1", "--context", "16", "--max-tokens", "6", "--runs", "1", "--gamma", "3", "--tree-size", "5", "--tree-depth", "2");
+
+        Assert.AreEqual(0, exit, error);
+        string Row(string mode) => output.Split('\n').Single(l => l.StartsWith($"| {mode} |", StringComparison.Ordinal));
+        StringAssert.Contains(Row("lookup"), "| γ 3 |");
+        StringAssert.Contains(Row("tree-self"), "| tree 5 × 2 |", "the pinned tree, as the planner returns it");
+        StringAssert.Contains(Row("none"), "| - |");
+    }
+
+    [TestMethod]
     [DataRow("--bandwidth 0 must be a positive number of GB/s", "--bandwidth", "0")]
     [DataRow("--bandwidth -2.5 must be a positive number of GB/s", "--bandwidth", "-2.5")]
     [DataRow("--bandwidth and --no-bandwidth exclude each other", "--bandwidth", "5", "--no-bandwidth")]

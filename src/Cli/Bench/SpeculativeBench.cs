@@ -9,11 +9,14 @@ namespace Condensa.Cli.Bench;
 
 /// <summary>What a speculative benchmark runs: drafting modes against plain decoding on real prompts.</summary>
 internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
-    int Sinks, int Window);
+    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null);
 
 /// <summary>One row: a mode at a batch size and prompt length, medians over the runs.</summary>
+/// <param name="DraftedPerRound">Mean drafts per row-round: the γ chains used, the nodes trees held.</param>
+/// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, or "γ auto" / "γ N".</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
-    double AcceptanceRate, double AcceptedPerRound, double DraftMsPerRound, double VerifyMsPerRound, bool SameTokensAsPlain);
+    double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
+    bool SameTokensAsPlain);
 
 /// <summary>
 /// Greedy generation of the same batch of real prompts with plain decoding and with each drafter, measured
@@ -49,15 +52,25 @@ internal static class SpeculativeBench
                 var s = samples[mode];
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
-                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
-                    plainTokens is null || s.All(x => Same(x.Tokens, plainTokens))));
+                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
+                    prompts[0].Length), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens))));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
         return rows;
     }
 
-    private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftMs, double VerifyMs,
+    /// <summary>The planner's choice for a mode at a batch and context, as the bench prints it.</summary>
+    private static string Plan(string mode, SpeculativeBenchSettings settings, TreeCalibration? calibration, int batch, int context)
+    {
+        var options = Options(mode, settings) with { Calibration = calibration };
+        if (options.Mode == SpeculationMode.None) return "-";
+        if (Speculation.Planner(options) is not TreePlanner tree) return options.Gamma is { } g ? $"γ {g}" : "γ auto";
+        var (nodes, depth) = tree.Best(batch, context);
+        return $"tree {nodes} × {depth}";
+    }
+
+    private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double DraftMs, double VerifyMs,
         IReadOnlyList<IReadOnlyList<int>> Tokens);
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
@@ -72,8 +85,9 @@ internal static class SpeculativeBench
             var results = new Generator(target, step).GenerateBatch(prompts, options, stats);
             var rate = DecodeRate(stats, prompts.Length);
             return spec is null
-                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
-                : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.DraftMillisecondsPerRound, spec.VerifyMillisecondsPerRound,
+                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
+                : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.DraftMillisecondsPerRound,
+                    spec.VerifyMillisecondsPerRound,
                     [.. results.Select(r => r.Tokens)]);
         }
         finally
@@ -95,7 +109,11 @@ internal static class SpeculativeBench
             "self" => SpeculationMode.Self,
             _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup, tree-draft, tree-self."),
         };
-        return new SpeculationOptions { Mode = kind, Tree = tree, Gamma = settings.Gamma, Sinks = settings.Sinks, Window = settings.Window };
+        return new SpeculationOptions
+        {
+            Mode = kind, Tree = tree, Gamma = settings.Gamma, Sinks = settings.Sinks, Window = settings.Window, TreeSize = settings.TreeSize,
+            TreeDepth = settings.TreeDepth,
+        };
     }
 
     /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>
@@ -147,12 +165,13 @@ internal static class SpeculativeBench
     {
         var lines = new List<string>
         {
-            "| mode | batch | prompt tokens | decode tok/s | vs plain | acceptance | accepted/round | draft ms/round | verify ms/round | same tokens as plain |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| mode | batch | prompt tokens | decode tok/s | vs plain | acceptance | plan | drafted/round | accepted/round | draft ms/round | verify ms/round | same tokens as plain |",
+            "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
         };
         static string F(double v, string format) => double.IsNaN(v) ? "-" : v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
         lines.AddRange(rows.Select(r => $"| {r.Mode} | {r.Batch} | {r.PromptTokens} | {F(r.DecodeTokensPerSecond, "F1")} | {F(r.Speedup, "F2")}x | " +
-            $"{(double.IsNaN(r.AcceptanceRate) ? "-" : F(r.AcceptanceRate * 100, "F1") + "%")} | {F(r.AcceptedPerRound, "F2")} | {F(r.DraftMsPerRound, "F2")} | {F(r.VerifyMsPerRound, "F2")} | " +
+            $"{(double.IsNaN(r.AcceptanceRate) ? "-" : F(r.AcceptanceRate * 100, "F1") + "%")} | {r.Plan} | {F(r.DraftedPerRound, "F2")} | {F(r.AcceptedPerRound, "F2")} | " +
+            $"{F(r.DraftMsPerRound, "F2")} | {F(r.VerifyMsPerRound, "F2")} | " +
             $"{(r.SameTokensAsPlain ? "yes" : "NO")} |"));
         return string.Join(Environment.NewLine, lines);
     }

@@ -47,6 +47,8 @@ internal static class BenchCommand
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = "Window of the self-speculation budget", DefaultValueFactory = _ => 256 };
+        var treeSize = new Option<string>("--tree-size") { Description = "Tree nodes of the tree modes: auto (the planner sizes each round) or N", DefaultValueFactory = _ => "auto" };
+        var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree modes (default: chosen with the size)" }.AtLeast(1);
         var chart = new Option<string?>("--chart")
         {
             Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup) as an SVG bar chart to this file",
@@ -69,7 +71,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, chart, bandwidth, noBandwidth, bandwidthBuffer, inProcess,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, treeSize, treeDepth, chart, bandwidth, noBandwidth, bandwidthBuffer, inProcess,
         };
         execution.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
@@ -89,7 +91,8 @@ internal static class BenchCommand
                 var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                     ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
-                    SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window));
+                    SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window),
+                    SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
                 return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
                     parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
