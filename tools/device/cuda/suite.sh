@@ -38,7 +38,7 @@ xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxrunt
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
-[ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b/demo-code" "$b/demo-code-lckv" models/; }   # pack.sh: models/ stays behind
+[ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
 
 # QUICK=1 (when device time is short): the 1.1B fp16 benches with fused attention on and off, and greedy parity of
 # demo-code exported as float16 through both graphs
@@ -59,6 +59,20 @@ fi
 # QUICK=6: ONNX Runtime's TunableOp GEMM selection (CONDENSA_CUDA_OPTIONS) against the default on the 1.1B fp16 export,
 # captured and not, and the layer-condensed bench at a 4 GiB KV budget. (Round 6 also ran the weights kept [out, in]
 # behind FusedMatMul transB=1: cuBLAS chose the same kernels at the same speed, and that export switch was removed.)
+# QUICK=7: speculation on cuda where MagicDec says it pays (issue 18): the draft and self pairs calibrated on cuda, then every
+# mode on the long-context demo models at batch SPEC_BATCH x prompt SPEC_CTX (default 1,32 x 1024,8192), greedy, 128 new tokens,
+# the planner's choice (γ or the tree) printed per row. Prompts are cut from the project's own Python and docs.
+if [ "${QUICK:-0}" = 7 ]; then
+  P="--provider cuda"; texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  G="--batch ${SPEC_BATCH:-1,32} --context ${SPEC_CTX:-1024,8192}"   # time the steps where the bench runs
+  TMO=150 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+  TMO=150 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  TMO=${SPEC_TMO:-420} run spec $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code --draft demo-code-draft $P \
+    --batch ${SPEC_BATCH:-1,32} --context ${SPEC_CTX:-1024,8192} --max-tokens 128 --runs ${SPEC_RUNS:-1} $texts --json $o/spec.json --chart $o/spec.svg
+  grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+  exit 0
+fi
+
 if [ "${QUICK:-0}" = 6 ]; then
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
