@@ -27,7 +27,11 @@ grep -qx '/.cuda/' "$root/.git/info/exclude" 2>/dev/null || echo '/.cuda/' >> "$
 #    (they travel apart, pruned).
 publish() {   # publish SOURCE_DIR OUT.tar.xz
   rm -rf "$w/pub" && dotnet publish "$1/src/Cli" -c Release -r linux-x64 --self-contained false -p:OrtPackage=Gpu -o "$w/pub" >/dev/null
-  rm -f "$w"/pub/libonnxruntime*.so "$w"/pub/onnxruntime*.dll "$w"/pub/onnxruntime*.lib && tar cf - -C "$w/pub" . | xz -T0 -9 > "$2"
+  rm -f "$w"/pub/libonnxruntime*.so "$w"/pub/onnxruntime*.dll "$w"/pub/onnxruntime*.lib
+  # The trimmed runtime below carries Microsoft.NETCore.App alone (ASP.NET Core's 27 MB would not fit the carry): the app's
+  # runtimeconfig drops the framework `serve` needs, which no device call runs.
+  python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); o=c['runtimeOptions']; o['frameworks']=[f for f in o['frameworks'] if f['name']!='Microsoft.AspNetCore.App']; json.dump(c,open(p,'w'),indent=2)" "$w/pub/condensa.runtimeconfig.json"
+  tar cf - -C "$w/pub" . | xz -T0 -9 > "$2"
 }
 publish "$root" "$out/a/app.tar.xz"
 if [ -n "${1:-}" ]; then
