@@ -18,8 +18,8 @@ writes the golden fixtures of demo-code and demo-code-lckv (from --models).
   proposals agree the drafter's context is exactly the target's tokens, so one teacher-forced pass over the
   target's continuation gives every round's outcome: hit[t] = (drafter's argmax at t == target's token at t).
   Rounds commit accepted + 1 tokens until --new-tokens are committed.
-  Drafters: demo-code-draft over the whole context (what DraftModelDrafter does), and demo-code over a StreamingLLM
-  budget (--budgets sinks+window; SelfSpeculationDrafter): a drafted position t sees the target's own full-context
+  Drafters: demo-code-draft over the whole context (what ModelDrafter.ForDraftModel does), and demo-code over a StreamingLLM
+  budget (--budgets sinks+window; ModelDrafter.ForSelfSpeculation): a drafted position t sees the target's own full-context
   KV of the first `sinks` positions and of the `window` positions before t, and its own position's KV computed
   over that budget. One forward does it: the sequence, then its drafted positions again with the same position
   ids, under a mask that gives the first copy causal attention and each second-copy row the budget. (The
