@@ -43,6 +43,9 @@ public sealed class SpeculativeStats
     /// <summary>Mean drafts accepted per row-round.</summary>
     public double MeanAcceptedPerRound => RowRounds > 0 ? (double)Accepted / RowRounds : 0;
 
+    /// <summary>Mean rows a round served (fewer than the batch once rows that accepted more finish first).</summary>
+    public double MeanRowsPerRound => Rounds > 0 ? (double)RowRounds / Rounds : 0;
+
     /// <summary>Mean drafts proposed per row-round: the γ a chain used, the nodes a tree held beside its root.</summary>
     public double MeanProposedPerRound => RowRounds > 0 ? (double)Proposed / RowRounds : 0;
 

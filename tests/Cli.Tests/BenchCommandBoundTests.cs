@@ -111,14 +111,19 @@ public sealed class BenchCommandBoundTests
         var prompts = Path.Combine(dir, "prompts.txt");
         await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
 
+        var json = Path.Combine(dir, "speculative.json");
         var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup,tree-self", "--prompt-file",
-            prompts, "--batch", "1", "--context", "16", "--max-tokens", "6", "--runs", "1", "--gamma", "3", "--tree-size", "5", "--tree-depth", "2");
+            prompts, "--batch", "1", "--context", "16", "--max-tokens", "6", "--runs", "1", "--gamma", "3", "--tree-size", "5", "--tree-depth", "2",
+            "--json", json);
 
         Assert.AreEqual(0, exit, error);
         string Row(string mode) => output.Split('\n').Single(l => l.StartsWith($"| {mode} |", StringComparison.Ordinal));
         StringAssert.Contains(Row("lookup"), "| γ 3 |");
         StringAssert.Contains(Row("tree-self"), "| tree 5 × 2 |", "the pinned tree, as the planner returns it");
         StringAssert.Contains(Row("none"), "| - |");
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
+        var lookup = rows.Single(r => (string?)r!["mode"] == "lookup")!;
+        Assert.AreEqual(1.0, (double)lookup["rows_per_round"]!, "one row: every round serves it (tools/bench/predict_speedup.py reads this)");
     }
 
     [TestMethod]

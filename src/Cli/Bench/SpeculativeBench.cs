@@ -14,9 +14,10 @@ internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, i
 /// <summary>One row: a mode at a batch size and prompt length, medians over the runs.</summary>
 /// <param name="DraftedPerRound">Mean drafts per row-round: the γ chains used, the nodes trees held.</param>
 /// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, or "γ auto" / "γ N".</param>
+/// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    bool SameTokensAsPlain);
+    bool SameTokensAsPlain, double RowsPerRound);
 
 /// <summary>
 /// Greedy generation of the same batch of real prompts with plain decoding and with each drafter, measured
@@ -53,7 +54,8 @@ internal static class SpeculativeBench
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
-                    prompts[0].Length), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens))));
+                    prompts[0].Length), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens)),
+                    Median(s, x => x.RowsPerRound)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
@@ -70,7 +72,8 @@ internal static class SpeculativeBench
         return $"tree {nodes} × {depth}";
     }
 
-    private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double DraftMs, double VerifyMs,
+    private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double RowsPerRound,
+        double DraftMs, double VerifyMs,
         IReadOnlyList<IReadOnlyList<int>> Tokens);
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
@@ -85,8 +88,8 @@ internal static class SpeculativeBench
             var results = new Generator(target, step).GenerateBatch(prompts, options, stats);
             var rate = DecodeRate(stats, prompts.Length);
             return spec is null
-                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
-                : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.DraftMillisecondsPerRound,
+                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
+                : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
                     [.. results.Select(r => r.Tokens)]);
         }
