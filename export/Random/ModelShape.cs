@@ -39,7 +39,7 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// speed does not depend on them.</summary>
     public int? LongRopeOriginal { get; init; }
 
-    /// <summary>Gemma 2/3: the sliding window of the sliding layers.</summary>
+    /// <summary>config.json's sliding_window (Gemma 2/3: of the layers <see cref="SlidingWindowPattern"/> makes sliding).</summary>
     public int? SlidingWindow { get; init; }
 
     /// <summary>Gemma 2/3: every Nth layer is full attention, the others slide (transformers' sliding_window_pattern;
@@ -181,10 +181,10 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
             if (LckvSlidingWindow is { } window) c["sliding_window"] = window;
         }
         if (QueryPreAttnScalar is { } scalar) c["query_pre_attn_scalar"] = scalar;
+        if (SlidingWindow is { } slidingWindow) c["sliding_window"] = slidingWindow;
         if (SlidingWindowPattern is { } pattern)
         {
             // transformers' default layer_types for the pattern: layer i slides unless (i + 1) is a multiple of it
-            c["sliding_window"] = SlidingWindow;
             c["layer_types"] = new JsonArray([.. Enumerable.Range(0, NumLayers)
                 .Select(i => JsonValue.Create((i + 1) % pattern == 0 ? "full_attention" : "sliding_attention"))]);
         }

@@ -46,7 +46,7 @@ public static class ModelShapes
         // microsoft/Phi-4-mini-instruct config.json: fused qkv_proj / gate_up_proj, partial_rotary_factor 0.75 of 128-dim
         // heads, longrope over original_max_position_embeddings 4096 of 131,072 (so the export's context is 4,096), tied,
         // bos = eos = 199999 (<|endoftext|>; generation_config adds 200020). Its sliding_window 262144 is past every position
-        // and left out. Not the real longrope factors (all 1.0 here): decode speed does not depend on them.
+        // and left out (the export would drop it: Phi3Decoder.SlidingWindow). Not the real longrope factors (all 1.0 here): decode speed does not depend on them.
         ["phi-4-mini"] = new("phi-4-mini", "Phi3ForCausalLM", HiddenSize: 3072, NumLayers: 32, NumHeads: 24, NumKvHeads: 8,
             IntermediateSize: 8192, VocabSize: 200064, MaxContext: 131072, RopeTheta: 10000, TieWordEmbeddings: true)
         {
