@@ -52,6 +52,9 @@ public sealed record HfConfig
     public IReadOnlyList<string>? AttentionKinds { get; init; }
     /// <summary>The rotary settings of sliding-window layers where they differ from <see cref="Rope"/> (Gemma 3's local base), else null.</summary>
     public RopeSettings? LocalRope { get; init; }
+    /// <summary>The MLP activation and the field that named it (<c>hidden_act</c>; Gemma's <c>hidden_activation</c>), or the
+    /// architecture's default where absent.</summary>
+    public (string Field, string Value) Activation { get; init; } = ("hidden_act", "silu");
     /// <summary>Gemma's <c>query_pre_attn_scalar</c>: scores are scaled by its inverse square root instead of head_dim's.</summary>
     public double? QueryPreAttnScalar { get; init; }
     /// <summary>Gemma 2's <c>attn_logit_softcapping</c>: scores become cap·tanh(scores / cap) before the mask.</summary>
@@ -99,6 +102,9 @@ public sealed record HfConfig
         if (headDim is null && hidden % heads != 0)
             throw new ExportException($"{source}: hidden_size {hidden} is not a multiple of num_attention_heads {heads} (and no head_dim is given).");
         int maxPositions = f.OptionalInt("max_position_embeddings") is { } max ? f.Positive("max_position_embeddings", max) : 2048;
+        if (f.OptionalBool("use_bidirectional_attention") == true)
+            throw new ExportException($"{source}: field 'use_bidirectional_attention' is true (an encoder, such as EmbeddingGemma); " +
+                "only causal decoders export.");
         return new HfConfig
         {
             Architecture = architecture,
@@ -118,15 +124,59 @@ public sealed record HfConfig
             EosTokenIds = f.IntList("eos_token_id"),
             SlidingWindow = SlidingWindowOf(f, architecture, layers),
             Rope = RopeOf(f, maxPositions, headDim ?? hidden / heads, "full_attention"),
-            LocalRope = f.OptionalObject("rope_parameters") is { } rp && rp.TryGetProperty("sliding_attention", out _)
-                ? RopeOf(f, maxPositions, headDim ?? hidden / heads, "sliding_attention") : null,
-            AttentionKinds = architecture == LckvSettings.Architecture ? null : f.OptionalStringList("layer_types"),
+            LocalRope = LocalRopeOf(f, architecture, maxPositions, headDim ?? hidden / heads),
+            AttentionKinds = AttentionKindsOf(f, architecture, layers),
+            Activation = ActivationOf(f, architecture),
             Dtype = f.OptionalString("dtype") ?? f.OptionalString("torch_dtype"),
             Lckv = architecture == LckvSettings.Architecture ? LckvOf(f, layers) : null,
             QueryPreAttnScalar = f.OptionalDouble("query_pre_attn_scalar"),
             AttnLogitSoftcapping = f.OptionalDouble("attn_logit_softcapping"),
             FinalLogitSoftcapping = f.OptionalDouble("final_logit_softcapping"),
         };
+    }
+
+    // Gemma's configs as published (transformers 4) have no layer_types: transformers derives it, and so must we, else every
+    // layer would silently attend to the whole context. Gemma 2 alternates (layer 0 slides); Gemma 3 makes every
+    // sliding_window_pattern-th layer full (default 6). Only LCKV reads layer_types as a source string instead.
+    private static IReadOnlyList<string>? AttentionKindsOf(Fields f, string architecture, int layers)
+    {
+        if (architecture == LckvSettings.Architecture) return null;
+        bool gemma = architecture is "Gemma2ForCausalLM" or "Gemma3ForCausalLM";
+        if (f.OptionalStringList("layer_types") is { } kinds)
+        {
+            if (!gemma) return kinds;   // read by Gemma's builders only; the others window by their own fields
+            if (kinds.Count != layers)
+                throw new ExportException($"{f.Source}: field 'layer_types' has {kinds.Count} entries; num_hidden_layers is {layers}.");
+            if (kinds.FirstOrDefault(k => k is not ("full_attention" or "sliding_attention")) is { } other)
+                throw new ExportException(
+                    $"{f.Source}: field 'layer_types' has '{other}'; supported: full_attention, sliding_attention.");
+            return kinds;
+        }
+        if (!gemma) return null;
+        int every = architecture == "Gemma2ForCausalLM" ? 2
+            : f.OptionalInt("sliding_window_pattern") ?? f.OptionalInt("_sliding_window_pattern") ?? 6;
+        if (every < 1) throw new ExportException($"{f.Source}: field 'sliding_window_pattern' should be at least 1, got {every}.");
+        return [.. Enumerable.Range(0, layers).Select(i => (i + 1) % every == 0 ? "full_attention" : "sliding_attention")];
+    }
+
+    // The sliding layers' rope where it differs: transformers 5 writes rope_parameters.sliding_attention; Gemma 3's
+    // transformers-4 config has rope_local_base_freq instead (default 10000), a plain rope whatever rope_scaling the full
+    // layers have, as transformers builds its local rotary embedding.
+    private static RopeSettings? LocalRopeOf(Fields f, string architecture, int maxPositions, int headDim)
+    {
+        if (f.OptionalObject("rope_parameters") is { } rp && rp.TryGetProperty("sliding_attention", out _))
+            return RopeOf(f, maxPositions, headDim, "sliding_attention");
+        if (architecture != "Gemma3ForCausalLM" || f.OptionalObject("rope_parameters") is not null) return null;
+        return new RopeSettings("default", f.OptionalDouble("rope_local_base_freq") ?? 10000.0);
+    }
+
+    // The MLP activation as transformers reads it: Gemma 2/3's config classes take hidden_activation (and ignore a
+    // hidden_act beside it), the others hidden_act; absent, the class's default.
+    private static (string Field, string Value) ActivationOf(Fields f, string architecture)
+    {
+        var (field, fallback) = architecture is "Gemma2ForCausalLM" or "Gemma3ForCausalLM"
+            ? ("hidden_activation", "gelu_pytorch_tanh") : ("hidden_act", "silu");
+        return (field, f.OptionalString(field) ?? fallback);
     }
 
     // Only LCKV reads layer_types as a source string: newer transformers configs use the same field name for a
@@ -186,11 +236,13 @@ public sealed record HfConfig
 
         var r = new Fields(p.Value, f.Source + (f.OptionalObject("rope_parameters") is null ? ": rope_scaling" : ": rope_parameters")
             + (perLayerType ? "." + layerType : ""));
-        string type = r.OptionalString("rope_type") ?? r.OptionalString("type") ?? "default";
+        string typeField = r.OptionalString("rope_type") is not null ? "rope_type" : "type";   // "type": the older name
+        string type = r.OptionalString(typeField) ?? "default";
         theta = r.OptionalDouble("rope_theta") ?? theta;
         if (!RopeSettings.SupportedTypes.Contains(type))
             throw new ExportException(
-                $"{r.Source}: unsupported rope type '{type}'; supported: {string.Join(", ", RopeSettings.SupportedTypes)}.");
+                $"{r.Source}: field '{typeField}' is '{type}', a rope type the exporter does not implement; " +
+                $"supported: {string.Join(", ", RopeSettings.SupportedTypes)}.");
         return type switch
         {
             "default" => new RopeSettings(type, theta) { PartialRotaryFactor = partial },

@@ -17,12 +17,26 @@ internal static class Decoders
 
     public static IReadOnlyCollection<string> Supported => Table.Keys;
 
+    // The MLP activation each builder implements (LlamaDecoder.Activation and its overrides), by transformers' names:
+    // SiLU ("swish" is transformers' alias of it), Gemma's GeLU with the tanh approximation.
+    private static readonly string[] Silu = ["silu", "swish"];
+    private static readonly Dictionary<string, string[]> Activations = new()
+    {
+        ["Gemma2ForCausalLM"] = ["gelu_pytorch_tanh"],
+        ["Gemma3ForCausalLM"] = ["gelu_pytorch_tanh"],
+    };
+
     /// <exception cref="ExportException">The architecture is not supported.</exception>
     public static void CheckSupported(HfConfig config)
     {
         if (!Table.ContainsKey(config.Architecture))
             throw new ExportException(
                 $"Unsupported architecture '{config.Architecture}' in config.json; supported: {string.Join(", ", Table.Keys)}.");
+        var implemented = Activations.GetValueOrDefault(config.Architecture, Silu);
+        if (!implemented.Contains(config.Activation.Value))
+            throw new ExportException(
+                $"config.json: field '{config.Activation.Field}' is '{config.Activation.Value}'; {config.Architecture} exports with " +
+                $"{string.Join(" or ", implemented)} only.");
     }
 
     public static LlamaDecoder Create(HfConfig config, DecoderWeights weights)

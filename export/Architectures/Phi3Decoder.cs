@@ -26,5 +26,7 @@ internal sealed class Phi3Decoder : LlamaDecoder
     private const string FusedGateUp = "model.layers.{i}.mlp.gate_up_proj.weight";
 
     /// <inheritdoc/>
-    public override int? SlidingWindow => Config.SlidingWindow;
+    /// <remarks>A window that reaches past every position the export serves is none: Phi-4-mini's config says 262,144 of
+    /// 131,072 positions (4,096 exported), and keeping it would only cost the causal graph.</remarks>
+    public override int? SlidingWindow => Config.SlidingWindow is { } window && window < ExactContext ? window : null;
 }

@@ -20,8 +20,40 @@ namespace Condensa.Export;
 public sealed record ModelShape(string Name, string Architecture, int HiddenSize, int NumLayers, int NumHeads, int NumKvHeads,
     int IntermediateSize, int VocabSize, int MaxContext, double RopeTheta, bool TieWordEmbeddings)
 {
-    /// <summary>Head dim D = H / heads.</summary>
-    public int HeadDim => HiddenSize / NumHeads;
+    /// <summary>Head dim D: config.json's head_dim where the model sets one apart from H / heads (Qwen3, Gemma), else H / heads.</summary>
+    public int HeadDim => ExplicitHeadDim ?? HiddenSize / NumHeads;
+
+    /// <summary>head_dim where it is not H / heads (Qwen3-0.6B: 128 of hidden 1024 over 16 heads).</summary>
+    public int? ExplicitHeadDim { get; init; }
+
+    /// <summary>Per-head RMSNorm weights on q and k before RoPE (Qwen3, Gemma 3: <c>q_norm</c>, <c>k_norm</c>).</summary>
+    public bool QueryKeyNorm { get; init; }
+
+    /// <summary>Phi-3's fused tensors: q/k/v in one <c>qkv_proj</c>, gate/up in one <c>gate_up_proj</c>.</summary>
+    public bool FusedProjections { get; init; }
+
+    /// <summary>Fraction of each head RoPE rotates (Phi-4-mini 0.75).</summary>
+    public double PartialRotaryFactor { get; init; } = 1.0;
+
+    /// <summary>longrope's original_max_position_embeddings (Phi-3.5 / Phi-4); its factors are written as 1.0, since decode
+    /// speed does not depend on them.</summary>
+    public int? LongRopeOriginal { get; init; }
+
+    /// <summary>config.json's sliding_window (Gemma 2/3: of the layers <see cref="SlidingWindowPattern"/> makes sliding).</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>Gemma 2/3: every Nth layer is full attention, the others slide (transformers' sliding_window_pattern;
+    /// config.json gets the layer_types list it stands for).</summary>
+    public int? SlidingWindowPattern { get; init; }
+
+    /// <summary>Gemma 3: the RoPE base of the sliding layers (rope_local_base_freq).</summary>
+    public double? LocalRopeTheta { get; init; }
+
+    /// <summary>Gemma: scores scaled by 1/√query_pre_attn_scalar.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+
+    /// <summary>Whether the architecture is Gemma's: (1 + weight) norms, norms around the MLP too, GeLU-tanh.</summary>
+    private bool IsGemma => Architecture is "Gemma2ForCausalLM" or "Gemma3ForCausalLM";
 
     /// <summary>Whether q/k/v projections carry biases (Qwen2).</summary>
     public bool QkvBias { get; init; }
@@ -55,8 +87,9 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
         {
             string p = $"model.layers.{l}.";
             list.Add((p + "input_layernorm.weight", [h], 0));
-            list.Add((p + "self_attn.q_proj.weight", [q, h], h));
-            if (stored is null || stored.Contains(l))
+            if (FusedProjections) list.Add((p + "self_attn.qkv_proj.weight", [q + 2 * kv, h], h));
+            else list.Add((p + "self_attn.q_proj.weight", [q, h], h));
+            if (!FusedProjections && (stored is null || stored.Contains(l)))
             {
                 list.Add((p + "self_attn.k_proj.weight", [kv, h], h));
                 list.Add((p + "self_attn.v_proj.weight", [kv, h], h));
@@ -67,10 +100,24 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
                 list.Add((p + "self_attn.k_proj.bias", [kv], h));
                 list.Add((p + "self_attn.v_proj.bias", [kv], h));
             }
+            if (QueryKeyNorm)
+            {
+                list.Add((p + "self_attn.q_norm.weight", [HeadDim], 0));
+                list.Add((p + "self_attn.k_norm.weight", [HeadDim], 0));
+            }
             list.Add((p + "self_attn.o_proj.weight", [h, q], q));
             list.Add((p + "post_attention_layernorm.weight", [h], 0));
-            list.Add((p + "mlp.gate_proj.weight", [inter, h], h));
-            list.Add((p + "mlp.up_proj.weight", [inter, h], h));
+            if (IsGemma)
+            {
+                list.Add((p + "pre_feedforward_layernorm.weight", [h], 0));
+                list.Add((p + "post_feedforward_layernorm.weight", [h], 0));
+            }
+            if (FusedProjections) list.Add((p + "mlp.gate_up_proj.weight", [2 * inter, h], h));
+            else
+            {
+                list.Add((p + "mlp.gate_proj.weight", [inter, h], h));
+                list.Add((p + "mlp.up_proj.weight", [inter, h], h));
+            }
             list.Add((p + "mlp.down_proj.weight", [h, inter], inter));
         }
         list.Add(("model.norm.weight", [h], 0));
@@ -81,13 +128,20 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
     /// <summary>Parameters of the checkpoint (a tied lm_head counted once).</summary>
     public long ParameterCount => Tensors().Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
 
+    // config.json's model_type of each architecture (Llama's for the others)
+    private static readonly Dictionary<string, string> ModelTypes = new()
+    {
+        ["Qwen2ForCausalLM"] = "qwen2", ["Qwen3ForCausalLM"] = "qwen3", ["Phi3ForCausalLM"] = "phi3",
+        ["Gemma2ForCausalLM"] = "gemma2", ["Gemma3ForCausalLM"] = "gemma3_text",
+    };
+
     /// <summary>config.json of the checkpoint.</summary>
     public JsonObject Config(string torchDtype)
     {
         var c = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture == "Qwen2ForCausalLM" ? "qwen2" : "llama",
+            ["model_type"] = ModelTypes.GetValueOrDefault(Architecture, "llama"),
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
             ["num_attention_heads"] = NumHeads,
@@ -98,13 +152,13 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
             ["vocab_size"] = VocabSize,
             ["max_position_embeddings"] = MaxContext,
             ["tie_word_embeddings"] = TieWordEmbeddings,
-            ["hidden_act"] = "silu",
+            [IsGemma ? "hidden_activation" : "hidden_act"] = IsGemma ? "gelu_pytorch_tanh" : "silu",
             ["bos_token_id"] = SpecialTokens.Bos,
             ["eos_token_id"] = SpecialTokens.Eos,
             ["rope_theta"] = RopeTheta,
             ["torch_dtype"] = torchDtype,
         };
-        if (Architecture == "Qwen2ForCausalLM")
+        if (Architecture is "Qwen2ForCausalLM" or "Qwen3ForCausalLM")
         {
             c["use_sliding_window"] = false;
             c["sliding_window"] = MaxContext;
@@ -125,6 +179,37 @@ public sealed record ModelShape(string Name, string Architecture, int HiddenSize
             c["force_nodiag"] = true;
             c["use_sequential"] = false;
             if (LckvSlidingWindow is { } window) c["sliding_window"] = window;
+        }
+        if (QueryPreAttnScalar is { } scalar) c["query_pre_attn_scalar"] = scalar;
+        if (SlidingWindow is { } slidingWindow) c["sliding_window"] = slidingWindow;
+        if (SlidingWindowPattern is { } pattern)
+        {
+            // transformers' default layer_types for the pattern: layer i slides unless (i + 1) is a multiple of it
+            c["layer_types"] = new JsonArray([.. Enumerable.Range(0, NumLayers)
+                .Select(i => JsonValue.Create((i + 1) % pattern == 0 ? "full_attention" : "sliding_attention"))]);
+        }
+        if (PartialRotaryFactor != 1.0) c["partial_rotary_factor"] = PartialRotaryFactor;
+        if (LocalRopeTheta is { } local)
+        {
+            // transformers 5's layout: one rope object per layer type (the shape has no scaling on either)
+            c.Remove("rope_theta");
+            c["rope_parameters"] = new JsonObject
+            {
+                ["full_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = RopeTheta },
+                ["sliding_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = local },
+            };
+            return c;
+        }
+        if (LongRopeOriginal is { } original)
+        {
+            int half = (int)(HeadDim * PartialRotaryFactor) / 2;
+            JsonArray Ones() => new([.. Enumerable.Repeat(1.0, half).Select(v => JsonValue.Create(v))]);
+            c["original_max_position_embeddings"] = original;
+            c["rope_scaling"] = new JsonObject
+            {
+                ["rope_type"] = "longrope", ["short_factor"] = Ones(), ["long_factor"] = Ones(),
+            };
+            return c;
         }
         c["rope_scaling"] = Llama3Rope is { } r
             ? new JsonObject

@@ -2,8 +2,9 @@ namespace Condensa.Export;
 
 /// <summary>
 /// Real models' dimensions for random-weight checkpoints (<c>condensa export --random --shape NAME</c>), from their
-/// published config.json files. Contexts longer than 8192 are capped there: the KV cache grows in chunks, but a
-/// benchmark never needs 128K slots and the cap keeps memory plans sane.
+/// published config.json files. Contexts longer than 8192 are capped there (not longrope's, whose export stops at the
+/// original context anyway): the KV cache grows in chunks, but a benchmark never needs 128K slots and the cap keeps
+/// memory plans sane.
 /// </summary>
 public static class ModelShapes
 {
@@ -34,6 +35,32 @@ public static class ModelShapes
             IntermediateSize: 4864, VocabSize: 151936, MaxContext: ContextCap, RopeTheta: 1000000, TieWordEmbeddings: true)
         {
             QkvBias = true, RmsNormEps = 1e-6, SpecialTokens = (151643, 151643), NativeContext = 32768,
+        },
+        // Qwen/Qwen3-0.6B config.json: head_dim 128 (not 1024/16), q_norm/k_norm, tied, rope_theta 1e6, 40,960 positions;
+        // eos 151645 is the post-trained model's <|im_end|> (Qwen3-0.6B-Base says 151643)
+        ["qwen3-0.6b"] = new("qwen3-0.6b", "Qwen3ForCausalLM", HiddenSize: 1024, NumLayers: 28, NumHeads: 16, NumKvHeads: 8,
+            IntermediateSize: 3072, VocabSize: 151936, MaxContext: ContextCap, RopeTheta: 1000000, TieWordEmbeddings: true)
+        {
+            ExplicitHeadDim = 128, QueryKeyNorm = true, RmsNormEps = 1e-6, SpecialTokens = (151643, 151645), NativeContext = 40960,
+        },
+        // microsoft/Phi-4-mini-instruct config.json: fused qkv_proj / gate_up_proj, partial_rotary_factor 0.75 of 128-dim
+        // heads, longrope over original_max_position_embeddings 4096 of 131,072 (so the export's context is 4,096), tied,
+        // bos = eos = 199999 (<|endoftext|>; generation_config adds 200020). Its sliding_window 262144 is past every position
+        // and left out (the export would drop it: Phi3Decoder.SlidingWindow). Not the real longrope factors (all 1.0 here): decode speed does not depend on them.
+        ["phi-4-mini"] = new("phi-4-mini", "Phi3ForCausalLM", HiddenSize: 3072, NumLayers: 32, NumHeads: 24, NumKvHeads: 8,
+            IntermediateSize: 8192, VocabSize: 200064, MaxContext: 131072, RopeTheta: 10000, TieWordEmbeddings: true)
+        {
+            FusedProjections = true, PartialRotaryFactor = 0.75, LongRopeOriginal = 4096, SpecialTokens = (199999, 199999),
+        },
+        // google/gemma-3-1b-pt config.json: head_dim 256, 4 heads over 1 KV head, query_pre_attn_scalar 256, sliding_window
+        // 512 with sliding_window_pattern 6 (layers 5, 11, 17, 23 full), rope_theta 1e6 for full layers and
+        // rope_local_base_freq 10000 for sliding ones, no soft-capping, tied, bos 2, eos 1 (the -it model adds 106,
+        // <end_of_turn>), 32,768 positions
+        ["gemma-3-1b"] = new("gemma-3-1b", "Gemma3ForCausalLM", HiddenSize: 1152, NumLayers: 26, NumHeads: 4, NumKvHeads: 1,
+            IntermediateSize: 6912, VocabSize: 262144, MaxContext: ContextCap, RopeTheta: 1000000, TieWordEmbeddings: true)
+        {
+            ExplicitHeadDim = 256, QueryKeyNorm = true, RmsNormEps = 1e-6, QueryPreAttnScalar = 256, SlidingWindow = 512,
+            SlidingWindowPattern = 6, LocalRopeTheta = 10000, SpecialTokens = (2, 1), NativeContext = 32768,
         },
         // Not real models: docs/benchmarks.md's standard/LCKV pair of one size (LCKV: KV in layers 0, 6 and 7, as
         // demo-code-lckv), and the LCKV one with a 1024-token window in layers 0..5 (what the in-graph window costs).

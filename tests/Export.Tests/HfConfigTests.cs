@@ -108,16 +108,85 @@ public sealed class HfConfigTests
         Assert.AreEqual(4096, c.SlidingWindow);
     }
 
+    // Each family with a rope type the exporter does not implement, in the layout its configs use: the message names the
+    // object, the field and the value.
     [TestMethod]
-    [DataRow("""{"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}""", "'yarn'")]
-    [DataRow("""{"rope_parameters": {"rope_type": "dynamic", "rope_theta": 10000.0}}""", "'dynamic'")]
-    [DataRow("""{"rope_scaling": {"type": "su"}}""", "'su'")]
-    public void Parse_UnsupportedRopeType_ThrowsNamingValue(string extra, string culprit)
+    [DataRow("LlamaForCausalLM", """{"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}""",
+        "config.json: rope_scaling: field 'rope_type' is 'yarn'")]
+    [DataRow("Qwen3ForCausalLM", """{"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}""",
+        "config.json: rope_scaling: field 'rope_type' is 'yarn'")]
+    [DataRow("Qwen3ForCausalLM", """{"rope_parameters": {"rope_type": "dynamic", "rope_theta": 10000.0}}""",
+        "config.json: rope_parameters: field 'rope_type' is 'dynamic'")]
+    [DataRow("Phi3ForCausalLM", """{"rope_scaling": {"type": "su", "short_factor": [1.0], "long_factor": [1.0]}}""",
+        "config.json: rope_scaling: field 'type' is 'su'")]
+    [DataRow("Gemma2ForCausalLM", """{"rope_scaling": {"rope_type": "yarn", "factor": 2.0}}""",
+        "config.json: rope_scaling: field 'rope_type' is 'yarn'")]
+    [DataRow("Gemma3ForCausalLM", """{"rope_parameters": {"full_attention": {"rope_type": "default"}, "sliding_attention": {"rope_type": "dynamic"}}}""",
+        "config.json: rope_parameters.sliding_attention: field 'rope_type' is 'dynamic'")]
+    [DataRow("Gemma3ForCausalLM", """{"rope_parameters": {"full_attention": {"rope_type": "yarn", "factor": 8.0}, "sliding_attention": {"rope_type": "default"}}}""",
+        "config.json: rope_parameters.full_attention: field 'rope_type' is 'yarn'")]
+    public void Parse_UnsupportedRopeType_ThrowsNamingFieldAndValue(string architecture, string extra, string expected)
     {
-        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("LlamaForCausalLM", extra)));
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal(architecture, extra)));
 
-        Assert.Contains(culprit, e.Message);
+        StringAssert.StartsWith(e.Message, expected);
+        StringAssert.Contains(e.Message, "supported: default, linear, llama3, longrope.");
     }
+
+    [TestMethod]
+    [DataRow("Gemma2ForCausalLM", "{}", "S,F,S,F,S,F,S")]                               // transformers: layer 0 slides, then alternate
+    [DataRow("Gemma3ForCausalLM", "{}", "S,S,S,S,S,F,S")]                               // every 6th layer full
+    [DataRow("Gemma3ForCausalLM", """{"sliding_window_pattern": 2}""", "S,F,S,F,S,F,S")]
+    [DataRow("Gemma3ForCausalLM", """{"_sliding_window_pattern": 3}""", "S,S,F,S,S,F,S")]
+    [DataRow("Qwen3ForCausalLM", "{}", null)]                                           // not Gemma: no kinds at all
+    public void Parse_GemmaWithoutLayerTypes_DerivesTransformersPattern(string architecture, string extra, string? expected)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Minimal(architecture, extra))!.AsObject();
+        node["num_hidden_layers"] = 7;
+
+        var kinds = HfConfig.Parse(node.ToJsonString()).AttentionKinds;
+
+        Assert.AreEqual(expected, kinds is null ? null : string.Join(",", kinds.Select(k => k == "full_attention" ? "F" : "S")));
+    }
+
+    // Gemma 3's configs as published (transformers 4): rope_scaling is the full layers' only, rope_local_base_freq the
+    // sliding layers' plain base (transformers builds the local rotary embedding with rope_type default).
+    [TestMethod]
+    public void Parse_Gemma3TransformersV4_LocalRopeFromRopeLocalBaseFreq()
+    {
+        var c = HfConfig.Parse(Minimal("Gemma3ForCausalLM", """
+            {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 8.0}}
+            """));
+
+        Assert.AreEqual(new RopeSettings("linear", 1000000.0, 8.0), c.Rope);
+        Assert.AreEqual(new RopeSettings("default", 10000.0), c.LocalRope);
+        Assert.AreEqual(new RopeSettings("default", 10000.0), HfConfig.Parse(Minimal("Gemma3ForCausalLM", "{}")).LocalRope, "transformers' default base");
+        Assert.IsNull(HfConfig.Parse(Minimal("Gemma2ForCausalLM", """{"rope_local_base_freq": 5.0}""")).LocalRope, "Gemma 2 has one rope");
+    }
+
+    [TestMethod]
+    [DataRow("""{"layer_types": ["full_attention", "chunked_attention"]}""",
+        "config.json: field 'layer_types' has 'chunked_attention'; supported: full_attention, sliding_attention.")]
+    [DataRow("""{"layer_types": ["full_attention"]}""",
+        "config.json: field 'layer_types' has 1 entries; num_hidden_layers is 2.")]
+    [DataRow("""{"use_bidirectional_attention": true}""",
+        "config.json: field 'use_bidirectional_attention' is true (an encoder, such as EmbeddingGemma); only causal decoders export.")]
+    [DataRow("""{"sliding_window_pattern": 0}""",
+        "config.json: field 'sliding_window_pattern' should be at least 1, got 0.")]
+    public void Parse_UnsupportedGemmaField_ThrowsNamingIt(string extra, string expected)
+    {
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("Gemma3ForCausalLM", extra)));
+
+        Assert.AreEqual(expected, e.Message);
+    }
+
+    [TestMethod]
+    [DataRow("LlamaForCausalLM", "{}", "hidden_act", "silu")]
+    [DataRow("Phi3ForCausalLM", """{"hidden_act": "gelu_new"}""", "hidden_act", "gelu_new")]
+    [DataRow("Gemma2ForCausalLM", "{}", "hidden_activation", "gelu_pytorch_tanh")]
+    [DataRow("Gemma3ForCausalLM", """{"hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh"}""", "hidden_activation", "gelu_pytorch_tanh")]
+    public void Parse_Activation_ReadsTheFieldTransformersReads(string architecture, string extra, string field, string value) =>
+        Assert.AreEqual((field, value), HfConfig.Parse(Minimal(architecture, extra)).Activation);
 
     [TestMethod]
     [DataRow("""{"num_hidden_layers": -1}""", "config.json: field 'num_hidden_layers' should be at least 1, got -1.")]

@@ -72,6 +72,83 @@ public sealed class ModelShapesTests
     }
 
     [TestMethod]
+    // billions, total and without the embedding table, to two decimals: the model cards say 0.6 (0.44 non-embedding),
+    // 3.8 and 1; the second decimals are what these dimensions give
+    [DataRow("qwen3-0.6b", 0.60, 0.44)]
+    [DataRow("phi-4-mini", 3.84, 3.22)]
+    [DataRow("gemma-3-1b", 1.00, 0.70)]
+    public void ParameterCount_NewFamilyShape_MatchesModelCard(string name, double billions, double nonEmbedding)
+    {
+        var shape = ModelShapes.Get(name);
+        long embedding = (long)shape.VocabSize * shape.HiddenSize;
+
+        Assert.AreEqual(billions, Math.Round(shape.ParameterCount / 1e9, 2));
+        Assert.AreEqual(nonEmbedding, Math.Round((shape.ParameterCount - embedding) / 1e9, 2));
+    }
+
+    [TestMethod]
+    public void Config_Qwen3_ParsesWithHeadDimAndNoWindow()
+    {
+        var config = HfConfig.Parse(ModelShapes.Get("qwen3-0.6b").Config("bfloat16").ToJsonString());
+
+        Assert.AreEqual("Qwen3ForCausalLM", config.Architecture);
+        Assert.AreEqual(128, config.HeadDim, "head_dim is not hidden / heads (64)");
+        Assert.IsNull(config.SlidingWindow);
+        Assert.AreEqual(1000000, config.Rope.Theta);
+        CollectionAssert.AreEqual(new[] { 151645 }, config.EosTokenIds.ToArray());
+    }
+
+    [TestMethod]
+    public void Config_Phi4Mini_ParsesWithPartialLongrope()
+    {
+        var config = HfConfig.Parse(ModelShapes.Get("phi-4-mini").Config("bfloat16").ToJsonString());
+
+        Assert.AreEqual("longrope", config.Rope.Type);
+        Assert.AreEqual(96, config.Rope.RotaryDim(config.HeadDim));
+        Assert.AreEqual(48, config.Rope.InverseFrequencies(config.HeadDim).Length);
+        Assert.AreEqual(4096, config.Rope.ExactPositions(config.MaxPositionEmbeddings));
+        Assert.AreEqual(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), config.Rope.AttentionFactor, 1e-12);
+    }
+
+    [TestMethod]
+    public void Config_Gemma3_ParsesWithLayerTypesAndLocalRope()
+    {
+        var config = HfConfig.Parse(ModelShapes.Get("gemma-3-1b").Config("bfloat16").ToJsonString());
+
+        var full = Enumerable.Range(0, 26).Where(i => config.AttentionKinds![i] == "full_attention").ToArray();
+        CollectionAssert.AreEqual(new[] { 5, 11, 17, 23 }, full);
+        Assert.AreEqual(512, config.SlidingWindow);
+        Assert.AreEqual(1000000, config.Rope.Theta);
+        Assert.AreEqual(10000, config.LocalRope!.Theta);
+        Assert.AreEqual(1 / 16.0, config.AttentionScale, 1e-12);
+        Assert.AreEqual(256, config.HeadDim);
+    }
+
+    // Each new family's shape, shrunk, through the real exporter: the tensors the writer names are the ones the
+    // architecture reads (a wrong name or shape fails the export), and the manifest carries the family's facts.
+    [TestMethod]
+    [DataRow("qwen3-0.6b", 32, 2, 8192, true, null)]
+    [DataRow("phi-4-mini", 32, 2, 4096, true, null)]    // longrope stops at the original context
+    [DataRow("gemma-3-1b", 32, 6, 8192, true, "512,512,512,512,512,-")]
+    public void Export_ShrunkNewFamilyShape_ExportsWithItsFacts(string name, int headDim, int layers, int maxContext, bool causal, string? windows)
+    {
+        using var tmp = new TempDir();
+        var shape = ModelShapes.Get(name) with
+        {
+            HiddenSize = 64, NumLayers = layers, NumHeads = 4, NumKvHeads = 2, IntermediateSize = 96, VocabSize = 300,
+            ExplicitHeadDim = headDim,
+        };
+        RandomCheckpointWriter.Write(tmp.Sub("ckpt"), shape, seed: 5);
+
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions { Precision = ExportPrecision.Int4 });
+
+        Assert.AreEqual(shape.Architecture, result.Manifest.Architecture);
+        Assert.AreEqual(maxContext, result.Manifest.MaxContext);
+        Assert.AreEqual(causal, result.Manifest.CausalGraph is not null);
+        Assert.AreEqual(windows, result.Manifest.LayerSlidingWindow is { } w ? string.Join(",", w.Select(x => x?.ToString() ?? "-")) : null);
+    }
+
+    [TestMethod]
     public void Get_UnknownShape_ListsKnownOnes()
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => ModelShapes.Get("gpt-5"));
