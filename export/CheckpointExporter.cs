@@ -15,8 +15,9 @@ public static class CheckpointExporter
     /// <summary>Bumped when the export of the same checkpoint changes (2: the KV-edit graphs; 3: int4 keeps k, v and
     /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes; 5: the graph writes its new KV into the past
     /// buffers itself, kv_write_index and present.{l}; 6: merged q/k/v and gate/up weights, and the causal graph; 7: the greedy_tokens output, ArgMax of the logits in the
-    /// graph); caches key on it.</summary>
-    public const int Version = 7;
+    /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
+    /// has no layer_types, Gemma 3's rope_local_base_freq); caches key on it.</summary>
+    public const int Version = 8;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
     /// <summary>The external weights file name.</summary>
