@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Condensa.Cli.Bench;
@@ -9,11 +8,10 @@ using Condensa.Speculative.Trees;
 namespace Condensa.Cli.Commands;
 
 /// <summary>
-/// <c>condensa bench</c>: decode and prefill speed, KV bytes per token and the largest batch within a KV budget, for
-/// one or more models measured in the same process (so ratios between them are fair). Decode rows run on a
-/// synthetic context (zero KV of the given length; a step's cost does not depend on the values); each figure is
-/// the median of repeated runs after a warm-up. Each decode row also gets its memory-bandwidth bound (the host's read
-/// bandwidth, measured after the rows, or --bandwidth) and the share of it reached; --chart draws the rows as SVG.
+/// <c>condensa bench</c>: the options, and who measures: <see cref="DecodeBench"/> (decode and prefill speed, KV bytes per
+/// token, the largest batch within a KV budget, each row against its memory-bandwidth bound), with several models each in
+/// a process of its own per round (<see cref="ProcessRotation"/>) so their ratios are fair, or <see cref="SpeculativeBench"/>
+/// (--speculative).
 /// </summary>
 internal static class BenchCommand
 {
@@ -97,7 +95,7 @@ internal static class BenchCommand
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
                     parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
             }
-            var settings = new BenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
+            var settings = new DecodeBenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                 Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
                 (int)Positive(parse.GetValue(runs), "--runs"), (int)Positive(parse.GetValue(prefill), "--prefill-tokens"),
                 parse.GetValue(atBudget));
@@ -112,12 +110,12 @@ internal static class BenchCommand
                 await output.WriteLineAsync(rotatedBandwidth.Describe());
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"decode: median (slowest-fastest) of {settings.Runs} rounds, each model in a process of its own per round (one run of {settings.DecodeSteps} greedy steps per row)"));
-                await output.WriteLineAsync(Table(rotated, settings));
+                await output.WriteLineAsync(DecodeBench.Table(rotated, settings));
                 if (jsonPath is not null)
                     await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { settings, bandwidth = rotatedBandwidth, rows = rotated }, JsonOptions),
                         cancellationToken);
                 if (chartPath is not null)
-                    await File.WriteAllTextAsync(chartPath, DecodeChart(rotated, rotatedBandwidth, parse.GetValue(execution.Provider) ?? "cpu",
+                    await File.WriteAllTextAsync(chartPath, DecodeBench.DecodeChart(rotated, rotatedBandwidth, parse.GetValue(execution.Provider) ?? "cpu",
                         parse.GetValue(threads) ?? Environment.ProcessorCount), cancellationToken);
                 return 0;
             }
@@ -134,8 +132,8 @@ internal static class BenchCommand
                 }
                 // Each graph is read once: its weights for the bound columns, its node count for the note on stderr.
                 var weights = decoders.Select(d => StepWeights.Of(d.Model.Directory, d.Model.Manifest)).ToArray();
-                for (var m = 0; m < decoders.Count; m++) await error.WriteLineAsync(Describe(decoders[m].Name, decoders[m].Model, weights[m]));
-                var rows = Measure(decoders, weights, settings, cancellationToken);
+                for (var m = 0; m < decoders.Count; m++) await error.WriteLineAsync(DecodeBench.Describe(decoders[m].Name, decoders[m].Model, weights[m]));
+                var rows = DecodeBench.Measure(decoders, weights, settings, cancellationToken);
                 // The peak is read before the bandwidth buffer exists, so it is the models' and the rows' alone.
                 var peak = Machine.PeakWorkingSet();
                 var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
@@ -147,13 +145,13 @@ internal static class BenchCommand
                 var turns = decoders.Count > 1 ? ", the models taking turns run by run in this process" : "";
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"decode: median (slowest-fastest) of {settings.Runs} runs of {settings.DecodeSteps} greedy steps per row{turns}"));
-                await output.WriteLineAsync(Table(rows, settings));
+                await output.WriteLineAsync(DecodeBench.Table(rows, settings));
                 await output.WriteLineAsync(Machine.DescribePeak(peak));
                 if (jsonPath is not null)
                     await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(
                         new { settings, bandwidth = measured, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
                 if (chartPath is not null)
-                    await File.WriteAllTextAsync(chartPath, DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
+                    await File.WriteAllTextAsync(chartPath, DecodeBench.DecodeChart(rows, measured, decoders[0].Model.Provider.Name, threadCount), cancellationToken);
                 return 0;
             }
             finally
@@ -207,9 +205,6 @@ internal static class BenchCommand
         return calibration;
     }
 
-    // Untimed decode steps before the timed runs (first-run allocations, ONNX Runtime's lazy initialisation).
-    private const int DecodeWarmup = 2;
-
     // Named literals: a mode without drafts has no acceptance rate (NaN), which plain JSON numbers cannot say.
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -220,9 +215,9 @@ internal static class BenchCommand
 
     // Each model's rows from one child process per model and round (ProcessRotation.Order), then per row the median of the
     // rounds' decode and prefill figures with the slowest and fastest decode round.
-    private static async Task<List<BenchRow>> MeasureRotated(string[] models, BenchSettings settings, string[] args, CancellationToken cancellationToken)
+    private static async Task<List<DecodeBenchRow>> MeasureRotated(string[] models, DecodeBenchSettings settings, string[] args, CancellationToken cancellationToken)
     {
-        var samples = new Dictionary<(string Model, int Index), List<BenchRow>>();
+        var samples = new Dictionary<(string Model, int Index), List<DecodeBenchRow>>();
         var folder = Directory.CreateTempSubdirectory("condensa-bench-");
         try
         {
@@ -248,159 +243,13 @@ internal static class BenchCommand
             var decode = s.Value.Select(r => r.DecodeTokensPerSecond).ToList();
             return s.Value[0] with
             {
-                DecodeTokensPerSecond = Math.Round(Median(decode), 1), DecodeSlowest = decode.Min(), DecodeFastest = decode.Max(),
-                PrefillTokensPerSecond = Math.Round(Median([.. s.Value.Select(r => r.PrefillTokensPerSecond)]), 1),
+                DecodeTokensPerSecond = Math.Round(DecodeBench.Median(decode), 1), DecodeSlowest = decode.Min(), DecodeFastest = decode.Max(),
+                PrefillTokensPerSecond = Math.Round(DecodeBench.Median([.. s.Value.Select(r => r.PrefillTokensPerSecond)]), 1),
             };
         })];
     }
 
-    private sealed record ChildResult(List<BenchRow> Rows);
-
-    private static List<BenchRow> Measure(List<(string Name, DecoderModel Model)> decoders, StepWeights[] weights, BenchSettings settings,
-        CancellationToken cancellationToken)
-    {
-        // Fail before measuring anything rather than after minutes of rows.
-        foreach (var (name, model) in decoders)
-        {
-            var longest = settings.Contexts.Max() + settings.DecodeSteps + DecodeWarmup;
-            if (longest > model.Manifest.MaxContext || settings.PrefillTokens > model.Manifest.MaxContext)
-                throw new ArgumentException($"--context {settings.Contexts.Max()} + {settings.DecodeSteps} decode steps + {DecodeWarmup} warm-up " +
-                    $"(or --prefill-tokens {settings.PrefillTokens}) exceeds max_context {model.Manifest.MaxContext} of model '{name}'.");
-        }
-        var planners = decoders.Select(d => new MemoryPlanner(d.Model.Manifest, growthChunk: new KvCacheOptions().GrowthChunk)).ToArray();
-        var prefill = PrefillTokensPerSecond([.. decoders.Select(d => d.Model)], settings);
-        var rows = new List<BenchRow>();
-        foreach (var context in settings.Contexts)
-        {
-            // 1) the listed batches, every model round-robin at the same batch
-            foreach (var batch in settings.Batches)
-                AddRows([.. Enumerable.Range(0, decoders.Count)], [.. decoders.Select(_ => batch)], context, atBudget: false);
-            // 2) with --at-budget, every model at its own largest batch within the KV budget, round-robin too
-            if (settings.AtBudget)
-            {
-                var fits = Enumerable.Range(0, decoders.Count).Where(m => planners[m].LargestBatch(settings.KvBudget, context) >= 1).ToArray();
-                AddRows(fits, [.. fits.Select(m => planners[m].LargestBatch(settings.KvBudget, context))], context, atBudget: true);
-            }
-        }
-
-        void AddRows(int[] measured, int[] batches, int context, bool atBudget)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var (rates, slowest, fastest, slots) = DecodeTokensPerSecond([.. measured.Select(m => decoders[m].Model)], batches, context, settings);
-            for (var i = 0; i < measured.Length; i++)
-            {
-                var (name, model) = decoders[measured[i]];
-                var planner = planners[measured[i]];
-                rows.Add(new BenchRow(name, $"{model.Manifest.KvLayers.Length}/{model.Manifest.NumLayers}", batches[i], context,
-                    Math.Round(rates[i], 1), Math.Round(slowest[i], 1), Math.Round(fastest[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
-                    planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false), atBudget,
-                    DecodeBound.Of(weights[measured[i]].StreamedBytes, batches[i], slots[i], model.Manifest.KvBytesPerToken)));
-            }
-        }
-        return rows;
-    }
-
-    // 1) synthetic context per model  2) warm-up steps  3) timed runs of greedy steps (each returns the next token per row,
-    //    as greedy generation does: an export with greedy_tokens keeps the logits on the GPU), round-robin over the models so that
-    //    interference from other processes spreads over all of them  4) median per model, and the slots each step read
-    private static (double[] Rates, double[] Slowest, double[] Fastest, int[] Slots) DecodeTokensPerSecond(DecoderModel[] models, int[] batches,
-        int context, BenchSettings settings)
-    {
-        const int warmup = DecodeWarmup;
-        var caches = models.Select((m, i) => m.CreateCache(batches[i], new KvCacheOptions { InitialCapacity = context + settings.DecodeSteps + warmup })).ToArray();
-        try
-        {
-            var tokens = models.Select((m, i) => RandomTokens(batches[i], m.Manifest.VocabSize, seed: context + batches[i])).ToArray();
-            var counts = batches.Select(b => Enumerable.Repeat(1, b).ToArray()).ToArray();
-            var rates = models.Select(_ => new List<double>()).ToArray();
-            for (var m = 0; m < models.Length; m++)
-            {
-                SyntheticContext.Fill(caches[m], context);
-                for (var i = 0; i < warmup; i++) models[m].ForwardGreedy(caches[m], new ForwardInputs(tokens[m], counts[m], LogitsSelection.LastPerRow));
-            }
-            for (var run = 0; run < settings.Runs; run++)
-            for (var m = 0; m < models.Length; m++)
-            {
-                caches[m].RewindTo(context);
-                var clock = Stopwatch.StartNew();
-                for (var s = 0; s < settings.DecodeSteps; s++) models[m].ForwardGreedy(caches[m], new ForwardInputs(tokens[m], counts[m], LogitsSelection.LastPerRow));
-                rates[m].Add((double)batches[m] * settings.DecodeSteps / clock.Elapsed.TotalSeconds);
-            }
-            return ([.. rates.Select(Median)], [.. rates.Select(r => r.Min())], [.. rates.Select(r => r.Max())], [.. caches.Select(c => c.Capacity)]);
-        }
-        finally
-        {
-            foreach (var cache in caches) cache.Dispose();
-        }
-    }
-
-    // Batch 1, one chunk; round-robin over the models like decode; run -1 is the warm-up.
-    private static double[] PrefillTokensPerSecond(DecoderModel[] models, BenchSettings settings)
-    {
-        var rates = models.Select(_ => new List<double>()).ToArray();
-        for (var run = -1; run < settings.Runs; run++)
-        for (var m = 0; m < models.Length; m++)
-        {
-            var prompt = RandomTokens(settings.PrefillTokens, models[m].Manifest.VocabSize, seed: 7);
-            using var cache = models[m].CreateCache(1, new KvCacheOptions { InitialCapacity = settings.PrefillTokens });
-            var clock = Stopwatch.StartNew();
-            models[m].Forward(cache, prompt, [prompt.Length], LogitsSelection.LastPerRow);
-            if (run >= 0) rates[m].Add(prompt.Length / clock.Elapsed.TotalSeconds);
-        }
-        return [.. rates.Select(Median)];
-    }
-
-    private static string Table(List<BenchRow> rows, BenchSettings settings)
-    {
-        var budget = settings.KvBudget.ToString("N0", CultureInfo.InvariantCulture);
-        var lines = new List<string>
-        {
-            $"| model | KV layers | batch | context | decode tok/s | bound tok/s | of bound | prefill tok/s ({settings.PrefillTokens}) | KV B/token | standard KV B/token | max batch in {budget} B | standard max batch |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        };
-        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"| {r.Model} | {r.KvLayers} | {r.Batch} | {r.Context} | {r.DecodeTokensPerSecond:F1} ({r.DecodeSlowest:F1}-{r.DecodeFastest:F1}) | {Optional(r.Bound.TokensPerSecond, "F1")} | {PercentWithRange(r.Bound)} | {r.PrefillTokensPerSecond:F1} | {r.KvBytesPerToken:N0} | {r.StandardKvBytesPerToken:N0} | {r.LargestBatch} | {r.StandardLargestBatch} |")));
-        return string.Join(Environment.NewLine, lines);
-    }
-
-    /// <summary>Where a model runs: provider, KV residence, CUDA graphs, and the exported graph's nodes (each a kernel launch
-    /// on a GPU unless ONNX Runtime fuses it or a captured graph replays the step).</summary>
-    private static string Describe(string name, DecoderModel model, StepWeights weights) =>
-        $"{name}: provider {model.Provider.Name}, KV in {(model.KvOnDevice ? "device" : "host")} memory, " +
-        $"CUDA graphs {(model.CapturesGraphs ? "on" : "off")}, {weights.Nodes} graph nodes, fused attention " +
-        (model.FusedAttention ? $"on (causal graph: {StepWeights.Read(Path.Combine(model.Directory, model.Manifest.CausalGraph!)).Nodes} nodes)" : "off");
-
-    private static string Optional(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
-
-    private static string Percent(double? fraction) => fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $"{f * 100:F0} %") : "-";
-
-    // "35 % (33-37)": the share and its range over the bandwidth passes and the decode runs.
-    private static string PercentWithRange(DecodeBound bound) => bound is { OfBoundLow: { } low, OfBoundHigh: { } high }
-        ? string.Create(CultureInfo.InvariantCulture, $"{Percent(bound.OfBound)} ({low * 100:F0}-{high * 100:F0})")
-        : Percent(bound.OfBound);
-
-    /// <summary>Decode tok/s per (batch, context), one bar per row and one colour per model, the bound behind each bar.</summary>
-    private static string DecodeChart(List<BenchRow> rows, Bandwidth bandwidth, string provider, int threads)
-    {
-        var groups = rows.GroupBy(r => r.AtBudget ? $"ctx {r.Context}, largest batch" : $"batch {r.Batch}, ctx {r.Context}")
-            .Select(g => new ChartGroup(g.Key, [.. g.Select(r => new ChartBar(r.Model, r.DecodeTokensPerSecond,
-                r.DecodeTokensPerSecond.ToString("F1", CultureInfo.InvariantCulture), r.Bound.TokensPerSecond, Note(r)))]))
-            .ToList();
-        var bound = bandwidth.GigabytesPerSecond is { } gbps
-            ? string.Create(CultureInfo.InvariantCulture, $"bound: {gbps:F1} GB/s ({bandwidth.Source}) / bytes read per token; % = share of it reached")
-            : null;
-        return BenchChart.Render(new ChartText("condensa bench: decode tokens/s",
-            $"{Machine.Describe()}, provider {provider}, {threads} threads" +
-            (bandwidth.GigabytesPerSecond is { } b ? string.Create(CultureInfo.InvariantCulture, $", {b:F1} GB/s") : ""),
-            "decode tokens/s (all rows of the batch)", bound), groups);
-    }
-
-    // Under the value: the batch of an at-budget row (it differs per model) and the share of the bound reached.
-    private static string? Note(BenchRow row)
-    {
-        string?[] parts = [row.AtBudget ? $"b{row.Batch}" : null, row.Bound.OfBound is null ? null : Percent(row.Bound.OfBound)];
-        return parts.Any(p => p is not null) ? string.Join(", ", parts.OfType<string>()) : null;
-    }
+    private sealed record ChildResult(List<DecodeBenchRow> Rows);
 
     /// <summary>The folder of an output file must exist (and the path must not be a folder), checked before measuring.</summary>
     private static string? OutputFile(string? path, string option)
@@ -423,19 +272,6 @@ internal static class BenchCommand
         return path;
     }
 
-    private static int[] RandomTokens(int count, int vocab, int seed)
-    {
-        var random = new Random(seed);
-        return [.. Enumerable.Range(0, count).Select(_ => random.Next(Math.Min(3, vocab - 1), vocab))];
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var n = values.Count;
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-    }
-
     private static int[] ParseList(string text, string option)
     {
         var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -449,11 +285,4 @@ internal static class BenchCommand
 
     private static long Positive(long value, string option) =>
         value >= 1 ? value : throw new ArgumentException($"{option} {value} must be at least 1.");
-
-    private sealed record BenchSettings(int[] Batches, int[] Contexts, long KvBudget, int DecodeSteps, int Runs, int PrefillTokens, bool AtBudget);
-
-    /// <summary>One decode row; <paramref name="AtBudget"/>: measured at the model's largest batch within the KV budget.</summary>
-    private sealed record BenchRow(string Model, string KvLayers, int Batch, int Context, double DecodeTokensPerSecond,
-        double DecodeSlowest, double DecodeFastest, double PrefillTokensPerSecond, long KvBytesPerToken, long StandardKvBytesPerToken, int LargestBatch, int StandardLargestBatch,
-        bool AtBudget, DecodeBound Bound);
 }
