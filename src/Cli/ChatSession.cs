@@ -74,7 +74,7 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
         var reply = new List<int>();
         try
         {
-            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, cancellationToken, cached))
+            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, cached, cancellationToken))
             {
                 reply.Add(token);
                 yield return token;

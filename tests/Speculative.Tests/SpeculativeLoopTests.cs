@@ -82,8 +82,8 @@ public sealed class SpeculativeLoopTests
         int[] conversation = [.. prompt1, .. first[..^1]];
         int[] prompt2 = [first[^1], 20];
         var fedBefore = draft.Fed.Count;
-        var second = await Collect(new Generator(target, step).StreamAsync(prompt2, options, cache: cache,
-            cancellationToken: TestContext.CancellationToken, cachedTokens: conversation));
+        var second = await Collect(new Generator(target, step).StreamAsync(prompt2, options, cache: cache, cachedTokens: conversation,
+            cancellationToken: TestContext.CancellationToken));
 
         CollectionAssert.AreEqual(target.Continue(prompt1, 6), first);
         CollectionAssert.AreEqual(target.Continue(prompt2, 6), second);

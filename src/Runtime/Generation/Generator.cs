@@ -28,7 +28,7 @@ public sealed class Generator
     /// <paramref name="cachedTokens"/> names the tokens that cache holds (a draft model drafts from them).
     /// </summary>
     public async IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats? stats = null,
-        KvCache? cache = null, [EnumeratorCancellation] CancellationToken cancellationToken = default, IReadOnlyList<int>? cachedTokens = null)
+        KvCache? cache = null, IReadOnlyList<int>? cachedTokens = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
