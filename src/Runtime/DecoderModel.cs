@@ -40,6 +40,12 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether the general graph is loaded: always without fused attention; with it, once a pass needed it.</summary>
     internal bool GeneralGraphLoaded => _sessions.GeneralLoaded;
 
+    /// <summary>Captured passes round several tokens per row up to a power of two (2, 4, ... 32): speculative verification
+    /// varies its length round by round, and each new length would be captured anew (and count against
+    /// <see cref="Capture.GraphCapture.MaxGraphs"/>).</summary>
+    public int PassLength(int tokens) =>
+        CapturesGraphs && tokens is > 1 and <= Capture.GraphCapture.MaxCapturedTokens ? (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)tokens) : tokens;
+
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
 

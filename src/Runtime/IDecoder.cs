@@ -18,4 +18,9 @@ public interface IDecoder
     /// <summary>Runs new tokens through the model like <see cref="Forward"/> and returns only each selected position's
     /// most likely token, [batch, k] (the first maximum on a tie): what greedy decoding with no logits processor needs.</summary>
     ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs);
+
+    /// <summary>The tokens per row a caller should pad a pass of <paramref name="tokens"/> to (padding is never committed):
+    /// a model that replays a captured graph per pass length rounds up to a few lengths, since every new length is
+    /// captured anew. Others run any length as it is.</summary>
+    int PassLength(int tokens) => tokens;
 }

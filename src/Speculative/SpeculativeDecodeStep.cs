@@ -62,7 +62,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
         Speculation.CheckTarget(model.Manifest);
         var batch = cache.BatchSize;
         var vocab = model.Manifest.VocabSize;
-        Allocate(batch, vocab);
+        Allocate(batch, vocab, model.PassLength(_planner.MaxNodes));
         var drafts = _drafts!;
         var (context, activeRows, greedy) = (0, 0, true);
         for (var b = 0; b < batch; b++)
@@ -94,8 +94,9 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             chains &= tree.MaxDepth == tree.Count - 1;
         }
 
-        // 2) verify every row's proposal in one target pass: a chain is plain causal decoding of [root, d1..dn]; a tree
-        //    takes positions prefix + depth and the mask prefix ++ ancestors
+        // 2) verify every row's proposal in one target pass (padded to a length the model replays): a chain is plain
+        //    causal decoding of [root, d1..dn]; a tree takes positions prefix + depth and the mask prefix ++ ancestors
+        seqLen = model.PassLength(seqLen);
         var inputs = Flatten(drafts, seqLen, chains);
         if (greedy)
         {
@@ -183,17 +184,18 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             drafts.RowDistributions(b), vocab, _random, _scratch, drafts.Paths.AsSpan(b * drafts.MaxNodes, drafts.MaxNodes), out _next[b]);
     }
 
-    private void Allocate(int batch, int vocab)
+    // passLength: the longest pass the model runs for a proposal of MaxNodes (its padding included)
+    private void Allocate(int batch, int vocab, int passLength)
     {
-        if (_active.Length == batch && _drafts?.Vocab == vocab) return;
+        if (_active.Length == batch && _drafts?.Vocab == vocab && _tokens.Length >= batch * passLength) return;
         var maxNodes = _planner.MaxNodes;
         _drafts = new TreeDrafts(batch, maxNodes, vocab, withDistributions: _drafter.SamplesDrafts);
         _histories = new List<int>[batch];
         _active = new bool[batch];
         (_counts, _lengthsBefore, _next) = (new int[batch], new int[batch], new int[batch]);
-        _tokens = new int[batch * maxNodes];
-        _positions = new long[batch * maxNodes];
-        _visibility = new bool[batch * maxNodes * maxNodes];
+        _tokens = new int[batch * passLength];
+        _positions = new long[batch * passLength];
+        _visibility = new bool[batch * passLength * passLength];
         _pathTokens = new int[maxNodes];
         _p = new float[maxNodes * vocab];   // [maxNodes, vocab] one row's target laws along a chain
         _scratch = new float[2 * vocab];

@@ -43,6 +43,29 @@ public sealed class SpeculativeLoopTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ModelAsksForPaddedPasses_VerificationPadsAndStillEqualsPlain(bool tree)
+    {
+        // a model replaying captured graphs asks for power-of-two pass lengths; the padding must never be committed
+        var target = new FakeDecoder((t, _) => (t + 1) % Vocab, Vocab, passLength: n => n <= 1 ? n : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n));
+        var draft = Draft();
+        int[][] prompts = [[1], [7, 8], [12]];
+        var options = new GenerationOptions { MaxNewTokens = 12 };
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, prompts.Length, SamplingOptions.Greedy);
+        IDraftPlanner planner = tree ? new TreePlanner(TreeCalibration.Default(), nodes: 7, depth: 3, maxNodes: 7) : new ChainPlanner(4);
+
+        var results = new Generator(target, new SpeculativeDecodeStep(drafter, planner)).GenerateBatch(prompts, options,
+            cancellationToken: TestContext.CancellationToken);
+
+        for (var b = 0; b < prompts.Length; b++)
+            CollectionAssert.AreEqual(target.Continue(prompts[b], 12), results[b].Tokens.ToArray(), $"row {b}");
+        var verification = target.PassLengths.Where(n => n > 1).ToList();
+        Assert.IsNotEmpty(verification);
+        Assert.IsTrue(verification.All(n => (n & (n - 1)) == 0), $"verification passes ran padded: {string.Join(",", verification)}");
+    }
+
+    [TestMethod]
     public void ContinuousBatching_DraftModelRowsRefilled_EachDocumentAsAlone()
     {
         // A draft model keeps a cache per row: a new document in a freed row must not see the last one's entries.

@@ -11,13 +11,15 @@ namespace Condensa.TestSupport;
 public sealed class FakeDecoder : IDecoder
 {
     private readonly Func<int, long, int> _next;
+    private readonly Func<int, int>? _passLength;
     private float[] _logits = [];
     private int[] _greedy = [];
 
-    /// <summary>Creates the model: <paramref name="next"/>(token, position) is the token that follows.</summary>
-    public FakeDecoder(Func<int, long, int> next, int vocab = 32, int maxContext = 256)
+    /// <summary>Creates the model: <paramref name="next"/>(token, position) is the token that follows;
+    /// <paramref name="passLength"/> stands for a model that asks for padded passes (as one replaying captured graphs does).</summary>
+    public FakeDecoder(Func<int, long, int> next, int vocab = 32, int maxContext = 256, Func<int, int>? passLength = null)
     {
-        _next = next;
+        (_next, _passLength) = (next, passLength);
         Manifest = new ModelManifest
         {
             Format = 1, Architecture = "FakeForCausalLM", VocabSize = vocab, HiddenSize = 4, NumLayers = 1, NumHeads = 1, NumKvHeads = 1,
@@ -27,6 +29,12 @@ public sealed class FakeDecoder : IDecoder
 
     /// <inheritdoc />
     public ModelManifest Manifest { get; }
+
+    /// <summary>Every pass's tokens per row (its padding included), in order.</summary>
+    public List<int> PassLengths { get; } = [];
+
+    /// <inheritdoc />
+    public int PassLength(int tokens) => _passLength?.Invoke(tokens) ?? tokens;
 
     /// <summary>Forward passes run (greedy or not).</summary>
     public int Passes { get; private set; }
@@ -97,6 +105,7 @@ public sealed class FakeDecoder : IDecoder
             TokensFed += n;
         }
         (Passes, LargestPass) = (Passes + 1, Math.Max(LargestPass, batch * seqLen));
+        PassLengths.Add(seqLen);
         cache.CommitWritten(inputs.Counts);
         return _greedy;
     }
