@@ -64,8 +64,9 @@ fi
 # the planner's choice (γ or the tree) printed per row. Prompts are cut from the project's own Python and docs.
 # SPEC_TARGET=/tmp/r/fp16 SPEC_MODES=none,self,lookup,tree-self runs the 1.1B shape instead (install.sh's fp16 export, a
 # memory-bound step; its random weights make acceptance meaningless, the verify-against-step cost is what it shows).
+# SPEC_PRECISION (fp16 by default: the causal graph on cuda; round 7 ran fp32) exports the demo models for the run.
 if [ "${QUICK:-0}" = 7 ]; then
-  P="--provider cuda"; texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  P="--provider cuda --precision ${SPEC_PRECISION:-fp16}"; texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
   G="--batch ${SPEC_BATCH:-1,32} --context ${SPEC_CTX:-1024,7936}"   # time the steps where the bench runs
   T=${SPEC_TARGET:-demo-code}; M=${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft}
   TMO=150 run cal-self $C calibrate -m $T $P --sinks 16 --window 256 $G
