@@ -2,9 +2,9 @@
 # Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into three carries
 # under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
 #   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~56 MB
-#   .cuda/b  the rest of the CUDA provider, demo-code, demo-code-draft and demo-code-lckv                         ~59 MB
+#   .cuda/b  the rest of the CUDA provider, demo-code and demo-code-draft                                        ~41 MB
 #   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks, and
-#            libonnxruntime.so (peers.sh puts it where suite.sh finds it)                                         ~35 MB
+#            libonnxruntime.so and demo-code-lckv (peers.sh puts them where suite.sh finds them)                  ~53 MB
 # The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
@@ -79,6 +79,8 @@ fi
 split=36500000
 head -c $split "$w/ort_cuda90.so.xz" > "$out/a/ort_cuda.xz.1"; tail -c +$((split + 1)) "$w/ort_cuda90.so.xz" > "$out/b/ort_cuda.xz.2"
 cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "$out/a/"
-rm -rf "$out/b/demo-code" "$out/b/demo-code-draft" "$out/b/demo-code-lckv" && cp -r "$root/models/demo-code" "$root/models/demo-code-draft" "$root/models/demo-code-lckv" "$out/b/"
+# demo-code-lckv travels in .cuda/c (peers.sh leaves it in /opt/cc for suite.sh): with it, .cuda/b and the tree passed 64 MiB
+rm -rf "$out/b/demo-code" "$out/b/demo-code-draft" "$out/b/demo-code-lckv" "$out/c/demo-code-lckv"
+cp -r "$root/models/demo-code" "$root/models/demo-code-draft" "$out/b/" && cp -r "$root/models/demo-code-lckv" "$out/c/"
 cp "$w/lc.tar.xz" "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/c/"
 du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1

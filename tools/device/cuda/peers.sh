@@ -11,6 +11,7 @@ finish() { (cd /tmp && tar czf "$out/peers.tgz" pout); }; trap finish EXIT
 log() { echo "== $(date +%T) $*" | tee -a $o/log.txt; }
 tar xJf "$c/lc.tar.xz" -C /opt/lc; [ -f /opt/cc/env.sh ] && . /opt/cc/env.sh
 cp "$c/ort_main.so.xz" "$c/libonnxruntime_providers_shared.so" /opt/cc/   # for suite.sh (call 3)
+[ -d "$c/demo-code-lckv" ] && rm -rf /opt/cc/demo-code-lckv && cp -r "$c/demo-code-lckv" /opt/cc/   # suite.sh copies it beside demo-code
 [ "${STAGE_ONLY:-0}" = 1 ] && { log "staged libonnxruntime.so only"; exit 0; }   # a second round of suite.sh needs no peers
 export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
 log "transformers"; timeout 200 python3 "$root/tools/device/cuda/hf_peer.py" > $o/hf.txt 2> $o/hf.err; log "rc $?"; cat $o/hf.txt; tail -2 $o/hf.err

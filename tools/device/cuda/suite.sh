@@ -39,6 +39,7 @@ xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxrunt
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
+[ -d models/demo-code-lckv ] || { [ -d "$cc/demo-code-lckv" ] && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
 
 # QUICK=1 (when device time is short): the 1.1B fp16 benches with fused attention on and off, and greedy parity of
 # demo-code exported as float16 through both graphs
