@@ -66,6 +66,9 @@ public abstract class ChatTemplate
             return Create(overrideName, bos, eos);
         string? source = files.ChatTemplateSource;
         string? name = source is not null ? Recognize(source) : null;
+        // ChatML checkpoints differ in one thing the text shows: whether a conversation without a system message gets one
+        if (name == "chatml" && !source!.Contains(ChatMLChatTemplate.DefaultSystemMessage, StringComparison.Ordinal))
+            return new ChatMLChatTemplate(bos ?? "", eos ?? "<|im_end|>", defaultSystem: false);
         string? arch = architecture ?? files.Architecture;
         name ??= FromArchitecture(arch, files);
         return name is not null

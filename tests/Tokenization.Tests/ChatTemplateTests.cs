@@ -98,6 +98,22 @@ public sealed class ChatTemplateTests
     }
 
     [TestMethod]
+    public void ForCheckpoint_ChatMLTemplateWithoutDefaultSystem_AddsNone()
+    {
+        // Qwen3's template is ChatML with no default system message; Qwen2's (the chat/chatml folder) inserts one
+        using var temp = GoldenFiles.Temp();
+        temp.File("tokenizer_config.json", "{ \"eos_token\": \"<|im_end|>\", \"chat_template\": \"{%- for message in messages %}{{- '<|im_start|>' + " +
+            "message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}\" }");
+        ChatMessage[] conversation = [ChatMessage.User("Hi")];
+
+        var plain = ChatTemplate.ForCheckpoint(temp.Path).Render(conversation, addGenerationPrompt: true);
+        var qwen2 = ChatTemplate.ForCheckpoint(Path.Combine(GoldenFiles.Dir("chat"), "chatml")).Render(conversation, addGenerationPrompt: true);
+
+        Assert.AreEqual("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", plain);
+        StringAssert.StartsWith(qwen2, "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
+    }
+
+    [TestMethod]
     public void ForCheckpoint_Override_WinsOverConfigTemplate()
     {
         var template = ChatTemplate.ForCheckpoint(Path.Combine(GoldenFiles.Dir("chat"), "llama3"), overrideName: "chatml");
