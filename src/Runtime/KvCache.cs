@@ -93,7 +93,16 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Bytes of KV actually held: the tokens kept per row (all of them, or at most the budget) times
     /// <see cref="BytesPerToken"/>.</summary>
-    public long UsedBytes => _lengths.Sum(l => (long)Math.Min(l, _budget?.Slots ?? int.MaxValue)) * BytesPerToken;
+    public long UsedBytes
+    {
+        get
+        {
+            // read after every pass by the decode loop: a plain loop, no delegate
+            var (slots, held) = (_budget?.Slots ?? int.MaxValue, 0L);
+            foreach (var length in _lengths) held += Math.Min(length, slots);
+            return held * BytesPerToken;
+        }
+    }
 
     /// <summary>Bytes allocated for the buffers (all rows, full capacity).</summary>
     public long AllocatedBytes => (long)BatchSize * Capacity * BytesPerToken;   // token slots; the scratch slots add 8 per row

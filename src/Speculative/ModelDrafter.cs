@@ -29,6 +29,7 @@ public sealed class ModelDrafter : IDrafter
     private readonly float[] _scratch;     // [vocab] the law of the next child (greedy: penalised logits)
     private readonly bool[] _seen;         // [vocab] repetition-penalty scratch
     private int[] _tokens = [], _shapeNode = [], _pathTokens = [];
+    private int[] _catchUp = [];           // [batch, <= CatchUpChunk] one catch-up pass's tokens, reused
     private long[] _positions = [];
     private bool[] _visibility = [];
 
@@ -216,13 +217,15 @@ public sealed class ModelDrafter : IDrafter
     {
         for (var b = 0; b < _cache.BatchSize; b++)
         {
+            _counts[b] = 0;
             if (!active[b]) continue;
             var path = drafts.Path(b);
             if (_selfSpeculation)
             {
-                // The target's (full-context) KV of the root and accepted drafts replaces the draft's own entries.
+                // The target's (full-context) KV of the root and accepted drafts replaces the draft's own entries: rewind here,
+                // copy every row's below in one go (one copy run on a device, not one per row).
                 _cache.RewindTo(b, Math.Min(lengthsBefore[b], _cache.Lengths[b]));
-                if (_cache.Lengths[b] == lengthsBefore[b]) target.CopyLastPassRowInto(_cache, b, b, path.Length);
+                if (_cache.Lengths[b] == lengthsBefore[b]) _counts[b] = path.Length;
                 continue;
             }
             // The draft holds the nodes it fed; keep the accepted ones (a prefix of the path, which may end in an unfed leaf:
@@ -231,6 +234,7 @@ public sealed class ModelDrafter : IDrafter
             while (kept < path.Length && path[kept] < _fed[b]) kept++;
             _cache.KeepPath(b, _starts[b], path[..kept]);
         }
+        if (_selfSpeculation) target.CopyLastPassInto(_cache, _counts);
     }
 
     /// <summary>Draws the children of one node: without replacement from q (sampling) or the top-ranked tokens (greedy).</summary>
@@ -282,7 +286,9 @@ public sealed class ModelDrafter : IDrafter
                 seqLen = Math.Max(seqLen, _counts[b]);
             }
             if (seqLen == 0) return;
-            var tokens = new int[rows.Count * seqLen];
+            if (_catchUp.Length < rows.Count * seqLen) _catchUp = new int[rows.Count * CatchUpChunk];
+            var tokens = _catchUp.AsSpan(0, rows.Count * seqLen);
+            tokens.Clear();   // padding
             for (var b = 0; b < rows.Count; b++)
                 for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = rows[b][_cache.Lengths[b] + j];
             Remember(_model.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow)));
