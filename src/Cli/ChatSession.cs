@@ -17,7 +17,8 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
     IDecodeStep? step = null) : IDisposable
 {
     private readonly KvCache _cache = model.CreateCache(1);
-    private readonly List<int> _cacheTokens = [];   // what the cache holds, token by token (drafters read the conversation)
+    private readonly List<int> _cacheTokens = [];   // what the cache holds, token by token (drafters read the conversation);
+                                                    // changed only in Record, after a turn's stream has ended
     private readonly List<ChatMessage> _history = [];
     private string _asked = "";          // the prompt text that asked for the last reply
     private int? _unfedToken;            // last reply token not yet in the cache (a reply cut by the token limit or cancelled)
@@ -68,13 +69,12 @@ internal sealed class ChatSession(DecoderModel model, CheckpointTokenizer tokeni
             _cacheTokens.Clear();
         }
         var start = CachedTokens;
-        int[] cached = [.. _cacheTokens];
 
         // 2) generate; 3) record the turn, also when cancelled part way
         var reply = new List<int>();
         try
         {
-            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, cached, cancellationToken))
+            await foreach (var token in new Generator(model, step).StreamAsync(prompt, options, stats, _cache, _cacheTokens, cancellationToken))
             {
                 reply.Add(token);
                 yield return token;

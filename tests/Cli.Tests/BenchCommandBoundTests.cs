@@ -89,9 +89,7 @@ public sealed class BenchCommandBoundTests
     [TestMethod]
     public async Task Bench_SpeculativeChart_OneBarPerModeAndTheOneXLine()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
-        var prompts = Path.Combine(dir, "prompts.txt");
-        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+        var (dir, prompts) = await RepetitivePrompts();
         var chart = Path.Combine(dir, "speculative.svg");
 
         var (exit, _, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
@@ -107,9 +105,7 @@ public sealed class BenchCommandBoundTests
     [TestMethod]
     public async Task Bench_Speculative_PrintsThePlannersChoicePerRow()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
-        var prompts = Path.Combine(dir, "prompts.txt");
-        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+        var (dir, prompts) = await RepetitivePrompts();
 
         var json = Path.Combine(dir, "speculative.json");
         var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup,tree-self", "--prompt-file",
@@ -124,6 +120,15 @@ public sealed class BenchCommandBoundTests
         var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
         var lookup = rows.Single(r => (string?)r!["mode"] == "lookup")!;
         Assert.AreEqual(1.0, (double)lookup["rows_per_round"]!, "one row: every round serves it (tools/bench/predict_speedup.py reads this)");
+    }
+
+    // A folder with prompts.txt: text that repeats, so prompt lookup drafts often.
+    private static async Task<(string Dir, string Prompts)> RepetitivePrompts()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var prompts = Path.Combine(dir, "prompts.txt");
+        await File.WriteAllTextAsync(prompts, string.Concat(Enumerable.Repeat("abc abd abc abe ", 20)));
+        return (dir, prompts);
     }
 
     [TestMethod]

@@ -11,7 +11,7 @@ public sealed class DecodersTests
     [DataRow("Gemma3ForCausalLM", """{"hidden_activation": "silu"}""", "config.json: field 'hidden_activation' is 'silu'; Gemma3ForCausalLM exports with gelu_pytorch_tanh only.")]
     public void CheckSupported_ActivationTheBuilderLacks_ThrowsNamingFieldAndValue(string architecture, string extra, string expected)
     {
-        var e = Assert.ThrowsExactly<ExportException>(() => Decoders.CheckSupported(HfConfig.Parse(Config(architecture, extra))));
+        var e = Assert.ThrowsExactly<ExportException>(() => Decoders.CheckSupported(HfConfig.Parse(MinimalConfig.Json(architecture, extra))));
 
         Assert.AreEqual(expected, e.Message);
     }
@@ -21,16 +21,5 @@ public sealed class DecodersTests
     [DataRow("Qwen3ForCausalLM", "{}")]
     [DataRow("Gemma3ForCausalLM", """{"hidden_act": "gelu"}""")]   // Gemma's classes read hidden_activation only
     public void CheckSupported_ActivationTheBuilderHas_Passes(string architecture, string extra) =>
-        Decoders.CheckSupported(HfConfig.Parse(Config(architecture, extra)));
-
-    private static string Config(string architecture, string extraJson)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse($$"""
-            {"architectures": ["{{architecture}}"], "hidden_size": 64, "intermediate_size": 96,
-             "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 320}
-            """)!.AsObject();
-        foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(extraJson)!.AsObject().ToList())
-            node[k] = v?.DeepClone();
-        return node.ToJsonString();
-    }
+        Decoders.CheckSupported(HfConfig.Parse(MinimalConfig.Json(architecture, extra)));
 }

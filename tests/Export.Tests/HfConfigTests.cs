@@ -95,7 +95,7 @@ public sealed class HfConfigTests
     [DataRow("""{"use_sliding_window": true, "sliding_window": 4096, "max_window_layers": 2}""", null)]
     public void Parse_Qwen2SlidingWindow_OnlyWhenEveryLayerSlides(string extra, int? expected)
     {
-        var c = HfConfig.Parse(Minimal("Qwen2ForCausalLM", extra));
+        var c = HfConfig.Parse(MinimalConfig.Json("Qwen2ForCausalLM", extra));
 
         Assert.AreEqual(expected, c.SlidingWindow);
     }
@@ -103,7 +103,7 @@ public sealed class HfConfigTests
     [TestMethod]
     public void Parse_MistralSlidingWindow_IsKept()
     {
-        var c = HfConfig.Parse(Minimal("MistralForCausalLM", """{"sliding_window": 4096}"""));
+        var c = HfConfig.Parse(MinimalConfig.Json("MistralForCausalLM", """{"sliding_window": 4096}"""));
 
         Assert.AreEqual(4096, c.SlidingWindow);
     }
@@ -127,7 +127,7 @@ public sealed class HfConfigTests
         "config.json: rope_parameters.full_attention: field 'rope_type' is 'yarn'")]
     public void Parse_UnsupportedRopeType_ThrowsNamingFieldAndValue(string architecture, string extra, string expected)
     {
-        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal(architecture, extra)));
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(MinimalConfig.Json(architecture, extra)));
 
         StringAssert.StartsWith(e.Message, expected);
         StringAssert.Contains(e.Message, "supported: default, linear, llama3, longrope.");
@@ -141,7 +141,7 @@ public sealed class HfConfigTests
     [DataRow("Qwen3ForCausalLM", "{}", null)]                                           // not Gemma: no kinds at all
     public void Parse_GemmaWithoutLayerTypes_DerivesTransformersPattern(string architecture, string extra, string? expected)
     {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(Minimal(architecture, extra))!.AsObject();
+        var node = System.Text.Json.Nodes.JsonNode.Parse(MinimalConfig.Json(architecture, extra))!.AsObject();
         node["num_hidden_layers"] = 7;
 
         var kinds = HfConfig.Parse(node.ToJsonString()).AttentionKinds;
@@ -154,14 +154,14 @@ public sealed class HfConfigTests
     [TestMethod]
     public void Parse_Gemma3TransformersV4_LocalRopeFromRopeLocalBaseFreq()
     {
-        var c = HfConfig.Parse(Minimal("Gemma3ForCausalLM", """
+        var c = HfConfig.Parse(MinimalConfig.Json("Gemma3ForCausalLM", """
             {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 8.0}}
             """));
 
         Assert.AreEqual(new RopeSettings("linear", 1000000.0, 8.0), c.Rope);
         Assert.AreEqual(new RopeSettings("default", 10000.0), c.LocalRope);
-        Assert.AreEqual(new RopeSettings("default", 10000.0), HfConfig.Parse(Minimal("Gemma3ForCausalLM", "{}")).LocalRope, "transformers' default base");
-        Assert.IsNull(HfConfig.Parse(Minimal("Gemma2ForCausalLM", """{"rope_local_base_freq": 5.0}""")).LocalRope, "Gemma 2 has one rope");
+        Assert.AreEqual(new RopeSettings("default", 10000.0), HfConfig.Parse(MinimalConfig.Json("Gemma3ForCausalLM", "{}")).LocalRope, "transformers' default base");
+        Assert.IsNull(HfConfig.Parse(MinimalConfig.Json("Gemma2ForCausalLM", """{"rope_local_base_freq": 5.0}""")).LocalRope, "Gemma 2 has one rope");
     }
 
     [TestMethod]
@@ -175,7 +175,7 @@ public sealed class HfConfigTests
         "config.json: field 'sliding_window_pattern' should be at least 1, got 0.")]
     public void Parse_UnsupportedGemmaField_ThrowsNamingIt(string extra, string expected)
     {
-        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("Gemma3ForCausalLM", extra)));
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(MinimalConfig.Json("Gemma3ForCausalLM", extra)));
 
         Assert.AreEqual(expected, e.Message);
     }
@@ -186,7 +186,7 @@ public sealed class HfConfigTests
     [DataRow("Gemma2ForCausalLM", "{}", "hidden_activation", "gelu_pytorch_tanh")]
     [DataRow("Gemma3ForCausalLM", """{"hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh"}""", "hidden_activation", "gelu_pytorch_tanh")]
     public void Parse_Activation_ReadsTheFieldTransformersReads(string architecture, string extra, string field, string value) =>
-        Assert.AreEqual((field, value), HfConfig.Parse(Minimal(architecture, extra)).Activation);
+        Assert.AreEqual((field, value), HfConfig.Parse(MinimalConfig.Json(architecture, extra)).Activation);
 
     [TestMethod]
     [DataRow("""{"num_hidden_layers": -1}""", "config.json: field 'num_hidden_layers' should be at least 1, got -1.")]
@@ -200,7 +200,7 @@ public sealed class HfConfigTests
     [DataRow("""{"num_attention_heads": 3}""", "config.json: hidden_size 64 is not a multiple of num_attention_heads 3 (and no head_dim is given).")]
     public void Parse_SizeOutOfRange_ThrowsNamingConfigJsonAndField(string extra, string expected)
     {
-        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Minimal("LlamaForCausalLM", extra)));
+        var e = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(MinimalConfig.Json("LlamaForCausalLM", extra)));
 
         Assert.AreEqual(expected, e.Message);
     }
@@ -208,7 +208,7 @@ public sealed class HfConfigTests
     [TestMethod]
     public void Parse_HeadDimGiven_HeadsNeedNotDivideHiddenSize()
     {
-        var c = HfConfig.Parse(Minimal("LlamaForCausalLM", """{"num_attention_heads": 3, "head_dim": 32}"""));
+        var c = HfConfig.Parse(MinimalConfig.Json("LlamaForCausalLM", """{"num_attention_heads": 3, "head_dim": 32}"""));
 
         Assert.AreEqual(32, c.HeadDim);
     }
@@ -230,16 +230,5 @@ public sealed class HfConfigTests
 
         Assert.Contains("config.json", e.Message);
         Assert.Contains(tmp.Path, e.Message);
-    }
-
-    private static string Minimal(string architecture, string extraJson)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse($$"""
-            {"architectures": ["{{architecture}}"], "hidden_size": 64, "intermediate_size": 96,
-             "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 320}
-            """)!.AsObject();
-        foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(extraJson)!.AsObject().ToList())
-            node[k] = v?.DeepClone();
-        return node.ToJsonString();
     }
 }

@@ -8,8 +8,8 @@ namespace Condensa.Speculative.Tests;
 [TestClass]
 public sealed class SpeculativeGeneratorTests
 {
-    private static readonly TinyModelSpec TargetSpec = new() { Architecture = "llama", NumLayers = 3, Seed = 101 };
-    private static readonly TinyModelSpec DraftSpec = new() { Architecture = "llama", NumLayers = 1, HiddenSize = 32, NumHeads = 2, NumKvHeads = 1, Seed = 102 };
+    private static readonly TinyModelSpec TargetSpec = SpeculationModels.TargetSpec;
+    private static readonly TinyModelSpec DraftSpec = SpeculationModels.DraftSpec;
 
     public TestContext TestContext { get; set; } = null!;
 

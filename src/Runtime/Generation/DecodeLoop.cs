@@ -70,9 +70,17 @@ public sealed class DecodeLoop : IDisposable
     /// finishes.</summary>
     public IEnumerable<BatchResult> Results(CancellationToken cancellationToken)
     {
+        // Advance answers false only with nothing finished, so every result comes out of this loop
         while (Advance(cancellationToken))
             foreach (var result in Finished) yield return result;
-        foreach (var result in Finished) yield return result;
+    }
+
+    /// <summary>A source over requests known up front, taken in order.</summary>
+    public static RequestSource Of(IReadOnlyList<BatchRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var next = 0;
+        return (bool idle, out bool ended) => (ended = next == requests.Count) ? null : requests[next++];
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ public sealed class Generator
             ContextLimit.Check(cache.Lengths[0] + prompt.Count, options.MaxNewTokens, cache.MaxCapacity);
             var tokens = new List<int>();
             var request = new BatchRequest(0, prompt, options, OnToken: tokens.Add, Cached: cachedTokens);
-            using var loop = new DecodeLoop(_model, _step, cache, Single(request), options, stats ?? new GenerationStats(), keepsEntries: true);
+            using var loop = new DecodeLoop(_model, _step, cache, DecodeLoop.Of([request]), options, stats ?? new GenerationStats(), keepsEntries: true);
             var (sent, running) = (0, true);
             while (true)
             {
@@ -76,22 +76,10 @@ public sealed class Generator
             ContextLimit.Check(prompts[b].Count, options.MaxNewTokens, cache.MaxCapacity);
         }
         var results = new GenerationResult[prompts.Count];
-        var requests = prompts.Select((p, b) => new BatchRequest(b, p, options)).GetEnumerator();
-        BatchRequest? Take(bool idle, out bool ended) => (ended = !requests.MoveNext()) ? null : requests.Current;
-        using var loop = new DecodeLoop(_model, _step, cache, Take, options, stats ?? new GenerationStats());
+        using var loop = new DecodeLoop(_model, _step, cache, DecodeLoop.Of([.. prompts.Select((p, b) => new BatchRequest(b, p, options))]), options,
+            stats ?? new GenerationStats());
         foreach (var result in loop.Results(cancellationToken))
             results[result.Id] = new GenerationResult(result.Tokens, result.FinishReason!.Value);
         return results;
-    }
-
-    private static DecodeLoop.RequestSource Single(BatchRequest request)
-    {
-        var taken = false;
-        return (bool idle, out bool ended) =>
-        {
-            ended = taken;
-            taken = true;
-            return ended ? null : request;
-        };
     }
 }
