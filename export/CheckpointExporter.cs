@@ -16,10 +16,13 @@ public static class CheckpointExporter
     /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes; 5: the graph writes its new KV into the past
     /// buffers itself, kv_write_index and present.{l}; 6: merged q/k/v and gate/up weights, and the causal graph; 7: the greedy_tokens output, ArgMax of the logits in the
     /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
-    /// has no layer_types, Gemma 3's rope_local_base_freq); caches key on it.</summary>
-    public const int Version = 8;
+    /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph); caches key on it.</summary>
+    public const int Version = 9;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
+
+    /// <summary>The multi-row causal graph's file name (beside the causal graph where Attention expresses the layers).</summary>
+    public const string CausalRowsModelFileName = "model.causal_rows.onnx";
     /// <summary>The external weights file name.</summary>
     public const string DataFileName = "model.onnx.data";
 
@@ -71,7 +74,7 @@ public static class CheckpointExporter
         int? slidingWindow;
         int maxContext;
         IReadOnlyList<int?>? layerWindows;
-        string? causalGraph;
+        string? causalGraph, causalRowsGraph;
         LayerCondensation layout;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
@@ -80,16 +83,26 @@ public static class CheckpointExporter
             var decoder = Decoders.Create(config, new DecoderWeights(reader, modelType, quantization));
             var graph = new GraphBuilder();
             decoder.Build(graph);
-            Report($"2/3 writing {ModelFileName}, {DataFileName}" + (decoder.HasCausalGraph ? $" and {CausalModelFileName}" : ""));
+            Report($"2/3 writing {ModelFileName}, {DataFileName}" + (decoder.HasCausalGraph ? $", {CausalModelFileName}" : "") +
+                (decoder.HasCausalRowsGraph ? $", {CausalRowsModelFileName}" : ""));
             var written = OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
             causalGraph = null;
             File.Delete(Path.Combine(outputDir, CausalModelFileName));   // a previous export's, never left beside a manifest without it
+            File.Delete(Path.Combine(outputDir, CausalRowsModelFileName));
+            causalRowsGraph = null;
             if (decoder.HasCausalGraph)
             {
                 var causal = new GraphBuilder();
-                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(causal, causal: true);
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(causal, DecoderGraph.Causal);
                 OnnxWriter.WriteSharingWeights(causal, Path.Combine(outputDir, CausalModelFileName), written, config.Architecture + ".causal");
                 causalGraph = CausalModelFileName;
+            }
+            if (decoder.HasCausalRowsGraph)
+            {
+                var rows = new GraphBuilder();
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(rows, DecoderGraph.CausalRows);
+                OnnxWriter.WriteSharingWeights(rows, Path.Combine(outputDir, CausalRowsModelFileName), written, config.Architecture + ".causal_rows");
+                causalRowsGraph = CausalRowsModelFileName;
             }
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
@@ -154,6 +167,7 @@ public static class CheckpointExporter
             TokenizerFiles = [.. copied],
             Graph = ModelFileName,
             CausalGraph = causalGraph,
+            CausalRowsGraph = causalRowsGraph,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
             ExporterVersion = Version,

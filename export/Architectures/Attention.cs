@@ -53,6 +53,31 @@ internal static class Attention
     }
 
     /// <summary>
+    /// The multi-row causal graph's shared values, from seqlens_k (each row's length after the pass, minus one) and the
+    /// pass's input_ids [B, S]: the rotary caches, the rows' lengths and every new token's position. Every value is
+    /// computed on the device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot
+    /// replay): the S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
+    /// <code>
+    ///   total = seqlens_k + 1 [B];  positions = total[:, None] - CumSum(ones [B, S], reverse) [B, S];  write = positions[:, 0] [B]
+    /// </code>
+    /// </summary>
+    public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds)
+    {
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
+        using var _ = b.Scope("row_lengths");
+        var i64 = TensorProto.Types.DataType.Int64;
+        string lengths = b.Node("Cast", [GraphNames.SeqLensK], "seqlens/Cast", Attr.Int("to", (long)i64));                // [B]
+        string total = b.Node("Add", [lengths, b.ConstInt64([1])], "total/Add");                                             // [B]
+        string ones = b.Node("ConstantOfShape", [b.Node("Shape", [inputIds], "ids/Shape")], "ones/ConstantOfShape",
+            Attr.Tensor("value", new TensorProto { DataType = (int)i64, Dims = { 1 }, Int64Data = { 1L } }));                                                                                  // [B, S]
+        string remaining = b.Node("CumSum", [ones, b.ConstInt64([1], scalar: true)], "remaining/CumSum", Attr.Int("reverse", 1)); // [B, S] = S - j
+        string positions = b.Node("Sub", [b.Node("Unsqueeze", [total, b.ConstInt64([1])], "total/Unsqueeze"), remaining],
+            "positions/Sub");                                                                                                  // [B, S]
+        string write = b.Node("Gather", [positions, b.ConstInt64([0], scalar: true)], "write/Gather", Attr.Int("axis", 1));   // [B]
+        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total));
+    }
+
+    /// <summary>
     /// Views a bias [B, 1, S, T] for the core, in the current scope.
     /// <code>
     ///   bias -> ReduceMax(-1) -> Greater(MaskValue/2) -> Unsqueeze(2) = RowAdmits [B,1,1,S,1]

@@ -20,9 +20,22 @@ internal sealed record AttentionContext(
     public static AttentionContext ForCausal(string cos, string sin) =>
         new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", "") { Causal = true };
 
-    /// <summary>Whether this is the causal graph's context (<see cref="ForCausal"/>).</summary>
+    /// <summary>The multi-row causal graph's context: the rotary caches, each new token's position [B, S] and the rows'
+    /// lengths (<see cref="CausalRowLengths"/>), all derived from seqlens_k.</summary>
+    public static AttentionContext ForCausalRows(string cos, string sin, string positionIds, CausalRowLengths lengths) =>
+        new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { Causal = true, KvLengths = lengths };
+
+    /// <summary>Whether this is a causal graph's context (<see cref="ForCausal"/>, <see cref="ForCausalRows"/>).</summary>
     public bool Causal { get; private init; }
+
+    /// <summary>The multi-row causal graph's row lengths; null in the other graphs.</summary>
+    public CausalRowLengths? KvLengths { get; private init; }
 }
+
+/// <summary>Where the multi-row causal graph writes and how far it reads, per row.</summary>
+/// <param name="WriteIndex">int64 [B]: the slot of the row's first new token (its length before the pass).</param>
+/// <param name="Total">int64 [B]: the row's length after the pass, the slots Attention reads (nonpad_kv_seqlen).</param>
+internal sealed record CausalRowLengths(string WriteIndex, string Total);
 
 /// <summary>A bias as the attention core consumes it.</summary>
 /// <param name="Bias">[B, 1, 1, S, T]: 0 admits, MaskValue (or less) blocks.</param>

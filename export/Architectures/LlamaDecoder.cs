@@ -48,19 +48,28 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     public virtual bool HasCausalGraph => SlidingWindow is null && Config.HeadDim % 16 == 0;
 
     /// <summary>
-    /// Adds the whole decoder to <paramref name="b"/>: the general graph (every mask through attention_bias), or with
-    /// <paramref name="causal"/> the causal graph, whose attention is one GroupQueryAttention node per layer that rotates
-    /// q and k, writes the new KV into the past buffers at each row's length and attends causally (docs/ARCHITECTURE.md,
-    /// "The causal graph").
+    /// Whether the export also gets the multi-row causal graph (<see cref="Build"/> with <see cref="DecoderGraph.CausalRows"/>):
+    /// one that has the causal graph and whose attention the ONNX Attention operator expresses whole, i.e. no per-layer
+    /// window and no soft-capping.
     /// </summary>
-    public void Build(GraphBuilder b, bool causal = false)
+    public bool HasCausalRowsGraph => HasCausalGraph && LayerWindows is null && Config.AttnLogitSoftcapping is null;
+
+    /// <summary>
+    /// Adds the whole decoder to <paramref name="b"/>: the general graph (every mask through attention_bias), or one of the
+    /// two causal graphs, whose attention writes the new KV into the past buffers at each row's length and attends
+    /// causally: <see cref="DecoderGraph.Causal"/> with one GroupQueryAttention node per layer, <see cref="DecoderGraph.CausalRows"/>
+    /// with TensorScatter and Attention (docs/ARCHITECTURE.md, "The causal graphs").
+    /// </summary>
+    public void Build(GraphBuilder b, DecoderGraph graph = DecoderGraph.General)
     {
+        bool causal = graph != DecoderGraph.General;
         var i64 = TensorProto.Types.DataType.Int64;
         var i32 = TensorProto.Types.DataType.Int32;
         var f32 = TensorProto.Types.DataType.Float;
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        if (causal && !HasCausalGraph) throw new InvalidOperationException($"{Config.Architecture} with these settings has no causal graph");
+        if (causal && !HasCausalGraph || graph == DecoderGraph.CausalRows && !HasCausalRowsGraph)
+            throw new InvalidOperationException($"{Config.Architecture} with these settings has no {graph} graph");
 
         // 1) inputs
         string inputIds = b.Input(GraphNames.InputIds, i64, B, S);                                          // [B, S]
@@ -97,9 +106,12 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         using (b.Scope("embed_tokens")) x = ScaleEmbedding(b, b.Node("Gather", [embed, inputIds], attributes: Attr.Int("axis", 0))); // [B, S, H]
 
         // 3) what every layer shares
-        var ctx = causal
-            ? Attention.PrepareCausal(b, Config, ModelType)
-            : Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType);
+        var ctx = graph switch
+        {
+            DecoderGraph.Causal => Attention.PrepareCausal(b, Config, ModelType),
+            DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds),
+            _ => Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
+        };
 
         // 4) layers
         var stream = new Residual(x);
@@ -154,7 +166,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Projections, RoPE, the KV outputs and the attention core on h [B, S, H].</summary>
     protected virtual string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
-        if (ctx.Causal) return Output(b, CausalAttention(b, ctx, h, layer), layer);                          // [B, S, H]
+        if (ctx.Causal) return Output(b, ctx.KvLengths is null ? CausalAttention(b, ctx, h, layer) : CausalRowsAttention(b, ctx, h, layer), layer); // [B, S, H]
         var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
         (q, k) = QueryKeyNorm(b, q, k, layer);                                                               // as before
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
@@ -188,6 +200,40 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         b.Output(GraphNames.PresentKey(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);          // [B, Hkv, C, D]
         b.Output(GraphNames.PresentValue(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);        // [B, Hkv, C, D]
         return outputs[0];                                                                                   // [B, S, H·D]
+    }
+
+    /// <summary>
+    /// The multi-row causal graph's attention on h [B, S, H], for the passes GroupQueryAttention refuses (several tokens
+    /// in each of several rows: speculative verification at batch > 1): q and k rotated at each row's positions, k and v
+    /// written into past.{layer} at each row's length by TensorScatter (present.{layer} is bound to the past buffer, so
+    /// the write is in place), then Attention over the buffer's first seqlens_k + 1 slots of each row (nonpad_kv_seqlen),
+    /// causal from the bottom right, so new token j sees the past and new tokens 0..j. Returns [B, S, H·D].
+    /// <code>
+    ///   q, k, v -> RotaryEmbedding(q, k) -> heads [B,H,S,D], [B,Hkv,S,D] ×2
+    ///   past.{l} -+-> TensorScatter(write index) -> present.{l} -+
+    ///   q ---------------------------------------------------------+-> Attention(is_causal, nonpad_kv_seqlen) -> [B,S,H·D]
+    /// </code>
+    /// </summary>
+    private string CausalRowsAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
+    {
+        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
+        (q, k) = QueryKeyNorm(b, q, k, layer);
+        q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
+        (k, v) = RotatedKeyValue(b, ctx, k, v, layer);                                                       // [B, Hkv, S, D] each
+        var axis = Attr.Int("axis", 2);
+        string presentKey = b.NamedNode("TensorScatter", [GraphNames.PastKey(layer), k, ctx.KvLengths!.WriteIndex],
+            "present_key/TensorScatter", GraphNames.PresentKey(layer), axis);                               // [B, Hkv, C, D]
+        string presentValue = b.NamedNode("TensorScatter", [GraphNames.PastValue(layer), v, ctx.KvLengths.WriteIndex],
+            "present_value/TensorScatter", GraphNames.PresentValue(layer), axis);                           // [B, Hkv, C, D]
+        const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
+        b.Output(GraphNames.PresentKey(layer), ModelType, B, kvHeads, C, headDim);                           // [B, Hkv, C, D]
+        b.Output(GraphNames.PresentValue(layer), ModelType, B, kvHeads, C, headDim);                         // [B, Hkv, C, D]
+        var attributes = new List<AttributeProto> { Attr.Int("is_causal", 1), Attr.Int("q_num_heads", heads), Attr.Int("kv_num_heads", kvHeads) };
+        if (Config.QueryPreAttnScalar is not null) attributes.Add(Attr.Float("scale", (float)Config.AttentionScale));
+        string o = b.Node("Attention", [q, presentKey, presentValue, "", "", "", ctx.KvLengths.Total], "Attention", [.. attributes]); // [B, H, S, D]
+        o = b.Node("Transpose", [o], "out/Transpose", Attr.Ints("perm", 0, 2, 1, 3));                         // [B, S, H, D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, 0, heads * headDim])], "out/Reshape");                  // [B, S, H·D]
     }
 
     // num_heads, kv_num_heads, the rotation, and Gemma's score scale and soft-cap where the config sets them
@@ -290,11 +336,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected (string Key, string Value) KeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer)
     {
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        var table = RotaryTables(b, ctx, layer);
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, table[0], table[1], kvHeads, PartialRotaryDim); // [B, S, Hkv·D]
         // the heads' layout is the new.{layer} outputs' own, so the Transposes write them directly
-        k = SplitHeads(b, "k", k, kvHeads, headDim, GraphNames.NewKey(layer));                               // [B, Hkv, S, D]
-        v = SplitHeads(b, "v", v, kvHeads, headDim, GraphNames.NewValue(layer));                             // [B, Hkv, S, D]
+        (k, v) = RotatedKeyValue(b, ctx, k, v, layer, GraphNames.NewKey(layer), GraphNames.NewValue(layer));  // [B, Hkv, S, D] each
 
         var kvType = Weights.ModelType;
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
@@ -305,6 +348,17 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         b.Output(GraphNames.PresentKey(layer), kvType, B, kvHeads, C, headDim);                              // [B, Hkv, C, D]
         b.Output(GraphNames.PresentValue(layer), kvType, B, kvHeads, C, headDim);                            // [B, Hkv, C, D]
         return (k, v);
+    }
+
+    /// <summary>RoPE on k [B, S, Hkv·D] at ctx's positions, then the heads of k and v: [B, Hkv, S, D] each, named
+    /// <paramref name="keyName"/> and <paramref name="valueName"/> when given.</summary>
+    private (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
+        string? keyName = null, string? valueName = null)
+    {
+        var table = RotaryTables(b, ctx, layer);
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, table[0], table[1], Config.NumKvHeads, PartialRotaryDim); // [B, S, Hkv·D]
+        return (SplitHeads(b, "k", k, Config.NumKvHeads, Config.HeadDim, keyName),                          // [B, Hkv, S, D]
+                SplitHeads(b, "v", v, Config.NumKvHeads, Config.HeadDim, valueName));                       // [B, Hkv, S, D]
     }
 
     /// <summary>o_proj on the attention output [B, S, H·D]: [B, S, H].</summary>

@@ -16,6 +16,9 @@ internal static class OnnxWriter
     public const long IrVersion = 10;
     /// <summary>ai.onnx opset: 21 has every op the graph uses (Split with num_outputs, ReduceMean with axes input).</summary>
     public const long OpsetVersion = 21;
+    /// <summary>ai.onnx opset of a graph with Attention or TensorScatter (the multi-row causal graph): 24, where Attention
+    /// takes nonpad_kv_seqlen and TensorScatter appeared.</summary>
+    public const long AttentionOpsetVersion = 24;
     /// <summary>com.microsoft opset, imported only by graphs with contrib ops (MatMulNBits).</summary>
     public const long ContribOpsetVersion = 1;
     /// <summary>Tensors below this many bytes stay inline: constants and norm weights of tiny models.</summary>
@@ -71,7 +74,8 @@ internal static class OnnxWriter
             ProducerVersion = "1",
             Graph = g,
         };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        bool attention = graph.Nodes.Any(n => n.Domain == "" && n.OpType is "Attention" or "TensorScatter");
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = attention ? AttentionOpsetVersion : OpsetVersion });
         if (graph.Nodes.Any(n => n.Domain == ContribOps.Domain))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribOps.Domain, Version = ContribOpsetVersion });
         return model;

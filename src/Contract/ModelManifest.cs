@@ -69,6 +69,10 @@ public sealed record ModelManifest
     /// <summary>The causal graph over the same weights (GroupQueryAttention, no attention_bias), or null where the export
     /// has none (layer-condensed models, sliding windows, exports before version 6).</summary>
     [JsonPropertyName("causal_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalGraph { get; init; }
+    /// <summary>The multi-row causal graph (the causal graph's inputs and outputs; TensorScatter and Attention, for passes of
+    /// several tokens in several rows), or null where the export has none (exports before version 9, per-layer windows,
+    /// soft-capping).</summary>
+    [JsonPropertyName("causal_rows_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalRowsGraph { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
     [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
     /// <summary>Fingerprint of the source checkpoint (the export cache's key).</summary>

@@ -40,6 +40,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether the general graph is loaded: always without fused attention; with it, once a pass needed it.</summary>
     internal bool GeneralGraphLoaded => _sessions.GeneralLoaded;
 
+    /// <summary>Whether the multi-row causal graph is loaded (once a causal pass of several tokens in several rows needed it).</summary>
+    internal bool CausalRowsGraphLoaded => _sessions.CausalRowsLoaded;
+
     /// <summary>Captured passes round several tokens per row up to a power of two (2, 4, ... 32): speculative verification
     /// varies its length round by round, and each new length would be captured anew (and count against
     /// <see cref="Capture.GraphCapture.MaxGraphs"/>).</summary>
@@ -181,7 +184,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         //    outputs land in the workspace
         if (causal)
         {
-            _sessions.RunCausal(ws);
+            _sessions.RunCausal(ws, rows: seqLen > 1 && batch > 1);
         }
         else if (_condensation.IsIterative)
         {
@@ -233,16 +236,16 @@ public sealed class DecoderModel : IDecoder, IDisposable
     }
 
     /// <summary>
-    /// Whether a pass runs the causal graph: it is loaded, the cache holds every position at slot = position (not a
+    /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position (not a
     /// budget), the new tokens attend causally at the rows' next positions (no tree, no explicit positions), and the
-    /// pass is one GroupQueryAttention takes with a past: one token per row, or one row. Every row, idle ones
-    /// included, gets its S entries written at its length (past the length they are never read), so each must fit
-    /// the buffers and the rotary table.
+    /// pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the multi-row causal graph
+    /// is there for the rest. Every row, idle ones included, gets its S entries written at its length (past the length
+    /// they are never read), so each must fit the buffers and the rotary table.
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (seqLen != 1 && cache.BatchSize != 1) return false;
+        if (seqLen != 1 && cache.BatchSize != 1 && !_sessions.CausalRows) return false;
         var limit = CausalTotal(cache);
         var longest = 0;
         foreach (var length in cache.Lengths)

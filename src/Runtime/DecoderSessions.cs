@@ -5,9 +5,9 @@ namespace Condensa.Runtime;
 
 /// <summary>
 /// The ONNX Runtime sessions of one export and their I/O names: the general graph and, where fused attention applies
-/// (<see cref="SessionSettings.FusedAttention"/>), the causal graph. The causal graph is loaded first and the general one
-/// at the first pass that needs it, since each session holds its own copy of the weights: a batch-1 generation, a chat
-/// or an extraction job never loads it.
+/// (<see cref="SessionSettings.FusedAttention"/>), the causal graph and the multi-row causal graph. The causal graph is
+/// loaded first and the others at the first pass that needs them, since each session holds its own copy of the weights:
+/// a batch-1 generation, a chat or an extraction job never loads them.
 /// </summary>
 internal sealed class DecoderSessions : IDisposable
 {
@@ -15,6 +15,7 @@ internal sealed class DecoderSessions : IDisposable
     private readonly ModelManifest _manifest;
     private readonly Lazy<InferenceSession> _general;
     private readonly InferenceSession? _causal;
+    private readonly Lazy<InferenceSession>? _causalRows;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly string[] _causalInputNames;
@@ -49,7 +50,9 @@ internal sealed class DecoderSessions : IDisposable
         {
             _causal = first.Session;
             CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
-            _general = new Lazy<InferenceSession>(LoadGeneral, LazyThreadSafetyMode.ExecutionAndPublication);
+            _general = new Lazy<InferenceSession>(() => LoadSession(manifest.Graph, _inputNames, _outputNames), LazyThreadSafetyMode.ExecutionAndPublication);
+            if (manifest.CausalRowsGraph is { } rows && settings.UsesCausalRowsGraph(first.Provider))
+                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames), LazyThreadSafetyMode.ExecutionAndPublication);
         }
     }
 
@@ -61,6 +64,12 @@ internal sealed class DecoderSessions : IDisposable
 
     /// <summary>Whether the causal graph is loaded.</summary>
     public bool Causal => _causal is not null;
+
+    /// <summary>Whether the multi-row causal graph can take a causal pass of several tokens in several rows.</summary>
+    public bool CausalRows => _causalRows is not null;
+
+    /// <summary>Whether the multi-row causal graph is loaded (once a pass needed it).</summary>
+    public bool CausalRowsLoaded => _causalRows is { IsValueCreated: true };
 
     /// <summary>Whether the general graph is loaded (always without the causal graph; with it, once a pass needed it).</summary>
     public bool GeneralLoaded => _general.IsValueCreated;
@@ -101,13 +110,16 @@ internal sealed class DecoderSessions : IDisposable
     public void RunGeneral(ForwardWorkspace ws) =>
         Run(_general.Value, _manifest.Graph, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNamesAfterLogits);
 
-    /// <summary>Runs the causal graph on the workspace's bound values (<see cref="Causal"/> must hold).</summary>
-    public void RunCausal(ForwardWorkspace ws) =>
-        Run(_causal!, _manifest.CausalGraph!, ws, _causalInputNames, ws.FetchesLogits ? _causalOutputNames : _causalOutputNamesAfterLogits);
+    /// <summary>Runs the causal graph, or with <paramref name="rows"/> the multi-row one, on the workspace's bound values
+    /// (<see cref="Causal"/>, and <see cref="CausalRows"/> for rows, must hold).</summary>
+    public void RunCausal(ForwardWorkspace ws, bool rows = false) =>
+        Run(rows ? _causalRows!.Value : _causal!, rows ? _manifest.CausalRowsGraph! : _manifest.CausalGraph!, ws, _causalInputNames,
+            ws.FetchesLogits ? _causalOutputNames : _causalOutputNamesAfterLogits);
 
     public void Dispose()
     {
         _causal?.Dispose();
+        if (_causalRows is { IsValueCreated: true }) _causalRows.Value.Dispose();
         if (_general.IsValueCreated) _general.Value.Dispose();
     }
 
@@ -127,23 +139,25 @@ internal sealed class DecoderSessions : IDisposable
         return path;
     }
 
-    // The general graph on the causal graph's provider, for the first pass the causal graph cannot take.
-    private InferenceSession LoadGeneral()
+    // Another graph of the export on the causal graph's provider, for the first pass the causal graph cannot take.
+    private InferenceSession LoadSession(string graph, string[] inputNames, string[] outputNames)
     {
         var provider = First.Provider;
+        var path = Path.Combine(_directory, graph);
+        if (!File.Exists(path)) throw new CondensaException($"{path}: graph named in {ModelManifest.FileName} is missing.");
         using var options = Settings.ToSessionOptions(provider, Settings.CapturesGraphs(provider));
         InferenceSession session;
         try
         {
-            session = new InferenceSession(GeneralGraphPath, options);
+            session = new InferenceSession(path, options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new CondensaException($"{GeneralGraphPath}: ONNX Runtime could not load the graph on provider '{provider.Name}' ({e.Message}).", e);
+            throw new CondensaException($"{path}: ONNX Runtime could not load the graph on provider '{provider.Name}' ({e.Message}).", e);
         }
         try
         {
-            CheckContract(session, _manifest.Graph, _inputNames, _outputNames);
+            CheckContract(session, graph, inputNames, outputNames);
             return session;
         }
         catch

@@ -128,7 +128,53 @@ public sealed class FusedAttentionTests
 
         using var pair = model.CreateCache(2);
         model.Forward(pair, [.. TinyModels.Ids(3, 8), .. TinyModels.Ids(3, 9)], [3, 2], LogitsSelection.LastPerRow);   // a chunk at batch 2
-        Assert.IsTrue(model.GeneralGraphLoaded);
+        Assert.IsTrue(model.CausalRowsGraphLoaded, "a chunk at batch 2 runs the multi-row causal graph");
+        Assert.IsFalse(model.GeneralGraphLoaded);
+        model.Forward(pair, new ForwardInputs([1, 2, 3, 4], [2, 2], LogitsSelection.All) { Positions = [3, 3, 2, 2] });   // siblings: a tree level
+        Assert.IsTrue(model.GeneralGraphLoaded, "explicit positions take the general graph");
+    }
+
+    [TestMethod]
+    [DataRow("llama")]
+    [DataRow("qwen2")]
+    public void Forward_MultiRowCausalGraph_EqualsGeneralGraphForRaggedChunksAndKeepsEachRowsEntries(string name)
+    {
+        var (_, export) = TinyModels.Get(name);
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, new SessionSettings { FusedAttention = false });
+        Assert.IsNotNull(fused.Manifest.CausalRowsGraph, "the export has the multi-row causal graph");
+        var vocab = fused.Manifest.VocabSize;
+        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
+        var tokens = new int[3 * 7];
+        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+
+        using var a = fused.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
+        using var c = general.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
+        void AssertPassesClose(int[] next, int[] counts, string what)
+        {
+            var seqLen = next.Length / 3;
+            var expected = general.Forward(c, next, counts, LogitsSelection.All).ToArray();
+            var actual = fused.Forward(a, next, counts, LogitsSelection.All).ToArray();
+            for (var b = 0; b < 3; b++)
+                for (var j = 0; j < counts[b]; j++)   // padding positions' logits mean nothing
+                    AssertClose(expected.AsSpan((b * seqLen + j) * vocab, vocab), actual.AsSpan((b * seqLen + j) * vocab, vocab), $"{name} {what}, row {b}, token {j}");
+        }
+        AssertPassesClose(tokens, [7, 3, 5], "ragged prefill");
+        Assert.IsTrue(fused.CausalRowsGraphLoaded);
+        for (var step = 0; step < 5; step++)
+        {
+            // verification-like chunks of 4: rows at different lengths, one short (2 real tokens) and one idle every other step
+            var next = new int[3 * 4];
+            for (var i = 0; i < next.Length; i++) next[i] = (17 * step + 5 * i) % vocab;
+            AssertPassesClose(next, [4, step % 2 == 0 ? 0 : 4, 2], $"step {step}");
+        }
+        Assert.IsFalse(fused.GeneralGraphLoaded, "every pass took a causal graph");
+        CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
+        for (var layer = 0; layer < a.StoredLayers; layer++)
+        {
+            AssertHeldEntriesClose(c, a, c.KeyBytes(layer), a.KeyBytes(layer), $"layer {layer} keys");
+            AssertHeldEntriesClose(c, a, c.ValueBytes(layer), a.ValueBytes(layer), $"layer {layer} values");
+        }
     }
 
     [TestMethod]

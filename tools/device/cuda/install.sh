@@ -3,7 +3,7 @@
 # first part of the CUDA provider for call 2, reports the machine's CUDA libraries ($OUT/env.txt), writes /opt/cc/env.sh
 # (LD_LIBRARY_PATH for the provider) and starts, in their own session so they outlive this call, the exports of one
 # random TinyLlama-1.1B-shape checkpoint with an 8,448-token context (/tmp/r: fp16, int4, fp32; and lckv, the same shape
-# layer-condensed) and the GGUFs of the same
+# layer-condensed; EXPORTS below) and the GGUFs of the same
 # shape (/tmp/g: f16, q4_0).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd); a=$root/.cuda/a; out=${OUT:?set OUT}; cc=/opt/cc; ctx=${CTX:-8448}
@@ -16,15 +16,22 @@ C="$cc/rt/dotnet $cc/app/condensa.dll"
 
 # The exports need no ONNX Runtime: they run beside the transfer of call 2. The random checkpoint has a byte-level
 # tokenizer, so generate runs on it.
+# EXPORTS picks them (default: all four); "families" adds fp16 exports of the qwen3-0.6b, phi-4-mini and gemma-3-1b
+# shapes at 4,096 tokens (/tmp/r/qwen3, /tmp/r/phi4, /tmp/r/gemma3), each line of /tmp/r/export.done naming one done.
+exports=${EXPORTS:-fp16 int4 fp32 lckv}
 setsid bash -c "
   $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 > /tmp/r/export.log 2>&1
   echo fp16 \$? >> /tmp/r/export.done
-  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/int4 --precision int4 >> /tmp/r/export.log 2>&1; echo int4 \$? >> /tmp/r/export.done
-  $C export --checkpoint /tmp/r/ckpt --out /tmp/r/fp32 --precision fp32 >> /tmp/r/export.log 2>&1; echo fp32 \$? >> /tmp/r/export.done
-  $C export --random --shape tinyllama-1.1b-lckv --max-context $ctx --checkpoint /tmp/r/lckv-ckpt --out /tmp/r/lckv --precision fp16 \
-    >> /tmp/r/export.log 2>&1; echo lckv \$? >> /tmp/r/export.done
+  for e in $exports; do case \$e in
+    int4|fp32) $C export --checkpoint /tmp/r/ckpt --out /tmp/r/\$e --precision \$e >> /tmp/r/export.log 2>&1; echo \$e \$? >> /tmp/r/export.done;;
+    lckv) $C export --random --shape tinyllama-1.1b-lckv --max-context $ctx --checkpoint /tmp/r/lckv-ckpt --out /tmp/r/lckv --precision fp16 \
+      >> /tmp/r/export.log 2>&1; echo lckv \$? >> /tmp/r/export.done;;
+    families) for f in qwen3:qwen3-0.6b gemma3:gemma-3-1b phi4:phi-4-mini; do
+      $C export --random --shape \${f#*:} --max-context 4096 --checkpoint /tmp/r/ckpt-\${f%%:*} --out /tmp/r/\${f%%:*} --precision fp16 \
+        >> /tmp/r/export.log 2>&1; echo \${f%%:*} \$? >> /tmp/r/export.done; rm -rf /tmp/r/ckpt-\${f%%:*}; done;;
+  esac; done
 " < /dev/null > /dev/null 2>&1 &
-if python3 -c 'import numpy' 2>/dev/null; then
+if [ "${GGUF:-1}" = 1 ] && python3 -c 'import numpy' 2>/dev/null; then   # GGUF=0: no llama.cpp peer in this session
   setsid bash -c "for t in f16 q4_0; do python3 $cc/make_gguf.py --type \$t --context $ctx --out /tmp/g/\$t.gguf > /tmp/g/\$t.log 2>&1; echo \$t \$? >> /tmp/g/done; done" \
     < /dev/null > /dev/null 2>&1 &
 fi

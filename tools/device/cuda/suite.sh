@@ -78,6 +78,39 @@ if [ "${QUICK:-0}" = 7 ]; then
   exit 0
 fi
 
+# QUICK=8 (issues 18 and 20, two calls): the multi-row causal graph (exporter 9) takes chains at batch > 1.
+#   PART=a: greedy parity of every speculative mode at batch 8 on the float16 demo models (their verification passes
+#     run that graph); the family tokenizers end to end (transformers' side, $OUT/family_e2e); the 1.1B shape's cost
+#     grid (plain, self and lookup at batch 1 and 32 x prompt 1,024 and 7,936, self calibrated first); the qwen3-0.6b,
+#     gemma-3-1b and phi-4-mini fp16 shapes (install.sh EXPORTS="fp16 families") at batch 1 and 32 x 512 and 2,048.
+#   PART=b: the demo-code grid of QUICK=7 (every mode, SPEC_BATCH x SPEC_CTX, default 1,8,32 x 1024,7936), float16.
+if [ "${QUICK:-0}" = 8 ]; then
+  P="--provider cuda --precision fp16"
+  texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  if [ "${PART:-a}" = a ]; then
+    TMO=120 run parity $C bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft $P --batch 8 \
+      --context 1024 --max-tokens 64 --runs 1 $texts; grep -E '^\|' $o/parity.out | tee -a $o/log.txt
+    [ -f tools/tokenizers/make_family_e2e_golden.py ] && TMO=150 run family python3 tools/tokenizers/make_family_e2e_golden.py $out/family_e2e
+    for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+    G="--batch 1,32 --context 1024,7936"
+    TMO=150 run cal-big $C calibrate -m /tmp/r/fp16 --provider cuda --sinks 16 --window 256 $G
+    TMO=240 run spec-big $C bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda $G --max-tokens 64 --runs 1 $texts \
+      --json $o/spec-big.json; grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
+    for i in $(seq 60); do [ "$(grep -c . /tmp/r/export.done)" -ge 4 ] && break; sleep 2; done; cat /tmp/r/export.done | tee -a $o/log.txt
+    B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+    for m in qwen3 gemma3 phi4; do [ -d /tmp/r/$m ] && TMO=150 run arch-$m $C $B -m /tmp/r/$m --batch 1,32 --context 512,2048 --json $o/arch-$m.json; done
+    for f in $o/arch-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
+  else
+    G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
+    TMO=120 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+    TMO=120 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+    TMO=${SPEC_TMO:-420} run spec $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m demo-code \
+      --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $texts --json $o/spec.json --chart $o/spec.svg
+    grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+  fi
+  exit 0
+fi
+
 if [ "${QUICK:-0}" = 6 ]; then
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
