@@ -2,9 +2,9 @@
 """Family tokenizers end to end: Qwen3, Phi-4-mini (Phi3ForCausalLM), Gemma 2 and Gemma 3, made on the GPU machine
 (torch, transformers 5.17, tokenizers, sentencepiece, safetensors; no network):
 
-    python3 tools/tokenizers/make_family_e2e_golden.py $OUT/family_e2e
+    python3 tools/tokenizers/make_family_e2e_golden.py $OUT/family_e2e [qwen3 phi3 gemma2 gemma3]
 
-For each family it
+(the families named, all four by default). For each family it
 1. trains a small tokenizer of the family's kind from the Python standard library sources (make_golden.py's corpus):
    qwen3: byte-level BPE with Qwen2's pre-tokenizer regex and NFC, <|endoftext|> <|im_start|> <|im_end|> (special) and
    <think> </think> (added, not special, as Qwen3 has them); phi3: byte-level BPE with o200k's regex (Phi-4-mini's),
@@ -592,20 +592,20 @@ def make_family(family, lines, out):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2 or any(f not in FAMILIES for f in sys.argv[2:]):
         raise SystemExit(__doc__)
-    out = sys.argv[1]
+    out, families = sys.argv[1], sys.argv[2:] or list(FAMILIES)
     os.makedirs(out, exist_ok=True)
     lines = mg.corpus_lines()
     failed = []
-    for family in FAMILIES:
+    for family in families:
         log(f"== {family}")
         try:
             make_family(family, lines, out)
         except Exception:
             failed.append(family)
             log(f"!! {family} failed:\n{traceback.format_exc()}")
-    log(f"done: {len(FAMILIES) - len(failed)} of {len(FAMILIES)} families" + (f"; FAILED: {failed}" if failed else ""))
+    log(f"done: {len(families) - len(failed)} of {len(families)} families" + (f"; FAILED: {failed}" if failed else ""))
     with open(os.path.join(out, "log.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(mg.LOG) + "\n")
     return 1 if failed else 0
