@@ -380,6 +380,7 @@ def phi4_mini_config(dims):
 def tiny_model(arch, tok, seed):
     """golden_tiny.make_model(arch, seed) over this vocabulary and these special ids: golden_tiny's config (phi3: the
     Phi-4-mini one above) with vocab, bos, eos and pad replaced, its norm and bias settings, eager attention."""
+    import torch
     base_make_config, base_dims = golden_tiny.make_config, golden_tiny.DIMS
     dims = dict(base_dims, vocab_size=tok["vocab"], bos_token_id=tok["config_bos"], eos_token_id=tok["config_eos"])
 
@@ -406,8 +407,25 @@ def tiny_model(arch, tok, seed):
         m.set_attn_implementation("eager")
     except Exception:
         pass
-    m.half().float().eval()   # the weights as float16 stores them
-    return m
+    # the weights as float16 stores them; buffers (RoPE's inv_freq) stay float32, as Condensa computes them
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(p.half().float())
+    return m.eval()
+
+
+def check_saved(m, folder):
+    """model.safetensors holds exactly the (float16-rounded) weights the continuations were computed with."""
+    from safetensors.torch import load_file
+    saved = load_file(os.path.join(folder, "model.safetensors"))
+    state = m.state_dict()
+    unknown = [k for k in saved if k not in state]
+    if unknown:
+        log(f"  WARNING: saved tensors not in the model's state_dict (not compared): {unknown}")
+    differ = [k for k, v in saved.items() if k in state and not bool((v.float() == state[k].float()).all())]
+    check(not differ, f"saved tensors differ from the evaluated model: {differ}")
+    log(f"  model.safetensors: {len(saved)} tensors, all {sorted({str(v.dtype) for v in saved.values()})}, equal to the evaluated "
+        f"weights; lm_head stored: {'lm_head.weight' in saved}")
 
 
 def greedy(model, ids, stop):
@@ -561,9 +579,8 @@ def make_family(family, lines, out):
     log(f"  {class_name}: seed {seed}, min gap {gap:.4f}, tied embeddings {tied}, config.tie_word_embeddings "
         f"{m.config.tie_word_embeddings}")
 
-    m.half()
-    golden_tiny.save_hf(m, folder)
-    m.float()
+    golden_tiny.save_hf(copy.deepcopy(m).half(), folder)   # a copy: .half() would round the float32 buffers of m too
+    check_saved(m, folder)
     generation = dict(tok["generation"], transformers_version=transformers.__version__)
     mg.write_json(os.path.join(folder, "generation_config.json"), generation)
 
