@@ -59,7 +59,7 @@ public sealed class CondensaChatClient : IChatClient
         try
         {
             var tokenizer = TokenizerFactory.FromCheckpoint(exportDir);
-            var template = ChatTemplate.ForCheckpoint(exportDir, model.Manifest.Architecture, options.Template);
+            var template = ChatTemplate.ForCheckpoint(exportDir, model.Manifest.Architecture, options.Template, options.Thinking);
             var modelId = options.ModelId ?? Path.GetFileName(Path.GetFullPath(exportDir).TrimEnd('/', '\\'));
             return new CondensaChatClient(model, tokenizer, template, options with { ModelId = modelId }, model);
         }

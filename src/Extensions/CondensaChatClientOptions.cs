@@ -10,8 +10,12 @@ public sealed record CondensaChatClientOptions
     /// <summary>Sessions of a model loaded by <see cref="CondensaChatClient.Load"/> (providers, threads).</summary>
     public SessionSettings Session { get; init; } = new();
 
-    /// <summary>Chat template name (llama2, llama3, mistral, chatml, zephyr, phi3, gemma); null = the checkpoint's own.</summary>
+    /// <summary>Chat template name (llama2, llama3, mistral, chatml, qwen3, zephyr, phi3, phi4, gemma); null = the checkpoint's own.</summary>
     public string? Template { get; init; }
+
+    /// <summary>False: replies without reasoning where the template can turn it off (Qwen3: the generation prompt gets an
+    /// empty &lt;think&gt; block, as its enable_thinking=False writes); other templates ignore it.</summary>
+    public bool Thinking { get; init; } = true;
 
     /// <summary>Most tokens per reply when the call sets no MaxOutputTokens; cut to what the context leaves.</summary>
     public int MaxOutputTokens { get; init; } = 512;

@@ -5,13 +5,13 @@ namespace Condensa.Tokenization;
 /// <summary>
 /// A chat prompt format, implemented natively for the families Condensa exports, each equal to the Jinja
 /// chat_template published with the family's instruct checkpoint (as rendered by transformers'
-/// apply_chat_template): llama2, llama3, mistral (v0.3), chatml (Qwen2), zephyr (TinyLlama), phi3 (Phi-3, Phi-3.5),
-/// gemma (Gemma 3; Gemma 2 without a system message).
+/// apply_chat_template): llama2, llama3, mistral (v0.3), chatml (Qwen2), qwen3 (Qwen3's reasoning-aware ChatML),
+/// zephyr (TinyLlama), phi3 (Phi-3, Phi-3.5), phi4 (Phi-4-mini), gemma (Gemma 3; Gemma 2 without a system message).
 /// </summary>
 public abstract class ChatTemplate
 {
     /// <summary>Names of the built-in templates.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["llama2", "llama3", "mistral", "chatml", "zephyr", "phi3", "gemma"];
+    public static IReadOnlyList<string> Names { get; } = ["llama2", "llama3", "mistral", "chatml", "qwen3", "zephyr", "phi3", "phi4", "gemma"];
 
     private protected ChatTemplate(string name, string bosToken, string eosToken)
     {
@@ -30,10 +30,12 @@ public abstract class ChatTemplate
     public string EosToken { get; }
 
     /// <summary>
-    /// Creates a built-in template by name. BOS/EOS default to the family's published tokens.
+    /// Creates a built-in template by name. BOS/EOS default to the family's published tokens. <paramref name="thinking"/>
+    /// false turns reasoning off where the template has a switch for it (qwen3: the generation prompt gets an empty
+    /// <c>&lt;think&gt;</c> block, as its <c>enable_thinking=False</c> writes); the other templates ignore it.
     /// </summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
-    public static ChatTemplate Create(string name, string? bosToken = null, string? eosToken = null)
+    public static ChatTemplate Create(string name, string? bosToken = null, string? eosToken = null, bool thinking = true)
     {
         ArgumentNullException.ThrowIfNull(name);
         return name.ToLowerInvariant() switch
@@ -42,8 +44,10 @@ public abstract class ChatTemplate
             "llama3" => new Llama3ChatTemplate(bosToken ?? "<|begin_of_text|>", eosToken ?? "<|eot_id|>"),
             "mistral" => new MistralChatTemplate(bosToken ?? "<s>", eosToken ?? "</s>"),
             "chatml" => new ChatMLChatTemplate(bosToken ?? "", eosToken ?? "<|im_end|>"),
+            "qwen3" => new Qwen3ChatTemplate(bosToken ?? "", eosToken ?? "<|im_end|>", thinking),
             "zephyr" => new ZephyrChatTemplate(bosToken ?? "<s>", eosToken ?? "</s>"),
             "phi3" => new Phi3ChatTemplate(bosToken ?? "<s>", eosToken ?? "<|endoftext|>"),
+            "phi4" => new Phi4ChatTemplate(bosToken ?? "<|endoftext|>", eosToken ?? "<|endoftext|>"),
             "gemma" => new GemmaChatTemplate(bosToken ?? "<bos>", eosToken ?? "<eos>"),
             _ => throw new ArgumentException($"Unknown chat template '{name}'; built-in: {string.Join(", ", Names)}.", nameof(name)),
         };
@@ -53,26 +57,29 @@ public abstract class ChatTemplate
     /// The template of a checkpoint folder: <paramref name="overrideName"/> when given; else the family that
     /// tokenizer_config.json's chat_template is recognised as; else the family of the architecture
     /// (<paramref name="architecture"/>, or config.json's architectures[0]). BOS/EOS texts come from
-    /// tokenizer_config.json where it names them.
+    /// tokenizer_config.json where it names them. <paramref name="thinking"/> as in <see cref="Create"/>; a checkpoint
+    /// template without Qwen3's <c>enable_thinking</c> switch (Qwen3-2507 Instruct) ignores it, as transformers does.
     /// </summary>
     /// <exception cref="TokenizerLoadException">No template can be chosen, or a config file is malformed.</exception>
-    public static ChatTemplate ForCheckpoint(string dir, string? architecture = null, string? overrideName = null)
+    public static ChatTemplate ForCheckpoint(string dir, string? architecture = null, string? overrideName = null, bool thinking = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(dir);
         var files = CheckpointFiles.Read(dir);
         string? bos = files.HasTokenizerConfigKey("bos_token") ? files.TokenString("bos_token") ?? "" : null;
         string? eos = files.TokenString("eos_token");
         if (overrideName is not null)
-            return Create(overrideName, bos, eos);
+            return Create(overrideName, bos, eos, thinking);
         string? source = files.ChatTemplateSource;
         string? name = source is not null ? Recognize(source) : null;
+        if (name == "qwen3" && !source!.Contains("enable_thinking", StringComparison.Ordinal))
+            thinking = true;
         // ChatML checkpoints differ in one thing the text shows: whether a conversation without a system message gets one
         if (name == "chatml" && !source!.Contains(ChatMLChatTemplate.DefaultSystemMessage, StringComparison.Ordinal))
             return new ChatMLChatTemplate(bos ?? "", eos ?? "<|im_end|>", defaultSystem: false);
         string? arch = architecture ?? files.Architecture;
         name ??= FromArchitecture(arch, files);
         return name is not null
-            ? Create(name, bos, eos)
+            ? Create(name, bos, eos, thinking)
             : throw new TokenizerLoadException(
                 $"{dir}: no chat template: tokenizer_config.json's chat_template is {(source is null ? "absent" : "not one of " + string.Join(", ", Names))} " +
                 $"and architecture '{arch ?? "(none)"}' has no default; pass a template name ({string.Join(", ", Names)}).");
@@ -85,9 +92,13 @@ public abstract class ChatTemplate
         if (jinjaTemplate.Contains("<|start_header_id|>", StringComparison.Ordinal))
             return "llama3";
         if (jinjaTemplate.Contains("<|im_start|>", StringComparison.Ordinal))
-            return "chatml";
+            return jinjaTemplate.Contains("<think>", StringComparison.Ordinal) ? "qwen3" : "chatml";
         if (jinjaTemplate.Contains("<start_of_turn>", StringComparison.Ordinal))
             return "gemma";
+        // Phi-4-mini writes any role as '<|' + role + '|>' straight before the content; Phi-3 names each role, then "\n"
+        if (jinjaTemplate.Contains("<|end|>", StringComparison.Ordinal) &&
+            jinjaTemplate.Replace(" ", "", StringComparison.Ordinal).Contains("'|>'+message['content']", StringComparison.Ordinal))
+            return "phi4";
         if (jinjaTemplate.Contains("<|end|>", StringComparison.Ordinal) && jinjaTemplate.Contains("<|user|>", StringComparison.Ordinal))
             return "phi3";
         if (jinjaTemplate.Contains("<|user|>", StringComparison.Ordinal))
@@ -102,6 +113,7 @@ public abstract class ChatTemplate
     private static string? FromArchitecture(string? architecture, CheckpointFiles files) => architecture switch
     {
         "Qwen2ForCausalLM" => "chatml",
+        "Qwen3ForCausalLM" => "qwen3",
         "MistralForCausalLM" => "mistral",
         "Phi3ForCausalLM" => "phi3",
         "Gemma2ForCausalLM" or "Gemma3ForCausalLM" => "gemma",

@@ -45,6 +45,20 @@ public sealed class ChatCommandTests
     }
 
     [TestMethod]
+    public async Task Chat_Qwen3NoThink_SecondTurnPrefilledSinceHistoryIsRewritten()
+    {
+        var checkpoint = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", MaxPositionEmbeddings = 1024, Seed = 5 });
+        var (exit, _, error) = await CliRunner.RunWithInput("hello there\nand again\n",
+            "chat", "--model", checkpoint, "--template", "qwen3", "--no-think", "--max-tokens", "5", "--temperature", "0");
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(error, "(template qwen3)");
+        var turns = Turns(error);
+        Assert.HasCount(2, turns);
+        // Qwen3 writes the last reply with a think block, then without it once the next user turn comes
+        Assert.AreEqual("prefilled", turns[1].Groups[3].Value, error);
+    }
+
+    [TestMethod]
     public async Task Chat_Reset_PrefillsAgain()
     {
         var checkpoint = CliRunner.Checkpoint();

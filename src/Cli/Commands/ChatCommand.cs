@@ -19,13 +19,14 @@ internal static class ChatCommand
         var modelOptions = new ModelOptions();
         var system = new Option<string?>("--system") { Description = "System message" };
         var template = new Option<string?>("--template") { Description = $"Chat template: {string.Join(", ", ChatTemplate.Names)} (default: from the checkpoint)" };
+        var noThink = new Option<bool>("--no-think") { Description = "Reply without reasoning where the template can (Qwen3: its enable_thinking=False)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per reply", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.7f }.AtLeast(0);
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 0.9f }.AboveAndAtMost(0, 1);
         var seed = new Option<int?>("--seed") { Description = "Random seed" };
         var command = new Command("chat", "Chat with a model; the KV cache is kept between turns")
         {
-            system, template, maxTokens, temperature, topP, seed,
+            system, template, noThink, maxTokens, temperature, topP, seed,
         };
         modelOptions.AddTo(command);
         var speculation = new SpeculationCommandOptions().AddTo(command);
@@ -37,7 +38,8 @@ internal static class ChatCommand
             using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(settings));
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = resolved.LoadTokenizer();
-            var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template));
+            var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template),
+                thinking: !parse.GetValue(noThink));
             var options = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxTokens),

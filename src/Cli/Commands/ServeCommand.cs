@@ -21,9 +21,10 @@ internal static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1 and /metrics" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Reply length when a request names none", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var template = new Option<string?>("--template") { Description = $"Chat template: {string.Join(", ", ChatTemplate.Names)} (default: from the checkpoint)" };
+        var noThink = new Option<bool>("--no-think") { Description = "Reply without reasoning where the template can (Qwen3: its enable_thinking=False)" };
         var command = new Command("serve", "An OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions) whose requests share one continuous batch")
         {
-            host, port, maxBatch, maxQueue, apiKey, maxTokens, template,
+            host, port, maxBatch, maxQueue, apiKey, maxTokens, template, noThink,
         };
         modelOptions.AddTo(command);
         var speculation = new SpeculationCommandOptions().AddTo(command);
@@ -41,7 +42,8 @@ internal static class ServeCommand
             var name = parse.GetValue(modelOptions.Model)!;
             var id = Directory.Exists(name) ? Path.GetFileName(Path.GetFullPath(name).TrimEnd('/', '\\')) : name;
             var served = new ServedModel(id, decoder, resolved.LoadTokenizer(),
-                ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template)));
+                ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template),
+                    thinking: !parse.GetValue(noThink)));
             var options = new ServeOptions
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), MaxBatch = parse.GetValue(maxBatch), MaxQueue = parse.GetValue(maxQueue),
