@@ -124,6 +124,7 @@ fi
 # the demo-code grid of QUICK=8 PART=b.
 if [ "${QUICK:-0}" = 9 ]; then
   texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   V="bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context 7936 --max-tokens 48 --runs 1 $texts"
   TMO=100 run verify-mea $C $V --json $o/verify-mea.json
   CONDENSA_CUDA_OPTIONS="sdpa_kernel=17" TMO=100 run verify-unfused $C $V --json $o/verify-unfused.json
