@@ -144,6 +144,40 @@ if [ "${QUICK:-0}" = 9 ]; then
   exit 0
 fi
 
+# QUICK=10 (issue 18): what a multi-row verification pass spends, on the 1.1B fp16 shape at batch 32: plain and lookup at
+# 1,024 and 7,936 tokens with ONNX Runtime's default attention kernels and with ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
+# (the unfused kernel), then Nsight Compute's time of every attention, scatter and copy kernel of uncaptured verification
+# passes at 32 x 1,024 (ncu_by_kernel in $o/ncu-verify.txt).
+if [ "${QUICK:-0}" = 10 ]; then
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+  texts=$(ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  V="bench --speculative none,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --max-tokens 32 --runs 1 $texts"
+  for c in 1024 7936; do
+    TMO=90 run v-default-$c $C $V --context $c
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=90 run v-nomea-$c $C $V --context $c
+  done
+  grep -E '^\| (none|lookup)' $o/v-*.out | tee -a $o/log.txt
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled"
+  TMO=240 run ncu-verify $NCU $K --log-file $o/ncu-verify.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
+    --context 1024 --max-tokens 6 --runs 1 --graph-capture off $texts
+  python3 - $o/ncu-verify.csv > $o/ncu-verify.txt <<'PY'
+import csv, collections, sys
+rows = list(csv.reader(open(sys.argv[1])))
+head = next(i for i, r in enumerate(rows) if "Kernel Name" in r)
+cols = rows[head]; k, t = cols.index("Kernel Name"), cols.index("gpu__time_duration.sum")
+total = collections.Counter(); count = collections.Counter()
+for r in rows[head + 2:]:
+    if len(r) > t and r[t].replace(".", "").isdigit():
+        name = r[k].split("(")[0][-90:]; total[name] += float(r[t]); count[name] += 1
+print(f"{sum(count.values())} kernels, {sum(total.values()) / 1e6:.1f} ms in all")
+for name, ns in total.most_common(40):
+    print(f"{ns / 1e6:9.3f} ms {count[name]:6d} x {ns / count[name] / 1e3:9.1f} us  {name}")
+PY
+  head -45 $o/ncu-verify.txt | tee -a $o/log.txt
+  exit 0
+fi
+
 if [ "${QUICK:-0}" = 6 ]; then
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
