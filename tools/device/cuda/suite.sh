@@ -158,7 +158,7 @@ if [ "${QUICK:-0}" = 10 ]; then
   done
   grep -E '^\| (none|lookup)' $o/v-*.out | tee -a $o/log.txt
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled"
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen)"
   TMO=240 run ncu-verify $NCU $K --log-file $o/ncu-verify.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
     --context 1024 --max-tokens 6 --runs 1 --graph-capture off $texts
   python3 - $o/ncu-verify.csv > $o/ncu-verify.txt <<'PY'
