@@ -3,11 +3,12 @@ namespace Condensa.Export.Tests;
 [TestClass]
 public sealed class Phi3DecoderTests
 {
-    // Phi-4-mini's config sets sliding_window 262144, past its 131,072 positions (and the 4,096 longrope exports): no window
+    // Phi-4-mini's config sets sliding_window 262144, past its 131,072 positions (8,192 in the capped shape): no window
     // at all, so the export keeps its causal graph; Phi-3-mini-4k's 2,047 of 4,096 is a real window, applied by the host.
     [TestMethod]
     [DataRow(262144, null, true)]
-    [DataRow(4096, null, true)]
+    [DataRow(8192, null, true)]
+    [DataRow(4096, 4096, false)]
     [DataRow(1000, 1000, false)]
     public void Export_SlidingWindow_KeptOnlyWithinTheExportedContext(int window, int? manifestWindow, bool causal)
     {
@@ -20,7 +21,8 @@ public sealed class Phi3DecoderTests
 
         var manifest = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions()).Manifest;
 
-        Assert.AreEqual(4096, manifest.MaxContext);
+        Assert.AreEqual(8192, manifest.MaxContext);
+        Assert.AreEqual(causal ? 4096 : null, manifest.CausalMaxContext, "the causal graphs stop at the original context");
         Assert.AreEqual(manifestWindow, manifest.SlidingWindow);
         Assert.AreEqual(causal, manifest.CausalGraph is not null);
     }
