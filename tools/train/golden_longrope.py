@@ -14,7 +14,8 @@ transformers version is measured here, not assumed:
   (b) "greedy_prompt" [58] and three greedy continuations of 20 tokens, crossing position 64 at the 7th new token:
       "cached_tokens" / "cached_logits" [20][256]: forward calls by hand, the prompt then one token per call with a
         DynamicCache (transformers' per-call switch: positions 58..63 short, 64.. long, cached keys kept as they are);
-      "recompute_tokens": a forward of the whole sequence for every token, no cache (every key re-rotated each step);
+      "recompute_tokens" / "recompute_logits" [20][256]: a forward of the whole sequence for every token, no cache
+        (every key rotated by the whole sequence's factors, as a prefill of it is);
       "generate_tokens": generate(do_sample=False, max_new_tokens=20) with its default cache;
       "generate_matches": "cached", "recompute" or "neither", by generate()'s own per-step logits (output_logits)
         against the two above ("generate_vs_cached" / "generate_vs_recompute": the worst relative error of a step).
@@ -148,7 +149,7 @@ def main():
         "input_ids": input_ids, "logits": rounded(logits),
         "greedy_prompt": prompt,
         "cached_tokens": cached, "cached_logits": rounded(cached_rows),
-        "recompute_tokens": recompute, "generate_tokens": generated,
+        "recompute_tokens": recompute, "recompute_logits": rounded(recompute_rows), "generate_tokens": generated,
         "generate_matches": matches, "generate_vs_cached": vs_cached, "generate_vs_recompute": vs_recompute,
         "cached_recompute_split": split, "min_cached_gap": gap, "prompt_seed": seed,
         "original_max_position_embeddings": ORIGINAL,
