@@ -16,7 +16,8 @@ public static class CheckpointExporter
     /// lm_head at 8 bits by default; 4: fused RotaryEmbedding and RMSNorm nodes; 5: the graph writes its new KV into the past
     /// buffers itself, kv_write_index and present.{l}; 6: merged q/k/v and gate/up weights, and the causal graph; 7: the greedy_tokens output, ArgMax of the logits in the
     /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
-    /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph); caches key on it.</summary>
+    /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph, and longrope's long factors: its
+    /// exports reach max_position_embeddings instead of stopping at the original context); caches key on it.</summary>
     public const int Version = 9;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
@@ -73,6 +74,7 @@ public static class CheckpointExporter
         string modelPath = Path.Combine(outputDir, ModelFileName);
         int? slidingWindow;
         int maxContext;
+        int? causalMaxContext;
         IReadOnlyList<int?>? layerWindows;
         string? causalGraph, causalRowsGraph;
         LayerCondensation layout;
@@ -106,6 +108,7 @@ public static class CheckpointExporter
             }
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
+            causalMaxContext = decoder.CausalContext;
             layerWindows = decoder.LayerWindows;
             layout = LayerCondensation.Of(decoder.LayerKvSource);
         }
@@ -168,6 +171,7 @@ public static class CheckpointExporter
             Graph = ModelFileName,
             CausalGraph = causalGraph,
             CausalRowsGraph = causalRowsGraph,
+            CausalMaxContext = causalMaxContext,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
             ExporterVersion = Version,

@@ -247,24 +247,35 @@ public sealed record HfConfig
         {
             "default" => new RopeSettings(type, theta) { PartialRotaryFactor = partial },
             "linear" => new RopeSettings(type, theta, r.Double("factor")) { PartialRotaryFactor = partial },
-            "longrope" => LongRope(f, r, theta, partial, maxPositions),
+            "longrope" => LongRope(f, r, theta, partial, maxPositions, headDim),
             _ => new RopeSettings(type, theta, r.Double("factor"), r.Double("low_freq_factor"),
                 r.Double("high_freq_factor"), r.Int("original_max_position_embeddings")) { PartialRotaryFactor = partial },
         };
     }
 
     // Phi-3 / Phi-4 longrope: the original context sits in the rope fields (v5) or beside them (v4); the attention factor,
-    // when not given, follows from max_position_embeddings over it, as transformers derives it.
-    private static RopeSettings LongRope(Fields f, Fields r, double theta, double partial, int maxPositions)
+    // when not given, follows from max_position_embeddings over it, as transformers derives it. Both factor lists hold one
+    // divisor per rotated frequency: the short ones rotate passes within the original context, the long ones the rest.
+    private static RopeSettings LongRope(Fields f, Fields r, double theta, double partial, int maxPositions, int headDim)
     {
         int original = r.OptionalInt("original_max_position_embeddings") ?? f.Int("original_max_position_embeddings");
         double factor = (double)maxPositions / original;
         double attention = r.OptionalDouble("attention_factor")
             ?? (factor <= 1.0 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+        int half = (int)(headDim * partial) / 2;
+        double[] Factors(string name)
+        {
+            double[] list = [.. r.DoubleList(name)];
+            if (list.Length != half)
+                throw new ExportException($"{r.Source}: field '{name}' has {list.Length} entries; a rotated dim of {2 * half} " +
+                    $"(head_dim {headDim} x partial_rotary_factor {partial}) needs {half}, one per frequency.");
+            return list;
+        }
         return new RopeSettings("longrope", theta, factor, OriginalMaxPositionEmbeddings: original)
         {
             PartialRotaryFactor = partial,
-            ShortFactor = [.. r.DoubleList("short_factor")],
+            ShortFactor = Factors("short_factor"),
+            LongFactor = Factors("long_factor"),
             AttentionFactor = attention,
         };
     }

@@ -24,9 +24,13 @@ public sealed record RopeSettings(
     /// <summary>The fraction of each head that is rotated (partial_rotary_factor; Phi-4-mini 0.75), the rest passes through.</summary>
     public double PartialRotaryFactor { get; init; } = 1.0;
 
-    /// <summary>longrope: the per-frequency divisors transformers uses while a sequence is within
-    /// <see cref="OriginalMaxPositionEmbeddings"/> (its long_factor takes over past it; see <see cref="ExactPositions"/>).</summary>
+    /// <summary>longrope: the per-frequency divisors transformers rotates a forward call's tokens with while the call's
+    /// largest position id is below <see cref="OriginalMaxPositionEmbeddings"/> (<see cref="LongFactor"/> past it).</summary>
     public double[]? ShortFactor { get; init; }
+
+    /// <summary>longrope: the per-frequency divisors of a forward call whose largest position id is at least
+    /// <see cref="OriginalMaxPositionEmbeddings"/> (see <see cref="LongRowsOffset"/>).</summary>
+    public double[]? LongFactor { get; init; }
 
     /// <summary>cos and sin are multiplied by it (longrope's attention factor; 1 for the others).</summary>
     public double AttentionFactor { get; init; } = 1.0;
@@ -35,17 +39,26 @@ public sealed record RopeSettings(
     public int RotaryDim(int headDim) => (int)(headDim * PartialRotaryFactor);
 
     /// <summary>
-    /// How many positions the static rotary tables reproduce transformers at: all of them, except for longrope, which
-    /// rotates with its long factors once a sequence passes the original context (and re-rotates nothing it cached),
-    /// so an export of it is exact only within <see cref="OriginalMaxPositionEmbeddings"/> and stops there.
+    /// Where the long-factor rows start in the rotary tables of an export of <paramref name="maxPositions"/> positions, or
+    /// null where there are none. transformers (longrope_frequency_update) picks longrope's factors per forward call: the
+    /// long ones when the call's largest position id + 1 passes <see cref="OriginalMaxPositionEmbeddings"/>, else the short
+    /// ones, and never re-rotates what it cached. So a longrope export past the original context has the short rows of
+    /// positions 0..original-1 followed by the long rows of positions 0..maxPositions-1, and the general graph adds this
+    /// offset to every position id of a pass whose largest one is at least original (Attention.Prepare).
     /// </summary>
-    public int ExactPositions(int maxPositions) => Type == "longrope" ? Math.Min(maxPositions, OriginalMaxPositionEmbeddings) : maxPositions;
+    public int? LongRowsOffset(int maxPositions) =>
+        Type == "longrope" && maxPositions > OriginalMaxPositionEmbeddings ? OriginalMaxPositionEmbeddings : null;
+
+    /// <summary>The rows of the rotary tables of an export of <paramref name="maxPositions"/> positions: one per position,
+    /// and for longrope past its original context the short rows before the long ones (<see cref="LongRowsOffset"/>).</summary>
+    public int TableRows(int maxPositions) => (LongRowsOffset(maxPositions) ?? 0) + maxPositions;
 
     /// <summary>
     /// The inverse frequencies for a head of <paramref name="headDim"/> (length headDim / 2), computed
-    /// exactly as transformers' rope init functions do, in float64.
+    /// exactly as transformers' rope init functions do, in float64; <paramref name="longFactors"/> takes longrope's
+    /// long_factor instead of its short_factor.
     /// </summary>
-    public double[] InverseFrequencies(int headDim)
+    public double[] InverseFrequencies(int headDim, bool longFactors = false)
     {
         int dim = RotaryDim(headDim), half = dim / 2;
         var inv = new double[half];
@@ -62,9 +75,10 @@ public sealed record RopeSettings(
             case "llama3":
                 return Llama3(inv);
             case "longrope":
-                if (ShortFactor is null || ShortFactor.Length != half)
-                    throw new ExportException($"longrope: short_factor has {ShortFactor?.Length ?? 0} entries; a rotated dim of {dim} needs {half}.");
-                for (int i = 0; i < half; i++) inv[i] /= ShortFactor[i];
+                var (factors, field) = longFactors ? (LongFactor, "long_factor") : (ShortFactor, "short_factor");
+                if (factors is null || factors.Length != half)
+                    throw new ExportException($"longrope: {field} has {factors?.Length ?? 0} entries; a rotated dim of {dim} needs {half}.");
+                for (int i = 0; i < half; i++) inv[i] /= factors[i];
                 return inv;
             default:
                 throw new ExportException($"Unsupported rope type '{Type}'; supported: {string.Join(", ", SupportedTypes)}.");

@@ -11,7 +11,8 @@ namespace Condensa.Export;
 internal static class Attention
 {
     /// <summary>
-    /// Builds what all layers share: rotary caches, the grouped bias, the row-admits mask and the shapes.
+    /// Builds what all layers share: rotary caches, the grouped bias, the row-admits mask and the shapes; for a longrope
+    /// export past its original context also the rotary positions that pick the long-factor rows (<see cref="Rope.LongPositions"/>).
     /// <code>
     ///   attention_bias [B,1,S,T] -> MaskView = (Bias [B,1,1,S,T], RowAdmits [B,1,1,S,1])
     ///   Shape(attention_bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
@@ -20,7 +21,9 @@ internal static class Attention
     public static AttentionContext Prepare(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
         TensorProto.Types.DataType modelType)
     {
-        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
+        string? rotaryPositions = config.Rope.LongRowsOffset(config.MaxPositionEmbeddings) is { } offset
+            ? Rope.LongPositions(b, positionIds, offset) : null;                                                       // [B, S]
         using var _ = b.Scope("attn_mask");
         int groups = config.NumHeads / config.NumKvHeads;
 
@@ -33,7 +36,7 @@ internal static class Attention
         string flat = b.Node("Concat", [batch, b.ConstInt64([config.NumKvHeads, -1]), total], "flat/Concat",
             Attr.Int("axis", 0));                                                                                           // [4]
         string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
-        return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds);
+        return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds) { LongRopePositions = rotaryPositions };
     }
 
     /// <summary>cap · tanh(x / cap) of a float32 x (Gemma 2's soft-capping of attention scores and of logits).</summary>
@@ -45,10 +48,13 @@ internal static class Attention
         return b.Node("Mul", [t, b.ConstScalar((float)cap, f32)]);
     }
 
-    /// <summary>The causal graph's shared values: the rotary caches, which GroupQueryAttention reads itself.</summary>
+    /// <summary>The causal graph's shared values: the rotary caches, which GroupQueryAttention reads itself. A longrope
+    /// export's are the general graph's tables (one copy in the weights file), of which the causal graphs read only the
+    /// short rows: they cannot switch to the long ones, so the runtime sends them passes within the original context
+    /// alone (the manifest's causal_max_context).</summary>
     public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType)
     {
-        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
         return AttentionContext.ForCausal(cos, sin);
     }
 
@@ -63,7 +69,7 @@ internal static class Attention
     /// </summary>
     public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds)
     {
-        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.Rope.ExactPositions(config.MaxPositionEmbeddings), modelType);
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);   // short rows read only
         using var _ = b.Scope("row_lengths");
         var i64 = TensorProto.Types.DataType.Int64;
         string lengths = b.Node("Cast", [GraphNames.SeqLensK], "seqlens/Cast", Attr.Int("to", (long)i64));                // [B]

@@ -25,6 +25,13 @@ internal sealed record AttentionContext(
     public static AttentionContext ForCausalRows(string cos, string sin, string positionIds, CausalRowLengths lengths) =>
         new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { Causal = true, KvLengths = lengths };
 
+    /// <summary>The position ids [B, S] RotaryEmbedding reads in a longrope general graph past its original context
+    /// (<see cref="Rope.LongPositions"/>: offset into the long-factor rows when the pass reaches past it); null elsewhere.</summary>
+    public string? LongRopePositions { get; init; }
+
+    /// <summary>The position ids [B, S] q and k are rotated at: <see cref="LongRopePositions"/>, else <see cref="PositionIds"/>.</summary>
+    public string RotaryPositionIds => LongRopePositions ?? PositionIds;
+
     /// <summary>Whether this is a causal graph's context (<see cref="ForCausal"/>, <see cref="ForCausalRows"/>).</summary>
     public bool Causal { get; private init; }
 

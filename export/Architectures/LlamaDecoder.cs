@@ -23,10 +23,14 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>Whether gate/up/down projections carry biases.</summary>
     protected virtual bool MlpBias => Config.MlpBias;
 
-    /// <summary>How many positions the export reproduces the checkpoint at: max_position_embeddings, or less where the
-    /// static graph cannot follow it further (longrope's switch to its long factors: <see cref="RopeSettings.ExactPositions"/>).
-    /// The manifest's max_context.</summary>
-    public virtual int ExactContext => Config.Rope.ExactPositions(Config.MaxPositionEmbeddings);
+    /// <summary>How many positions the export reproduces the checkpoint at: max_position_embeddings (longrope's switch to
+    /// its long factors included, <see cref="RopeSettings.LongRowsOffset"/>). The manifest's max_context.</summary>
+    public virtual int ExactContext => Config.MaxPositionEmbeddings;
+
+    /// <summary>How many positions the causal graphs reproduce the checkpoint at, where fewer than <see cref="ExactContext"/>:
+    /// a longrope export's original context, past which transformers rotates with the long factors, which GroupQueryAttention's
+    /// and RotaryEmbedding's positions from seqlens_k cannot switch to. The manifest's causal_max_context; null: all of them.</summary>
+    public int? CausalContext => HasCausalGraph ? Config.Rope.LongRowsOffset(ExactContext) : null;
 
     /// <summary>The sliding window the host must apply in its masks (never in the graph), or null.</summary>
     public virtual int? SlidingWindow => null;
@@ -318,7 +322,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected string Query(GraphBuilder b, AttentionContext ctx, string q, int layer)
     {
         var table = RotaryTables(b, ctx, layer);
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.PositionIds, table[0], table[1], Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
+        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.RotaryPositionIds, table[0], table[1], Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
         return SplitHeads(b, "q", q, Config.NumHeads, Config.HeadDim);                                      // [B, H, S, D]
     }
 
@@ -356,7 +360,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         string? keyName = null, string? valueName = null)
     {
         var table = RotaryTables(b, ctx, layer);
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.PositionIds, table[0], table[1], Config.NumKvHeads, PartialRotaryDim); // [B, S, Hkv·D]
+        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.RotaryPositionIds, table[0], table[1], Config.NumKvHeads, PartialRotaryDim); // [B, S, Hkv·D]
         return (SplitHeads(b, "k", k, Config.NumKvHeads, Config.HeadDim, keyName),                          // [B, Hkv, S, D]
                 SplitHeads(b, "v", v, Config.NumKvHeads, Config.HeadDim, valueName));                       // [B, Hkv, S, D]
     }

@@ -27,6 +27,6 @@ internal sealed class Phi3Decoder : LlamaDecoder
 
     /// <inheritdoc/>
     /// <remarks>A window that reaches past every position the export serves is none: Phi-4-mini's config says 262,144 of
-    /// 131,072 positions (4,096 exported), and keeping it would only cost the causal graph.</remarks>
+    /// 131,072 positions, and keeping it would only cost the causal graph.</remarks>
     public override int? SlidingWindow => Config.SlidingWindow is { } window && window < ExactContext ? window : null;
 }

@@ -2,9 +2,8 @@ namespace Condensa.Export;
 
 /// <summary>
 /// Real models' dimensions for random-weight checkpoints (<c>condensa export --random --shape NAME</c>), from their
-/// published config.json files. Contexts longer than 8192 are capped there (not longrope's, whose export stops at the
-/// original context anyway): the KV cache grows in chunks, but a benchmark never needs 128K slots and the cap keeps
-/// memory plans sane.
+/// published config.json files. Contexts longer than 8192 are capped there: the KV cache grows in chunks, but a benchmark
+/// never needs 128K slots and the cap keeps memory plans sane (and longrope's rotary tables small).
 /// </summary>
 public static class ModelShapes
 {
@@ -44,13 +43,14 @@ public static class ModelShapes
             ExplicitHeadDim = 128, QueryKeyNorm = true, RmsNormEps = 1e-6, SpecialTokens = (151643, 151645), NativeContext = 40960,
         },
         // microsoft/Phi-4-mini-instruct config.json: fused qkv_proj / gate_up_proj, partial_rotary_factor 0.75 of 128-dim
-        // heads, longrope over original_max_position_embeddings 4096 of 131,072 (so the export's context is 4,096), tied,
+        // heads, longrope over original_max_position_embeddings 4096 of 131,072 (capped at 8,192, so passes past 4,096 take the
+        // general graph's long factors; the cap makes transformers' attention factor that of 8,192 positions), tied,
         // bos = eos = 199999 (<|endoftext|>; generation_config adds 200020). Its sliding_window 262144 is past every position
         // and left out (the export would drop it: Phi3Decoder.SlidingWindow). Not the real longrope factors (all 1.0 here): decode speed does not depend on them.
         ["phi-4-mini"] = new("phi-4-mini", "Phi3ForCausalLM", HiddenSize: 3072, NumLayers: 32, NumHeads: 24, NumKvHeads: 8,
-            IntermediateSize: 8192, VocabSize: 200064, MaxContext: 131072, RopeTheta: 10000, TieWordEmbeddings: true)
+            IntermediateSize: 8192, VocabSize: 200064, MaxContext: ContextCap, RopeTheta: 10000, TieWordEmbeddings: true)
         {
-            FusedProjections = true, PartialRotaryFactor = 0.75, LongRopeOriginal = 4096, SpecialTokens = (199999, 199999),
+            FusedProjections = true, PartialRotaryFactor = 0.75, LongRopeOriginal = 4096, SpecialTokens = (199999, 199999), NativeContext = 131072,
         },
         // google/gemma-3-1b-pt config.json: head_dim 256, 4 heads over 1 KV head, query_pre_attn_scalar 256, sliding_window
         // 512 with sliding_window_pattern 6 (layers 5, 11, 17, 23 full), rope_theta 1e6 for full layers and

@@ -73,6 +73,11 @@ public sealed record ModelManifest
     /// several tokens in several rows), or null where the export has none (exports before version 9, per-layer windows,
     /// soft-capping).</summary>
     [JsonPropertyName("causal_rows_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalRowsGraph { get; init; }
+    /// <summary>The last position + 1 the causal graphs reproduce the checkpoint at where that is short of
+    /// <see cref="MaxContext"/>, else null (absent). A longrope export (Phi-3.5, Phi-4-mini) writes its original context:
+    /// past it transformers rotates with the long factors, which the general graph switches to and the causal graphs,
+    /// whose positions come from seqlens_k, cannot; the runtime sends them passes whose every position is below it.</summary>
+    [JsonPropertyName("causal_max_context"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? CausalMaxContext { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
     [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
     /// <summary>Fingerprint of the source checkpoint (the export cache's key).</summary>
@@ -141,6 +146,7 @@ public sealed record ModelManifest
         Require(KvLayers.Length > 0 && KvLayers.All(l => l >= 0 && l < NumLayers), "kv_layers", string.Join(",", KvLayers), path);
         Require(LayerKvSource.Length == NumLayers && LayerKvSource.All(KvLayers.Contains), "layer_kv_source",
             string.Join(",", LayerKvSource), path);
+        Require(CausalMaxContext is null || (CausalMaxContext > 0 && CausalMaxContext <= MaxContext), "causal_max_context", CausalMaxContext!, path);
         Require(ForwardPasses is null or >= 0, "forward_passes", ForwardPasses!, path);
         Require(BackwardPasses is null or >= 0, "backward_passes", BackwardPasses!, path);
         Require(LayerSlidingWindow is null || (LayerSlidingWindow.Length == NumLayers && LayerSlidingWindow.All(w => w is null or > 0)),

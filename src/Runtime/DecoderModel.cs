@@ -240,7 +240,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// budget), the new tokens attend causally at the rows' next positions (no tree, no explicit positions), and the
     /// pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the multi-row causal graph
     /// is there for the rest. Every row, idle ones included, gets its S entries written at its length (past the length
-    /// they are never read), so each must fit the buffers and the rotary table.
+    /// they are never read), so each must fit the buffers and the rotary table, and every position must be one the causal
+    /// graphs rotate as the checkpoint does (within a longrope export's original context, <see cref="CausalTotal"/>).
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
@@ -263,8 +264,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private const int CpuCausalDecodeContext = 1024;
 
     // total_sequence_length: fixed for the cache's buffers (a captured graph keeps the value it was captured with), at
-    // least every row's length after a causal pass, and within the rotary table, which GroupQueryAttention checks it against.
-    private int CausalTotal(KvCache cache) => Math.Min(cache.Slots, Manifest.MaxContext);
+    // least every row's length after a causal pass, and within the rotary table, which GroupQueryAttention checks it against,
+    // and within causal_max_context, past which a longrope export's passes take the general graph and its long factors.
+    private int CausalTotal(KvCache cache) => Math.Min(cache.Slots, Manifest.CausalMaxContext ?? Manifest.MaxContext);
 
     /// <summary>
     /// The iterative prefill of a layer-condensed model (DESIGN.md §4) over this chunk's tokens and the committed past:
@@ -302,7 +304,12 @@ public sealed class DecoderModel : IDecoder, IDisposable
             {
                 var i = b * seqLen + j;
                 ids[i] = j < inputs.Counts[b] ? inputs.Tokens[i] : 0;
-                var position = inputs.Positions.IsEmpty ? cache.Lengths[b] + Math.Min(j, Math.Max(inputs.Counts[b] - 1, 0)) : inputs.Positions[i];
+                // Padding repeats the row's last position, and an idle row's is 0: a longrope export's general graph takes
+                // the pass's largest position id to choose its factors (transformers' per-call switch), which padding and
+                // idle rows must not raise.
+                var position = !inputs.Positions.IsEmpty ? inputs.Positions[i]
+                    : inputs.Counts[b] == 0 ? 0
+                    : cache.Lengths[b] + Math.Min(j, inputs.Counts[b] - 1);
                 // The graph's rotary caches have max_context rows and ONNX Runtime does not check the index: a token past
                 // them is an error, a padding entry (masked, its position unused) is only kept inside.
                 if ((ulong)position >= (ulong)maxContext)

@@ -39,7 +39,9 @@ public sealed class HfConfigTests
         Assert.AreEqual("longrope", rope.Type);
         Assert.AreEqual(96, rope.RotaryDim(128));
         Assert.AreEqual(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), rope.AttentionFactor, 1e-12);
-        Assert.AreEqual(4096, rope.ExactPositions(131072), "static tables are exact only within the original context");
+        Assert.AreEqual(4096, rope.LongRowsOffset(131072), "the long rows follow the original context's short ones");
+        Assert.AreEqual(4096 + 131072, rope.TableRows(131072));
+        Assert.IsNull(rope.LongRowsOffset(4096), "no long rows within the original context");
         var inv = rope.InverseFrequencies(128);
         Assert.HasCount(48, inv);
         Assert.AreEqual(1.0 / (1.1 * Math.Pow(10000.0, 2.0 / 96)), inv[1], 1e-15);
@@ -48,11 +50,27 @@ public sealed class HfConfigTests
     [TestMethod]
     public void Parse_LongropeFactorsOfTheWrongLength_NameTheField()
     {
-        var rope = HfConfig.Parse(Phi("[1.0, 2.0]")).Rope;
-        var error = Assert.ThrowsExactly<ExportException>(() => rope.InverseFrequencies(128));
-        StringAssert.Contains(error.Message, "short_factor");
+        var error = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Phi("[1.0, 2.0]")));
+        StringAssert.Contains(error.Message, "'short_factor' has 2 entries");
+        StringAssert.Contains(error.Message, "needs 48");
         var odd = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(Phi("[1.0]", partial: 0.2)));
         StringAssert.Contains(odd.Message, "partial_rotary_factor");
+    }
+
+    [TestMethod]
+    [DataRow(""", "long_factor": [1.0, 2.0]}""", "'long_factor' has 2 entries")]
+    [DataRow("}", "required field 'long_factor' is missing")]
+    [DataRow(""", "long_factor": "x"}""", "field 'long_factor' should be a list of numbers")]
+    public void Parse_LongropeLongFactorMissingOrShort_NamesTheField(string longFactor, string expected)
+    {
+        var factors = "[" + string.Join(", ", Enumerable.Repeat("1.0", 48)) + "]";
+        var json = Phi(factors);
+        json = json[..json.LastIndexOf(", \"long_factor\"", StringComparison.Ordinal)] + longFactor + "}";
+
+        var error = Assert.ThrowsExactly<ExportException>(() => HfConfig.Parse(json));
+
+        StringAssert.Contains(error.Message, expected);
+        StringAssert.Contains(error.Message, "rope_parameters");
     }
 
     [TestMethod]

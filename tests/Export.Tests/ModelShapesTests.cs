@@ -106,8 +106,10 @@ public sealed class ModelShapesTests
         Assert.AreEqual("longrope", config.Rope.Type);
         Assert.AreEqual(96, config.Rope.RotaryDim(config.HeadDim));
         Assert.AreEqual(48, config.Rope.InverseFrequencies(config.HeadDim).Length);
-        Assert.AreEqual(4096, config.Rope.ExactPositions(config.MaxPositionEmbeddings));
-        Assert.AreEqual(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), config.Rope.AttentionFactor, 1e-12);
+        Assert.AreEqual(8192, config.MaxPositionEmbeddings, "capped");
+        Assert.AreEqual(4096, config.Rope.LongRowsOffset(config.MaxPositionEmbeddings));
+        Assert.AreEqual(48, config.Rope.InverseFrequencies(config.HeadDim, longFactors: true).Length);
+        Assert.AreEqual(Math.Sqrt(1 + Math.Log(2) / Math.Log(4096)), config.Rope.AttentionFactor, 1e-12, "of the capped context");
     }
 
     [TestMethod]
@@ -128,7 +130,7 @@ public sealed class ModelShapesTests
     // architecture reads (a wrong name or shape fails the export), and the manifest carries the family's facts.
     [TestMethod]
     [DataRow("qwen3-0.6b", 32, 2, 8192, true, null)]
-    [DataRow("phi-4-mini", 32, 2, 4096, true, null)]    // longrope stops at the original context
+    [DataRow("phi-4-mini", 32, 2, 8192, true, null)]    // the capped context; longrope's long factors past 4,096
     [DataRow("gemma-3-1b", 32, 6, 8192, true, "512,512,512,512,512,-")]
     public void Export_ShrunkNewFamilyShape_ExportsWithItsFacts(string name, int headDim, int layers, int maxContext, bool causal, string? windows)
     {

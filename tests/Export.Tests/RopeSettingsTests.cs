@@ -40,4 +40,38 @@ public sealed class RopeSettingsTests
 
         Assert.Contains("'yarn'", e.Message);
     }
+
+    [TestMethod]
+    public void InverseFrequencies_LongropeLongFactors_DivideByTheirOwnList()
+    {
+        var rope = new RopeSettings("longrope", 10000.0, OriginalMaxPositionEmbeddings: 64)
+        {
+            PartialRotaryFactor = 0.5, ShortFactor = [1.0, 2.0, 4.0, 8.0], LongFactor = [3.0, 5.0, 7.0, 9.0],
+        };
+
+        var shortInv = rope.InverseFrequencies(16);
+        var longInv = rope.InverseFrequencies(16, longFactors: true);
+
+        Assert.HasCount(4, longInv);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.AreEqual(1.0 / (rope.ShortFactor[i] * Math.Pow(10000.0, 2.0 * i / 8)), shortInv[i], 1e-15);
+            Assert.AreEqual(1.0 / (rope.LongFactor[i] * Math.Pow(10000.0, 2.0 * i / 8)), longInv[i], 1e-15);
+        }
+        var missing = Assert.ThrowsExactly<ExportException>(() => (rope with { LongFactor = null }).InverseFrequencies(16, longFactors: true));
+        StringAssert.Contains(missing.Message, "long_factor");
+    }
+
+    [TestMethod]
+    [DataRow("longrope", 256, 64)]
+    [DataRow("longrope", 64, null)]    // no position reaches the original context: no long rows
+    [DataRow("llama3", 256, null)]
+    [DataRow("default", 256, null)]
+    public void LongRowsOffset_OnlyLongropePastItsOriginalContext(string type, int maxPositions, int? offset)
+    {
+        var rope = new RopeSettings(type, 10000.0, OriginalMaxPositionEmbeddings: 64);
+
+        Assert.AreEqual(offset, rope.LongRowsOffset(maxPositions));
+        Assert.AreEqual((offset ?? 0) + maxPositions, rope.TableRows(maxPositions));
+    }
 }

@@ -20,6 +20,8 @@ public sealed class ModelManifestTests
     [DataRow("num_kv_heads", 3)]
     [DataRow("format", 2)]
     [DataRow("max_context", 0)]
+    [DataRow("causal_max_context", 0)]
+    [DataRow("causal_max_context", 65)]   // past max_context 64
     public void Load_InvalidField_NamesField(string field, int value)
     {
         var json = JsonSerializer.SerializeToNode(TestManifests.Small())!.AsObject();
@@ -69,6 +71,16 @@ public sealed class ModelManifestTests
     {
         var json = (Full() with { CausalGraph = null, UseSequential = false }).ToJson();
         StringAssert.DoesNotMatch(json, new System.Text.RegularExpressions.Regex("causal_graph|use_sequential"));
+    }
+
+    [TestMethod]
+    public void ToJson_CausalMaxContext_WrittenWhenSetAndReadBack()
+    {
+        var manifest = TestManifests.Small() with { CausalMaxContext = 32 };
+        var dir = Write(manifest);
+        StringAssert.Contains(manifest.ToJson(), "\"causal_max_context\": 32");
+        Assert.AreEqual(32, ModelManifest.Load(dir).CausalMaxContext);
+        Assert.IsNull(ModelManifest.Load(Write(TestManifests.Small())).CausalMaxContext, "older manifests have none");
     }
 
     private static ModelManifest Full() => TestManifests.Small() with

@@ -27,8 +27,23 @@ public sealed class ReferenceModel
     /// <summary>The parsed config.json.</summary>
     public HfConfig Config => _c;
 
-    /// <summary>Logits [S][V] of a causal forward over <paramref name="ids"/> at positions 0..S-1.</summary>
-    public double[][] Logits(IReadOnlyList<int> ids)
+    /// <summary>Logits [S][V] of a causal forward over <paramref name="ids"/> at positions 0..S-1. A longrope checkpoint
+    /// rotates as one transformers forward call of them all would: with the long factors when S passes the original context.</summary>
+    public double[][] Logits(IReadOnlyList<int> ids) =>
+        Logits(ids, _c.Rope.Type == "longrope" && ids.Count > _c.Rope.OriginalMaxPositionEmbeddings ? 0 : int.MaxValue);
+
+    /// <summary>
+    /// Logits [S][V] of a causal forward over <paramref name="ids"/> at positions 0..S-1 where the tokens from position
+    /// <paramref name="longFrom"/> on are rotated with longrope's long factors (their q and their cached k) and the earlier
+    /// ones with the short factors: transformers' cached decoding of a longrope model, which picks the factors per forward
+    /// call and never re-rotates a cached key, so a prompt within the original context followed by one token per call
+    /// switches at position max(prompt length, original).
+    /// </summary>
+    public double[][] Logits(IReadOnlyList<int> ids, int longFrom) => Logits(ids, t => t >= longFrom);
+
+    /// <summary>Logits [S][V] of a causal forward over <paramref name="ids"/> at positions 0..S-1, the token at position t
+    /// rotated with longrope's long factors where <paramref name="longAt"/>(t), else the short ones (any rope: all short).</summary>
+    public double[][] Logits(IReadOnlyList<int> ids, Func<int, bool> longAt)
     {
         int s = ids.Count;
         var x = new double[s][];
@@ -38,14 +53,14 @@ public sealed class ReferenceModel
         {
             string p = $"model.layers.{l}.";
             var h = x.Select(r => _m.Norm(r, p + "input_layernorm.weight")).ToArray();
-            var attn = Attention(h, p + "self_attn.");
+            var attn = Attention(h, p + "self_attn.", longAt);
             for (int t = 0; t < s; t++) ReferenceWeights.Add(x[t], attn[t]);
             for (int t = 0; t < s; t++) ReferenceWeights.Add(x[t], _m.Mlp(_m.Norm(x[t], p + "post_attention_layernorm.weight"), p));
         }
         return x.Select(_m.Head).ToArray();
     }
 
-    private double[][] Attention(double[][] h, string p)
+    private double[][] Attention(double[][] h, string p, Func<int, bool> longAt)
     {
         int s = h.Length, d = _c.HeadDim, heads = _c.NumHeads, group = _c.NumHeads / _c.NumKvHeads;
         var q = h.Select(r => _m.Linear(r, p + "q_proj")).ToArray();
@@ -53,8 +68,8 @@ public sealed class ReferenceModel
         var v = h.Select(r => _m.Linear(r, p + "v_proj")).ToArray();
         for (int t = 0; t < s; t++)
         {
-            _m.RotateHeads(q[t], t);
-            _m.RotateHeads(k[t], t);
+            _m.RotateHeads(q[t], t, longFactors: longAt(t));
+            _m.RotateHeads(k[t], t, longFactors: longAt(t));
         }
 
         var outRows = new double[s][];

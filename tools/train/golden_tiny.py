@@ -9,7 +9,8 @@ original_max_position_embeddings 64, so the short, middle and long wavelength br
 embeddings. mistral: default sliding_window (longer than any fixture sequence). qwen2: q/k/v biases. qwen3: q_norm and
 k_norm (per-head RMSNorm before RoPE), head_dim 32 (not hidden / heads), tied embeddings. phi3: fused qkv_proj and
 gate_up_proj, 2 heads and 1 KV head of 32, partial_rotary_factor 0.5, longrope (short and long factors, original context 64
-of 256, so its attention factor scales cos and sin; the fixtures stay within 64 tokens, where the short factors apply).
+of 256, so its attention factor scales cos and sin; the fixtures stay within 64 tokens, where the short factors apply;
+golden_longrope.py checks the same checkpoint past them).
 gemma2: (1 + weight) RMSNorms before and after attention and MLP, embeddings scaled by sqrt(hidden), GeLU-tanh,
 query_pre_attn_scalar 24 (not head_dim), attention and final logit soft-capping at 2 and 3 (small enough to bite on a
 random model), tied embeddings, alternating sliding layers with a window (256) no shorter than the context.
