@@ -45,11 +45,13 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     protected virtual void AddExtraInputs(GraphBuilder b) { }
 
     /// <summary>
-    /// Whether the export also gets the causal graph (<see cref="Build"/> with causal: true): an architecture whose
-    /// attention is plain causal attention over each row's own KV, no sliding window, and a head size ONNX Runtime's
-    /// GroupQueryAttention rotates itself (a multiple of 16).
+    /// Whether the export also gets the causal graph (<see cref="Build"/> with <see cref="DecoderGraph.Causal"/>): an
+    /// architecture whose attention is plain causal attention over each row's own KV, no sliding window, and heads
+    /// ONNX Runtime's GroupQueryAttention rotates itself: a head size that is a multiple of 16 and rotary tables whose
+    /// width (half the rotated dims) is a multiple of 8, which a partial rotary factor can break (a tiny Phi-3 with
+    /// 24 of 32 dims rotated has tables 12 wide; Phi-4-mini's 96 of 128 give 48).
     /// </summary>
-    public virtual bool HasCausalGraph => SlidingWindow is null && Config.HeadDim % 16 == 0;
+    public virtual bool HasCausalGraph => SlidingWindow is null && Config.HeadDim % 16 == 0 && Config.Rope.RotaryDim(Config.HeadDim) / 2 % 8 == 0;
 
     /// <summary>
     /// Whether the export also gets the multi-row causal graph (<see cref="Build"/> with <see cref="DecoderGraph.CausalRows"/>):
