@@ -19,6 +19,7 @@ public sealed class Phi3DecoderTests
         var shape = ModelShapes.Get("phi-4-mini") with
         {
             HiddenSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, IntermediateSize = 96, VocabSize = 300, SlidingWindow = window,
+            ExplicitHeadDim = 64,   // 48 of 64 dims rotated: tables 24 wide, as GroupQueryAttention needs (a multiple of 8)
         };
         RandomCheckpointWriter.Write(tmp.Sub("ckpt"), shape, seed: 6);
 

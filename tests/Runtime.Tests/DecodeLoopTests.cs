@@ -28,6 +28,27 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
+    public void GenerateBatch_PromptFillingWholeGrowthChunks_DecodesWithoutReallocatingTheCache()
+    {
+        // 512 prompt tokens fill two growth chunks exactly: a cache sized to the prompt would grow at the first new token,
+        // copying every entry (and recapturing a device's graphs) mid-decode
+        var model = Counting(maxContext: 1024);
+        var prompts = new[] { Enumerable.Range(0, 512).Select(i => i % 32).ToArray(), [3, 4] };
+        var stats = new GenerationStats();
+
+        var results = new Generator(model).GenerateBatch(prompts, new GenerationOptions { MaxNewTokens = 40 }, stats, TestContext.CancellationToken);
+
+        Assert.AreEqual(40, results[0].Tokens.Count);
+        Assert.AreEqual(0, stats.KvReallocations, "the batch's cache holds prompt and new tokens from the start");
+        var grown = new GenerationStats();
+        using (var cache = model.CreateCache(2))   // sized by default: one chunk, grown as the prompt and decode need
+        using (var loop = new DecodeLoop(model, new PlainDecodeStep(), cache,
+            DecodeLoop.Of([new BatchRequest(0, prompts[0], new GenerationOptions { MaxNewTokens = 40 })]), new GenerationOptions(), grown))
+            foreach (var _ in loop.Results(TestContext.CancellationToken)) { }
+        Assert.IsGreaterThan(0, grown.KvReallocations, "the counter sees a cache that grows");
+    }
+
+    [TestMethod]
     public void ContinuousBatcher_MoreDocumentsThanRows_EachAnsweredAsAlone()
     {
         var model = Counting();

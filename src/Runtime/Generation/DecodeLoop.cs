@@ -48,6 +48,7 @@ public sealed class DecodeLoop : IDisposable
         bool keepsEntries = false, bool interleavePrefill = false)
     {
         (_model, _step, _cache, _source, _defaults, Stats) = (model, step, cache, source, defaults, stats);
+        _startGeneration = cache.Generation;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(cache);
@@ -247,7 +248,10 @@ public sealed class DecodeLoop : IDisposable
     {
         Stats.KvBytes = Math.Max(Stats.KvBytes, _cache.UsedBytes);
         Stats.KvBytesPerToken = _cache.BytesPerToken;
+        Stats.KvReallocations = _cache.Generation - _startGeneration;
     }
+
+    private readonly int _startGeneration;   // the cache's buffer generation when the loop took it
 
     /// <summary>Why a request cannot run in <paramref name="row"/>, or null. The last generated token is never fed back,
     /// so the row's entries + prompt + max - 1 slots suffice.</summary>

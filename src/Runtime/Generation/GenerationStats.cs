@@ -18,6 +18,10 @@ public sealed class GenerationStats
     /// <summary>KV bytes held at the end (the sum of row lengths times bytes per token).</summary>
     public long KvBytes { get; set; }
 
+    /// <summary>How often the KV cache's buffers were reallocated to grow while this generation ran: each time every entry
+    /// is copied and a device's captured graphs are captured again (the batch front ends size the cache up front).</summary>
+    public int KvReallocations { get; set; }
+
     /// <summary>KV bytes per token of this model.</summary>
     public long KvBytesPerToken { get; set; }
 

@@ -35,7 +35,7 @@ public sealed class Generator
         if (prompt.Count == 0) throw new ArgumentException("prompt is empty", nameof(prompt));
         options.Validate();
         if (cache is { BatchSize: not 1 }) throw new ArgumentException("StreamAsync needs a cache of batch size 1", nameof(cache));
-        var ownedCache = cache is null ? _model.CreateCache(1) : null;
+        var ownedCache = cache is null ? _model.CreateCache(1, PlannedCache(prompt.Count, options.MaxNewTokens)) : null;
         cache ??= ownedCache!;
         try
         {
@@ -60,6 +60,15 @@ public sealed class Generator
     }
 
     /// <summary>
+    /// A cache that holds the longest prompt and every new token from the start, plus the most a verification pass writes
+    /// past a row's length (a captured pass's padding): a cache that grew on the way would copy all its entries to new
+    /// buffers and retire its captured CUDA graphs in the middle of decoding (a 7,936-token prompt, a multiple of the
+    /// growth chunk, grew at its first new token). Clamped to the model's context by the cache.
+    /// </summary>
+    private static KvCacheOptions PlannedCache(int longestPrompt, int maxNewTokens) =>
+        new() { InitialCapacity = longestPrompt + maxNewTokens + Capture.GraphCapture.MaxCapturedTokens };
+
+    /// <summary>
     /// Generates for a batch of prompts of different lengths in one cache, row b for prompt b; results in prompt order.
     /// </summary>
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
@@ -69,7 +78,7 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(options);
         if (prompts.Count == 0) throw new ArgumentException("no prompts", nameof(prompts));
         options.Validate();
-        using var cache = _model.CreateCache(prompts.Count);
+        using var cache = _model.CreateCache(prompts.Count, PlannedCache(prompts.Max(p => p?.Count ?? 0), options.MaxNewTokens));
         for (var b = 0; b < prompts.Count; b++)
         {
             if (prompts[b] is null || prompts[b].Count == 0) throw new ArgumentException($"prompt {b} is empty", nameof(prompts));
