@@ -178,6 +178,27 @@ PY
   exit 0
 fi
 
+# QUICK=11 (issues 18 and 20): the longrope golden (tools/train/golden_longrope.py -> $OUT/longrope), then issue 18's
+# grids with batch generation's cache sized up front (no reallocation mid-decode): the 1.1B fp16 shape's cost grid
+# (plain, self, lookup at 1 and 32 x 1,024 and 7,936) and the demo-code grid (every mode, 1, 8, 32 x 1,024 and 7,936).
+if [ "${QUICK:-0}" = 11 ]; then
+  TMO=120 run longrope python3 tools/train/golden_longrope.py --out $out/longrope
+  texts=$(ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
+  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
+  G="--batch 1,32 --context 1024,7936"
+  TMO=90 run cal-big $C calibrate -m /tmp/r/fp16 --provider cuda --sinks 16 --window 256 $G
+  TMO=200 run spec-big $C bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda $G --max-tokens 64 --runs 1 $texts \
+    --json $o/spec-big.json
+  grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
+  P="--provider cuda --precision fp16"; G="--batch 1,8,32 --context 1024,7936"
+  TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+  TMO=60 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  TMO=${SPEC_TMO:-270} run spec $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code \
+    --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $texts --json $o/spec.json --chart $o/spec.svg
+  grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+  exit 0
+fi
+
 if [ "${QUICK:-0}" = 6 ]; then
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
