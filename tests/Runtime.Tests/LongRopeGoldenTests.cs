@@ -10,7 +10,9 @@ namespace Condensa.Runtime.Tests;
 /// checkpoint of golden_tiny.py: longrope over 64 of 256 positions): one forward of 100 tokens, which transformers rotates
 /// with the long factors throughout, and a cached greedy decode from a 58-token prompt across position 64, where
 /// transformers' per-call switch rotates the tokens from 64 on with the long factors and keeps the cached keys as they
-/// are. generate()'s own continuation is checked where the fixture says it follows that switch ("generate_matches").
+/// are. generate()'s own continuation is in the fixture but not checked: transformers 5.17's Phi-3 generate() follows
+/// neither the per-call switch nor a full recompute ("generate_matches": "neither"; it drops its cache once at the
+/// crossing and prefills again with the long factors), which Condensa does not do (README, the Phi-3 row).
 /// </summary>
 [TestClass]
 public sealed class LongRopeGoldenTests
@@ -94,27 +96,6 @@ public sealed class LongRopeGoldenTests
             Assert.AreEqual(tokens[step], Array.IndexOf(logits, logits.Max()), $"greedy token {step}");
             sequence.Add(tokens[step]);
         }
-    }
-
-    [TestMethod]
-    public async Task Generator_GreedyAcrossTheOriginalContext_MatchesTransformersGenerate()
-    {
-        using var golden = JsonDocument.Parse(File.ReadAllText(GoldenFile));
-        var root = golden.RootElement;
-        var matches = root.GetProperty("generate_matches").GetString();
-        if (matches != "cached")
-            Assert.Inconclusive($"transformers {root.GetProperty("transformers_version").GetString()}'s generate() follows " +
-                $"'{matches}', not the per-call switch with a kept cache that the export reproduces (generate_vs_cached " +
-                $"{root.GetProperty("generate_vs_cached").GetDouble():E2}); see golden_longrope.py.");
-        using var model = DecoderModel.Load(Export.Value);
-        var prompt = Ints(root.GetProperty("greedy_prompt"));
-        var want = Ints(root.GetProperty("generate_tokens"));
-
-        var got = new List<int>();
-        await foreach (var token in new Generator(model).StreamAsync(prompt, new GenerationOptions { MaxNewTokens = want.Length }))
-            got.Add(token);
-
-        CollectionAssert.AreEqual(want, got);
     }
 
     private static int[] Ints(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
