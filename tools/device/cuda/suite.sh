@@ -199,6 +199,16 @@ if [ "${QUICK:-0}" = 11 ]; then
   exit 0
 fi
 
+# QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
+# general graph) and float16 (the causal graph where the export has one).
+if [ "${QUICK:-0}" = 12 ]; then
+  for p in fp32 fp16; do
+    TMO=200 run family-$p python3 tools/device/cuda/family_parity.py tests/TestData/golden/family_e2e "$C" --provider cuda --precision $p
+    cat $o/family-$p.out | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
 if [ "${QUICK:-0}" = 6 ]; then
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
