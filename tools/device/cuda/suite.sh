@@ -202,7 +202,7 @@ fi
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
-  for p in fp32 fp16; do
+  for p in fp16 fp32; do
     TMO=200 run family-$p python3 tools/device/cuda/family_parity.py tests/TestData/golden/family_e2e "$C" --provider cuda --precision $p
     cat $o/family-$p.out | tee -a $o/log.txt
   done
