@@ -78,80 +78,67 @@ if [ "${QUICK:-0}" = 7 ]; then
   exit 0
 fi
 
-# QUICK=8 (issues 18 and 20, two calls): the multi-row causal graph (exporter 9) takes chains at batch > 1.
-#   PART=a: greedy parity of every speculative mode at batch 8 on the float16 demo models (their verification passes
-#     run that graph); the family tokenizers end to end (transformers' side, $OUT/family_e2e); the 1.1B shape's cost
-#     grid (plain, self and lookup at batch 1 and 32 x prompt 1,024 and 7,936, self calibrated first); the qwen3-0.6b,
-#     gemma-3-1b and phi-4-mini fp16 shapes (install.sh EXPORTS="fp16 families") at batch 1 and 32 x 512 and 2,048.
-#   PART=b: the demo-code grid of QUICK=7 (every mode, SPEC_BATCH x SPEC_CTX, default 1,8,32 x 1024,7936), float16.
+# Shared by QUICK=8-11 (issues 18 and 20): prompts cut from the project's own Python and docs; the demo-code grid (both
+# pairs calibrated on cuda, then every speculative mode at SPEC_BATCH x SPEC_CTX, float16, 128 new tokens); the 1.1B fp16
+# shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
+# random family shape's decode bench (install.sh EXPORTS="fp16 families").
+prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
+wait_export() { for i in $(seq 150); do [ "$(grep -c . /tmp/r/export.done 2>/dev/null)" -ge ${1:-1} ] && break; sleep 2; done; }
+demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
+  local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
+  TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+  TMO=60 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  TMO=${SPEC_TMO:-270} run spec $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m demo-code \
+    --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec.json --chart $o/spec.svg
+  grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+}
+big_grid() {   # big_grid EXTRA_PROVIDER_ARGS
+  wait_export; local G="--batch 1,32 --context 1024,7936"
+  TMO=90 run cal-big $C calibrate -m /tmp/r/fp16 --provider cuda $1 --sinks 16 --window 256 $G
+  TMO=200 run spec-big $C bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda $1 $G --max-tokens 64 --runs 1 \
+    $(prompt_texts) --json $o/spec-big.json
+  grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
+}
+arch_bench() {   # arch_bench NAME (qwen3, gemma3, phi4)
+  [ -f /tmp/r/$1/condensa.json ] && TMO=150 run arch-$1 $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 \
+    --bandwidth ${BW:-4362} -m /tmp/r/$1 --batch 1,32 --context 512,2048 --json $o/arch-$1.json
+  grep -E '^\| /tmp' $o/arch-$1.out | tee -a $o/log.txt
+}
+
+# QUICK=8 (round 8's first call): the multi-row causal graph (exporter 9) takes chains at batch > 1. Greedy parity of
+# every speculative mode at batch 8 on the float16 demo models (their verifications run that graph; should capture fail,
+# the rest of the call runs uncaptured and the log says so), the 1.1B cost grid, the qwen3-0.6b and gemma-3-1b shapes.
 if [ "${QUICK:-0}" = 8 ]; then
-  P="--provider cuda --precision fp16 ${SPEC_EXTRA:-}"   # SPEC_EXTRA="--graph-capture off" where part a found capture failing
-  texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
-  if [ "${PART:-a}" = a ]; then
-    # should capture fail on the new graph, the rest of the call runs uncaptured (CAP) and the log says so
-    TMO=120 run parity $C bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft $P --batch 8 \
-      --context 1024 --max-tokens 64 --runs 1 $texts || { P="$P --graph-capture off"; log "CAPTURE FAILED: uncaptured from here"
-      TMO=120 run parity-nocap $C bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft $P --batch 8 \
-        --context 1024 --max-tokens 64 --runs 1 $texts; }
-    grep -E '^\|' $o/parity*.out | tee -a $o/log.txt
-    [ -f tools/tokenizers/make_family_e2e_golden.py ] && TMO=150 run family python3 tools/tokenizers/make_family_e2e_golden.py $out/family_e2e
-    for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
-    G="--batch 1,32 --context 1024,7936"
-    Q=${P/--precision fp16/}
-    TMO=150 run cal-big $C calibrate -m /tmp/r/fp16 $Q --sinks 16 --window 256 $G
-    TMO=240 run spec-big $C bench --speculative none,self,lookup -m /tmp/r/fp16 $Q $G --max-tokens 64 --runs 1 $texts \
-      --json $o/spec-big.json; grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
-    for i in $(seq 60); do [ "$(grep -c . /tmp/r/export.done)" -ge 4 ] && break; sleep 2; done; cat /tmp/r/export.done | tee -a $o/log.txt
-    B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
-    for m in qwen3 gemma3 phi4; do [ -d /tmp/r/$m ] && TMO=150 run arch-$m $C $B -m /tmp/r/$m --batch 1,32 --context 512,2048 --json $o/arch-$m.json; done
-    for f in $o/arch-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
-  else
-    G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
-    TMO=120 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-    TMO=120 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
-    TMO=${SPEC_TMO:-420} run spec $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m demo-code \
-      --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $texts --json $o/spec.json --chart $o/spec.svg
-    grep -E '^\|' $o/spec.out | tee -a $o/log.txt
-  fi
+  X=""; S="bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft --provider cuda --precision fp16"
+  TMO=120 run parity $C $S --batch 8 --context 1024 --max-tokens 64 --runs 1 $(prompt_texts) || { X="--graph-capture off"
+    log "CAPTURE FAILED: uncaptured from here"; TMO=120 run parity-nocap $C $S $X --batch 8 --context 1024 --max-tokens 64 --runs 1 $(prompt_texts); }
+  grep -E '^\|' $o/parity*.out | tee -a $o/log.txt
+  big_grid "$X"; wait_export 3; arch_bench qwen3; arch_bench gemma3
   exit 0
 fi
 
-# QUICK=9 (issue 18): where a verification pass of several tokens per row goes at batch 32 on the 1.1B fp16 shape: plain,
-# self and lookup at 32 x 7,936 through the multi-row causal graph with ONNX Runtime's default kernel choice (Attention
-# skips flash for a causal pass whose queries are fewer than the keys and takes memory-efficient attention, which expands
-# GQA's KV heads), with sdpa_kernel=17 (flash + unfused only: the unfused kernel reads GQA's heads in place), and through
-# the general graph (--fused-attention off); then the family tokenizers end to end, the phi-4-mini shape's bench, and
-# the demo-code grid of QUICK=8 PART=b.
+# QUICK=9: a verification pass at 32 x 7,936 on the 1.1B shape with ONNX Runtime's default attention kernels, with
+# sdpa_kernel=17 (flash and unfused only) and through the general graph (--fused-attention off); the family fixtures'
+# transformers side ($OUT/family_e2e); the phi-4-mini shape; the demo grid.
 if [ "${QUICK:-0}" = 9 ]; then
-  texts=$(ls tools/train/*.py tools/*/*.py tools/*/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
-  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
-  V="bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context 7936 --max-tokens 48 --runs 1 $texts"
+  wait_export
+  V="bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context 7936 --max-tokens 48 --runs 1 $(prompt_texts)"
   TMO=100 run verify-mea $C $V --json $o/verify-mea.json
   CONDENSA_CUDA_OPTIONS="sdpa_kernel=17" TMO=100 run verify-unfused $C $V --json $o/verify-unfused.json
   TMO=100 run verify-general $C $V --fused-attention off --json $o/verify-general.json
   grep -E '^\| (none|self|lookup)' $o/verify-*.out | tee -a $o/log.txt
-  TMO=150 run family python3 tools/tokenizers/make_family_e2e_golden.py $out/family_e2e
-  B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
-  cat /tmp/r/export.done | tee -a $o/log.txt
-  [ -f /tmp/r/phi4/condensa.json ] && TMO=120 run arch-phi4 $C $B -m /tmp/r/phi4 --batch 1,32 --context 512,2048 --json $o/arch-phi4.json
-  grep -E '^\| /tmp' $o/arch-phi4.out | tee -a $o/log.txt
-  P="--provider cuda --precision fp16"; G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
-  TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-  TMO=60 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
-  TMO=${SPEC_TMO:-300} run spec $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m demo-code \
-    --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $texts --json $o/spec.json --chart $o/spec.svg
-  grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+  TMO=150 run family python3 tools/tokenizers/make_family_e2e_golden.py /tmp/family_e2e
+  (cd /tmp && tar czf $out/family_e2e.tgz family_e2e)   # one file: a device call returns a limited number
+  wait_export 4; arch_bench phi4; demo_grid
   exit 0
 fi
 
-# QUICK=10 (issue 18): what a multi-row verification pass spends, on the 1.1B fp16 shape at batch 32: plain and lookup at
-# 1,024 and 7,936 tokens with ONNX Runtime's default attention kernels and with ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
-# (the unfused kernel), then Nsight Compute's time of every attention, scatter and copy kernel of uncaptured verification
-# passes at 32 x 1,024 (ncu_by_kernel in $o/ncu-verify.txt).
+# QUICK=10: plain and lookup on the 1.1B shape at 32 x 1,024 and 7,936 with the default kernels and with
+# ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1, then Nsight Compute's time of the attention-side kernels of uncaptured
+# verification passes at 32 x 1,024 (ncu_by_kernel.py -> $o/ncu-verify.txt).
 if [ "${QUICK:-0}" = 10 ]; then
-  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
-  texts=$(ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
-  V="bench --speculative none,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --max-tokens 32 --runs 1 $texts"
+  wait_export
+  V="bench --speculative none,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --max-tokens 32 --runs 1 $(prompt_texts)"
   for c in 1024 7936; do
     TMO=90 run v-default-$c $C $V --context $c
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=90 run v-nomea-$c $C $V --context $c
@@ -160,42 +147,16 @@ if [ "${QUICK:-0}" = 10 ]; then
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen)"
   TMO=240 run ncu-verify $NCU $K --log-file $o/ncu-verify.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
-    --context 1024 --max-tokens 6 --runs 1 --graph-capture off $texts
-  python3 - $o/ncu-verify.csv > $o/ncu-verify.txt <<'PY'
-import csv, collections, sys
-rows = list(csv.reader(open(sys.argv[1])))
-head = next(i for i, r in enumerate(rows) if "Kernel Name" in r)
-cols = rows[head]; k, t = cols.index("Kernel Name"), cols.index("gpu__time_duration.sum")
-total = collections.Counter(); count = collections.Counter()
-for r in rows[head + 2:]:
-    if len(r) > t and r[t].replace(".", "").isdigit():
-        name = r[k].split("(")[0][-90:]; total[name] += float(r[t]); count[name] += 1
-print(f"{sum(count.values())} kernels, {sum(total.values()) / 1e6:.1f} ms in all")
-for name, ns in total.most_common(40):
-    print(f"{ns / 1e6:9.3f} ms {count[name]:6d} x {ns / count[name] / 1e3:9.1f} us  {name}")
-PY
-  head -45 $o/ncu-verify.txt | tee -a $o/log.txt
+    --context 1024 --max-tokens 6 --runs 1 --graph-capture off $(prompt_texts)
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-verify.csv > $o/ncu-verify.txt; head -45 $o/ncu-verify.txt | tee -a $o/log.txt
   exit 0
 fi
 
-# QUICK=11 (issues 18 and 20): the longrope golden (tools/train/golden_longrope.py -> $OUT/longrope), then issue 18's
-# grids with batch generation's cache sized up front (no reallocation mid-decode): the 1.1B fp16 shape's cost grid
-# (plain, self, lookup at 1 and 32 x 1,024 and 7,936) and the demo-code grid (every mode, 1, 8, 32 x 1,024 and 7,936).
+# QUICK=11: the longrope golden (tools/train/golden_longrope.py -> $OUT/longrope), then the 1.1B cost grid and the demo
+# grid with batch generation's cache sized up front (round 8's tables).
 if [ "${QUICK:-0}" = 11 ]; then
   TMO=120 run longrope python3 tools/train/golden_longrope.py --out $out/longrope
-  texts=$(ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' ')
-  for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
-  G="--batch 1,32 --context 1024,7936"
-  TMO=90 run cal-big $C calibrate -m /tmp/r/fp16 --provider cuda --sinks 16 --window 256 $G
-  TMO=200 run spec-big $C bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda $G --max-tokens 64 --runs 1 $texts \
-    --json $o/spec-big.json
-  grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
-  P="--provider cuda --precision fp16"; G="--batch 1,8,32 --context 1024,7936"
-  TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-  TMO=60 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
-  TMO=${SPEC_TMO:-270} run spec $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code \
-    --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $texts --json $o/spec.json --chart $o/spec.svg
-  grep -E '^\|' $o/spec.out | tee -a $o/log.txt
+  big_grid; demo_grid
   exit 0
 fi
 
