@@ -55,9 +55,7 @@ public sealed class FusedAttentionTests
         using var general = DecoderModel.Load(export, new SessionSettings { FusedAttention = false });
         Assert.IsFalse(general.FusedAttention);
         var vocab = fused.Manifest.VocabSize;
-        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
-        var tokens = new int[3 * 7];
-        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+        var tokens = RaggedPrompts();
 
         using var a = fused.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
         using var c = general.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
@@ -144,9 +142,7 @@ public sealed class FusedAttentionTests
         using var general = DecoderModel.Load(export, new SessionSettings { FusedAttention = false });
         Assert.IsNotNull(fused.Manifest.CausalRowsGraph, "the export has the multi-row causal graph");
         var vocab = fused.Manifest.VocabSize;
-        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
-        var tokens = new int[3 * 7];
-        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+        var tokens = RaggedPrompts();
 
         using var a = fused.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
         using var c = general.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });
@@ -187,6 +183,15 @@ public sealed class FusedAttentionTests
         StringAssert.Contains(error.Message, "--provider cuda");
         Assert.AreEqual(KvDataType.BFloat16, ModelManifest.Load(export).KvType);
         Assert.AreEqual(2L * 2 * 2 * 16 * 2, ModelManifest.Load(export).KvBytesPerToken, "2 bytes an element: K and V, 2 layers, 2 heads, 16 dims");
+    }
+
+    // Three prompts of 7, 3 and 5 tokens as one [3, 7] block (counts [7, 3, 5]), the rest padding.
+    private static int[] RaggedPrompts()
+    {
+        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
+        var tokens = new int[3 * 7];
+        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+        return tokens;
     }
 
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
