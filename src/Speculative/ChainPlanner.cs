@@ -3,13 +3,13 @@ using Condensa.Speculative.Trees;
 namespace Condensa.Speculative;
 
 /// <summary>Chain speculation's planner: γ from the <see cref="GammaController"/> (fixed, or adapted to measured
-/// acceptance and step times), as a chain of γ drafted tokens.</summary>
+/// acceptance and step times), as a chain of γ drafted tokens (γ = 0: the root alone, a plain decoding pass).</summary>
 public sealed class ChainPlanner : IDraftPlanner
 {
     private readonly GammaController _gamma;
     private readonly TreeShape?[] _chains;   // by γ, built on first use
 
-    /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 1..<paramref name="maxGamma"/>.</summary>
+    /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>.</summary>
     public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma)
     {
         _gamma = new GammaController(gamma, maxGamma);

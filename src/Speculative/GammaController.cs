@@ -4,7 +4,10 @@ namespace Condensa.Speculative;
 /// Chooses the draft length γ from measurements: the acceptance rate α of drafted tokens, the time of one draft
 /// step and the verify time as a function of γ (a line fitted to recent passes). It maximises expected tokens per
 /// second, Ω(γ, α) / (γ·t_draft + t_verify(γ)), and re-decides every round, so as the context grows and
-/// verification slows the choice follows. A fixed γ bypasses all of this.
+/// verification slows the choice follows. γ = 0 is plain decoding (a round of the root alone, one target pass), chosen
+/// where its measured pass beats every γ: on cuda at batch 32 a verification of several tokens costs several plain
+/// steps (docs/benchmarks.md, round 8), and speculation should then cost nothing rather than lose. A fixed γ bypasses all
+/// of this.
 /// </summary>
 public sealed class GammaController
 {
@@ -17,7 +20,7 @@ public sealed class GammaController
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
     private int _rounds;
 
-    /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 1..max.</summary>
+    /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max.</summary>
     public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma)
     {
         if (fixedGamma is < 1) throw new ArgumentOutOfRangeException(nameof(fixedGamma), fixedGamma, "gamma must be >= 1");
@@ -54,9 +57,10 @@ public sealed class GammaController
         var measured = Enumerable.Range(1, _max).Where(i => !double.IsNaN(_verifySeconds[i])).ToArray();
         if (measured.Length < 2)
             return measured.Length == 0 ? Math.Min(4, _max) : (measured[0] < _max ? measured[0] + 1 : measured[0] - 1);  // get a second point
-        // Every 16th round probe a neighbour of the best, so the verify-time fit stays current.
+        if (double.IsNaN(_verifySeconds[0])) return 0;   // and one plain pass, what speculation must beat
+        // Every 16th round probe a neighbour of the best (γ = 0's is 1), so the verify-time fit and the plain pass stay current.
         var best = Best(measured);
-        if (_rounds % 16 == 15) return Math.Clamp(best + (_rounds / 16 % 2 == 0 ? 1 : -1), 1, _max);
+        if (_rounds % 16 == 15) return best == 0 ? 1 : Math.Clamp(best + (_rounds / 16 % 2 == 0 ? 1 : -1), 0, _max);
         return best;
     }
 
@@ -64,8 +68,7 @@ public sealed class GammaController
     {
         var (a, b) = FitVerifyTime(measured);
         var draft = double.IsNaN(_draftSeconds) ? 0 : _draftSeconds;
-        var best = 1;
-        var bestRate = double.MinValue;
+        var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
         for (var g = 1; g <= _max; g++)
         {
             var rate = AcceptanceMath.ExpectedTokensPerRound(g, Alpha) / (g * draft + Math.Max(a + b * g, 1e-9));

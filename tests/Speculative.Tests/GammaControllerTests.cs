@@ -28,6 +28,29 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_VerificationCostingSeveralPlainSteps_ChoosesPlainDecoding()
+    {
+        // round 8's 1.1B shape at 32 x 7,936: a plain step 3 ms, a verification ~21 ms whatever γ, drafts free (lookup)
+        var losing = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 21);
+        Assert.AreEqual(0, losing.Next(), "no γ beats one token per 3 ms");
+        var paying = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 3.5);
+        Assert.IsGreaterThan(0, paying.Next(), "a verification near a plain step's cost pays");
+    }
+
+    [TestMethod]
+    public void Next_Adaptive_MeasuresAPlainPassBeforeChoosing()
+    {
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        var first = controller.Next();
+        controller.Observe(first, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
+        var second = controller.Next();
+        controller.Observe(second, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
+        Assert.AreEqual(0, controller.Next(), "with two γ measured, one plain pass sets what drafting must beat");
+        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(4));
+        Assert.IsGreaterThan(0, controller.Next(), "80 % acceptance at 5 ms a round beats one token per 4 ms");
+    }
+
+    [TestMethod]
     public void ExpectedTokensPerRound_MatchesClosedForm()
     {
         Assert.AreEqual(1.0, AcceptanceMath.ExpectedTokensPerRound(4, 0), 1e-12);
@@ -36,13 +59,13 @@ public sealed class GammaControllerTests
         Assert.AreEqual(3.0, AcceptanceMath.Speedup(2, 1.0, draftStep: 0, verify: 1, targetStep: 1), 1e-12);
     }
 
-    /// <summary>A controller fed 40 rounds over γ = 1..8 with the given acceptance and step times.</summary>
+    /// <summary>A controller fed 45 rounds over γ = 0..8 (0: plain decoding, no drafts) with the given acceptance and step times.</summary>
     private static GammaController Trained(double acceptance, double draftMs, Func<int, double> verifyMs)
     {
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        for (var round = 0; round < 40; round++)
+        for (var round = 0; round < 45; round++)
         {
-            var gamma = round % 8 + 1;
+            var gamma = round % 9;
             controller.Observe(gamma, proposed: 100 * gamma, accepted: (int)(100 * gamma * acceptance),
                 TimeSpan.FromMilliseconds(draftMs * gamma), TimeSpan.FromMilliseconds(verifyMs(gamma)));
         }
