@@ -160,6 +160,15 @@ if [ "${QUICK:-0}" = 11 ]; then
   exit 0
 fi
 
+# QUICK=13 (issue 18): adaptive γ with plain decoding (γ = 0) among its choices, on the float16 demo models: plain, self,
+# draft and lookup chains at batch 1 and 32 x 1,024 and 7,936 (chains need no calibration; the controller measures).
+if [ "${QUICK:-0}" = 13 ]; then
+  TMO=${SPEC_TMO:-200} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
+  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
