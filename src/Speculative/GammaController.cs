@@ -18,6 +18,8 @@ public sealed class GammaController
     private double _accepted = 3, _proposed = 4;       // prior α = 0.75 until rounds are measured
     private double _draftSeconds = double.NaN;          // per drafted token
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
+    private readonly int[] _verifyRounds;               // rounds measured per γ
+    private int _draftRounds;
     private int _rounds;
 
     /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max.</summary>
@@ -28,6 +30,7 @@ public sealed class GammaController
         _fixed = fixedGamma;
         _max = Math.Max(maxGamma, fixedGamma ?? 1);
         _verifySeconds = new double[_max + 1];
+        _verifyRounds = new int[_max + 1];
         Array.Fill(_verifySeconds, double.NaN);
     }
 
@@ -46,8 +49,8 @@ public sealed class GammaController
             _accepted = (1 - Smoothing) * _accepted + Smoothing * accepted;
             _proposed = (1 - Smoothing) * _proposed + Smoothing * proposed;
         }
-        if (gamma > 0 && draft > TimeSpan.Zero) _draftSeconds = Ema(_draftSeconds, draft.TotalSeconds / gamma);
-        _verifySeconds[gamma] = Ema(_verifySeconds[gamma], verify.TotalSeconds);
+        if (gamma > 0 && draft > TimeSpan.Zero) _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
+        _verifySeconds[gamma] = Measure(_verifySeconds[gamma], ++_verifyRounds[gamma], verify.TotalSeconds);
     }
 
     /// <summary>γ for the next round.</summary>
@@ -91,5 +94,8 @@ public sealed class GammaController
         return ((sy - b * sx) / n, b);
     }
 
-    private static double Ema(double old, double value) => double.IsNaN(old) ? value : (1 - Smoothing) * old + Smoothing * value;
+    // The n-th measurement of a time. The first stands in until a second replaces it: a pass of a length the model has not
+    // run yet may include a CUDA graph capture, many steps long, and an average seeded with it would keep that length (a
+    // plain pass among them) looking slow for rounds after.
+    private static double Measure(double old, int n, double value) => n <= 2 ? value : (1 - Smoothing) * old + Smoothing * value;
 }

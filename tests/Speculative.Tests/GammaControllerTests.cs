@@ -51,6 +51,18 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_FirstPlainPassSlowedByACapture_StillChoosesPlainOnceMeasuredAgain()
+    {
+        // drafting loses (verify 21 ms a round, plain 3 ms), but the first plain pass captured a CUDA graph (40 ms)
+        var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => 21, rounds: 18, skipPlain: true);
+        Assert.AreEqual(0, controller.Next(), "the plain pass is measured before choosing");
+        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(40));
+        Assert.AreNotEqual(0, controller.Next(), "one slow plain pass: drafting looks better");
+        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(3));
+        Assert.AreEqual(0, controller.Next(), "the second plain pass replaces the first");
+    }
+
+    [TestMethod]
     public void ExpectedTokensPerRound_MatchesClosedForm()
     {
         Assert.AreEqual(1.0, AcceptanceMath.ExpectedTokensPerRound(4, 0), 1e-12);
@@ -59,13 +71,14 @@ public sealed class GammaControllerTests
         Assert.AreEqual(3.0, AcceptanceMath.Speedup(2, 1.0, draftStep: 0, verify: 1, targetStep: 1), 1e-12);
     }
 
-    /// <summary>A controller fed 45 rounds over γ = 0..8 (0: plain decoding, no drafts) with the given acceptance and step times.</summary>
-    private static GammaController Trained(double acceptance, double draftMs, Func<int, double> verifyMs)
+    /// <summary>A controller fed rounds over γ = 0..8 (0: plain decoding, no drafts; left out with <paramref name="skipPlain"/>)
+    /// with the given acceptance and step times.</summary>
+    private static GammaController Trained(double acceptance, double draftMs, Func<int, double> verifyMs, int rounds = 45, bool skipPlain = false)
     {
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        for (var round = 0; round < 45; round++)
+        for (var round = 0; round < rounds; round++)
         {
-            var gamma = round % 9;
+            var gamma = skipPlain ? round % 8 + 1 : round % 9;
             controller.Observe(gamma, proposed: 100 * gamma, accepted: (int)(100 * gamma * acceptance),
                 TimeSpan.FromMilliseconds(draftMs * gamma), TimeSpan.FromMilliseconds(verifyMs(gamma)));
         }
