@@ -40,7 +40,7 @@ internal static class BenchCommand
             Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup,tree-draft,tree-self); --context is then the prompt length",
         };
         var draftModel = new Option<string?>("--draft") { Description = "Draft model for the draft mode (default: the catalog's pairing)" };
-        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto or N", DefaultValueFactory = _ => "auto" };
+        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (0, plain decoding, among its choices) or N", DefaultValueFactory = _ => "auto" };
         var promptFiles = new Option<string[]>("--prompt-file") { Description = "Text the speculative prompts are cut from (repeatable)", AllowMultipleArgumentsPerToken = true };
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };

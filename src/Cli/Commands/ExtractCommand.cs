@@ -34,7 +34,7 @@ internal static class ExtractCommand
             DefaultValueFactory = _ => Lookup,
         };
         speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup);
-        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times) or N", DefaultValueFactory = _ => "auto" };
+        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
         var shard = new Option<string?>("--shard") { Description = "i/N: take only records whose line (or file) index is i mod N, 0 <= i < N" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted job: keep the output's complete records, redo the rest" };
 
