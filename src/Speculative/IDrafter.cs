@@ -29,9 +29,10 @@ public interface IDrafter : IDisposable
     /// <summary>
     /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:
     /// the k-th child of a node is the k-th token drawn without replacement) and no deeper than output.DepthLimits[b].
-    /// rows[b] holds row b's committed tokens; its last token is the root and is not in the target cache yet.
+    /// rows[b] holds row b's committed tokens; its last token is the root and is not in the <paramref name="target"/>
+    /// cache yet (which holds the others).
     /// </summary>
-    void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output);
+    void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output);
 
     /// <summary>After verification: drafts.Path(b) is row b's accepted path (root first), which the target cache now
     /// holds from lengthsBefore[b] (the root's position) on.</summary>

@@ -104,22 +104,28 @@ public sealed class ModelDrafter : IDrafter
     }
 
     /// <inheritdoc />
-    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+    public void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
     {
+        ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(shape);
         if (shape.Count > output.MaxNodes) throw new ArgumentException($"a {shape.Count}-node tree exceeds the buffers' {output.MaxNodes}", nameof(shape));
         output.HasDistributions = _sample;
         EnsureBuffers(rows.Count, output.MaxNodes);
         var drafts = false;
         for (var b = 0; b < rows.Count; b++) drafts |= active[b] && output.DepthLimits[b] > 0;
-        if (shape.Depth == 0 || !drafts) ProposeRootOnly(rows, active, output);
-        else if (shape.Count == shape.Depth + 1) ProposeChain(rows, active, shape, output);
+        if (shape.Depth == 0 || !drafts)
+        {
+            ProposeRootOnly(rows, active, output);
+            return;
+        }
+        if (_selfSpeculation) TakeTargetEntries(target, active);
+        if (shape.Count == shape.Depth + 1) ProposeChain(rows, active, shape, output);
         else ProposeTree(rows, active, shape, output);
     }
 
     // A root-only tree (the planner found drafting not worth its cost, or no row has room for a draft) drafts nothing: no
-    // catch-up either, so the round
-    // costs one target pass as plain decoding does; the draft catches up when a tree next needs it.
+    // catch-up and, for a budget, no copy of the target's new entry either (Commit), so the round costs one target pass
+    // as plain decoding does; the draft catches up when a tree next needs it.
     private void ProposeRootOnly(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeDrafts output)
     {
         for (var b = 0; b < rows.Count; b++)
@@ -223,9 +229,10 @@ public sealed class ModelDrafter : IDrafter
             if (_selfSpeculation)
             {
                 // The target's (full-context) KV of the root and accepted drafts replaces the draft's own entries: rewind here,
-                // copy every row's below in one go (one copy run on a device, not one per row).
+                // copy every row's below in one go (one copy run on a device, not one per row). A round of the root alone
+                // copies nothing: the budget takes what it lacks when it next drafts (TakeTargetEntries).
                 _cache.RewindTo(b, Math.Min(lengthsBefore[b], _cache.Lengths[b]));
-                if (_cache.Lengths[b] == lengthsBefore[b]) _counts[b] = path.Length;
+                if (drafts.Trees[b].Count > 1 && _cache.Lengths[b] == lengthsBefore[b]) _counts[b] = path.Length;
                 continue;
             }
             // The draft holds the nodes it fed; keep the accepted ones (a prefix of the path, which may end in an unfed leaf:
@@ -235,6 +242,19 @@ public sealed class ModelDrafter : IDrafter
             _cache.KeepPath(b, _starts[b], path[..kept]);
         }
         if (_selfSpeculation) target.CopyLastPassInto(_cache, _counts);
+    }
+
+    // Self-speculation after rounds of the root alone, which left the budget behind the target: every entry the target
+    // gained since, in one copy (the target writes in place, so each row's last entries are the missing ones).
+    private void TakeTargetEntries(KvCache target, ReadOnlySpan<bool> active)
+    {
+        var behind = false;
+        for (var b = 0; b < _counts.Length; b++)
+        {
+            _counts[b] = active[b] ? target.Lengths[b] - _cache.Lengths[b] : 0;
+            behind |= _counts[b] > 0;
+        }
+        if (behind) target.CopyLastPassInto(_cache, _counts);
     }
 
     /// <summary>Draws the children of one node: without replacement from q (sampling) or the top-ranked tokens (greedy).</summary>

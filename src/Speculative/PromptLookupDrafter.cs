@@ -1,3 +1,4 @@
+using Condensa.Runtime;
 using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
@@ -25,7 +26,7 @@ public sealed class PromptLookupDrafter : IDrafter
     public string Name => "lookup";
 
     /// <inheritdoc />
-    public void Propose(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+    public void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
     {
         output.HasDistributions = false;
         if (_draft.Length < output.MaxNodes) _draft = new int[output.MaxNodes];

@@ -78,7 +78,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
         // 1) the shape for this batch and context; a proposal per decoding row, cut to the room left in its context
         var shape = _planner.Next(activeRows, context);
         var clock = Stopwatch.StartNew();
-        _drafter.Propose(_histories, _active, shape, drafts);
+        _drafter.Propose(cache, _histories, _active, shape, drafts);
         var draftTime = clock.Elapsed;
         clock.Restart();
         var (seqLen, chains) = (0, true);

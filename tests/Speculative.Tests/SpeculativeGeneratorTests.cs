@@ -1,3 +1,4 @@
+using Condensa.Speculative.Trees;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Runtime.Sampling;
@@ -80,6 +81,37 @@ public sealed class SpeculativeGeneratorTests
             CollectionAssert.AreEqual(alone.Tokens.ToArray(), result.Tokens.ToArray(), $"document {result.Id}");
         }
         Assert.IsGreaterThan(0, stats.Accepted);
+    }
+
+    [TestMethod]
+    public void SelfSpeculationDrafter_RoundsOfTheRootAlone_CopyNothingAndTheBudgetCatchesUpWhenItNextDrafts()
+    {
+        // Every other round is plain decoding (γ = 0): it leaves the budget behind, and the next drafting round takes the
+        // target's missing entries in one copy. Lossless, and the draft still feeds only what it proposes: a budget that
+        // caught up by recomputing the skipped tokens would feed more.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 40 };
+        var prompts = Prompts(2);
+        var plain = new Generator(target).GenerateBatch(prompts, generation);
+        using var drafter = ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), 4, batchSize: 2,
+            generation.Sampling);
+        var stats = new SpeculativeStats();
+        using var step = new SpeculativeDecodeStep(drafter, new AlternatingPlanner(), stats: stats);
+
+        var speculative = new Generator(target, step).GenerateBatch(prompts, generation);
+
+        for (var b = 0; b < prompts.Length; b++)
+            CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
+        Assert.AreEqual((long)stats.Proposed, drafter.TokensFed);
+        Assert.IsGreaterThan(0, stats.Accepted, "drafts from the caught-up budget are accepted");
+    }
+
+    // γ = 3 and γ = 0 (the root alone) in turn.
+    private sealed class AlternatingPlanner : IDraftPlanner
+    {
+        private int _round;
+        public int MaxNodes => 4;
+        public TreeShape Next(int activeRows, int context) => TreeShape.Chain(_round++ % 2 == 0 ? 3 : 0);
     }
 
     [TestMethod]
