@@ -485,17 +485,8 @@ def render_chat(hf, template, tok_config, messages, kwargs):
             log(f"  apply_chat_template returned {type(rendered).__name__}, not str")
         except Exception:
             log(f"  apply_chat_template failed:\n{traceback.format_exc()}")
-    import jinja2.ext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    def raise_exception(message):
-        raise ValueError(message)
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
-    env.filters["tojson"] = lambda x, indent=None: json.dumps(x, ensure_ascii=False, indent=indent)
-    env.globals["raise_exception"] = raise_exception
-    rendered = env.from_string(template).render(messages=copy.deepcopy(messages), add_generation_prompt=True,
-                                                bos_token=tok_config.get("bos_token") or "", eos_token=tok_config.get("eos_token") or "",
-                                                **kwargs)
+    rendered = mg.jinja_render(template, copy.deepcopy(messages), True, tok_config.get("bos_token"), tok_config.get("eos_token"),
+                               **kwargs)
     return rendered, "jinja2"
 
 

@@ -503,14 +503,22 @@ def render_chat(template, bos, eos, messages, add_generation_prompt, tok_obj):
         log(f"apply_chat_template returned {type(rendered).__name__}, not str")
     except Exception:
         log(f"apply_chat_template failed:\n{traceback.format_exc()}")
+    return jinja_render(template, messages, add_generation_prompt, bos, eos), "jinja2"
+
+
+def jinja_render(template, messages, add_generation_prompt, bos, eos, **kwargs):
+    """A chat template rendered in the Jinja environment transformers sets up for one (trim_blocks, lstrip_blocks,
+    loop controls, tojson, raise_exception), for where apply_chat_template is unavailable."""
+    import jinja2.ext
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     def raise_exception(msg):
         raise ValueError(msg)
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    env.filters["tojson"] = lambda x, indent=None: json.dumps(x, ensure_ascii=False, indent=indent)
     env.globals["raise_exception"] = raise_exception
     return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                            bos_token=bos or "", eos_token=eos), "jinja2"
+                                            bos_token=bos or "", eos_token=eos or "", **kwargs)
 
 
 def make_chat(out, tok_obj):
