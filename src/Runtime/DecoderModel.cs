@@ -184,7 +184,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         //    outputs land in the workspace
         if (causal)
         {
-            _sessions.RunCausal(ws, rows: seqLen > 1 && batch > 1);
+            _sessions.RunCausal(ws, rows: TakesRowsGraph(seqLen, batch));
         }
         else if (_condensation.IsIterative)
         {
@@ -246,7 +246,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (seqLen != 1 && cache.BatchSize != 1 && !_sessions.CausalRows) return false;
+        if (TakesRowsGraph(seqLen, cache.BatchSize) && !_sessions.CausalRows) return false;
         var limit = CausalTotal(cache);
         var longest = 0;
         foreach (var length in cache.Lengths)
@@ -256,6 +256,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true;
     }
+
+    // A causal pass GroupQueryAttention refuses ("batch_size must be 1 when sequence_length > 1 and past context is
+    // given"): several tokens in several rows, the multi-row causal graph's.
+    private static bool TakesRowsGraph(int seqLen, int batch) => seqLen > 1 && batch > 1;
 
     // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
     // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x

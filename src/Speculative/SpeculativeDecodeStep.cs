@@ -77,10 +77,10 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
 
         // 1) the shape for this batch and context; a proposal per decoding row, cut to the room left in its context
         var shape = _planner.Next(activeRows, context);
-        var clock = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();   // timestamps, not a Stopwatch per round
         _drafter.Propose(cache, _histories, _active, shape, drafts);
-        var draftTime = clock.Elapsed;
-        clock.Restart();
+        var draftTime = Stopwatch.GetElapsedTime(start);
+        start = Stopwatch.GetTimestamp();
         var (seqLen, chains) = (0, true);
         for (var b = 0; b < batch; b++)
         {
@@ -119,7 +119,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
         for (var b = 0; b < batch; b++)
             if (_active[b]) cache.KeepPath(b, _lengthsBefore[b], drafts.Path(b));
         _drafter.Commit(cache, _lengthsBefore, drafts, _active);
-        var verifyTime = clock.Elapsed;
+        var verifyTime = Stopwatch.GetElapsedTime(start);
 
         // 4) emit the accepted drafts and the token after them; the loop applies the stop and length rules
         var (proposed, accepted) = (0, 0);

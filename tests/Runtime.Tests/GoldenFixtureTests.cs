@@ -2,6 +2,7 @@ using System.Text.Json;
 using Condensa.Export;
 using Condensa.Runtime.Generation;
 using Condensa.TestSupport;
+using static Condensa.Runtime.Tests.GoldenCheckpoints;
 
 namespace Condensa.Runtime.Tests;
 
@@ -118,7 +119,4 @@ public sealed class GoldenFixtureTests
         CollectionAssert.AreEqual(want, got, $"{name} greedy tokens");
     }
 
-    private static int[] Ints(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Condensa.Export;
 using Condensa.Runtime.Generation;
 using Condensa.TestSupport;
+using static Condensa.Runtime.Tests.GoldenCheckpoints;
 
 namespace Condensa.Runtime.Tests;
 
@@ -18,15 +18,7 @@ namespace Condensa.Runtime.Tests;
 public sealed class LongRopeGoldenTests
 {
     private const double Tolerance = 1e-4;
-    private static string Checkpoint => Path.Combine(RepositoryPaths.TestData, "golden", "phi3");
-    private static string GoldenFile => Path.Combine(RepositoryPaths.TestData, "golden", "phi3_longrope", "golden.json");
-
-    private static readonly Lazy<string> Export = new(() =>
-    {
-        var dir = Path.Combine(Directory.CreateTempSubdirectory("condensa-golden-longrope-").FullName, "phi3");
-        CheckpointExporter.Export(Checkpoint, dir, new ExportOptions());
-        return dir;
-    });
+    private static string GoldenFile => Path.Combine(GoldenCheckpoints.Folder("phi3_longrope"), "golden.json");
 
     [TestMethod]
     [DataRow(null)]
@@ -35,7 +27,7 @@ public sealed class LongRopeGoldenTests
     {
         using var golden = JsonDocument.Parse(File.ReadAllText(GoldenFile));
         var root = golden.RootElement;
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = fusedAttention });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = fusedAttention });
         var ids = Ints(root.GetProperty("input_ids"));
         var vocab = model.Manifest.VocabSize;
         using var cache = model.CreateCache(1);
@@ -56,7 +48,7 @@ public sealed class LongRopeGoldenTests
     {
         using var golden = JsonDocument.Parse(File.ReadAllText(GoldenFile));
         var root = golden.RootElement;
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = fusedAttention });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = fusedAttention });
         var prompt = Ints(root.GetProperty("greedy_prompt"));
         var tokens = Ints(root.GetProperty("cached_tokens"));
         var expected = root.GetProperty("cached_logits");
@@ -83,7 +75,7 @@ public sealed class LongRopeGoldenTests
     {
         using var golden = JsonDocument.Parse(File.ReadAllText(GoldenFile));
         var root = golden.RootElement;
-        using var model = DecoderModel.Load(Export.Value);
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export);
         var sequence = Ints(root.GetProperty("greedy_prompt")).ToList();
         var tokens = Ints(root.GetProperty("recompute_tokens"));
         var expected = root.GetProperty("recompute_logits");
@@ -98,7 +90,4 @@ public sealed class LongRopeGoldenTests
         }
     }
 
-    private static int[] Ints(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

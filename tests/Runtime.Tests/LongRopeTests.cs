@@ -16,21 +16,14 @@ public sealed class LongRopeTests
 {
     private const int Original = 64;
     private const double Tolerance = 1e-4;
-    private static string Checkpoint => Path.Combine(RepositoryPaths.TestData, "golden", "phi3");
-
-    private static readonly Lazy<string> Export = new(() =>
-    {
-        var dir = Path.Combine(Directory.CreateTempSubdirectory("condensa-longrope-").FullName, "phi3");
-        CheckpointExporter.Export(Checkpoint, dir, new ExportOptions());
-        return dir;
-    });
+    private static string Checkpoint => GoldenCheckpoints.Phi3;
 
     private static readonly Lazy<ReferenceModel> Reference = new(() => new ReferenceModel(Checkpoint));
 
     [TestMethod]
     public void Export_Longrope_ReachesMaxPositionsAndStopsTheCausalGraphsAtTheOriginalContext()
     {
-        var manifest = ModelManifest.Load(Export.Value);
+        var manifest = ModelManifest.Load(GoldenCheckpoints.Phi3Export);
 
         Assert.AreEqual(256, manifest.MaxContext, "max_position_embeddings, not the original context");
         Assert.AreEqual(Original, manifest.CausalMaxContext);
@@ -45,7 +38,7 @@ public sealed class LongRopeTests
     [DataRow(100, true)]
     public void GeneralGraph_OnePass_LongFactorsExactlyWhenItsLargestPositionReachesTheOriginalContext(int length, bool longFactors)
     {
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = false });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = false });
         var ids = TinyModels.Ids(length, seed: 20, vocab: 256);
         using var cache = model.CreateCache(1);
 
@@ -62,7 +55,7 @@ public sealed class LongRopeTests
     [TestMethod]
     public void GeneralGraph_BatchOfShortAndLongRows_WholePassTakesTheLongFactors()
     {
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = false });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = false });
         var a = TinyModels.Ids(15, seed: 21, vocab: 256);
         var b = TinyModels.Ids(70, seed: 22, vocab: 256);
         using var cache = model.CreateCache(2);
@@ -95,7 +88,7 @@ public sealed class LongRopeTests
     [DataRow(false)]
     public void Decode_CrossingTheOriginalContext_MatchesPerCallSwitchingAndLeavesTheCausalGraph(bool? fusedAttention)
     {
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = fusedAttention });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = fusedAttention });
         Assert.AreEqual(fusedAttention != false, model.FusedAttention);
         var ids = TinyModels.Ids(78, seed: 23, vocab: 256);
         var expected = Reference.Value.Logits(ids, longFrom: Original);
@@ -117,7 +110,7 @@ public sealed class LongRopeTests
     [TestMethod]
     public void CausalRows_PassReachingTheOriginalContext_TakesTheGeneralGraph()
     {
-        using var model = DecoderModel.Load(Export.Value, new SessionSettings { FusedAttention = true });
+        using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = true });
         var rows = new[] { TinyModels.Ids(70, seed: 24, vocab: 256), TinyModels.Ids(70, seed: 25, vocab: 256) };
         var expected = rows.Select(r => Reference.Value.Logits(r, longFrom: 60)).ToArray();
         using var cache = model.CreateCache(2);
@@ -162,7 +155,7 @@ public sealed class LongRopeTests
             return [.. steps];
         }
 
-        CollectionAssert.AreEqual(Run(shortExport), Run(Export.Value));
+        CollectionAssert.AreEqual(Run(shortExport), Run(GoldenCheckpoints.Phi3Export));
     }
 
     private static int[] Batch(int s, int[] a, int[] b)

@@ -29,6 +29,7 @@ public sealed class DecodeLoop : IDisposable
     private readonly GenerationOptions _defaults;
     private readonly BatchRow[] _rows;
     private readonly Queue<BatchRow> _waiting = new();   // admitted rows whose prompt is not in the cache yet, oldest first
+    private readonly int _startGeneration;        // the cache's buffer generation when the loop took it
     private readonly int[] _one = [0];
     private int[] _chunk = [];
     private bool _exhausted;
@@ -48,7 +49,6 @@ public sealed class DecodeLoop : IDisposable
         bool keepsEntries = false, bool interleavePrefill = false)
     {
         (_model, _step, _cache, _source, _defaults, Stats) = (model, step, cache, source, defaults, stats);
-        _startGeneration = cache.Generation;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(cache);
@@ -57,6 +57,7 @@ public sealed class DecodeLoop : IDisposable
         ArgumentNullException.ThrowIfNull(stats);
         if (keepsEntries && cache.BatchSize != 1) throw new ArgumentException("only a batch-1 cache can keep a conversation", nameof(keepsEntries));
         (_keepsEntries, _interleavePrefill) = (keepsEntries, interleavePrefill);
+        _startGeneration = cache.Generation;
         _prefiller = cache.BatchSize > 1 ? new RowPrefiller(model) : null;
         _rows = [.. Enumerable.Range(0, cache.BatchSize).Select(b => new BatchRow(b))];
     }
@@ -250,8 +251,6 @@ public sealed class DecodeLoop : IDisposable
         Stats.KvBytesPerToken = _cache.BytesPerToken;
         Stats.KvReallocations = _cache.Generation - _startGeneration;
     }
-
-    private readonly int _startGeneration;   // the cache's buffer generation when the loop took it
 
     /// <summary>Why a request cannot run in <paramref name="row"/>, or null. The last generated token is never fed back,
     /// so the row's entries + prompt + max - 1 slots suffice.</summary>
