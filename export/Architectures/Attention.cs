@@ -60,28 +60,68 @@ internal static class Attention
 
     /// <summary>
     /// The multi-row causal graph's shared values, from seqlens_k (each row's length after the pass, minus one) and the
-    /// pass's input_ids [B, S]: the rotary caches, the rows' lengths and every new token's position. Every value is
-    /// computed on the device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot
-    /// replay): the S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
+    /// pass's input_ids [B, S]: the rotary caches, the rows' lengths, every new token's position and, for grouped-query
+    /// models, the causal bias of the grouped queries (<see cref="GroupedCausalBias"/>). Every value is computed on the
+    /// device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot replay): the
+    /// S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
     /// <code>
     ///   total = seqlens_k + 1 [B];  positions = total[:, None] - CumSum(ones [B, S], reverse) [B, S];  write = positions[:, 0] [B]
     /// </code>
     /// </summary>
-    public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds)
+    public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds,
+        string pastKey0)
     {
         var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);   // short rows read only
         using var _ = b.Scope("row_lengths");
         var i64 = TensorProto.Types.DataType.Int64;
         string lengths = b.Node("Cast", [GraphNames.SeqLensK], "seqlens/Cast", Attr.Int("to", (long)i64));                // [B]
         string total = b.Node("Add", [lengths, b.ConstInt64([1])], "total/Add");                                             // [B]
-        string ones = b.Node("ConstantOfShape", [b.Node("Shape", [inputIds], "ids/Shape")], "ones/ConstantOfShape",
-            Attr.Tensor("value", new TensorProto { DataType = (int)i64, Dims = { 1 }, Int64Data = { 1L } }));                                                                                  // [B, S]
-        string remaining = b.Node("CumSum", [ones, b.ConstInt64([1], scalar: true)], "remaining/CumSum", Attr.Int("reverse", 1)); // [B, S] = S - j
+        string remaining = b.Node("CumSum", [Ones(b, "ids", b.Node("Shape", [inputIds], "ids/Shape")), b.ConstInt64([1], scalar: true)],
+            "remaining/CumSum", Attr.Int("reverse", 1));                                                                     // [B, S] = S - j
         string positions = b.Node("Sub", [b.Node("Unsqueeze", [total, b.ConstInt64([1])], "total/Unsqueeze"), remaining],
             "positions/Sub");                                                                                                  // [B, S]
         string write = b.Node("Gather", [positions, b.ConstInt64([0], scalar: true)], "write/Gather", Attr.Int("axis", 1));   // [B]
-        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total));
+        int groups = config.NumHeads / config.NumKvHeads;
+        string? groupedBias = groups > 1 ? GroupedCausalBias(b, positions, pastKey0, groups, modelType) : null;
+        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total, groupedBias));
     }
+
+    /// <summary>
+    /// The bias [B, 1, G·S, C] of a pass's queries viewed as G·S rows per KV head (query head h = kvh·G + g, so the view
+    /// is a plain reshape and row r is new token r mod S): 0 where the row's token may see cache slot t (t at or before
+    /// its position), the type's floor elsewhere. Why view them so: ONNX Runtime's CUDA Attention reads the cache once per
+    /// query head for several query tokens (flash attention's forward kernel, no GQA packing), 8 times a decode step's
+    /// read on a 32-head, 4-KV-head model; as G·S rows of Hkv heads it reads it once per KV head, and the bias adds
+    /// G·S / (2·D) of that read (1/4 at S = 4, G = 8, D = 64). The bottom-right causal flag cannot stand in for it: it
+    /// would align row r, not token r mod S, with the last slot.
+    /// <code>
+    ///   slots = CumSum(ones [C], exclusive) [C];  rows = Tile(positions, [1, G]) [B, G·S]
+    ///   bias = Where(slots [1, 1, C] &lt;= rows [B, G·S, 1], 0, floor) -> Unsqueeze(1) [B, 1, G·S, C]
+    /// </code>
+    /// </summary>
+    private static string GroupedCausalBias(GraphBuilder b, string positions, string pastKey0, int groups, TensorProto.Types.DataType modelType)
+    {
+        using var _ = b.Scope("grouped_bias");
+        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
+            Attr.Int("exclusive", 1));                                                                                         // [C] = t
+        string rows = b.Node("Tile", [positions, b.ConstInt64([1, groups])], "rows/Tile");                                    // [B, G·S]
+        rows = b.Node("Unsqueeze", [rows, b.ConstInt64([2])], "rows/Unsqueeze");                                               // [B, G·S, 1]
+        string sees = b.Node("LessOrEqual", [slots, rows], "sees/LessOrEqual");                                                // [B, G·S, C]
+        string bias = b.Node("Where", [sees, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],
+            "bias/Where");                                                                                                     // [B, G·S, C]
+        return b.Node("Unsqueeze", [bias, b.ConstInt64([1])], "bias/Unsqueeze");                                               // [B, 1, G·S, C]
+    }
+
+    // A blocked slot's bias: float16's lowest finite value, or -1e30 in wider types. Finite, because CUTLASS's kernels
+    // scale scores by log2(e) before the softmax and an infinity there turns a row into NaN; -1e30 leaves exp() at 0.
+    private static float MaskFloor(TensorProto.Types.DataType modelType) =>
+        modelType == TensorProto.Types.DataType.Float16 ? -65504f : -1e30f;
+
+    // int64 ones of the given shape (a 1-D int64 tensor)
+    private static string Ones(GraphBuilder b, string scope, string shape) =>
+        b.Node("ConstantOfShape", [shape], $"{scope}/ConstantOfShape",
+            Attr.Tensor("value", new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { 1L } }));
 
     /// <summary>
     /// Views a bias [B, 1, S, T] for the core, in the current scope.

@@ -42,7 +42,9 @@ internal sealed record AttentionContext(
 /// <summary>Where the multi-row causal graph writes and how far it reads, per row.</summary>
 /// <param name="WriteIndex">int64 [B]: the slot of the row's first new token (its length before the pass).</param>
 /// <param name="Total">int64 [B]: the row's length after the pass, the slots Attention reads (nonpad_kv_seqlen).</param>
-internal sealed record CausalRowLengths(string WriteIndex, string Total);
+/// <param name="GroupedBias">[B, 1, G·S, C] the causal bias of the queries viewed as G·S rows per KV head, for a
+/// grouped-query model (<c>Attention.GroupedCausalBias</c>); null where each KV head has one query head.</param>
+internal sealed record CausalRowLengths(string WriteIndex, string Total, string? GroupedBias);
 
 /// <summary>A bias as the attention core consumes it.</summary>
 /// <param name="Bias">[B, 1, 1, S, T]: 0 admits, MaskValue (or less) blocks.</param>

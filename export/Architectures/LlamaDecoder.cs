@@ -115,7 +115,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         var ctx = graph switch
         {
             DecoderGraph.Causal => Attention.PrepareCausal(b, Config, ModelType),
-            DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds),
+            DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0])),
             _ => Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
         };
 
@@ -213,11 +213,11 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// in each of several rows: speculative verification at batch > 1): q and k rotated at each row's positions, k and v
     /// written into past.{layer} at each row's length by TensorScatter (present.{layer} is bound to the past buffer, so
     /// the write is in place), then Attention over the buffer's first seqlens_k + 1 slots of each row (nonpad_kv_seqlen),
-    /// causal from the bottom right, so new token j sees the past and new tokens 0..j. Returns [B, S, H·D].
+    /// so new token j sees the past and new tokens 0..j (<see cref="RowsAttention"/>). Returns [B, S, H·D].
     /// <code>
     ///   q, k, v -> RotaryEmbedding(q, k) -> heads [B,H,S,D], [B,Hkv,S,D] ×2
     ///   past.{l} -+-> TensorScatter(write index) -> present.{l} -+
-    ///   q ---------------------------------------------------------+-> Attention(is_causal, nonpad_kv_seqlen) -> [B,S,H·D]
+    ///   q -> [B,Hkv,G·S,D] ----------------------------------------+-> Attention(grouped bias, nonpad_kv_seqlen) -> [B,S,H·D]
     /// </code>
     /// </summary>
     private string CausalRowsAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
@@ -235,11 +235,25 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
         b.Output(GraphNames.PresentKey(layer), ModelType, B, kvHeads, C, headDim);                           // [B, Hkv, C, D]
         b.Output(GraphNames.PresentValue(layer), ModelType, B, kvHeads, C, headDim);                         // [B, Hkv, C, D]
-        var attributes = new List<AttributeProto> { Attr.Int("is_causal", 1), Attr.Int("q_num_heads", heads), Attr.Int("kv_num_heads", kvHeads) };
-        if (Config.QueryPreAttnScalar is not null) attributes.Add(Attr.Float("scale", (float)Config.AttentionScale));
-        string o = b.Node("Attention", [q, presentKey, presentValue, "", "", "", ctx.KvLengths.Total], "Attention", [.. attributes]); // [B, H, S, D]
+        string o = RowsAttention(b, ctx.KvLengths, q, presentKey, presentValue);                             // [B, H, S, D]
         o = b.Node("Transpose", [o], "out/Transpose", Attr.Ints("perm", 0, 2, 1, 3));                         // [B, S, H, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, 0, heads * headDim])], "out/Reshape");                  // [B, S, H·D]
+    }
+
+    /// <summary>Attention of q [B, H, S, D] over the rows' first Total slots: for a grouped-query model with the queries
+    /// viewed as G·S rows per KV head under the grouped causal bias (Attention.GroupedCausalBias says why), else causal
+    /// from the bottom right. Returns [B, H, S, D].</summary>
+    private string RowsAttention(GraphBuilder b, CausalRowLengths lengths, string q, string presentKey, string presentValue)
+    {
+        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        var scale = Config.QueryPreAttnScalar is not null ? new[] { Attr.Float("scale", (float)Config.AttentionScale) } : [];
+        if (lengths.GroupedBias is not { } bias)
+            return b.Node("Attention", [q, presentKey, presentValue, "", "", "", lengths.Total], "Attention",
+                [Attr.Int("is_causal", 1), .. scale]);                                                       // [B, H, S, D]
+        // the default scale is 1/sqrt(D) of the head size, which the view keeps
+        string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
+        string o = b.Node("Attention", [grouped, presentKey, presentValue, bias, "", "", lengths.Total], "Attention", scale); // [B, Hkv, G·S, D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
     }
 
     // num_heads, kv_num_heads, the rotation, and Gemma's score scale and soft-cap where the config sets them

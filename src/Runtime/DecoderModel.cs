@@ -246,7 +246,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (TakesRowsGraph(seqLen, cache.BatchSize) && !_sessions.CausalRows) return false;
+        if (TakesRowsGraph(seqLen, cache.BatchSize) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var limit = CausalTotal(cache);
         var longest = 0;
         foreach (var length in cache.Lengths)
@@ -260,6 +260,13 @@ public sealed class DecoderModel : IDecoder, IDisposable
     // A causal pass GroupQueryAttention refuses ("batch_size must be 1 when sequence_length > 1 and past context is
     // given"): several tokens in several rows, the multi-row causal graph's.
     private static bool TakesRowsGraph(int seqLen, int batch) => seqLen > 1 && batch > 1;
+
+    // The longest pass the multi-row causal graph takes. A grouped-query model's pass builds a causal bias of
+    // batch x G·seqLen x capacity elements and reads it once per KV head and layer (Attention.GroupedCausalBias): at 32
+    // tokens that is 3 times the cache read on a 32-head, 4-KV-head model with 64 dims (and 138 MB at batch 32 x 8K
+    // slots), still below the 8 reads of the ungrouped queries. Verification chains are far shorter; a longer pass at
+    // batch > 1 (a draft model's first catch-up) takes the general graph.
+    private const int RowsGraphMaxTokens = 32;
 
     // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
     // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x

@@ -15,8 +15,10 @@ namespace Condensa.Speculative;
 /// </summary>
 public sealed class ModelDrafter : IDrafter
 {
-    // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask.
-    private const int CatchUpChunk = 512;
+    // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask. At batch > 1 a pass of
+    // more than 32 tokens leaves the multi-row causal graph for the general one (DecoderModel.RowsGraphMaxTokens), so a
+    // batch's first catch-up over its prompts goes 32 tokens a pass.
+    private int CatchUpChunk => _cache.BatchSize > 1 ? 32 : 512;
     private readonly IDecoder _model;
     private readonly KvCache _cache;
     private readonly bool _selfSpeculation;

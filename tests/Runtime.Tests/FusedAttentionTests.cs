@@ -133,6 +133,20 @@ public sealed class FusedAttentionTests
     }
 
     [TestMethod]
+    public void Forward_Fused_AMultiRowPassPast32TokensTakesTheGeneralGraph()
+    {
+        // the grouped causal bias grows with the pass (batch x G·tokens x capacity), so long multi-row passes leave it
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export, Fused);
+        using var pair = model.CreateCache(2);
+        model.Forward(pair, [.. TinyModels.Ids(32, 8), .. TinyModels.Ids(32, 9)], [32, 32], LogitsSelection.LastPerRow);
+        Assert.IsTrue(model.CausalRowsGraphLoaded, "32 tokens in each of 2 rows run the multi-row causal graph");
+        Assert.IsFalse(model.GeneralGraphLoaded);
+        model.Forward(pair, [.. TinyModels.Ids(33, 8), .. TinyModels.Ids(33, 9)], [33, 33], LogitsSelection.LastPerRow);
+        Assert.IsTrue(model.GeneralGraphLoaded, "33 tokens in each of 2 rows take the general graph");
+    }
+
+    [TestMethod]
     [DataRow("llama")]
     [DataRow("qwen2")]
     public void Forward_MultiRowCausalGraph_EqualsGeneralGraphForRaggedChunksAndKeepsEachRowsEntries(string name)

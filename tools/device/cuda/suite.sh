@@ -169,6 +169,44 @@ if [ "${QUICK:-0}" = 13 ]; then
   exit 0
 fi
 
+# QUICK=14 (issue 18, exporter 10): the multi-row causal graph views a grouped-query model's queries as G·S rows per KV
+# head under a causal bias. Greedy parity of every speculative mode at batch 8 on the float16 demo models; fixed-γ rounds
+# (γ = 3: draft and verify ms per round) at 32 x 1,024 and 7,936 on the 1.1B shape and the demo models, with ONNX
+# Runtime's kernel choice (memory-efficient attention, which takes a bias) and with ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
+# (its unfused kernel: cuBLAS over the grouped rows); Nsight Compute's attention-side kernels of 32 x 1,024 verifications.
+if [ "${QUICK:-0}" = 14 ]; then
+  S="bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft --provider cuda --precision fp16"
+  TMO=120 run parity $C $S --batch 8 --context 1024 --max-tokens 64 --runs 1 $(prompt_texts)
+  grep -E '^\|' $o/parity.out | tee -a $o/log.txt
+  wait_export
+  for c in 1024 7936; do
+    V="bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 --gamma 3 $(prompt_texts)"
+    TMO=100 run big-mea-$c $C $V --json $o/big-mea-$c.json
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=100 run big-unfused-$c $C $V --json $o/big-unfused-$c.json
+    D="bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda --precision fp16 --batch 32 --context $c --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts)"
+    TMO=100 run demo-mea-$c $C $D --json $o/demo-mea-$c.json
+    ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=100 run demo-unfused-$c $C $D --json $o/demo-unfused-$c.json
+  done
+  for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen|where|tile|cumsum|less)"
+  for v in mea unfused; do
+    [ $v = unfused ] && export ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
+    TMO=150 run ncu-$v $NCU $K --log-file $o/ncu-$v.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
+      --context 1024 --max-tokens 6 --runs 1 --gamma 3 --graph-capture off $(prompt_texts)
+    python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-$v.csv > $o/ncu-$v.txt; head -30 $o/ncu-$v.txt | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
+# QUICK=15 (issue 18): round 9's grids, the 1.1B cost grid and the demo grid (every mode, planned by calibrate on cuda)
+# at 1 and 32 x 1,024 and 7,936; RX="ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1" runs them with the unfused kernel.
+if [ "${QUICK:-0}" = 15 ]; then
+  [ -n "${RX:-}" ] && export $RX && log "with $RX"
+  SPEC_BATCH=${SPEC_BATCH:-1,32}; big_grid; demo_grid
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
