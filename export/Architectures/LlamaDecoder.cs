@@ -217,7 +217,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <code>
     ///   q, k, v -> RotaryEmbedding(q, k) -> heads [B,H,S,D], [B,Hkv,S,D] ×2
     ///   past.{l} -+-> TensorScatter(write index) -> present.{l} -+
-    ///   q -> [B,Hkv,G·S,D] ----------------------------------------+-> Attention(grouped bias, nonpad_kv_seqlen) -> [B,S,H·D]
+    ///   q -> [B,Hkv,G·S,D] ----------------------------------------+-> Attention(grouped causal bias) -> [B,S,H·D]
     /// </code>
     /// </summary>
     private string CausalRowsAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
@@ -242,7 +242,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>Attention of q [B, H, S, D] over the rows' first Total slots: for a grouped-query model with the queries
     /// viewed as G·S rows per KV head under the grouped causal bias (Attention.GroupedCausalBias says why), else causal
-    /// from the bottom right. Returns [B, H, S, D].</summary>
+    /// from the bottom right within nonpad_kv_seqlen. Returns [B, H, S, D].</summary>
     private string RowsAttention(GraphBuilder b, CausalRowLengths lengths, string q, string presentKey, string presentValue)
     {
         int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
@@ -250,9 +250,12 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         if (lengths.GroupedBias is not { } bias)
             return b.Node("Attention", [q, presentKey, presentValue, "", "", "", lengths.Total], "Attention",
                 [Attr.Int("is_causal", 1), .. scale]);                                                       // [B, H, S, D]
-        // the default scale is 1/sqrt(D) of the head size, which the view keeps
+        // The default scale is 1/sqrt(D) of the head size, which the view keeps. No nonpad_kv_seqlen: ONNX Runtime 1.32's
+        // CUDA Attention drops attn_mask when it is given (its memory-efficient and unfused kernels take one or the other),
+        // and the bias already blocks every slot past a token's position; the device cache is zeroed when allocated, so
+        // the slots past a row's length hold finite values.
         string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
-        string o = b.Node("Attention", [grouped, presentKey, presentValue, bias, "", "", lengths.Total], "Attention", scale); // [B, Hkv, G·S, D]
+        string o = b.Node("Attention", [grouped, presentKey, presentValue, bias], "Attention", scale);       // [B, Hkv, G·S, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
     }
 

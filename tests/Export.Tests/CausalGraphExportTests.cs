@@ -49,6 +49,38 @@ public sealed class CausalGraphExportTests
     }
 
     [TestMethod]
+    [DataRow(2, true)]
+    [DataRow(4, false)]
+    public void Export_MultiRowCausalGraph_GroupsQueriesUnderABiasWithoutNonpadLengths(int kvHeads, bool grouped)
+    {
+        // ONNX Runtime 1.32's CUDA Attention drops attn_mask when nonpad_kv_seqlen is given, so the grouped form must not
+        // pass both; the ungrouped form keeps the bottom-right causal flag within nonpad_kv_seqlen
+        using var tmp = new TempDir();
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), new TinyModelSpec { NumHeads = 4, NumKvHeads = kvHeads, Seed = 33 });
+        CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
+        var rows = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalRowsModelFileName)));
+        var attention = rows.Graph.Node.Where(n => n.OpType == "Attention").ToList();
+        Assert.HasCount(2, attention, "one Attention node per layer");
+        foreach (var node in attention)
+        {
+            var isCausal = node.Attribute.FirstOrDefault(a => a.Name == "is_causal")?.I ?? 0;
+            if (grouped)
+            {
+                Assert.HasCount(4, node.Input, "q, k, v and the bias: no past inputs and no nonpad_kv_seqlen");
+                Assert.AreNotEqual("", node.Input[3], "the grouped causal bias");
+                Assert.AreEqual(0L, isCausal, "the bias carries the causal pattern of the grouped rows");
+            }
+            else
+            {
+                Assert.HasCount(7, node.Input);
+                Assert.AreEqual("", node.Input[3], "no bias");
+                Assert.AreNotEqual("", node.Input[6], "nonpad_kv_seqlen");
+                Assert.AreEqual(1L, isCausal);
+            }
+        }
+    }
+
+    [TestMethod]
     public void Export_SlidingWindowModel_HasNoCausalGraphAndRemovesAStaleOne()
     {
         using var tmp = new TempDir();

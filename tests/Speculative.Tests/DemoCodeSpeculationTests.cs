@@ -22,11 +22,14 @@ public sealed class DemoCodeSpeculationTests
     [DataRow("draft", 4, true)]
     [DataRow("self", 4, true)]
     [DataRow("lookup", 4, true)]
-    public void GenerateBatch_DemoCodeGreedy_EqualsPlain(string drafterName, int batch, bool fused = false)
+    // prompts past one multi-row pass (32 tokens): at batch > 1 the draft model takes each prompt alone on a side cache
+    [DataRow("draft", 3, false, 5)]
+    [DataRow("draft", 3, true, 5)]
+    public void GenerateBatch_DemoCodeGreedy_EqualsPlain(string drafterName, int batch, bool fused = false, int copies = 2)
     {
         var settings = fused ? new SessionSettings { FusedAttention = true } : null;
         using var target = DecoderModel.Load(DemoExports.Get("demo-code"), settings);
-        var prompts = Prompts(batch);
+        var prompts = Prompts(batch, copies);
         var generation = new GenerationOptions { MaxNewTokens = 32 };
         var plain = new Generator(target).GenerateBatch(prompts, generation);
 
@@ -46,12 +49,13 @@ public sealed class DemoCodeSpeculationTests
         TestContext.WriteLine($"{drafterName} x{batch}: acceptance {stats.AcceptanceRate:P1}, {stats.MeanAcceptedPerRound:F2} accepted per round");
     }
 
-    /// <summary>Code prompts of different lengths, cut from the demo golden input (real tokens of Python source).</summary>
-    private static int[][] Prompts(int batch)
+    /// <summary>Code prompts of different lengths, cut from the demo golden input (real tokens of Python source) repeated
+    /// <paramref name="copies"/> times (16 tokens each, the first with its start token).</summary>
+    private static int[][] Prompts(int batch, int copies)
     {
         using var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.TestData, "golden", "demo-code.json")));
         int[] ids = [.. golden.RootElement.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32())];
-        int[] twice = [.. ids, .. ids[1..]];
-        return [.. Enumerable.Range(0, batch).Select(b => twice[..(twice.Length - 3 * b)])];
+        int[] repeated = [.. ids, .. Enumerable.Repeat(ids[1..], copies - 1).SelectMany(x => x)];
+        return [.. Enumerable.Range(0, batch).Select(b => repeated[..(repeated.Length - 3 * b)])];
     }
 }

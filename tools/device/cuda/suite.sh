@@ -190,7 +190,7 @@ if [ "${QUICK:-0}" = 14 ]; then
   for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen|where|tile|cumsum|less)"
-  for v in mea unfused; do
+  for v in ${NCU_RUNS-mea unfused}; do   # NCU_RUNS="": no profile
     [ $v = unfused ] && export ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
     TMO=150 run ncu-$v $NCU $K --log-file $o/ncu-$v.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
       --context 1024 --max-tokens 6 --runs 1 --gamma 3 --graph-capture off $(prompt_texts)
