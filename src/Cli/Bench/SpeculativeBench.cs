@@ -51,6 +51,8 @@ internal static class SpeculativeBench
             foreach (var mode in settings.Modes)
             {
                 var s = samples[mode];
+                if (plainTokens is not null && s.Select(x => Divergence(x.Tokens, plainTokens)).FirstOrDefault(d => d is not null) is { } divergence)
+                    log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
@@ -143,6 +145,23 @@ internal static class SpeculativeBench
 
     private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) =>
         a.Count == b.Count && a.Zip(b).All(p => p.First.SequenceEqual(p.Second));
+
+    /// <summary>Where a run's tokens leave plain decoding's, or null where they do not: how many rows differ and the
+    /// earliest new token at which one does (a float16 near tie flips one row late; a wrong pass flips many early).</summary>
+    internal static string? Divergence(IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
+    {
+        var (rows, first, firstRow) = (0, int.MaxValue, -1);
+        for (var b = 0; b < Math.Min(run.Count, plain.Count); b++)
+        {
+            var (x, y) = (run[b], plain[b]);
+            var at = 0;
+            while (at < x.Count && at < y.Count && x[at] == y[at]) at++;
+            if (at == x.Count && at == y.Count) continue;
+            rows++;
+            if (at < first) (first, firstRow) = (at, b);
+        }
+        return rows == 0 ? null : $"{rows} of {plain.Count} rows differ from plain decoding's tokens, the earliest at new token {first} (row {firstRow})";
+    }
 
     /// <summary>
     /// The rows as an SVG bar chart: per (batch, prompt), each mode's speedup over plain decoding (a dashed line at

@@ -1,0 +1,33 @@
+using Condensa.Cli.Bench;
+
+namespace Condensa.Cli.Tests;
+
+/// <summary>What the speculative bench logs when a mode's tokens leave plain decoding's.</summary>
+[TestClass]
+public sealed class SpeculativeBenchDivergenceTests
+{
+    [TestMethod]
+    public void Divergence_SameTokens_IsNull()
+    {
+        int[][] plain = [[1, 2, 3], [4, 5, 6]];
+        Assert.IsNull(SpeculativeBench.Divergence(plain, plain));
+    }
+
+    [TestMethod]
+    public void Divergence_CountsTheRowsThatDifferAndNamesTheEarliestToken()
+    {
+        int[][] plain = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]];
+        int[][] run = [[1, 2, 3, 0], [5, 6, 7, 8], [9, 0, 11, 12]];
+        Assert.AreEqual("2 of 3 rows differ from plain decoding's tokens, the earliest at new token 1 (row 2)",
+            SpeculativeBench.Divergence(run, plain));
+    }
+
+    [TestMethod]
+    public void Divergence_AShorterRow_DiffersWhereItEnds()
+    {
+        int[][] plain = [[1, 2, 3]];
+        int[][] run = [[1, 2]];
+        Assert.AreEqual("1 of 1 rows differ from plain decoding's tokens, the earliest at new token 2 (row 0)",
+            SpeculativeBench.Divergence(run, plain));
+    }
+}
