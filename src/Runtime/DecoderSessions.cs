@@ -52,7 +52,8 @@ internal sealed class DecoderSessions : IDisposable
             CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
             _general = new Lazy<InferenceSession>(() => LoadSession(manifest.Graph, _inputNames, _outputNames), LazyThreadSafetyMode.ExecutionAndPublication);
             if (manifest.CausalRowsGraph is { } rows && settings.UsesCausalRowsGraph(first.Provider))
-                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames), LazyThreadSafetyMode.ExecutionAndPublication);
+                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, RowsGraphAttentionKernels),
+                    LazyThreadSafetyMode.ExecutionAndPublication);
         }
     }
 
@@ -139,13 +140,21 @@ internal sealed class DecoderSessions : IDisposable
         return path;
     }
 
+    // ONNX Runtime's CUDA kernels for the multi-row causal graph's Attention: the unfused one alone (sdpa_kernel 16, its
+    // MATH backend). A verification's few query rows per KV head (Attention.GroupedCausalBias) leave the fused kernels'
+    // grids at batch x KV heads blocks, each streaming a whole row's cache; the unfused kernel's cuBLAS GEMMs spread the
+    // cache over the GPU. Measured on the H200 (docs/benchmarks.md, round 9): a verification of 4 tokens at 32 x 7,936 on
+    // the 1.1B shape 9.7 ms against 16.3 ms with the memory-efficient kernel; demo-code at 32 x 1,024, 1.34 against 1.95 ms.
+    private const int RowsGraphAttentionKernels = 16;
+
     // Another graph of the export on the causal graph's provider, for the first pass the causal graph cannot take.
-    private InferenceSession LoadSession(string graph, string[] inputNames, string[] outputNames)
+    private InferenceSession LoadSession(string graph, string[] inputNames, string[] outputNames, int? attentionKernels = null)
     {
         var provider = First.Provider;
         var path = Path.Combine(_directory, graph);
         if (!File.Exists(path)) throw new CondensaException($"{path}: graph named in {ModelManifest.FileName} is missing.");
-        using var options = Settings.ToSessionOptions(provider, Settings.CapturesGraphs(provider));
+        var settings = attentionKernels is null ? Settings : Settings with { ProviderOptions = Settings.ProviderOptions with { AttentionKernels = attentionKernels } };
+        using var options = settings.ToSessionOptions(provider, Settings.CapturesGraphs(provider));
         InferenceSession session;
         try
         {

@@ -8,6 +8,20 @@ namespace Condensa.Runtime.Tests;
 public sealed class ExecutionProviderTests
 {
     [TestMethod]
+    public void CudaOptionValues_OwnSettingsWinButTheAttentionKernelsGiveWayToTheVariable()
+    {
+        var options = new ProviderOptions { DeviceId = 1, GraphCapture = true, AttentionKernels = 16 };
+        var values = CudaProvider.OptionValues(options, "device_id=3;enable_cuda_graph=0;tunable_op_enable=1");
+        Assert.AreEqual("1", values["device_id"]);
+        Assert.AreEqual("1", values["enable_cuda_graph"]);
+        Assert.AreEqual("1", values["tunable_op_enable"]);
+        Assert.AreEqual("16", values["sdpa_kernel"], "the multi-row causal graph's unfused attention");
+        Assert.AreEqual("2", CudaProvider.OptionValues(options, "sdpa_kernel=2")["sdpa_kernel"], "an experiment's choice");
+        Assert.IsFalse(CudaProvider.OptionValues(ProviderOptions.Default, null).ContainsKey("sdpa_kernel"), "ONNX Runtime's default elsewhere");
+        Assert.IsFalse(CudaProvider.OptionValues(ProviderOptions.Default, "enable_cuda_graph=1").ContainsKey("enable_cuda_graph"));
+    }
+
+    [TestMethod]
     public void CudaExtraOptions_ParsesEntriesAndRejectsOneWithoutName()
     {
         var values = CudaProvider.ParseExtraOptions(" tunable_op_enable=1; ;tunable_op_tuning_enable = 1 ;");

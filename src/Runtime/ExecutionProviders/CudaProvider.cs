@@ -17,14 +17,22 @@ internal sealed class CudaProvider() : ExecutionProvider("cuda", "CUDAExecutionP
     {
         // The CPU build fails here with OnnxRuntimeException ("CUDA execution provider is not enabled in this build").
         using var cuda = new OrtCUDAProviderOptions();
-        var values = ParseExtraOptions(Environment.GetEnvironmentVariable(ExtraOptionsVariable));
+        cuda.UpdateOptions(OptionValues(options, Environment.GetEnvironmentVariable(ExtraOptionsVariable)));
+        session.AppendExecutionProvider_CUDA(cuda);
+    }
+
+    /// <summary>The provider's options in ONNX Runtime's names: <paramref name="extra"/> (<see cref="ExtraOptionsVariable"/>)
+    /// under Condensa's own settings, except the attention kernels, which an experiment may override.</summary>
+    internal static Dictionary<string, string> OptionValues(ProviderOptions options, string? extra)
+    {
+        var values = ParseExtraOptions(extra);
         // Condensa's own settings win: its graph capture needs its fixed buffers, so enable_cuda_graph follows --graph-capture.
         values["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture);
         if (options.MemoryLimitBytes is { } limit) values["gpu_mem_limit"] = limit.ToString(CultureInfo.InvariantCulture);
         if (options.GraphCapture == true) values["enable_cuda_graph"] = "1";
         else values.Remove("enable_cuda_graph");
-        cuda.UpdateOptions(values);
-        session.AppendExecutionProvider_CUDA(cuda);
+        if (options.AttentionKernels is { } kernels) values.TryAdd("sdpa_kernel", kernels.ToString(CultureInfo.InvariantCulture));
+        return values;
     }
 
     /// <summary>Parses <c>name=value;name=value</c> (blank entries skipped); an entry without a name or '=' is an error

@@ -19,6 +19,10 @@ public sealed record ProviderOptions
     /// </summary>
     public bool? GraphCapture { get; init; }
 
+    /// <summary>CUDA's sdpa_kernel: the attention kernels ONNX Runtime may pick (its AttentionBackend bits; 16 = the unfused
+    /// one alone); null = its default. Set per session by the runtime (the multi-row causal graph's), not by users.</summary>
+    internal int? AttentionKernels { get; init; }
+
     /// <summary>No options: device 0, default memory, graph capture where the provider supports it.</summary>
     public static ProviderOptions Default { get; } = new();
 }
