@@ -250,10 +250,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         if (lengths.GroupedBias is not { } bias)
             return b.Node("Attention", [q, presentKey, presentValue, "", "", "", lengths.Total], "Attention",
                 [Attr.Int("is_causal", 1), .. scale]);                                                       // [B, H, S, D]
-        // The default scale is 1/sqrt(D) of the head size, which the view keeps. No nonpad_kv_seqlen: ONNX Runtime 1.32's
-        // CUDA Attention drops attn_mask when it is given (its memory-efficient and unfused kernels take one or the other),
-        // and the bias already blocks every slot past a token's position; the device cache is zeroed when allocated, so
-        // the slots past a row's length hold finite values.
+        // The default scale is 1/sqrt(D) of the head size, which the view keeps. No nonpad_kv_seqlen: the ONNX Runtime
+        // CUDA Attention source we read takes attn_mask or it, not both (1.32 gave the same tokens either way), and the
+        // bias already blocks every slot past a token's position; the device cache is zeroed when allocated, so the slots
+        // past a row's length hold finite values.
         string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
         string o = b.Node("Attention", [grouped, presentKey, presentValue, bias], "Attention", scale);       // [B, Hkv, G·S, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
