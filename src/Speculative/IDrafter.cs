@@ -22,9 +22,9 @@ public interface IDrafter : IDisposable
     /// unless a conversation continues in a kept cache; rows[b] of <see cref="Propose"/> then starts with them).</summary>
     void RowStarted(KvCache target, int row) { }
 
-    /// <summary>A prefill pass appended <paramref name="count"/> prompt tokens to the target's <paramref name="row"/>: the
-    /// last <paramref name="count"/> entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>
-    void PrefillPassed(KvCache source, int sourceRow, int row, int count) { }
+    /// <summary>A prefill pass appended the prompt tokens <paramref name="chunk"/> to the target's <paramref name="row"/>:
+    /// the last chunk.Length entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>
+    void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 
     /// <summary>
     /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:

@@ -17,9 +17,8 @@ public sealed class ModelDrafter : IDrafter
 {
     // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask. At batch > 1 a pass of
     // more than 32 tokens leaves the multi-row causal graph for the general one (DecoderModel.RowsGraphMaxTokens), so
-    // there a catch-up goes 32 tokens a pass, and an empty row's long one (its prompt) goes alone (CatchUpAlone).
-    private const int PrefillChunk = 512, RowsChunk = 32;
-    private int CatchUpChunk => _cache.BatchSize > 1 ? RowsChunk : PrefillChunk;
+    // there a catch-up goes 32 tokens a pass (prompts are fed at prefill: PrefillPassed).
+    private int CatchUpChunk => _cache.BatchSize > 1 ? 32 : 512;
     private readonly IDecoder _model;
     private readonly KvCache _cache;
     private readonly bool _selfSpeculation;
@@ -35,7 +34,8 @@ public sealed class ModelDrafter : IDrafter
     private int[] _catchUp = [];           // [batch, <= CatchUpChunk] one catch-up pass's tokens, reused
     private long[] _positions = [];
     private bool[] _visibility = [];
-    private KvCache? _side;                // [1, ...] an empty row's catch-up over its prompt, at batch > 1
+    private KvCache? _side;                // [1, ...] the prompt of row _sideRow, fed beside the target's prefill at batch > 1
+    private int _sideRow = -1;
     private readonly int[] _sideCount = new int[1];
 
     private ModelDrafter(IDecoder model, KvCache cache, SamplingOptions sampling, bool selfSpeculation)
@@ -103,9 +103,41 @@ public sealed class ModelDrafter : IDrafter
     }
 
     /// <inheritdoc />
-    public void PrefillPassed(KvCache source, int sourceRow, int row, int count)
+    /// <remarks>A budget takes the target's entries of the chunk. A draft model runs the chunk itself, so its prompt costs
+    /// prefill time as the target's does, not the first round's: at batch 1 in its cache, at batch > 1 alone on a batch-1
+    /// side cache whose entries are copied into the row (as the batcher prefills a target row; fed with the other rows,
+    /// a prompt would go 32 tokens a pass, each pass reading every row's cache). A row out of step with the target (a
+    /// conversation the draft kept less of) is left to <see cref="Propose"/>'s catch-up.</remarks>
+    public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk)
     {
-        if (_selfSpeculation) source.CopyLastPassRowInto(_cache, sourceRow, row, count);
+        ArgumentNullException.ThrowIfNull(source);
+        if (_selfSpeculation)
+        {
+            source.CopyLastPassRowInto(_cache, sourceRow, row, chunk.Length);
+            return;
+        }
+        var before = _cache.Lengths[row];
+        if (before != source.Lengths[sourceRow] - chunk.Length) return;
+        _sideCount[0] = chunk.Length;
+        ReadOnlySpan<float> logits;
+        if (_cache.BatchSize == 1)
+        {
+            logits = _model.Forward(_cache, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));
+        }
+        else
+        {
+            _side ??= _model.CreateCache(1);
+            if (before == 0)
+            {
+                _side.Clear();
+                _sideRow = row;
+            }
+            if (_sideRow != row || _side.Lengths[0] != before) return;
+            logits = _model.Forward(_side, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));
+            _side.CopyLastPassRowInto(_cache, sourceRow: 0, row, chunk.Length);
+        }
+        TokensFed += chunk.Length;
+        logits[.._vocab].CopyTo(_lastLogits.AsSpan(row * _vocab, _vocab));
     }
 
     /// <inheritdoc />
@@ -302,9 +334,6 @@ public sealed class ModelDrafter : IDrafter
     /// root), in chunks, keeping the logits after each row's last fed token.</summary>
     private void CatchUp(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int through)
     {
-        if (_cache.BatchSize > 1)
-            for (var b = 0; b < rows.Count; b++)
-                if (active[b] && _cache.Lengths[b] == 0 && rows[b].Count - through > RowsChunk) CatchUpAlone(rows[b], b, through);
         while (true)
         {
             var seqLen = 0;
@@ -320,25 +349,6 @@ public sealed class ModelDrafter : IDrafter
             for (var b = 0; b < rows.Count; b++)
                 for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = rows[b][_cache.Lengths[b] + j];
             Remember(_model.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow)));
-        }
-    }
-
-    // An empty row's catch-up over its prompt at batch > 1: fed alone through a batch-1 side cache in plain prefill's
-    // chunks, each chunk's entries copied into the row (as the batcher prefills a target row). Fed with the others, the
-    // prompt would go 32 tokens a pass, each pass reading every row's cache (a draft at batch 32 x 7,936 spent ~0.7 s
-    // so); alone, each chunk is a batch-1 prefill on the causal graph.
-    private void CatchUpAlone(List<int> row, int b, int through)
-    {
-        _side ??= _model.CreateCache(1);
-        _side.Clear();
-        var end = row.Count - through;
-        for (var start = 0; start < end; start += PrefillChunk)
-        {
-            var n = _sideCount[0] = Math.Min(PrefillChunk, end - start);
-            var logits = _model.Forward(_side, new ForwardInputs(CollectionsMarshal.AsSpan(row).Slice(start, n), _sideCount, LogitsSelection.LastPerRow));
-            _side.CopyLastPassRowInto(_cache, sourceRow: 0, b, n);
-            TokensFed += n;
-            if (start + n == end) logits[.._vocab].CopyTo(_lastLogits.AsSpan(b * _vocab, _vocab));
         }
     }
 

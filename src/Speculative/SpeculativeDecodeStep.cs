@@ -54,7 +54,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public void RowStarted(KvCache cache, int row) => _drafter.RowStarted(cache, row);
 
     /// <inheritdoc />
-    public void PrefillPassed(KvCache source, int sourceRow, int row, int count) => _drafter.PrefillPassed(source, sourceRow, row, count);
+    public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) => _drafter.PrefillPassed(source, sourceRow, row, chunk);
 
     /// <inheritdoc />
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)

@@ -20,8 +20,8 @@ public interface IDecodeStep
     /// cached tokens (none, unless a conversation continues in a kept cache: <see cref="BatchRequest.Cached"/>).</summary>
     void RowStarted(KvCache cache, int row) { }
 
-    /// <summary>A prefill pass appended <paramref name="count"/> prompt tokens to <paramref name="row"/>: they are the
-    /// last <paramref name="count"/> entries of <paramref name="source"/>'s row <paramref name="sourceRow"/> (the batch
-    /// cache itself, or the side cache a document is prefilled on).</summary>
-    void PrefillPassed(KvCache source, int sourceRow, int row, int count) { }
+    /// <summary>A prefill pass appended the prompt tokens <paramref name="chunk"/> to <paramref name="row"/>: they are the
+    /// last chunk.Length entries of <paramref name="source"/>'s row <paramref name="sourceRow"/> (the batch cache itself,
+    /// or the side cache a document is prefilled on).</summary>
+    void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 }

@@ -208,11 +208,11 @@ public sealed class DecodeLoop : IDisposable
         {
             _one[0] = chunk.Length;
             var logits = _model.Forward(_cache, new ForwardInputs(chunk, _one, LogitsSelection.LastPerRow));
-            _step.PrefillPassed(_cache, row, row, chunk.Length);
+            _step.PrefillPassed(_cache, row, row, chunk);
             return logits;
         }
         var sideLogits = _prefiller.Feed(_cache, chunk);
-        _step.PrefillPassed(_prefiller.Side, 0, row, chunk.Length);
+        _step.PrefillPassed(_prefiller.Side, 0, row, chunk);
         return sideLogits;
     }
 
