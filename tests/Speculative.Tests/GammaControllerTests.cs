@@ -45,7 +45,9 @@ public sealed class GammaControllerTests
         controller.Observe(first, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
         var second = controller.Next();
         controller.Observe(second, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
-        Assert.AreEqual(0, controller.Next(), "with two γ measured, one plain pass sets what drafting must beat");
+        Assert.AreEqual(0, controller.Next(), "with two γ measured, a plain pass sets what drafting must beat");
+        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(4));
+        Assert.AreEqual(0, controller.Next(), "measured twice (the first may include a capture)");
         controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(4));
         Assert.IsGreaterThan(0, controller.Next(), "80 % acceptance at 5 ms a round beats one token per 4 ms");
     }
@@ -57,9 +59,25 @@ public sealed class GammaControllerTests
         var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => 21, rounds: 18, skipPlain: true);
         Assert.AreEqual(0, controller.Next(), "the plain pass is measured before choosing");
         controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(40));
-        Assert.AreNotEqual(0, controller.Next(), "one slow plain pass: drafting looks better");
+        Assert.AreEqual(0, controller.Next(), "one plain pass may include a capture: it is measured again");
         controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(3));
         Assert.AreEqual(0, controller.Next(), "the second plain pass replaces the first");
+    }
+
+    [TestMethod]
+    public void Next_WhileDraftingPays_ProbesAPlainPassNowAndThen()
+    {
+        // drafting pays (verify 3.5 ms a round against a 3 ms plain step), and the plain pass is re-measured within 48 rounds
+        var controller = Trained(acceptance: 0.8, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 3.5, rounds: 18);
+        var choices = new List<int>();
+        for (var round = 0; round < 48; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            controller.Observe(gamma, 100 * gamma, 80 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 3 : 3.5));
+        }
+        Assert.IsGreaterThan(40, choices.Count(g => g > 0), "drafting is chosen");
+        Assert.Contains(0, choices, "a plain pass is probed");
     }
 
     [TestMethod]
