@@ -143,8 +143,8 @@ internal sealed class DecoderSessions : IDisposable
     // ONNX Runtime's CUDA kernels for the multi-row causal graph's Attention: the unfused one alone (sdpa_kernel 16, its
     // MATH backend). A verification's few query rows per KV head (Attention.GroupedCausalBias) leave the fused kernels'
     // grids at batch x KV heads blocks, each streaming a whole row's cache; the unfused kernel's cuBLAS GEMMs spread the
-    // cache over the GPU. Measured on the H200 (docs/benchmarks.md, round 9): a verification of 4 tokens at 32 x 7,936 on
-    // the 1.1B shape 9.7 ms against 16.3 ms with the memory-efficient kernel; demo-code at 32 x 1,024, 1.34 against 1.95 ms.
+    // cache over the GPU. Measured on the H200 (docs/benchmarks.md, round 9): lookup's 4-token verification at 32 x 7,936
+    // on the 1.1B shape 7.8 ms against 13.2 ms with the memory-efficient kernel; demo-code 1.1 against 4.5 ms.
     private const int RowsGraphAttentionKernels = 16;
 
     // Another graph of the export on the causal graph's provider, for the first pass the causal graph cannot take.
