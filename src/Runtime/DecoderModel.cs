@@ -268,6 +268,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     // batch > 1 (a draft model's first catch-up) takes the general graph.
     private const int RowsGraphMaxTokens = 32;
 
+    /// <inheritdoc />
+    public int LongestRowsPass => RowsGraphMaxTokens;
+
     // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
     // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x
     // on the general one (the bound says 0.92x); the two tie near 1,000 tokens (docs/benchmarks.md, "The causal graph on the

@@ -23,4 +23,8 @@ public interface IDecoder
     /// a model that replays a captured graph per pass length rounds up to a few lengths, since every new length is
     /// captured anew. Others run any length as it is.</summary>
     int PassLength(int tokens) => tokens;
+
+    /// <summary>The most tokens per row a pass of several rows should carry: a model whose multi-row fast path is bounded
+    /// runs longer ones on a slower one (<see cref="DecoderModel"/>'s multi-row causal graph). Others take any length.</summary>
+    int LongestRowsPass => int.MaxValue;
 }

@@ -15,10 +15,10 @@ namespace Condensa.Speculative;
 /// </summary>
 public sealed class ModelDrafter : IDrafter
 {
-    // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask. At batch > 1 a pass of
-    // more than 32 tokens leaves the multi-row causal graph for the general one (DecoderModel.RowsGraphMaxTokens), so
-    // there a catch-up goes 32 tokens a pass (prompts are fed at prefill: PrefillPassed).
-    private int CatchUpChunk => _cache.BatchSize > 1 ? 32 : 512;
+    // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask. At batch > 1 no longer
+    // than the model's fast multi-row passes (IDecoder.LongestRowsPass); prompts are fed at prefill (PrefillPassed).
+    private const int PrefillChunk = 512;
+    private int CatchUpChunk => _cache.BatchSize > 1 ? Math.Min(PrefillChunk, _model.LongestRowsPass) : PrefillChunk;
     private readonly IDecoder _model;
     private readonly KvCache _cache;
     private readonly bool _selfSpeculation;
@@ -106,8 +106,8 @@ public sealed class ModelDrafter : IDrafter
     /// <remarks>A budget takes the target's entries of the chunk. A draft model runs the chunk itself, so its prompt costs
     /// prefill time as the target's does, not the first round's: at batch 1 in its cache, at batch > 1 alone on a batch-1
     /// side cache whose entries are copied into the row (as the batcher prefills a target row; fed with the other rows,
-    /// a prompt would go 32 tokens a pass, each pass reading every row's cache). A row out of step with the target (a
-    /// conversation the draft kept less of) is left to <see cref="Propose"/>'s catch-up.</remarks>
+    /// a prompt would go <see cref="IDecoder.LongestRowsPass"/> tokens a pass, each pass reading every row's cache). A row
+    /// out of step with the target (a conversation the draft kept less of) is left to <see cref="Propose"/>'s catch-up.</remarks>
     public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk)
     {
         ArgumentNullException.ThrowIfNull(source);

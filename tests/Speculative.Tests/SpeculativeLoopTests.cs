@@ -66,6 +66,35 @@ public sealed class SpeculativeLoopTests
     }
 
     [TestMethod]
+    public void DraftModel_CatchUpAfterRoundsWithoutDrafts_KeepsMultiRowPassesWithinTheModelsLongest()
+    {
+        // eight rounds of the root alone leave the draft eight tokens behind; it catches up 3 tokens a pass at batch 3
+        var target = Target();
+        var draft = new FakeDecoder((t, _) => t % 3 == 0 ? (t + 2) % Vocab : (t + 1) % Vocab, Vocab) { LongestRowsPass = 3 };
+        int[][] prompts = [[1, 2, 3, 4, 5], [7, 8], [12]];
+        var options = new GenerationOptions { MaxNewTokens = 14 };
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, prompts.Length, SamplingOptions.Greedy);
+
+        var results = new Generator(target, new SpeculativeDecodeStep(drafter, new RootOnlyFirst(rounds: 8, gamma: 2))).GenerateBatch(prompts, options,
+            cancellationToken: TestContext.CancellationToken);
+
+        for (var b = 0; b < prompts.Length; b++)
+            CollectionAssert.AreEqual(target.Continue(prompts[b], 14), results[b].Tokens.ToArray(), $"row {b}");
+        var rowsPasses = draft.PassShapes.Where(p => p.Batch > 1).ToList();
+        Assert.IsNotEmpty(rowsPasses);
+        Assert.IsTrue(rowsPasses.All(p => p.SeqLen <= 3), $"multi-row passes: {string.Join(",", rowsPasses.Select(p => p.SeqLen))}");
+        Assert.IsTrue(draft.PassShapes.Any(p => p.Batch == 1 && p.SeqLen == 5), "the longest prompt went in at prefill, alone");
+    }
+
+    // The root alone for the first rounds, then chains of gamma.
+    private sealed class RootOnlyFirst(int rounds, int gamma) : IDraftPlanner
+    {
+        private int _round;
+        public int MaxNodes => gamma + 1;
+        public TreeShape Next(int activeRows, int context) => TreeShape.Chain(_round++ < rounds ? 0 : gamma);
+    }
+
+    [TestMethod]
     public void ContinuousBatching_DraftModelRowsRefilled_EachDocumentAsAlone()
     {
         // A draft model keeps a cache per row: a new document in a freed row must not see the last one's entries.

@@ -36,6 +36,12 @@ public sealed class FakeDecoder : IDecoder
     /// <inheritdoc />
     public int PassLength(int tokens) => _passLength?.Invoke(tokens) ?? tokens;
 
+    /// <inheritdoc />
+    public int LongestRowsPass { get; init; } = int.MaxValue;
+
+    /// <summary>Every pass's rows (the cache's batch) and tokens per row, in order.</summary>
+    public List<(int Batch, int SeqLen)> PassShapes { get; } = [];
+
     /// <summary>Forward passes run (greedy or not).</summary>
     public int Passes { get; private set; }
 
@@ -106,6 +112,7 @@ public sealed class FakeDecoder : IDecoder
         }
         (Passes, LargestPass) = (Passes + 1, Math.Max(LargestPass, batch * seqLen));
         PassLengths.Add(seqLen);
+        PassShapes.Add((cache.BatchSize, seqLen));
         cache.CommitWritten(inputs.Counts);
         return _greedy;
     }

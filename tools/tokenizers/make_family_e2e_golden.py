@@ -463,17 +463,6 @@ def generate_agrees(model, ids, continuation, stop):
 # transformers' side: AutoTokenizer ids and apply_chat_template
 # ---------------------------------------------------------------------------------------------
 
-def auto_tokenizer(folder):
-    try:
-        from transformers import AutoTokenizer
-        t = AutoTokenizer.from_pretrained(folder)
-        log(f"  AutoTokenizer: {type(t).__name__}")
-        return t
-    except Exception:
-        log(f"  AutoTokenizer failed for {folder}:\n{traceback.format_exc()}")
-        return None
-
-
 def render_chat(hf, template, tok_config, messages, kwargs):
     """transformers' apply_chat_template; Jinja as transformers sets it up (trim_blocks, lstrip_blocks) where
     AutoTokenizer could not be built."""
@@ -527,7 +516,7 @@ def make_family(family, lines, out):
     tok_config = json.load(open(os.path.join(folder, "tokenizer_config.json"), encoding="utf-8"))
     stop = set(tok["gen_eos"]) | {tok["config_eos"], tok["eos_token"]}
     check(stop == set(tok["gen_eos"]), f"generation_config's EOS list {tok['gen_eos']} misses one of {stop}")
-    hf = auto_tokenizer(folder)
+    hf = mg.auto_tokenizer(folder)
 
     # 2) the inputs: prompt texts, then the chat conversations rendered by transformers
     rows = []

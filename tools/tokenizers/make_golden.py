@@ -302,8 +302,8 @@ def train_sp(lines, path_prefix, add_dummy_prefix, user_symbols, chunk):
     return spm.SentencePieceProcessor(model_file=path_prefix + ".model")
 
 
-def hf_llama_tokenizer(d):
-    """The transformers tokenizer for a Llama-2 style folder, or None where it cannot be built here."""
+def auto_tokenizer(d):
+    """transformers' AutoTokenizer for a tokenizer folder, or None where it cannot be built here."""
     try:
         from transformers import AutoTokenizer
         t = AutoTokenizer.from_pretrained(d)
@@ -395,7 +395,7 @@ def write_sp_golden(d, sp, user_symbols, add_dummy_prefix):
     path = os.path.join(d, "tokenizer.model")
     sp_no_prefix = sp_without_dummy_prefix(path)
     texts = TEXTS + ["<s>[INST] Hi there [/INST] Hello</s>", "a</s>b", "</s> after"]
-    hf = hf_llama_tokenizer(d)
+    hf = auto_tokenizer(d)
     rows = []
     for t in texts:
         ids = sp_encode_with_specials(sp, sp_no_prefix, t)
