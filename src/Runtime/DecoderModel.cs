@@ -264,8 +264,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
     // The longest pass the multi-row causal graph takes. A grouped-query model's pass builds a causal bias of
     // batch x G·seqLen x capacity elements and reads it once per KV head and layer (Attention.GroupedCausalBias): at 32
     // tokens that is twice the cache's bytes on a 32-head, 4-KV-head model with 64 dims (and 138 MB at batch 32 x 8K
-    // slots), 3 reads in all, still below the 8 of the ungrouped queries. Verification chains are far shorter; a longer pass at
-    // batch > 1 (a draft model's first catch-up) takes the general graph.
+    // slots), 3 reads in all, still below the 8 of the ungrouped queries. Verification chains are far shorter, a draft
+    // model's catch-up is cut to it (LongestRowsPass), and any longer pass at batch > 1 takes the general graph.
     private const int RowsGraphMaxTokens = 32;
 
     /// <inheritdoc />
