@@ -336,18 +336,11 @@ def gemma_tokenizer(lines, folder, template):
         """sentencepiece ids with the special tokens written in the text matched first (leftmost, longest), as
         transformers matches added tokens; no dummy prefix, so segments encode independently."""
         out = [ids["<bos>"]] if with_bos else []
-        start = i = 0
-        while i < len(text):
-            hit = next((t for t in sorted(ids, key=len, reverse=True) if text.startswith(t, i)), None)
-            if hit is None:
-                i += 1
-                continue
-            if i > start:
-                out.extend(sp.encode(text[start:i]))
-            out.append(ids[hit])
-            i = start = i + len(hit)
-        if start < len(text):
-            out.extend(sp.encode(text[start:]))
+        for segment in mg.split_specials(text, ids):
+            if isinstance(segment, str):
+                out.extend(sp.encode(segment))
+            else:
+                out.append(segment)
         return out
 
     gen_eos = [ids["<eos>"], ids["<end_of_turn>"]]   # gemma-2-2b-it [1, 107], gemma-3-1b-it [1, 106]

@@ -360,17 +360,18 @@ def sp_without_dummy_prefix(path):
     return spm.SentencePieceProcessor(model_proto=m.SerializeToString())
 
 
-def split_specials(text):
-    """Plain-text and special-token segments, leftmost-longest, as Hugging Face matches added tokens."""
+def split_specials(text, specials=SP_SPECIALS):
+    """Plain-text segments (str) and special tokens' ids (int, from `specials`), leftmost-longest, as Hugging Face
+    matches added tokens."""
     out, i, start = [], 0, 0
     while i < len(text):
-        hit = next((t for t in sorted(SP_SPECIALS, key=len, reverse=True) if text.startswith(t, i)), None)
+        hit = next((t for t in sorted(specials, key=len, reverse=True) if text.startswith(t, i)), None)
         if hit is None:
             i += 1
             continue
         if i > start:
             out.append(text[start:i])
-        out.append(SP_SPECIALS[hit])
+        out.append(specials[hit])
         i += len(hit)
         start = i
     if start < len(text):
