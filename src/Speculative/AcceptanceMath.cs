@@ -11,6 +11,28 @@ public static class AcceptanceMath
         return (1 - Math.Pow(alpha, gamma + 1)) / (1 - alpha);
     }
 
+    /// <summary>
+    /// The per-token acceptance rate α under which chains of <paramref name="gamma"/> drafts accept the share
+    /// <paramref name="acceptedShare"/> of what they propose on average: accepted / proposed = (Ω - 1) / γ, which is below
+    /// α for γ > 1 (a rejection ends the chain), so using the measured share as α undercounts Ω. γ may be a mean.
+    /// </summary>
+    public static double AlphaForAcceptedShare(double gamma, double acceptedShare)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(gamma, 1);
+        if (acceptedShare <= 0) return 0;
+        if (acceptedShare >= 1) return 1;
+        // the share (α - α^(γ+1)) / ((1 - α)·γ) grows with α from 0 to 1: bisect
+        double low = 0, high = 1;
+        for (var i = 0; i < 40; i++)
+        {
+            var alpha = (low + high) / 2;
+            var share = (alpha - Math.Pow(alpha, gamma + 1)) / ((1 - alpha) * gamma);
+            if (share < acceptedShare) low = alpha;
+            else high = alpha;
+        }
+        return (low + high) / 2;
+    }
+
     /// <summary>Speedup over plain decoding: Ω / (γ·T_draft/T_target + T_verify(γ)/T_target).</summary>
     public static double Speedup(int gamma, double alpha, double draftStep, double verify, double targetStep) =>
         ExpectedTokensPerRound(gamma, alpha) / ((gamma * draftStep + verify) / targetStep);

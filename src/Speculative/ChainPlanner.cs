@@ -27,6 +27,6 @@ public sealed class ChainPlanner : IDraftPlanner
     }
 
     /// <inheritdoc />
-    public void Observe(TreeShape shape, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
-        _gamma.Observe(shape.Depth, proposed, accepted, draftTime, verifyTime);
+    public void Observe(TreeShape shape, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
+        _gamma.Observe(shape.Depth, proposed, accepted, draftTime, verifyTime, verifiedGamma: longestProposal);
 }

@@ -15,12 +15,15 @@ public sealed class GammaController
     private const double Smoothing = 0.2;
     private readonly int? _fixed;
     private readonly int _max;
-    private double _accepted = 3, _proposed = 4;       // prior α = 0.75 until rounds are measured
+    private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
+    private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
     private double _draftSeconds = double.NaN;          // per drafted token
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
     private readonly int[] _verifyRounds;               // rounds measured per γ
     private int _draftRounds;
     private int _rounds;
+    private const int ProbeInterval = 16, MaxProbeInterval = 256;
+    private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
 
     /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max.</summary>
     public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma)
@@ -37,39 +40,52 @@ public sealed class GammaController
     /// <summary>The largest γ this controller may return.</summary>
     public int MaxGamma => _max;
 
-    /// <summary>Current acceptance-rate estimate.</summary>
-    public double Alpha => _accepted / _proposed;
+    /// <summary>Current estimate of the per-token acceptance rate α: the one under which chains of the γ measured accept
+    /// the share of their drafts measured (<see cref="AcceptanceMath.AlphaForAcceptedShare"/>).</summary>
+    public double Alpha => AcceptanceMath.AlphaForAcceptedShare(_proposedGamma, _accepted / _proposed);
 
-    /// <summary>Records one round: drafts proposed and accepted (all rows), draft and verify wall time.</summary>
-    public void Observe(int gamma, int proposed, int accepted, TimeSpan draft, TimeSpan verify)
+    /// <summary>
+    /// Records one round of <paramref name="gamma"/>: drafts proposed and accepted (all rows), draft and verify wall time.
+    /// The verify time counts for the γ the pass verified, <paramref name="verifiedGamma"/> (default <paramref name="gamma"/>):
+    /// a drafter may propose fewer (prompt lookup without a match proposes none, and its round is a plain pass).
+    /// </summary>
+    public void Observe(int gamma, int proposed, int accepted, TimeSpan draft, TimeSpan verify, int? verifiedGamma = null)
     {
         _rounds++;
+        var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
         if (proposed > 0)
         {
             _accepted = (1 - Smoothing) * _accepted + Smoothing * accepted;
             _proposed = (1 - Smoothing) * _proposed + Smoothing * proposed;
+            _proposedGamma = (1 - Smoothing) * _proposedGamma + Smoothing * Math.Max(verified, 1);
         }
         if (gamma > 0 && draft > TimeSpan.Zero) _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
-        _verifySeconds[gamma] = Measure(_verifySeconds[gamma], ++_verifyRounds[gamma], verify.TotalSeconds);
+        _verifySeconds[verified] = Measure(_verifySeconds[verified], ++_verifyRounds[verified], verify.TotalSeconds);
     }
 
     /// <summary>γ for the next round.</summary>
     public int Next()
     {
         if (_fixed is { } g) return g;
-        var measured = Enumerable.Range(1, _max).Where(i => !double.IsNaN(_verifySeconds[i])).ToArray();
-        if (measured.Length < 2)
-            return measured.Length == 0 ? Math.Min(4, _max) : (measured[0] < _max ? measured[0] + 1 : measured[0] - 1);  // get a second point
-        // and a plain pass, what speculation must beat, measured twice: the first may include a CUDA graph capture, and
-        // a plain pass inflated so makes every γ look better for as long as drafting keeps being chosen (the likely cause
-        // of round 9's 32 x 1,024 cell drafting at 0.18x of plain decoding: its measured costs favour plain decoding 4 to 1)
+        // A time counts from its second measurement (Measure): the first pass of a length may include a CUDA graph capture,
+        // many steps long, and a γ whose only measurement is inflated so would look slow for good once another is chosen
+        // (round 10: lookup at 1 x 7,936 stopped drafting, 0.88x against 1.55x). First two γ, then a plain pass, twice each.
+        var measured = Enumerable.Range(1, _max).Where(i => _verifyRounds[i] >= 2).ToArray();
+        if (measured.Length < Math.Min(2, _max))
+        {
+            var first = Math.Min(4, _max);
+            return _verifyRounds[first] < 2 ? first : first < _max ? first + 1 : first - 1;
+        }
         if (_verifyRounds[0] < 2) return 0;
-        // Every 16th round probe: a neighbour of the best (γ = 0's is 1), and while drafting every third probe a plain
-        // pass, so the verify-time fit and the plain pass stay current as the context grows.
         var best = Best(measured);
-        if (_rounds % 16 == 15)
-            return best == 0 ? 1 : (_rounds / 16 % 3) switch { 0 => Math.Min(best + 1, _max), 1 => best - 1, _ => 0 };
-        return best;
+        if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
+        if (_rounds < _nextProbe) return best;
+        // Probe a neighbour of the best (γ = 0's is 1), and while drafting a plain pass every third probe, first, so the verify-time
+        // fit and the plain pass stay current as the context grows. While plain decoding stays best the probes thin out, 16,
+        // 32 .. 256 rounds apart: each costs a draft catch-up and a verification of several plain steps (round 10's grid).
+        _probeInterval = best == 0 ? Math.Min(2 * _probeInterval, MaxProbeInterval) : ProbeInterval;
+        _nextProbe = _rounds + _probeInterval;
+        return best == 0 ? 1 : (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
     }
 
     private int Best(int[] measured)

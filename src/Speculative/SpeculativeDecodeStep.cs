@@ -96,6 +96,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
 
         // 2) verify every row's proposal in one target pass (padded to a length the model replays): a chain is plain
         //    causal decoding of [root, d1..dn]; a tree takes positions prefix + depth and the mask prefix ++ ancestors
+        var longestProposal = Math.Max(seqLen - 1, 0);   // drafts in the longest row's proposal: what the pass verified
         seqLen = model.PassLength(seqLen);
         var inputs = Flatten(drafts, seqLen, chains);
         if (greedy)
@@ -135,7 +136,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
         Stats.Record(activeRows, proposed, accepted, draftTime, verifyTime);
-        _planner.Observe(shape, proposed, accepted, draftTime, verifyTime);
+        _planner.Observe(shape, longestProposal, proposed, accepted, draftTime, verifyTime);
     }
 
     /// <summary>The verification pass's inputs: each row's proposal, breadth-first, padded to <paramref name="seqLen"/>.</summary>

@@ -38,18 +38,46 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
-    public void Next_Adaptive_MeasuresAPlainPassBeforeChoosing()
+    public void Next_Adaptive_MeasuresTwoGammasAndAPlainPassTwiceBeforeChoosing()
     {
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        var first = controller.Next();
-        controller.Observe(first, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
-        var second = controller.Next();
-        controller.Observe(second, 10, 8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5));
-        Assert.AreEqual(0, controller.Next(), "with two γ measured, a plain pass sets what drafting must beat");
-        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(4));
-        Assert.AreEqual(0, controller.Next(), "measured twice (the first may include a capture)");
-        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(4));
+        var asked = new List<int>();
+        for (var round = 0; round < 6; round++)
+        {
+            var gamma = controller.Next();
+            asked.Add(gamma);
+            controller.Observe(gamma, 10 * gamma, 8 * gamma, TimeSpan.FromMilliseconds(gamma), TimeSpan.FromMilliseconds(gamma == 0 ? 4 : 5));
+        }
+        CollectionAssert.AreEqual(new[] { 4, 4, 5, 5, 0, 0 }, asked, "each time twice: the first pass of a length may include a capture");
         Assert.IsGreaterThan(0, controller.Next(), "80 % acceptance at 5 ms a round beats one token per 4 ms");
+    }
+
+    [TestMethod]
+    public void Next_FirstVerificationSlowedByACapture_StillDraftsOnceMeasuredAgain()
+    {
+        // round 10's lookup at 1 x 7,936: drafting pays (four tokens in 1 ms against 0.4 ms a plain step), but the first
+        // pass of each length captured a CUDA graph (40 ms)
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        var seen = new HashSet<int>();
+        for (var round = 0; round < 12; round++)
+        {
+            var gamma = controller.Next();
+            var verifyMs = seen.Add(gamma) ? 40 : gamma == 0 ? 0.4 : 1;
+            controller.Observe(gamma, 10 * gamma, 9 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(verifyMs));
+        }
+        Assert.IsGreaterThan(0, controller.Next(), "the captures' times are replaced by the second measurements");
+    }
+
+    [TestMethod]
+    public void Observe_RoundWithoutDrafts_CountsAsAPlainPass()
+    {
+        // drafting pays (80 % at 3.5 ms a round); prompt lookup asked for γ = 4 found nothing twice: those passes verified
+        // the root alone, plain passes (3 ms), which is what the controller waits for before choosing
+        var controller = Trained(acceptance: 0.8, draftMs: 0, verifyMs: gamma => 3.5, rounds: 18, skipPlain: true);
+        Assert.AreEqual(0, controller.Next(), "no plain pass measured yet");
+        for (var round = 0; round < 2; round++)
+            controller.Observe(4, proposed: 0, accepted: 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(3), verifiedGamma: 0);
+        Assert.IsGreaterThan(0, controller.Next(), "the rounds without drafts measured the plain pass");
     }
 
     [TestMethod]
@@ -78,6 +106,50 @@ public sealed class GammaControllerTests
         }
         Assert.IsGreaterThan(40, choices.Count(g => g > 0), "drafting is chosen");
         Assert.Contains(0, choices, "a plain pass is probed");
+    }
+
+    [TestMethod]
+    public void Next_LongChainsAcceptingAShareOfTheirDrafts_CountsTheTokensThatShareMeans()
+    {
+        // round 10's lookup at 1 x 7,936: 64 % of 4-draft chains accepted (3.56 tokens a round) in 0.92 ms, a plain step
+        // 0.367 ms. Read as a per-token α of 0.64, Ω(4) would be 2.49 tokens and plain decoding would win (2.71 tokens a
+        // millisecond against 2.72).
+        var controller = new GammaController(fixedGamma: null, maxGamma: 4);
+        for (var round = 0; round < 10; round++)
+        {
+            var gamma = controller.Next();
+            controller.Observe(gamma, 100 * gamma, 64 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 0.367 : 0.92));
+        }
+        Assert.IsGreaterThan(0, controller.Next());
+        Assert.IsGreaterThan(0.8, controller.Alpha, "a 64 % share of 4-draft chains means α ≈ 0.82");
+    }
+
+    [TestMethod]
+    public void Next_WhilePlainDecodingStaysBest_ProbesLessOften()
+    {
+        // drafting loses (21 ms a round against a 3 ms plain step): probes 16, 32, 64 .. rounds apart, not every 16th round
+        var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 21, rounds: 18);
+        var probes = 0;
+        for (var round = 0; round < 240; round++)
+        {
+            var gamma = controller.Next();
+            if (gamma > 0) probes++;
+            controller.Observe(gamma, 100 * gamma, 60 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 3 : 21));
+        }
+        Assert.IsInRange(2, 4, probes, "every 16th round would be 15 probes");
+    }
+
+    [TestMethod]
+    public void AlphaForAcceptedShare_InvertsTheChainModel()
+    {
+        foreach (var gamma in new[] { 1, 3, 4, 8 })
+        foreach (var alpha in new[] { 0.3, 0.6, 0.9 })
+        {
+            var share = (AcceptanceMath.ExpectedTokensPerRound(gamma, alpha) - 1) / gamma;
+            Assert.AreEqual(alpha, AcceptanceMath.AlphaForAcceptedShare(gamma, share), 1e-6, $"γ = {gamma}, α = {alpha}");
+        }
+        Assert.AreEqual(0, AcceptanceMath.AlphaForAcceptedShare(4, 0));
+        Assert.AreEqual(1, AcceptanceMath.AlphaForAcceptedShare(4, 1));
     }
 
     [TestMethod]

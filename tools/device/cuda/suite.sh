@@ -230,6 +230,51 @@ if [ "${QUICK:-0}" = 17 ]; then
   exit 0
 fi
 
+# QUICK=18 (issues 16 and 18): cuDNN's SDPA (sdpa_kernel=8 through CONDENSA_CUDA_OPTIONS, every session of the process:
+# the multi-row graph's grouped verification and GroupQueryAttention's decode) against the default (the unfused kernel for
+# the multi-row graph) at γ = 3 on the 1.1B shape and the demo models at 32 x 1,024 and 7,936; Nsight Compute's attention
+# kernels of a cuDNN 32 x 1,024 verification; then round 9's adaptive demo grid (QUICK=17) with the GammaController fix.
+if [ "${QUICK:-0}" = 18 ]; then
+  wait_export
+  for c in 1024 7936; do
+    V="bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 --gamma 3 $(prompt_texts)"
+    TMO=100 run big-default-$c $C $V --json $o/big-default-$c.json
+    CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=100 run big-cudnn-$c $C $V --json $o/big-cudnn-$c.json
+  done
+  D="bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda --precision fp16 --batch 32 --context 7936 --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts)"
+  TMO=100 run demo-default-7936 $C $D --json $o/demo-default-7936.json
+  CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=100 run demo-cudnn-7936 $C $D --json $o/demo-cudnn-7936.json
+  for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|sdpa|attention|attn|scatter|softmax|transpose|rotary|unfused|seqlen|gemm|nvjet)"
+  CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=150 run ncu-cudnn $NCU $K --log-file $o/ncu-cudnn.csv $C bench --speculative lookup -m /tmp/r/fp16 \
+    --provider cuda --batch 32 --context 1024 --max-tokens 6 --runs 1 --gamma 3 --graph-capture off $(prompt_texts)
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-cudnn.csv > $o/ncu-cudnn.txt; head -30 $o/ncu-cudnn.txt | tee -a $o/log.txt
+  TMO=${SPEC_TMO:-170} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
+  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt; grep -h 'differ' $o/spec-auto.err | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=19 (issue 18): round 9's adaptive demo grid (QUICK=17) with GammaController's second fix (a γ counts from its
+# second measurement; a round without drafts counts as a plain pass); then where self-speculation's draft rounds go on
+# the 1.1B shape at 32 x 1,024, γ = 3: captured (the default) and uncaptured, and ONNX Runtime profiles of the captured
+# run (every run that was not a replay has node events: prefill, the budget's KV writes, uncaptured passes).
+if [ "${QUICK:-0}" = 19 ]; then
+  TMO=${SPEC_TMO:-170} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
+  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt; grep -h 'differ' $o/spec-auto.err | tee -a $o/log.txt
+  wait_export
+  V="bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context 1024 --max-tokens 24 --runs 1 --gamma 3 $(prompt_texts)"
+  TMO=100 run self-captured $C $V
+  TMO=100 run self-uncaptured $C $V --graph-capture off
+  CONDENSA_ORT_PROFILE=$o/prof/self TMO=150 run self-profiled $C $V
+  for f in $o/self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+  for f in $o/prof/*.json; do xz -9 "$f"; done
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
