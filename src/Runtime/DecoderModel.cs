@@ -198,8 +198,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         ws.Download();
 
-        // 4) the rows take their new entries (written by the pass itself, or for a budgeted cache from its outputs)
-        cache.CommitPass(inputs.Counts);
+        // 4) the rows take their new entries (written by the pass itself, or for a budgeted pass longer than its slack from
+        //    its outputs)
+        cache.CommitPass(inputs.Counts, seqLen);
         return ws;
     }
 

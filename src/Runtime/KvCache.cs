@@ -72,6 +72,15 @@ public sealed class KvCache : IDisposable
     /// entries that its own earlier queries still read.</summary>
     internal bool WritesInPass => _budget is null;
 
+    /// <summary>
+    /// Whether a budgeted pass of <paramref name="seqLen"/> tokens per row writes its entries into their ring slots itself
+    /// (the graph's kv_write_index) rather than leaving them to an <see cref="Append"/> after it, a separate run that on
+    /// cuda took as long as the pass (round 10). It may when the slack holds the pass: entry j of a row at length L evicts
+    /// position L + j - Window - Slack, older than every query of the pass (at L or later) still sees, and the bias built
+    /// before the pass already hides that slot.
+    /// </summary>
+    private bool WritesRingInPass(int seqLen) => _budget is not null && seqLen <= _budget.Slack;
+
     /// <summary>Whether the buffers live in device memory (a GPU provider's, or ONNX Runtime's on the CPU when
     /// <see cref="KvResidence.Device"/> is asked for).</summary>
     public bool OnDevice => _storage.OnDevice;
@@ -256,13 +265,15 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Fills kv_write_index [batch, kvHeads, seqLen, 3] with (row, head, slot): where the graph writes each new entry of a
-    /// pass of counts[b] tokens per row. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>); padding,
-    /// and every entry of a budgeted cache, goes to the scratch slot.
+    /// pass of counts[b] tokens per row. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>) or to its
+    /// position's ring slot (<see cref="WritesRingInPass"/>); padding, and a budgeted pass longer than the slack, goes to
+    /// the scratch slot.
     /// </summary>
     internal void FillWriteIndex(Span<long> index, ReadOnlySpan<int> counts, int seqLen)
     {
         var heads = _manifest.NumKvHeads;
         var scratch = Capacity;
+        var ring = WritesRingInPass(seqLen);
         for (var b = 0; b < BatchSize; b++)
         for (var h = 0; h < heads; h++)
         for (var j = 0; j < seqLen; j++)
@@ -270,7 +281,7 @@ public sealed class KvCache : IDisposable
             var i = 3 * ((b * heads + h) * seqLen + j);
             index[i] = b;
             index[i + 1] = h;
-            index[i + 2] = WritesInPass && j < counts[b] ? _lengths[b] + j : scratch;
+            index[i + 2] = j >= counts[b] ? scratch : WritesInPass ? _lengths[b] + j : ring ? _budget!.SlotOf(_lengths[b] + j) : scratch;
         }
     }
 
@@ -370,12 +381,29 @@ public sealed class KvCache : IDisposable
         }
     }
 
-    /// <summary>After a forward pass: each row keeps the first counts[b] entries of the pass, which the graph wrote at the
-    /// row's length (<see cref="WritesInPass"/>), or which a budgeted cache now appends from the pass's outputs.</summary>
-    internal void CommitPass(ReadOnlySpan<int> counts)
+    /// <summary>After a forward pass of <paramref name="seqLen"/> tokens per row: each row keeps the first counts[b] entries,
+    /// which the graph wrote at the row's length (<see cref="WritesInPass"/>) or in their ring slots
+    /// (<see cref="WritesRingInPass"/>), or which a budgeted cache now appends from the pass's outputs.</summary>
+    internal void CommitPass(ReadOnlySpan<int> counts, int seqLen)
     {
-        if (WritesInPass) Advance(counts);
-        else Append(Workspace.NewKv, counts);
+        if (WritesInPass)
+        {
+            Advance(counts);
+        }
+        else if (WritesRingInPass(seqLen))
+        {
+            for (var b = 0; b < BatchSize; b++)
+            for (var j = 0; j < counts[b]; j++)
+            {
+                long position = _lengths[b] + j;
+                _slotPositions![b * Slots + _budget!.SlotOf(position)] = position;
+            }
+            Advance(counts);
+        }
+        else
+        {
+            Append(Workspace.NewKv, counts);
+        }
     }
 
     /// <summary>Adds counts[b] to each row's length (after its entries were written, or for a synthetic context).</summary>

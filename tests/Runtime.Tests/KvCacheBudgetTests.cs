@@ -72,6 +72,27 @@ public sealed class KvCacheBudgetTests
     }
 
     [TestMethod]
+    [DataRow(2)]   // passes of 2 and 3 tokens: within the slack the graph writes the ring slots itself, past it an Append does
+    [DataRow(3)]   // every pass within the slack
+    public void Forward_ChunksAroundTheSlack_EqualSlidingWindowReference(int slack)
+    {
+        var (checkpoint, export) = TinyModels.Get("qwen2");
+        using var model = DecoderModel.Load(export);
+        var ids = TinyModels.Ids(23, seed: 12);
+        const int window = 4;
+        var expected = new ReferenceModel(checkpoint, slidingWindow: window + 1).Logits(ids);
+        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 0, Window: window, Slack: slack) });
+        var vocab = model.Manifest.VocabSize;
+        for (var (t, chunk) = (0, 2); t < ids.Length; t += chunk, chunk = 5 - chunk)
+        {
+            var n = Math.Min(chunk, ids.Length - t);
+            var logits = model.Forward(budget, ids.AsSpan(t, n), [n], LogitsSelection.All);
+            for (var j = 0; j < n; j++)
+                Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits.Slice(j * vocab, vocab), expected[t + j]), $"position {t + j}");
+        }
+    }
+
+    [TestMethod]
     public void CopyLastPassInto_Budget_HoldsTheSourcePassEntries()
     {
         var (_, export) = TinyModels.Get("llama");
