@@ -275,6 +275,27 @@ if [ "${QUICK:-0}" = 19 ]; then
   exit 0
 fi
 
+# QUICK=20 (issue 18): after the budget's in-pass ring writes and GammaController's second fix: self-speculation's draft
+# rounds on the 1.1B shape (32 x 1,024 and 7,936, γ = 3; QUICK=19 measured 17 ms a round before) and on demo-code (32 x
+# 7,936, γ = 3); then the demo grid with γ adaptive and fixed at 1 and 2 (the planner against the best fixed choice).
+if [ "${QUICK:-0}" = 20 ]; then
+  wait_export
+  for c in 1024 7936; do
+    TMO=100 run big-self-$c $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 \
+      --gamma 3 $(prompt_texts) --json $o/big-self-$c.json
+  done
+  TMO=100 run demo-self-7936 $C bench --speculative none,self -m demo-code --provider cuda --precision fp16 --batch 32 --context 7936 \
+    --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts) --json $o/demo-self-7936.json
+  for f in $o/big-self-*.out $o/demo-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
+  for g in auto 1 2; do
+    G=""; [ $g != auto ] && G="--gamma $g"
+    TMO=${SPEC_TMO:-170} run grid-$g $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+      --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $G $(prompt_texts) --json $o/grid-$g.json
+    echo "-- grid-$g" | tee -a $o/log.txt; grep -E '^\|' $o/grid-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/grid-$g.err | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
