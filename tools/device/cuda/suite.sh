@@ -296,6 +296,18 @@ if [ "${QUICK:-0}" = 20 ]; then
   exit 0
 fi
 
+# QUICK=21 (issue 18): the demo grid with γ adaptive after GammaController's third change (it explores with a plain pass
+# and γ = 1), and with γ fixed at 3 (QUICK=20 has γ = 1 and 2 on the same prompts).
+if [ "${QUICK:-0}" = 21 ]; then
+  for g in auto 3; do
+    G=""; [ $g != auto ] && G="--gamma $g"
+    TMO=${SPEC_TMO:-170} run grid-$g $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+      --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $G $(prompt_texts) --json $o/grid-$g.json
+    echo "-- grid-$g" | tee -a $o/log.txt; grep -E '^\|' $o/grid-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/grid-$g.err | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
