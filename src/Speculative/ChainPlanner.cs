@@ -9,10 +9,11 @@ public sealed class ChainPlanner : IDraftPlanner
     private readonly GammaController _gamma;
     private readonly TreeShape?[] _chains;   // by γ, built on first use
 
-    /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>.</summary>
-    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma)
+    /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>,
+    /// exploring first at <paramref name="firstGamma"/> (<see cref="GammaController"/>).</summary>
+    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, int firstGamma = 1)
     {
-        _gamma = new GammaController(gamma, maxGamma);
+        _gamma = new GammaController(gamma, maxGamma, firstGamma);
         _chains = new TreeShape?[_gamma.MaxGamma + 1];
     }
 

@@ -14,7 +14,7 @@ public sealed class GammaController
     // Recent behaviour matters more than old: the context (and so verify time) grows as generation runs.
     private const double Smoothing = 0.2;
     private readonly int? _fixed;
-    private readonly int _max;
+    private readonly int _max, _first;
     private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
     private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
     private double _draftSeconds = double.NaN;          // per drafted token
@@ -25,17 +25,26 @@ public sealed class GammaController
     private const int ProbeInterval = 16, MaxProbeInterval = 256;
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
 
-    /// <summary>Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max.</summary>
-    public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma)
+    /// <summary>
+    /// Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max, starting from
+    /// <paramref name="firstGamma"/>: 1 where each draft costs a pass (a draft model, self-speculation), longer where drafts
+    /// cost nothing and only a verification prices them (prompt lookup: <see cref="FreeDraftsFirstGamma"/>).
+    /// </summary>
+    public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma, int firstGamma = 1)
     {
         if (fixedGamma is < 1) throw new ArgumentOutOfRangeException(nameof(fixedGamma), fixedGamma, "gamma must be >= 1");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxGamma, 1);
         _fixed = fixedGamma;
         _max = Math.Max(maxGamma, fixedGamma ?? 1);
+        _first = Math.Clamp(firstGamma, 1, _max);
         _verifySeconds = new double[_max + 1];
         _verifyRounds = new int[_max + 1];
         Array.Fill(_verifySeconds, double.NaN);
     }
+
+    /// <summary>The first γ a controller for free drafts (prompt lookup) explores: long enough that a burst of matching
+    /// text shows what it is worth (round 10: starting prompt lookup at γ = 1 lost a fifth to a quarter in three cells).</summary>
+    public const int FreeDraftsFirstGamma = 4;
 
     /// <summary>The largest γ this controller may return.</summary>
     public int MaxGamma => _max;
@@ -67,14 +76,14 @@ public sealed class GammaController
     public int Next()
     {
         if (_fixed is { } g) return g;
-        // First a plain pass, then γ = 1, twice each: a time counts from its second measurement (Measure), since the first
-        // pass of a length may include a CUDA graph capture, many steps long (a γ whose only measurement is inflated so looks
-        // slow for good once another is chosen). γ = 1 is the cheapest round that prices drafting; the verify-time fit is
-        // flat through one γ until probes measure its neighbours. (Round 10: exploring γ = 4 and 5 first cost a 128-token
-        // run at batch 32 a fifth of its time where plain decoding was best.)
+        // First a plain pass, then the first γ, twice each: a time counts from its second measurement (Measure), since the
+        // first pass of a length may include a CUDA graph capture, many steps long (a γ whose only measurement is inflated so
+        // looks slow for good once another is chosen). For drafts that cost passes γ = 1 is the cheapest round that prices
+        // drafting (round 10: exploring γ = 4 and 5 first cost a 128-token run at batch 32 a fifth of its time where plain
+        // decoding was best). The verify-time fit is flat through one γ until probes measure its neighbours.
         if (_verifyRounds[0] < 2) return 0;
         var measured = Enumerable.Range(1, _max).Where(i => _verifyRounds[i] >= 2).ToArray();
-        if (measured.Length == 0) return 1;
+        if (measured.Length == 0) return _first;
         var best = Best(measured);
         if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
         if (_rounds < _nextProbe) return best;

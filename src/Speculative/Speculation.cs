@@ -54,7 +54,8 @@ public static class Speculation
     public static IDraftPlanner Planner(SpeculationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma);
+        if (!options.Tree)
+            return new ChainPlanner(options.Gamma, options.MaxGamma, options.Mode == SpeculationMode.Lookup ? GammaController.FreeDraftsFirstGamma : 1);
         var calibration = options.Calibration ?? TreeCalibration.Default(DraftContextLimit(options));
         return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, Math.Max(options.MaxTreeNodes, options.TreeSize ?? 1));
     }

@@ -53,6 +53,24 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Planner_PromptLookup_ExploresALongChainFirst()
+    {
+        // lookup's drafts cost nothing: its first drafting rounds are γ = 4; a model drafter's are γ = 1
+        foreach (var (mode, first) in new[] { (SpeculationMode.Lookup, GammaController.FreeDraftsFirstGamma), (SpeculationMode.Self, 1) })
+        {
+            var planner = Speculation.Planner(new SpeculationOptions { Mode = mode });
+            var depths = new List<int>();
+            for (var round = 0; round < 3; round++)
+            {
+                var shape = planner.Next(activeRows: 1, context: 100);
+                depths.Add(shape.Depth);
+                planner.Observe(shape, shape.Depth, shape.Depth, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+            }
+            CollectionAssert.AreEqual(new[] { 0, 0, first }, depths, mode.ToString());
+        }
+    }
+
+    [TestMethod]
     public void Next_FirstVerificationSlowedByACapture_StillDraftsOnceMeasuredAgain()
     {
         // round 10's lookup at 1 x 7,936: drafting pays (four tokens in 1 ms against 0.4 ms a plain step), but the first
