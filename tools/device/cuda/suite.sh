@@ -83,7 +83,12 @@ fi
 # shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
 prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
-wait_export() { for i in $(seq 150); do [ "$(grep -c . /tmp/r/export.done 2>/dev/null)" -ge ${1:-1} ] && break; sleep 2; done; }
+wait_export() { local n; for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
+# the demo pair's chains (none, self, draft, lookup) at 1 and 32 x 1,024 and 7,936, 128 new tokens: demo_chains NAME [BENCH ARGS]
+demo_chains() { local name=$1; shift
+  TMO=${SPEC_TMO:-170} run $name $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 "$@" $(prompt_texts) --json $o/$name.json
+  echo "-- $name" | tee -a $o/log.txt; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; grep -h 'differ' $o/$name.err | tee -a $o/log.txt; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
   TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
@@ -224,9 +229,7 @@ fi
 # QUICK=17 (issue 18, round 9's grid when device time is short): the demo pair's chains with adaptive γ (the controller
 # measures; no calibration) at 1 and 32 x 1,024 and 7,936: plain, self, draft, lookup.
 if [ "${QUICK:-0}" = 17 ]; then
-  TMO=${SPEC_TMO:-170} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
-  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt; grep -h 'differ' $o/spec-auto.err | tee -a $o/log.txt
+  demo_chains spec-auto
   exit 0
 fi
 
@@ -250,9 +253,7 @@ if [ "${QUICK:-0}" = 18 ]; then
   CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=150 run ncu-cudnn $NCU $K --log-file $o/ncu-cudnn.csv $C bench --speculative lookup -m /tmp/r/fp16 \
     --provider cuda --batch 32 --context 1024 --max-tokens 6 --runs 1 --gamma 3 --graph-capture off $(prompt_texts)
   python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-cudnn.csv > $o/ncu-cudnn.txt; head -30 $o/ncu-cudnn.txt | tee -a $o/log.txt
-  TMO=${SPEC_TMO:-170} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
-  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt; grep -h 'differ' $o/spec-auto.err | tee -a $o/log.txt
+  demo_chains spec-auto
   exit 0
 fi
 
@@ -261,9 +262,7 @@ fi
 # the 1.1B shape at 32 x 1,024, γ = 3: captured (the default) and uncaptured, and ONNX Runtime profiles of the captured
 # run (every run that was not a replay has node events: prefill, the budget's KV writes, uncaptured passes).
 if [ "${QUICK:-0}" = 19 ]; then
-  TMO=${SPEC_TMO:-170} run spec-auto $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec-auto.json
-  grep -E '^\|' $o/spec-auto.out | tee -a $o/log.txt; grep -h 'differ' $o/spec-auto.err | tee -a $o/log.txt
+  demo_chains spec-auto
   wait_export
   V="bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context 1024 --max-tokens 24 --runs 1 --gamma 3 $(prompt_texts)"
   TMO=100 run self-captured $C $V
@@ -287,24 +286,14 @@ if [ "${QUICK:-0}" = 20 ]; then
   TMO=100 run demo-self-7936 $C bench --speculative none,self -m demo-code --provider cuda --precision fp16 --batch 32 --context 7936 \
     --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts) --json $o/demo-self-7936.json
   for f in $o/big-self-*.out $o/demo-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
-  for g in auto 1 2; do
-    G=""; [ $g != auto ] && G="--gamma $g"
-    TMO=${SPEC_TMO:-170} run grid-$g $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-      --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $G $(prompt_texts) --json $o/grid-$g.json
-    echo "-- grid-$g" | tee -a $o/log.txt; grep -E '^\|' $o/grid-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/grid-$g.err | tee -a $o/log.txt
-  done
+  demo_chains grid-auto; demo_chains grid-1 --gamma 1; demo_chains grid-2 --gamma 2
   exit 0
 fi
 
 # QUICK=21 (issue 18): the demo grid with γ adaptive after GammaController's third change (it explores with a plain pass
 # and γ = 1), and with γ fixed at 3 (QUICK=20 has γ = 1 and 2 on the same prompts).
 if [ "${QUICK:-0}" = 21 ]; then
-  for g in auto 3; do
-    G=""; [ $g != auto ] && G="--gamma $g"
-    TMO=${SPEC_TMO:-170} run grid-$g $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-      --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 $G $(prompt_texts) --json $o/grid-$g.json
-    echo "-- grid-$g" | tee -a $o/log.txt; grep -E '^\|' $o/grid-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/grid-$g.err | tee -a $o/log.txt
-  done
+  demo_chains grid-auto; demo_chains grid-3 --gamma 3
   exit 0
 fi
 
