@@ -41,13 +41,7 @@ public sealed class GammaControllerTests
     public void Next_Adaptive_MeasuresAPlainPassAndGammaOneTwiceBeforeChoosing()
     {
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        var asked = new List<int>();
-        for (var round = 0; round < 4; round++)
-        {
-            var gamma = controller.Next();
-            asked.Add(gamma);
-            controller.Observe(gamma, 10 * gamma, 8 * gamma, TimeSpan.FromMilliseconds(0.1 * gamma), TimeSpan.FromMilliseconds(gamma == 0 ? 4 : 5));
-        }
+        var asked = Drive(controller, rounds: 4, acceptance: 0.8, verifyMs: gamma => gamma == 0 ? 4 : 5, draftMs: 0.1);
         CollectionAssert.AreEqual(new[] { 0, 0, 1, 1 }, asked, "each time twice: the first pass of a length may include a capture");
         Assert.AreEqual(8, controller.Next(), "80 % acceptance at 5 ms a round, flat in γ until measured, beats one token per 4 ms most at γ = 8");
     }
@@ -77,12 +71,7 @@ public sealed class GammaControllerTests
         // pass of each length captured a CUDA graph (40 ms)
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
         var seen = new HashSet<int>();
-        for (var round = 0; round < 12; round++)
-        {
-            var gamma = controller.Next();
-            var verifyMs = seen.Add(gamma) ? 40 : gamma == 0 ? 0.4 : 1;
-            controller.Observe(gamma, 10 * gamma, 9 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(verifyMs));
-        }
+        Drive(controller, rounds: 12, acceptance: 0.9, verifyMs: gamma => seen.Add(gamma) ? 40 : gamma == 0 ? 0.4 : 1);
         Assert.IsGreaterThan(0, controller.Next(), "the captures' times are replaced by the second measurements");
     }
 
@@ -115,13 +104,7 @@ public sealed class GammaControllerTests
     {
         // drafting pays (verify 3.5 ms a round against a 3 ms plain step), and the plain pass is re-measured within 48 rounds
         var controller = Trained(acceptance: 0.8, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 3.5, rounds: 18);
-        var choices = new List<int>();
-        for (var round = 0; round < 48; round++)
-        {
-            var gamma = controller.Next();
-            choices.Add(gamma);
-            controller.Observe(gamma, 100 * gamma, 80 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 3 : 3.5));
-        }
+        var choices = Drive(controller, rounds: 48, acceptance: 0.8, verifyMs: gamma => gamma == 0 ? 3 : 3.5);
         Assert.IsGreaterThan(40, choices.Count(g => g > 0), "drafting is chosen");
         Assert.Contains(0, choices, "a plain pass is probed");
     }
@@ -133,11 +116,7 @@ public sealed class GammaControllerTests
         // 0.367 ms. Read as a per-token α of 0.64, Ω(4) would be 2.49 tokens and plain decoding would win (2.71 tokens a
         // millisecond against 2.72).
         var controller = new GammaController(fixedGamma: null, maxGamma: 4);
-        for (var round = 0; round < 10; round++)
-        {
-            var gamma = controller.Next();
-            controller.Observe(gamma, 100 * gamma, 64 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 0.367 : 0.92));
-        }
+        Drive(controller, rounds: 10, acceptance: 0.64, verifyMs: gamma => gamma == 0 ? 0.367 : 0.92);
         Assert.IsGreaterThan(0, controller.Next());
         Assert.IsGreaterThan(0.8, controller.Alpha, "a 64 % share of 4-draft chains means α ≈ 0.82");
     }
@@ -147,13 +126,7 @@ public sealed class GammaControllerTests
     {
         // drafting loses (21 ms a round against a 3 ms plain step): probes 16, 32, 64 .. rounds apart, not every 16th round
         var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 21, rounds: 18);
-        var probes = 0;
-        for (var round = 0; round < 240; round++)
-        {
-            var gamma = controller.Next();
-            if (gamma > 0) probes++;
-            controller.Observe(gamma, 100 * gamma, 60 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 3 : 21));
-        }
+        var probes = Drive(controller, rounds: 240, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Count(gamma => gamma > 0);
         Assert.IsInRange(2, 4, probes, "every 16th round would be 15 probes");
     }
 
@@ -177,6 +150,22 @@ public sealed class GammaControllerTests
         Assert.AreEqual(5.0, AcceptanceMath.ExpectedTokensPerRound(4, 1), 1e-12);
         Assert.AreEqual((1 - Math.Pow(0.8, 5)) / 0.2, AcceptanceMath.ExpectedTokensPerRound(4, 0.8), 1e-12);
         Assert.AreEqual(3.0, AcceptanceMath.Speedup(2, 1.0, draftStep: 0, verify: 1, targetStep: 1), 1e-12);
+    }
+
+    /// <summary>Runs <paramref name="rounds"/> rounds as <paramref name="controller"/> chooses them, 100 rows each: γ drafts a
+    /// row, the share <paramref name="acceptance"/> accepted, <paramref name="draftMs"/> a draft and
+    /// <paramref name="verifyMs"/>(γ) a verification. Returns each round's γ.</summary>
+    private static List<int> Drive(GammaController controller, int rounds, double acceptance, Func<int, double> verifyMs, double draftMs = 0)
+    {
+        var choices = new List<int>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * acceptance), TimeSpan.FromMilliseconds(draftMs * gamma),
+                TimeSpan.FromMilliseconds(verifyMs(gamma)));
+        }
+        return choices;
     }
 
     /// <summary>A controller fed rounds over γ = 0..8 (0: plain decoding, no drafts; left out with <paramref name="skipPlain"/>)
