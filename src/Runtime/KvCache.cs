@@ -67,9 +67,9 @@ public sealed class KvCache : IDisposable
     /// <summary>Slots per row in the buffers, the scratch slots included: the C of the graph's past inputs.</summary>
     internal int Slots => _storage.Slots;
 
-    /// <summary>Whether a forward pass writes its entries into this cache itself (the graph's kv_write_index); a
-    /// budgeted cache instead takes them after the pass (<see cref="Append"/>), since a pass's entries may evict ring
-    /// entries that its own earlier queries still read.</summary>
+    /// <summary>Whether a forward pass writes its entries into this cache at each row's length itself (the graph's
+    /// kv_write_index); a budgeted cache's pass writes ring slots (<see cref="WritesRingInPass"/>) or leaves its entries
+    /// to an <see cref="Append"/> after it.</summary>
     internal bool WritesInPass => _budget is null;
 
     /// <summary>

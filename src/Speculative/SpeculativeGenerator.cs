@@ -42,6 +42,6 @@ public sealed class SpeculativeGenerator
         ArgumentNullException.ThrowIfNull(drafter);
         ArgumentNullException.ThrowIfNull(options);
         stats ??= new SpeculativeStats();
-        return (new SpeculativeDecodeStep(drafter, options.CreatePlanner(), options.Generation.Sampling.Seed, stats), stats);
+        return (new SpeculativeDecodeStep(drafter, options.CreatePlanner(drafter), options.Generation.Sampling.Seed, stats), stats);
     }
 }
