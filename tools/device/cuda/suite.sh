@@ -297,6 +297,26 @@ if [ "${QUICK:-0}" = 21 ]; then
   exit 0
 fi
 
+# QUICK=22 (issue 18): parity of every mode at batch 8 on the demo models, verification at γ = 3 on the 1.1B shape
+# (32 x 1,024 and 7,936) and demo-code (32 x 7,936), then the adaptive grid. Round 10 ran it with
+# tools/bench/results/cuda-h200/round10/f-gqa-chunks-rejected/gqa-chunks.patch applied (the multi-row causal graph as
+# GroupQueryAttention with query_seqlens): verification took twice as long, so the patch was not kept.
+if [ "${QUICK:-0}" = 22 ]; then
+  TMO=120 run parity $C bench --speculative none,self,draft,lookup,tree-self -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 8 --context 1024 --max-tokens 64 --runs 1 $(prompt_texts)
+  grep -E '^\|' $o/parity.out | tee -a $o/log.txt
+  wait_export
+  for c in 1024 7936; do
+    TMO=100 run big-$c $C bench --speculative none,self,lookup -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 \
+      --runs 1 --gamma 3 $(prompt_texts) --json $o/big-$c.json
+  done
+  TMO=100 run demo-7936 $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda --precision fp16 \
+    --batch 32 --context 7936 --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts) --json $o/demo-7936.json
+  for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
+  demo_chains spec-auto
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
