@@ -43,8 +43,8 @@ public sealed class ModelDrafter : IDrafter
         (_model, _cache, _selfSpeculation) = (model, cache, selfSpeculation);
         _vocab = model.Manifest.VocabSize;
         _samplers = [.. Enumerable.Range(0, cache.BatchSize).Select(_ => new TokenSampler(sampling, _vocab))];
-        // Draws are independent of the verifier's: a seed offset keeps runs reproducible without sharing a stream.
-        _random = sampling.Seed is { } seed ? new Random(unchecked(seed * 31 + 17)) : new Random();
+        // Draws from a stream of their own (SeededRandom): reproducible, and independent of the sampler's and the verifier's.
+        _random = SeededRandom.Create(sampling.Seed, SeededRandom.DraftStream);
         _sample = !sampling.IsGreedy;
         RepetitionPenalty = sampling.RepetitionPenalty;
         _counts = new int[cache.BatchSize];

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Condensa.Runtime;
 using Condensa.Runtime.Batching;
+using Condensa.Runtime.Sampling;
 using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
@@ -40,7 +41,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
         (_drafter, _planner, _ownsDrafter) = (drafter, planner, ownsDrafter);
         ArgumentNullException.ThrowIfNull(drafter);
         ArgumentNullException.ThrowIfNull(planner);
-        _random = seed is { } s ? new Random(s) : new Random();
+        _random = SeededRandom.Create(seed, SeededRandom.VerifyStream);   // not the row samplers' or the drafter's draws
         Stats = stats ?? new SpeculativeStats();
     }
 

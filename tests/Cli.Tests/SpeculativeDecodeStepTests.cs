@@ -30,13 +30,15 @@ public sealed class SpeculativeDecodeStepTests
             await foreach (var t in new Generator(model).StreamAsync(prompt, options, cancellationToken: TestContext.CancellationToken)) tokens.Add(t);
             expected.Add([.. tokens]);
         }
-        var step = new SpeculativeDecodeStep(new PromptLookupDrafter(), new ChainPlanner(gamma));
+        var step = new SpeculativeDecodeStep(new PromptLookupDrafter(), new ChainPlanner(gamma, firstGamma: GammaController.FreeDraftsFirstGamma));
 
         var results = new ContinuousBatcher(model, step).Run(prompts.Select((p, i) => new BatchRequest(i, p)),
             new BatchOptions { BatchSize = 3, Generation = options }, cancellationToken: TestContext.CancellationToken).ToList();
 
         Assert.HasCount(prompts.Length, results);
         foreach (var result in results) CollectionAssert.AreEqual(expected[(int)result.Id], result.Tokens.ToArray(), $"document {result.Id}");
+        // Adaptive γ drafts as the measured step times say, which the machine decides: only a fixed γ is sure to draft.
+        if (gamma is null) return;
         Assert.IsGreaterThan(step.Stats.Accepted, step.Stats.Proposed, "some drafts must be rejected for the rewind to be tested");
         Assert.IsGreaterThan(0, step.Stats.Accepted, "some drafts must be accepted for multi-token steps to be tested");
     }

@@ -24,7 +24,7 @@ public sealed class TokenSampler
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
         options.Validate();
         _options = options;
-        _random = options.Seed is { } seed ? new Random(seed) : new Random();
+        _random = SeededRandom.Create(options.Seed, SeededRandom.SamplerStream);
         _logits = new float[vocabSize];
         _probs = new float[vocabSize];
         _keys = new float[vocabSize];
