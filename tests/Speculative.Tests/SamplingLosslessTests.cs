@@ -13,6 +13,7 @@ namespace Condensa.Speculative.Tests;
 /// over <see cref="Runs"/> generations are tested against its exact marginal, Σ p(t1)·p(t2 | t1), from the target's own
 /// passes. The verifier tests check the rule on synthetic laws; this checks that the laws and draws reaching it are the
 /// right ones (the draft's law its drafts were drawn from, the target's at the drafted position, independent uniforms).
+/// The models load on <see cref="TestProvider"/>'s provider: the CPU in CI, cuda on the device machine.
 /// </summary>
 [TestClass]
 public sealed class SamplingLosslessTests
@@ -26,8 +27,8 @@ public sealed class SamplingLosslessTests
     [DataRow("tree-draft")]
     public void GenerateBatch_Sampling_SecondTokenFollowsTheTargetsLaw(string mode)
     {
-        using var target = DecoderModel.Load(TinyExports.Get("spec-target", SpeculationModels.TargetSpec).Export);
-        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", SpeculationModels.DraftSpec).Export);
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", SpeculationModels.TargetSpec).Export, TestProvider.Settings);
+        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", SpeculationModels.DraftSpec).Export, TestProvider.Settings);
         var prompt = TinyExports.Ids(7, seed: 401);
         var expected = SecondTokenLaw(target, prompt);
         var observed = new double[expected.Length];
@@ -57,8 +58,8 @@ public sealed class SamplingLosslessTests
     {
         // The same statistic must reject second tokens that follow another law: the draft model's, whose drafts the
         // speculative runs above mostly reject.
-        using var target = DecoderModel.Load(TinyExports.Get("spec-target", SpeculationModels.TargetSpec).Export);
-        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", SpeculationModels.DraftSpec).Export);
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", SpeculationModels.TargetSpec).Export, TestProvider.Settings);
+        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", SpeculationModels.DraftSpec).Export, TestProvider.Settings);
         var prompt = TinyExports.Ids(7, seed: 401);
         var draftLaw = SecondTokenLaw(draft, prompt);
         var random = new Random(5);

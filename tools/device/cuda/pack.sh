@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into three carries
+# Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into four carries
 # under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
 #   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~56 MB
 #   .cuda/b  the rest of the CUDA provider, demo-code and demo-code-draft                                        ~41 MB
 #   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks, and
 #            libonnxruntime.so and demo-code-lckv (peers.sh puts them where suite.sh finds them)                  ~53 MB
+#   .cuda/d  the speculative tests as an executable (spectests.sh runs them on cuda after suite.sh's install)
 # The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
@@ -13,14 +14,15 @@
 # Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
 #   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs
 #   carry [".cuda/c"]: bash tools/device/cuda/peers.sh        llama.cpp CUDA and transformers on the same shape
-#   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile
+#   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile (QUICK=23: the install alone)
+#   carry [".cuda/d"]: bash tools/device/cuda/spectests.sh    the speculative tests on cuda (sampling's law, the verifiers)
 # usage: tools/device/cuda/pack.sh [BASE_COMMIT]    (work files in /tmp/cudapack; the runtime, ONNX Runtime and llama.cpp
 # parts are reused when present; llama.cpp's source: tools/bench/llamacpp/README.md steps 1-2 into /tmp/llamapeer)
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); here=$root/tools/device/cuda; w=/tmp/cudapack; out=$root/.cuda
 ver=$(grep -oP '"Microsoft.ML.OnnxRuntime.Gpu" Version="\K[0-9.]+' "$root/Directory.Packages.props")
 nat=~/.nuget/packages/microsoft.ml.onnxruntime.gpu.linux/$ver/runtimes/linux-x64/native
-mkdir -p "$w" "$out"/{a,b,c}
+mkdir -p "$w" "$out"/{a,b,c,d}
 grep -qx '/.cuda/' "$root/.git/info/exclude" 2>/dev/null || echo '/.cuda/' >> "$root/.git/info/exclude"
 
 # 1. The app of a source tree, published for linux-x64 against the CUDA package, without ONNX Runtime's native files
@@ -83,4 +85,8 @@ cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "
 rm -rf "$out/b/demo-code" "$out/b/demo-code-draft" "$out/b/demo-code-lckv" "$out/c/demo-code-lckv"
 cp -r "$root/models/demo-code" "$root/models/demo-code-draft" "$out/b/" && cp -r "$root/models/demo-code-lckv" "$out/c/"
 cp "$w/lc.tar.xz" "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/c/"
-du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1
+# 6. The speculative tests as an executable (MSTest's runner, -p:TestRunner=true: no SDK on the machine), without ONNX
+#    Runtime's native files: spectests.sh runs them on cuda through the build suite.sh installed.
+rm -rf "$w/spectests" && dotnet publish "$root/tests/Speculative.Tests" -c Release -p:TestRunner=true -o "$w/spectests" >/dev/null
+rm -rf "$w/spectests/runtimes"; mkdir -p "$out/d"; tar cf - -C "$w/spectests" . | xz -T0 -9 > "$out/d/spectests.tar.xz"
+du -ch "$out"/a | tail -1; du -ch "$out"/b | tail -1; du -ch "$out"/c | tail -1; du -ch "$out"/d | tail -1

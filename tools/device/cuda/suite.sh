@@ -41,6 +41,9 @@ export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
 [ -d models/demo-code-lckv ] || { [ -d "$cc/demo-code-lckv" ] && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
 
+# QUICK=23: the install alone (the CUDA provider assembled in /opt/cc/app), for spectests.sh.
+[ "${QUICK:-0}" = 23 ] && exit 0
+
 # QUICK=1 (when device time is short): the 1.1B fp16 benches with fused attention on and off, and greedy parity of
 # demo-code exported as float16 through both graphs
 if [ "${QUICK:-0}" = 1 ]; then
