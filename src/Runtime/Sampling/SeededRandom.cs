@@ -2,9 +2,10 @@ namespace Condensa.Runtime.Sampling;
 
 /// <summary>
 /// Independent random streams from one sampling seed: the row's sampler, a drafter's draws and a verifier's draws each
-/// take their own stream, so a seeded run is reproducible and its draws still behave as independent. System.Random seeded
-/// with nearby integers starts nearby (its first draws for seeds s and s + 10 are close), so a stream is not seeded with
-/// an offset of the seed but with both mixed by SplitMix64's finalizer (Steele, Lea and Flood, 2014).
+/// take their own stream, so a seeded run is reproducible and its draws still behave as independent. System.Random's
+/// first draw for seed s + k is its first draw for seed s shifted by an amount that depends on k alone (mod 1: 0.2242 for
+/// k = 10 whatever s), so streams seeded s and s + k (or 31s + 7 and 31s + 17) draw in lockstep; a stream is seeded with
+/// the seed and its id mixed by SplitMix64's finalizer (Steele, Lea and Flood, 2014) instead.
 /// </summary>
 public static class SeededRandom
 {
