@@ -87,10 +87,11 @@ fi
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
 prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
 wait_export() { local n; for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
-# the demo pair's chains (none, self, draft, lookup) at 1 and 32 x 1,024 and 7,936, 128 new tokens: demo_chains NAME [BENCH ARGS]
+# the demo pair's chains (none, self, draft, lookup) at 1 and 32 x 1,024 and 7,936, CHAIN_TOKENS (128) new tokens:
+# demo_chains NAME [BENCH ARGS]
 demo_chains() { local name=$1; shift
   TMO=${SPEC_TMO:-170} run $name $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens 128 --runs 1 "$@" $(prompt_texts) --json $o/$name.json
+    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) --json $o/$name.json
   echo "-- $name" | tee -a $o/log.txt; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; grep -h 'differ' $o/$name.err | tee -a $o/log.txt; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
@@ -317,6 +318,14 @@ if [ "${QUICK:-0}" = 22 ]; then
     --batch 32 --context 7936 --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts) --json $o/demo-7936.json
   for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
   demo_chains spec-auto
+  exit 0
+fi
+
+# QUICK=24 (issue 18, the next round's grid): the demo pair's chains over 512 new tokens (the planner's exploration and
+# probes amortised as in a long generation), adaptive and at γ = 1 and 3.
+if [ "${QUICK:-0}" = 24 ]; then
+  export CHAIN_TOKENS=512 SPEC_TMO=${SPEC_TMO:-280}   # 7,936-token prompts are cut to leave room for 512 tokens
+  demo_chains grid512-auto; demo_chains grid512-1 --gamma 1; demo_chains grid512-3 --gamma 3
   exit 0
 fi
 
