@@ -10,10 +10,11 @@ public sealed class ChainPlanner : IDraftPlanner
     private readonly TreeShape?[] _chains;   // by γ, built on first use
 
     /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>,
-    /// exploring first at <paramref name="firstGamma"/> (<see cref="GammaController"/>).</summary>
-    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, int firstGamma = 1)
+    /// exploring first at γ = 1, or at <see cref="GammaController.FreeDraftsFirstGamma"/> for a drafter whose drafts cost no
+    /// passes (<see cref="IDrafter.DraftsCostPasses"/>).</summary>
+    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, IDrafter? drafter = null)
     {
-        _gamma = new GammaController(gamma, maxGamma, firstGamma);
+        _gamma = new GammaController(gamma, maxGamma, drafter is { DraftsCostPasses: false } ? GammaController.FreeDraftsFirstGamma : 1);
         _chains = new TreeShape?[_gamma.MaxGamma + 1];
     }
 

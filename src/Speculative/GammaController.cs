@@ -82,9 +82,15 @@ public sealed class GammaController
         // drafting (round 10: exploring γ = 4 and 5 first cost a 128-token run at batch 32 a fifth of its time where plain
         // decoding was best). The verify-time fit is flat through one γ until probes measure its neighbours.
         if (_verifyRounds[0] < 2) return 0;
-        var measured = Enumerable.Range(1, _max).Where(i => _verifyRounds[i] >= 2).ToArray();
-        if (measured.Length == 0) return _first;
-        var best = Best(measured);
+        var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);   // the verify-time fit's sums over the γ measured
+        for (var gamma = 1; gamma <= _max; gamma++)
+        {
+            if (_verifyRounds[gamma] < 2) continue;
+            var y = _verifySeconds[gamma];
+            (n, sx, sy, sxx, sxy) = (n + 1, sx + gamma, sy + y, sxx + gamma * gamma, sxy + gamma * y);
+        }
+        if (n == 0) return _first;
+        var best = Best(FitVerifyTime(n, sx, sy, sxx, sxy));
         if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
         if (_rounds < _nextProbe) return best;
         // Probe a neighbour of the best (γ = 0's is 1), and while drafting a plain pass every third probe, first, so the verify-time
@@ -95,28 +101,22 @@ public sealed class GammaController
         return best == 0 ? 1 : (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
     }
 
-    private int Best(int[] measured)
+    private int Best((double A, double B) verify)
     {
-        var (a, b) = FitVerifyTime(measured);
-        var draft = double.IsNaN(_draftSeconds) ? 0 : _draftSeconds;
+        var (a, b) = verify;
+        var (draft, alpha) = (double.IsNaN(_draftSeconds) ? 0 : _draftSeconds, Alpha);
         var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
         for (var g = 1; g <= _max; g++)
         {
-            var rate = AcceptanceMath.ExpectedTokensPerRound(g, Alpha) / (g * draft + Math.Max(a + b * g, 1e-9));
+            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / (g * draft + Math.Max(a + b * g, 1e-9));
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }
         return best;
     }
 
-    /// <summary>Least-squares line t_verify(γ) = a + b·γ through the measured γ values.</summary>
-    private (double A, double B) FitVerifyTime(int[] measured)
+    /// <summary>Least-squares line t_verify(γ) = a + b·γ through n measured (γ, t) points, from their sums.</summary>
+    private static (double A, double B) FitVerifyTime(int n, double sx, double sy, double sxx, double sxy)
     {
-        double n = measured.Length, sx = 0, sy = 0, sxx = 0, sxy = 0;
-        foreach (var g in measured)
-        {
-            var y = _verifySeconds[g];
-            sx += g; sy += y; sxx += g * g; sxy += g * y;
-        }
         var denominator = n * sxx - sx * sx;
         var b = denominator > 0 ? Math.Max((n * sxy - sx * sy) / denominator, 0) : 0;   // verify never gets cheaper with γ
         return ((sy - b * sx) / n, b);

@@ -18,6 +18,10 @@ public interface IDrafter : IDisposable
     /// drafts are chosen deterministically and verified as one-hot.</summary>
     bool SamplesDrafts => false;
 
+    /// <summary>Whether each drafted token costs a model pass (a draft model, self-speculation); false: drafts cost next
+    /// to nothing (prompt lookup), so an adaptive planner may explore long chains first (<see cref="ChainPlanner"/>).</summary>
+    bool DraftsCostPasses => true;
+
     /// <summary>A new document took the target's <paramref name="row"/>, which holds the document's cached tokens (none,
     /// unless a conversation continues in a kept cache; rows[b] of <see cref="Propose"/> then starts with them).</summary>
     void RowStarted(KvCache target, int row) { }

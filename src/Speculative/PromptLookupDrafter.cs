@@ -26,6 +26,9 @@ public sealed class PromptLookupDrafter : IDrafter
     public string Name => "lookup";
 
     /// <inheritdoc />
+    public bool DraftsCostPasses => false;
+
+    /// <inheritdoc />
     public void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
     {
         output.HasDistributions = false;

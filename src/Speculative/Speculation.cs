@@ -38,27 +38,29 @@ public static class Speculation
         options.Validate();
         if (options.Mode == SpeculationMode.None) return new PlainDecodeStep();
         CheckTarget(target.Manifest);
-        var planner = Planner(options);
         IDrafter drafter = options.Mode switch
         {
             SpeculationMode.Lookup => new PromptLookupDrafter(),
             SpeculationMode.Draft => ModelDrafter.ForDraftModel(draft ?? throw new CondensaException(
                 "draft speculation needs a draft model (--draft NAME, or a catalog model with a 'draft' pairing)."), target.Manifest, batchSize, sampling),
-            _ => ModelDrafter.ForSelfSpeculation(target, new KvBudget(options.Sinks, options.Window, SelfSlack(options, planner)), SelfSlack(options, planner),
+            _ => ModelDrafter.ForSelfSpeculation(target, new KvBudget(options.Sinks, options.Window, SelfSlack(options)), SelfSlack(options),
                 batchSize, sampling),
         };
-        return new SpeculativeDecodeStep(drafter, planner, sampling.Seed, stats, ownsDrafter: true);
+        return new SpeculativeDecodeStep(drafter, Planner(options, drafter), sampling.Seed, stats, ownsDrafter: true);
     }
 
-    /// <summary>The planner: a Sequoia tree per round, sized from the calibration (or a prior), or a chain of γ.</summary>
-    public static IDraftPlanner Planner(SpeculationOptions options)
+    /// <summary>The planner: a Sequoia tree per round, sized from the calibration (or a prior), or a chain of γ for
+    /// <paramref name="drafter"/> (<see cref="ChainPlanner"/>).</summary>
+    public static IDraftPlanner Planner(SpeculationOptions options, IDrafter? drafter = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.Tree)
-            return new ChainPlanner(options.Gamma, options.MaxGamma, options.Mode == SpeculationMode.Lookup ? GammaController.FreeDraftsFirstGamma : 1);
+        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma, drafter);
         var calibration = options.Calibration ?? TreeCalibration.Default(DraftContextLimit(options));
-        return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, Math.Max(options.MaxTreeNodes, options.TreeSize ?? 1));
+        return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, TreeMaxNodes(options));
     }
+
+    // The largest tree a planner of these options returns (TreePlanner.MaxNodes).
+    private static int TreeMaxNodes(SpeculationOptions options) => Math.Max(options.MaxTreeNodes, options.TreeSize ?? 1);
 
     /// <summary>The most tokens a self-speculation draft attends to (its budget's slots), or null for a draft model.</summary>
     public static int? DraftContextLimit(SpeculationOptions options) =>
@@ -75,5 +77,5 @@ public static class Speculation
     }
 
     // The draft entries a round adds past the committed tokens: γ for a chain (root + γ - 1 fed drafts), the whole tree.
-    private static int SelfSlack(SpeculationOptions options, IDraftPlanner planner) => options.Tree ? planner.MaxNodes : options.MaxGamma;
+    private static int SelfSlack(SpeculationOptions options) => options.Tree ? TreeMaxNodes(options) : options.MaxGamma;
 }

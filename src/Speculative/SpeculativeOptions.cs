@@ -19,8 +19,6 @@ public sealed record SpeculativeOptions
     /// <summary>Draft token trees sized by this planner (Sequoia) instead of chains of γ tokens.</summary>
     public TreePlanner? Planner { get; init; }
 
-    /// <summary>The planner of a round's proposal: the tree planner, or a chain planner over γ (exploring a long chain first
-    /// for prompt lookup, whose drafts cost nothing).</summary>
-    internal IDraftPlanner CreatePlanner(IDrafter drafter) =>
-        Planner ?? (IDraftPlanner)new ChainPlanner(Gamma, MaxGamma, drafter is PromptLookupDrafter ? GammaController.FreeDraftsFirstGamma : 1);
+    /// <summary>The planner of a round's proposal for <paramref name="drafter"/>: the tree planner, or a chain planner over γ.</summary>
+    internal IDraftPlanner CreatePlanner(IDrafter drafter) => Planner ?? (IDraftPlanner)new ChainPlanner(Gamma, MaxGamma, drafter);
 }

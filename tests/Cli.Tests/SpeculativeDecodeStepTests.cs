@@ -30,7 +30,8 @@ public sealed class SpeculativeDecodeStepTests
             await foreach (var t in new Generator(model).StreamAsync(prompt, options, cancellationToken: TestContext.CancellationToken)) tokens.Add(t);
             expected.Add([.. tokens]);
         }
-        var step = new SpeculativeDecodeStep(new PromptLookupDrafter(), new ChainPlanner(gamma, firstGamma: GammaController.FreeDraftsFirstGamma));
+        var drafter = new PromptLookupDrafter();
+        var step = new SpeculativeDecodeStep(drafter, new ChainPlanner(gamma, drafter: drafter));
 
         var results = new ContinuousBatcher(model, step).Run(prompts.Select((p, i) => new BatchRequest(i, p)),
             new BatchOptions { BatchSize = 3, Generation = options }, cancellationToken: TestContext.CancellationToken).ToList();

@@ -49,10 +49,12 @@ public sealed class GammaControllerTests
     [TestMethod]
     public void Planner_PromptLookup_ExploresALongChainFirst()
     {
-        // lookup's drafts cost nothing: its first drafting rounds are γ = 4; a model drafter's are γ = 1
-        foreach (var (mode, first) in new[] { (SpeculationMode.Lookup, GammaController.FreeDraftsFirstGamma), (SpeculationMode.Self, 1) })
+        // lookup's drafts cost nothing: its first drafting rounds are γ = 4; where drafts cost passes (or no drafter is named), γ = 1
+        using var lookup = new PromptLookupDrafter();
+        foreach (var (mode, drafter, first) in new (SpeculationMode, IDrafter?, int)[]
+                 { (SpeculationMode.Lookup, lookup, GammaController.FreeDraftsFirstGamma), (SpeculationMode.Self, null, 1) })
         {
-            var planner = Speculation.Planner(new SpeculationOptions { Mode = mode });
+            var planner = Speculation.Planner(new SpeculationOptions { Mode = mode }, drafter);
             var depths = new List<int>();
             for (var round = 0; round < 3; round++)
             {
