@@ -273,7 +273,7 @@ public sealed class KvCache : IDisposable
     {
         var heads = _manifest.NumKvHeads;
         var scratch = Capacity;
-        var ring = WritesRingInPass(seqLen);
+        var writes = WritesInPass || WritesRingInPass(seqLen);
         for (var b = 0; b < BatchSize; b++)
         for (var h = 0; h < heads; h++)
         for (var j = 0; j < seqLen; j++)
@@ -281,7 +281,7 @@ public sealed class KvCache : IDisposable
             var i = 3 * ((b * heads + h) * seqLen + j);
             index[i] = b;
             index[i + 1] = h;
-            index[i + 2] = j >= counts[b] ? scratch : WritesInPass ? _lengths[b] + j : ring ? _budget!.SlotOf(_lengths[b] + j) : scratch;
+            index[i + 2] = writes && j < counts[b] ? _budget?.SlotOf(_lengths[b] + j) ?? _lengths[b] + j : scratch;
         }
     }
 
@@ -375,10 +375,16 @@ public sealed class KvCache : IDisposable
         {
             long position = _lengths[row] + j;
             if (position >= _budget.Sinks && j < count - _budget.Ring) continue;
-            var slot = _budget.SlotOf(position);
-            _moves.Add(sourceRow, sourceStart + j, row, slot, 1);
-            _slotPositions![row * Slots + slot] = position;
+            _moves.Add(sourceRow, sourceStart + j, row, TakeRingSlot(row, position), 1);
         }
+    }
+
+    // The ring slot of a budgeted row's position, now recorded as holding it (for the mask).
+    private int TakeRingSlot(int row, long position)
+    {
+        var slot = _budget!.SlotOf(position);
+        _slotPositions![row * Slots + slot] = position;
+        return slot;
     }
 
     /// <summary>After a forward pass of <paramref name="seqLen"/> tokens per row: each row keeps the first counts[b] entries,
@@ -394,10 +400,7 @@ public sealed class KvCache : IDisposable
         {
             for (var b = 0; b < BatchSize; b++)
             for (var j = 0; j < counts[b]; j++)
-            {
-                long position = _lengths[b] + j;
-                _slotPositions![b * Slots + _budget!.SlotOf(position)] = position;
-            }
+                TakeRingSlot(b, _lengths[b] + j);
             Advance(counts);
         }
         else

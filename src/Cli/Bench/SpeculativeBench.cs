@@ -143,8 +143,7 @@ internal static class SpeculativeBench
         return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
     }
 
-    private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) =>
-        a.Count == b.Count && a.Zip(b).All(p => p.First.SequenceEqual(p.Second));
+    private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) => a.Count == b.Count && Divergence(a, b) is null;
 
     /// <summary>Where a run's tokens leave plain decoding's, or null where they do not: how many rows differ and the
     /// earliest new token at which one does (a float16 near tie flips one row late; a wrong pass flips many early).</summary>
