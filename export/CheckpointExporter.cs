@@ -18,8 +18,9 @@ public static class CheckpointExporter
     /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
     /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph, and longrope's long factors: its
     /// exports reach max_position_embeddings instead of stopping at the original context; 10: the multi-row causal graph views a
-    /// grouped-query model's queries as G·S rows per KV head); caches key on it.</summary>
-    public const int Version = 10;
+    /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps);
+    /// caches key on it.</summary>
+    public const int Version = 11;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 

@@ -7,7 +7,7 @@ namespace Condensa.Export;
 public sealed record LckvSettings
 {
     /// <summary>The architecture name that carries these fields.</summary>
-    public const string Architecture = "LCKVLlamaForCausalLM";
+    public const string Architecture = LayerCondensation.Architecture;
 
     /// <summary><c>layer_types</c>: which layer's KV each layer reads, and which layers slide.</summary>
     public required LayerTypes LayerTypes { get; init; }

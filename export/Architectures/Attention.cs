@@ -61,7 +61,8 @@ internal static class Attention
     /// <summary>
     /// The multi-row causal graph's shared values, from seqlens_k (each row's length after the pass, minus one) and the
     /// pass's input_ids [B, S]: the rotary caches, the rows' lengths, every new token's position and, for grouped-query
-    /// models, the causal bias of the grouped queries (<see cref="GroupedCausalBias"/>). Every value is computed on the
+    /// models, the causal bias of the grouped queries (<see cref="GroupedCausalBias"/>; not built when
+    /// <paramref name="groupedBias"/> is false, for a graph whose attention needs no bias). Every value is computed on the
     /// device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot replay): the
     /// S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
     /// <code>
@@ -69,7 +70,7 @@ internal static class Attention
     /// </code>
     /// </summary>
     public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds,
-        string pastKey0)
+        string pastKey0, bool groupedBias = true)
     {
         var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);   // short rows read only
         using var _ = b.Scope("row_lengths");
@@ -82,8 +83,8 @@ internal static class Attention
             "positions/Sub");                                                                                                  // [B, S]
         string write = b.Node("Gather", [positions, b.ConstInt64([0], scalar: true)], "write/Gather", Attr.Int("axis", 1));   // [B]
         int groups = config.NumHeads / config.NumKvHeads;
-        string? groupedBias = groups > 1 ? GroupedCausalBias(b, positions, pastKey0, groups, modelType) : null;
-        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total, groupedBias));
+        string? bias = groupedBias && groups > 1 ? GroupedCausalBias(b, positions, pastKey0, groups, modelType) : null;
+        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total, bias));
     }
 
     /// <summary>

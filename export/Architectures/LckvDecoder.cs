@@ -22,8 +22,24 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     private LckvMasks? _masks;
     private string? _placeholder;
 
-    /// <summary>None: lower layers attend to a higher layer's KV under masks of their own.</summary>
-    public override bool HasCausalGraph => false;
+    private readonly Dictionary<int, (string Key, string Value)> _written = [];   // the causal graph's present.{t}, by stored layer
+    private string? _lengthsBefore;
+
+    /// <summary>
+    /// The causal graph, for decode steps (one new token per row, <see cref="DecodeAttention"/>): where no layer slides
+    /// (a window the Attention operator has no input for) and not with the released code's placeholder, on heads the
+    /// standard causal graph takes. Prefill chunks, which iterate, stay on the general graph.
+    /// </summary>
+    public override bool HasCausalGraph =>
+        base.HasCausalGraph && !_lckv.ReleasedDecode && !Enumerable.Range(0, Config.NumLayers).Any(l => _lckv.Window(l) is not null);
+
+    /// <summary>None: a multi-token pass of a layer-condensed model iterates (the general graph's pending inputs).</summary>
+    public override bool HasCausalRowsGraph => false;
+
+    /// <summary>The decode graph's shared values: the rotary tables, each row's position and lengths from seqlens_k; no
+    /// grouped causal bias, since one query per row sees every slot it reads.</summary>
+    protected override AttentionContext PrepareCausal(GraphBuilder b, string inputIds) =>
+        Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0]), groupedBias: false);
 
     /// <inheritdoc/>
     public override IReadOnlyList<int> LayerKvSource => _lckv.LayerTypes.Sources;
@@ -42,6 +58,7 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     /// <inheritdoc/>
     protected override string SelfAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
+        if (ctx.Causal) return Output(b, DecodeAttention(b, ctx.KvLengths!, ctx, h, layer), layer);                // [B, 1, H]
         _masks ??= new LckvMasks(b, ctx);
         string q;
         if (_lckv.Condensation.StoredLayers.Contains(layer))
@@ -78,6 +95,53 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
                 GraphNames.PastKey(source), GraphNames.PastValue(source), mask);                                   // [B, S, H·D]
         }
         return Output(b, o, layer);                                                                          // [B, S, H]
+    }
+
+    /// <summary>
+    /// The causal graph's attention for one new token per row at position p (the row's length before the pass): a stored
+    /// layer writes its rotated k and v into its cache at slot p (TensorScatter, in place); then the layer's queries, viewed
+    /// as G rows per KV head so that each KV head's cache is read once, attend over its source's first n slots through ONNX
+    /// Attention's nonpad_kv_seqlen, with no mask: n = p + 1 where the layer sees its own position (a source at or below
+    /// it, its entry written earlier in this pass), n = p without the diagonal (force_nodiag, or a source above it, whose
+    /// slot p this pass has not written yet: its layer comes later in the graph). No bias, so ONNX Runtime can run a fused
+    /// kernel. A row without a diagonal at p = 0 admits nothing; the host sends no such row here (the first token of a
+    /// prompt is a prefill on the general graph), and n is at least 1 so an idle row's output stays finite. Returns [B, 1, H·D].
+    /// <code>
+    ///   stored: k, v -> RotaryEmbedding(k) -> TensorScatter(past.{l}, write index) -> present.{l}
+    ///   q [B,H,1,D] -> [B,Hkv,G,D] -> Attention(source's present or past, nonpad_kv_seqlen = n) -> [B,1,H·D]
+    /// </code>
+    /// </summary>
+    private string DecodeAttention(GraphBuilder b, CausalRowLengths lengths, AttentionContext ctx, string h, int layer)
+    {
+        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        string q;
+        if (_lckv.Condensation.StoredLayers.Contains(layer))
+        {
+            var (qProj, kProj, vProj) = QueryKeyValue(b, h, layer);                                          // [B, 1, ·] each
+            q = Query(b, ctx, qProj, layer);                                                                        // [B, H, 1, D]
+            var (k, v) = RotatedKeyValue(b, ctx, kProj, vProj, layer);                                             // [B, Hkv, 1, D] each
+            _written[layer] = WriteAtRowLengths(b, lengths, k, v, layer);                                          // [B, Hkv, C, D] each
+        }
+        else
+        {
+            q = Query(b, ctx, QueryProjection(b, h, layer), layer);                                                 // [B, H, 1, D]
+        }
+        int source = _lckv.LayerTypes.Sources[layer];
+        var (keys, values) = _lckv.Condensation.AttendsTop(layer)
+            ? (GraphNames.PastKey(source), GraphNames.PastValue(source))                                           // [B, Hkv, C, D] each
+            : _written[source];
+        string seen = _lckv.NoDiagonal(layer) ? LengthsBefore(b, lengths) : lengths.Total;                         // [B]
+        string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");      // [B, Hkv, G, D]
+        string o = b.Node("Attention", [grouped, keys, values, "", "", "", seen], "Attention");                    // [B, Hkv, G, D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, 1, heads * headDim])], "out/Reshape");                      // [B, 1, H·D]
+    }
+
+    // max(p, 1) [B]: the slots a layer without the diagonal reads (an idle row at p = 0 reads one, so stays finite)
+    private string LengthsBefore(GraphBuilder b, CausalRowLengths lengths)
+    {
+        if (_lengthsBefore is not null) return _lengthsBefore;
+        using var _ = b.Scope("lengths_before");
+        return _lengthsBefore = b.Node("Max", [lengths.WriteIndex, b.ConstInt64([1])], "Max");                    // [B]
     }
 
     /// <summary>The released code's zero placeholder, [B, Hkv, 1, D] of the model dtype; made once per graph.</summary>

@@ -58,7 +58,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// one that has the causal graph and whose attention the ONNX Attention operator expresses whole, i.e. no per-layer
     /// window and no soft-capping.
     /// </summary>
-    public bool HasCausalRowsGraph => HasCausalGraph && LayerWindows is null && Config.AttnLogitSoftcapping is null;
+    public virtual bool HasCausalRowsGraph => HasCausalGraph && LayerWindows is null && Config.AttnLogitSoftcapping is null;
 
     /// <summary>
     /// Adds the whole decoder to <paramref name="b"/>: the general graph (every mask through attention_bias), or one of the
@@ -114,7 +114,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         // 3) what every layer shares
         var ctx = graph switch
         {
-            DecoderGraph.Causal => Attention.PrepareCausal(b, Config, ModelType),
+            DecoderGraph.Causal => PrepareCausal(b, inputIds),
             DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0])),
             _ => Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
         };
@@ -148,6 +148,9 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
                 Attr.Int("axis", -1), Attr.Int("keepdims", 0));                                              // [B, K]
         }
     }
+
+    /// <summary>The causal graph's shared values: the rotary tables here, GroupQueryAttention deriving the rest from seqlens_k.</summary>
+    protected virtual AttentionContext PrepareCausal(GraphBuilder b, string inputIds) => Attention.PrepareCausal(b, Config, ModelType);
 
     /// <summary>
     /// The residual stream [B, S, H] between blocks: <paramref name="Sum"/>, plus <paramref name="Pending"/> when that is
@@ -227,17 +230,28 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         (q, k) = QueryKeyNorm(b, q, k, layer);
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = RotatedKeyValue(b, ctx, k, v, layer);                                                       // [B, Hkv, S, D] each
-        var axis = Attr.Int("axis", 2);
-        string presentKey = b.NamedNode("TensorScatter", [GraphNames.PastKey(layer), k, ctx.KvLengths!.WriteIndex],
-            "present_key/TensorScatter", GraphNames.PresentKey(layer), axis);                               // [B, Hkv, C, D]
-        string presentValue = b.NamedNode("TensorScatter", [GraphNames.PastValue(layer), v, ctx.KvLengths.WriteIndex],
-            "present_value/TensorScatter", GraphNames.PresentValue(layer), axis);                           // [B, Hkv, C, D]
-        const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
-        b.Output(GraphNames.PresentKey(layer), ModelType, B, kvHeads, C, headDim);                           // [B, Hkv, C, D]
-        b.Output(GraphNames.PresentValue(layer), ModelType, B, kvHeads, C, headDim);                         // [B, Hkv, C, D]
-        string o = RowsAttention(b, ctx.KvLengths, q, presentKey, presentValue);                             // [B, H, S, D]
+        var (presentKey, presentValue) = WriteAtRowLengths(b, ctx.KvLengths!, k, v, layer);                 // [B, Hkv, C, D] each
+        string o = RowsAttention(b, ctx.KvLengths!, q, presentKey, presentValue);                            // [B, H, S, D]
         o = b.Node("Transpose", [o], "out/Transpose", Attr.Ints("perm", 0, 2, 1, 3));                         // [B, S, H, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, 0, heads * headDim])], "out/Reshape");                  // [B, S, H·D]
+    }
+
+    /// <summary>
+    /// Writes k and v [B, Hkv, S, D] into past.{layer} at each row's length (TensorScatter at the rows' write index) as the
+    /// present.{layer} outputs, which the host binds to the past buffers, so the write is in place. Returns the present
+    /// tensors, [B, Hkv, C, D] each: a node that reads them runs after the write.
+    /// </summary>
+    protected (string Key, string Value) WriteAtRowLengths(GraphBuilder b, CausalRowLengths lengths, string k, string v, int layer)
+    {
+        var axis = Attr.Int("axis", 2);
+        string presentKey = b.NamedNode("TensorScatter", [GraphNames.PastKey(layer), k, lengths.WriteIndex],
+            "present_key/TensorScatter", GraphNames.PresentKey(layer), axis);                               // [B, Hkv, C, D]
+        string presentValue = b.NamedNode("TensorScatter", [GraphNames.PastValue(layer), v, lengths.WriteIndex],
+            "present_value/TensorScatter", GraphNames.PresentValue(layer), axis);                           // [B, Hkv, C, D]
+        const string B = GraphNames.DimBatch, C = GraphNames.DimCapacity;
+        b.Output(GraphNames.PresentKey(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);          // [B, Hkv, C, D]
+        b.Output(GraphNames.PresentValue(layer), ModelType, B, Config.NumKvHeads, C, Config.HeadDim);        // [B, Hkv, C, D]
+        return (presentKey, presentValue);
     }
 
     /// <summary>Attention of q [B, H, S, D] over the rows' first Total slots: for a grouped-query model with the queries
@@ -375,7 +389,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>RoPE on k [B, S, Hkv·D] at ctx's positions, then the heads of k and v: [B, Hkv, S, D] each, named
     /// <paramref name="keyName"/> and <paramref name="valueName"/> when given.</summary>
-    private (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
+    protected (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
         string? keyName = null, string? valueName = null)
     {
         var table = RotaryTables(b, ctx, layer);

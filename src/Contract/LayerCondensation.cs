@@ -9,6 +9,9 @@ namespace Condensa;
 /// </summary>
 public sealed class LayerCondensation
 {
+    /// <summary>The architecture name of layer-condensed checkpoints (config.json's architectures, condensa.json's architecture).</summary>
+    public const string Architecture = "LCKVLlamaForCausalLM";
+
     private LayerCondensation(int[] sources, int passes)
     {
         Sources = sources;

@@ -93,6 +93,10 @@ public sealed record ModelManifest
     /// derived on each call, so callers on a hot path keep the result.</summary>
     [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(LayerKvSource, (ForwardPasses ?? 0) + (BackwardPasses ?? 0));
 
+    /// <summary>Whether this is a layer-condensed export (<see cref="LayerCondensation.Architecture"/>), whose causal graph
+    /// takes decode steps alone: one token per row, at a position after the row's first.</summary>
+    [JsonIgnore] public bool IsLayerCondensed => Architecture == LayerCondensation.Architecture;
+
     /// <summary>Element type of the KV buffers.</summary>
     [JsonIgnore] public KvDataType KvType => DType switch
     {

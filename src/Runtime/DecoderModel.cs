@@ -43,6 +43,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether the multi-row causal graph is loaded (once a causal pass of several tokens in several rows needed it).</summary>
     internal bool CausalRowsGraphLoaded => _sessions.CausalRowsLoaded;
 
+    /// <summary>Passes that ran a causal graph (for tests: which graph a pass took).</summary>
+    internal int CausalPasses { get; private set; }
+
     /// <summary>Captured passes round several tokens per row up to a power of two (2, 4, ... 32): speculative verification
     /// varies its length round by round, and each new length would be captured anew (and count against
     /// <see cref="Capture.GraphCapture.MaxGraphs"/>).</summary>
@@ -185,6 +188,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (causal)
         {
             _sessions.RunCausal(ws, rows: TakesRowsGraph(seqLen, batch));
+            CausalPasses++;
         }
         else if (_condensation.IsIterative)
         {
@@ -247,6 +251,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
+        if (Manifest.IsLayerCondensed && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, cache.BatchSize) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var limit = CausalTotal(cache);
         var longest = 0;
@@ -256,6 +261,17 @@ public sealed class DecoderModel : IDecoder, IDisposable
             longest = Math.Max(longest, length);
         }
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true;
+    }
+
+    // A layer-condensed model's causal graph takes decode steps (docs/ARCHITECTURE.md, "Layer-condensed KV"): one token per
+    // row, each decoding row past its first position, where a layer without the diagonal admits nothing. Longer passes
+    // iterate on the general graph.
+    private static bool IsCondensedDecodeStep(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    {
+        if (seqLen != 1) return false;
+        for (var b = 0; b < cache.BatchSize; b++)
+            if (inputs.Counts[b] > 0 && cache.Lengths[b] == 0) return false;
+        return true;
     }
 
     // A causal pass GroupQueryAttention refuses ("batch_size must be 1 when sequence_length > 1 and past context is

@@ -68,7 +68,14 @@ public sealed class ModelShapesTests
         var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
 
         CollectionAssert.AreEqual(new[] { 0, 2, 3 }, result.Manifest.KvLayers.ToArray());
-        Assert.IsNull(result.Manifest.CausalGraph);
+        Assert.AreEqual(CheckpointExporter.CausalModelFileName, result.Manifest.CausalGraph, "decode steps have a causal graph");
+        Assert.IsNull(result.Manifest.CausalRowsGraph, "multi-token passes iterate on the general graph");
+
+        // a sliding layer: a window the Attention operator has no input for, so no causal graph
+        RandomCheckpointWriter.Write(tmp.Sub("sliding"), shape with { Name = "tiny-lckv-sliding", LckvLayerTypes = "0s_2_2_3" }, seed: 3);
+        var sliding = CheckpointExporter.Export(tmp.Sub("sliding"), tmp.Sub("sliding-out"), new ExportOptions());
+        Assert.IsNull(sliding.Manifest.CausalGraph);
+        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("sliding-out"), CheckpointExporter.CausalModelFileName)));
     }
 
     [TestMethod]

@@ -94,6 +94,63 @@ public sealed class LckvTests
 
     [TestMethod]
     [DataRow("sandwich")]
+    [DataRow("sandwich-diag")]
+    [DataRow("cla")]
+    [DataRow("two-blocks")]
+    public void Forward_CausalGraphDecode_EqualsSequentialReferenceInARaggedBatch(string name)
+    {
+        // prompts of at most R tokens iterate on the general graph and are exact; then every decode step runs the causal
+        // graph, with rows at different lengths and row 1 sitting out every other step
+        var (checkpoint, export) = Get(name);
+        var reference = new LckvReferenceModel(checkpoint);
+        int[][] ids = [TinyExports.Ids(11, seed: 21), TinyExports.Ids(11, seed: 22), TinyExports.Ids(11, seed: 23)];
+        var expected = ids.Select(row => reference.Sequential(row)).ToArray();
+        int[] lengths = [3, 1, 4];
+        using var model = DecoderModel.Load(export, new SessionSettings { FusedAttention = true });
+        Assert.IsTrue(model.FusedAttention, "the export has a causal graph");
+        var vocab = model.Manifest.VocabSize;
+        using var cache = model.CreateCache(3, new KvCacheOptions { GrowthChunk = 4 });   // regrowth on the way
+        var prompts = new int[3 * 4];
+        for (var b = 0; b < 3; b++) ids[b].AsSpan(0, lengths[b]).CopyTo(prompts.AsSpan(b * 4));
+        var logits = model.Forward(cache, prompts, lengths, LogitsSelection.LastPerRow).ToArray();
+        for (var b = 0; b < 3; b++) AssertRows(logits.AsSpan(b * vocab, vocab), expected[b], lengths[b] - 1, $"{name} row {b} prompt");
+        Assert.AreEqual(0, model.CausalPasses, "a prompt chunk iterates on the general graph");
+
+        for (var step = 0; step < 7; step++)
+        {
+            int[] counts = [1, step % 2, 1];
+            var tokens = new int[3];
+            for (var b = 0; b < 3; b++) tokens[b] = counts[b] == 1 ? ids[b][lengths[b]] : 0;
+            logits = model.Forward(cache, tokens, counts, LogitsSelection.LastPerRow).ToArray();
+            for (var b = 0; b < 3; b++)
+            {
+                if (counts[b] == 0) continue;
+                AssertRows(logits.AsSpan(b * vocab, vocab), expected[b], lengths[b], $"{name} step {step} row {b}");
+                lengths[b]++;
+            }
+        }
+        Assert.AreEqual(7, model.CausalPasses, "every decode step ran the causal graph");
+        CollectionAssert.AreEqual(lengths, cache.Lengths.ToArray());
+    }
+
+    [TestMethod]
+    public void Forward_CausalGraph_ARowsFirstTokenIsAPrefillOnTheGeneralGraph()
+    {
+        // at position 0 a layer without the diagonal admits nothing (its output is 0), which the causal graph does not express
+        var (checkpoint, export) = Get("sandwich");
+        var ids = TinyExports.Ids(3, seed: 24);
+        var expected = new LckvReferenceModel(checkpoint).Sequential(ids);
+        using var model = DecoderModel.Load(export, new SessionSettings { FusedAttention = true });
+        using var cache = model.CreateCache(1);
+        AssertRows(model.Forward(cache, ids.AsSpan(0, 1), [1], LogitsSelection.LastPerRow), expected, 0, "first token");
+        Assert.AreEqual(0, model.CausalPasses);
+        for (var p = 1; p < ids.Length; p++)
+            AssertRows(model.Forward(cache, ids.AsSpan(p, 1), [1], LogitsSelection.LastPerRow), expected, p, $"position {p}");
+        Assert.AreEqual(2, model.CausalPasses);
+    }
+
+    [TestMethod]
+    [DataRow("sandwich")]
     [DataRow("sliding")]
     [DataRow("two-blocks")]
     public void Forward_ReleasedDecodeTokenByToken_EqualsReleasedReferenceNotPaper(string name)

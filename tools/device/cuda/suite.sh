@@ -329,6 +329,35 @@ if [ "${QUICK:-0}" = 24 ]; then
   exit 0
 fi
 
+# QUICK=25 (issue 16, exporter 11): layer-condensed models' decode steps on their causal graph (Attention over the source
+# layer's cache, captured). Greedy parity of demo-code-lckv as float16 (200 tokens: cpu, cuda, cuda on the general graph,
+# cuda uncaptured; extract --batch 8, ragged rows, cpu against cuda); then at one KV budget the standard model at the
+# largest batch it fits beside the LCKV model at its own (the 1.1B shape at 4 GiB, install.sh's EXPORTS="fp16 lckv"; the
+# demo pair at 1 GiB), 2K and 8K, and the LCKV graph on the general graph for the A/B.
+if [ "${QUICK:-0}" = 25 ]; then
+  $C export --checkpoint models/demo-code-lckv --out /tmp/r/lckv16 --precision fp16 > $o/lckv16-export.log 2>&1
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off" "cuda-nograph:--provider cuda --graph-capture off"; do
+    run l16-${v%%:*} $C generate --model /tmp/r/lckv16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o l16-cpu l16-cuda l16-cuda-general l16-cuda-nograph | tee -a $o/log.txt
+  extract_inputs
+  for v in cpu cuda; do
+    run le16-$v $C extract --model /tmp/r/lckv16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/le16-$v.jsonl \
+      --batch 8 --max-tokens 48 --temperature 0 --provider $v
+  done
+  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'le16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to le16-cpu')" \
+    $o/le16-cpu.jsonl $o/le16-cuda.jsonl | tee -a $o/log.txt
+  B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
+  TMO=200 run lckv-demo $C $B -m /tmp/r/demo16 -m /tmp/r/lckv16 --batch 1 --context 2048,8192 --kv-budget 1073741824 --at-budget --json $o/lckv-demo.json
+  for i in $(seq 150); do grep -q lckv /tmp/r/export.done 2>/dev/null && break; sleep 2; done
+  TMO=300 run lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget --json $o/lckv-big.json
+  TMO=300 run lckv-big-general $C $B -m /tmp/r/lckv --fused-attention off --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
+    --json $o/lckv-big-general.json
+  for f in $o/lckv-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -3; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
