@@ -112,6 +112,11 @@ public sealed record ModelManifest
     /// <summary>KV bytes one token would cost if every layer stored its own KV (the standard architecture).</summary>
     [JsonIgnore] public long StandardKvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * KvType.SizeInBytes();
 
+    /// <summary>KV bytes a decode step reads per cached token: each layer reads the KV of the layer it attends to, so a
+    /// layer-condensed model reads as much as the standard one though it stores less (what it gains in a fixed KV budget
+    /// is rows: more tokens share each read of the weights).</summary>
+    [JsonIgnore] public long KvBytesReadPerToken => StandardKvBytesPerToken;
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The manifest as the exporter writes it: indented JSON.</summary>

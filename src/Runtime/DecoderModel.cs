@@ -165,7 +165,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
         var causal = RunsCausal(cache, inputs, seqLen);
-        ws.Prepare(seqLen, k, cache, causal, logits);
+        ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(causal));
 
         // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
         //    and where the new entries go, for the causal graph each row's length after the pass

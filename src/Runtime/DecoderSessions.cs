@@ -14,6 +14,7 @@ internal sealed class DecoderSessions : IDisposable
     private readonly string _directory;
     private readonly ModelManifest _manifest;
     private readonly Lazy<InferenceSession> _general;
+    private bool _generalCaptures;   // whether the general session captures (set when it loads)
     private readonly InferenceSession? _causal;
     private readonly Lazy<InferenceSession>? _causalRows;
     private readonly string[] _inputNames;
@@ -45,14 +46,16 @@ internal sealed class DecoderSessions : IDisposable
         {
             CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
             _general = new Lazy<InferenceSession>(first.Session);
+            _generalCaptures = first.CapturesGraphs;
         }
         else
         {
             _causal = first.Session;
             CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
-            _general = new Lazy<InferenceSession>(() => LoadSession(manifest.Graph, _inputNames, _outputNames), LazyThreadSafetyMode.ExecutionAndPublication);
+            _general = new Lazy<InferenceSession>(() => LoadSession(manifest.Graph, _inputNames, _outputNames, out _generalCaptures),
+                LazyThreadSafetyMode.ExecutionAndPublication);
             if (manifest.CausalRowsGraph is { } rows && settings.UsesCausalRowsGraph(first.Provider))
-                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, RowsGraphAttentionKernels),
+                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, out _, UnfusedAttentionKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
         }
     }
@@ -72,6 +75,14 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>Whether the multi-row causal graph is loaded (once a pass needed it).</summary>
     public bool CausalRowsLoaded => _causalRows is { IsValueCreated: true };
 
+    /// <summary>
+    /// Whether a pass of the general graph (<paramref name="causal"/> false) or of a causal one runs captured, where the
+    /// settings capture: a graph that capture refuses under auto capture runs uncaptured (a layer-condensed model's general
+    /// graph, whose mask arithmetic runs on the CPU, beside its causal graph, which captures). Asking about the general
+    /// graph loads it, as the pass that asks is about to run it.
+    /// </summary>
+    public bool Captures(bool causal) => causal ? Settings.CapturesGraphs(First.Provider) : _general.Value is not null && _generalCaptures;
+
     /// <summary>Whether the general graph is loaded (always without the causal graph; with it, once a pass needed it).</summary>
     public bool GeneralLoaded => _general.IsValueCreated;
 
@@ -85,6 +96,7 @@ internal sealed class DecoderSessions : IDisposable
     {
         var graph = Path.Combine(exportDir, manifest.Graph);
         var causal = CausalGraphPath(exportDir, manifest, settings);
+        if (manifest.IsLayerCondensed) settings = WithAttentionKernels(settings, UnfusedAttentionKernels);   // its causal graph's Attention
         ProviderFallback.Result first;
         try
         {
@@ -132,7 +144,8 @@ internal sealed class DecoderSessions : IDisposable
         {
             if (settings.FusedAttention != true) return null;
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: fused attention was asked for, but the export has no " +
-                "causal graph (layer-condensed and sliding-window models have none, and exports before exporter version 6 lack it; " +
+                "causal graph (sliding-window models have none, nor layer-condensed ones with sliding layers, and exports before exporter version 6, " +
+                "11 for layer-condensed models, lack it; " +
                 "export the checkpoint again, or leave fused attention on auto).");
         }
         var path = Path.Combine(exportDir, manifest.CausalGraph);
@@ -140,25 +153,40 @@ internal sealed class DecoderSessions : IDisposable
         return path;
     }
 
-    // ONNX Runtime's CUDA kernels for the multi-row causal graph's Attention: the unfused one alone (sdpa_kernel 16, its
-    // MATH backend). A verification's few query rows per KV head (Attention.GroupedCausalBias) leave the fused kernels'
-    // grids at batch x KV heads blocks, each streaming a whole row's cache; the unfused kernel's cuBLAS GEMMs spread the
-    // cache over the GPU. Measured on the H200 (docs/benchmarks.md, round 9): lookup's 4-token verification at 32 x 7,936
-    // on the 1.1B shape 7.8 ms against 13.2 ms with the memory-efficient kernel; demo-code 1.1 against 4.5 ms.
-    private const int RowsGraphAttentionKernels = 16;
+    // ONNX Runtime's CUDA kernels for the graphs that attend through ONNX Attention (the multi-row causal graph, a
+    // layer-condensed model's causal graph): the unfused one alone (sdpa_kernel 16, its MATH backend). Their few query rows
+    // per KV head leave the fused kernels' grids at batch x KV heads blocks, each streaming a whole row's cache; the
+    // unfused kernel's cuBLAS GEMMs spread the cache over the GPU. Measured on the H200 (docs/benchmarks.md): lookup's
+    // 4-token verification at 32 x 7,936 on the 1.1B shape 7.8 ms against 13.2 ms with the memory-efficient kernel
+    // (round 9); the 1.1B layer-condensed shape's decode at 170 x 8,192 12,641 against 10,292 tok/s with flash attention,
+    // 40,097 against 38,498 at 682 x 2,048 (round 11). A user's own sdpa_kernel (CONDENSA_CUDA_OPTIONS) wins.
+    private const int UnfusedAttentionKernels = 16;
 
-    // Another graph of the export on the causal graph's provider, for the first pass the causal graph cannot take.
-    private InferenceSession LoadSession(string graph, string[] inputNames, string[] outputNames, int? attentionKernels = null)
+    private static SessionSettings WithAttentionKernels(SessionSettings settings, int kernels) =>
+        settings with { ProviderOptions = settings.ProviderOptions with { AttentionKernels = kernels } };
+
+    // Another graph of the export on the causal graph's provider, for the first pass the causal graph cannot take; under auto
+    // capture, a graph that capture refuses (nodes on the CPU) loads uncaptured, as the first session does (ProviderFallback).
+    private InferenceSession LoadSession(string graph, string[] inputNames, string[] outputNames, out bool captures, int? attentionKernels = null)
     {
         var provider = First.Provider;
         var path = Path.Combine(_directory, graph);
         if (!File.Exists(path)) throw new CondensaException($"{path}: graph named in {ModelManifest.FileName} is missing.");
-        var settings = attentionKernels is null ? Settings : Settings with { ProviderOptions = Settings.ProviderOptions with { AttentionKernels = attentionKernels } };
-        using var options = settings.ToSessionOptions(provider, Settings.CapturesGraphs(provider));
+        var settings = attentionKernels is { } kernels ? WithAttentionKernels(Settings, kernels) : Settings;
+        captures = Settings.CapturesGraphs(provider);
         InferenceSession session;
         try
         {
-            session = new InferenceSession(path, options);
+            using var options = settings.ToSessionOptions(provider, captures);
+            try
+            {
+                session = new InferenceSession(path, options);
+            }
+            catch (OnnxRuntimeException e) when (captures && Settings.ProviderOptions.GraphCapture is null && e.Message.Contains("graph capture", StringComparison.OrdinalIgnoreCase))
+            {
+                using var uncaptured = settings.ToSessionOptions(provider, captureGraphs: false);
+                (session, captures) = (new InferenceSession(path, uncaptured), false);
+            }
         }
         catch (OnnxRuntimeException e)
         {

@@ -126,17 +126,18 @@ internal sealed class ForwardWorkspace : IDisposable
     public RunOptions RunOptions => _pass.RunOptions;
 
     /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row, of the
-    /// general graph or the causal one; <paramref name="logits"/> false: the caller reads only the greedy tokens.</summary>
-    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false, bool logits = true)
+    /// general graph or the causal one; <paramref name="logits"/> false: the caller reads only the greedy tokens;
+    /// <paramref name="capturable"/> false: the session that runs the pass does not capture (it runs uncaptured).</summary>
+    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false, bool logits = true, bool capturable = true)
     {
         _wantsLogits = logits;
-        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal);
+        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal, capturable);
         if (layout == _layout) return;
         _layout = layout;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
         _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(k));
         _greedy = PinnedBuffer.Ensure(_greedy, GreedyBytes(k));
-        _pass = _capture is not null && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
+        _pass = _capture is not null && capturable && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
     }
 
     /// <summary>Before a run: a captured pass copies the host input block to its device copy (one copy).</summary>
@@ -299,7 +300,8 @@ internal sealed class ForwardWorkspace : IDisposable
         _capturedLayout = (-1, -1);
     }
 
-    // A causal pass has no new-KV outputs and no pending inputs (layer-condensed models have no causal graph).
+    // A causal pass has no new-KV outputs and no pending inputs (a layer-condensed model's causal graph takes decode steps,
+    // whose pending KV is never read).
     private Pass NewPass(int slots, bool causal, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits,
         DeviceBuffer? deviceGreedy = null) => new(
         causal ? null : _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
@@ -325,7 +327,7 @@ internal sealed class ForwardWorkspace : IDisposable
     /// block (byte offsets): [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][seqlens_k: 4·B, padded to 8]
     /// [kv_write_index: 24·B·Hkv·S][bias: 4·B·S·T], T = slots + S; a causal pass has neither of the last two, so it uploads
     /// nothing that grows with the context.</summary>
-    private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation, bool Causal)
+    private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation, bool Causal, bool Capturable)
     {
         public int Total => Slots + SeqLen;
         public int Ids => 0;

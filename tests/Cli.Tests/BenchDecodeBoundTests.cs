@@ -9,7 +9,7 @@ public sealed class BenchDecodeBoundTests
     [TestMethod]
     public void At_BatchOfFour_WeightsSharedKvPerRow()
     {
-        var bound = DecodeBound.Of(weightBytesPerStep: 1000, batch: 4, kvSlotsRead: 10, kvBytesPerToken: 8).At(gigabytesPerSecond: 0.33, 500_000);
+        var bound = DecodeBound.Of(weightBytesPerStep: 1000, batch: 4, kvSlotsRead: 10, kvBytesReadPerToken: 8).At(gigabytesPerSecond: 0.33, 500_000);
 
         Assert.AreEqual(80, bound.KvBytesReadPerRow);
         Assert.AreEqual(1000 / 4 + 80, bound.BytesPerToken);
@@ -31,7 +31,7 @@ public sealed class BenchDecodeBoundTests
     {
         // 1000 / 4 + 80 = 330 bytes per token: at 0.33 GB/s the bound is 1,000,000 tok/s
         var bandwidth = new Bandwidth(0.33, "measured", 1 << 20, 1, 5, Slowest: 0.30, Fastest: 0.36);
-        var bound = DecodeBound.Of(weightBytesPerStep: 1000, batch: 4, kvSlotsRead: 10, kvBytesPerToken: 8)
+        var bound = DecodeBound.Of(weightBytesPerStep: 1000, batch: 4, kvSlotsRead: 10, kvBytesReadPerToken: 8)
             .At(bandwidth, decodeTokensPerSecond: 500_000, slowestDecode: 450_000, fastestDecode: 540_000);
         Assert.AreEqual(0.5, bound.OfBound!.Value, 1e-12);
         Assert.AreEqual(450_000 * 330 / 0.36e9, bound.OfBoundLow!.Value, 1e-12);

@@ -30,6 +30,7 @@ public sealed class LckvLayoutTests
         CollectionAssert.AreEqual(pending, manifest.Condensation.PendingLayers.ToArray());
         Assert.AreEqual(2L * stored.Length * 1 * 16 * 4, manifest.KvBytesPerToken);       // 2 x stored x Hkv x D x fp32
         Assert.AreEqual(2L * layers * 1 * 16 * 4, manifest.StandardKvBytesPerToken);
+        Assert.AreEqual(2L * layers * 1 * 16 * 4, manifest.KvBytesReadPerToken, "every layer reads its source's KV");
         using var model = DecoderModel.Load(export);
         using var cache = model.CreateCache(2, new KvCacheOptions { InitialCapacity = 8, GrowthChunk = 8 });
         Assert.AreEqual(stored.Length, cache.StoredLayers);

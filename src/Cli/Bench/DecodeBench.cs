@@ -61,7 +61,7 @@ internal static class DecodeBench
                 rows.Add(new DecodeBenchRow(name, $"{model.Manifest.KvLayers.Length}/{model.Manifest.NumLayers}", batches[i], context,
                     Math.Round(rates[i], 1), Math.Round(slowest[i], 1), Math.Round(fastest[i], 1), Math.Round(prefill[measured[i]], 1), planner.CondensedBytesPerToken, planner.StandardBytesPerToken,
                     planner.LargestBatch(settings.KvBudget, context), planner.LargestBatch(settings.KvBudget, context, condensed: false), atBudget,
-                    DecodeBound.Of(weights[measured[i]].StreamedBytes, batches[i], slots[i], model.Manifest.KvBytesPerToken)));
+                    DecodeBound.Of(weights[measured[i]].StreamedBytes, batches[i], slots[i], model.Manifest.KvBytesReadPerToken)));
             }
         }
         return rows;

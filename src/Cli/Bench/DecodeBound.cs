@@ -4,11 +4,13 @@ namespace Condensa.Cli.Bench;
 /// The memory-bandwidth bound of a decode row. A step of a batch of B rows reads the weights once for all B tokens
 /// and each row's KV cache: every slot the cache hands the graph (its capacity, not only the filled context: the
 /// attention scores all of them and masks the empty ones). So a token costs
-/// <c>weights / B + KV slots × KV bytes per slot</c>, and no decoder can beat bandwidth / that.
+/// <c>weights / B + KV slots × KV bytes read per slot</c>, and no decoder can beat bandwidth / that. Every layer reads a
+/// slot's KV of the layer it attends to, so a layer-condensed model's slot costs the standard model's bytes
+/// (<see cref="ModelManifest.KvBytesReadPerToken"/>), not the fewer it stores.
 /// </summary>
 /// <param name="WeightBytesPerStep">Weights a step streams (<see cref="StepWeights.StreamedBytes"/>).</param>
 /// <param name="KvSlotsRead">Slots of each row's cache the step reads.</param>
-/// <param name="KvBytesReadPerRow">KvSlotsRead × KV bytes per token.</param>
+/// <param name="KvBytesReadPerRow">KvSlotsRead × KV bytes read per token.</param>
 /// <param name="BytesPerToken">WeightBytesPerStep / batch + KvBytesReadPerRow.</param>
 /// <param name="TokensPerSecond">Bandwidth / BytesPerToken, or null without a bandwidth.</param>
 /// <param name="OfBound">Measured decode tokens/s / TokensPerSecond (a fraction), or null.</param>
@@ -18,10 +20,10 @@ internal sealed record DecodeBound(long WeightBytesPerStep, int KvSlotsRead, lon
     double? TokensPerSecond, double? OfBound, double? OfBoundLow = null, double? OfBoundHigh = null)
 {
     /// <summary>The bytes a token of a row costs, before any bandwidth is known.</summary>
-    public static DecodeBound Of(long weightBytesPerStep, int batch, int kvSlotsRead, long kvBytesPerToken)
+    public static DecodeBound Of(long weightBytesPerStep, int batch, int kvSlotsRead, long kvBytesReadPerToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        var kvPerRow = kvSlotsRead * kvBytesPerToken;
+        var kvPerRow = kvSlotsRead * kvBytesReadPerToken;
         return new DecodeBound(weightBytesPerStep, kvSlotsRead, kvPerRow, (double)weightBytesPerStep / batch + kvPerRow, null, null);
     }
 

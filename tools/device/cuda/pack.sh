@@ -43,13 +43,15 @@ if [ -n "${1:-}" ]; then
   git -C "$root" worktree remove --force /tmp/cuda-base
 fi
 
-# 2. The .NET runtime, trimmed of what the CLI never loads.
+# 2. The .NET runtime, trimmed of what the CLI never loads. System.Net.Sockets stays: on Linux a child process's redirected
+#    output goes through System.IO.Pipes, which needs it (bench's process rotation over several models).
+#    (Remove $w/runtime.tar.xz to rebuild it.)
 if [ ! -f "$w/runtime.tar.xz" ]; then
   dn=$(dirname "$(readlink -f "$(command -v dotnet)")"); fx=$(ls -d "$dn"/shared/Microsoft.NETCore.App/* | sort -V | tail -1)
   rm -rf "$w/rt"; mkdir -p "$w/rt/shared/Microsoft.NETCore.App"; cp -r "$dn/dotnet" "$dn/host" "$w/rt/"; cp -r "$fx" "$w/rt/shared/Microsoft.NETCore.App/"
   (cd "$w/rt/shared/Microsoft.NETCore.App/$(basename "$fx")" && rm -f System.Data*.dll System.Private.DataContractSerialization.dll \
     System.Runtime.Serialization*.dll System.Net.Http.dll System.Net.Security.dll System.Net.Quic.dll System.Net.Mail.dll \
-    System.Net.HttpListener.dll System.Net.WebSockets*.dll System.Net.Requests.dll System.Net.Sockets.dll System.Net.NameResolution.dll \
+    System.Net.HttpListener.dll System.Net.WebSockets*.dll System.Net.Requests.dll \
     Microsoft.VisualBasic*.dll Microsoft.CSharp.dll System.Linq.Parallel.dll System.ServiceModel.Web.dll libmscordaccore.so \
     libmscordbi.so libclrgc.so libclrgcexp.so libcoreclrtraceptprovider.so)
   tar cf - -C "$w/rt" . | xz -T0 -9e > "$w/runtime.tar.xz"

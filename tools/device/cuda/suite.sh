@@ -39,7 +39,7 @@ xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxrunt
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
-[ -d models/demo-code-lckv ] || { [ -d "$cc/demo-code-lckv" ] && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
+[ -f models/demo-code-lckv/config.json ] || { [ -d "$cc/demo-code-lckv" ] && rm -rf models/demo-code-lckv && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
 
 # QUICK=23: the install alone (the CUDA provider assembled in /opt/cc/app), for spectests.sh.
 [ "${QUICK:-0}" = 23 ] && exit 0
@@ -91,7 +91,7 @@ wait_export() { local n; for i in $(seq 150); do n=$(grep -c . /tmp/r/export.don
 # demo_chains NAME [BENCH ARGS]
 demo_chains() { local name=$1; shift
   TMO=${SPEC_TMO:-170} run $name $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context 1024,7936 --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) --json $o/$name.json
+    --precision fp16 --batch 1,32 --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) --json $o/$name.json
   echo "-- $name" | tee -a $o/log.txt; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; grep -h 'differ' $o/$name.err | tee -a $o/log.txt; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
@@ -324,7 +324,7 @@ fi
 # QUICK=24 (issue 18, the next round's grid): the demo pair's chains over 512 new tokens (the planner's exploration and
 # probes amortised as in a long generation), adaptive and at γ = 1 and 3.
 if [ "${QUICK:-0}" = 24 ]; then
-  export CHAIN_TOKENS=512 SPEC_TMO=${SPEC_TMO:-280}   # 7,936-token prompts are cut to leave room for 512 tokens
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,7680 SPEC_TMO=${SPEC_TMO:-280}   # 7,680-token prompts leave room for 512 tokens
   demo_chains grid512-auto; demo_chains grid512-1 --gamma 1; demo_chains grid512-3 --gamma 3
   exit 0
 fi
@@ -349,9 +349,10 @@ if [ "${QUICK:-0}" = 25 ]; then
   python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'le16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to le16-cpu')" \
     $o/le16-cpu.jsonl $o/le16-cuda.jsonl | tee -a $o/log.txt
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
-  TMO=200 run lckv-demo $C $B -m /tmp/r/demo16 -m /tmp/r/lckv16 --batch 1 --context 2048,8192 --kv-budget 1073741824 --at-budget --json $o/lckv-demo.json
+  TMO=200 run lckv-demo $C $B -m /tmp/r/demo16 -m /tmp/r/lckv16 --batch 1 --context 2048,8000 --kv-budget 1073741824 --at-budget --in-process --json $o/lckv-demo.json
   for i in $(seq 150); do grep -q lckv /tmp/r/export.done 2>/dev/null && break; sleep 2; done
-  TMO=300 run lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget --json $o/lckv-big.json
+  TMO=300 run lckv-big $C $B -m /tmp/r/fp16 -m /tmp/r/lckv --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget --in-process \
+    --json $o/lckv-big.json
   TMO=300 run lckv-big-general $C $B -m /tmp/r/lckv --fused-attention off --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
     --json $o/lckv-big-general.json
   for f in $o/lckv-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -3; done | tee -a $o/log.txt
