@@ -107,34 +107,45 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     /// kernel. A row without a diagonal at p = 0 admits nothing; the host sends no such row here (the first token of a
     /// prompt is a prefill on the general graph), and n is at least 1 so an idle row's output stays finite. Returns [B, 1, H·D].
     /// <code>
-    ///   stored: k, v -> RotaryEmbedding(k) -> TensorScatter(past.{l}, write index) -> present.{l}
-    ///   q [B,H,1,D] -> [B,Hkv,G,D] -> Attention(source's present or past, nonpad_kv_seqlen = n) -> [B,1,H·D]
+    ///   stored: k [B,1,Hkv·D] -> RotaryEmbedding -> [B,Hkv,1,D], v -> [B,Hkv,1,D] -> TensorScatter(past.{l}, write index) -> present.{l}
+    ///   q [B,1,H·D] -> RotaryEmbedding -> [B,Hkv,G,D] -> Attention(source's present or past, nonpad_kv_seqlen = n) -> [B,1,H·D]
     /// </code>
     /// </summary>
     private string DecodeAttention(GraphBuilder b, CausalRowLengths lengths, AttentionContext ctx, string h, int layer)
     {
-        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        string q;
+        int heads = Config.NumHeads, headDim = Config.HeadDim;
+        string grouped;
         if (_lckv.Condensation.StoredLayers.Contains(layer))
         {
             var (qProj, kProj, vProj) = QueryKeyValue(b, h, layer);                                          // [B, 1, ·] each
-            q = Query(b, ctx, qProj, layer);                                                                        // [B, H, 1, D]
-            var (k, v) = RotatedKeyValue(b, ctx, kProj, vProj, layer);                                             // [B, Hkv, 1, D] each
-            _written[layer] = WriteAtRowLengths(b, lengths, k, v, layer);                                          // [B, Hkv, C, D] each
+            grouped = KvHeadRows(b, "q", Rotated(b, ctx, "q_rotary", qProj, heads, layer));                        // [B, Hkv, G, D]
+            string k = KvHeadRows(b, "k", Rotated(b, ctx, "k_rotary", kProj, Config.NumKvHeads, layer));            // [B, Hkv, 1, D]
+            _written[layer] = WriteAtRowLengths(b, lengths, k, KvHeadRows(b, "v", vProj), layer);                  // [B, Hkv, C, D] each
         }
         else
         {
-            q = Query(b, ctx, QueryProjection(b, h, layer), layer);                                                 // [B, H, 1, D]
+            grouped = KvHeadRows(b, "q", Rotated(b, ctx, "q_rotary", QueryProjection(b, h, layer), heads, layer)); // [B, Hkv, G, D]
         }
         int source = _lckv.LayerTypes.Sources[layer];
         var (keys, values) = _lckv.Condensation.AttendsTop(layer)
             ? (GraphNames.PastKey(source), GraphNames.PastValue(source))                                           // [B, Hkv, C, D] each
             : _written[source];
         string seen = _lckv.NoDiagonal(layer) ? LengthsBefore(b, lengths) : lengths.Total;                         // [B]
-        string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");      // [B, Hkv, G, D]
         string o = b.Node("Attention", [grouped, keys, values, "", "", "", seen], "Attention");                    // [B, Hkv, G, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, 1, heads * headDim])], "out/Reshape");                      // [B, 1, H·D]
     }
+
+    // RoPE on x [B, 1, heads·D] at the rows' positions: [B, 1, heads·D]
+    private string Rotated(GraphBuilder b, AttentionContext ctx, string scope, string x, int heads, int layer)
+    {
+        var table = RotaryTables(b, ctx, layer);
+        using (b.Scope(scope)) return Rope.Apply(b, x, ctx.RotaryPositionIds, table[0], table[1], heads, PartialRotaryDim);
+    }
+
+    // One token's heads [B, 1, h·D] as rows per KV head [B, Hkv, h/Hkv, D]: with one token per row these are the same bytes
+    // as [B, h, 1, D] (head h = kvh·G + g), so a Reshape, which moves nothing, stands for the general graph's Transpose.
+    private string KvHeadRows(GraphBuilder b, string name, string x) =>
+        b.Node("Reshape", [x, b.ConstInt64([0, Config.NumKvHeads, -1, Config.HeadDim])], $"{name}_heads/Reshape");
 
     // max(p, 1) [B]: the slots a layer without the diagonal reads (an idle row at p = 0 reads one, so stays finite)
     private string LengthsBefore(GraphBuilder b, CausalRowLengths lengths)

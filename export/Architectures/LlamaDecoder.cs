@@ -389,7 +389,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>RoPE on k [B, S, Hkv·D] at ctx's positions, then the heads of k and v: [B, Hkv, S, D] each, named
     /// <paramref name="keyName"/> and <paramref name="valueName"/> when given.</summary>
-    protected (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
+    private (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
         string? keyName = null, string? valueName = null)
     {
         var table = RotaryTables(b, ctx, layer);
