@@ -29,6 +29,15 @@ for i, f in enumerate(files):
 PY
   printf '%s' '{{text}}' > $o/template.txt
 }
+# extract --batch 8 over those prompts on cpu and cuda, and how many records agree: extract_parity NAME MODEL
+extract_parity() { local name=$1 model=$2 v; extract_inputs
+  for v in cpu cuda; do
+    run $name-$v $C extract --model $model --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/$name-$v.jsonl \
+      --batch 8 --max-tokens 48 --temperature 0 --provider $v
+  done
+  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to {sys.argv[1]}-cpu')" \
+    $name $o/$name-cpu.jsonl $o/$name-cuda.jsonl | tee -a $o/log.txt
+}
 T0=$(date +%s)
 
 # 1) the rest of the install
@@ -341,13 +350,7 @@ if [ "${QUICK:-0}" = 25 ]; then
     run l16-${v%%:*} $C generate --model /tmp/r/lckv16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o l16-cpu l16-cuda l16-cuda-general l16-cuda-nograph | tee -a $o/log.txt
-  extract_inputs
-  for v in cpu cuda; do
-    run le16-$v $C extract --model /tmp/r/lckv16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/le16-$v.jsonl \
-      --batch 8 --max-tokens 48 --temperature 0 --provider $v
-  done
-  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'le16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to le16-cpu')" \
-    $o/le16-cpu.jsonl $o/le16-cuda.jsonl | tee -a $o/log.txt
+  extract_parity le16 /tmp/r/lckv16
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
   TMO=200 run lckv-demo $C $B -m /tmp/r/demo16 -m /tmp/r/lckv16 --batch 1 --context 2048,8000 --kv-budget 1073741824 --at-budget --in-process --json $o/lckv-demo.json
   for i in $(seq 150); do grep -q lckv /tmp/r/export.done 2>/dev/null && break; sleep 2; done
@@ -397,13 +400,7 @@ if [ "${QUICK:-0}" = 5 ]; then
     run g-${v%%:*} $C generate --model demo-code --prompt "$p" --max-tokens 64 --temperature 0 --json ${v#*:}
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o g-cpu g-cuda g-cuda-nograph | tee -a $o/log.txt
-  extract_inputs
-  for v in cpu cuda; do
-    run x-$v $C extract --model demo-code --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/x-$v.jsonl \
-      --batch 8 --max-tokens 48 --temperature 0 --provider $v
-  done
-  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'x-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to x-cpu')" \
-    $o/x-cpu.jsonl $o/x-cuda.jsonl | tee -a $o/log.txt
+  extract_parity x demo-code
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   for v in "cuda:" "cuda-nograph:--graph-capture off" "cuda-general:--fused-attention off"; do
     run big-${v%%:*} $C generate --model /tmp/r/fp16 --prompt "$p" --max-tokens 64 --temperature 0 --json --provider cuda ${v#*:}
@@ -436,13 +433,7 @@ if [ "${QUICK:-0}" = 4 ]; then
     run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda | tee -a $o/log.txt
-  extract_inputs
-  for v in cpu cuda; do
-    run e16-$v $C extract --model /tmp/r/demo16 --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/e16-$v.jsonl \
-      --batch 8 --max-tokens 48 --temperature 0 --provider $v
-  done
-  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[1:]]; print(f'e16-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to e16-cpu')" \
-    $o/e16-cpu.jsonl $o/e16-cuda.jsonl | tee -a $o/log.txt
+  extract_parity e16 /tmp/r/demo16
   SPECMODEL=/tmp/r/demo16 spec s16-cuda --provider cuda
   # int4 with float16 activations (export --half-activations) beside fp16 and int4 with float32 activations
   for i in $(seq 150); do [ "$(wc -l < /tmp/r/export.done 2>/dev/null)" -ge 2 ] && break; sleep 2; done
