@@ -11,6 +11,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
 {
     private readonly DecoderSessions _sessions;
     private readonly LayerCondensation _condensation;
+    private readonly bool _causalDecodesOnly;   // a layer-condensed export's causal graph takes decode steps alone
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
 
@@ -20,6 +21,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Manifest = manifest;
         _sessions = sessions;
         _condensation = manifest.Condensation;
+        _causalDecodesOnly = manifest.IsLayerCondensed;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
         _kvMemory = sessions.Settings.KvResidence switch
@@ -251,7 +253,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (Manifest.IsLayerCondensed && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
+        if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, cache.BatchSize) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var limit = CausalTotal(cache);
         var longest = 0;
