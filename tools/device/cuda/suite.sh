@@ -100,7 +100,8 @@ wait_export() { local n; for i in $(seq 150); do n=$(grep -c . /tmp/r/export.don
 # demo_chains NAME [BENCH ARGS]
 demo_chains() { local name=$1; shift
   TMO=${SPEC_TMO:-170} run $name $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1,32 --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) --json $o/$name.json
+    --precision fp16 --batch ${CHAIN_BATCH:-1,32} --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) \
+    --json $o/$name.json --chart $o/$name.svg
   echo "-- $name" | tee -a $o/log.txt; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; grep -h 'differ' $o/$name.err | tee -a $o/log.txt; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
@@ -359,6 +360,14 @@ if [ "${QUICK:-0}" = 25 ]; then
   TMO=300 run lckv-big-general $C $B -m /tmp/r/lckv --fused-attention off --batch 1 --context 2048,8192 --kv-budget 4294967296 --at-budget \
     --json $o/lckv-big-general.json
   for f in $o/lckv-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; grep -E 'provider' ${f%.out}.err | head -3; done | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=26 (issue 18): the demo pair's chains over 512 new tokens at batch 1, 8, 32 and 64 x prompts of 1,024, 4,096 and
+# 7,680 tokens, adaptive and at γ = 3, with the speedup chart: how speedup moves with batch and context.
+if [ "${QUICK:-0}" = 26 ]; then
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,4096,7680 CHAIN_BATCH=1,8,32,64 SPEC_TMO=${SPEC_TMO:-240}
+  demo_chains grid12-auto; demo_chains grid12-3 --gamma 3
   exit 0
 fi
 
