@@ -136,7 +136,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             rows[b].CountDrafts(tree.Count - 1, path.Length - 1);
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
-        Stats.Record(activeRows, proposed, accepted, draftTime, verifyTime);
+        Stats.Record(shape, longestProposal, activeRows, proposed, accepted, draftTime, verifyTime);
         _planner.Observe(shape, longestProposal, proposed, accepted, draftTime, verifyTime);
     }
 

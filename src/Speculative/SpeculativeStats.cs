@@ -1,6 +1,19 @@
 using Condensa.Runtime.Generation;
+using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
+
+/// <summary>One speculative round, as <see cref="SpeculativeStats.Trace"/> keeps it.</summary>
+/// <param name="PlannedDrafts">Drafts the planner's shape held beside its root (γ for a chain; 0: a plain pass).</param>
+/// <param name="PlannedDepth">The shape's draft levels.</param>
+/// <param name="LongestProposal">Drafts in the longest row's proposal: what the verification pass verified.</param>
+/// <param name="ActiveRows">Rows the round served.</param>
+/// <param name="Proposed">Drafts proposed over all rows.</param>
+/// <param name="Accepted">Drafts accepted over all rows.</param>
+/// <param name="DraftMilliseconds">Drafting time.</param>
+/// <param name="VerifyMilliseconds">Verification and commit time.</param>
+public readonly record struct SpeculativeRound(int PlannedDrafts, int PlannedDepth, int LongestProposal, int ActiveRows, int Proposed, int Accepted,
+    double DraftMilliseconds, double VerifyMilliseconds);
 
 /// <summary>What speculation did: rounds, drafted and accepted tokens, and where the time went.</summary>
 public sealed class SpeculativeStats
@@ -26,9 +39,15 @@ public sealed class SpeculativeStats
     /// <summary>Time spent in verification passes.</summary>
     public TimeSpan VerifyTime { get; internal set; }
 
-    /// <summary>Adds one round over <paramref name="activeRows"/> rows.</summary>
-    internal void Record(int activeRows, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime)
+    /// <summary>Every round in order, when given a list (a diagnostic: what the planner chose and what each round cost);
+    /// null keeps the totals alone.</summary>
+    public List<SpeculativeRound>? Trace { get; init; }
+
+    /// <summary>Adds one round of <paramref name="shape"/> over <paramref name="activeRows"/> rows.</summary>
+    internal void Record(TreeShape shape, int longestProposal, int activeRows, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime)
     {
+        Trace?.Add(new SpeculativeRound(shape.Count - 1, shape.Depth, longestProposal, activeRows, proposed, accepted, draftTime.TotalMilliseconds,
+            verifyTime.TotalMilliseconds));
         Rounds++;
         RowRounds += activeRows;
         Proposed += proposed;

@@ -122,6 +122,33 @@ public sealed class BenchCommandBoundTests
         Assert.AreEqual(1.0, (double)lookup["rows_per_round"]!, "one row: every round serves it (tools/bench/predict_speedup.py reads this)");
     }
 
+    [TestMethod]
+    public async Task Bench_SpeculativeTrace_OneLinePerRoundThatSumToTheRow()
+    {
+        var (dir, prompts) = await RepetitivePrompts();
+        var (json, trace) = (Path.Combine(dir, "speculative.json"), Path.Combine(dir, "rounds.jsonl"));
+
+        var (exit, _, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "2", "--context", "16", "--max-tokens", "8", "--runs", "1", "--gamma", "3", "--json", json, "--trace", trace);
+
+        Assert.AreEqual(0, exit, error);
+        var lines = (await File.ReadAllLinesAsync(trace)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToArray();
+        Assert.IsTrue(lines.All(l => (string?)l["mode"] == "lookup"), "plain decoding has no rounds to trace");
+        var timed = lines.Where(l => (int)l["run"]! == 1).Select(l => l["measured"]!).ToArray();   // run 0 warms up
+        Assert.IsNotEmpty(timed);
+        Assert.IsTrue(timed.All(r => (int)r["planned_drafts"]! == 3 && (int)r["active_rows"]! is >= 1 and <= 2));
+        Assert.IsTrue(timed.All(r => (int)r["longest_proposal"]! <= 3 && (int)r["accepted"]! <= (int)r["proposed"]!));
+        var proposed = timed.Sum(r => (int)r["proposed"]!);
+        var row = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray().Single(r => (string?)r!["mode"] == "lookup")!;
+        Assert.IsGreaterThan(0, proposed, "repetitive text: lookup drafts");
+        Assert.AreEqual((double)row["acceptance_rate"]!, (double)timed.Sum(r => (int)r["accepted"]!) / proposed, 1e-9);
+        Assert.AreEqual((double)row["drafted_per_round"]!, (double)proposed / timed.Sum(r => (int)r["active_rows"]!), 1e-9);
+
+        var (misplaced, _, misplacedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--batch", "1", "--context", "8", "--trace", trace);
+        Assert.AreNotEqual(0, misplaced);
+        StringAssert.Contains(misplacedError, "--trace records speculative rounds; it needs --speculative.");
+    }
+
     // A folder with prompts.txt: text that repeats, so prompt lookup drafts often.
     private static async Task<(string Dir, string Prompts)> RepetitivePrompts()
     {

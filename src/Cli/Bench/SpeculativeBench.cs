@@ -11,6 +11,9 @@ namespace Condensa.Cli.Bench;
 internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
     int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null);
 
+/// <summary>One line of <c>bench --trace</c>: a speculative round of a mode's run at a batch and prompt length (run 0 warms up).</summary>
+internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTokens, int Run, int Round, SpeculativeRound Measured);
+
 /// <summary>One row: a mode at a batch size and prompt length, medians over the runs.</summary>
 /// <param name="DraftedPerRound">Mean drafts per row-round: the γ chains used, the nodes trees held.</param>
 /// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, or "γ auto" / "γ N".</param>
@@ -27,9 +30,11 @@ internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTok
 /// </summary>
 internal static class SpeculativeBench
 {
+    /// <summary>Measures every mode; <paramref name="trace"/>, when given, receives each round of each run (timed runs and
+    /// the warm-up) as it finishes.</summary>
     public static IReadOnlyList<SpeculativeBenchRow> Measure(Func<string, DecoderModel> targetFor, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
         var rows = new List<SpeculativeBenchRow>();
@@ -43,8 +48,10 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, targetFor(mode), draft, prompts, options, settings, calibrations.GetValueOrDefault(mode));
+                    var sample = RunOnce(mode, targetFor(mode), draft, prompts, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
                     if (run > 0) samples[mode].Add(sample);
+                    if (trace is not null && sample.Rounds is { } rounds)
+                        for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
                 }
             var plainTokens = samples.TryGetValue("none", out var p) ? p[0].Tokens : null;
             var plainRate = plainTokens is null ? double.NaN : Median(samples["none"], s => s.DecodeTokensPerSecond);
@@ -76,13 +83,13 @@ internal static class SpeculativeBench
 
     private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double RowsPerRound,
         double DraftMs, double VerifyMs,
-        IReadOnlyList<IReadOnlyList<int>> Tokens);
+        IReadOnlyList<IReadOnlyList<int>> Tokens, IReadOnlyList<SpeculativeRound>? Rounds = null);
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
-        SpeculativeBenchSettings settings, TreeCalibration? calibration)
+        SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced)
     {
         var speculation = Options(mode, settings) with { Calibration = calibration };
-        var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
+        var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats { Trace = traced ? [] : null };
         var stats = spec?.Generation ?? new GenerationStats();
         var step = Speculation.CreateStep(target, speculation, prompts.Length, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
         try
@@ -93,7 +100,7 @@ internal static class SpeculativeBench
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
-                    [.. results.Select(r => r.Tokens)]);
+                    [.. results.Select(r => r.Tokens)], spec.Trace);
         }
         finally
         {

@@ -51,6 +51,11 @@ internal static class BenchCommand
         {
             Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup) as an SVG bar chart to this file",
         };
+        var trace = new Option<string?>("--trace")
+        {
+            Description = "With --speculative: write every round of every mode as a JSON line to this file (the planner's shape, the longest " +
+                "proposal, rows, drafts proposed and accepted, draft and verify ms)",
+        };
         var bandwidth = new Option<double?>("--bandwidth")
         {
             Description = "Memory bandwidth in GB/s for the bound columns instead of measuring the host's (e.g. a GPU's HBM bandwidth)",
@@ -69,7 +74,8 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, treeSize, treeDepth, chart, bandwidth, noBandwidth, bandwidthBuffer, inProcess,
+            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
+            inProcess,
         };
         execution.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
@@ -77,6 +83,8 @@ internal static class BenchCommand
             // Options that would fail only after minutes of measuring fail first.
             var jsonPath = OutputFile(parse.GetValue(json), "--json");
             var chartPath = OutputFile(parse.GetValue(chart), "--chart");
+            var tracePath = OutputFile(parse.GetValue(trace), "--trace");
+            if (tracePath is not null && parse.GetValue(speculative) is null) throw new ArgumentException("--trace records speculative rounds; it needs --speculative.");
             var givenBandwidth = parse.GetValue(bandwidth);
             if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
                 throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
@@ -93,7 +101,7 @@ internal static class BenchCommand
                     SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
                 return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
-                    parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, output, error, cancellationToken);
+                    parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, tracePath, output, error, cancellationToken);
             }
             var settings = new DecodeBenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                 Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
@@ -165,7 +173,7 @@ internal static class BenchCommand
     /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
     private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, Func<ResolvedModel, SessionSettings> session,
         string? draftName,
-        string[] promptFiles, SpeculativeBenchSettings settings, string? json, string? chart, TextWriter output, TextWriter error,
+        string[] promptFiles, SpeculativeBenchSettings settings, string? json, string? chart, string? tracePath, TextWriter output, TextWriter error,
         CancellationToken cancellationToken)
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
@@ -185,8 +193,10 @@ internal static class BenchCommand
             calibrations["tree-draft"] = Calibration(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", error);
         if (settings.Modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
+        using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
         var rows = SpeculativeBench.Measure(mode => mode is "draft" or "tree-draft" && pairedTarget is not null ? pairedTarget : target, draft,
-            tokenizer, text, settings, calibrations, error, cancellationToken);
+            tokenizer, text, settings, calibrations, error, cancellationToken,
+            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)));
         var peak = Machine.PeakWorkingSet();
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
         await output.WriteLineAsync(Machine.DescribePeak(peak));
@@ -212,6 +222,9 @@ internal static class BenchCommand
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+
+    // --trace's lines: one JSON object a line, in the --json file's naming.
+    private static readonly JsonSerializerOptions TraceOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     // Each model's rows from one child process per model and round (ProcessRotation.Order), then per row the median of the
     // rounds' decode and prefill figures with the slowest and fastest decode round.

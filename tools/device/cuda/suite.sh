@@ -371,6 +371,16 @@ if [ "${QUICK:-0}" = 26 ]; then
   exit 0
 fi
 
+# QUICK=27 (issue 18): QUICK=26's adaptive grid for plain decoding, draft-model chains and prompt lookup, with every
+# round traced (bench --trace): what the planner chose, round by round, where adaptive lookup fell behind γ = 3.
+if [ "${QUICK:-0}" = 27 ]; then
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,4096,7680 CHAIN_BATCH=1,8,32,64 SPEC_TMO=${SPEC_TMO:-240}
+  TMO=$SPEC_TMO run trace-auto $C bench --speculative none,draft,lookup -m demo-code --draft demo-code-draft --provider cuda --precision fp16 \
+    --batch $CHAIN_BATCH --context $CHAIN_CTX --max-tokens $CHAIN_TOKENS --runs 1 $(prompt_texts) --json $o/trace-auto.json --trace $o/trace-auto.jsonl
+  grep -E '^\|' $o/trace-auto.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
