@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Summarises `condensa bench --speculative ... --trace FILE` (a .jsonl or .jsonl.gz): per mode, batch and prompt length
+of the timed run (run 1), the rounds, how many of them served every row (a static batch runs until its slowest row is
+done, and a round of a few rows costs a whole pass), the planner's choices in order as runs of γ ("0x16" = 16 plain
+rounds), and per planned γ the mean verify ms, drafts accepted per row and the longest proposal.
+
+usage: trace_summary.py TRACE [--run N]
+"""
+import argparse
+import collections
+import gzip
+import itertools
+import json
+
+
+def rounds_by_cell(path, run):
+    cells = collections.defaultdict(list)
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["run"] == run:
+                cells[(d["mode"], d["batch"], d["prompt_tokens"])].append(d["measured"])
+    return cells
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("trace")
+    parser.add_argument("--run", type=int, default=1, help="run to summarise (0 is the warm-up)")
+    args = parser.parse_args()
+    for (mode, batch, prompt), rounds in sorted(rounds_by_cell(args.trace, args.run).items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
+        full = sum(1 for r in rounds if r["active_rows"] == batch)
+        choices = " ".join(f"{g}x{len(list(run))}" for g, run in itertools.groupby(r["planned_drafts"] for r in rounds))
+        by_gamma = collections.defaultdict(list)
+        for r in rounds:
+            by_gamma[r["planned_drafts"]].append(r)
+        costs = " ".join(
+            f"γ{g}: {sum(r['verify_milliseconds'] for r in rs) / len(rs):.2f} ms, "
+            f"{sum(r['accepted'] for r in rs) / max(1, sum(r['active_rows'] for r in rs)):.2f} acc, "
+            f"{sum(r['longest_proposal'] for r in rs) / len(rs):.1f} longest;"
+            for g, rs in sorted(by_gamma.items()))
+        draft = sum(r["draft_milliseconds"] for r in rounds)
+        verify = sum(r["verify_milliseconds"] for r in rounds)
+        print(f"{mode} {batch} x {prompt}: {len(rounds)} rounds, {full} with all rows, draft {draft:.1f} + verify {verify:.1f} ms")
+        print(f"  choices: {choices}")
+        print(f"  per γ: {costs}")
+
+
+if __name__ == "__main__":
+    main()
