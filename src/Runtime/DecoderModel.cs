@@ -262,7 +262,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
             if (length + seqLen > limit) return false;
             longest = Math.Max(longest, length);
         }
-        return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true;
+        return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true
+            || _causalDecodesOnly;
     }
 
     // A layer-condensed model's causal graph takes decode steps (docs/ARCHITECTURE.md, "Layer-condensed KV"): one token per
@@ -293,7 +294,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
     // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
     // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x
     // on the general one (the bound says 0.92x); the two tie near 1,000 tokens (docs/benchmarks.md, "The causal graph on the
-    // CPU"). So unless fused attention is forced on, CPU decode passes from this context on take the general graph.
+    // CPU"). So unless fused attention is forced on, CPU decode passes from this context on take the general graph. Not a
+    // layer-condensed model's: its causal graph (ONNX Attention, not GroupQueryAttention) stayed ahead at 1,536 and 4,096
+    // tokens (demo-code-lckv at batch 1 and 16: 1,253-1,261 / 1,931-2,031 and 820-829 / 691-695 tok/s against the general
+    // graph's 1,019-1,064 / 1,474-1,678 and 629-645 / 615-622, two rounds on the 2-core machine).
     private const int CpuCausalDecodeContext = 1024;
 
     // total_sequence_length: fixed for the cache's buffers (a captured graph keeps the value it was captured with), at

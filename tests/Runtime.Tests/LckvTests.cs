@@ -150,6 +150,25 @@ public sealed class LckvTests
     }
 
     [TestMethod]
+    public void Forward_AutoOnTheCpu_LongContextDecodeKeepsTheCondensedCausalGraphOnly()
+    {
+        // From 1,024 tokens on, CPU decode steps leave GroupQueryAttention's causal graph for the general one; a
+        // layer-condensed model's causal graph (ONNX Attention) measured faster there, so it keeps it
+        const int context = 1030;
+        var (_, lckv) = TinyExports.Get("lckv-long", Lckv("0_3_3_3_4", seed: 37) with { MaxPositionEmbeddings = 1100 });
+        var (_, standard) = TinyExports.Get("llama-long", new TinyModelSpec { Seed = 38, MaxPositionEmbeddings = 1100 });
+        foreach (var (export, condensed) in new[] { (lckv, true), (standard, false) })
+        {
+            using var model = DecoderModel.Load(export);   // auto: the causal graph loads on the CPU
+            Assert.IsTrue(model.FusedAttention);
+            using var cache = model.CreateCache(1);
+            SyntheticContext.Fill(cache, context);
+            model.Forward(cache, [5], [1], LogitsSelection.LastPerRow);
+            Assert.AreEqual(condensed ? 1 : 0, model.CausalPasses, condensed ? "layer-condensed" : "standard");
+        }
+    }
+
+    [TestMethod]
     [DataRow("sandwich")]
     [DataRow("sliding")]
     [DataRow("two-blocks")]
