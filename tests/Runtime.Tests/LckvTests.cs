@@ -155,8 +155,8 @@ public sealed class LckvTests
         // From 1,024 tokens on, CPU decode steps leave GroupQueryAttention's causal graph for the general one; a
         // layer-condensed model's causal graph (ONNX Attention) measured faster there, so it keeps it
         const int context = 1030;
-        var (_, lckv) = TinyExports.Get("lckv-long", Lckv("0_3_3_3_4", seed: 37) with { MaxPositionEmbeddings = 1100 });
-        var (_, standard) = TinyExports.Get("llama-long", new TinyModelSpec { Seed = 38, MaxPositionEmbeddings = 1100 });
+        var (_, lckv) = TinyExports.Get("lckv-1100", Lckv("0_3_3_3_4", seed: 37) with { MaxPositionEmbeddings = 1100 });
+        var (_, standard) = TinyExports.Get("llama-1100", new TinyModelSpec { Seed = 38, MaxPositionEmbeddings = 1100 });
         foreach (var (export, condensed) in new[] { (lckv, true), (standard, false) })
         {
             using var model = DecoderModel.Load(export);   // auto: the causal graph loads on the CPU
