@@ -6,21 +6,25 @@ namespace Condensa.TestSupport;
 public static class TinyExports
 {
     private static readonly Lock Gate = new();
-    private static readonly Dictionary<string, (string Checkpoint, string Export)> Made = [];
+    private static readonly Dictionary<string, (TinyModelSpec Spec, string Checkpoint, string Export)> Made = [];
 
-    /// <summary>Checkpoint and export folders for <paramref name="spec"/> under <paramref name="key"/> (created on first use).</summary>
+    /// <summary>Checkpoint and export folders for <paramref name="spec"/> under <paramref name="key"/> (created on first use).
+    /// A key names one spec: asking for it with another is an error, not whichever spec came first in the test order.</summary>
     public static (string Checkpoint, string Export) Get(string key, TinyModelSpec spec, ExportPrecision precision = ExportPrecision.Fp32)
     {
         key = $"{key}-{precision}";
         lock (Gate)
         {
-            if (Made.TryGetValue(key, out var made)) return made;
+            if (Made.TryGetValue(key, out var made))
+                return made.Spec == spec ? (made.Checkpoint, made.Export)
+                    : throw new InvalidOperationException($"tiny export '{key}' was made from another spec; give this one a key of its own.");
             var root = Path.Combine(Path.GetTempPath(), "condensa-tests", $"{key}-{Environment.ProcessId}");
             var checkpoint = Path.Combine(root, "checkpoint");
             var export = Path.Combine(root, "export");
             TinyCheckpoint.Write(checkpoint, spec);
             CheckpointExporter.Export(checkpoint, export, new ExportOptions { Precision = precision });
-            return Made[key] = (checkpoint, export);
+            Made[key] = (spec, checkpoint, export);
+            return (checkpoint, export);
         }
     }
 
