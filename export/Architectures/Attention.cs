@@ -114,6 +114,29 @@ internal static class Attention
         return b.Node("Unsqueeze", [bias, b.ConstInt64([1])], "bias/Unsqueeze");                                               // [B, 1, G·S, C]
     }
 
+    /// <summary>
+    /// The bias [B, 1, <paramref name="rows"/>, C] of one query per row, viewed as <paramref name="rows"/> query rows per KV
+    /// head (ONNX Runtime's Attention wants the mask's query dimension whole), over a full cache's slots (slot = position):
+    /// 0 where <paramref name="from"/>[b] &lt;= t &lt; <paramref name="to"/>[b] (int64 [B] each), the type's floor elsewhere.
+    /// <code>
+    ///   slots = CumSum(ones [C], exclusive) [C];  Where(from[:, None] &lt;= slots &lt; to[:, None], 0, floor) [B, C] -> [B, 1, rows, C]
+    /// </code>
+    /// </summary>
+    public static string SlotRangeBias(GraphBuilder b, string pastKey0, string from, string to, int rows, TensorProto.Types.DataType modelType)
+    {
+        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
+            Attr.Int("exclusive", 1));                                                                                         // [C] = t
+        string first = b.Node("Unsqueeze", [from, b.ConstInt64([1])], "from/Unsqueeze");                                       // [B, 1]
+        string end = b.Node("Unsqueeze", [to, b.ConstInt64([1])], "to/Unsqueeze");                                             // [B, 1]
+        string inside = b.Node("And", [b.Node("GreaterOrEqual", [slots, first], "from/GreaterOrEqual"),
+            b.Node("Less", [slots, end], "to/Less")], "inside/And");                                                           // [B, C]
+        string bias = b.Node("Where", [inside, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],
+            "bias/Where");                                                                                                     // [B, C]
+        bias = b.Node("Unsqueeze", [bias, b.ConstInt64([1, 2])], "bias/Unsqueeze");                                            // [B, 1, 1, C]
+        return b.Node("Expand", [bias, b.ConstInt64([1, 1, rows, 1])], "bias/Expand");                                         // [B, 1, rows, C]
+    }
+
     // A blocked slot's bias: float16's lowest finite value, or -1e30 in wider types. Finite, because CUTLASS's kernels
     // scale scores by log2(e) before the softmax and an infinity there turns a row into NaN; -1e30 leaves exp() at 0.
     private static float MaskFloor(TensorProto.Types.DataType modelType) =>

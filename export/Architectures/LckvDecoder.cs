@@ -23,15 +23,14 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     private string? _placeholder;
 
     private readonly Dictionary<int, (string Key, string Value)> _written = [];   // the causal graph's present.{t}, by stored layer
+    private readonly Dictionary<(string Seen, int Window), string> _windowBiases = [];
     private string? _lengthsBefore;
 
     /// <summary>
-    /// The causal graph, for decode steps (one new token per row, <see cref="DecodeAttention"/>): where no layer slides
-    /// (a window the Attention operator has no input for) and not with the released code's placeholder, on heads the
-    /// standard causal graph takes. Prefill chunks, which iterate, stay on the general graph.
+    /// The causal graph, for decode steps (one new token per row, <see cref="DecodeAttention"/>): not with the released
+    /// code's placeholder, on heads the standard causal graph takes. Prefill chunks, which iterate, stay on the general graph.
     /// </summary>
-    public override bool HasCausalGraph =>
-        base.HasCausalGraph && !_lckv.ReleasedDecode && !Enumerable.Range(0, Config.NumLayers).Any(l => _lckv.Window(l) is not null);
+    public override bool HasCausalGraph => base.HasCausalGraph && !_lckv.ReleasedDecode;
 
     /// <summary>None: a multi-token pass of a layer-condensed model iterates (the general graph's pending inputs).</summary>
     public override bool HasCausalRowsGraph => false;
@@ -104,7 +103,8 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     /// Attention's nonpad_kv_seqlen, with no mask: n = p + 1 where the layer sees its own position (a source at or below
     /// it, its entry written earlier in this pass), n = p without the diagonal (force_nodiag, or a source above it, whose
     /// slot p this pass has not written yet: its layer comes later in the graph). No bias, so ONNX Runtime can run a fused
-    /// kernel. A row without a diagonal at p = 0 admits nothing; the host sends no such row here (the first token of a
+    /// kernel; a sliding layer adds a bias for its window instead (<see cref="WindowBias"/>). A row without a diagonal at
+    /// p = 0 admits nothing; the host sends no such row here (the first token of a
     /// prompt is a prefill on the general graph), and n is at least 1 so an idle row's output stays finite. Returns [B, 1, H·D].
     /// <code>
     ///   stored: k [B,1,Hkv·D] -> RotaryEmbedding -> [B,Hkv,1,D], v -> [B,Hkv,1,D] -> TensorScatter(past.{l}, write index) -> present.{l}
@@ -131,7 +131,9 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
             ? (GraphNames.PastKey(source), GraphNames.PastValue(source))                                           // [B, Hkv, C, D] each
             : _written[source];
         string seen = _lckv.NoDiagonal(layer) ? LengthsBefore(b, lengths) : lengths.Total;                         // [B]
-        string o = b.Node("Attention", [grouped, keys, values, "", "", "", seen], "Attention");                    // [B, Hkv, G, D]
+        string o = _lckv.Window(layer) is { } window
+            ? b.Node("Attention", [grouped, keys, values, WindowBias(b, lengths, seen, window)], "Attention")      // [B, Hkv, G, D]
+            : b.Node("Attention", [grouped, keys, values, "", "", "", seen], "Attention");                         // [B, Hkv, G, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, 1, heads * headDim])], "out/Reshape");                      // [B, 1, H·D]
     }
 
@@ -146,6 +148,18 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
     // as [B, h, 1, D] (head h = kvh·G + g), so a Reshape, which moves nothing, stands for the general graph's Transpose.
     private string KvHeadRows(GraphBuilder b, string name, string x) =>
         b.Node("Reshape", [x, b.ConstInt64([0, Config.NumKvHeads, -1, Config.HeadDim])], $"{name}_heads/Reshape");
+
+    // A sliding layer's bias [B, 1, G, C]: slots p - window + 1 .. seen - 1 (keys fewer than window positions before the
+    // query, slot = position). It carries the upper bound too: ONNX Runtime's CUDA Attention takes a mask or
+    // nonpad_kv_seqlen, not both. One per (upper bound, window), shared by the layers that have them.
+    private string WindowBias(GraphBuilder b, CausalRowLengths lengths, string seen, int window)
+    {
+        if (_windowBiases.TryGetValue((seen, window), out var done)) return done;
+        using var _ = b.Scope($"window_bias_{window}_{_windowBiases.Count}");
+        string from = b.Node("Sub", [lengths.WriteIndex, b.ConstInt64([window - 1])], "from/Sub");                 // [B] = p - w + 1
+        return _windowBiases[(seen, window)] = Attention.SlotRangeBias(b, GraphNames.PastKey(KvLayers[0]), from, seen,
+            Config.NumHeads / Config.NumKvHeads, ModelType);                                                                 // [B, 1, G, C]
+    }
 
     // max(p, 1) [B]: the slots a layer without the diagonal reads (an idle row at p = 0 reads one, so stays finite)
     private string LengthsBefore(GraphBuilder b, CausalRowLengths lengths)

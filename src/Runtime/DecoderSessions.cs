@@ -144,7 +144,7 @@ internal sealed class DecoderSessions : IDisposable
         {
             if (settings.FusedAttention != true) return null;
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: fused attention was asked for, but the export has no " +
-                "causal graph (sliding-window models have none, nor layer-condensed ones with sliding layers, and exports before exporter version 6, " +
+                "causal graph (sliding-window models have none, nor layer-condensed ones with lckv_released_decode, and exports before exporter version 6, " +
                 "11 for layer-condensed models, lack it; " +
                 "export the checkpoint again, or leave fused attention on auto).");
         }

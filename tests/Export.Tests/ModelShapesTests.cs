@@ -71,11 +71,14 @@ public sealed class ModelShapesTests
         Assert.AreEqual(CheckpointExporter.CausalModelFileName, result.Manifest.CausalGraph, "decode steps have a causal graph");
         Assert.IsNull(result.Manifest.CausalRowsGraph, "multi-token passes iterate on the general graph");
 
-        // a sliding layer: a window the Attention operator has no input for, so no causal graph
-        RandomCheckpointWriter.Write(tmp.Sub("sliding"), shape with { Name = "tiny-lckv-sliding", LckvLayerTypes = "0s_2_2_3" }, seed: 3);
-        var sliding = CheckpointExporter.Export(tmp.Sub("sliding"), tmp.Sub("sliding-out"), new ExportOptions());
-        Assert.IsNull(sliding.Manifest.CausalGraph);
-        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("sliding-out"), CheckpointExporter.CausalModelFileName)));
+        // lckv_released_decode's placeholder key: the general graph alone
+        var released = tmp.Sub("released");
+        RandomCheckpointWriter.Write(released, shape with { Name = "tiny-lckv-released" }, seed: 3);
+        var config = Path.Combine(released, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"lckv_released_decode\": true}");
+        var result2 = CheckpointExporter.Export(released, tmp.Sub("released-out"), new ExportOptions());
+        Assert.IsNull(result2.Manifest.CausalGraph);
+        Assert.IsFalse(File.Exists(Path.Combine(tmp.Sub("released-out"), CheckpointExporter.CausalModelFileName)));
     }
 
     [TestMethod]

@@ -96,6 +96,7 @@ public sealed class LckvTests
     [DataRow("sandwich")]
     [DataRow("sandwich-diag")]
     [DataRow("cla")]
+    [DataRow("sliding")]
     [DataRow("two-blocks")]
     public void Forward_CausalGraphDecode_EqualsSequentialReferenceInARaggedBatch(string name)
     {
