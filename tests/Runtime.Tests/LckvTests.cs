@@ -28,6 +28,9 @@ public sealed class LckvTests
         ForwardPasses = 3, BackwardPasses = 1, Seed = seed, MaxPositionEmbeddings = 64,
     };
 
+    // Every configuration of Spec: the decode tests run each.
+    public static IEnumerable<object[]> Configs => [["sandwich"], ["sandwich-diag"], ["cla"], ["sliding"], ["two-blocks"]];
+
     private static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32) =>
         TinyExports.Get("lckv-" + name, Spec(name), precision);
 
@@ -75,11 +78,7 @@ public sealed class LckvTests
     }
 
     [TestMethod]
-    [DataRow("sandwich")]
-    [DataRow("sandwich-diag")]
-    [DataRow("cla")]
-    [DataRow("sliding")]
-    [DataRow("two-blocks")]
+    [DynamicData(nameof(Configs))]
     public void Forward_TokenByToken_EqualsSequentialReferenceExactly(string name)
     {
         var (checkpoint, export) = Get(name);
@@ -93,11 +92,7 @@ public sealed class LckvTests
     }
 
     [TestMethod]
-    [DataRow("sandwich")]
-    [DataRow("sandwich-diag")]
-    [DataRow("cla")]
-    [DataRow("sliding")]
-    [DataRow("two-blocks")]
+    [DynamicData(nameof(Configs))]
     public void Forward_CausalGraphDecode_EqualsSequentialReferenceInARaggedBatch(string name)
     {
         // prompts of at most R tokens iterate on the general graph and are exact; then every decode step runs the causal
