@@ -129,7 +129,7 @@ internal static class Attention
             Attr.Int("exclusive", 1));                                                                                         // [C] = t
         string first = b.Node("Unsqueeze", [from, b.ConstInt64([1])], "from/Unsqueeze");                                       // [B, 1]
         string end = b.Node("Unsqueeze", [to, b.ConstInt64([1])], "to/Unsqueeze");                                             // [B, 1]
-        string inside = b.Node("And", [b.Node("GreaterOrEqual", [slots, first], "from/GreaterOrEqual"),
+        string inside = b.Node("And", [b.Node("LessOrEqual", [first, slots], "from/LessOrEqual"),
             b.Node("Less", [slots, end], "to/Less")], "inside/And");                                                           // [B, C]
         string bias = b.Node("Where", [inside, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],
             "bias/Where");                                                                                                     // [B, C]
