@@ -127,10 +127,12 @@ internal static class Attention
         string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
         string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
             Attr.Int("exclusive", 1));                                                                                         // [C] = t
+        // LessOrEqual both ways, the comparison the multi-row graph's bias runs captured on cuda
         string first = b.Node("Unsqueeze", [from, b.ConstInt64([1])], "from/Unsqueeze");                                       // [B, 1]
-        string end = b.Node("Unsqueeze", [to, b.ConstInt64([1])], "to/Unsqueeze");                                             // [B, 1]
+        string last = b.Node("Unsqueeze", [b.Node("Sub", [to, b.ConstInt64([1])], "last/Sub"), b.ConstInt64([1])],
+            "last/Unsqueeze");                                                                                                  // [B, 1]
         string inside = b.Node("And", [b.Node("LessOrEqual", [first, slots], "from/LessOrEqual"),
-            b.Node("Less", [slots, end], "to/Less")], "inside/And");                                                           // [B, C]
+            b.Node("LessOrEqual", [slots, last], "last/LessOrEqual")], "inside/And");                                          // [B, C]
         string bias = b.Node("Where", [inside, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],
             "bias/Where");                                                                                                     // [B, C]
         bias = b.Node("Unsqueeze", [bias, b.ConstInt64([1, 2])], "bias/Unsqueeze");                                            // [B, 1, 1, C]
