@@ -127,14 +127,14 @@ internal static class Attention
         string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
         string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
             Attr.Int("exclusive", 1));                                                                                         // [C] = t
-        // LessOrEqual both ways, the comparison the multi-row graph's bias runs captured on cuda
+        // LessOrEqual and Where alone, the ops the multi-row graph's bias runs captured on cuda
         string first = b.Node("Unsqueeze", [from, b.ConstInt64([1])], "from/Unsqueeze");                                       // [B, 1]
         string last = b.Node("Unsqueeze", [b.Node("Sub", [to, b.ConstInt64([1])], "last/Sub"), b.ConstInt64([1])],
             "last/Unsqueeze");                                                                                                  // [B, 1]
-        string inside = b.Node("And", [b.Node("LessOrEqual", [first, slots], "from/LessOrEqual"),
-            b.Node("LessOrEqual", [slots, last], "last/LessOrEqual")], "inside/And");                                          // [B, C]
-        string bias = b.Node("Where", [inside, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],
-            "bias/Where");                                                                                                     // [B, C]
+        string floor = b.ConstScalar(MaskFloor(modelType), modelType);
+        string upTo = b.Node("Where", [b.Node("LessOrEqual", [slots, last], "last/LessOrEqual"), b.ConstScalar(0f, modelType), floor],
+            "last/Where");                                                                                                     // [B, C]
+        string bias = b.Node("Where", [b.Node("LessOrEqual", [first, slots], "from/LessOrEqual"), upTo, floor], "bias/Where");  // [B, C]
         bias = b.Node("Unsqueeze", [bias, b.ConstInt64([1, 2])], "bias/Unsqueeze");                                            // [B, 1, 1, C]
         return b.Node("Expand", [bias, b.ConstInt64([1, 1, rows, 1])], "bias/Expand");                                         // [B, 1, rows, C]
     }
