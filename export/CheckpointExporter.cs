@@ -18,14 +18,18 @@ public static class CheckpointExporter
     /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
     /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph, and longrope's long factors: its
     /// exports reach max_position_embeddings instead of stopping at the original context; 10: the multi-row causal graph views a
-    /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps);
+    /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps; 12: the slots graph);
     /// caches key on it.</summary>
-    public const int Version = 11;
+    public const int Version = 12;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 
     /// <summary>The multi-row causal graph's file name (beside the causal graph where Attention expresses the layers).</summary>
     public const string CausalRowsModelFileName = "model.causal_rows.onnx";
+
+    /// <summary>The slots graph's file name (the general graph's contract, attention over the written cache; shares the weights file).</summary>
+    public const string SlotsModelFileName = "model.slots.onnx";
+
     /// <summary>The external weights file name.</summary>
     public const string DataFileName = "model.onnx.data";
 
@@ -78,7 +82,7 @@ public static class CheckpointExporter
         int maxContext;
         int? causalMaxContext;
         IReadOnlyList<int?>? layerWindows;
-        string? causalGraph, causalRowsGraph;
+        string? causalGraph, causalRowsGraph, slotsGraph;
         LayerCondensation layout;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
@@ -88,12 +92,13 @@ public static class CheckpointExporter
             var graph = new GraphBuilder();
             decoder.Build(graph);
             Report($"2/3 writing {ModelFileName}, {DataFileName}" + (decoder.HasCausalGraph ? $", {CausalModelFileName}" : "") +
-                (decoder.HasCausalRowsGraph ? $", {CausalRowsModelFileName}" : ""));
+                (decoder.HasCausalRowsGraph ? $", {CausalRowsModelFileName}" : "") + (decoder.HasSlotsGraph ? $", {SlotsModelFileName}" : ""));
             var written = OnnxWriter.Write(graph, modelPath, DataFileName, config.Architecture);
             causalGraph = null;
             File.Delete(Path.Combine(outputDir, CausalModelFileName));   // a previous export's, never left beside a manifest without it
             File.Delete(Path.Combine(outputDir, CausalRowsModelFileName));
-            causalRowsGraph = null;
+            File.Delete(Path.Combine(outputDir, SlotsModelFileName));
+            (causalRowsGraph, slotsGraph) = (null, null);
             if (decoder.HasCausalGraph)
             {
                 var causal = new GraphBuilder();
@@ -107,6 +112,13 @@ public static class CheckpointExporter
                 Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(rows, DecoderGraph.CausalRows);
                 OnnxWriter.WriteSharingWeights(rows, Path.Combine(outputDir, CausalRowsModelFileName), written, config.Architecture + ".causal_rows");
                 causalRowsGraph = CausalRowsModelFileName;
+            }
+            if (decoder.HasSlotsGraph)
+            {
+                var slots = new GraphBuilder();
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(slots, DecoderGraph.Slots);
+                OnnxWriter.WriteSharingWeights(slots, Path.Combine(outputDir, SlotsModelFileName), written, config.Architecture + ".slots");
+                slotsGraph = SlotsModelFileName;
             }
             slidingWindow = decoder.SlidingWindow;
             maxContext = decoder.ExactContext;
@@ -173,6 +185,7 @@ public static class CheckpointExporter
             Graph = ModelFileName,
             CausalGraph = causalGraph,
             CausalRowsGraph = causalRowsGraph,
+            SlotsGraph = slotsGraph,
             CausalMaxContext = causalMaxContext,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,

@@ -88,6 +88,56 @@ internal static class Attention
     }
 
     /// <summary>
+    /// The slots graph's shared values: the rotary caches (and a longrope export's long-factor positions, as in the general
+    /// graph) and the bias over the cache with the pass's entries written (<see cref="SlotBias"/>).
+    /// </summary>
+    public static AttentionContext PrepareSlots(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
+        TensorProto.Types.DataType modelType)
+    {
+        var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
+        string? rotaryPositions = config.Rope.LongRowsOffset(config.MaxPositionEmbeddings) is { } offset
+            ? Rope.LongPositions(b, positionIds, offset) : null;                                                       // [B, S]
+        string slotBias = SlotBias(b, bias, pastKey0, config.NumHeads / config.NumKvHeads, modelType);
+        return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias);
+    }
+
+    /// <summary>
+    /// The host's attention_bias [B, 1, S, C + S] folded onto the cache's slots, for a pass whose entries the graph has
+    /// written into their slots (kv_write_index) before it attends: column C + k, whether a query sees new token k, moves to
+    /// the column of the slot token k was written to, where the host's bias blocks every query (a row's next slots, or a
+    /// ring slot whose evicted position no query of the pass sees). Padding entries all go to the scratch slot with columns
+    /// that block, so the slot stays blocked. Then in the model's type, blocked at the type's floor (finite: a row that
+    /// admits nothing, padding, averages finite values instead of turning NaN), and tiled for the queries viewed as G·S rows
+    /// per KV head (<see cref="GroupedCausalBias"/> says why).
+    /// <code>
+    ///   slots = kv_write_index[:, 0, :, 2] [B, S]
+    ///   bias = ScatterElements(attention_bias[..., :C], slots [B, 1, S, S], attention_bias[..., C:], axis 3) [B, 1, S, C]
+    ///   -> Max(floor), Cast -> Tile(1, 1, G, 1) [B, 1, G·S, C]
+    /// </code>
+    /// </summary>
+    private static string SlotBias(GraphBuilder b, string bias, string pastKey0, int groups, TensorProto.Types.DataType modelType)
+    {
+        using var _ = b.Scope("slot_bias");
+        var axis3 = b.ConstInt64([3]);
+        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        string total = b.NodeN("Shape", "total/Shape", [bias], 1, [Attr.Int("start", 3), Attr.Int("end", 4)])[0];          // [1] = C + S
+        string past = b.Node("Slice", [bias, b.ConstInt64([0]), capacity, axis3], "past/Slice");                             // [B, 1, S, C]
+        string news = b.Node("Slice", [bias, capacity, total, axis3], "new/Slice");                                          // [B, 1, S, S]
+        string heads0 = b.Node("Gather", [GraphNames.KvWriteIndex, b.ConstInt64([0], scalar: true)], "head0/Gather",
+            Attr.Int("axis", 1));                                                                                              // [B, S, 3]
+        string slots = b.Node("Gather", [heads0, b.ConstInt64([2], scalar: true)], "slots/Gather", Attr.Int("axis", 2));     // [B, S]
+        slots = b.Node("Unsqueeze", [slots, b.ConstInt64([1, 2])], "slots/Unsqueeze");                                        // [B, 1, 1, S]
+        slots = b.Node("Expand", [slots, b.Node("Shape", [news], "new/Shape")], "slots/Expand");                              // [B, 1, S, S]
+        string folded = b.Node("ScatterElements", [past, slots, news], "fold/ScatterElements", Attr.Int("axis", 3));          // [B, 1, S, C]
+        if (modelType != TensorProto.Types.DataType.Float)
+        {
+            folded = b.Node("Max", [folded, b.ConstScalar(MaskFloor(modelType), TensorProto.Types.DataType.Float)], "floor/Max");
+            folded = b.Node("Cast", [folded], "Cast", Attr.Int("to", (long)modelType));                                       // [B, 1, S, C]
+        }
+        return groups == 1 ? folded : b.Node("Tile", [folded, b.ConstInt64([1, 1, groups, 1])], "rows/Tile");                  // [B, 1, G·S, C]
+    }
+
+    /// <summary>
     /// The bias [B, 1, G·S, C] of a pass's queries viewed as G·S rows per KV head (query head h = kvh·G + g, so the view
     /// is a plain reshape and row r is new token r mod S): 0 where the row's token may see cache slot t (t at or before
     /// its position), the type's floor elsewhere. Why view them so: ONNX Runtime's CUDA Attention reads the cache once per

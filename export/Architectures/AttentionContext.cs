@@ -25,6 +25,14 @@ internal sealed record AttentionContext(
     public static AttentionContext ForCausalRows(string cos, string sin, string positionIds, CausalRowLengths lengths) =>
         new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { Causal = true, KvLengths = lengths };
 
+    /// <summary>The slots graph's context: the rotary caches, the position ids and the bias over the written cache
+    /// (<c>Attention.SlotBias</c>).</summary>
+    public static AttentionContext ForSlots(string cos, string sin, string positionIds, string? longRopePositions, string slotBias) =>
+        new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { LongRopePositions = longRopePositions, SlotBias = slotBias };
+
+    /// <summary>The slots graph's bias [B, 1, G·S, C] over the cache with this pass's entries written; null in the other graphs.</summary>
+    public string? SlotBias { get; private init; }
+
     /// <summary>The position ids [B, S] RotaryEmbedding reads in a longrope general graph past its original context
     /// (<see cref="Rope.LongPositions"/>: offset into the long-factor rows when the pass reaches past it); null elsewhere.</summary>
     public string? LongRopePositions { get; init; }

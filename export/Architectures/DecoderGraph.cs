@@ -9,4 +9,7 @@ internal enum DecoderGraph
     Causal,
     /// <summary>Causal passes of several tokens in several rows, which GroupQueryAttention refuses: TensorScatter and Attention.</summary>
     CausalRows,
+    /// <summary>The general graph's passes whose new entries it writes into their own slots (every pass of a full cache, a
+    /// budgeted cache's passes up to its slack): the same contract, attention over the written cache by one Attention node.</summary>
+    Slots,
 }

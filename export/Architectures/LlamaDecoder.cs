@@ -61,20 +61,27 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     public virtual bool HasCausalRowsGraph => HasCausalGraph && LayerWindows is null && Config.AttnLogitSoftcapping is null;
 
     /// <summary>
+    /// Whether the export also gets the slots graph (<see cref="Build"/> with <see cref="DecoderGraph.Slots"/>): beside the
+    /// multi-row causal graph, whose conditions it shares (the runtime loads the two on the same rule).
+    /// </summary>
+    public bool HasSlotsGraph => HasCausalRowsGraph;
+
+    /// <summary>
     /// Adds the whole decoder to <paramref name="b"/>: the general graph (every mask through attention_bias), or one of the
     /// two causal graphs, whose attention writes the new KV into the past buffers at each row's length and attends
     /// causally: <see cref="DecoderGraph.Causal"/> with one GroupQueryAttention node per layer, <see cref="DecoderGraph.CausalRows"/>
-    /// with TensorScatter and Attention (docs/ARCHITECTURE.md, "The causal graphs").
+    /// with TensorScatter and Attention (docs/ARCHITECTURE.md, "The causal graphs"); or the slots graph, the general graph's
+    /// contract with one Attention node per layer over the cache its pass has written (<see cref="DecoderGraph.Slots"/>).
     /// </summary>
     public void Build(GraphBuilder b, DecoderGraph graph = DecoderGraph.General)
     {
-        bool causal = graph != DecoderGraph.General;
+        bool causal = graph is DecoderGraph.Causal or DecoderGraph.CausalRows;
         var i64 = TensorProto.Types.DataType.Int64;
         var i32 = TensorProto.Types.DataType.Int32;
         var f32 = TensorProto.Types.DataType.Float;
         const string B = GraphNames.DimBatch, S = GraphNames.DimSequence, C = GraphNames.DimCapacity;
         int kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        if (causal && !HasCausalGraph || graph == DecoderGraph.CausalRows && !HasCausalRowsGraph)
+        if (causal && !HasCausalGraph || graph == DecoderGraph.CausalRows && !HasCausalRowsGraph || graph == DecoderGraph.Slots && !HasSlotsGraph)
             throw new InvalidOperationException($"{Config.Architecture} with these settings has no {graph} graph");
 
         // 1) inputs
@@ -116,6 +123,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         {
             DecoderGraph.Causal => PrepareCausal(b, inputIds),
             DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0])),
+            DecoderGraph.Slots => Attention.PrepareSlots(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
             _ => Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
         };
 
@@ -180,6 +188,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         (q, k) = QueryKeyNorm(b, q, k, layer);                                                               // as before
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
+        if (ctx.SlotBias is { } slotBias)
+            return Output(b, Heads(b, BiasedAttention(b, q, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer), slotBias)), layer);
         var mask = LayerWindow(layer) is { } window ? (_windowMasks ??= new LckvMasks(b, ctx)).For(noDiagonal: false, window) : null;
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), mask); // [B, S, H·D]
         return Output(b, o, layer);                                                                          // [B, S, H]
@@ -225,15 +235,19 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// </summary>
     private string CausalRowsAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
     {
-        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
         var (q, k, v) = QueryKeyValue(b, h, layer);                                                          // [B, S, H·D], [B, S, Hkv·D] ×2
         (q, k) = QueryKeyNorm(b, q, k, layer);
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = RotatedKeyValue(b, ctx, k, v, layer);                                                       // [B, Hkv, S, D] each
         var (presentKey, presentValue) = WriteAtRowLengths(b, ctx.KvLengths!, k, v, layer);                 // [B, Hkv, C, D] each
-        string o = RowsAttention(b, ctx.KvLengths!, q, presentKey, presentValue);                            // [B, H, S, D]
+        return Heads(b, RowsAttention(b, ctx.KvLengths!, q, presentKey, presentValue));                      // [B, S, H·D]
+    }
+
+    // the attention output's heads [B, H, S, D] side by side: [B, S, H·D]
+    private string Heads(GraphBuilder b, string o)
+    {
         o = b.Node("Transpose", [o], "out/Transpose", Attr.Ints("perm", 0, 2, 1, 3));                         // [B, S, H, D]
-        return b.Node("Reshape", [o, b.ConstInt64([0, 0, heads * headDim])], "out/Reshape");                  // [B, S, H·D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, 0, Config.NumHeads * Config.HeadDim])], "out/Reshape"); // [B, S, H·D]
     }
 
     /// <summary>
@@ -259,19 +273,30 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// from the bottom right within nonpad_kv_seqlen. Returns [B, H, S, D].</summary>
     private string RowsAttention(GraphBuilder b, CausalRowLengths lengths, string q, string presentKey, string presentValue)
     {
-        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        var scale = Config.QueryPreAttnScalar is not null ? new[] { Attr.Float("scale", (float)Config.AttentionScale) } : [];
         if (lengths.GroupedBias is not { } bias)
             return b.Node("Attention", [q, presentKey, presentValue, "", "", "", lengths.Total], "Attention",
-                [Attr.Int("is_causal", 1), .. scale]);                                                       // [B, H, S, D]
-        // The default scale is 1/sqrt(D) of the head size, which the view keeps. No nonpad_kv_seqlen: the ONNX Runtime
-        // CUDA Attention source we read takes attn_mask or it, not both (1.32 gave the same tokens either way), and the
-        // bias already blocks every slot past a token's position; the device cache is zeroed when allocated, so the slots
-        // past a row's length hold finite values.
+                [Attr.Int("is_causal", 1), .. ScoreScale]);                                                  // [B, H, S, D]
+        // No nonpad_kv_seqlen: the ONNX Runtime CUDA Attention source we read takes attn_mask or it, not both (1.32 gave
+        // the same tokens either way), and the bias already blocks every slot past a token's position; the device cache is
+        // zeroed when allocated, so the slots past a row's length hold finite values.
+        return BiasedAttention(b, q, presentKey, presentValue, bias);                                         // [B, H, S, D]
+    }
+
+    /// <summary>Attention of q [B, H, S, D] over the cache's C slots under <paramref name="bias"/> ([B, 1, G·S, C] in the
+    /// model's type): a grouped-query model's queries viewed as G·S rows per KV head (query head h = kvh·G + g, a plain
+    /// reshape), so the cache is read once per KV head. Returns [B, H, S, D].</summary>
+    private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias)
+    {
+        int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        if (heads == kvHeads) return b.Node("Attention", [q, key, value, bias], "Attention", ScoreScale);       // [B, H, S, D]
+        // the default scale is 1/sqrt(D) of the head size, which the view keeps
         string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
-        string o = b.Node("Attention", [grouped, presentKey, presentValue, bias], "Attention", scale);       // [B, Hkv, G·S, D]
+        string o = b.Node("Attention", [grouped, key, value, bias], "Attention", ScoreScale);                  // [B, Hkv, G·S, D]
         return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
     }
+
+    // Attention's scale attribute where the config sets the score scale (Gemma's query_pre_attn_scalar), else none: 1/sqrt(D)
+    private AttributeProto[] ScoreScale => Config.QueryPreAttnScalar is not null ? [Attr.Float("scale", (float)Config.AttentionScale)] : [];
 
     // num_heads, kv_num_heads, the rotation, and Gemma's score scale and soft-cap where the config sets them
     private AttributeProto[] GroupQueryAttentionAttributes(int layer)

@@ -73,6 +73,10 @@ public sealed record ModelManifest
     /// several tokens in several rows), or null where the export has none (exports before version 9, per-layer windows,
     /// soft-capping).</summary>
     [JsonPropertyName("causal_rows_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CausalRowsGraph { get; init; }
+    /// <summary>The slots graph (the general graph's inputs and outputs; one Attention node per layer over the cache with
+    /// the pass's entries written into their slots, for the passes whose entries all have slots of their own), or null
+    /// where the export has none (exports before version 12, per-layer windows, soft-capping, layer-condensed models).</summary>
+    [JsonPropertyName("slots_graph"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SlotsGraph { get; init; }
     /// <summary>The last position + 1 the causal graphs reproduce the checkpoint at where that is short of
     /// <see cref="MaxContext"/>, else null (absent). A longrope export (Phi-3.5, Phi-4-mini) writes its original context:
     /// past it transformers rotates with the long factors, which the general graph switches to and the causal graphs,

@@ -45,8 +45,14 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether the multi-row causal graph is loaded (once a causal pass of several tokens in several rows needed it).</summary>
     internal bool CausalRowsGraphLoaded => _sessions.CausalRowsLoaded;
 
+    /// <summary>Whether the slots graph is loaded (once a pass of the general graph's kind could take it).</summary>
+    internal bool SlotsGraphLoaded => _sessions.SlotsLoaded;
+
     /// <summary>Passes that ran a causal graph (for tests: which graph a pass took).</summary>
     internal int CausalPasses { get; private set; }
+
+    /// <summary>Passes that ran the slots graph (for tests).</summary>
+    internal int SlotsPasses { get; private set; }
 
     /// <summary>Captured passes round several tokens per row up to a power of two (2, 4, ... 32): speculative verification
     /// varies its length round by round, and each new length would be captured anew (and count against
@@ -166,8 +172,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         cache.EnsureCapacity(needed);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
-        var causal = RunsCausal(cache, inputs, seqLen);
-        ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(causal));
+        var graph = GraphFor(cache, inputs, seqLen);
+        var causal = graph is PassGraph.Causal or PassGraph.CausalRows;
+        ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph));
 
         // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
         //    and where the new entries go, for the causal graph each row's length after the pass
@@ -187,12 +194,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
         // 3) one pass (or a layer-condensed model's iterated passes); the past is read and written in place, the other
         //    outputs land in the workspace
-        if (causal)
-        {
-            _sessions.RunCausal(ws, rows: TakesRowsGraph(seqLen, batch));
-            CausalPasses++;
-        }
-        else if (_condensation.IsIterative)
+        if (_condensation.IsIterative && graph == PassGraph.General)
         {
             var maxCount = 0;
             foreach (var c in inputs.Counts) maxCount = Math.Max(maxCount, c);
@@ -200,7 +202,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         else
         {
-            Run(ws);
+            _sessions.Run(ws, graph);
+            if (causal) CausalPasses++;
+            if (graph == PassGraph.Slots) SlotsPasses++;
         }
         ws.Download();
 
@@ -241,6 +245,23 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         return result;
     }
+
+    // The graph a pass runs: a causal graph where one takes it, else the slots graph where it is there and the pass's entries
+    // all get slots of their own, else the general graph.
+    private PassGraph GraphFor(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    {
+        if (RunsCausal(cache, inputs, seqLen)) return TakesRowsGraph(seqLen, cache.BatchSize) ? PassGraph.CausalRows : PassGraph.Causal;
+        return RunsSlots(cache, seqLen) ? PassGraph.Slots : PassGraph.General;
+    }
+
+    /// <summary>
+    /// Whether a pass the causal graphs cannot take runs the slots graph (docs/ARCHITECTURE.md, "The slots graph"): it is
+    /// there, the graph writes every entry of the pass into a slot of its own before it attends (a full cache, or a
+    /// budgeted one's pass no longer than its slack; a longer pass's entries wait in the scratch slot for the host), and
+    /// the pass is at most <see cref="RowsGraphMaxTokens"/> long, as its bias, batch x G·seqLen x capacity elements, is
+    /// the multi-row causal graph's.
+    /// </summary>
+    private bool RunsSlots(KvCache cache, int seqLen) => _sessions.Slots && seqLen <= RowsGraphMaxTokens && cache.WritesAllInPass(seqLen);
 
     /// <summary>
     /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position (not a
@@ -328,7 +349,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         Run(ws);
     }
 
-    private void Run(ForwardWorkspace ws) => _sessions.RunGeneral(ws);
+    private void Run(ForwardWorkspace ws) => _sessions.Run(ws, PassGraph.General);
 
     private static void FillInputs(ForwardWorkspace ws, KvCache cache, scoped in ForwardInputs inputs, int seqLen, int maxContext)
     {

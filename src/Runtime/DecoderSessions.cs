@@ -3,11 +3,24 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Condensa.Runtime;
 
+/// <summary>The graph a pass runs (docs/ARCHITECTURE.md, "The causal graphs").</summary>
+internal enum PassGraph
+{
+    /// <summary>model.onnx: every pass.</summary>
+    General,
+    /// <summary>The slots graph: the general graph's inputs and outputs, for passes whose entries all get slots of their own.</summary>
+    Slots,
+    /// <summary>The causal graph (GroupQueryAttention): one token per row, or one row.</summary>
+    Causal,
+    /// <summary>The multi-row causal graph: several tokens in several rows.</summary>
+    CausalRows,
+}
+
 /// <summary>
 /// The ONNX Runtime sessions of one export and their I/O names: the general graph and, where fused attention applies
-/// (<see cref="SessionSettings.FusedAttention"/>), the causal graph and the multi-row causal graph. The causal graph is
-/// loaded first and the others at the first pass that needs them, since each session holds its own copy of the weights:
-/// a batch-1 generation, a chat or an extraction job never loads them.
+/// (<see cref="SessionSettings.FusedAttention"/>), the causal graph, the multi-row causal graph and the slots graph. The
+/// causal graph is loaded first and the others at the first pass that needs them, since each session holds its own copy
+/// of the weights: a batch-1 generation, a chat or an extraction job never loads them.
 /// </summary>
 internal sealed class DecoderSessions : IDisposable
 {
@@ -17,6 +30,8 @@ internal sealed class DecoderSessions : IDisposable
     private bool _generalCaptures;   // whether the general session captures (set when it loads)
     private readonly InferenceSession? _causal;
     private readonly Lazy<InferenceSession>? _causalRows;
+    private readonly Lazy<InferenceSession>? _slots;
+    private bool _slotsCaptures;     // whether the slots session captures (set when it loads)
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly string[] _causalInputNames;
@@ -54,8 +69,12 @@ internal sealed class DecoderSessions : IDisposable
             CheckContract(_causal, manifest.CausalGraph!, _causalInputNames, _causalOutputNames);
             _general = new Lazy<InferenceSession>(() => LoadSession(manifest.Graph, _inputNames, _outputNames, out _generalCaptures),
                 LazyThreadSafetyMode.ExecutionAndPublication);
-            if (manifest.CausalRowsGraph is { } rows && settings.UsesCausalRowsGraph(first.Provider))
+            if (!settings.UsesAttentionGraphs(first.Provider)) return;
+            if (manifest.CausalRowsGraph is { } rows)
                 _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, out _, UnfusedAttentionKernels),
+                    LazyThreadSafetyMode.ExecutionAndPublication);
+            if (manifest.SlotsGraph is { } slots)
+                _slots = new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, UnfusedAttentionKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
         }
     }
@@ -75,13 +94,24 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>Whether the multi-row causal graph is loaded (once a pass needed it).</summary>
     public bool CausalRowsLoaded => _causalRows is { IsValueCreated: true };
 
+    /// <summary>Whether the slots graph can take the passes whose entries all get slots of their own.</summary>
+    public bool Slots => _slots is not null;
+
+    /// <summary>Whether the slots graph is loaded (once a pass needed it).</summary>
+    public bool SlotsLoaded => _slots is { IsValueCreated: true };
+
     /// <summary>
-    /// Whether a pass of the general graph (<paramref name="causal"/> false) or of a causal one runs captured, where the
-    /// settings capture: a graph that capture refuses under auto capture runs uncaptured (a layer-condensed model's general
-    /// graph, whose mask arithmetic runs on the CPU, beside its causal graph, which captures). Asking about the general
-    /// graph loads it, as the pass that asks is about to run it.
+    /// Whether a pass of <paramref name="graph"/> runs captured, where the settings capture: a graph that capture refuses
+    /// under auto capture runs uncaptured (a layer-condensed model's general graph, whose mask arithmetic runs on the CPU,
+    /// beside its causal graph, which captures). Asking about the general or the slots graph loads it, as the pass that
+    /// asks is about to run it.
     /// </summary>
-    public bool Captures(bool causal) => causal ? Settings.CapturesGraphs(First.Provider) : _general.Value is not null && _generalCaptures;
+    public bool Captures(PassGraph graph) => graph switch
+    {
+        PassGraph.General => _general.Value is not null && _generalCaptures,
+        PassGraph.Slots => _slots!.Value is not null && _slotsCaptures,
+        _ => Settings.CapturesGraphs(First.Provider),
+    };
 
     /// <summary>Whether the general graph is loaded (always without the causal graph; with it, once a pass needed it).</summary>
     public bool GeneralLoaded => _general.IsValueCreated;
@@ -119,20 +149,28 @@ internal sealed class DecoderSessions : IDisposable
         }
     }
 
-    /// <summary>Runs the general graph on the workspace's bound values.</summary>
-    public void RunGeneral(ForwardWorkspace ws) =>
-        Run(_general.Value, _manifest.Graph, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNamesAfterLogits);
-
-    /// <summary>Runs the causal graph, or with <paramref name="rows"/> the multi-row one, on the workspace's bound values
-    /// (<see cref="Causal"/>, and <see cref="CausalRows"/> for rows, must hold).</summary>
-    public void RunCausal(ForwardWorkspace ws, bool rows = false) =>
-        Run(rows ? _causalRows!.Value : _causal!, rows ? _manifest.CausalRowsGraph! : _manifest.CausalGraph!, ws, _causalInputNames,
-            ws.FetchesLogits ? _causalOutputNames : _causalOutputNamesAfterLogits);
+    /// <summary>Runs <paramref name="graph"/> on the workspace's bound values (the graph must be there: <see cref="Causal"/>,
+    /// <see cref="CausalRows"/>, <see cref="Slots"/>).</summary>
+    public void Run(ForwardWorkspace ws, PassGraph graph)
+    {
+        var (session, file) = graph switch
+        {
+            PassGraph.General => (_general.Value, _manifest.Graph),
+            PassGraph.Slots => (_slots!.Value, _manifest.SlotsGraph!),
+            PassGraph.Causal => (_causal!, _manifest.CausalGraph!),
+            _ => (_causalRows!.Value, _manifest.CausalRowsGraph!),
+        };
+        if (graph is PassGraph.General or PassGraph.Slots)
+            Run(session, file, ws, _inputNames, ws.FetchesLogits ? _outputNames : _outputNamesAfterLogits);
+        else
+            Run(session, file, ws, _causalInputNames, ws.FetchesLogits ? _causalOutputNames : _causalOutputNamesAfterLogits);
+    }
 
     public void Dispose()
     {
         _causal?.Dispose();
         if (_causalRows is { IsValueCreated: true }) _causalRows.Value.Dispose();
+        if (_slots is { IsValueCreated: true }) _slots.Value.Dispose();
         if (_general.IsValueCreated) _general.Value.Dispose();
     }
 
@@ -153,8 +191,8 @@ internal sealed class DecoderSessions : IDisposable
         return path;
     }
 
-    // ONNX Runtime's CUDA kernels for the graphs that attend through ONNX Attention (the multi-row causal graph, a
-    // layer-condensed model's causal graph): the unfused one alone (sdpa_kernel 16, its MATH backend). Their few query rows
+    // ONNX Runtime's CUDA kernels for the graphs that attend through ONNX Attention (the multi-row causal graph, the slots
+    // graph, a layer-condensed model's causal graph): the unfused one alone (sdpa_kernel 16, its MATH backend). Their few query rows
     // per KV head leave the fused kernels' grids at batch x KV heads blocks, each streaming a whole row's cache; the
     // unfused kernel's cuBLAS GEMMs spread the cache over the GPU. Measured on the H200 (docs/benchmarks.md): lookup's
     // 4-token verification at 32 x 7,936 on the 1.1B shape 7.8 ms against 13.2 ms with the memory-efficient kernel

@@ -81,6 +81,10 @@ public sealed class KvCache : IDisposable
     /// </summary>
     private bool WritesRingInPass(int seqLen) => _budget is not null && seqLen <= _budget.Slack;
 
+    /// <summary>Whether a pass of <paramref name="seqLen"/> tokens per row writes every entry into a slot of its own
+    /// (<see cref="WritesInPass"/> or <see cref="WritesRingInPass"/>), none into the scratch slot for the host to move.</summary>
+    internal bool WritesAllInPass(int seqLen) => WritesInPass || WritesRingInPass(seqLen);
+
     /// <summary>Whether the buffers live in device memory (a GPU provider's, or ONNX Runtime's on the CPU when
     /// <see cref="KvResidence.Device"/> is asked for).</summary>
     public bool OnDevice => _storage.OnDevice;
@@ -273,7 +277,7 @@ public sealed class KvCache : IDisposable
     {
         var heads = _manifest.NumKvHeads;
         var scratch = Capacity;
-        var writes = WritesInPass || WritesRingInPass(seqLen);
+        var writes = WritesAllInPass(seqLen);
         for (var b = 0; b < BatchSize; b++)
         for (var h = 0; h < heads; h++)
         for (var j = 0; j < seqLen; j++)

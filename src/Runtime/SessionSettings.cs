@@ -38,8 +38,9 @@ public sealed record SessionSettings
     /// float16 exports, on cuda, where it was measured faster (docs/benchmarks.md); true = wherever the export has one
     /// (an error where it has none);
     /// false = never. Chains of several tokens per row at batch &gt; 1, which GroupQueryAttention refuses, take the export's
-    /// multi-row causal graph where one is loaded (<see cref="UsesCausalRowsGraph"/>); passes no causal graph can take (token
-    /// trees, budgeted caches) run the general graph either way.
+    /// multi-row causal graph where one is loaded (<see cref="UsesAttentionGraphs"/>); passes no causal graph can take (token
+    /// trees, budgeted caches) run the export's slots graph where it is loaded (the same rule) and the pass fits it, else the
+    /// general graph; false keeps every pass on the general graph.
     /// </summary>
     public bool? FusedAttention { get; init; }
 
@@ -74,11 +75,12 @@ public sealed record SessionSettings
     internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest) =>
         FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
 
-    /// <summary>Whether a model whose causal graph runs on <paramref name="provider"/> also loads its multi-row causal graph
-    /// (a third copy of the weights, loaded at the first pass that needs it): on cuda, where the general graph's attention
-    /// reads every cached key through a score tensor as large as the cache; on the CPU only when fused attention is
-    /// forced on, since there the general graph's MatMul attention is the faster one at long contexts (docs/benchmarks.md).</summary>
-    internal bool UsesCausalRowsGraph(ExecutionProvider provider) => FusedAttention == true || provider == ExecutionProvider.Cuda;
+    /// <summary>Whether a model whose causal graph runs on <paramref name="provider"/> also loads its graphs that attend
+    /// through ONNX Attention, the multi-row causal graph and the slots graph (each another copy of the weights, loaded at
+    /// the first pass that needs it): on cuda, where the general graph's attention reads every cached key through a score
+    /// tensor as large as the cache in a few dozen nodes a layer; on the CPU only when fused attention is forced on, since
+    /// there the general graph's MatMul attention is the faster one at long contexts (docs/benchmarks.md).</summary>
+    internal bool UsesAttentionGraphs(ExecutionProvider provider) => FusedAttention == true || provider == ExecutionProvider.Cuda;
 
     /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
     /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider

@@ -81,6 +81,31 @@ public sealed class CausalGraphExportTests
     }
 
     [TestMethod]
+    public void Export_SlotsGraph_HasTheGeneralContractAndOneAttentionPerLayerOverTheWrittenCache()
+    {
+        using var tmp = new TempDir();
+        var spec = new TinyModelSpec { Seed = 34 };
+        TinyCheckpoint.Write(tmp.Sub("ckpt"), spec);
+        var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
+
+        Assert.AreEqual(CheckpointExporter.SlotsModelFileName, result.Manifest.SlotsGraph);
+        var general = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));
+        var slots = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(tmp.Sub("out"), CheckpointExporter.SlotsModelFileName)));
+        CollectionAssert.AreEqual(general.Graph.Input.Select(i => i.Name).ToArray(), slots.Graph.Input.Select(i => i.Name).ToArray(), "the general inputs");
+        CollectionAssert.AreEqual(general.Graph.Output.Select(o => o.Name).ToArray(), slots.Graph.Output.Select(o => o.Name).ToArray(), "the general outputs");
+        var attention = slots.Graph.Node.Where(n => n.OpType == "Attention").ToList();
+        Assert.HasCount(spec.NumLayers, attention, "one Attention node per layer");
+        for (var layer = 0; layer < spec.NumLayers; layer++)
+        {
+            // it reads the present buffers, i.e. after the layer's ScatterND wrote the pass's entries into their slots
+            CollectionAssert.AreEqual(new[] { $"present.{layer}.key", $"present.{layer}.value" }, attention[layer].Input.Skip(1).Take(2).ToArray());
+            Assert.HasCount(4, attention[layer].Input, "q, k, v and the folded bias");
+        }
+        Assert.AreEqual(1, slots.Graph.Node.Count(n => n.OpType == "ScatterElements"), "the bias is folded onto the slots once per pass");
+        Assert.IsLessThan(general.Graph.Node.Count, slots.Graph.Node.Count, "fewer nodes than the general graph");
+    }
+
+    [TestMethod]
     public void Export_SlidingWindowModel_HasNoCausalGraphAndRemovesAStaleOne()
     {
         using var tmp = new TempDir();

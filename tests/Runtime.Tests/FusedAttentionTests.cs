@@ -115,7 +115,7 @@ public sealed class FusedAttentionTests
     }
 
     [TestMethod]
-    public void Forward_Fused_LoadsTheGeneralGraphOnlyForAPassTheCausalOneCannotTake()
+    public void Forward_Fused_LoadsTheOtherGraphsOnlyForAPassTheCausalOneCannotTake()
     {
         var (_, export) = TinyModels.Get("llama");
         using var model = DecoderModel.Load(export, Fused);
@@ -129,7 +129,12 @@ public sealed class FusedAttentionTests
         Assert.IsTrue(model.CausalRowsGraphLoaded, "a chunk at batch 2 runs the multi-row causal graph");
         Assert.IsFalse(model.GeneralGraphLoaded);
         model.Forward(pair, new ForwardInputs([1, 2, 3, 4], [2, 2], LogitsSelection.All) { Positions = [3, 3, 2, 2] });   // siblings: a tree level
-        Assert.IsTrue(model.GeneralGraphLoaded, "explicit positions take the general graph");
+        Assert.IsTrue(model.SlotsGraphLoaded, "explicit positions take the slots graph");
+        Assert.IsFalse(model.GeneralGraphLoaded);
+
+        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 8, Slack: 2) });
+        model.Forward(budget, TinyModels.Ids(3, 7), [3], LogitsSelection.LastPerRow);
+        Assert.IsTrue(model.GeneralGraphLoaded, "a budgeted pass longer than its slack takes the general graph");
     }
 
     [TestMethod]

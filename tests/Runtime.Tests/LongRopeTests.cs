@@ -81,7 +81,8 @@ public sealed class LongRopeTests
 
     // Cached decoding across the original context: a 58-token prompt (short), then one token per pass; from position 64
     // each pass's largest position reaches the original context, so its token is rotated long and the causal graph,
-    // which reads only the short rows, hands over to the general graph.
+    // which reads only the short rows, hands over to the general graph (to the slots graph, over the general graph's
+    // inputs, where fused attention is forced on).
     [TestMethod]
     [DataRow(null)]
     [DataRow(true)]
@@ -101,14 +102,15 @@ public sealed class LongRopeTests
             var logits = model.Forward(cache, ids[p..(p + 1)], [1], LogitsSelection.LastPerRow).ToArray();
             Assert.IsLessThan(Tolerance, TinyModels.RelativeError(logits, expected[p]), $"position {p}");
             if (fusedAttention != false)
-                Assert.AreEqual(p >= Original, model.GeneralGraphLoaded, $"general graph loaded after position {p}");
+                Assert.AreEqual(p >= Original, fusedAttention == true ? model.SlotsGraphLoaded : model.GeneralGraphLoaded,
+                    $"the causal graph handed over after position {p}");
         }
     }
 
     // The multi-row causal graph (several tokens in several rows) too: passes within the original context run there,
-    // the pass that reaches past it runs the general graph with the long factors.
+    // the pass that reaches past it runs the slots graph, which rotates with the general graph's long factors.
     [TestMethod]
-    public void CausalRows_PassReachingTheOriginalContext_TakesTheGeneralGraph()
+    public void CausalRows_PassReachingTheOriginalContext_TakesTheSlotsGraph()
     {
         using var model = DecoderModel.Load(GoldenCheckpoints.Phi3Export, new SessionSettings { FusedAttention = true });
         var rows = new[] { TinyModels.Ids(70, seed: 24, vocab: 256), TinyModels.Ids(70, seed: 25, vocab: 256) };
@@ -122,9 +124,10 @@ public sealed class LongRopeTests
             var logits = model.Forward(cache, Batch(s, rows[0][from..to], rows[1][from..to]), [s, s], LogitsSelection.All).ToArray();
             for (var r = 0; r < 2; r++)
                 AssertRows(logits.AsSpan(r * s * vocab, s * vocab).ToArray(), expected[r], from, s, $"row {r}, pass {from}..{to - 1}");
-            Assert.AreEqual(to > Original, model.GeneralGraphLoaded, $"general graph after the pass {from}..{to - 1}");
+            Assert.AreEqual(to > Original, model.SlotsGraphLoaded, $"slots graph after the pass {from}..{to - 1}");
         }
         Assert.IsTrue(model.CausalRowsGraphLoaded);
+        Assert.IsFalse(model.GeneralGraphLoaded);
     }
 
     // Within the original context nothing changes: the longrope export's passes are bit for bit those of an export that

@@ -381,6 +381,37 @@ if [ "${QUICK:-0}" = 27 ]; then
   exit 0
 fi
 
+# QUICK=28 (issues 16 and 18, exporter 12): the slots graph takes the passes the causal graphs cannot (self-speculation's
+# draft steps over the sink + window budget, token trees at batch > 1). Greedy parity of every mode at batch 8 on the demo
+# models, then self-speculation against plain decoding over QUICK=26's grid at γ = 3 and adaptive, every round traced.
+if [ "${QUICK:-0}" = 28 ]; then
+  TMO=120 run parity $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 8 --context 1024 --max-tokens 64 --runs 1 $(prompt_texts)
+  grep -E '^\|' $o/parity.out | tee -a $o/log.txt
+  G="--batch 1,8,32,64 --context 1024,4096,7680 --max-tokens 512 --runs 1"
+  for g in 3 auto; do
+    TMO=${SPEC_TMO:-200} run self-$g $C bench --speculative none,self -m demo-code --provider cuda --precision fp16 $G \
+      $([ $g = auto ] || echo --gamma $g) $(prompt_texts) --json $o/self-$g.json --chart $o/self-$g.svg --trace $o/self-$g.jsonl
+    echo "-- self-$g" | tee -a $o/log.txt; grep -E '^\|' $o/self-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/self-$g.err | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
+# QUICK=29 (issue 18, exporter 12): the 1.1B shape's self-speculation rounds on the slots graph (round 10: 13.03 and 14.11
+# ms of drafting a γ = 3 round at 32 x 1,024 and 7,936 on the general graph), and the trees at batch 8 and 32 on the demo
+# pair (they ran the general graph before).
+if [ "${QUICK:-0}" = 29 ]; then
+  wait_export
+  for c in 1024 7936; do
+    TMO=100 run big-self-$c $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 \
+      --gamma 3 $(prompt_texts) --json $o/big-self-$c.json
+  done
+  TMO=${SPEC_TMO:-200} run trees $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1,8,32 --context 1024,7680 --max-tokens 256 --runs 1 $(prompt_texts) --json $o/trees.json
+  for f in $o/big-self-*.out $o/trees.out; do echo "-- $(basename $f)"; grep -E '^\|' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
