@@ -60,7 +60,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
             ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
         var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
         CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
-        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
+        var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
         return (options, draft);
     }
@@ -72,19 +72,13 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         if (draftName is null) return (null, $"self-{sinks}-{window}");
         var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
-        var draft = DecoderModel.Load(draftResolved.ExportDir, DraftSession(session));
+        var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
         return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
     }
 
     /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>
     public bool UsesDraftModel => Mode == "draft" || (IsTree && DraftName is not null);
-
-    /// <summary>Session settings for the target: a draft/target pair takes turns on the cores, so neither spins.</summary>
-    public SessionSettings TargetSession(SessionSettings session) => session with { AllowSpinning = !UsesDraftModel };
-
-    /// <summary>Session settings of a draft model (always paired with a target), on the target's providers and threads.</summary>
-    public static SessionSettings DraftSession(SessionSettings? session) => (session ?? new SessionSettings()) with { AllowSpinning = false };
 
     /// <summary>Parses --gamma: "auto" or a positive integer.</summary>
     public static int? ParseGamma(string value) =>

@@ -13,9 +13,12 @@ public sealed record SessionSettings
     /// <summary>ONNX Runtime's log level for the session (warnings by default, so a user sees only problems).</summary>
     public OrtLoggingLevel LogLevel { get; init; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
 
-    /// <summary>Whether ONNX Runtime's worker threads spin after a pass waiting for the next one. Spinning cuts a
-    /// lone session's step latency; with two sessions taking turns (a draft and its target) each one's spinning
-    /// threads steal cores from the other, so pairs should turn it off.</summary>
+    /// <summary>Whether ONNX Runtime's worker threads spin while a pass runs, between its parallel sections, instead of
+    /// sleeping. They stop as soon as the pass returns (ONNX Runtime's session.force_spinning_stop), so sessions that
+    /// take turns on the cores (a model's causal and general graphs, a draft and its target) never spin while another
+    /// runs; on the 2-core machine that made a draft/target round 1.3-1.5x as fast as with spinning off, and a decode step
+    /// followed by a verification on the other graph 2.2-3.4x as fast as with spinning left on after the pass
+    /// (docs/benchmarks.md, "Sessions taking turns"). Off: the threads never spin (less CPU time, slower passes).</summary>
     public bool AllowSpinning { get; init; } = true;
 
     /// <summary>
@@ -95,7 +98,7 @@ public sealed record SessionSettings
         };
         try
         {
-            if (!AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.AddSessionConfigEntry(AllowSpinning ? "session.force_spinning_stop" : "session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
             if (Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } prefix)
             {
                 // ONNX Runtime's per-node trace (provider, duration) of every pass, written when the session closes.

@@ -32,7 +32,7 @@ internal static class SpeculativeBench
 {
     /// <summary>Measures every mode; <paramref name="trace"/>, when given, receives each round of each run (timed runs and
     /// the warm-up) as it finishes.</summary>
-    public static IReadOnlyList<SpeculativeBenchRow> Measure(Func<string, DecoderModel> targetFor, DecoderModel? draft, CheckpointTokenizer tokenizer,
+    public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
         CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null)
     {
@@ -41,14 +41,14 @@ internal static class SpeculativeBench
         foreach (var promptTokens in settings.PromptTokens)
         foreach (var batch in settings.Batches)
         {
-            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, targetFor("none").Manifest.MaxContext - settings.NewTokens);
+            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
             var options = new GenerationOptions { MaxNewTokens = settings.NewTokens };   // no stop tokens: every run decodes the same length
             var samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
             for (var run = 0; run <= settings.Runs; run++)        // run 0 warms up
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, targetFor(mode), draft, prompts, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
+                    var sample = RunOnce(mode, target, draft, prompts, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
                     if (run > 0) samples[mode].Add(sample);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));

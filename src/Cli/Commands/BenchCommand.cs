@@ -178,14 +178,11 @@ internal static class BenchCommand
     {
         if (promptFiles.Length == 0) throw new ArgumentException("--speculative needs --prompt-file FILE (text to cut real prompts from).");
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
-        // Modes with a draft model run against their own target session without spinning (a pair takes turns on the
-        // cores); the others against a spinning one, as `generate` sets them up.
         var targetSettings = session(resolved);
         using var target = DecoderModel.Load(resolved.ExportDir, targetSettings);
         var draftPath = settings.Modes.Any(m => m is "draft" or "tree-draft") && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
-        using var pairedTarget = draftPath is null ? null : DecoderModel.Load(resolved.ExportDir, SpeculativeSetup.DraftSession(targetSettings));
-        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, SpeculativeSetup.DraftSession(targetSettings));
+        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, targetSettings);
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var calibrations = new Dictionary<string, TreeCalibration?>();
@@ -194,7 +191,7 @@ internal static class BenchCommand
         if (settings.Modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
-        var rows = SpeculativeBench.Measure(mode => mode is "draft" or "tree-draft" && pairedTarget is not null ? pairedTarget : target, draft,
+        var rows = SpeculativeBench.Measure(target, draft,
             tokenizer, text, settings, calibrations, error, cancellationToken,
             traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)));
         var peak = Machine.PeakWorkingSet();

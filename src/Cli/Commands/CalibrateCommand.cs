@@ -49,9 +49,8 @@ internal static class CalibrateCommand
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
         {
             var resolved = modelOptions.Resolve(parse, error);
-            // A draft/target pair takes turns on the cores: neither session spins (as in generate).
             var session = modelOptions.Settings(parse, resolved);
-            using var target = DecoderModel.Load(resolved.ExportDir, session with { AllowSpinning = parse.GetValue(draftModel) is null });
+            using var target = DecoderModel.Load(resolved.ExportDir, session);
             var tokenizer = resolved.LoadTokenizer();
             var loaded = new List<IDisposable>();
             try

@@ -35,7 +35,7 @@ internal static class ChatCommand
             var resolved = modelOptions.Resolve(parse, error);
             var setup = speculation.Parse(parse);
             var settings = modelOptions.Settings(parse, resolved);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(settings));
+            using var decoder = DecoderModel.Load(resolved.ExportDir, settings);
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = resolved.LoadTokenizer();
             var chatTemplate = ChatTemplate.ForCheckpoint(resolved.ExportDir, decoder.Manifest.Architecture, parse.GetValue(template),

@@ -40,7 +40,7 @@ internal static class GenerateCommand
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
             var setup = speculation.Parse(parse);
             var session = modelOptions.Settings(parse, resolved);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(session));
+            using var decoder = DecoderModel.Load(resolved.ExportDir, session);
             ExecutionOptions.ReportFallback(decoder, error);
             var tokenizer = resolved.LoadTokenizer();
             var sampling = CatalogFallbacks.Sampling(defaults, parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(seed))

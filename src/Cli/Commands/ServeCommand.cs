@@ -33,7 +33,7 @@ internal static class ServeCommand
             var resolved = modelOptions.Resolve(parse, error);
             var setup = speculation.Parse(parse);
             var settings = modelOptions.Settings(parse, resolved);
-            using var decoder = DecoderModel.Load(resolved.ExportDir, setup.TargetSession(settings));
+            using var decoder = DecoderModel.Load(resolved.ExportDir, settings);
             var loaded = new List<IDisposable>();
             using var release = new Disposables(loaded);
             var (speculative, draft) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
