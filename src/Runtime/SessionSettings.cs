@@ -13,12 +13,11 @@ public sealed record SessionSettings
     /// <summary>ONNX Runtime's log level for the session (warnings by default, so a user sees only problems).</summary>
     public OrtLoggingLevel LogLevel { get; init; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
 
-    /// <summary>Whether ONNX Runtime's worker threads spin while a pass runs, between its parallel sections, instead of
-    /// sleeping. They stop as soon as the pass returns (ONNX Runtime's session.force_spinning_stop), so sessions that
-    /// take turns on the cores (a model's causal and general graphs, a draft and its target) never spin while another
-    /// runs; on the 2-core machine that made a draft/target round 1.3-1.5x as fast as with spinning off, and a decode step
-    /// followed by a verification on the other graph 2.2-3.4x as fast as with spinning left on after the pass
-    /// (docs/benchmarks.md, "Sessions taking turns"). Off: the threads never spin (less CPU time, slower passes).</summary>
+    /// <summary>Whether ONNX Runtime's worker threads spin between passes, waiting for the next one, instead of sleeping.
+    /// Sessions that spin and ask for the same thread count share one pool (<see cref="ExecutionProviders.SharedThreadPool"/>),
+    /// so sessions that take turns on the cores (a model's causal and general graphs, a draft and its target) do not
+    /// spin on cores another one needs; a session that cannot join the pool spins only within a pass (ONNX Runtime's
+    /// session.force_spinning_stop). Off: the threads never spin (less CPU time, slower passes).</summary>
     public bool AllowSpinning { get; init; } = true;
 
     /// <summary>
@@ -90,15 +89,20 @@ public sealed record SessionSettings
     /// (EntryPointNotFoundException or OnnxRuntimeException).</summary>
     internal SessionOptions ToSessionOptions(ExecutionProvider provider, bool captureGraphs)
     {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = LogLevel,
-            IntraOpNumThreads = IntraOpThreads ?? Environment.ProcessorCount,
-        };
+        var threads = IntraOpThreads ?? Environment.ProcessorCount;
+        var shared = AllowSpinning && ExecutionProviders.SharedThreadPool.Serves(threads);   // before SessionOptions creates the environment
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = LogLevel };
         try
         {
-            options.AddSessionConfigEntry(AllowSpinning ? "session.force_spinning_stop" : "session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
+            if (shared)
+            {
+                options.DisablePerSessionThreads();
+            }
+            else
+            {
+                options.IntraOpNumThreads = threads;
+                options.AddSessionConfigEntry(AllowSpinning ? "session.force_spinning_stop" : "session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
+            }
             if (Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } prefix)
             {
                 // ONNX Runtime's per-node trace (provider, duration) of every pass, written when the session closes.

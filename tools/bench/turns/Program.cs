@@ -3,6 +3,7 @@ using Condensa.Runtime;
 
 // Times the passes of a speculative round at batch 1 after a prompt of --past tokens, the median of --rounds rounds (after
 // 30 unmeasured ones), each rewound so every round sees the same cache:
+//   decode steps alone, one after another (a lone session's steps, for reference);
 //   one model: a decode step, then a verification of γ + 1 tokens (past 1,024 tokens on the CPU the step runs the general
 //   graph and the verification the causal graph: two sessions taking turns on the cores);
 //   with --draft: γ decode steps of the draft model, then the target's verification (two models taking turns).
@@ -21,6 +22,15 @@ using var draftCache = draft is null ? null : Prefilled(draft, prompt);
 var spin = options.NoSpin ? "off" : "on";
 Console.WriteLine("| passes | spinning | first ms | verification ms | round ms |");
 Console.WriteLine("|---|---|---:|---:|---:|");
+var alone = Median([.. Enumerable.Range(0, 30 + options.Rounds).Select(round =>
+{
+    var clock = Stopwatch.StartNew();
+    target.ForwardGreedy(targetCache, new ForwardInputs(tokens.AsSpan(0, 1), [1], LogitsSelection.LastPerRow));
+    var ms = clock.Elapsed.TotalMilliseconds;
+    targetCache.RewindTo(0, options.Past);
+    return ms;
+}).Skip(30)]);
+Console.WriteLine($"| decode steps alone | {spin} | {alone:F3} | - | {alone:F3} |");
 var (step, verify) = Time(() => target.ForwardGreedy(targetCache, new ForwardInputs(tokens.AsSpan(0, 1), [1], LogitsSelection.LastPerRow)));
 Console.WriteLine($"| a decode step, then {tokens.Length} tokens verified | {spin} | {step:F3} | {verify:F3} | {step + verify:F3} |");
 if (draft is not null)
