@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Condensa.Runtime;
-using Condensa.Runtime.Generation;
-using Condensa.TestSupport;
 
 namespace Condensa.Speculative.Tests;
 

@@ -1,7 +1,4 @@
 using Condensa.Export;
-using Condensa.Runtime;
-using Condensa.Runtime.Generation;
-using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative.Tests;
 

@@ -1,5 +1,3 @@
-using Condensa.TestSupport;
-
 namespace Condensa.Speculative.Tests;
 
 /// <summary>The tiny random target and its smaller draft that the chain and tree tests share (the same exports).</summary>

@@ -1,9 +1,3 @@
-using Condensa.Speculative.Trees;
-using Condensa.Runtime;
-using Condensa.Runtime.Generation;
-using Condensa.Runtime.Sampling;
-using Condensa.TestSupport;
-
 namespace Condensa.Speculative.Tests;
 
 [TestClass]

@@ -1,9 +1,4 @@
-using Condensa.Runtime;
 using Condensa.Runtime.Batching;
-using Condensa.Runtime.Generation;
-using Condensa.Runtime.Sampling;
-using Condensa.Speculative.Trees;
-using Condensa.TestSupport;
 
 namespace Condensa.Speculative.Tests;
 

@@ -1,6 +1,3 @@
-using Condensa.Runtime;
-using Condensa.Speculative.Trees;
-
 namespace Condensa.Speculative.Tests;
 
 [TestClass]

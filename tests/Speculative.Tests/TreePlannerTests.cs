@@ -1,5 +1,3 @@
-using Condensa.Speculative.Trees;
-
 namespace Condensa.Speculative.Tests;
 
 [TestClass]

@@ -1,5 +1,3 @@
-using Condensa.Speculative.Trees;
-
 using static Condensa.Speculative.Tests.MarkovPair;
 
 namespace Condensa.Speculative.Tests;

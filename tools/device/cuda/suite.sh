@@ -118,6 +118,13 @@ big_grid() {   # big_grid EXTRA_PROVIDER_ARGS
     $(prompt_texts) --json $o/spec-big.json
   grep -E '^\|' $o/spec-big.out | tee -a $o/log.txt
 }
+big_self() {   # self-speculation against plain decoding on the 1.1B shape at 32 x 1,024 and 7,936, γ = 3
+  wait_export
+  for c in 1024 7936; do
+    TMO=100 run big-self-$c $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 \
+      --gamma 3 $(prompt_texts) --json $o/big-self-$c.json
+  done
+}
 arch_bench() {   # arch_bench NAME (qwen3, gemma3, phi4)
   [ -f /tmp/r/$1/condensa.json ] && TMO=150 run arch-$1 $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 \
     --bandwidth ${BW:-4362} -m /tmp/r/$1 --batch 1,32 --context 512,2048 --json $o/arch-$1.json
@@ -292,11 +299,7 @@ fi
 # rounds on the 1.1B shape (32 x 1,024 and 7,936, γ = 3; QUICK=19 measured 17 ms a round before) and on demo-code (32 x
 # 7,936, γ = 3); then the demo grid with γ adaptive and fixed at 1 and 2 (the planner against the best fixed choice).
 if [ "${QUICK:-0}" = 20 ]; then
-  wait_export
-  for c in 1024 7936; do
-    TMO=100 run big-self-$c $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 \
-      --gamma 3 $(prompt_texts) --json $o/big-self-$c.json
-  done
+  big_self
   TMO=100 run demo-self-7936 $C bench --speculative none,self -m demo-code --provider cuda --precision fp16 --batch 32 --context 7936 \
     --max-tokens 128 --runs 1 --gamma 3 $(prompt_texts) --json $o/demo-self-7936.json
   for f in $o/big-self-*.out $o/demo-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
@@ -401,11 +404,7 @@ fi
 # ms of drafting a γ = 3 round at 32 x 1,024 and 7,936 on the general graph), and the trees at batch 8 and 32 on the demo
 # pair (they ran the general graph before).
 if [ "${QUICK:-0}" = 29 ]; then
-  wait_export
-  for c in 1024 7936; do
-    TMO=100 run big-self-$c $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context $c --max-tokens 48 --runs 1 \
-      --gamma 3 $(prompt_texts) --json $o/big-self-$c.json
-  done
+  big_self
   TMO=${SPEC_TMO:-200} run trees $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft --provider cuda \
     --precision fp16 --batch 1,8,32 --context 1024,7680 --max-tokens 256 --runs 1 $(prompt_texts) --json $o/trees.json
   for f in $o/big-self-*.out $o/trees.out; do echo "-- $(basename $f)"; grep -E '^\|' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
