@@ -12,6 +12,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly DecoderSessions _sessions;
     private readonly LayerCondensation _condensation;
     private readonly bool _causalDecodesOnly;   // a layer-condensed export's causal graph takes decode steps alone
+    private readonly bool _cpuLongDecodesCausal;   // CPU decode steps stay on the causal graph past CpuCausalDecodeContext
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
 
@@ -22,6 +23,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         _sessions = sessions;
         _condensation = manifest.Condensation;
         _causalDecodesOnly = manifest.IsLayerCondensed;
+        _cpuLongDecodesCausal = manifest.IsLayerCondensed || manifest.NumHeads <= 2 * manifest.NumKvHeads;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
         _kvMemory = sessions.Settings.KvResidence switch
@@ -284,7 +286,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
             longest = Math.Max(longest, length);
         }
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true
-            || _causalDecodesOnly;
+            || _cpuLongDecodesCausal;
     }
 
     // A layer-condensed model's causal graph takes decode steps (docs/ARCHITECTURE.md, "Layer-condensed KV"): one token per
@@ -312,10 +314,14 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <inheritdoc />
     public int LongestRowsPass => RowsGraphMaxTokens;
 
-    // On the CPU, ONNX Runtime's GroupQueryAttention slows with the context faster than the general graph's MatMul
-    // attention: 1.1B int4 decode at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and 0.89-0.92x
-    // on the general one (the bound says 0.92x); the two tie near 1,000 tokens (docs/benchmarks.md, "The causal graph on the
-    // CPU"). So unless fused attention is forced on, CPU decode passes from this context on take the general graph. Not a
+    // On the CPU, ONNX Runtime's GroupQueryAttention reads the cache once per query head, the general graph's MatMul attention
+    // once per KV head, so with many query heads per KV head the causal graph slows with the context faster: 1.1B int4
+    // decode (32 query heads on 4 KV heads) at 2,048 tokens ran at 0.73-0.78x of its 512-token speed on the causal graph and
+    // 0.89-0.92x on the general one (the bound says 0.92x); the two tie near 1,000 tokens (docs/benchmarks.md, "The causal
+    // graph on the CPU"). So unless fused attention is forced on, CPU decode passes from this context on take the general
+    // graph. Not where a KV head has at most two query heads: demo-code (4 on 2) kept the causal graph ahead at 1,024,
+    // 2,048 and 4,096 tokens (batch 1 and 8: 827-1,007 / 1,465-1,479, 671-686 / 1,022-1,073 and 427-441 / 601-617 tok/s
+    // against the general graph's 659-695 / 988-1,005, 395-526 / 724-764 and 271-313 / 426-460, two rounds). Nor a
     // layer-condensed model's: its causal graph (ONNX Attention, not GroupQueryAttention) stayed ahead at 1,536 and 4,096
     // tokens (demo-code-lckv at batch 1 and 16: 1,253-1,261 / 1,931-2,031 and 820-829 / 691-695 tok/s against the general
     // graph's 1,019-1,064 / 1,474-1,678 and 629-645 / 615-622, two rounds on the 2-core machine).

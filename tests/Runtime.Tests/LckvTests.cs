@@ -146,21 +146,23 @@ public sealed class LckvTests
     }
 
     [TestMethod]
-    public void Forward_AutoOnTheCpu_LongContextDecodeKeepsTheCondensedCausalGraphOnly()
+    public void Forward_AutoOnTheCpu_LongContextDecodeLeavesTheCausalGraphForManyQueryHeadsPerKvHead()
     {
-        // From 1,024 tokens on, CPU decode steps leave GroupQueryAttention's causal graph for the general one; a
-        // layer-condensed model's causal graph (ONNX Attention) measured faster there, so it keeps it
+        // From 1,024 tokens on, CPU decode steps of a model with more than two query heads per KV head leave
+        // GroupQueryAttention's causal graph for the general one; a layer-condensed model's causal graph (ONNX Attention)
+        // and a model with at most two query heads per KV head measured faster there, so they keep it
         const int context = 1030;
         var (_, lckv) = TinyExports.Get("lckv-1100", Lckv("0_3_3_3_4", seed: 37) with { MaxPositionEmbeddings = 1100 });
-        var (_, standard) = TinyExports.Get("llama-1100", new TinyModelSpec { Seed = 38, MaxPositionEmbeddings = 1100 });
-        foreach (var (export, condensed) in new[] { (lckv, true), (standard, false) })
+        var (_, pairs) = TinyExports.Get("llama-1100", new TinyModelSpec { Seed = 38, MaxPositionEmbeddings = 1100 });   // 4 heads on 2
+        var (_, eights) = TinyExports.Get("llama-1100-g8", new TinyModelSpec { Seed = 39, MaxPositionEmbeddings = 1100, NumHeads = 8, NumKvHeads = 1 });
+        foreach (var (export, keeps, what) in new[] { (lckv, true, "layer-condensed"), (pairs, true, "2 query heads per KV head"), (eights, false, "8 query heads per KV head") })
         {
             using var model = DecoderModel.Load(export);   // auto: the causal graph loads on the CPU
             Assert.IsTrue(model.FusedAttention);
             using var cache = model.CreateCache(1);
             SyntheticContext.Fill(cache, context);
             model.Forward(cache, [5], [1], LogitsSelection.LastPerRow);
-            Assert.AreEqual(condensed ? 1 : 0, model.CausalPasses, condensed ? "layer-condensed" : "standard");
+            Assert.AreEqual(keeps ? 1 : 0, model.CausalPasses, what);
         }
     }
 
