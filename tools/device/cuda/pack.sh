@@ -17,7 +17,8 @@
 #   carry [".cuda/b"]: bash tools/device/cuda/suite.sh        greedy parity, condensa benches, profile (QUICK=23: the install alone)
 #   carry [".cuda/d"]: bash tools/device/cuda/spectests.sh    the speculative tests on cuda (sampling's law, the verifiers)
 # usage: tools/device/cuda/pack.sh [BASE_COMMIT]    (work files in /tmp/cudapack; the runtime, ONNX Runtime and llama.cpp
-# parts are reused when present; llama.cpp's source: tools/bench/llamacpp/README.md steps 1-2 into /tmp/llamapeer)
+# parts are reused when present; llama.cpp's source: tools/bench/llamacpp/README.md steps 1-2 into /tmp/llamapeer, run
+# here when it is missing)
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); here=$root/tools/device/cuda; w=/tmp/cudapack; out=$root/.cuda
 ver=$(grep -oP '"Microsoft.ML.OnnxRuntime.Gpu" Version="\K[0-9.]+' "$root/Directory.Packages.props")
@@ -69,6 +70,11 @@ fi
 if [ ! -f "$w/lc.tar.xz" ]; then
   (mkdir -p /tmp/lcc && cd /tmp/lcc && [ -d package ] || { npm pack @node-llama-cpp/linux-x64-cuda@3.22.1 >/dev/null 2>&1 && tar xzf node-llama-cpp-linux-x64-cuda-3.22.1.tgz; })
   bins=/tmp/lcc/package/bins/linux-x64-cuda; src=/tmp/llamapeer/llama-bench/src; rm -rf "$w/lc"; mkdir -p "$w/lc"
+  if [ ! -d "$src" ]; then   # tools/bench/llamacpp/README.md, steps 1-2
+    mkdir -p /tmp/llamapeer && cp "$root"/tools/bench/llamacpp/package*.json /tmp/llamapeer/
+    (cd /tmp/llamapeer && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional >/dev/null 2>&1)
+    "$root/tools/bench/llamacpp/build-llama-bench.sh" /tmp/llamapeer >/dev/null
+  fi
   cp "$bins"/{libggml.cuda.v0.5.0.so,libggml-base.so,libllama.cuda.v0.5.0.so,libllama-common.so} "$bins"/libggml-cpu-{x64,haswell,skylakex,icelake,sapphirerapids,zen4}.so "$w/lc/"
   python3 "$here/ptxdown.py" "$bins/libggml-cuda.so" "$w/lc/libggml-cuda.so" --arch 90 --isa 9.0   # ~3 min
   for tool in llama-bench:tools/llama-bench llama-batched-bench:tools/batched-bench; do
