@@ -8,8 +8,9 @@ using Condensa.Runtime;
 //   graph and the verification the causal graph: two sessions taking turns on the cores);
 //   with --draft: γ decode steps of the draft model, then the target's verification (two models taking turns).
 // Usage: turns --model EXPORT_DIR [--draft EXPORT_DIR] [--past 1024] [--gamma 3] [--threads 2] [--rounds 200] [--no-spin]
+//              [--fused-attention auto|on|off]
 var options = Args.Parse(args);
-var settings = new SessionSettings { IntraOpThreads = options.Threads, AllowSpinning = !options.NoSpin };
+var settings = new SessionSettings { IntraOpThreads = options.Threads, AllowSpinning = !options.NoSpin, FusedAttention = options.FusedAttention };
 using var target = DecoderModel.Load(options.Model, settings);
 using var draft = options.Draft is null ? null : DecoderModel.Load(options.Draft, settings);
 var random = new Random(1);
@@ -80,7 +81,7 @@ static KvCache Prefilled(DecoderModel model, int[] prompt)
     return cache;
 }
 
-internal sealed record Args(string Model, string? Draft, int Past, int Gamma, int Threads, int Rounds, bool NoSpin)
+internal sealed record Args(string Model, string? Draft, int Past, int Gamma, int Threads, int Rounds, bool NoSpin, bool? FusedAttention)
 {
     public static Args Parse(string[] args)
     {
@@ -94,6 +95,13 @@ internal sealed record Args(string Model, string? Draft, int Past, int Gamma, in
         }
         int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
         return new Args(values.TryGetValue("model", out var model) ? model : throw new ArgumentException("--model EXPORT_DIR is required"),
-            values.GetValueOrDefault("draft"), Int("past", 1024), Int("gamma", 3), Int("threads", 2), Int("rounds", 200), noSpin);
+            values.GetValueOrDefault("draft"), Int("past", 1024), Int("gamma", 3), Int("threads", 2), Int("rounds", 200), noSpin,
+            values.GetValueOrDefault("fused-attention", "auto") switch
+            {
+                "auto" => null,
+                "on" => true,
+                "off" => false,
+                var other => throw new ArgumentException($"--fused-attention '{other}' must be auto, on or off"),
+            });
     }
 }
