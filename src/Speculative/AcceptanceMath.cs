@@ -11,6 +11,15 @@ public static class AcceptanceMath
         return (1 - Math.Pow(alpha, gamma + 1)) / (1 - alpha);
     }
 
+    /// <summary>The share of its drafts a chain of <paramref name="gamma"/> accepts on average at per-token rate
+    /// <paramref name="alpha"/>: (Ω - 1) / γ = (α - α^(γ+1)) / ((1 - α)·γ). γ may be a mean.</summary>
+    public static double AcceptedShare(double gamma, double alpha)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(gamma, 1);
+        if (alpha >= 1) return 1;
+        return (alpha - Math.Pow(alpha, gamma + 1)) / ((1 - alpha) * gamma);
+    }
+
     /// <summary>
     /// The per-token acceptance rate α under which chains of <paramref name="gamma"/> drafts accept the share
     /// <paramref name="acceptedShare"/> of what they propose on average: accepted / proposed = (Ω - 1) / γ, which is below
@@ -21,13 +30,12 @@ public static class AcceptanceMath
         ArgumentOutOfRangeException.ThrowIfLessThan(gamma, 1);
         if (acceptedShare <= 0) return 0;
         if (acceptedShare >= 1) return 1;
-        // the share (α - α^(γ+1)) / ((1 - α)·γ) grows with α from 0 to 1: bisect
+        // the share grows with α from 0 to 1: bisect
         double low = 0, high = 1;
         for (var i = 0; i < 40; i++)
         {
             var alpha = (low + high) / 2;
-            var share = (alpha - Math.Pow(alpha, gamma + 1)) / ((1 - alpha) * gamma);
-            if (share < acceptedShare) low = alpha;
+            if (AcceptedShare(gamma, alpha) < acceptedShare) low = alpha;
             else high = alpha;
         }
         return (low + high) / 2;

@@ -23,7 +23,10 @@ public sealed class GammaController
     private int _draftRounds;
     private int _rounds;
     private const int ProbeInterval = 16, MaxProbeInterval = 256;
+    private const double SurpriseMargin = 0.25;         // accepted share above the estimate's that makes a probe news
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
+    private bool _probing;                               // the last γ returned was a probe of drafting while plain decoding is best
+    private bool _probeSurprised;                        // and that probe accepted far more than the estimate expected
 
     /// <summary>
     /// Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max, starting from
@@ -62,6 +65,9 @@ public sealed class GammaController
     {
         _rounds++;
         var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
+        if (_probing && proposed > 0)
+            _probeSurprised = (double)accepted / proposed > AcceptanceMath.AcceptedShare(Math.Max(verified, 1), Alpha) + SurpriseMargin;
+        _probing = false;
         if (proposed > 0)
         {
             _accepted = (1 - Smoothing) * _accepted + Smoothing * accepted;
@@ -93,12 +99,16 @@ public sealed class GammaController
         var best = Best(FitVerifyTime(n, sx, sy, sxx, sxy));
         if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
         if (_rounds < _nextProbe) return best;
-        // Probe a neighbour of the best (γ = 0's is 1), and while drafting a plain pass every third probe, first, so the verify-time
-        // fit and the plain pass stay current as the context grows. While plain decoding stays best the probes thin out, 16,
-        // 32 .. 256 rounds apart: each costs a draft catch-up and a verification of several plain steps (round 10's grid).
-        _probeInterval = best == 0 ? Math.Min(2 * _probeInterval, MaxProbeInterval) : ProbeInterval;
+        // Probe a neighbour of the best, and while drafting a plain pass every third probe, first, so the verify-time fit and
+        // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed at the first
+        // γ explored (1 where drafts cost passes, longer for free drafts, whose round prices several at little more) and the
+        // probes thin out, 16, 32 .. 256 rounds apart: each costs a draft catch-up and a verification of several plain steps
+        // (round 10's grid). Unless the last probe accepted far more than the estimate expected: the text got easier than
+        // the rounds that set the estimate (the first tokens of a generation often reject every draft), so probe again soon.
+        _probeInterval = best != 0 || _probeSurprised ? ProbeInterval : Math.Min(2 * _probeInterval, MaxProbeInterval);
         _nextProbe = _rounds + _probeInterval;
-        return best == 0 ? 1 : (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
+        _probing = best == 0;
+        return best == 0 ? _first : (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
     }
 
     private int Best((double A, double B) verify)

@@ -133,6 +133,33 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_WhilePlainDecodingStaysBest_ProbesAtTheFirstGammaExplored()
+    {
+        // a probe of free drafts (prompt lookup) verifies several at little more than one; drafts that cost passes probe one
+        foreach (var first in new[] { 1, GammaController.FreeDraftsFirstGamma })
+        {
+            var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: first);
+            var probes = Drive(controller, rounds: 80, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Skip(6).Where(g => g > 0).ToList();
+            Assert.IsNotEmpty(probes, $"first γ {first}: drafting is probed");
+            Assert.IsTrue(probes.All(g => g == first), $"first γ {first}: probes at {string.Join(", ", probes)}");
+        }
+    }
+
+    [TestMethod]
+    public void Next_AProbeAcceptingFarMoreThanExpected_ProbesAgainSoonAndReturnsToDrafting()
+    {
+        // the first rounds reject every draft (as the start of a generation can) and plain decoding wins; then every draft is
+        // accepted, where drafting pays (γ = 1: 2 tokens in 4 ms against 1 in 3 ms). Probes 16 rounds apart while they keep
+        // surprising bring drafting back within 120 rounds; probes thinning out to 32, 64 .. apart would not.
+        static double Verify(int gamma) => gamma == 0 ? 3 : 3.5 + 0.5 * gamma;
+        var controller = Trained(acceptance: 0, draftMs: 0, verifyMs: Verify, rounds: 27);
+        Assert.AreEqual(0, controller.Next(), "plain decoding while drafts are rejected");
+        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(Verify(0)));
+        var choices = Drive(controller, rounds: 120, acceptance: 1.0, verifyMs: Verify);
+        Assert.IsGreaterThan(30, choices.Skip(60).Count(g => g > 0), $"drafting again in the last 60 rounds: {string.Join(" ", choices)}");
+    }
+
+    [TestMethod]
     public void AlphaForAcceptedShare_InvertsTheChainModel()
     {
         foreach (var gamma in new[] { 1, 3, 4, 8 })
