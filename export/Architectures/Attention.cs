@@ -35,7 +35,7 @@ internal static class Attention
             Attr.Int("axis", 0));                                                                                           // [5]
         string flat = b.Node("Concat", [batch, b.ConstInt64([config.NumKvHeads, -1]), total], "flat/Concat",
             Attr.Int("axis", 0));                                                                                           // [4]
-        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        string capacity = Capacity(b, pastKey0);                                                                           // [1] = C
         return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds) { LongRopePositions = rotaryPositions };
     }
 
@@ -119,7 +119,7 @@ internal static class Attention
     {
         using var _ = b.Scope("slot_bias");
         var axis3 = b.ConstInt64([3]);
-        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
+        string capacity = Capacity(b, pastKey0);                                                                           // [1] = C
         string total = b.NodeN("Shape", "total/Shape", [bias], 1, [Attr.Int("start", 3), Attr.Int("end", 4)])[0];          // [1] = C + S
         string past = b.Node("Slice", [bias, b.ConstInt64([0]), capacity, axis3], "past/Slice");                             // [B, 1, S, C]
         string news = b.Node("Slice", [bias, capacity, total, axis3], "new/Slice");                                          // [B, 1, S, S]
@@ -153,9 +153,7 @@ internal static class Attention
     private static string GroupedCausalBias(GraphBuilder b, string positions, string pastKey0, int groups, TensorProto.Types.DataType modelType)
     {
         using var _ = b.Scope("grouped_bias");
-        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
-        string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
-            Attr.Int("exclusive", 1));                                                                                         // [C] = t
+        string slots = SlotIndices(b, pastKey0);                                                                             // [C] = t
         string rows = b.Node("Tile", [positions, b.ConstInt64([1, groups])], "rows/Tile");                                    // [B, G·S]
         rows = b.Node("Unsqueeze", [rows, b.ConstInt64([2])], "rows/Unsqueeze");                                               // [B, G·S, 1]
         string sees = b.Node("LessOrEqual", [slots, rows], "sees/LessOrEqual");                                                // [B, G·S, C]
@@ -174,9 +172,7 @@ internal static class Attention
     /// </summary>
     public static string SlotRangeBias(GraphBuilder b, string pastKey0, string from, string to, int rows, TensorProto.Types.DataType modelType)
     {
-        string capacity = b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0]; // [1] = C
-        string slots = b.Node("CumSum", [Ones(b, "slots", capacity), b.ConstInt64([0], scalar: true)], "slots/CumSum",
-            Attr.Int("exclusive", 1));                                                                                         // [C] = t
+        string slots = SlotIndices(b, pastKey0);                                                                             // [C] = t
         // LessOrEqual and Where alone, the ops the multi-row graph's bias runs captured on cuda
         string first = b.Node("Unsqueeze", [from, b.ConstInt64([1])], "from/Unsqueeze");                                       // [B, 1]
         string last = b.Node("Unsqueeze", [b.Node("Sub", [to, b.ConstInt64([1])], "last/Sub"), b.ConstInt64([1])],
@@ -193,6 +189,14 @@ internal static class Attention
     // scale scores by log2(e) before the softmax and an infinity there turns a row into NaN; -1e30 leaves exp() at 0.
     private static float MaskFloor(TensorProto.Types.DataType modelType) =>
         modelType == TensorProto.Types.DataType.Float16 ? -65504f : -1e30f;
+
+    // C, the cache's slots per row, from past.{l} [B, Hkv, C, D]: int64 [1]
+    private static string Capacity(GraphBuilder b, string pastKey0) =>
+        b.NodeN("Shape", "capacity/Shape", [pastKey0], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0];
+
+    // 0, 1 .. C - 1, each slot's index: int64 [C] (a CumSum of ones, computed on the device)
+    private static string SlotIndices(GraphBuilder b, string pastKey0) =>
+        b.Node("CumSum", [Ones(b, "slots", Capacity(b, pastKey0)), b.ConstInt64([0], scalar: true)], "slots/CumSum", Attr.Int("exclusive", 1));
 
     // int64 ones of the given shape (a 1-D int64 tensor)
     private static string Ones(GraphBuilder b, string scope, string shape) =>

@@ -137,13 +137,6 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
         return b.Node("Reshape", [o, b.ConstInt64([0, 1, heads * headDim])], "out/Reshape");                      // [B, 1, H·D]
     }
 
-    // RoPE on x [B, 1, heads·D] at the rows' positions: [B, 1, heads·D]
-    private string Rotated(GraphBuilder b, AttentionContext ctx, string scope, string x, int heads, int layer)
-    {
-        var table = RotaryTables(b, ctx, layer);
-        using (b.Scope(scope)) return Rope.Apply(b, x, ctx.RotaryPositionIds, table[0], table[1], heads, PartialRotaryDim);
-    }
-
     // One token's heads [B, 1, h·D] as rows per KV head [B, Hkv, h/Hkv, D]: with one token per row these are the same bytes
     // as [B, h, 1, D] (head h = kvh·G + g), so a Reshape, which moves nothing, stands for the general graph's Transpose.
     private string KvHeadRows(GraphBuilder b, string name, string x) =>

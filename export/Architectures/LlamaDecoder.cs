@@ -379,8 +379,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// <summary>RoPE on q [B, S, H·D] and its heads: [B, H, S, D].</summary>
     protected string Query(GraphBuilder b, AttentionContext ctx, string q, int layer)
     {
-        var table = RotaryTables(b, ctx, layer);
-        using (b.Scope("q_rotary")) q = Rope.Apply(b, q, ctx.RotaryPositionIds, table[0], table[1], Config.NumHeads, PartialRotaryDim); // [B, S, H·D]
+        q = Rotated(b, ctx, "q_rotary", q, Config.NumHeads, layer);                                          // [B, S, H·D]
         return SplitHeads(b, "q", q, Config.NumHeads, Config.HeadDim);                                      // [B, H, S, D]
     }
 
@@ -417,10 +416,16 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     private (string Key, string Value) RotatedKeyValue(GraphBuilder b, AttentionContext ctx, string k, string v, int layer,
         string? keyName = null, string? valueName = null)
     {
-        var table = RotaryTables(b, ctx, layer);
-        using (b.Scope("k_rotary")) k = Rope.Apply(b, k, ctx.RotaryPositionIds, table[0], table[1], Config.NumKvHeads, PartialRotaryDim); // [B, S, Hkv·D]
+        k = Rotated(b, ctx, "k_rotary", k, Config.NumKvHeads, layer);                                        // [B, S, Hkv·D]
         return (SplitHeads(b, "k", k, Config.NumKvHeads, Config.HeadDim, keyName),                          // [B, Hkv, S, D]
                 SplitHeads(b, "v", v, Config.NumKvHeads, Config.HeadDim, valueName));                       // [B, Hkv, S, D]
+    }
+
+    /// <summary>RoPE on x [B, S, heads·D] at ctx's positions with the layer's tables: [B, S, heads·D].</summary>
+    protected string Rotated(GraphBuilder b, AttentionContext ctx, string scope, string x, int heads, int layer)
+    {
+        var table = RotaryTables(b, ctx, layer);
+        using (b.Scope(scope)) return Rope.Apply(b, x, ctx.RotaryPositionIds, table[0], table[1], heads, PartialRotaryDim);
     }
 
     /// <summary>o_proj on the attention output [B, S, H·D]: [B, S, H].</summary>
