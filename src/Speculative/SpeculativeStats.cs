@@ -43,11 +43,18 @@ public sealed class SpeculativeStats
     /// null keeps the totals alone.</summary>
     public List<SpeculativeRound>? Trace { get; init; }
 
+    /// <summary>Rounds by the drafts the planner's shape held beside its root (γ for a chain; 0: a plain pass): what an
+    /// adaptive planner chose, kept whether or not <see cref="Trace"/> is.</summary>
+    public IReadOnlyDictionary<int, int> RoundsByPlannedDrafts => _roundsByPlannedDrafts;
+
+    private readonly SortedDictionary<int, int> _roundsByPlannedDrafts = [];
+
     /// <summary>Adds one round of <paramref name="shape"/> over <paramref name="activeRows"/> rows.</summary>
     internal void Record(TreeShape shape, int longestProposal, int activeRows, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime)
     {
         Trace?.Add(new SpeculativeRound(shape.Count - 1, shape.Depth, longestProposal, activeRows, proposed, accepted, draftTime.TotalMilliseconds,
             verifyTime.TotalMilliseconds));
+        _roundsByPlannedDrafts[shape.Count - 1] = _roundsByPlannedDrafts.GetValueOrDefault(shape.Count - 1) + 1;
         Rounds++;
         RowRounds += activeRows;
         Proposed += proposed;

@@ -35,6 +35,9 @@ public sealed class SpeculativeGeneratorTests
             CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
         Assert.IsGreaterThan(0, stats.Rounds);
         Assert.IsLessThanOrEqualTo(stats.Proposed, stats.Accepted);
+        Assert.AreEqual(stats.Rounds, stats.RoundsByPlannedDrafts.Values.Sum(), "every round counted under the γ it planned");
+        if (gamma is { } g) Assert.IsTrue(stats.RoundsByPlannedDrafts.ContainsKey(g) && stats.RoundsByPlannedDrafts.Keys.All(k => k <= g),
+            string.Join(", ", stats.RoundsByPlannedDrafts));
         TestContext.WriteLine($"{drafterName} batch {batch}: acceptance {stats.AcceptanceRate:P0}, {stats.MeanAcceptedPerRound:F2} accepted/round");
     }
 

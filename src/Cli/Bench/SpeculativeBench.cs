@@ -16,7 +16,8 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 
 /// <summary>One row: a mode at a batch size and prompt length, medians over the runs.</summary>
 /// <param name="DraftedPerRound">Mean drafts per row-round: the γ chains used, the nodes trees held.</param>
-/// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, or "γ auto" / "γ N".</param>
+/// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, "γ N", or for an adaptive
+/// chain the γ its rounds took with their shares ("γ auto: 3 81 %, 0 19 %"; 0 is a plain pass).</param>
 /// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
@@ -63,7 +64,7 @@ internal static class SpeculativeBench
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
-                    prompts[0].Length), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens)),
+                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens)),
                     Median(s, x => x.RowsPerRound)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
@@ -72,18 +73,29 @@ internal static class SpeculativeBench
     }
 
     /// <summary>The planner's choice for a mode at a batch and context, as the bench prints it.</summary>
-    private static string Plan(string mode, SpeculativeBenchSettings settings, TreeCalibration? calibration, int batch, int context)
+    private static string Plan(string mode, SpeculativeBenchSettings settings, TreeCalibration? calibration, int batch, int context,
+        IReadOnlyDictionary<int, int>? choices)
     {
         var options = Options(mode, settings) with { Calibration = calibration };
         if (options.Mode == SpeculationMode.None) return "-";
-        if (Speculation.Planner(options) is not TreePlanner tree) return options.Gamma is { } g ? $"γ {g}" : "γ auto";
+        if (Speculation.Planner(options) is not TreePlanner tree)
+            return options.Gamma is { } g ? $"γ {g}" : choices is { Count: > 0 } ? $"γ auto: {Choices(choices)}" : "γ auto";
         var (nodes, depth) = tree.Best(batch, context);
         return $"tree {nodes} × {depth}";
     }
 
+    /// <summary>The γ an adaptive chain's rounds took, the three most taken first, with their shares of the rounds (those
+    /// under 5 % left out; "…" where more were): "3 81 %, 0 19 %".</summary>
+    internal static string Choices(IReadOnlyDictionary<int, int> roundsByGamma)
+    {
+        var total = (double)roundsByGamma.Values.Sum();
+        var shown = roundsByGamma.Where(c => c.Value / total >= 0.05).OrderByDescending(c => c.Value).ThenBy(c => c.Key).ToList();
+        return string.Join(", ", shown.Take(3).Select(c => $"{c.Key} {Math.Round(100 * c.Value / total):F0} %")) + (shown.Count > 3 ? ", …" : "");
+    }
+
     private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double RowsPerRound,
         double DraftMs, double VerifyMs,
-        IReadOnlyList<IReadOnlyList<int>> Tokens, IReadOnlyList<SpeculativeRound>? Rounds = null);
+        IReadOnlyList<IReadOnlyList<int>> Tokens, IReadOnlyList<SpeculativeRound>? Rounds = null, IReadOnlyDictionary<int, int>? Choices = null);
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
         SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced)
@@ -100,7 +112,7 @@ internal static class SpeculativeBench
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
-                    [.. results.Select(r => r.Tokens)], spec.Trace);
+                    [.. results.Select(r => r.Tokens)], spec.Trace, spec.RoundsByPlannedDrafts);
         }
         finally
         {
