@@ -50,6 +50,8 @@ export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
 [ -f models/demo-code-lckv/config.json ] || { [ -d "$cc/demo-code-lckv" ] && rm -rf models/demo-code-lckv && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
 
+[ -x "$cc/rt/dotnet" ] || { log "NO INSTALL in $cc (the machine was released since install.sh): run install.sh and peers.sh first"; exit 3; }
+
 # QUICK=23: the install alone (the CUDA provider assembled in /opt/cc/app), for spectests.sh.
 [ "${QUICK:-0}" = 23 ] && exit 0
 
@@ -95,7 +97,8 @@ fi
 # shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
 prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
-wait_export() { local n; for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
+wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
+  for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
 # the demo pair's chains (none, self, draft, lookup) at 1 and 32 x 1,024 and 7,936, CHAIN_TOKENS (128) new tokens:
 # demo_chains NAME [BENCH ARGS]
 demo_chains() { local name=$1; shift
@@ -408,6 +411,20 @@ if [ "${QUICK:-0}" = 29 ]; then
   TMO=${SPEC_TMO:-200} run trees $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft --provider cuda \
     --precision fp16 --batch 1,8,32 --context 1024,7680 --max-tokens 256 --runs 1 $(prompt_texts) --json $o/trees.json
   for f in $o/big-self-*.out $o/trees.out; do echo "-- $(basename $f)"; grep -E '^\|' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=30 (issue 18, exporter 12): where a self-speculation round's time goes on cuda. The demo model at 32 x 7,680,
+# γ = 3, uncaptured with ONNX Runtime profiles (one file a session: the slots graph's draft steps, the multi-row causal
+# graph's verification, the causal graph's plain steps), captured beside it; then the 1.1B shape's self rounds (big_self).
+if [ "${QUICK:-0}" = 30 ]; then
+  V="bench --speculative none,self -m demo-code --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts)"
+  TMO=100 run demo-self-captured $C $V
+  CONDENSA_ORT_PROFILE=$o/prof/demo TMO=100 run demo-self-profiled $C $V --graph-capture off
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+  for f in $o/prof/*.json; do xz -9 "$f"; done
+  big_self
+  for f in $o/demo-self-*.out $o/big-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
   exit 0
 fi
 
