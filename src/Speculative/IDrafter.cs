@@ -34,7 +34,8 @@ public interface IDrafter : IDisposable
     /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:
     /// the k-th child of a node is the k-th token drawn without replacement) and no deeper than output.DepthLimits[b].
     /// rows[b] holds row b's committed tokens; its last token is the root and is not in the <paramref name="target"/>
-    /// cache yet (which holds the others).
+    /// cache yet (which holds the others). Rounds the planner makes the root alone are plain decoding steps that reach
+    /// neither this nor <see cref="Commit"/>: a drafter keeping state catches up with the tokens it missed here.
     /// </summary>
     void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output);
 

@@ -160,9 +160,9 @@ public sealed class ModelDrafter : IDrafter
         else ProposeTree(rows, active, shape, output);
     }
 
-    // A root-only tree (the planner found drafting not worth its cost, or no row has room for a draft) drafts nothing: no
-    // catch-up and, for a budget, no copy of the target's new entry either (Commit), so the round costs one target pass
-    // as plain decoding does; the draft catches up when a tree next needs it.
+    // A round in which no row has room for a draft drafts nothing: no catch-up and, for a budget, no copy of the target's
+    // new entry either (Commit); the draft catches up when a tree next needs it, as after the rounds the planner made
+    // root-only (SpeculativeDecodeStep runs those as plain steps, without the drafter).
     private void ProposeRootOnly(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeDrafts output)
     {
         for (var b = 0; b < rows.Count; b++)

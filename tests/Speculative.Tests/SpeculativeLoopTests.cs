@@ -81,6 +81,51 @@ public sealed class SpeculativeLoopTests
         Assert.IsTrue(draft.PassShapes.Any(p => p.Batch == 1 && p.SeqLen == 5), "the longest prompt went in at prefill, alone");
     }
 
+    [TestMethod]
+    public void RoundsOfTheRootAlone_RunAsPlainSteps_WithoutTheDrafter()
+    {
+        // the planner's plain rounds must cost what plain decoding costs: one token a row, the drafter not asked
+        var (target, draft) = (Target(), Draft());
+        int[][] prompts = [[1, 2, 3], [7, 8]];
+        var options = new GenerationOptions { MaxNewTokens = 16 };
+        var stats = new SpeculativeStats();
+        using var drafter = new CountingDrafter(ModelDrafter.ForDraftModel(draft, target.Manifest, prompts.Length, SamplingOptions.Greedy));
+
+        var results = new Generator(target, new SpeculativeDecodeStep(drafter, new RootOnlyFirst(rounds: 6, gamma: 2), stats: stats))
+            .GenerateBatch(prompts, options, stats.Generation, TestContext.CancellationToken);
+
+        for (var b = 0; b < prompts.Length; b++)
+            CollectionAssert.AreEqual(target.Continue(prompts[b], 16), results[b].Tokens.ToArray(), $"row {b}");
+        Assert.AreEqual(6, stats.RoundsByPlannedDrafts[0]);
+        Assert.AreEqual(stats.Rounds - 6, drafter.Proposals, "the drafter proposed in the chain rounds alone");
+        Assert.AreEqual(stats.Rounds - 6, drafter.Commits);
+        Assert.IsTrue(target.PassShapes.Skip(prompts.Length).Take(6).All(p => p.SeqLen == 1), "the plain rounds passed one token a row");
+        Assert.IsGreaterThan(0, stats.Accepted, "the draft caught up after the plain rounds");
+    }
+
+    private sealed class CountingDrafter(IDrafter inner) : IDrafter, IDisposable
+    {
+        public int Proposals { get; private set; }
+        public int Commits { get; private set; }
+        public string Name => inner.Name;
+        public void RowStarted(KvCache target, int row) => inner.RowStarted(target, row);
+        public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) => inner.PrefillPassed(source, sourceRow, row, chunk);
+
+        public void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
+        {
+            Proposals++;
+            inner.Propose(target, rows, active, shape, output);
+        }
+
+        public void Commit(KvCache target, ReadOnlySpan<int> lengthsBefore, TreeDrafts drafts, ReadOnlySpan<bool> active)
+        {
+            Commits++;
+            inner.Commit(target, lengthsBefore, drafts, active);
+        }
+
+        public void Dispose() => (inner as IDisposable)?.Dispose();
+    }
+
     // The root alone for the first rounds, then chains of gamma.
     private sealed class RootOnlyFirst(int rounds, int gamma) : IDraftPlanner
     {

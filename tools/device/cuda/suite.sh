@@ -428,6 +428,19 @@ if [ "${QUICK:-0}" = 30 ]; then
   exit 0
 fi
 
+# QUICK=31 (issue 18): after rounds of the root alone became plain decoding steps (SpeculativeDecodeStep.PlainRound):
+# QUICK=26's adaptive grid, the plan column naming the γ the rounds took; then the 1.1B shape's self-speculation at
+# 32 x 7,936, adaptive, over 128 new tokens.
+if [ "${QUICK:-0}" = 31 ]; then
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,4096,7680 CHAIN_BATCH=1,8,32,64 SPEC_TMO=${SPEC_TMO:-240}
+  demo_chains grid12-auto
+  wait_export
+  TMO=150 run big-self-auto $C bench --speculative none,self -m /tmp/r/fp16 --provider cuda --batch 32 --context 7936 --max-tokens 128 --runs 1 \
+    $(prompt_texts) --json $o/big-self-auto.json
+  grep -E '^\| (none|self)' $o/big-self-auto.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
