@@ -99,6 +99,11 @@ public sealed class GammaController
         var best = Best(FitVerifyTime(n, sx, sy, sxx, sxy));
         if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
         if (_rounds < _nextProbe) return best;
+        // Plain decoding best, and no γ would beat it were every draft accepted: a probe measures acceptance, which cannot
+        // change the choice, and costs several plain steps (self-speculation on cuda, where a draft step over the budget
+        // costs more than a plain step: round 12). Checked each round from here, so the probe runs once the measured times
+        // allow a gain (a plain pass slows as the context grows).
+        if (best == 0 && !CouldPay(FitVerifyTime(n, sx, sy, sxx, sxy))) return 0;
         // Probe a neighbour of the best, and while drafting a plain pass every third probe, first, so the verify-time fit and
         // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed at the first
         // γ explored (1 where drafts cost passes, longer for free drafts, whose round prices several at little more) and the
@@ -122,6 +127,17 @@ public sealed class GammaController
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }
         return best;
+    }
+
+    // Whether some γ, with every draft accepted (γ + 1 tokens a round), beats a plain pass at the measured times.
+    private bool CouldPay((double A, double B) verify)
+    {
+        var (a, b) = verify;
+        var draft = double.IsNaN(_draftSeconds) ? 0 : _draftSeconds;
+        var plainRate = 1 / Math.Max(_verifySeconds[0], 1e-9);
+        for (var g = 1; g <= _max; g++)
+            if ((g + 1) / (g * draft + Math.Max(a + b * g, 1e-9)) > plainRate) return true;
+        return false;
     }
 
     /// <summary>Least-squares line t_verify(γ) = a + b·γ through n measured (γ, t) points, from their sums.</summary>

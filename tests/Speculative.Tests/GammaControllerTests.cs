@@ -146,6 +146,26 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_NoGammaPayingEvenIfEveryDraftWereAccepted_NoProbes()
+    {
+        // a draft step as slow as a plain step and a verification of two: γ drafts and their check cost more than the γ + 1
+        // plain steps they could save, whatever the text; after the first exploration plain decoding runs alone
+        var choices = Drive(new GammaController(fixedGamma: null, maxGamma: 8), rounds: 300, acceptance: 1.0,
+            verifyMs: gamma => gamma == 0 ? 3 : 6, draftMs: 3);
+        Assert.AreEqual(2, choices.Count(g => g > 0), $"only the exploration drafts: {string.Join(" ", choices.Take(40))}");
+    }
+
+    [TestMethod]
+    public void Next_PlainStepsSlowingUntilDraftingCouldPay_ProbesAgain()
+    {
+        // as above, until the plain pass slows (a growing context) past what a fully accepted γ = 8 chain would cost per token
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        Drive(controller, rounds: 100, acceptance: 1.0, verifyMs: gamma => gamma == 0 ? 3 : 6, draftMs: 3);
+        var choices = Drive(controller, rounds: 300, acceptance: 1.0, verifyMs: gamma => gamma == 0 ? 6 : 6, draftMs: 3);
+        Assert.IsGreaterThan(100, choices.Count(g => g > 0), $"drafting once it could pay: {string.Join(" ", choices.Take(60))}");
+    }
+
+    [TestMethod]
     public void Next_AProbeAcceptingFarMoreThanExpected_ProbesAgainSoonAndReturnsToDrafting()
     {
         // the first rounds reject every draft (as the start of a generation can) and plain decoding wins; then every draft is
