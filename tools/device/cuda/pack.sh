@@ -10,7 +10,8 @@
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
 # The project tree travels with every call and models/ alone is 39 MB: move models/ out of the checkout for the calls
-# (demo-code travels in .cuda/b) and back afterwards.
+# (demo-code travels in .cuda/b) and back afterwards; with .cuda/a the tree passed 64 MiB in round 12 unless tests/TestData
+# (5 MB) moved out too.
 # Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
 #   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs
 #   carry [".cuda/c"]: bash tools/device/cuda/peers.sh        llama.cpp CUDA and transformers on the same shape

@@ -441,6 +441,21 @@ if [ "${QUICK:-0}" = 31 ]; then
   exit 0
 fi
 
+# QUICK=32 (issue 16, when device time is short): plain decoding on the 1.1B fp16 export beside llama.cpp's CUDA build on
+# the same shape in the same call (install.sh with GGUF=1; peers.sh STAGE_ONLY=1 unpacks llama.cpp): llama-bench tg32 at
+# depth 512 and 2,048, then condensa bench at batch 1 and 32 x 512 / 2,048.
+if [ "${QUICK:-0}" = 32 ]; then
+  for i in $(seq 90); do [ -s /tmp/g/done ] && break; sleep 2; done; log "gguf: $(cat /tmp/g/done 2>/dev/null | tr '\n' ' ')"
+  export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296   # the PTX compiled once by the driver
+  (cd /opt/lc && TMO=150 run llama-tg ./llama-bench -m /tmp/g/f16.gguf -p 0 -n 32 -d 512,2048 -ngl 99 -r 3 -o md)
+  cat $o/llama-tg.out | tee -a $o/log.txt
+  wait_export
+  TMO=200 run plain-big $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362} -m /tmp/r/fp16 \
+    --batch 1,32 --context 512,2048 --json $o/plain-big.json
+  grep -E '^\|' $o/plain-big.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
