@@ -456,6 +456,17 @@ if [ "${QUICK:-0}" = 32 ]; then
   exit 0
 fi
 
+# QUICK=33 (issue 18): prompt lookup's adaptive grid after the planner prices padded verification passes
+# (GammaController.UsePassLengths), beside γ = 3, plain decoding in both.
+if [ "${QUICK:-0}" = 33 ]; then
+  for g in auto 3; do
+    TMO=${SPEC_TMO:-100} run lookup-$g $C bench --speculative none,lookup -m demo-code --provider cuda --precision fp16 --batch 1,8,32,64 \
+      --context 1024,4096,7680 --max-tokens 512 --runs 1 $([ $g = auto ] || echo --gamma $g) $(prompt_texts) --json $o/lookup-$g.json
+    echo "-- lookup-$g" | tee -a $o/log.txt; grep -E '^\| (none|lookup)' $o/lookup-$g.out | tee -a $o/log.txt
+  done
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
