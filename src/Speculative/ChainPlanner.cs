@@ -29,9 +29,6 @@ public sealed class ChainPlanner : IDraftPlanner
     }
 
     /// <inheritdoc />
-    public void UsePassLengths(Func<int, int> passLength) => _gamma.UsePassLengths(passLength);
-
-    /// <inheritdoc />
     public void Observe(TreeShape shape, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
         _gamma.Observe(shape.Depth, proposed, accepted, draftTime, verifyTime, verifiedGamma: longestProposal);
 }

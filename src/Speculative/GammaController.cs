@@ -18,9 +18,8 @@ public sealed class GammaController
     private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
     private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
     private double _draftSeconds = double.NaN;          // per drafted token
-    private double[] _verifySeconds;                    // EMA per tokens verified beyond the root (index Verified(γ)), NaN = unmeasured
-    private int[] _verifyRounds;                        // rounds measured per index
-    private Func<int, int> _passLength = tokens => tokens;
+    private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
+    private readonly int[] _verifyRounds;               // rounds measured per γ
     private int _draftRounds;
     private int _rounds;
     private const int ProbeInterval = 16, MaxProbeInterval = 256;
@@ -41,32 +40,10 @@ public sealed class GammaController
         _fixed = fixedGamma;
         _max = Math.Max(maxGamma, fixedGamma ?? 1);
         _first = Math.Clamp(firstGamma, 1, _max);
-        (_verifySeconds, _verifyRounds) = VerifyTables();
+        _verifySeconds = new double[_max + 1];
+        _verifyRounds = new int[_max + 1];
+        Array.Fill(_verifySeconds, double.NaN);
     }
-
-    /// <summary>
-    /// The verification pass's length for a number of tokens, where the model pads it (<see cref="Runtime.IDecoder.PassLength"/>:
-    /// on cuda, captured passes of 2, 4, 8 .. tokens): γ's verify time is then that of the padded pass, so a fit over
-    /// padded lengths prices γ = 3 as γ = 2 and γ = 5 as γ = 7 (round 12: prompt lookup settled on γ = 1 at long contexts,
-    /// its fit through γ = 1 and 12 pricing γ = 3 above its 4-token pass). Set before the first round.
-    /// </summary>
-    public void UsePassLengths(Func<int, int> passLength)
-    {
-        ArgumentNullException.ThrowIfNull(passLength);
-        if (_rounds > 0) throw new InvalidOperationException("pass lengths are set before the first round");
-        _passLength = passLength;
-        (_verifySeconds, _verifyRounds) = VerifyTables();
-    }
-
-    private (double[] Seconds, int[] Rounds) VerifyTables()
-    {
-        var seconds = new double[Verified(_max) + 1];
-        Array.Fill(seconds, double.NaN);
-        return (seconds, new int[seconds.Length]);
-    }
-
-    // Tokens a verification of γ drafts runs beyond the root, its padding included: the verify-time fit's abscissa.
-    private int Verified(int gamma) => Math.Max(_passLength(gamma + 1) - 1, gamma);
 
     /// <summary>The first γ a controller for free drafts (prompt lookup) explores: long enough that a burst of matching
     /// text shows what it is worth (round 10: starting prompt lookup at γ = 1 lost a fifth to a quarter in three cells).</summary>
@@ -88,7 +65,6 @@ public sealed class GammaController
     {
         _rounds++;
         var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
-        var slot = Verified(verified);
         if (_probing && proposed > 0)
             _probeSurprised = (double)accepted / proposed > AcceptanceMath.AcceptedShare(Math.Max(verified, 1), Alpha) + SurpriseMargin;
         _probing = false;
@@ -99,7 +75,7 @@ public sealed class GammaController
             _proposedGamma = (1 - Smoothing) * _proposedGamma + Smoothing * Math.Max(verified, 1);
         }
         if (gamma > 0 && draft > TimeSpan.Zero) _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
-        _verifySeconds[slot] = Measure(_verifySeconds[slot], ++_verifyRounds[slot], verify.TotalSeconds);
+        _verifySeconds[verified] = Measure(_verifySeconds[verified], ++_verifyRounds[verified], verify.TotalSeconds);
     }
 
     /// <summary>γ for the next round.</summary>
@@ -112,12 +88,12 @@ public sealed class GammaController
         // drafting (round 10: exploring γ = 4 and 5 first cost a 128-token run at batch 32 a fifth of its time where plain
         // decoding was best). The verify-time fit is flat through one γ until probes measure its neighbours.
         if (_verifyRounds[0] < 2) return 0;
-        var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);   // the verify-time fit's sums over the lengths measured
-        for (var x = 1; x < _verifySeconds.Length; x++)
+        var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);   // the verify-time fit's sums over the γ measured
+        for (var gamma = 1; gamma <= _max; gamma++)
         {
-            if (_verifyRounds[x] < 2) continue;
-            var y = _verifySeconds[x];
-            (n, sx, sy, sxx, sxy) = (n + 1, sx + x, sy + y, sxx + x * x, sxy + x * y);
+            if (_verifyRounds[gamma] < 2) continue;
+            var y = _verifySeconds[gamma];
+            (n, sx, sy, sxx, sxy) = (n + 1, sx + gamma, sy + y, sxx + gamma * gamma, sxy + gamma * y);
         }
         if (n == 0) return _first;
         var best = Best(FitVerifyTime(n, sx, sy, sxx, sxy));
@@ -147,7 +123,7 @@ public sealed class GammaController
         var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
         for (var g = 1; g <= _max; g++)
         {
-            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / (g * draft + Math.Max(a + b * Verified(g), 1e-9));
+            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / (g * draft + Math.Max(a + b * g, 1e-9));
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }
         return best;
@@ -160,12 +136,11 @@ public sealed class GammaController
         var draft = double.IsNaN(_draftSeconds) ? 0 : _draftSeconds;
         var plainRate = 1 / Math.Max(_verifySeconds[0], 1e-9);
         for (var g = 1; g <= _max; g++)
-            if ((g + 1) / (g * draft + Math.Max(a + b * Verified(g), 1e-9)) > plainRate) return true;
+            if ((g + 1) / (g * draft + Math.Max(a + b * g, 1e-9)) > plainRate) return true;
         return false;
     }
 
-    /// <summary>Least-squares line t_verify(x) = a + b·x through n measured (x, t) points (x: tokens verified beyond the root,
-    /// padding included), from their sums.</summary>
+    /// <summary>Least-squares line t_verify(γ) = a + b·γ through n measured (γ, t) points, from their sums.</summary>
     private static (double A, double B) FitVerifyTime(int n, double sx, double sy, double sxx, double sxy)
     {
         var denominator = n * sxx - sx * sx;

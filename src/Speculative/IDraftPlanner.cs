@@ -12,10 +12,6 @@ public interface IDraftPlanner
     /// <summary>The shape for a round of <paramref name="activeRows"/> rows at <paramref name="context"/> tokens.</summary>
     TreeShape Next(int activeRows, int context);
 
-    /// <summary>The target's verification pass length for a number of tokens, where it pads passes (captured graphs on cuda),
-    /// so that a planner pricing verification by its length prices the padded one; given once, before the first round.</summary>
-    void UsePassLengths(Func<int, int> passLength) { }
-
     /// <summary>Records a round of <paramref name="shape"/>: the most drafts any row proposed (<paramref name="longestProposal"/>,
     /// fewer than the shape's where a drafter found fewer, 0 for a plain pass), drafts proposed and accepted (all rows),
     /// draft and verify wall time.</summary>

@@ -23,7 +23,6 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     private readonly bool _ownsDrafter;
     private readonly Random _random;        // the verifier's uniform draws
     private readonly PlainDecodeStep _plain = new();   // the rounds of the root alone
-    private bool _passLengthsGiven;                     // the planner knows the target's pass lengths
     private TreeDrafts? _drafts;
     private List<int>[] _histories = [];
     private bool[] _active = [];
@@ -63,11 +62,6 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)
     {
         Speculation.CheckTarget(model.Manifest);
-        if (!_passLengthsGiven)
-        {
-            _planner.UsePassLengths(model.PassLength);   // once: the planner prices the padded verification
-            _passLengthsGiven = true;
-        }
         var batch = cache.BatchSize;
         var vocab = model.Manifest.VocabSize;
         Allocate(batch, vocab, model.PassLength(_planner.MaxNodes));

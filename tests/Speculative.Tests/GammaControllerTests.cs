@@ -166,31 +166,6 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
-    [DataRow(0.6)]
-    [DataRow(0.8)]
-    [DataRow(0.9)]
-    public void Next_PaddedVerification_ChoosesTheLongestChainOfItsPassLength(double acceptance)
-    {
-        // captured passes run 2, 4, 8, 16 tokens: a chain of 5 costs the verification of 7, so free drafts take 7
-        static int Padded(int tokens) => tokens <= 1 ? tokens : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)tokens);
-        static double Verify(int gamma) => gamma == 0 ? 0.35 : 0.3 + 0.08 * Padded(gamma + 1);
-        var controller = new GammaController(fixedGamma: null, maxGamma: 12, firstGamma: GammaController.FreeDraftsFirstGamma);
-        controller.UsePassLengths(Padded);
-        foreach (var gamma in new[] { 0, 0, 4, 4, 1, 1, 12, 12, 5, 5 })
-            controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * acceptance), TimeSpan.Zero, TimeSpan.FromMilliseconds(Verify(gamma)));
-        var chosen = controller.Next();
-        Assert.IsTrue(chosen is 0 or 1 or 3 or 7 or 12, $"γ {chosen} verifies as many tokens as a longer chain");
-    }
-
-    [TestMethod]
-    public void UsePassLengths_AfterTheFirstRound_Throws()
-    {
-        var controller = new GammaController(fixedGamma: null);
-        controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
-        Assert.ThrowsExactly<InvalidOperationException>(() => controller.UsePassLengths(n => n));
-    }
-
-    [TestMethod]
     public void Next_AProbeAcceptingFarMoreThanExpected_ProbesAgainSoonAndReturnsToDrafting()
     {
         // the first rounds reject every draft (as the start of a generation can) and plain decoding wins; then every draft is

@@ -456,8 +456,9 @@ if [ "${QUICK:-0}" = 32 ]; then
   exit 0
 fi
 
-# QUICK=33 (issue 18): prompt lookup's adaptive grid after the planner prices padded verification passes
-# (GammaController.UsePassLengths), beside γ = 3, plain decoding in both.
+# QUICK=33 (issue 18): prompt lookup's adaptive grid beside γ = 3, plain decoding in both. Round 12 ran it with the planner
+# pricing padded verification passes (tools/bench/results/cuda-h200/round12/g-padded-verify-rejected/padded-verify.patch):
+# no better, so the patch was not kept.
 if [ "${QUICK:-0}" = 33 ]; then
   for g in auto 3; do
     TMO=${SPEC_TMO:-100} run lookup-$g $C bench --speculative none,lookup -m demo-code --provider cuda --precision fp16 --batch 1,8,32,64 \
