@@ -25,6 +25,9 @@ public sealed class GammaController
     private const int ProbeInterval = 16, MaxProbeInterval = 256;
     private const double SurpriseMargin = 0.25;         // accepted share above the estimate's that makes a probe news
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
+    private int _lastProbe;                              // the round of the last probe
+    private double _draftFastest = double.PositiveInfinity;   // the fastest draft step measured (per drafted token)
+    private double[] _verifyFastest;                    // the fastest verification measured per γ: what drafting could cost at best
     private bool _probing;                               // the last γ returned was a probe of drafting while plain decoding is best
     private bool _probeSurprised;                        // and that probe accepted far more than the estimate expected
 
@@ -43,6 +46,8 @@ public sealed class GammaController
         _verifySeconds = new double[_max + 1];
         _verifyRounds = new int[_max + 1];
         Array.Fill(_verifySeconds, double.NaN);
+        _verifyFastest = new double[_max + 1];
+        Array.Fill(_verifyFastest, double.PositiveInfinity);
     }
 
     /// <summary>The first γ a controller for free drafts (prompt lookup) explores: long enough that a burst of matching
@@ -74,8 +79,13 @@ public sealed class GammaController
             _proposed = (1 - Smoothing) * _proposed + Smoothing * proposed;
             _proposedGamma = (1 - Smoothing) * _proposedGamma + Smoothing * Math.Max(verified, 1);
         }
-        if (gamma > 0 && draft > TimeSpan.Zero) _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
+        if (gamma > 0 && draft > TimeSpan.Zero)
+        {
+            _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
+            _draftFastest = Math.Min(_draftFastest, draft.TotalSeconds / gamma);
+        }
         _verifySeconds[verified] = Measure(_verifySeconds[verified], ++_verifyRounds[verified], verify.TotalSeconds);
+        _verifyFastest[verified] = Math.Min(_verifyFastest[verified], verify.TotalSeconds);
     }
 
     /// <summary>γ for the next round.</summary>
@@ -102,8 +112,10 @@ public sealed class GammaController
         // Plain decoding best, and no γ would beat it were every draft accepted: a probe measures acceptance, which cannot
         // change the choice, and costs several plain steps (self-speculation on cuda, where a draft step over the budget
         // costs more than a plain step: round 12). Checked each round from here, so the probe runs once the measured times
-        // allow a gain (a plain pass slows as the context grows).
-        if (best == 0 && !CouldPay(FitVerifyTime(n, sx, sy, sxx, sxy))) return 0;
+        // allow a gain (a plain pass slows as the context grows), and at the longest interval regardless: one slow
+        // measurement (a CPU thread stalled, a session loading) must not end drafting for good.
+        if (best == 0 && _rounds < _lastProbe + MaxProbeInterval && !CouldPay()) return 0;
+        _lastProbe = _rounds;
         // Probe a neighbour of the best, and while drafting a plain pass every third probe, first, so the verify-time fit and
         // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed at the first
         // γ explored (1 where drafts cost passes, longer for free drafts, whose round prices several at little more) and the
@@ -129,14 +141,20 @@ public sealed class GammaController
         return best;
     }
 
-    // Whether some γ, with every draft accepted (γ + 1 tokens a round), beats a plain pass at the measured times.
-    private bool CouldPay((double A, double B) verify)
+    // Whether some γ, with every draft accepted (γ + 1 tokens a round), would beat the plain pass at the fastest times
+    // measured: a draft step's, and a verification of γ's at least that of any shorter chain measured and of a plain pass
+    // (verifying more tokens never costs less). The fastest times, not the running estimates: stalls only add time, and
+    // one stalled pass must not make drafting look hopeless.
+    private bool CouldPay()
     {
-        var (a, b) = verify;
-        var draft = double.IsNaN(_draftSeconds) ? 0 : _draftSeconds;
+        var draft = double.IsPositiveInfinity(_draftFastest) ? 0 : _draftFastest;
         var plainRate = 1 / Math.Max(_verifySeconds[0], 1e-9);
+        var verify = double.IsPositiveInfinity(_verifyFastest[0]) ? 0 : _verifyFastest[0];
         for (var g = 1; g <= _max; g++)
-            if ((g + 1) / (g * draft + Math.Max(a + b * g, 1e-9)) > plainRate) return true;
+        {
+            if (!double.IsPositiveInfinity(_verifyFastest[g])) verify = Math.Max(verify, _verifyFastest[g]);
+            if ((g + 1) / (g * draft + Math.Max(verify, 1e-9)) > plainRate) return true;
+        }
         return false;
     }
 

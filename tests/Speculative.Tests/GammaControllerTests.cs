@@ -150,9 +150,33 @@ public sealed class GammaControllerTests
     {
         // a draft step as slow as a plain step and a verification of two: γ drafts and their check cost more than the γ + 1
         // plain steps they could save, whatever the text; after the first exploration plain decoding runs alone
-        var choices = Drive(new GammaController(fixedGamma: null, maxGamma: 8), rounds: 300, acceptance: 1.0,
+        var choices = Drive(new GammaController(fixedGamma: null, maxGamma: 8), rounds: 250, acceptance: 1.0,
             verifyMs: gamma => gamma == 0 ? 3 : 6, draftMs: 3);
         Assert.AreEqual(2, choices.Count(g => g > 0), $"only the exploration drafts: {string.Join(" ", choices.Take(40))}");
+    }
+
+    [TestMethod]
+    public void Next_StalledMeasurementsMakingDraftingLookHopeless_AreMeasuredAgainAtTheLongestInterval()
+    {
+        // both exploration rounds stalled (60 ms against 3.5) make drafting look unable to pay; the probe 256 rounds on
+        // measures 3.5 ms, drafting could pay again (γ = 1: 2 tokens in 3.5 ms against 1 in 3 ms), and probes resume
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        Drive(controller, rounds: 4, acceptance: 1.0, verifyMs: gamma => gamma == 0 ? 3 : 60);
+        var choices = Drive(controller, rounds: 450, acceptance: 1.0, verifyMs: gamma => gamma == 0 ? 3 : 3.5);
+        Assert.IsTrue(choices.Take(200).All(g => g == 0), "plain decoding while the stalled measurements stand");
+        Assert.IsGreaterThanOrEqualTo(3, choices.Skip(200).Count(g => g > 0), $"probes again: {string.Join(" ", choices.Skip(200))}");
+    }
+
+    [TestMethod]
+    public void Next_OneStalledProbe_DoesNotStopTheProbes()
+    {
+        // drafting measured at 3.5 ms, then one probe stalls (300 ms): the fastest measurement still says drafting could pay
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        Drive(controller, rounds: 4, acceptance: 0.0, verifyMs: gamma => gamma == 0 ? 3 : 3.5);
+        var drafted = 0;
+        double Verify(int gamma) => gamma == 0 ? 3 : ++drafted == 1 ? 300 : 3.5;   // the first probe stalls
+        var choices = Drive(controller, rounds: 200, acceptance: 0.0, verifyMs: Verify);
+        Assert.IsGreaterThanOrEqualTo(3, choices.Count(g => g > 0), $"probes: {string.Join(" ", choices)}");
     }
 
     [TestMethod]
