@@ -64,7 +64,8 @@ public sealed class GammaController
     /// <summary>
     /// Records one round of <paramref name="gamma"/>: drafts proposed and accepted (all rows), draft and verify wall time.
     /// The verify time counts for the γ the pass verified, <paramref name="verifiedGamma"/> (default <paramref name="gamma"/>):
-    /// a drafter may propose fewer (prompt lookup without a match proposes none, and its round is a plain pass).
+    /// a drafter may propose fewer (prompt lookup without a match proposes none, and its round is a plain pass), and the
+    /// draft time per draft step of that longest proposal.
     /// </summary>
     public void Observe(int gamma, int proposed, int accepted, TimeSpan draft, TimeSpan verify, int? verifiedGamma = null)
     {
@@ -79,10 +80,11 @@ public sealed class GammaController
             _proposed = (1 - Smoothing) * _proposed + Smoothing * proposed;
             _proposedGamma = (1 - Smoothing) * _proposedGamma + Smoothing * Math.Max(verified, 1);
         }
-        if (gamma > 0 && draft > TimeSpan.Zero)
+        if (verified > 0 && draft > TimeSpan.Zero)
         {
-            _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / gamma);
-            _draftFastest = Math.Min(_draftFastest, draft.TotalSeconds / gamma);
+            // per draft step the longest proposal took (a chain cut short near a row's token limit runs fewer)
+            _draftSeconds = Measure(_draftSeconds, ++_draftRounds, draft.TotalSeconds / verified);
+            _draftFastest = Math.Min(_draftFastest, draft.TotalSeconds / verified);
         }
         _verifySeconds[verified] = Measure(_verifySeconds[verified], ++_verifyRounds[verified], verify.TotalSeconds);
         _verifyFastest[verified] = Math.Min(_verifyFastest[verified], verify.TotalSeconds);

@@ -168,6 +168,19 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Observe_ChainsCutShort_PricesTheDraftStepsTheyRan()
+    {
+        // γ = 3 planned, one draft run (the rows near their token limit) in 4 ms: a draft step costs 4 ms, more than the 3 ms
+        // plain pass, so no γ can pay; priced per planned γ (1.3 ms a step) drafting would look worth probing or running
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        for (var i = 0; i < 2; i++) controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(3));
+        for (var i = 0; i < 2; i++)
+            controller.Observe(3, 1, 1, TimeSpan.FromMilliseconds(4), TimeSpan.FromMilliseconds(3.5), verifiedGamma: 1);
+        var choices = Drive(controller, rounds: 200, acceptance: 1.0, verifyMs: gamma => gamma == 0 ? 3 : 3.5, draftMs: 4);
+        Assert.IsTrue(choices.All(g => g == 0), $"γ: {string.Join(" ", choices.Where(g => g > 0))}");
+    }
+
+    [TestMethod]
     public void Next_OneStalledProbe_DoesNotStopTheProbes()
     {
         // drafting measured at 3.5 ms, then one probe stalls (300 ms): the fastest measurement still says drafting could pay
