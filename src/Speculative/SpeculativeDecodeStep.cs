@@ -148,9 +148,9 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
 
     /// <summary>
     /// A round whose shape is the root alone (the planner found drafting not worth its cost here) is a plain decoding
-    /// step, as cheap as one: the drafter is not asked (a drafter with a cache catches up when it next drafts), and the
-    /// pass fetches one position a row. On cuda a plain round through the verification path cost 0.02-0.06 ms more than
-    /// plain decoding's step (docs/benchmarks.md, round 12), up to a fifth of a step on the demo models.
+    /// step, the very one plain decoding runs: the drafter is not asked (a drafter with a cache catches up when it next
+    /// drafts) and nothing of the verification path runs, so the planner's plain choice costs what plain decoding does
+    /// and times what it would (on cuda the old path's extra cost was within run-to-run noise: docs/benchmarks.md, round 12 d).
     /// </summary>
     private void PlainRound(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows, TreeShape shape, int activeRows)
     {
