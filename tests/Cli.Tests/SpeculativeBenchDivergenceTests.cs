@@ -19,7 +19,7 @@ public sealed class SpeculativeBenchDivergenceTests
         int[][] plain = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]];
         int[][] run = [[1, 2, 3, 0], [5, 6, 7, 8], [9, 0, 11, 12]];
         Assert.AreEqual("2 of 3 rows differ from plain decoding's tokens, the earliest at new token 1 (row 2)",
-            SpeculativeBench.Divergence(run, plain));
+            SpeculativeBench.Divergence(run, plain)?.ToString());
     }
 
     [TestMethod]
@@ -28,6 +28,17 @@ public sealed class SpeculativeBenchDivergenceTests
         int[][] plain = [[1, 2, 3]];
         int[][] run = [[1, 2]];
         Assert.AreEqual("1 of 1 rows differ from plain decoding's tokens, the earliest at new token 2 (row 0)",
-            SpeculativeBench.Divergence(run, plain));
+            SpeculativeBench.Divergence(run, plain)?.ToString());
+    }
+
+    [TestMethod]
+    public void Table_ARowThatDiffers_SaysHowManyRowsAndFromWhichToken()
+    {
+        var differs = new SpeculativeBenchRow("self", 8, 1024, 100, 0.5, 0.9, 2.7, 3, "γ 3", 1.5, 1.0, SameTokensAsPlain: false, 8,
+            new TokenDivergence(1, 8, 24, 3));
+        var same = differs with { Mode = "lookup", SameTokensAsPlain = true, Differs = null };
+        var lines = SpeculativeBench.Table([differs, same]).Split(Environment.NewLine);
+        StringAssert.EndsWith(lines[2], "| NO: 1 of 8 rows, from token 24 |");
+        StringAssert.EndsWith(lines[3], "| yes |");
     }
 }

@@ -19,9 +19,19 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, "γ N", or for an adaptive
 /// chain the γ its rounds took with their shares ("γ auto: 3 81 %, 0 19 %"; 0 is a plain pass).</param>
 /// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
+/// <param name="Differs">Where the tokens left plain decoding's (the first run that did), or null.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    bool SameTokensAsPlain, double RowsPerRound);
+    bool SameTokensAsPlain, double RowsPerRound, TokenDivergence? Differs = null);
+
+/// <summary>How a run's tokens left plain decoding's: <paramref name="Rows"/> of <paramref name="OfRows"/> rows differ, the
+/// earliest at new token <paramref name="FirstToken"/> of row <paramref name="FirstRow"/> (a float16 near tie flips a row or
+/// two late; a wrong pass flips many early).</summary>
+internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int FirstRow)
+{
+    public override string ToString() =>
+        $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})";
+}
 
 /// <summary>
 /// Greedy generation of the same batch of real prompts with plain decoding and with each drafter, measured
@@ -59,13 +69,13 @@ internal static class SpeculativeBench
             foreach (var mode in settings.Modes)
             {
                 var s = samples[mode];
-                if (plainTokens is not null && s.Select(x => Divergence(x.Tokens, plainTokens)).FirstOrDefault(d => d is not null) is { } divergence)
-                    log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
+                var divergence = plainTokens is null ? null : s.Select(x => Divergence(x.Tokens, plainTokens)).FirstOrDefault(d => d is not null);
+                if (divergence is not null) log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens)),
-                    Median(s, x => x.RowsPerRound)));
+                    Median(s, x => x.RowsPerRound), divergence));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
@@ -165,8 +175,8 @@ internal static class SpeculativeBench
     private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) => a.Count == b.Count && Divergence(a, b) is null;
 
     /// <summary>Where a run's tokens leave plain decoding's, or null where they do not: how many rows differ and the
-    /// earliest new token at which one does (a float16 near tie flips one row late; a wrong pass flips many early).</summary>
-    internal static string? Divergence(IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
+    /// earliest new token at which one does.</summary>
+    internal static TokenDivergence? Divergence(IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
     {
         var (rows, first, firstRow) = (0, int.MaxValue, -1);
         for (var b = 0; b < Math.Min(run.Count, plain.Count); b++)
@@ -178,7 +188,7 @@ internal static class SpeculativeBench
             rows++;
             if (at < first) (first, firstRow) = (at, b);
         }
-        return rows == 0 ? null : $"{rows} of {plain.Count} rows differ from plain decoding's tokens, the earliest at new token {first} (row {firstRow})";
+        return rows == 0 ? null : new TokenDivergence(rows, plain.Count, first, firstRow);
     }
 
     /// <summary>
@@ -212,7 +222,11 @@ internal static class SpeculativeBench
         lines.AddRange(rows.Select(r => $"| {r.Mode} | {r.Batch} | {r.PromptTokens} | {F(r.DecodeTokensPerSecond, "F1")} | {F(r.Speedup, "F2")}x | " +
             $"{(double.IsNaN(r.AcceptanceRate) ? "-" : F(r.AcceptanceRate * 100, "F1") + "%")} | {r.Plan} | {F(r.DraftedPerRound, "F2")} | {F(r.AcceptedPerRound, "F2")} | " +
             $"{F(r.DraftMsPerRound, "F2")} | {F(r.VerifyMsPerRound, "F2")} | " +
-            $"{(r.SameTokensAsPlain ? "yes" : "NO")} |"));
+            $"{SameTokens(r)} |"));
         return string.Join(Environment.NewLine, lines);
     }
+
+    // "yes", or "NO" with the rows that differ and the earliest new token that does: "NO: 1 of 8 rows, from token 24"
+    private static string SameTokens(SpeculativeBenchRow row) => row.SameTokensAsPlain ? "yes"
+        : row.Differs is { } d ? $"NO: {d.Rows} of {d.OfRows} rows, from token {d.FirstToken}" : "NO";
 }
