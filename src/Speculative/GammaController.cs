@@ -26,6 +26,7 @@ public sealed class GammaController
     private const double SurpriseMargin = 0.25;         // accepted share above the estimate's that makes a probe news
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
     private int _lastProbe;                              // the round of the last probe
+    private int _intervalBeforeProbe = ProbeInterval;    // the probe interval before the last probe thinned it
     private double _draftFastest = double.PositiveInfinity;   // the fastest draft step measured (per drafted token)
     private double[] _verifyFastest;                    // the fastest verification measured per γ: what drafting could cost at best
     private bool _probing;                               // the last γ returned was a probe of drafting while plain decoding is best
@@ -73,6 +74,12 @@ public sealed class GammaController
         var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
         if (_probing && proposed > 0)
             _probeSurprised = (double)accepted / proposed > AcceptanceMath.AcceptedShare(Math.Max(verified, 1), Alpha) + SurpriseMargin;
+        if (_probing && proposed == 0)
+        {
+            // the probe drafted nothing (prompt lookup found no match: the round was a plain pass) and so measured nothing:
+            // probe again next round, at the interval it had, rather than waiting twice as long on no evidence
+            (_nextProbe, _probeInterval) = (_rounds, _intervalBeforeProbe);
+        }
         _probing = false;
         if (proposed > 0)
         {
@@ -124,6 +131,7 @@ public sealed class GammaController
         // probes thin out, 16, 32 .. 256 rounds apart: each costs a draft catch-up and a verification of several plain steps
         // (round 10's grid). Unless the last probe accepted far more than the estimate expected: the text got easier than
         // the rounds that set the estimate (the first tokens of a generation often reject every draft), so probe again soon.
+        _intervalBeforeProbe = _probeInterval;
         _probeInterval = best != 0 || _probeSurprised ? ProbeInterval : Math.Min(2 * _probeInterval, MaxProbeInterval);
         _nextProbe = _rounds + _probeInterval;
         _probing = best == 0;

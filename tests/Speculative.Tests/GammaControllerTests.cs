@@ -181,6 +181,28 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_AProbeThatDraftedNothing_ProbesAgainNextRound()
+    {
+        // prompt lookup while plain decoding is best: a probe that finds no match proposes nothing (a plain pass), so the
+        // next round probes again; once the text repeats, the first matched probe accepts everything and drafting returns
+        static double Verify(int gamma) => gamma == 0 ? 3 : 3.5 + 0.1 * gamma;
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: GammaController.FreeDraftsFirstGamma);
+        Drive(controller, rounds: 40, acceptance: 0.0, verifyMs: Verify);   // drafts rejected: plain decoding is best
+        var (choices, matchFrom) = (new List<int>(), 70);
+        for (var round = 40; round < 200; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            var proposed = round < matchFrom ? 0 : 100 * gamma;   // no match before round 70, then every draft accepted
+            controller.Observe(gamma, proposed, proposed, TimeSpan.Zero, TimeSpan.FromMilliseconds(Verify(round < matchFrom ? 0 : gamma)),
+                verifiedGamma: round < matchFrom ? 0 : gamma);
+        }
+        var firstDraft = choices.Skip(matchFrom - 40).TakeWhile(g => g == 0).Count();
+        Assert.IsLessThanOrEqualTo(1, firstDraft, $"a probe within a round of the first match: {string.Join(" ", choices)}");
+        Assert.IsGreaterThan(100, choices.Count(g => g > 0), $"drafting after the match: {string.Join(" ", choices)}");
+    }
+
+    [TestMethod]
     public void Next_OneStalledProbe_DoesNotStopTheProbes()
     {
         // drafting measured at 3.5 ms, then one probe stalls (300 ms): the fastest measurement still says drafting could pay
