@@ -17,7 +17,7 @@ public sealed class GammaController
     private readonly int _max, _first;
     private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
     private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
-    private double _draftSeconds = double.NaN;          // per drafted token
+    private double _draftSeconds = double.NaN;          // per draft step
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
     private readonly int[] _verifyRounds;               // rounds measured per γ
     private int _draftRounds;
@@ -27,8 +27,8 @@ public sealed class GammaController
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
     private int _lastProbe;                              // the round of the last probe
     private int _intervalBeforeProbe = ProbeInterval;    // the probe interval before the last probe thinned it
-    private double _draftFastest = double.PositiveInfinity;   // the fastest draft step measured (per drafted token)
-    private double[] _verifyFastest;                    // the fastest verification measured per γ: what drafting could cost at best
+    private double _draftFastest = double.PositiveInfinity;   // the fastest draft step measured
+    private readonly double[] _verifyFastest;           // the fastest verification measured per γ: what drafting could cost at best
     private bool _probing;                               // the last γ returned was a probe of drafting while plain decoding is best
     private bool _probeSurprised;                        // and that probe accepted far more than the estimate expected
 
