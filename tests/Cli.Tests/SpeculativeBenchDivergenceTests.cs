@@ -32,6 +32,15 @@ public sealed class SpeculativeBenchDivergenceTests
     }
 
     [TestMethod]
+    public void Divergence_AMissingRow_Differs()
+    {
+        int[][] plain = [[1, 2], [3, 4]];
+        int[][] run = [[1, 2]];
+        Assert.AreEqual("1 of 2 rows differ from plain decoding's tokens, the earliest at new token 0 (row 1)",
+            SpeculativeBench.Divergence(run, plain)?.ToString());
+    }
+
+    [TestMethod]
     public void Table_ARowThatDiffers_SaysHowManyRowsAndFromWhichToken()
     {
         var differs = new SpeculativeBenchRow("self", 8, 1024, 100, 0.5, 0.9, 2.7, 3, "γ 3", 1.5, 1.0, SameTokensAsPlain: false, 8,

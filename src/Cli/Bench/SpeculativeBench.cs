@@ -19,6 +19,7 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, "γ N", or for an adaptive
 /// chain the γ its rounds took with their shares ("γ auto: 3 81 %, 0 19 %"; 0 is a plain pass).</param>
 /// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
+/// <param name="SameTokensAsPlain">Whether every run gave plain decoding's tokens (<paramref name="Differs"/> is null).</param>
 /// <param name="Differs">Where the tokens left plain decoding's (the first run that did), or null.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
@@ -74,7 +75,7 @@ internal static class SpeculativeBench
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
-                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), plainTokens is null || s.All(x => Same(x.Tokens, plainTokens)),
+                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), divergence is null,
                     Median(s, x => x.RowsPerRound), divergence));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
@@ -172,16 +173,14 @@ internal static class SpeculativeBench
         return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
     }
 
-    private static bool Same(IReadOnlyList<IReadOnlyList<int>> a, IReadOnlyList<IReadOnlyList<int>> b) => a.Count == b.Count && Divergence(a, b) is null;
-
     /// <summary>Where a run's tokens leave plain decoding's, or null where they do not: how many rows differ and the
-    /// earliest new token at which one does.</summary>
+    /// earliest new token at which one does (a row one side lacks differs from its first token).</summary>
     internal static TokenDivergence? Divergence(IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
     {
         var (rows, first, firstRow) = (0, int.MaxValue, -1);
-        for (var b = 0; b < Math.Min(run.Count, plain.Count); b++)
+        for (var b = 0; b < Math.Max(run.Count, plain.Count); b++)
         {
-            var (x, y) = (run[b], plain[b]);
+            IReadOnlyList<int> x = b < run.Count ? run[b] : [], y = b < plain.Count ? plain[b] : [];
             var at = 0;
             while (at < x.Count && at < y.Count && x[at] == y[at]) at++;
             if (at == x.Count && at == y.Count) continue;
