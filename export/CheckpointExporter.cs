@@ -18,9 +18,10 @@ public static class CheckpointExporter
     /// graph; 8: the LCKV masks' shared key-distance nodes, Gemma's layer pattern derived as transformers does where a config
     /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph, and longrope's long factors: its
     /// exports reach max_position_embeddings instead of stopping at the original context; 10: the multi-row causal graph views a
-    /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps; 12: the slots graph);
+    /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps; 12: the slots graph; 13: half-precision exports' attention graphs compute the MLP's activation as ONNX Runtime's
+    /// SwiGLU, cuda_swiglu in the manifest);
     /// caches key on it.</summary>
-    public const int Version = 12;
+    public const int Version = 13;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 
@@ -83,6 +84,7 @@ public static class CheckpointExporter
         int? causalMaxContext;
         IReadOnlyList<int?>? layerWindows;
         string? causalGraph, causalRowsGraph, slotsGraph;
+        bool swiGlu = options.SwiGlu ?? modelType is TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16, cudaSwiGlu = false;
         LayerCondensation layout;
         using (var reader = SafeTensorsReader.Open(checkpointDir))
         {
@@ -102,21 +104,22 @@ public static class CheckpointExporter
             if (decoder.HasCausalGraph)
             {
                 var causal = new GraphBuilder();
-                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(causal, DecoderGraph.Causal);
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(causal, DecoderGraph.Causal, swiGlu);
                 OnnxWriter.WriteSharingWeights(causal, Path.Combine(outputDir, CausalModelFileName), written, config.Architecture + ".causal");
                 causalGraph = CausalModelFileName;
+                cudaSwiGlu = causal.Nodes.Any(n => n.OpType == "SwiGLU");
             }
             if (decoder.HasCausalRowsGraph)
             {
                 var rows = new GraphBuilder();
-                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(rows, DecoderGraph.CausalRows);
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(rows, DecoderGraph.CausalRows, swiGlu);
                 OnnxWriter.WriteSharingWeights(rows, Path.Combine(outputDir, CausalRowsModelFileName), written, config.Architecture + ".causal_rows");
                 causalRowsGraph = CausalRowsModelFileName;
             }
             if (decoder.HasSlotsGraph)
             {
                 var slots = new GraphBuilder();
-                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(slots, DecoderGraph.Slots);
+                Decoders.Create(config, new DecoderWeights(reader, modelType, quantization)).Build(slots, DecoderGraph.Slots, swiGlu);
                 OnnxWriter.WriteSharingWeights(slots, Path.Combine(outputDir, SlotsModelFileName), written, config.Architecture + ".slots");
                 slotsGraph = SlotsModelFileName;
             }
@@ -187,6 +190,7 @@ public static class CheckpointExporter
             CausalRowsGraph = causalRowsGraph,
             SlotsGraph = slotsGraph,
             CausalMaxContext = causalMaxContext,
+            CudaSwiGlu = cudaSwiGlu,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,
             ExporterVersion = Version,

@@ -33,6 +33,15 @@ public sealed record ExportOptions
     /// </summary>
     public bool HalfActivations { get; init; }
 
+    /// <summary>
+    /// Whether the causal, multi-row causal and slots graphs compute a SiLU MLP's activation as ONNX Runtime's contrib SwiGLU
+    /// over the unsplit gate/up projection (no Split kernel a layer: 4-11 % faster decode of the 1.1B shape on the H200,
+    /// docs/benchmarks.md round 13). Only ONNX Runtime's CUDA provider has that kernel, so on other providers such an export
+    /// runs its general graph (the manifest's cuda_swiglu says so). Null (default): for float16 and bfloat16 exports, the
+    /// GPU precisions.
+    /// </summary>
+    public bool? SwiGlu { get; init; }
+
     /// <summary>Whether tokenizer and generation files of the checkpoint are copied beside the graph (default true).</summary>
     public bool CopyTokenizerFiles { get; init; } = true;
 

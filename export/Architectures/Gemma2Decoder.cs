@@ -39,6 +39,9 @@ internal class Gemma2Decoder(HfConfig config, DecoderWeights weights) : LlamaDec
     protected override string NormWeight(GraphBuilder b, string name) => Weights.TensorPlusOne(b, name, Config.HiddenSize);
 
     /// <inheritdoc/>
+    protected override bool SiluActivation => false;
+
+    /// <inheritdoc/>
     protected override string Activation(GraphBuilder b, string gate) =>
         b.NodeN("FastGelu", "act_fn/FastGelu", [gate], 1, domain: ContribOps.Domain)[0];                     // [B, S, I]
 }

@@ -82,6 +82,10 @@ public sealed record ModelManifest
     /// past it transformers rotates with the long factors, which the general graph switches to and the causal graphs,
     /// whose positions come from seqlens_k, cannot; the runtime sends them passes whose every position is below it.</summary>
     [JsonPropertyName("causal_max_context"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? CausalMaxContext { get; init; }
+    /// <summary>Whether the causal, multi-row causal and slots graphs compute the MLP's activation with ONNX Runtime's contrib
+    /// SwiGLU (exporter 13's float16 and bfloat16 exports), whose only kernel is the CUDA provider's: on every other provider
+    /// the runtime keeps such an export on its general graph. False (absent) in every other export.</summary>
+    [JsonPropertyName("cuda_swiglu"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool CudaSwiGlu { get; init; }
     /// <summary>The graphs that edit a device-resident KV cache; null in exports made before them.</summary>
     [JsonPropertyName("kv_ops")] public ManifestKvOps? KvOps { get; init; }
     /// <summary>Fingerprint of the source checkpoint (the export cache's key).</summary>

@@ -73,9 +73,18 @@ public sealed record SessionSettings
 
     /// <summary>Whether a model on <paramref name="provider"/> loads its causal graph (<see cref="FusedAttention"/>); auto
     /// takes it on the CPU, and on cuda for float16 and bfloat16 exports, since the CUDA GroupQueryAttention kernels are half-precision
-    /// only. The other providers keep the general graph until the causal one is measured there.</summary>
-    internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest) =>
-        FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
+    /// only. The other providers keep the general graph until the causal one is measured there. An export whose causal graphs
+    /// use ONNX Runtime's SwiGLU (<see cref="ModelManifest.CudaSwiGlu"/>) takes them on cuda alone, the one provider with its kernel.</summary>
+    /// <exception cref="CondensaException">Fused attention forced on, on a provider other than cuda, for such an export.</exception>
+    internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest)
+    {
+        if (manifest.CudaSwiGlu && provider != ExecutionProvider.Cuda)
+            return FusedAttention != true ? false : throw new CondensaException(
+                $"{ModelManifest.FileName}: cuda_swiglu is true: this {manifest.DType} export's causal graphs compute the MLP with ONNX Runtime's " +
+                $"SwiGLU, which only the cuda provider has, so {provider.Name} cannot run them. Use --fused-attention auto or off there (the general graph), " +
+                "or export at fp32.");
+        return FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
+    }
 
     /// <summary>Whether a model whose causal graph runs on <paramref name="provider"/> also loads its graphs that attend
     /// through ONNX Attention, the multi-row causal graph and the slots graph (each another copy of the weights, loaded at

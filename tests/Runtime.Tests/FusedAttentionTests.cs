@@ -204,6 +204,37 @@ public sealed class FusedAttentionTests
         Assert.AreEqual(2L * 2 * 2 * 16 * 2, ModelManifest.Load(export).KvBytesPerToken, "2 bytes an element: K and V, 2 layers, 2 heads, 16 dims");
     }
 
+    // A float16 export's causal graphs compute the MLP with ONNX Runtime's SwiGLU, whose only kernel is CUDA's: on the CPU auto
+    // keeps it on the general graph, whose logits equal those of the same weights exported without SwiGLU (causal graph,
+    // portable form), and forcing fused attention on there is one clear error.
+    [TestMethod]
+    public void Load_SwiGluExportOnTheCpu_RunsTheGeneralGraphOrSaysWhyNot()
+    {
+        var (_, export) = TinyModels.Get("llama", Condensa.Export.ExportPrecision.Fp16);
+        var (_, portable) = TinyModels.Get("llama", Condensa.Export.ExportPrecision.Fp16, swiGlu: false);
+        Assert.IsTrue(ModelManifest.Load(export).CudaSwiGlu);
+        Assert.IsFalse(ModelManifest.Load(portable).CudaSwiGlu);
+
+        using var model = DecoderModel.Load(export);
+        using var reference = DecoderModel.Load(portable);
+        Assert.IsFalse(model.FusedAttention, "the general graph");
+        Assert.IsTrue(reference.FusedAttention, "the portable export keeps its causal graph on the CPU");
+        var ids = TinyModels.Ids(9, seed: 4);
+        using var a = model.CreateCache(1);
+        using var c = reference.CreateCache(1);
+        foreach (var (start, count) in new[] { (0, 8), (8, 1) })   // a prefill, then a decode step
+        {
+            double[] expected = [.. reference.Forward(c, ids.AsSpan(start, count), [count], LogitsSelection.LastPerRow).ToArray().Select(x => (double)x)];
+            var actual = model.Forward(a, ids.AsSpan(start, count), [count], LogitsSelection.LastPerRow);
+            Assert.IsLessThan(1e-2, TinyModels.RelativeError(actual, expected), $"{count} tokens from {start}");
+        }
+
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(export, Fused));
+        StringAssert.Contains(error.Message, "cuda_swiglu");
+        StringAssert.Contains(error.Message, "SwiGLU");
+        StringAssert.Contains(error.Message, "--fused-attention auto or off");
+    }
+
     // Three prompts of 7, 3 and 5 tokens as one [3, 7] block (counts [7, 3, 5]), the rest padding.
     private static int[] RaggedPrompts()
     {

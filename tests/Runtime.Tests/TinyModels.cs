@@ -17,8 +17,8 @@ internal static class TinyModels
     };
 
     /// <summary>Checkpoint and export folders of a variant (created on first use).</summary>
-    public static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32) =>
-        TinyExports.Get(name, Spec(name), precision);
+    public static (string Checkpoint, string Export) Get(string name, ExportPrecision precision = ExportPrecision.Fp32, bool? swiGlu = null) =>
+        TinyExports.Get(name, Spec(name), precision, swiGlu);
 
     /// <summary>Max |a - b| / max |b| over a row.</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, double[] expected)

@@ -9,10 +9,12 @@ public static class TinyExports
     private static readonly Dictionary<string, (TinyModelSpec Spec, string Checkpoint, string Export)> Made = [];
 
     /// <summary>Checkpoint and export folders for <paramref name="spec"/> under <paramref name="key"/> (created on first use).
-    /// A key names one spec: asking for it with another is an error, not whichever spec came first in the test order.</summary>
-    public static (string Checkpoint, string Export) Get(string key, TinyModelSpec spec, ExportPrecision precision = ExportPrecision.Fp32)
+    /// A key names one spec: asking for it with another is an error, not whichever spec came first in the test order.
+    /// <paramref name="swiGlu"/> is <see cref="ExportOptions.SwiGlu"/> (false: half-precision graphs the CPU can run fused).</summary>
+    public static (string Checkpoint, string Export) Get(string key, TinyModelSpec spec, ExportPrecision precision = ExportPrecision.Fp32,
+        bool? swiGlu = null)
     {
-        key = $"{key}-{precision}";
+        key = $"{key}-{precision}" + (swiGlu is { } fused ? $"-swiglu-{fused}" : "");
         lock (Gate)
         {
             if (Made.TryGetValue(key, out var made))
@@ -22,7 +24,7 @@ public static class TinyExports
             var checkpoint = Path.Combine(root, "checkpoint");
             var export = Path.Combine(root, "export");
             TinyCheckpoint.Write(checkpoint, spec);
-            CheckpointExporter.Export(checkpoint, export, new ExportOptions { Precision = precision });
+            CheckpointExporter.Export(checkpoint, export, new ExportOptions { Precision = precision, SwiGlu = swiGlu });
             Made[key] = (spec, checkpoint, export);
             return (checkpoint, export);
         }

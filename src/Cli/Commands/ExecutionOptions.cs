@@ -67,15 +67,18 @@ internal sealed class ExecutionOptions
             ProviderOptions = new ProviderOptions
             {
                 DeviceId = parse.GetValue(DeviceId),
-                GraphCapture = parse.GetValue(GraphCapture) switch { Switch.On => true, Switch.Off => false, _ => null },
+                GraphCapture = Chosen(parse.GetValue(GraphCapture)),
             },
             KvResidence = parse.GetValue(KvResidence),
-            FusedAttention = parse.GetValue(FusedAttention) switch { Switch.On => true, Switch.Off => false, _ => null },
+            FusedAttention = Chosen(parse.GetValue(FusedAttention)),
         };
     }
 
     /// <summary>A setting that is on, off, or chosen by the program.</summary>
     public enum Switch { Auto, On, Off }
+
+    /// <summary>A switch as the library takes it: true, false, or null for the library's own choice.</summary>
+    public static bool? Chosen(Switch value) => value switch { Switch.On => true, Switch.Off => false, _ => null };
 
     /// <summary>One note on <paramref name="log"/> when the model runs on a provider other than the first one asked for.</summary>
     public static void ReportFallback(DecoderModel model, TextWriter log)

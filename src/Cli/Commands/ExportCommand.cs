@@ -33,6 +33,12 @@ internal static class ExportCommand
             Description = "int4: weights kept at 8 bits: kv-head (k_proj, v_proj, lm_head; the default), kv (k_proj, v_proj), none (all 4 bits)",
         };
         int4Mix.AcceptOnlyFromAmong([.. Int4Mixes.Names]);
+        var swiGlu = new Option<ExecutionOptions.Switch>("--swiglu")
+        {
+            Description = "The causal graphs' MLP activation as ONNX Runtime's SwiGLU, a kernel only cuda has (other providers then run the " +
+                "general graph): auto (on for fp16 and bf16), on, or off",
+            DefaultValueFactory = _ => ExecutionOptions.Switch.Auto,
+        };
         var random = new Option<bool>("--random") { Description = "Export a random-weight checkpoint of --shape instead of a real one" };
         var shape = new Option<string?>("--shape") { Description = $"With --random: {string.Join(", ", ModelShapes.All.Keys)}" };
         var seed = new Option<int>("--seed") { Description = "With --random: the seed of the weights", DefaultValueFactory = _ => 0 };
@@ -42,7 +48,7 @@ internal static class ExportCommand
         };
         var command = new Command("export", "Export a Hugging Face checkpoint (or a random one of a known shape) to an ONNX graph")
         {
-            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, halfActivations, int4Mix, random, shape, seed, maxContext,
+            checkpoint, output, precision, blockSize, floatActivations, floatLmHead, halfActivations, int4Mix, swiGlu, random, shape, seed, maxContext,
         };
         // Progress and the closing line go to stderr, like every other command's diagnostics.
         command.SetGuardedAction(async (parse, _, log, _) =>
@@ -53,6 +59,7 @@ internal static class ExportCommand
             {
                 Precision = parse.GetValue(precision),
                 HalfActivations = parse.GetValue(halfActivations),
+                SwiGlu = ExecutionOptions.Chosen(parse.GetValue(swiGlu)),
                 Progress = log.WriteLine,
                 Quantization = ExportOptions.DefaultQuantization(parse.GetValue(precision)) is { } q
                     ? q with

@@ -468,6 +468,55 @@ if [ "${QUICK:-0}" = 33 ]; then
   exit 0
 fi
 
+# QUICK=34 (issue 16, exporter 13): plain decoding on the 1.1B fp16 shape beside llama.cpp in one call (llama-bench before
+# and after), four ways: the causal graph's MLP as one com.microsoft SwiGLU over the unsplit gate/up GEMM (the default)
+# and as exported before (install.sh EXPORTS=fp16off: --swiglu off, a Split per layer), each also with ONNX Runtime's
+# GEMM auto-tuner (ORT_CUDA_GEMM_AUTO_TUNE=1: cuBLAS against its own small-M kernels).
+if [ "${QUICK:-0}" = 34 ]; then
+  for i in $(seq 90); do [ -s /tmp/g/done ] && break; sleep 2; done; log "gguf: $(cat /tmp/g/done 2>/dev/null | tr '\n' ' ')"
+  export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
+  (cd /opt/lc && TMO=150 run llama-tg ./llama-bench -m /tmp/g/f16.gguf -p 0 -n 32 -d 512,2048 -ngl 99 -r 5 -o md)
+  cat $o/llama-tg.out | tee -a $o/log.txt
+  wait_export 2
+  B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362} --batch 1,32 --context 512,2048"
+  for v in fp16off fp16; do
+    TMO=150 run plain-$v $C $B -m /tmp/r/$v --json $o/plain-$v.json
+    ORT_CUDA_GEMM_AUTO_TUNE=1 TMO=150 run tuned-$v $C $B -m /tmp/r/$v --json $o/tuned-$v.json
+  done
+  for f in $o/plain-*.out $o/tuned-*.out; do echo "-- $(basename $f)"; grep -hE 'graph nodes|^\| /tmp' ${f%.out}.err $f; done | tee -a $o/log.txt
+  (cd /opt/lc && TMO=150 run llama-tg2 ./llama-bench -m /tmp/g/f16.gguf -p 0 -n 32 -d 512,2048 -ngl 99 -r 5 -o md)
+  cat $o/llama-tg2.out | tee -a $o/log.txt
+  exit 0
+fi
+
+# QUICK=35 (issue 16, exporter 13): greedy parity after the SwiGLU change. demo-code as float16 (SwiGLU in its causal graphs)
+# on cpu (which now runs its general graph), cuda and cuda uncaptured, 200 tokens; extract --batch 8 (ragged rows); the
+# 1.1B fp16 export on cuda captured, uncaptured, on its general graph (no SwiGLU) and exported without SwiGLU (EXPORTS=fp16off),
+# 64 tokens; then Nsight Compute's kernel times of uncaptured decode passes at batch 1 and 32 x 512 (kernel_times.py).
+if [ "${QUICK:-0}" = 35 ]; then
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-nograph:--provider cuda --graph-capture off"; do
+    run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda c16-cuda-nograph | tee -a $o/log.txt
+  extract_parity e16 /tmp/r/demo16
+  wait_export 2; p='def fibonacci(n):'
+  for v in "cuda:-m /tmp/r/fp16" "cuda-nograph:-m /tmp/r/fp16 --graph-capture off" "cuda-general:-m /tmp/r/fp16 --fused-attention off" "cuda-off:-m /tmp/r/fp16off"; do
+    run big-${v%%:*} $C generate --model ${v#*:-m } --prompt "$p" --max-tokens 64 --temperature 0 --json --provider cuda
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o big-cuda big-cuda-nograph big-cuda-general big-cuda-off | tee -a $o/log.txt
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
+  head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
+  TMO=200 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
+    --temperature 0 --provider cuda --graph-capture off
+  TMO=200 run ncu-b32 $NCU $K --log-file $o/ncu-b32.csv $C bench --provider cuda --graph-capture off -m /tmp/r/fp16 --batch 32 --context 512 \
+    --runs 1 --decode-steps 4 --prefill-tokens 16 --no-bandwidth
+  for b in b1 b32; do python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$b.csv ncu-$b > $o/kernels-$b.txt 2>&1; head -c 3000 $o/kernels-$b.txt; done
+  rm -f $o/ncu-*.csv
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
