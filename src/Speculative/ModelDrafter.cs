@@ -233,6 +233,7 @@ public sealed class ModelDrafter : IDrafter
                 var tree = output.Trees[b];
                 for (var node = tree.CountThroughDepth(d - 1); node < _counts[b]; node++)
                     AddChildren(rows[b], tree, node, shape, logits.Slice((b * seqLen + node) * _vocab, _vocab), b, output);
+                tree.Truncate(_cache.MaxCapacity - _starts[b]);   // the next level feeds every node from the root's slot on
             }
         }
     }

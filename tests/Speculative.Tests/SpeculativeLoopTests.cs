@@ -206,6 +206,23 @@ public sealed class SpeculativeLoopTests
         CollectionAssert.AreEqual(target.Continue(prompt, 11), result.Tokens.ToArray());
     }
 
+    // A draft model feeds a tree level by level, every node so far from the root's slot on: near the context limit a wide
+    // level must not need more slots than are left (the draft's cache overflowed at 7,680 + 512 of 8,192 on the H200).
+    [TestMethod]
+    public void Tree_AtTheContextLimit_DraftsOnlyWhatFits()
+    {
+        var (target, draft) = (Target(maxContext: 20), Draft(maxContext: 20));
+        int[] prompt = [.. Enumerable.Range(0, 10)];
+        var options = new GenerationOptions { MaxNewTokens = 11 };   // prompt + 11 - 1 = 20: the whole context
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, SamplingOptions.Greedy);
+        var planner = new TreePlanner(TreeCalibration.Default(), nodes: 15, depth: 3, maxNodes: 15);
+
+        var result = new Generator(target, new SpeculativeDecodeStep(drafter, planner)).GenerateBatch([prompt], options,
+            cancellationToken: TestContext.CancellationToken)[0];
+
+        CollectionAssert.AreEqual(target.Continue(prompt, 11), result.Tokens.ToArray());
+    }
+
     [TestMethod]
     public void Lookup_TextThatRepeats_TakesFewerTargetPassesThanTokens()
     {
