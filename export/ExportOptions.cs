@@ -35,7 +35,7 @@ public sealed record ExportOptions
 
     /// <summary>
     /// Whether the causal, multi-row causal and slots graphs compute a SiLU MLP's activation as ONNX Runtime's contrib SwiGLU
-    /// over the unsplit gate/up projection (no Split kernel a layer: 4-11 % faster decode of the 1.1B shape on the H200,
+    /// over the unsplit gate/up projection (no Split kernel a layer: 1-11 % faster decode of the 1.1B shape on the H200,
     /// docs/benchmarks.md round 13). Only ONNX Runtime's CUDA provider has that kernel, so on other providers such an export
     /// runs its general graph (the manifest's cuda_swiglu says so). Null (default): for float16 and bfloat16 exports, the
     /// GPU precisions.

@@ -26,6 +26,19 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
+    [DataRow(new string[0], true)]
+    [DataRow(new[] { "--swiglu", "off" }, false)]
+    public async Task Export_Fp16_SwiGluByDefaultOrOff(string[] extra, bool swiGlu)
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var output = Path.Combine(Directory.CreateTempSubdirectory().FullName, "export");
+        var (exit, _, error) = await CliRunner.Run(["export", "--checkpoint", checkpoint, "--out", output, "--precision", "fp16", .. extra]);
+
+        Assert.AreEqual(0, exit, error);
+        Assert.AreEqual(swiGlu, ModelManifest.Load(output).CudaSwiGlu);
+    }
+
+    [TestMethod]
     public async Task Export_ReportsProgressOnStderr_NothingOnStdout()
     {
         var checkpoint = CliRunner.Checkpoint();

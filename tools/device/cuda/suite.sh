@@ -517,6 +517,18 @@ if [ "${QUICK:-0}" = 35 ]; then
   exit 0
 fi
 
+# QUICK=36 (issue 18): beside QUICK=31's adaptive grid, the same 12 cells at γ = 3 (the planner's fixed reference) and the
+# token trees (self and draft, sized by the planner) over them, 512 new tokens, one run a cell. TREE_CTX=1024,4096,7424: the
+# trees alone at those prompt lengths (round 13 g, after a tree near the context limit overflowed the draft's cache at 7,680).
+if [ "${QUICK:-0}" = 36 ]; then
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,4096,7680 CHAIN_BATCH=1,8,32,64 SPEC_TMO=${SPEC_TMO:-200}
+  [ -n "${TREE_CTX:-}" ] || demo_chains grid12-3 --gamma 3
+  TMO=$SPEC_TMO run trees12 $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch $CHAIN_BATCH --context ${TREE_CTX:-$CHAIN_CTX} --max-tokens $CHAIN_TOKENS --runs 1 $(prompt_texts) --json $o/trees12.json
+  echo "-- trees12" | tee -a $o/log.txt; grep -E '^\|' $o/trees12.out | tee -a $o/log.txt; grep -h 'differ' $o/trees12.err | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
