@@ -529,6 +529,19 @@ if [ "${QUICK:-0}" = 36 ]; then
   exit 0
 fi
 
+# QUICK=37 (issue 18): the token trees over QUICK=36's grid sized from costs measured on cuda: `calibrate` for the self and
+# draft pairs over the same batches and contexts first (saved beside the export, where bench finds them), then the trees.
+if [ "${QUICK:-0}" = 37 ]; then
+  G="--batch 1,8,32,64 --context ${TREE_CTX:-1024,4096,7680}" P="--provider cuda --precision fp16"
+  TMO=150 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+  TMO=150 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  TMO=${SPEC_TMO:-200} run trees-cal $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft $P $G \
+    --max-tokens 512 --runs 1 $(prompt_texts) --json $o/trees-cal.json
+  echo "-- trees-cal" | tee -a $o/log.txt; grep -E '^\|' $o/trees-cal.out | tee -a $o/log.txt; grep -h 'differ\|note' $o/trees-cal.err | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=12 (issue 20): the family fixtures' greedy continuations on cuda (tools/device/cuda/family_parity.py), float32 (the
 # general graph) and float16 (the causal graph where the export has one).
 if [ "${QUICK:-0}" = 12 ]; then
