@@ -16,8 +16,10 @@ public sealed record StepTimeModel(double Fixed, double PerToken, double PerCont
     public double Seconds(int batch, int tokens, int context) =>
         Fixed + PerToken * batch * tokens + PerContext * batch * context + PerTokenContext * (double)batch * tokens * context;
 
-    /// <summary>Least-squares fit with every coefficient kept non-negative (a term that would go negative is dropped
-    /// and the rest refitted: time never falls as a pass grows).</summary>
+    /// <summary>Least-squares fit of the relative error (each sample weighted by 1/t², so that the many-row passes, whose
+    /// seconds are largest, do not swamp the fixed cost the one-row passes show, as on a GPU where a pass is mostly fixed
+    /// cost), with every coefficient kept non-negative (a term that would go negative is dropped and the rest refitted:
+    /// time never falls as a pass grows).</summary>
     public static StepTimeModel Fit(IReadOnlyList<StepTimeSample> samples)
     {
         ArgumentNullException.ThrowIfNull(samples);
@@ -37,7 +39,7 @@ public sealed record StepTimeModel(double Fixed, double PerToken, double PerCont
     private static double[] Features(StepTimeSample s) =>
         [1, (double)s.Batch * s.Tokens, (double)s.Batch * s.Context, (double)s.Batch * s.Tokens * s.Context];
 
-    /// <summary>Normal equations over the used features, by Gaussian elimination with partial pivoting.</summary>
+    /// <summary>Weighted normal equations over the used features, by Gaussian elimination with partial pivoting.</summary>
     private static double[] Solve(IReadOnlyList<StepTimeSample> samples, bool[] used)
     {
         var index = Enumerable.Range(0, 4).Where(i => used[i]).ToArray();
@@ -46,10 +48,11 @@ public sealed record StepTimeModel(double Fixed, double PerToken, double PerCont
         foreach (var s in samples)
         {
             var x = Features(s);
+            var weight = s.Seconds > 0 ? 1 / (s.Seconds * s.Seconds) : 1;
             for (var i = 0; i < n; i++)
             {
-                for (var j = 0; j < n; j++) a[i, j] += x[index[i]] * x[index[j]];
-                a[i, n] += x[index[i]] * s.Seconds;
+                for (var j = 0; j < n; j++) a[i, j] += weight * x[index[i]] * x[index[j]];
+                a[i, n] += weight * x[index[i]] * s.Seconds;
             }
         }
         for (var col = 0; col < n; col++)
