@@ -38,6 +38,19 @@ extract_parity() { local name=$1 model=$2 v; extract_inputs
   python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to {sys.argv[1]}-cpu')" \
     $name $o/$name-cpu.jsonl $o/$name-cuda.jsonl | tee -a $o/log.txt
 }
+# Nsight Compute's kernel times of uncaptured decode passes of the 1.1B fp16 export at batch 1 (~490 tokens) and 32 x 512,
+# cut into passes by kernel_times.py ($o/kernels-b1.txt, kernels-b32.txt; the raw CSVs are dropped)
+kernel_times() { local NCU K
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
+  head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
+  TMO=300 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
+    --temperature 0 --provider cuda --graph-capture off
+  TMO=300 run ncu-b32 $NCU $K --log-file $o/ncu-b32.csv $C bench --provider cuda --graph-capture off -m /tmp/r/fp16 --batch 32 --context 512 \
+    --runs 1 --decode-steps 4 --prefill-tokens 16 --no-bandwidth
+  for b in b1 b32; do python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$b.csv ncu-$b > $o/kernels-$b.txt 2>&1; head -c 3000 $o/kernels-$b.txt; done
+  rm -f $o/ncu-*.csv
+}
 T0=$(date +%s)
 
 # 1) the rest of the install
@@ -505,15 +518,7 @@ if [ "${QUICK:-0}" = 35 ]; then
     run big-${v%%:*} $C generate --model ${v#*:-m } --prompt "$p" --max-tokens 64 --temperature 0 --json --provider cuda
   done
   python3 "$root/tools/device/cuda/first_diff.py" $o big-cuda big-cuda-nograph big-cuda-general big-cuda-off | tee -a $o/log.txt
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
-  head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
-  TMO=200 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
-    --temperature 0 --provider cuda --graph-capture off
-  TMO=200 run ncu-b32 $NCU $K --log-file $o/ncu-b32.csv $C bench --provider cuda --graph-capture off -m /tmp/r/fp16 --batch 32 --context 512 \
-    --runs 1 --decode-steps 4 --prefill-tokens 16 --no-bandwidth
-  for b in b1 b32; do python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$b.csv ncu-$b > $o/kernels-$b.txt 2>&1; head -c 3000 $o/kernels-$b.txt; done
-  rm -f $o/ncu-*.csv
+  kernel_times
   exit 0
 fi
 
@@ -593,14 +598,7 @@ if [ "${QUICK:-0}" = 5 ]; then
     done
   done
   for f in $o/ab-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
-  head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
-  TMO=300 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
-    --temperature 0 --provider cuda --graph-capture off
-  TMO=300 run ncu-b32 $NCU $K --log-file $o/ncu-b32.csv $C bench --provider cuda --graph-capture off -m /tmp/r/fp16 --batch 32 --context 512 \
-    --runs 1 --decode-steps 4 --prefill-tokens 16 --no-bandwidth
-  for b in b1 b32; do python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$b.csv ncu-$b > $o/kernels-$b.txt 2>&1; head -c 6000 $o/kernels-$b.txt; done
+  kernel_times
   exit 0
 fi
 
