@@ -1,3 +1,4 @@
+using Condensa.Runtime;
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
@@ -65,6 +66,42 @@ public sealed class TreePlannerTests
 
         foreach (var s in samples)
             Assert.AreEqual(1, fit.Seconds(s.Batch, s.Tokens, s.Context) / s.Seconds, 1.0 / 3, $"{s} against {fit}");
+    }
+
+    // The step times size trees, so calibrate times passes the way trees run: explicit positions and an ancestor-or-self mask
+    // (on cuda that is the slots or general graph; a plain pass of as many tokens takes the causal graphs, 2-3x cheaper there,
+    // and made 9-node trees look affordable in round 13).
+    [TestMethod]
+    public void MeasureStepTimes_TimedPassesAreTreeShaped()
+    {
+        var model = new RecordingDecoder(new FakeDecoder((t, _) => (t + 1) % 32));
+
+        TreeCalibrator.MeasureStepTimes(model, b => model.CreateCache(b), batches: [2], contexts: [5], tokens: [1, 3], repeats: 1);
+
+        var timed = model.Passes.Where(p => p.Positions.Length > 0).ToList();
+        Assert.HasCount(2 * 2, timed, "a warm-up and a timed pass per token count, each tree-shaped");
+        Assert.AreEqual(model.Passes.Count - timed.Count, model.Passes.Count(p => p.Visibility.Length == 0), "only the prefill is a plain pass");
+        foreach (var (positions, visibility, seqLen) in timed)
+            for (var b = 0; b < 2; b++)
+            for (var j = 0; j < seqLen; j++)
+            {
+                Assert.AreEqual(5 + j, positions[b * seqLen + j], "a chain's depths after the context");
+                for (var k = 0; k < seqLen; k++)
+                    Assert.AreEqual(k <= j, visibility[(b * seqLen + j) * seqLen + k], $"row {b}: token {j} sees {k}");
+            }
+    }
+
+    private sealed class RecordingDecoder(FakeDecoder inner) : IDecoder
+    {
+        public List<(long[] Positions, bool[] Visibility, int SeqLen)> Passes { get; } = [];
+        public ModelManifest Manifest => inner.Manifest;
+        public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => inner.CreateCache(batchSize, options);
+        public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs)
+        {
+            Passes.Add((inputs.Positions.ToArray(), inputs.NewTokenVisibility.ToArray(), inputs.Tokens.Length / cache.BatchSize));
+            return inner.Forward(cache, inputs);
+        }
+        public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs) => inner.ForwardGreedy(cache, inputs);
     }
 
     [TestMethod]

@@ -87,7 +87,7 @@ public static class TreeCalibrator
         return ([.. counts.Select(c => positions == 0 ? 0 : c / positions)], positions);
     }
 
-    /// <summary>Times one pass of each (batch, tokens) after a prefill to each context; the median of
+    /// <summary>Times one tree-shaped pass (<see cref="ChainAsTree"/>) of each (batch, tokens) after a prefill to each context; the median of
     /// <paramref name="repeats"/> runs. <paramref name="contextLimit"/> caps the context a sample records (a budget cache
     /// attends to at most its slots however long the sequence).</summary>
     public static List<StepTimeSample> MeasureStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
@@ -114,11 +114,12 @@ public static class TreeCalibrator
                 var ids = new int[batch * s];
                 for (var i = 0; i < ids.Length; i++) ids[i] = random.Next(3, vocab);
                 var counts = Enumerable.Repeat(s, batch).ToArray();
+                var (positions, visibility) = ChainAsTree(batch, s, context);
                 var times = new double[repeats];
                 for (var r = -1; r < repeats; r++)
                 {
                     var clock = Stopwatch.StartNew();
-                    model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All));
+                    model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
                     if (r >= 0) times[r] = clock.Elapsed.TotalSeconds;
                     cache.RewindTo(context);
                 }
@@ -127,6 +128,24 @@ public static class TreeCalibrator
             }
         }
         return samples;
+    }
+
+    /// <summary>
+    /// Positions and visibility ([B, S, S], ancestor-or-self) of S new tokens a row as a chain given the way a tree is: the
+    /// passes are timed as trees run, down the graph explicit positions and masks take (on cuda the slots or general graph,
+    /// 2-3x the causal graph's cost that a plain pass of S tokens would be timed on).
+    /// </summary>
+    private static (long[] Positions, bool[] Visibility) ChainAsTree(int batch, int tokens, int context)
+    {
+        var positions = new long[batch * tokens];
+        var visibility = new bool[batch * tokens * tokens];
+        for (var b = 0; b < batch; b++)
+        for (var j = 0; j < tokens; j++)
+        {
+            positions[b * tokens + j] = context + j;
+            for (var k = 0; k <= j; k++) visibility[(b * tokens + j) * tokens + k] = true;
+        }
+        return (positions, visibility);
     }
 
     /// <summary>Logits of every position from first - 1 on ([n, vocab]), from chunked passes over the sequence.</summary>
