@@ -79,10 +79,13 @@ public sealed record SessionSettings
     internal bool UsesFusedAttention(ExecutionProvider provider, ModelManifest manifest)
     {
         if (manifest.CudaSwiGlu && provider != ExecutionProvider.Cuda)
-            return FusedAttention != true ? false : throw new CondensaException(
-                $"{ModelManifest.FileName}: cuda_swiglu is true: this {manifest.DType} export's causal graphs compute the MLP with ONNX Runtime's " +
-                $"SwiGLU, which only the cuda provider has, so {provider.Name} cannot run them. Use --fused-attention auto or off there (the general graph), " +
-                "or export at fp32.");
+        {
+            if (FusedAttention == true)
+                throw new CondensaException($"{ModelManifest.FileName}: cuda_swiglu is true: this {manifest.DType} export's causal graphs " +
+                    $"compute the MLP with ONNX Runtime's SwiGLU, which only the cuda provider has, so {provider.Name} cannot run them. " +
+                    "Use --fused-attention auto or off there (the general graph), or export at fp32.");
+            return false;
+        }
         return FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
     }
 

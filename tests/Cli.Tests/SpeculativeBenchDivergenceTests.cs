@@ -43,9 +43,9 @@ public sealed class SpeculativeBenchDivergenceTests
     [TestMethod]
     public void Table_ARowThatDiffers_SaysHowManyRowsAndFromWhichToken()
     {
-        var differs = new SpeculativeBenchRow("self", 8, 1024, 100, 0.5, 0.9, 2.7, 3, "γ 3", 1.5, 1.0, SameTokensAsPlain: false, 8,
+        var differs = new SpeculativeBenchRow("self", 8, 1024, 100, 0.5, 0.9, 2.7, 3, "γ 3", 1.5, 1.0, 8,
             new TokenDivergence(1, 8, 24, 3));
-        var same = differs with { Mode = "lookup", SameTokensAsPlain = true, Differs = null };
+        var same = differs with { Mode = "lookup", Differs = null };
         var lines = SpeculativeBench.Table([differs, same]).Split(Environment.NewLine);
         StringAssert.EndsWith(lines[2], "| NO: 1 of 8 rows, from token 24 |");
         StringAssert.EndsWith(lines[3], "| yes |");

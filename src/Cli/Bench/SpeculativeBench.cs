@@ -19,11 +19,14 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// <param name="Plan">What the planner chose here: a tree's (nodes, depth) at this batch and context, "γ N", or for an adaptive
 /// chain the γ its rounds took with their shares ("γ auto: 3 81 %, 0 19 %"; 0 is a plain pass).</param>
 /// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
-/// <param name="SameTokensAsPlain">Whether every run gave plain decoding's tokens (<paramref name="Differs"/> is null).</param>
-/// <param name="Differs">Where the tokens left plain decoding's (the first run that did), or null.</param>
+/// <param name="Differs">Where the tokens left plain decoding's (the first run that did), or null where every run gave them.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    bool SameTokensAsPlain, double RowsPerRound, TokenDivergence? Differs = null);
+    double RowsPerRound, TokenDivergence? Differs = null)
+{
+    /// <summary>Whether every run gave plain decoding's tokens.</summary>
+    public bool SameTokensAsPlain => Differs is null;
+}
 
 /// <summary>How a run's tokens left plain decoding's: <paramref name="Rows"/> of <paramref name="OfRows"/> rows differ, the
 /// earliest at new token <paramref name="FirstToken"/> of row <paramref name="FirstRow"/> (a float16 near tie flips a row or
@@ -75,7 +78,7 @@ internal static class SpeculativeBench
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
-                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs), divergence is null,
+                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
                     Median(s, x => x.RowsPerRound), divergence));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
@@ -226,6 +229,6 @@ internal static class SpeculativeBench
     }
 
     // "yes", or "NO" with the rows that differ and the earliest new token that does: "NO: 1 of 8 rows, from token 24"
-    private static string SameTokens(SpeculativeBenchRow row) => row.SameTokensAsPlain ? "yes"
-        : row.Differs is { } d ? $"NO: {d.Rows} of {d.OfRows} rows, from token {d.FirstToken}" : "NO";
+    private static string SameTokens(SpeculativeBenchRow row) =>
+        row.Differs is { } d ? $"NO: {d.Rows} of {d.OfRows} rows, from token {d.FirstToken}" : "yes";
 }

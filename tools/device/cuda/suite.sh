@@ -38,6 +38,16 @@ extract_parity() { local name=$1 model=$2 v; extract_inputs
   python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to {sys.argv[1]}-cpu')" \
     $name $o/$name-cpu.jsonl $o/$name-cuda.jsonl | tee -a $o/log.txt
 }
+# demo-code exported as float16 (/tmp/r/demo16), 200 greedy tokens under each "NAME:ARGS" variant, and where each leaves
+# the first's tokens: demo16_parity PREFIX VARIANT...
+demo16_parity() { local prefix=$1 v names=(); shift
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "$@"; do
+    run $prefix-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+    names+=("$prefix-${v%%:*}")
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o "${names[@]}" | tee -a $o/log.txt
+}
 # Nsight Compute's kernel times of uncaptured decode passes of the 1.1B fp16 export at batch 1 (~490 tokens) and 32 x 512,
 # cut into passes by kernel_times.py ($o/kernels-b1.txt, kernels-b32.txt; the raw CSVs are dropped)
 kernel_times() { local NCU K
@@ -71,11 +81,7 @@ export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 # QUICK=1 (when device time is short): the 1.1B fp16 benches with fused attention on and off, and greedy parity of
 # demo-code exported as float16 through both graphs
 if [ "${QUICK:-0}" = 1 ]; then
-  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
-  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
-    run q16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
-  done
-  python3 "$root/tools/device/cuda/first_diff.py" $o q16-cpu q16-cuda q16-cuda-general | tee -a $o/log.txt
+  demo16_parity q16 "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"
   for i in $(seq 150); do [ -s /tmp/r/export.done ] && break; sleep 2; done
   B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362}"
   TMO=200 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
@@ -507,11 +513,7 @@ fi
 # 1.1B fp16 export on cuda captured, uncaptured, on its general graph (no SwiGLU) and exported without SwiGLU (EXPORTS=fp16off),
 # 64 tokens; then Nsight Compute's kernel times of uncaptured decode passes at batch 1 and 32 x 512 (kernel_times.py).
 if [ "${QUICK:-0}" = 35 ]; then
-  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
-  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-nograph:--provider cuda --graph-capture off"; do
-    run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
-  done
-  python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda c16-cuda-nograph | tee -a $o/log.txt
+  demo16_parity c16 "cpu:--provider cpu" "cuda:--provider cuda" "cuda-nograph:--provider cuda --graph-capture off"
   extract_parity e16 /tmp/r/demo16
   wait_export 2; p='def fibonacci(n):'
   for v in "cuda:-m /tmp/r/fp16" "cuda-nograph:-m /tmp/r/fp16 --graph-capture off" "cuda-general:-m /tmp/r/fp16 --fused-attention off" "cuda-off:-m /tmp/r/fp16off"; do
@@ -606,11 +608,7 @@ fi
 # --batch 8 and every speculative mode at batch 1 and 8 (chains at batch 8 load the general graph beside the causal one);
 # then int4 with float16 activations beside int4 and fp16
 if [ "${QUICK:-0}" = 4 ]; then
-  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
-  for v in "cpu:--provider cpu" "cuda:--provider cuda"; do
-    run c16-${v%%:*} $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
-  done
-  python3 "$root/tools/device/cuda/first_diff.py" $o c16-cpu c16-cuda | tee -a $o/log.txt
+  demo16_parity c16 "cpu:--provider cpu" "cuda:--provider cuda"
   extract_parity e16 /tmp/r/demo16
   SPECMODEL=/tmp/r/demo16 spec s16-cuda --provider cuda
   # int4 with float16 activations (export --half-activations) beside fp16 and int4 with float32 activations
