@@ -15,6 +15,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly bool _cpuLongDecodesCausal;   // CPU decode steps stay on the causal graph past CpuCausalDecodeContext
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
+    private readonly KvCachePool _caches = new();
 
     private DecoderModel(string directory, ModelManifest manifest, DecoderSessions sessions)
     {
@@ -104,8 +105,17 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
     }
 
-    /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences.</summary>
-    public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => new(Manifest, batchSize, options ?? new KvCacheOptions(), _kvMemory);
+    /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences. A cache of the same batch size and options that a caller disposed comes back emptied, its buffers and captured CUDA
+    /// graphs kept (<see cref="KvCachePool"/>).</summary>
+    public KvCache CreateCache(int batchSize, KvCacheOptions? options = null)
+    {
+        options ??= new KvCacheOptions();
+        return _caches.Take(batchSize, options) ?? new KvCache(Manifest, batchSize, options, _kvMemory, _caches);
+    }
+
+    /// <summary>Frees the disposed caches the model keeps for reuse (<see cref="CreateCache"/>), e.g. before a long idle spell
+    /// of an app that wants their memory back.</summary>
+    public void ReleaseIdleCaches() => _caches.ReleaseIdle();
 
     /// <summary>
     /// Runs the model on counts[b] new tokens of each row, appends their KV to the cache, and returns logits:
@@ -394,6 +404,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _caches.Dispose();
         (_kvMemory as IDisposable)?.Dispose();
         _sessions.Dispose();
     }

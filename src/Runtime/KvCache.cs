@@ -30,14 +30,16 @@ public sealed class KvCache : IDisposable
     private readonly KvMoves _moves = new();
     private KvStorage _storage;
     private OrtValue[]? _pastValues;
+    private readonly KvCachePool? _pool;
 
-    internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options, KvMemory? memory = null)
+    internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options, KvMemory? memory = null, KvCachePool? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.GrowthChunk, 1, nameof(options));
         _manifest = manifest;
         _options = options;
         _memory = memory ?? KvMemory.Host;
+        _pool = pool;
         BatchSize = batchSize;
         MaxCapacity = Math.Min(options.MaxContext ?? manifest.MaxContext, manifest.MaxContext);
         _lengths = new int[batchSize];
@@ -127,6 +129,12 @@ public sealed class KvCache : IDisposable
 
     /// <summary>The manifest of the model the cache belongs to.</summary>
     internal ModelManifest Manifest => _manifest;
+
+    /// <summary>The options the cache was made with (a reused cache is handed out for equal ones).</summary>
+    internal KvCacheOptions Options => _options;
+
+    /// <summary>Whether the buffers are freed.</summary>
+    internal bool Released { get; private set; }
 
     /// <summary>A cache in host memory for the model <paramref name="manifest"/> describes: what an <see cref="IDecoder"/>
     /// outside this assembly (a fake model in tests, a wrapper) hands the loops. <see cref="CommitWritten"/> records its passes.</summary>
@@ -307,6 +315,11 @@ public sealed class KvCache : IDisposable
         return kept;
     }
 
+    /// <summary>Grows the buffers now so each row can hold <paramref name="slots"/> tokens (at most <see cref="MaxCapacity"/>;
+    /// a budgeted cache never grows). A cache that follows another one (a draft model's beside its target's) sized this way
+    /// does not regrow mid-generation, which copies every entry and, on cuda, captures every pass shape again.</summary>
+    public void Reserve(int slots) => EnsureCapacity(Math.Min(slots, MaxCapacity));
+
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
     {
@@ -419,9 +432,19 @@ public sealed class KvCache : IDisposable
         for (var b = 0; b < BatchSize; b++) _lengths[b] += counts[b];
     }
 
-    /// <inheritdoc />
+    /// <summary>Hands the cache back to its model, which keeps it (buffers, captured CUDA graphs) for the next cache of the
+    /// same batch size and options, or frees it (<see cref="KvCachePool"/>). A disposed cache must not be used again.</summary>
     public void Dispose()
     {
+        if (_pool is not null && _pool.Return(this)) return;
+        Release();
+    }
+
+    /// <summary>Frees the buffers and the pass scratch, once.</summary>
+    internal void Release()
+    {
+        if (Released) return;
+        Released = true;
         Workspace.Dispose();
         _storage.Dispose();
     }

@@ -97,6 +97,7 @@ public sealed class ModelDrafter : IDrafter
         // The draft keeps what it holds of a conversation the target continues (the same step across turns) and drops the
         // rest. A draft model catches up from the row's tokens; a budget takes the target's own entries it lacks.
         var start = target.Lengths[row];
+        if (!_selfSpeculation) _cache.Reserve(target.Capacity);   // as planned for the target: no regrowth while drafting
         _cache.RewindTo(row, Math.Min(_cache.Lengths[row], start));
         if (_selfSpeculation && _cache.Lengths[row] < start)
             target.CopyRowInto(_cache, row, _cache.Lengths[row], start - _cache.Lengths[row], row);

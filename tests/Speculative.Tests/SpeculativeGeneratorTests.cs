@@ -42,6 +42,30 @@ public sealed class SpeculativeGeneratorTests
     }
 
     [TestMethod]
+    [DataRow("self")]
+    [DataRow("draft")]
+    public void GenerateBatch_TwiceWithFreshDrafters_TheSecondInTheFirstsDisposedCaches_EqualsPlain(string drafterName)
+    {
+        // The second run's target, budget and draft caches are the first run's, handed back emptied (KvCachePool) with the
+        // first run's entries still in their buffers.
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        using var draft = DecoderModel.Load(TinyExports.Get("spec-draft", DraftSpec).Export);
+        var generation = new GenerationOptions { MaxNewTokens = 24, PrefillChunk = 5 };
+        int[][] first = [TinyExports.Ids(14, 70), TinyExports.Ids(9, 71), TinyExports.Ids(11, 72)];
+        int[][] second = [TinyExports.Ids(6, 80), TinyExports.Ids(14, 81), TinyExports.Ids(3, 82)];   // as long a longest prompt
+        var plain = new Generator(target).GenerateBatch(second, generation);
+
+        foreach (var prompts in new[] { first, second })
+        {
+            using var drafter = Drafter(drafterName, target, draft, prompts.Length, generation.Sampling);
+            var speculative = new SpeculativeGenerator(target).GenerateBatch(prompts, drafter, new SpeculativeOptions { Generation = generation, Gamma = 3 });
+            if (prompts != second) continue;
+            for (var b = 0; b < prompts.Length; b++)
+                CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
+        }
+    }
+
+    [TestMethod]
     public void GenerateBatch_SelfSpeculationWithRoomyBudget_AcceptsEveryDraft()
     {
         // A budget that holds the whole sequence makes the draft the target itself: every draft must pass.
