@@ -1,3 +1,4 @@
+using Condensa.Runtime;
 using Condensa.Speculative.Trees;
 
 namespace Condensa.Speculative;
@@ -11,10 +12,12 @@ public sealed class ChainPlanner : IDraftPlanner
 
     /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>,
     /// exploring first at γ = 1, or at <see cref="GammaController.FreeDraftsFirstGamma"/> for a drafter whose drafts cost no
-    /// passes (<see cref="IDrafter.DraftsCostPasses"/>).</summary>
-    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, IDrafter? drafter = null)
+    /// passes (<see cref="IDrafter.DraftsCostPasses"/>); <paramref name="target"/>, where given, prices a verification by the
+    /// tokens it pads the pass to (<see cref="IDecoder.PassLength"/>).</summary>
+    public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, IDrafter? drafter = null, IDecoder? target = null)
     {
-        _gamma = new GammaController(gamma, maxGamma, drafter is { DraftsCostPasses: false } ? GammaController.FreeDraftsFirstGamma : 1);
+        _gamma = new GammaController(gamma, maxGamma, drafter is { DraftsCostPasses: false } ? GammaController.FreeDraftsFirstGamma : 1,
+            target is null ? null : target.PassLength);
         _chains = new TreeShape?[_gamma.MaxGamma + 1];
     }
 

@@ -2,7 +2,9 @@ namespace Condensa.Speculative;
 
 /// <summary>
 /// Chooses the draft length γ from measurements: the acceptance rate α of drafted tokens, the time of one draft
-/// step and the verify time as a function of γ (a line fitted to recent passes). It maximises expected tokens per
+/// step and the verify time as a function of the tokens the verification pass runs (a line fitted to recent passes:
+/// γ + 1, or what the target pads that to, since a model that replays CUDA graphs pads a pass to 2, 4, 8, 16 or 32
+/// tokens, so γ = 2 and 3 cost alike, as do γ = 4 to 7). It maximises expected tokens per
 /// second, Ω(γ, α) / (γ·t_draft + t_verify(γ)), and re-decides every round, so as the context grows and
 /// verification slows the choice follows. γ = 0 is plain decoding (a round of the root alone, one target pass), chosen
 /// where its measured pass beats every γ: on cuda at batch 32 a verification of several tokens costs several plain
@@ -15,6 +17,7 @@ public sealed class GammaController
     private const double Smoothing = 0.2;
     private readonly int? _fixed;
     private readonly int _max, _first;
+    private readonly int[] _passTokens;                  // per γ: the tokens its verification pass runs (γ + 1, padded)
     private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
     private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
     private double _draftSeconds = double.NaN;          // per draft step
@@ -36,14 +39,17 @@ public sealed class GammaController
     /// Creates a controller: <paramref name="fixedGamma"/> pins γ; otherwise it adapts within 0..max, starting from
     /// <paramref name="firstGamma"/>: 1 where each draft costs a pass (a draft model, self-speculation), longer where drafts
     /// cost nothing and only a verification prices them (prompt lookup: <see cref="FreeDraftsFirstGamma"/>).
+    /// <paramref name="passLength"/>: the tokens the target runs a pass of n tokens as (<see cref="Runtime.IDecoder.PassLength"/>;
+    /// default n).
     /// </summary>
-    public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma, int firstGamma = 1)
+    public GammaController(int? fixedGamma, int maxGamma = Speculation.DefaultMaxGamma, int firstGamma = 1, Func<int, int>? passLength = null)
     {
         if (fixedGamma is < 1) throw new ArgumentOutOfRangeException(nameof(fixedGamma), fixedGamma, "gamma must be >= 1");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxGamma, 1);
         _fixed = fixedGamma;
         _max = Math.Max(maxGamma, fixedGamma ?? 1);
         _first = Math.Clamp(firstGamma, 1, _max);
+        _passTokens = [.. Enumerable.Range(1, _max + 1).Select(n => passLength?.Invoke(n) ?? n)];
         _verifySeconds = new double[_max + 1];
         _verifyRounds = new int[_max + 1];
         Array.Fill(_verifySeconds, double.NaN);
@@ -107,12 +113,12 @@ public sealed class GammaController
         // drafting (round 10: exploring γ = 4 and 5 first cost a 128-token run at batch 32 a fifth of its time where plain
         // decoding was best). The verify-time fit is flat through one γ until probes measure its neighbours.
         if (_verifyRounds[0] < 2) return 0;
-        var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);   // the verify-time fit's sums over the γ measured
+        var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);   // the verify-time fit's sums over the γ measured, by pass tokens
         for (var gamma = 1; gamma <= _max; gamma++)
         {
             if (_verifyRounds[gamma] < 2) continue;
-            var y = _verifySeconds[gamma];
-            (n, sx, sy, sxx, sxy) = (n + 1, sx + gamma, sy + y, sxx + gamma * gamma, sxy + gamma * y);
+            var (x, y) = ((double)_passTokens[gamma], _verifySeconds[gamma]);
+            (n, sx, sy, sxx, sxy) = (n + 1, sx + x, sy + y, sxx + x * x, sxy + x * y);
         }
         if (n == 0) return _first;
         var best = Best(FitVerifyTime(n, sx, sy, sxx, sxy));
@@ -145,7 +151,7 @@ public sealed class GammaController
         var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
         for (var g = 1; g <= _max; g++)
         {
-            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / (g * draft + Math.Max(a + b * g, 1e-9));
+            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / (g * draft + Math.Max(a + b * _passTokens[g], 1e-9));
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }
         return best;
@@ -168,7 +174,7 @@ public sealed class GammaController
         return false;
     }
 
-    /// <summary>Least-squares line t_verify(γ) = a + b·γ through n measured (γ, t) points, from their sums.</summary>
+    /// <summary>Least-squares line t_verify = a + b·x through n measured (x, t) points, x a pass's tokens, from their sums.</summary>
     private static (double A, double B) FitVerifyTime(int n, double sx, double sy, double sxx, double sxy)
     {
         var denominator = n * sxx - sx * sx;

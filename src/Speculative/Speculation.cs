@@ -46,15 +46,15 @@ public static class Speculation
             _ => ModelDrafter.ForSelfSpeculation(target, new KvBudget(options.Sinks, options.Window, SelfSlack(options)), SelfSlack(options),
                 batchSize, sampling),
         };
-        return new SpeculativeDecodeStep(drafter, Planner(options, drafter), sampling.Seed, stats, ownsDrafter: true);
+        return new SpeculativeDecodeStep(drafter, Planner(options, drafter, target), sampling.Seed, stats, ownsDrafter: true);
     }
 
     /// <summary>The planner: a Sequoia tree per round, sized from the calibration (or a prior), or a chain of γ for
-    /// <paramref name="drafter"/> (<see cref="ChainPlanner"/>).</summary>
-    public static IDraftPlanner Planner(SpeculationOptions options, IDrafter? drafter = null)
+    /// <paramref name="drafter"/> and <paramref name="target"/> (<see cref="ChainPlanner"/>).</summary>
+    public static IDraftPlanner Planner(SpeculationOptions options, IDrafter? drafter = null, IDecoder? target = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma, drafter);
+        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma, drafter, target);
         var calibration = options.Calibration ?? TreeCalibration.Default(DraftContextLimit(options));
         return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, TreeMaxNodes(options));
     }

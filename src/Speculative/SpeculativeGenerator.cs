@@ -25,7 +25,7 @@ public sealed class SpeculativeGenerator
     public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, IDrafter drafter, SpeculativeOptions options,
         SpeculativeStats? stats = null, CancellationToken cancellationToken = default)
     {
-        var (step, spec) = Step(drafter, options, stats);
+        var (step, spec) = Step(_target, drafter, options, stats);
         return new Generator(_target, step).GenerateBatch(prompts, options.Generation, spec.Generation, cancellationToken);
     }
 
@@ -33,15 +33,16 @@ public sealed class SpeculativeGenerator
     public IAsyncEnumerable<int> StreamAsync(IReadOnlyList<int> prompt, IDrafter drafter, SpeculativeOptions options,
         SpeculativeStats? stats = null, CancellationToken cancellationToken = default)
     {
-        var (step, spec) = Step(drafter, options, stats);
+        var (step, spec) = Step(_target, drafter, options, stats);
         return new Generator(_target, step).StreamAsync(prompt, options.Generation, spec.Generation, cancellationToken: cancellationToken);
     }
 
-    private static (SpeculativeDecodeStep Step, SpeculativeStats Stats) Step(IDrafter drafter, SpeculativeOptions options, SpeculativeStats? stats)
+    private static (SpeculativeDecodeStep Step, SpeculativeStats Stats) Step(IDecoder target, IDrafter drafter, SpeculativeOptions options,
+        SpeculativeStats? stats)
     {
         ArgumentNullException.ThrowIfNull(drafter);
         ArgumentNullException.ThrowIfNull(options);
         stats ??= new SpeculativeStats();
-        return (new SpeculativeDecodeStep(drafter, options.CreatePlanner(drafter), options.Generation.Sampling.Seed, stats), stats);
+        return (new SpeculativeDecodeStep(drafter, options.CreatePlanner(drafter, target), options.Generation.Sampling.Seed, stats), stats);
     }
 }

@@ -1,3 +1,4 @@
+using Condensa.Runtime;
 using Condensa.Runtime.Generation;
 using Condensa.Speculative.Trees;
 
@@ -19,6 +20,7 @@ public sealed record SpeculativeOptions
     /// <summary>Draft token trees sized by this planner (Sequoia) instead of chains of γ tokens.</summary>
     public TreePlanner? Planner { get; init; }
 
-    /// <summary>The planner of a round's proposal for <paramref name="drafter"/>: the tree planner, or a chain planner over γ.</summary>
-    internal IDraftPlanner CreatePlanner(IDrafter drafter) => Planner ?? (IDraftPlanner)new ChainPlanner(Gamma, MaxGamma, drafter);
+    /// <summary>The planner of a round's proposal for <paramref name="drafter"/> and <paramref name="target"/>: the tree planner,
+    /// or a chain planner over γ.</summary>
+    internal IDraftPlanner CreatePlanner(IDrafter drafter, IDecoder target) => Planner ?? (IDraftPlanner)new ChainPlanner(Gamma, MaxGamma, drafter, target);
 }

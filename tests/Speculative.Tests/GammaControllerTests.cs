@@ -4,6 +4,27 @@ namespace Condensa.Speculative.Tests;
 public sealed class GammaControllerTests
 {
     [TestMethod]
+    public void Next_PassesPaddedToPowersOfTwo_PricesEachGammaByItsPaddedPass()
+    {
+        // round 13's prompt lookup at 8 x 7,680 (drafts free, 80 % per token): a captured target pads a verification of
+        // γ + 1 tokens to 2, 4, 8 or 16, each costing 0.3 ms + 0.12 ms a token, against 0.385 ms a plain step. Tokens a
+        // millisecond: γ = 1 3.3, γ = 3 3.8, γ = 7 3.3, γ = 12 2.1; plain 2.6. Priced by γ + 1 (a line through γ = 4's and 12's
+        // padded costs) γ = 1 looks best, and γ = 3 is never tried.
+        static int Padded(int tokens) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)tokens);
+        var controller = new GammaController(fixedGamma: null, maxGamma: 12, firstGamma: GammaController.FreeDraftsFirstGamma, passLength: Padded);
+        var choices = new List<int>();
+        for (var round = 0; round < 200; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            var accepted = gamma == 0 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.8));
+            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.Zero, TimeSpan.FromMilliseconds(gamma == 0 ? 0.385 : 0.3 + 0.12 * Padded(gamma + 1)));
+        }
+        var settled = choices.Skip(100).GroupBy(g => g).OrderByDescending(g => g.Count()).First().Key;
+        Assert.AreEqual(3, settled, string.Join(" ", choices));
+    }
+
+    [TestMethod]
     public void Next_Fixed_AlwaysReturnsIt()
     {
         var controller = new GammaController(fixedGamma: 5);

@@ -536,6 +536,17 @@ if [ "${QUICK:-0}" = 36 ]; then
   exit 0
 fi
 
+# QUICK=38 (issue 18): QUICK=31's adaptive grid and QUICK=36's γ = 3 grid in one call, every round traced (bench --trace,
+# kept as .jsonl.xz): after disposed caches are kept for reuse (their CUDA graphs replay in the next run) and the planner
+# prices a verification by the tokens its captured pass is padded to.
+if [ "${QUICK:-0}" = 38 ]; then
+  export CHAIN_TOKENS=512 CHAIN_CTX=1024,4096,7680 CHAIN_BATCH=1,8,32,64 SPEC_TMO=${SPEC_TMO:-240}
+  demo_chains grid12-auto --trace $o/grid12-auto.jsonl
+  demo_chains grid12-3 --gamma 3 --trace $o/grid12-3.jsonl
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=37 (issue 18): the token trees over QUICK=36's grid sized from costs measured on cuda: `calibrate` for the self and
 # draft pairs over the same batches and contexts first (saved beside the export, where bench finds them), then the trees.
 if [ "${QUICK:-0}" = 37 ]; then
