@@ -63,6 +63,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
     public int PassLength(int tokens) =>
         CapturesGraphs && tokens is > 1 and <= Capture.GraphCapture.MaxCapturedTokens ? (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)tokens) : tokens;
 
+    /// <inheritdoc />
+    public int LongestCapturedPass => CapturesGraphs ? Capture.GraphCapture.MaxCapturedTokens : 0;
+
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
 

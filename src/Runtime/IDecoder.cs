@@ -27,4 +27,10 @@ public interface IDecoder
     /// <summary>The most tokens per row a pass of several rows should carry: a model whose multi-row fast path is bounded
     /// runs longer ones on a slower one (<see cref="DecoderModel"/>'s multi-row causal graph). Others take any length.</summary>
     int LongestRowsPass => int.MaxValue;
+
+    /// <summary>The most tokens per row of a pass the model replays as a captured graph; 0 where it captures none. On cuda a
+    /// pass of a length the model has not run yet costs tens of milliseconds (a capture, or the causal graph's first run of
+    /// that many tokens in one row), so a caller that feeds any number of tokens (a draft model's catch-up) feeds at most
+    /// this many a pass, padded (<see cref="PassLength"/>): every pass then replays one of a few graphs.</summary>
+    int LongestCapturedPass => 0;
 }

@@ -16,9 +16,13 @@ namespace Condensa.Speculative;
 public sealed class ModelDrafter : IDrafter
 {
     // Committed tokens per catch-up pass, as in plain prefill: bounds the [chunk, context] mask. At batch > 1 no longer
-    // than the model's fast multi-row passes (IDecoder.LongestRowsPass); prompts are fed at prefill (PrefillPassed).
+    // than the model's fast multi-row passes (IDecoder.LongestRowsPass); prompts are fed at prefill (PrefillPassed). On a
+    // model that replays captured graphs, no longer than it captures, and padded as it asks: the tokens to catch up after a
+    // stretch of plain rounds vary, and each new length cost a pass of its own (round 14 on cuda: a batch-1 catch-up of
+    // 17-250 tokens took 50-81 ms whatever its length, against 0.3 ms a replayed draft step).
     private const int PrefillChunk = 512;
-    private int CatchUpChunk => _cache.BatchSize > 1 ? Math.Min(PrefillChunk, _model.LongestRowsPass) : PrefillChunk;
+    private int CatchUpChunk => _model.LongestCapturedPass > 0 ? _model.LongestCapturedPass
+        : _cache.BatchSize > 1 ? Math.Min(PrefillChunk, _model.LongestRowsPass) : PrefillChunk;
     private readonly IDecoder _model;
     private readonly KvCache _cache;
     private readonly bool _selfSpeculation;
@@ -345,7 +349,8 @@ public sealed class ModelDrafter : IDrafter
                 seqLen = Math.Max(seqLen, _counts[b]);
             }
             if (seqLen == 0) return;
-            if (_catchUp.Length < rows.Count * seqLen) _catchUp = new int[rows.Count * CatchUpChunk];
+            seqLen = _model.PassLength(seqLen);
+            if (_catchUp.Length < rows.Count * seqLen) _catchUp = new int[rows.Count * Math.Max(seqLen, CatchUpChunk)];
             var tokens = _catchUp.AsSpan(0, rows.Count * seqLen);
             tokens.Clear();   // padding
             for (var b = 0; b < rows.Count; b++)

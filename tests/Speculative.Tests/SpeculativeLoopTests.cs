@@ -82,6 +82,26 @@ public sealed class SpeculativeLoopTests
     }
 
     [TestMethod]
+    public void DraftModel_CatchUpOnAModelThatReplaysCapturedGraphs_GoesInPaddedPassesNoLongerThanItCaptures()
+    {
+        // at batch 1 too: ten rounds of the root alone leave the draft eleven tokens behind; a model that captures passes of up
+        // to 4 tokens, padded to 2 or 4, takes them as 4 + 4 + 3 padded to 4, never a length it has not replayed
+        static int Padded(int n) => n is > 1 and <= 4 ? (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n) : n;
+        var target = Target();
+        var draft = new FakeDecoder((t, _) => t % 3 == 0 ? (t + 2) % Vocab : (t + 1) % Vocab, Vocab, passLength: Padded) { LongestCapturedPass = 4 };
+        int[][] prompts = [[1, 2, 3, 4, 5]];
+        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, SamplingOptions.Greedy);
+
+        var results = new Generator(target, new SpeculativeDecodeStep(drafter, new RootOnlyFirst(rounds: 10, gamma: 2)))
+            .GenerateBatch(prompts, new GenerationOptions { MaxNewTokens = 18 }, cancellationToken: TestContext.CancellationToken);
+
+        CollectionAssert.AreEqual(target.Continue(prompts[0], 18), results[0].Tokens.ToArray());
+        var decodePasses = draft.PassLengths.Skip(1).ToList();   // after the prompt's prefill
+        Assert.IsNotEmpty(decodePasses);
+        Assert.IsTrue(decodePasses.All(n => n is 1 or 2 or 4), $"draft passes after the prompt: {string.Join(",", decodePasses)}");
+    }
+
+    [TestMethod]
     public void RoundsOfTheRootAlone_RunAsPlainSteps_WithoutTheDrafter()
     {
         // the planner's plain rounds must cost what plain decoding costs: one token a row, the drafter not asked

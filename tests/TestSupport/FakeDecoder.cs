@@ -39,6 +39,9 @@ public sealed class FakeDecoder : IDecoder
     /// <inheritdoc />
     public int LongestRowsPass { get; init; } = int.MaxValue;
 
+    /// <inheritdoc />
+    public int LongestCapturedPass { get; init; }
+
     /// <summary>Every pass's rows (the cache's batch) and tokens per row, in order.</summary>
     public List<(int Batch, int SeqLen)> PassShapes { get; } = [];
 
