@@ -12,8 +12,8 @@ public interface IDraftPlanner
     /// <summary>The shape for a round of <paramref name="activeRows"/> rows at <paramref name="context"/> tokens.</summary>
     TreeShape Next(int activeRows, int context);
 
-    /// <summary>Records a round of <paramref name="shape"/>: the most drafts any row proposed (<paramref name="longestProposal"/>,
-    /// fewer than the shape's where a drafter found fewer, 0 for a plain pass), drafts proposed and accepted (all rows),
-    /// draft and verify wall time.</summary>
-    void Observe(TreeShape shape, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) { }
+    /// <summary>Records a round of <paramref name="shape"/> over <paramref name="activeRows"/> rows: the most drafts any row
+    /// proposed (<paramref name="longestProposal"/>, fewer than the shape's where a drafter found fewer, 0 for a plain pass),
+    /// drafts proposed and accepted (all rows), draft and verify wall time.</summary>
+    void Observe(TreeShape shape, int activeRows, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) { }
 }

@@ -143,7 +143,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
         Stats.Record(shape, longestProposal, activeRows, proposed, accepted, draftTime, verifyTime);
-        _planner.Observe(shape, longestProposal, proposed, accepted, draftTime, verifyTime);
+        _planner.Observe(shape, activeRows, longestProposal, proposed, accepted, draftTime, verifyTime);
     }
 
     /// <summary>
@@ -158,7 +158,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
         _plain.Step(model, cache, rows);
         var time = Stopwatch.GetElapsedTime(start);
         Stats.Record(shape, 0, activeRows, 0, 0, TimeSpan.Zero, time);
-        _planner.Observe(shape, 0, 0, 0, TimeSpan.Zero, time);
+        _planner.Observe(shape, activeRows, 0, 0, 0, TimeSpan.Zero, time);
     }
 
     /// <summary>The verification pass's inputs: each row's proposal, breadth-first, padded to <paramref name="seqLen"/>.</summary>

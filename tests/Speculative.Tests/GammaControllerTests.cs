@@ -25,6 +25,25 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void ChainPlanner_RowsThatDraftedNothing_CountAsRejectedDrafts()
+    {
+        // two rows: one accepts every draft, the other (prompt lookup without a match) drafts nothing and gains one token a
+        // round. A verification of γ drafts costs 1 + 0.6 γ plain steps: (1 + γ / 2) tokens a row per round never pays, though
+        // the drafts that were proposed were all accepted.
+        var planner = new ChainPlanner(gamma: null, maxGamma: 8);
+        var choices = new List<int>();
+        for (var round = 0; round < 120; round++)
+        {
+            var shape = planner.Next(activeRows: 2, context: 100);
+            var gamma = shape.Depth;
+            choices.Add(gamma);
+            planner.Observe(shape, activeRows: 2, longestProposal: gamma, proposed: gamma, accepted: gamma, TimeSpan.Zero,
+                TimeSpan.FromMilliseconds(1 + 0.6 * gamma));
+        }
+        Assert.IsGreaterThan(100, choices.Count(g => g == 0), string.Join(" ", choices));
+    }
+
+    [TestMethod]
     public void Next_Fixed_AlwaysReturnsIt()
     {
         var controller = new GammaController(fixedGamma: 5);
@@ -81,7 +100,7 @@ public sealed class GammaControllerTests
             {
                 var shape = planner.Next(activeRows: 1, context: 100);
                 depths.Add(shape.Depth);
-                planner.Observe(shape, shape.Depth, shape.Depth, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+                planner.Observe(shape, 1, shape.Depth, shape.Depth, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
             }
             CollectionAssert.AreEqual(new[] { 0, 0, first }, depths, mode.ToString());
         }

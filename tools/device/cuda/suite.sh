@@ -544,6 +544,10 @@ if [ "${QUICK:-0}" = 38 ]; then
   demo_chains grid12-auto --trace $o/grid12-auto.jsonl
   demo_chains grid12-3 --gamma 3 --trace $o/grid12-3.jsonl
   xz -9 $o/*.jsonl
+  # plain decoding three times in caches handed back and taken again: its row says whether runs 2 and 3 gave run 1's tokens
+  TMO=120 run reuse-check $C bench --speculative none,lookup -m demo-code --provider cuda --precision fp16 --batch 32 --context 4096 \
+    --max-tokens 128 --runs 3 $(prompt_texts) --json $o/reuse-check.json
+  grep -E '^\|' $o/reuse-check.out | tee -a $o/log.txt; grep -h 'differ' $o/reuse-check.err | tee -a $o/log.txt
   exit 0
 fi
 
