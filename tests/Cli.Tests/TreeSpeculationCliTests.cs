@@ -41,6 +41,7 @@ public sealed class TreeSpeculationCliTests
         {
             Assert.AreEqual(4, calibration.RootElement.GetProperty("acceptance").GetArrayLength());
             Assert.AreEqual(8, calibration.RootElement.GetProperty("target_samples").GetArrayLength());   // 2 batches x 2 contexts x 2 sizes
+            Assert.AreEqual(4, calibration.RootElement.GetProperty("plain_samples").GetArrayLength());    // 2 batches x 2 contexts, one token
         }
 
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "16", "--json"];
@@ -50,6 +51,24 @@ public sealed class TreeSpeculationCliTests
         Assert.DoesNotContain("default prior", tree.Error);
         Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(),
             JsonDocument.Parse(tree.Output).RootElement.GetProperty("tokens").GetRawText());
+    }
+
+    [TestMethod]
+    public async Task Calibrate_SelfSpeculation_MeasuresAcceptancePastTheBudget_OrSaysTheTextIsTooShort()
+    {
+        var target = CliRunner.Checkpoint();
+        string[] common = ["calibrate", "--model", target, "--tokens", "12", "--batch", "1", "--context", "16", "--pass-tokens", "1", "--repeats", "1",
+            "--sinks", "2"];
+
+        var (exit, output, error) = await CliRunner.Run([.. common, "--window", "8"]);
+        Assert.AreEqual(0, exit, error);
+        var positions = int.Parse(output.Split("acceptance (")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsGreaterThan(0, positions);
+
+        var tooShort = await CliRunner.Run([.. common, "--window", "4000"]);
+        Assert.AreEqual(1, tooShort.Exit);
+        StringAssert.Contains(tooShort.Error, "past its sink + window budget");
+        StringAssert.Contains(tooShort.Error, "--tokens");
     }
 
     [TestMethod]

@@ -101,7 +101,41 @@ public sealed class TreePlannerTests
             Passes.Add((inputs.Positions.ToArray(), inputs.NewTokenVisibility.ToArray(), inputs.Tokens.Length / cache.BatchSize));
             return inner.Forward(cache, inputs);
         }
-        public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs) => inner.ForwardGreedy(cache, inputs);
+        public int GreedyPasses { get; private set; }
+        public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs)
+        {
+            GreedyPasses++;
+            return inner.ForwardGreedy(cache, inputs);
+        }
+    }
+
+    [TestMethod]
+    public void Best_PlainStepCheaperThanAOneTokenTreePass_PricesTheRootAloneAsPlainDecoding()
+    {
+        // round 14's self pair at batch 1 on cuda: a tree-shaped pass 0.55 ms, a draft pass 0.5 ms, a plain step (the causal
+        // graph, replayed) 0.28 ms. Priced as a one-token tree pass, plain decoding loses to a chain of all-accepted drafts;
+        // priced as the plain step it is, it wins.
+        var calibration = new TreeCalibration
+        {
+            Drafter = "test", Acceptance = [1.0], Target = new StepTimeModel(0.55e-3, 2.7e-6, 0, 0), Draft = new StepTimeModel(0.5e-3, 0, 0, 0),
+        };
+        Assert.AreNotEqual(1, new TreePlanner(calibration).Best(1, 1024).Nodes, "without a plain-step time");
+        var planner = new TreePlanner(calibration with { Plain = new StepTimeModel(0.28e-3, 0, 0, 0) });
+        Assert.AreEqual(1, planner.Best(1, 1024).Nodes);
+        Assert.AreEqual(0.28e-3, planner.Seconds(1, 0, 1, 1024), 1e-12);
+    }
+
+    [TestMethod]
+    public void MeasurePlainStepTimes_TimesGreedyOneTokenPasses()
+    {
+        var model = new RecordingDecoder(new FakeDecoder((t, _) => (t + 1) % 32));
+
+        var samples = TreeCalibrator.MeasurePlainStepTimes(model, b => model.CreateCache(b), batches: [1, 2], contexts: [5, 9], repeats: 2);
+
+        Assert.HasCount(4, samples);
+        Assert.IsTrue(samples.All(s => s.Tokens == 1), string.Join(", ", samples));
+        Assert.AreEqual(4 * 3, model.GreedyPasses, "a warm-up and two timed greedy passes per (batch, context)");
+        Assert.IsTrue(model.Passes.All(p => p.Visibility.Length == 0), "no tree-shaped pass");
     }
 
     [TestMethod]
@@ -121,12 +155,14 @@ public sealed class TreePlannerTests
         {
             DraftContextLimit = 336,
             TargetSamples = [new StepTimeSample(1, 2, 3, 0.5)],
+            Plain = new StepTimeModel(9, 0, 0, 0),
         };
         calibration.Save(dir);
         var loaded = TreeCalibration.Load(dir, "test")!;
         CollectionAssert.AreEqual(calibration.Acceptance, loaded.Acceptance);
         Assert.AreEqual(calibration.Target, loaded.Target);
         Assert.AreEqual(calibration.Draft, loaded.Draft);
+        Assert.AreEqual(calibration.Plain, loaded.Plain);
         Assert.AreEqual(336, loaded.DraftContextLimit);
         Assert.AreEqual(calibration.TargetSamples[0], loaded.TargetSamples[0]);
         Assert.IsNull(TreeCalibration.Load(dir, "other"));

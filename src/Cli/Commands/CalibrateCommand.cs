@@ -75,6 +75,11 @@ internal static class CalibrateCommand
                     starts.Add(ids.Count);
                 }
 
+                // Self-speculation's draft is the target itself while a sequence fits its sink + window budget, and would accept
+                // every draft there (round 14 on cuda: 1.000 over the short default prompts): its acceptance is measured past the
+                // budget, over the held-out sequences run together.
+                if (draft is null) (sequences, starts) = PastTheBudget(sequences, budget.Slots, target.Manifest.MaxContext);
+
                 // 2) the acceptance vector: which ranked draft child verification accepts, position by position
                 var draftModelOrTarget = draft ?? (IDecoder)target;
                 var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, draftModelOrTarget,
@@ -88,6 +93,7 @@ internal static class CalibrateCommand
                 var tokenGrid = ParseList(parse.GetValue(sizes)!, "--pass-tokens");
                 var runs = Math.Max(1, parse.GetValue(repeats));
                 var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
+                var plainSamples = TreeCalibrator.MeasurePlainStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, runs);
                 var draftSamples = draft is not null
                     ? TreeCalibrator.MeasureStepTimes(draft, b => draft.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs)
                     : TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
@@ -98,11 +104,13 @@ internal static class CalibrateCommand
                     Acceptance = acceptance,
                     Target = StepTimeModel.Fit(targetSamples),
                     Draft = StepTimeModel.Fit(draftSamples),
+                    Plain = StepTimeModel.Fit(plainSamples),
                     DraftContextLimit = draft is null ? budget.Slots : null,
                     Temperature = sampling.Temperature,
                     Positions = positions,
                     TargetSamples = [.. targetSamples],
                     DraftSamples = [.. draftSamples],
+                    PlainSamples = [.. plainSamples],
                 };
                 var path = calibration.Save(resolved.ExportDir);
                 await Report(output, calibration, path, batchGrid, contextGrid);
@@ -121,6 +129,7 @@ internal static class CalibrateCommand
         await output.WriteLineAsync($"acceptance ({calibration.Positions} positions): {string.Join(' ', calibration.Acceptance.Select(a => a.ToString("F3")))}");
         await output.WriteLineAsync($"target pass: {Describe(calibration.Target)}");
         await output.WriteLineAsync($"draft pass:  {Describe(calibration.Draft)}");
+        if (calibration.Plain is { } plain) await output.WriteLineAsync($"plain step:  {Describe(plain)}");
         var planner = new TreePlanner(calibration, maxNodes: Speculation.DefaultMaxTreeNodes);
         foreach (var batch in batches)
         foreach (var context in contexts)
@@ -130,6 +139,17 @@ internal static class CalibrateCommand
                 $"{planner.Builder.ExpectedTokens(nodes, depth):F2} expected tokens/round");
         }
         await output.WriteLineAsync($"saved {path}");
+    }
+
+    /// <summary>The sequences as one (up to the model's context), its positions counted from <paramref name="budgetSlots"/> on:
+    /// where a sink + window draft no longer sees everything the target does.</summary>
+    private static (List<int[]> Sequences, List<int> Starts) PastTheBudget(List<int[]> sequences, int budgetSlots, int maxContext)
+    {
+        int[] joined = [.. sequences.SelectMany(s => s).Take(maxContext)];
+        if (joined.Length <= budgetSlots + 1)
+            throw new CondensaException($"Self-speculation's acceptance is measured past its sink + window budget ({budgetSlots} tokens), but the " +
+                $"held-out text is {joined.Length} tokens with its continuations: give longer --prompts files or more --tokens.");
+        return ([joined], [budgetSlots]);
     }
 
     private static string Describe(StepTimeModel m) =>

@@ -37,6 +37,13 @@ public sealed record TreeCalibration
     /// <summary>The raw draft timings behind the fits.</summary>
     public StepTimeSample[] DraftSamples { get; init; } = [];
 
+    /// <summary>A plain decoding step of the target (one token a row, the graph plain decoding runs), which prices a round of
+    /// the root alone; null (a calibration from before it was measured, or the prior) prices it with <see cref="Target"/>.</summary>
+    public StepTimeModel? Plain { get; init; }
+
+    /// <summary>The raw plain-step timings behind <see cref="Plain"/>.</summary>
+    public StepTimeSample[] PlainSamples { get; init; } = [];
+
     /// <summary>A prior for uncalibrated models: a moderately good draft, and a verify pass that costs about a decode step
     /// plus 2% per extra token, with a draft pass a tenth of that. Trees come out mid-sized (about 10-20 nodes).</summary>
     public static TreeCalibration Default(int? draftContextLimit = null) => new()

@@ -49,7 +49,9 @@ public static class TreeCalibrator
             using var targetCache = target.CreateCache(1);
             using var draftKv = draftCache();
             var targetLogits = Logits(target, targetCache, sequence, starts[s]);   // [n, vocab]: row r predicts sequence[max(start, 1) + r]
-            var draftLogits = Logits(draft, draftKv, sequence, starts[s]);         // [n, vocab]
+            // a budget's draft goes at most its slack a pass, as it drafts: each position then sees the sinks, the window and at
+            // most a slack's worth of tokens past it (a longer pass would show its later tokens a window of up to window + pass)
+            var draftLogits = Logits(draft, draftKv, sequence, starts[s], draftKv.Budget?.Slack ?? Chunk);   // [n, vocab]
             for (var t = Math.Max(starts[s], 1); t < sequence.Length; t++)
             {
                 var row = t - Math.Max(starts[s], 1);
@@ -91,7 +93,18 @@ public static class TreeCalibrator
     /// <paramref name="repeats"/> runs. <paramref name="contextLimit"/> caps the context a sample records (a budget cache
     /// attends to at most its slots however long the sequence).</summary>
     public static List<StepTimeSample> MeasureStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
-        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats = 3, int? contextLimit = null)
+        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats = 3, int? contextLimit = null) =>
+        Measure(model, createCache, batches, contexts, tokens, repeats, contextLimit, plain: false);
+
+    /// <summary>Times a plain decoding step (one token a row, greedy, as plain decoding runs it: on cuda the causal graph,
+    /// replayed) after a prefill to each context: what a round of the root alone costs, about half a one-token tree pass on
+    /// cuda (round 14).</summary>
+    public static List<StepTimeSample> MeasurePlainStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
+        IReadOnlyList<int> contexts, int repeats = 3) =>
+        Measure(model, createCache, batches, contexts, [1], repeats, contextLimit: null, plain: true);
+
+    private static List<StepTimeSample> Measure(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
+        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats, int? contextLimit, bool plain)
     {
         var samples = new List<StepTimeSample>();
         var random = new Random(11);
@@ -119,7 +132,8 @@ public static class TreeCalibrator
                 for (var r = -1; r < repeats; r++)
                 {
                     var clock = Stopwatch.StartNew();
-                    model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
+                    if (plain) model.ForwardGreedy(cache, new ForwardInputs(ids, counts, LogitsSelection.LastPerRow));
+                    else model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
                     if (r >= 0) times[r] = clock.Elapsed.TotalSeconds;
                     cache.RewindTo(context);
                 }
@@ -149,14 +163,14 @@ public static class TreeCalibrator
     }
 
     /// <summary>Logits of every position from first - 1 on ([n, vocab]), from chunked passes over the sequence.</summary>
-    private static float[] Logits(IDecoder model, KvCache cache, int[] sequence, int first)
+    private static float[] Logits(IDecoder model, KvCache cache, int[] sequence, int first, int chunk = Chunk)
     {
         var vocab = model.Manifest.VocabSize;
         var from = Math.Max(first, 1) - 1;
         var result = new float[(sequence.Length - 1 - from) * vocab];
-        for (var start = 0; start < sequence.Length - 1; start += Chunk)
+        for (var start = 0; start < sequence.Length - 1; start += chunk)
         {
-            var n = Math.Min(Chunk, sequence.Length - 1 - start);
+            var n = Math.Min(chunk, sequence.Length - 1 - start);
             var logits = model.Forward(cache, new ForwardInputs(sequence.AsSpan(start, n), [n], LogitsSelection.All));
             for (var j = Math.Max(start, from); j < start + n; j++) logits.Slice((j - start) * vocab, vocab).CopyTo(result.AsSpan((j - from) * vocab));
         }

@@ -63,9 +63,11 @@ public sealed class TreePlanner : IDraftPlanner
     }
 
     /// <summary>Predicted seconds of a round with the (m, d) tree: a draft pass per level (each feeding the tree so far)
-    /// plus one verification pass of m tokens.</summary>
+    /// plus one verification pass of m tokens; the root alone is a plain decoding step (<see cref="TreeCalibration.Plain"/>),
+    /// which the decode step runs as plain decoding does.</summary>
     public double Seconds(int nodes, int depth, int batch, int context)
     {
+        if (nodes == 1 && _calibration.Plain is { } plain) return Math.Max(plain.Seconds(batch, 1, context), 1e-12);
         var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
         var levels = LevelCounts(nodes, depth);
         var seconds = _calibration.Target.Seconds(batch, nodes, context);
