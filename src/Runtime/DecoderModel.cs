@@ -108,8 +108,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
     }
 
-    /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences. A cache of the same batch size and options that a caller disposed comes back emptied, its buffers and captured CUDA
-    /// graphs kept (<see cref="KvCachePool"/>).</summary>
+    /// <summary>Creates KV buffers (and scratch) for a batch of <paramref name="batchSize"/> sequences. A cache of the same
+    /// batch size and options (or a capacity its buffers hold) that a caller disposed comes back emptied, its buffers and
+    /// captured CUDA graphs kept (<see cref="KvCachePool"/>).</summary>
     public KvCache CreateCache(int batchSize, KvCacheOptions? options = null)
     {
         options ??= new KvCacheOptions();

@@ -54,7 +54,7 @@ public sealed class KvCache : IDisposable
         }
         else
         {
-            capacity = Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
+            capacity = InitialCapacityFor(options);
         }
         _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity + ScratchSlots);
         Workspace = new ForwardWorkspace(manifest, batchSize, _memory, _memory.Capture);
@@ -130,8 +130,12 @@ public sealed class KvCache : IDisposable
     /// <summary>The manifest of the model the cache belongs to.</summary>
     internal ModelManifest Manifest => _manifest;
 
-    /// <summary>The options the cache was made with (a reused cache is handed out for equal ones).</summary>
+    /// <summary>The options the cache was made with (a reused cache is handed out for ones that fit, <see cref="KvCachePool.Fits"/>).</summary>
     internal KvCacheOptions Options => _options;
+
+    /// <summary>Token slots per row a cache made with <paramref name="options"/> for this model starts with.</summary>
+    internal int InitialCapacityFor(KvCacheOptions options) =>
+        Math.Min(MaxCapacity, RoundUp(Math.Max(options.InitialCapacity, 1), options.GrowthChunk));
 
     /// <summary>Whether the buffers are freed.</summary>
     internal bool Released { get; private set; }

@@ -2,8 +2,8 @@ namespace Condensa.Runtime;
 
 /// <summary>
 /// The caches a model's callers have disposed, kept for the next <see cref="DecoderModel.CreateCache"/> of the same batch
-/// size and options, which gets one back emptied instead of new buffers. On cuda that is what keeps the CUDA graphs
-/// captured over a cache's buffers: a capture replays the addresses it was made with, so a new cache captures every pass
+/// size and options (or a capacity their buffers hold, <see cref="Fits"/>), which gets one back emptied instead of new
+/// buffers. On cuda that is what keeps the CUDA graphs captured over a cache's buffers: a capture replays the addresses it was made with, so a new cache captures every pass
 /// shape again, 2-27 ms each on the H200 against a 0.3-0.9 ms step (docs/benchmarks.md, rounds 12 and 13), and a
 /// generation of a few hundred tokens paid one per shape it ran (decode, each verification length, a draft's steps).
 /// Reused, a second generation at the same shape replays the first's graphs. At most <see cref="MaxIdle"/> caches wait,
@@ -19,13 +19,13 @@ internal sealed class KvCachePool : IDisposable
     private readonly List<KvCache> _idle = [];   // oldest first
     private bool _disposed;
 
-    /// <summary>An idle cache of <paramref name="batchSize"/> rows made with equal <paramref name="options"/>, emptied; or null,
-    /// having freed every idle cache, when none fits.</summary>
+    /// <summary>An idle cache of <paramref name="batchSize"/> rows that fits <paramref name="options"/> (<see cref="Fits"/>),
+    /// emptied; or null, having freed every idle cache, when none fits.</summary>
     public KvCache? Take(int batchSize, KvCacheOptions options)
     {
         lock (_idle)
         {
-            var at = _idle.FindIndex(c => c.BatchSize == batchSize && c.Options == options);
+            var at = _idle.FindIndex(c => c.BatchSize == batchSize && Fits(c, options));
             if (at < 0)
             {
                 ReleaseIdle();
@@ -36,6 +36,20 @@ internal sealed class KvCachePool : IDisposable
             cache.Clear();
             return cache;
         }
+    }
+
+    /// <summary>
+    /// Whether a cache serves a request for <paramref name="options"/>: made with equal ones, or with ones that differ only in
+    /// the initial capacity where its buffers already hold the capacity asked for, and at most twice it, so a generation's
+    /// cache (sized for its longest prompt and token limit) serves the next of a similar length. Not a larger one: the
+    /// general graph attends over every slot.
+    /// </summary>
+    internal static bool Fits(KvCache cache, KvCacheOptions options)
+    {
+        if (cache.Options == options) return true;
+        if (cache.Options with { InitialCapacity = options.InitialCapacity } != options) return false;
+        var wanted = cache.InitialCapacityFor(options);
+        return cache.Capacity >= wanted && cache.Capacity <= 2 * wanted;
     }
 
     /// <summary>Keeps a disposed cache for reuse; false when the pool is closed or the cache already freed, and it should be
@@ -63,15 +77,6 @@ internal sealed class KvCachePool : IDisposable
         {
             foreach (var cache in _idle) cache.Release();
             _idle.Clear();
-        }
-    }
-
-    /// <summary>Caches waiting for reuse.</summary>
-    public int IdleCount
-    {
-        get
-        {
-            lock (_idle) return _idle.Count;
         }
     }
 

@@ -23,6 +23,24 @@ public sealed class KvCachePoolTests
     }
 
     [TestMethod]
+    [DataRow(110, true, "as large, rounded to the growth chunk")]
+    [DataRow(60, true, "twice the 64 slots asked for at most")]
+    [DataRow(120, false, "too small")]
+    [DataRow(40, false, "more than twice the 48 slots asked for: the general graph would attend over the empty rest")]
+    public void CreateCache_AskingAnotherInitialCapacity_GetsTheIdleCacheWhereItsBuffersFit(int initialCapacity, bool reused, string why)
+    {
+        var (_, export) = TinyModels.Get("llama");
+        using var model = DecoderModel.Load(export);
+        var options = new KvCacheOptions { InitialCapacity = 100, GrowthChunk = 16 };   // 112 slots
+        var idle = model.CreateCache(2, options);
+        idle.Dispose();
+
+        using var next = model.CreateCache(2, options with { InitialCapacity = initialCapacity });
+
+        Assert.AreEqual(reused, ReferenceEquals(idle, next), why);
+    }
+
+    [TestMethod]
     public void CreateCache_OfAnotherShape_FreesTheIdleCaches_AndAllocatesItsOwn()
     {
         var (_, export) = TinyModels.Get("llama");

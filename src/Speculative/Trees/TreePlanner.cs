@@ -45,7 +45,9 @@ public sealed class TreePlanner : IDraftPlanner
     public TreeShape Choose(int batch, int context)
     {
         var key = (batch, context / ContextStep);
-        if (!_chosen.TryGetValue(key, out var best)) _chosen[key] = best = Best(batch, context);
+        (int Nodes, int Depth) best;
+        lock (_chosen)   // one planner may serve several generations at once (SpeculativeOptions.Planner)
+            if (!_chosen.TryGetValue(key, out best)) _chosen[key] = best = Best(batch, context);
         return Shape(best.Nodes, best.Depth);
     }
 
