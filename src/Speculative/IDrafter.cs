@@ -22,10 +22,6 @@ public interface IDrafter : IDisposable
     /// to nothing (prompt lookup), so an adaptive planner may explore long chains first (<see cref="ChainPlanner"/>).</summary>
     bool DraftsCostPasses => true;
 
-    /// <summary>Committed tokens the last <see cref="Propose"/> fed a row before drafting (a draft model catching up after
-    /// rounds it was not asked in; the most over rows), 0 for a drafter that feeds none.</summary>
-    int LastCatchUp => 0;
-
     /// <summary>A new document took the target's <paramref name="row"/>, which holds the document's cached tokens (none,
     /// unless a conversation continues in a kept cache; rows[b] of <see cref="Propose"/> then starts with them).</summary>
     void RowStarted(KvCache target, int row) { }

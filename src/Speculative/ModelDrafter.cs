@@ -93,9 +93,6 @@ public sealed class ModelDrafter : IDrafter
     /// <summary>Tokens run through the draft model so far (catch-up and every level pass), a measure of draft work.</summary>
     public long TokensFed { get; private set; }
 
-    /// <inheritdoc />
-    public int LastCatchUp { get; private set; }
-
     private float RepetitionPenalty { get; }
 
     /// <inheritdoc />
@@ -163,7 +160,6 @@ public sealed class ModelDrafter : IDrafter
             ProposeRootOnly(rows, active, output);
             return;
         }
-        LastCatchUp = 0;
         if (_selfSpeculation) TakeTargetEntries(target, active);
         if (shape.Count == shape.Depth + 1) ProposeChain(rows, active, shape, output);
         else ProposeTree(rows, active, shape, output);
@@ -174,7 +170,6 @@ public sealed class ModelDrafter : IDrafter
     // root-only (SpeculativeDecodeStep runs those as plain steps, without the drafter).
     private void ProposeRootOnly(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeDrafts output)
     {
-        LastCatchUp = 0;
         for (var b = 0; b < rows.Count; b++)
         {
             _fed[b] = 0;
@@ -345,8 +340,6 @@ public sealed class ModelDrafter : IDrafter
     /// root), in chunks, keeping the logits after each row's last fed token.</summary>
     private void CatchUp(IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, int through)
     {
-        for (var b = 0; b < rows.Count; b++)
-            if (active[b]) LastCatchUp = Math.Max(LastCatchUp, rows[b].Count - through - _cache.Lengths[b]);
         while (true)
         {
             var seqLen = 0;

@@ -143,11 +143,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
         }
         Stats.Record(shape, longestProposal, activeRows, proposed, accepted, draftTime, verifyTime);
-        // A drafter that first caught up on more than a round's worth of committed tokens (a draft model after plain rounds)
-        // timed that too: no draft step costs it, and the planner is not told it (on cuda such probes priced the draft model's
-        // step at two to three times its steady 0.22 ms at 1 x 7,680, and kept plain rounds where γ = 3 gave 1.18x, round 14 f).
-        var draftStepTime = _drafter.LastCatchUp > shape.Depth + 1 ? TimeSpan.Zero : draftTime;
-        _planner.Observe(shape, activeRows, longestProposal, proposed, accepted, draftStepTime, verifyTime);
+        _planner.Observe(shape, activeRows, longestProposal, proposed, accepted, draftTime, verifyTime);
     }
 
     /// <summary>

@@ -147,34 +147,6 @@ public sealed class SpeculativeLoopTests
     }
 
     // The root alone for the first rounds, then chains of gamma.
-    [TestMethod]
-    public void DraftModel_RoundAfterPlainRounds_DoesNotTimeItsCatchUpAsADraftStep()
-    {
-        // six rounds of the root alone leave the draft seven tokens behind: the round that catches up tells the planner no
-        // draft time; the rounds after it, a round's worth behind at most, tell it theirs
-        var (target, draft) = (Target(), Draft());
-        var planner = new TimedRootOnlyFirst(rounds: 6, gamma: 2);
-        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 1, SamplingOptions.Greedy);
-
-        new Generator(target, new SpeculativeDecodeStep(drafter, planner)).GenerateBatch([[1, 2, 3]], new GenerationOptions { MaxNewTokens = 16 },
-            cancellationToken: TestContext.CancellationToken);
-
-        var drafting = planner.DraftTimes.Skip(6).ToList();
-        Assert.IsGreaterThan(1, drafting.Count);
-        Assert.AreEqual(TimeSpan.Zero, drafting[0], "the catch-up round");
-        Assert.IsTrue(drafting.Skip(1).All(t => t > TimeSpan.Zero), string.Join(", ", drafting));
-    }
-
-    private sealed class TimedRootOnlyFirst(int rounds, int gamma) : IDraftPlanner
-    {
-        private int _round;
-        public List<TimeSpan> DraftTimes { get; } = [];
-        public int MaxNodes => gamma + 1;
-        public TreeShape Next(int activeRows, int context) => TreeShape.Chain(_round++ < rounds ? 0 : gamma);
-        public void Observe(TreeShape shape, int activeRows, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
-            DraftTimes.Add(draftTime);
-    }
-
     private sealed class RootOnlyFirst(int rounds, int gamma) : IDraftPlanner
     {
         private int _round;
