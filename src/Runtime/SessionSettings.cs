@@ -83,7 +83,7 @@ public sealed record SessionSettings
             if (FusedAttention == true)
                 throw new CondensaException($"{ModelManifest.FileName}: cuda_swiglu is true: this {manifest.DType} export's causal graphs " +
                     $"compute the MLP with ONNX Runtime's SwiGLU, which only the cuda provider has, so {provider.Name} cannot run them. " +
-                    "Use --fused-attention auto or off there (the general graph), or export at fp32.");
+                    "Use --fused-attention auto or off there (the general graph), or export with --swiglu off.");
             return false;
         }
         return FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
