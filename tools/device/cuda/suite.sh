@@ -551,6 +551,44 @@ if [ "${QUICK:-0}" = 38 ]; then
   exit 0
 fi
 
+# QUICK=39 (issue 16): two kernels ONNX Runtime 1.32's CUDA provider ships switched off, each read from the environment when
+# a session is made: XQA decode attention inside GroupQueryAttention (ORT_ENABLE_XQA=1: one-token steps, head size 64-512,
+# its own RoPE and KV append) and a GEMV for MatMuls of few rows (ORT_ENABLE_SMALL_N_GEMV=1). The 1.1B fp16 shape's plain
+# decoding under the four combinations, three rounds in rotating order, llama-bench before and after (GGUF=1); greedy
+# parity of each against the default (1.1B 64 tokens, demo-code 200); demo-code's plain grid under each; Nsight Compute's
+# kernel times with both on (VARIANT picks another).
+if [ "${QUICK:-0}" = 39 ]; then
+  for i in $(seq 90); do [ -s /tmp/g/done ] && break; sleep 2; done; log "gguf: $(cat /tmp/g/done 2>/dev/null | tr '\n' ' ')"
+  export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
+  (cd /opt/lc && TMO=150 run llama-tg ./llama-bench -m /tmp/g/f16.gguf -p 0 -n 32 -d 512,2048,8192 -ngl 99 -r 5 -o md)
+  cat $o/llama-tg.out | tee -a $o/log.txt
+  wait_export 1
+  variants=(default:0:0 xqa:1:0 gemv:0:1 both:1:1)
+  B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362} --batch 1,32 --context 512,2048,8192"
+  for r in 1 2 3; do
+    for k in 0 1 2 3; do v=${variants[$(( (k + r - 1) % 4 ))]}; IFS=: read n x g <<< "$v"
+      ORT_ENABLE_XQA=$x ORT_ENABLE_SMALL_N_GEMV=$g TMO=150 run big-$n-$r $C $B -m /tmp/r/fp16 --json $o/big-$n-$r.json
+    done
+  done
+  for f in $o/big-*.out; do echo "-- $(basename $f)"; grep -hE '^\| /tmp' $f; done | tee -a $o/log.txt
+  (cd /opt/lc && TMO=150 run llama-tg2 ./llama-bench -m /tmp/g/f16.gguf -p 0 -n 32 -d 512,2048,8192 -ngl 99 -r 5 -o md)
+  cat $o/llama-tg2.out | tee -a $o/log.txt
+  $C export --checkpoint models/demo-code --out /tmp/r/demo16 --precision fp16 > $o/demo16-export.log 2>&1
+  for v in "${variants[@]}"; do IFS=: read n x g <<< "$v"
+    ORT_ENABLE_XQA=$x ORT_ENABLE_SMALL_N_GEMV=$g run par-big-$n $C generate --model /tmp/r/fp16 --prompt 'def fibonacci(n):' --max-tokens 64 \
+      --temperature 0 --json --provider cuda
+    ORT_ENABLE_XQA=$x ORT_ENABLE_SMALL_N_GEMV=$g run par-demo-$n $C generate --model /tmp/r/demo16 --prompt 'def fibonacci(n):' --max-tokens 200 \
+      --temperature 0 --json --provider cuda
+    ORT_ENABLE_XQA=$x ORT_ENABLE_SMALL_N_GEMV=$g TMO=120 run demo-$n $C bench --speculative none -m demo-code --provider cuda --precision fp16 \
+      --batch 1,8,32,64 --context 1024,4096,7680 --max-tokens 128 --runs 2 $(prompt_texts) --json $o/demo-$n.json
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o par-big-default par-big-xqa par-big-gemv par-big-both | tee -a $o/log.txt
+  python3 "$root/tools/device/cuda/first_diff.py" $o par-demo-default par-demo-xqa par-demo-gemv par-demo-both | tee -a $o/log.txt
+  for f in $o/demo-*.out; do echo "-- $(basename $f)"; grep -hE '^\| none' $f; done | tee -a $o/log.txt
+  IFS=: read n x g <<< "${VARIANT:-both:1:1}"; ORT_ENABLE_XQA=$x ORT_ENABLE_SMALL_N_GEMV=$g kernel_times
+  exit 0
+fi
+
 # QUICK=37 (issue 18): the token trees over QUICK=36's grid sized from costs measured on cuda: `calibrate` for the self and
 # draft pairs over the same batches and contexts first (saved beside the export, where bench finds them), then the trees.
 if [ "${QUICK:-0}" = 37 ]; then
