@@ -13,11 +13,13 @@ public sealed class ChainPlanner : IDraftPlanner
     /// <summary>Creates the planner: <paramref name="gamma"/> pins γ; otherwise it adapts within 0..<paramref name="maxGamma"/>,
     /// exploring first at γ = 1, or at <see cref="GammaController.FreeDraftsFirstGamma"/> for a drafter whose drafts cost no
     /// passes (<see cref="IDrafter.DraftsCostPasses"/>); <paramref name="target"/>, where given, prices a verification by the
-    /// tokens it pads the pass to (<see cref="IDecoder.PassLength"/>).</summary>
+    /// tokens it pads the pass to (<see cref="IDecoder.PassLength"/>). A drafter whose drafts cost passes keeps state that
+    /// catches up after plain rounds, which the controller leaves out of its draft-time pricing.</summary>
     public ChainPlanner(int? gamma, int maxGamma = Speculation.DefaultMaxGamma, IDrafter? drafter = null, IDecoder? target = null)
     {
-        _gamma = new GammaController(gamma, maxGamma, drafter is { DraftsCostPasses: false } ? GammaController.FreeDraftsFirstGamma : 1,
-            target is null ? null : target.PassLength);
+        var freeDrafts = drafter is { DraftsCostPasses: false };
+        _gamma = new GammaController(gamma, maxGamma, freeDrafts ? GammaController.FreeDraftsFirstGamma : 1,
+            target is null ? null : target.PassLength, catchesUp: !freeDrafts);
         _chains = new TreeShape?[_gamma.MaxGamma + 1];
     }
 

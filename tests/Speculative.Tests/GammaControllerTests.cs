@@ -157,7 +157,7 @@ public sealed class GammaControllerTests
         // round 10's lookup at 1 x 7,936: 64 % of 4-draft chains accepted (3.56 tokens a round) in 0.92 ms, a plain step
         // 0.367 ms. Read as a per-token α of 0.64, Ω(4) would be 2.49 tokens and plain decoding would win (2.71 tokens a
         // millisecond against 2.72).
-        var controller = new GammaController(fixedGamma: null, maxGamma: 4);
+        var controller = new GammaController(fixedGamma: null, maxGamma: 4, firstGamma: GammaController.FreeDraftsFirstGamma, catchesUp: false);
         Drive(controller, rounds: 10, acceptance: 0.64, verifyMs: gamma => gamma == 0 ? 0.367 : 0.92);
         Assert.IsGreaterThan(0, controller.Next());
         Assert.IsGreaterThan(0.8, controller.Alpha, "a 64 % share of 4-draft chains means α ≈ 0.82");
@@ -168,20 +168,23 @@ public sealed class GammaControllerTests
     {
         // drafting loses (21 ms a round against a 3 ms plain step): probes 16, 32, 64 .. rounds apart, not every 16th round
         var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 21, rounds: 18);
-        var probes = Drive(controller, rounds: 240, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Count(gamma => gamma > 0);
+        var probes = Probes(Drive(controller, rounds: 240, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21)).Count;
         Assert.IsInRange(2, 4, probes, "every 16th round would be 15 probes");
     }
 
     [TestMethod]
     public void Next_WhilePlainDecodingStaysBest_ProbesAtTheFirstGammaExplored()
     {
-        // a probe of free drafts (prompt lookup) verifies several at little more than one; drafts that cost passes probe one
-        foreach (var first in new[] { 1, GammaController.FreeDraftsFirstGamma })
+        // a probe of free drafts (prompt lookup) verifies several at little more than one, in one round; drafts that cost
+        // passes probe one, in two rounds (the first catches the drafter up)
+        foreach (var (first, catchesUp, expected) in new[] { (1, true, new[] { 1 }), (GammaController.FreeDraftsFirstGamma, false, new[] { 4 }) })
         {
-            var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: first);
-            var probes = Drive(controller, rounds: 80, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Skip(6).Where(g => g > 0).ToList();
-            Assert.IsNotEmpty(probes, $"first γ {first}: drafting is probed");
-            Assert.IsTrue(probes.All(g => g == first), $"first γ {first}: probes at {string.Join(", ", probes)}");
+            var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: first, catchesUp: catchesUp);
+            var probes = Probes(Drive(controller, rounds: 200, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Skip(6).ToList());
+            Assert.IsGreaterThanOrEqualTo(3, probes.Count, $"first γ {first}: drafting is probed");
+            var shown = string.Join(", ", probes.Select(p => string.Join("+", p)));
+            Assert.IsTrue(probes.All(p => p.Count == (catchesUp ? 2 : 1) && p.Distinct().Count() == 1), $"first γ {first}: probes {shown}");
+            CollectionAssert.AreEquivalent(expected, probes.Select(p => p[0]).Distinct().ToArray(), $"first γ {first}: probes {shown}");
         }
     }
 
@@ -226,7 +229,7 @@ public sealed class GammaControllerTests
         // prompt lookup while plain decoding is best: a probe that finds no match proposes nothing (a plain pass), so the
         // next round probes again; once the text repeats, the first matched probe accepts everything and drafting returns
         static double Verify(int gamma) => gamma == 0 ? 3 : 3.5 + 0.1 * gamma;
-        var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: GammaController.FreeDraftsFirstGamma);
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: GammaController.FreeDraftsFirstGamma, catchesUp: false);
         Drive(controller, rounds: 40, acceptance: 0.0, verifyMs: Verify);   // drafts rejected: plain decoding is best
         var (choices, matchFrom) = (new List<int>(), 70);
         for (var round = 40; round < 200; round++)
@@ -279,6 +282,67 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_DrafterCatchingUpAfterPlainRounds_DraftsOnceItsSteadyRoundsPay()
+    {
+        // round 14's draft model at 1 x 7,680 on cuda: a plain step 0.323 ms, a verification 0.42 ms, a draft step 0.23 ms,
+        // and a drafting round after plain rounds also runs the draft model over the tokens it sat out (0.02 ms each). The
+        // first rounds reject every draft, so plain decoding wins at first; then 97 % of the drafts are accepted, where
+        // drafting pays (γ = 3: 3.8 tokens in 1.1 ms). Priced by probes that carry their catch-ups, a draft step looks like
+        // 0.5 ms and plain decoding stays; priced by a probe's second round, drafting returns.
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        var (choices, satOut) = (new List<int>(), 0);
+        for (var round = 0; round < 400; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            if (gamma == 0)
+            {
+                satOut++;
+                controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.323));
+                continue;
+            }
+            var draftMs = 0.02 * satOut + 0.23 * gamma;
+            satOut = 0;
+            var accepted = round < 40 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.97));
+            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(0.42));
+        }
+        Assert.IsGreaterThan(150, choices.Skip(200).Count(g => g > 0), string.Join(" ", choices));
+    }
+
+    [TestMethod]
+    public void Next_DraftRoundsWithAFixedCost_PricesEachGammaByTheLineThroughThem()
+    {
+        // round 14's draft model at 1 x 1,024 on cuda: a round of one draft takes 0.26 ms, of three 0.55 ms (a fixed 0.115 ms
+        // and 0.145 ms a step); verification 0.34-0.35 ms, a plain step 0.28 ms, 88 % per token. Priced at the draft steps'
+        // average (0.22 ms), γ = 3 gives 3.35 tokens a millisecond and loses to plain decoding's 3.57; by the line, 3.76.
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        for (var i = 0; i < 2; i++) controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.28));
+        for (var i = 0; i < 10; i++)
+            foreach (var (gamma, draftMs, verifyMs) in new[] { (1, 0.26, 0.35), (3, 0.55, 0.34) })
+                controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.88)),
+                    TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(verifyMs));
+        Assert.IsGreaterThanOrEqualTo(2, controller.Next());
+    }
+
+    [TestMethod]
+    public void Next_ASurprisingProbeAfterTheProbesThinnedOut_BringsTheNextProbeForward()
+    {
+        // prompt lookup (free drafts, γ = 4 first) where nothing matches for 300 rounds: the probes thin out to 128 and 256
+        // rounds apart. Then 60 % of the drafts are accepted, where drafting pays (γ = 4: 3.4 tokens in 5.5 ms against 1 in
+        // 3 ms). The first probe after that surprises but does not move the estimate enough to draft; the next probe follows
+        // within 16 rounds, not at the thinned interval, and drafting returns.
+        static double Verify(int gamma) => gamma == 0 ? 3 : 3.5 + 0.5 * gamma;
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: GammaController.FreeDraftsFirstGamma, catchesUp: false);
+        Drive(controller, rounds: 300, acceptance: 0.0, verifyMs: Verify);
+        var choices = Drive(controller, rounds: 600, acceptance: 0.6, verifyMs: Verify);
+        var first = choices.FindIndex(g => g > 0);
+        var second = choices.FindIndex(first + 1, g => g > 0);
+        Assert.AreEqual(0, choices[first + 1], $"one probe alone does not bring drafting back: {string.Join(" ", choices)}");
+        Assert.IsLessThanOrEqualTo(first + 17, second, $"probes at {first} and {second}: {string.Join(" ", choices)}");
+        Assert.IsGreaterThan(150, choices.Skip(400).Count(g => g > 0), string.Join(" ", choices));
+    }
+
+    [TestMethod]
     public void AlphaForAcceptedShare_InvertsTheChainModel()
     {
         foreach (var gamma in new[] { 1, 3, 4, 8 })
@@ -298,6 +362,20 @@ public sealed class GammaControllerTests
         Assert.AreEqual(5.0, AcceptanceMath.ExpectedTokensPerRound(4, 1), 1e-12);
         Assert.AreEqual((1 - Math.Pow(0.8, 5)) / 0.2, AcceptanceMath.ExpectedTokensPerRound(4, 0.8), 1e-12);
         Assert.AreEqual(3.0, AcceptanceMath.Speedup(2, 1.0, draftStep: 0, verify: 1, targetStep: 1), 1e-12);
+    }
+
+    /// <summary>The runs of drafting rounds in <paramref name="choices"/>: a probe while plain decoding is best.</summary>
+    private static List<List<int>> Probes(IEnumerable<int> choices)
+    {
+        var runs = new List<List<int>>();
+        var previous = 0;
+        foreach (var gamma in choices)
+        {
+            if (gamma > 0 && previous == 0) runs.Add([]);
+            if (gamma > 0) runs[^1].Add(gamma);
+            previous = gamma;
+        }
+        return runs;
     }
 
     /// <summary>Runs <paramref name="rounds"/> rounds as <paramref name="controller"/> chooses them, 100 rows each: γ drafts a
