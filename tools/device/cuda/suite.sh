@@ -589,6 +589,26 @@ if [ "${QUICK:-0}" = 39 ]; then
   exit 0
 fi
 
+# QUICK=40 (issue 18): round 15 b's slow verifications once rows finish (prompt lookup, γ = 3, 64 x 7,680): the cell traced
+# with CUDA graphs on and off, and each trace's verify times before and after the first row finishes.
+if [ "${QUICK:-0}" = 40 ]; then
+  for g in on off; do
+    TMO=150 run tail-$g $C bench --speculative none,lookup -m demo-code --provider cuda --precision fp16 --batch 64 --context 7680 \
+      --max-tokens 512 --runs 1 --gamma 3 --graph-capture $g --trace $o/tail-$g.jsonl $(prompt_texts) --json $o/tail-$g.json
+    grep -E '^\|' $o/tail-$g.out | tee -a $o/log.txt
+    python3 - $o/tail-$g.jsonl <<'PY' | tee -a $o/log.txt
+import json, sys, statistics as st
+rounds = [r for r in map(json.loads, open(sys.argv[1])) if r["mode"] == "lookup" and r["run"] == 1]
+full = [r["measured"]["verify_milliseconds"] for r in rounds if r["measured"]["active_rows"] == 64]
+tail = [r["measured"]["verify_milliseconds"] for r in rounds if 0 < r["measured"]["active_rows"] < 64]
+print(sys.argv[1].rsplit("/", 1)[-1], "all rows:", len(full), "median", st.median(full), "| rows finished:", len(tail),
+      "median", st.median(tail), "over 3 ms", sum(t > 3 for t in tail))
+PY
+  done
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=37 (issue 18): the token trees over QUICK=36's grid sized from costs measured on cuda: `calibrate` for the self and
 # draft pairs over the same batches and contexts first (saved beside the export, where bench finds them), then the trees.
 if [ "${QUICK:-0}" = 37 ]; then
