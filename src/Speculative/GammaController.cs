@@ -197,9 +197,10 @@ public sealed class GammaController
 
     /// <summary>
     /// Least-squares line t = a + b·x through the times measured for γ = 1..max (at least <paramref name="minRounds"/>
-    /// times: a pass's first run may include a capture), x = <paramref name="at"/>(γ); null where none is. b is never negative (more tokens never cost less), nor is
-    /// a; through one point the line is flat, or, <paramref name="throughOrigin"/>, through the origin (a round of drafts
-    /// priced per draft step until two lengths are measured).
+    /// times: a pass's first run may include a capture), x = <paramref name="at"/>(γ); null where none is. b is never
+    /// negative (more tokens never cost less), nor is a (a fitted negative fixed cost would price short passes at nothing:
+    /// the line through the origin instead); through one point the line is flat, or, <paramref name="throughOrigin"/>,
+    /// through the origin (a round of drafts priced per draft step until two lengths are measured).
     /// </summary>
     private (double A, double B)? FitLine(double[] seconds, int[] rounds, int minRounds, Func<int, int> at, bool throughOrigin = false)
     {
@@ -215,7 +216,7 @@ public sealed class GammaController
         var denominator = n * sxx - sx * sx;
         var b = denominator > 0 ? Math.Max((n * sxy - sx * sy) / denominator, 0) : 0;
         var a = (sy - b * sx) / n;
-        return a >= 0 ? (a, b) : (0, sxy / sxx);   // a negative fixed cost: the line through the origin instead
+        return a >= 0 ? (a, b) : (0, sxy / sxx);
     }
 
     // The n-th measurement of a time. The first stands in until a second replaces it: a pass of a length the model has not
