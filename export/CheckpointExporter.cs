@@ -19,9 +19,10 @@ public static class CheckpointExporter
     /// has no layer_types, Gemma 3's rope_local_base_freq; 9: the multi-row causal graph, and longrope's long factors: its
     /// exports reach max_position_embeddings instead of stopping at the original context; 10: the multi-row causal graph views a
     /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps; 12: the slots graph; 13: half-precision exports' attention graphs compute the MLP's activation as ONNX Runtime's
-    /// SwiGLU, cuda_swiglu in the manifest);
+    /// SwiGLU, cuda_swiglu in the manifest); 14: rotary tables with padding rows past the last
+    /// position (rotary_padding_rows), so a causal pass's padding past the context limit stays on the causal graphs;
     /// caches key on it.</summary>
-    public const int Version = 13;
+    public const int Version = 14;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 
@@ -190,6 +191,7 @@ public static class CheckpointExporter
             CausalRowsGraph = causalRowsGraph,
             SlotsGraph = slotsGraph,
             CausalMaxContext = causalMaxContext,
+            RotaryPaddingRows = RopeSettings.PaddingRows,
             CudaSwiGlu = cudaSwiGlu,
             KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName),
             CheckpointFingerprint = fingerprint,

@@ -50,8 +50,19 @@ public sealed record RopeSettings(
         Type == "longrope" && maxPositions > OriginalMaxPositionEmbeddings ? OriginalMaxPositionEmbeddings : null;
 
     /// <summary>The rows of the rotary tables of an export of <paramref name="maxPositions"/> positions: one per position,
-    /// and for longrope past its original context the short rows before the long ones (<see cref="LongRowsOffset"/>).</summary>
-    public int TableRows(int maxPositions) => (LongRowsOffset(maxPositions) ?? 0) + maxPositions;
+    /// and for longrope past its original context the short rows before the long ones (<see cref="LongRowsOffset"/>), then
+    /// <see cref="PaddingRows"/> more.</summary>
+    public int TableRows(int maxPositions) => (LongRowsOffset(maxPositions) ?? 0) + maxPositions + PaddingRows;
+
+    /// <summary>
+    /// Rows past the last position, which continue the table for padding alone (the manifest's rotary_padding_rows). A
+    /// causal pass at batch &gt; 1 writes S entries in every row at its length, a short row's padding included, and ONNX
+    /// Runtime checks every written position against the table, so without them a row within S positions of the context
+    /// limit sent the whole batch's pass to a slower graph (a verification at 64 x 7,680 on the H200: 3-6 ms instead of
+    /// 1.4; docs/benchmarks.md, round 16). Padding entries are never read, so what they are rotated by does not matter.
+    /// 32 covers the longest multi-row causal pass.
+    /// </summary>
+    public const int PaddingRows = 32;
 
     /// <summary>
     /// The inverse frequencies for a head of <paramref name="headDim"/> (length headDim / 2), computed

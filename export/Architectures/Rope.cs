@@ -16,7 +16,8 @@ internal static class Rope
     /// position id, so a step reads R values per token, not the table; it and GroupQueryAttention rotate the first R dims.
     /// One row per position of <paramref name="maxPositions"/>; a longrope export past its original context has the
     /// short-factor rows of positions 0..original-1 first, then the long-factor rows of positions 0..maxPositions-1
-    /// (<see cref="RopeSettings.LongRowsOffset"/>). Memory: rows · R/2 values per table, two tables; Phi-4-mini's
+    /// (<see cref="RopeSettings.LongRowsOffset"/>), and <see cref="RopeSettings.PaddingRows"/> rows past the last position
+    /// for padding entries. Memory: rows · R/2 values per table, two tables; Phi-4-mini's
     /// (4,096 + 131,072) · 48 · 2 fp16 values are 25 MiB (26 MB), in the weights file once, shared by the causal graphs, which read only the
     /// short rows.
     /// </summary>

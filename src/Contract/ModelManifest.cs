@@ -82,6 +82,10 @@ public sealed record ModelManifest
     /// past it transformers rotates with the long factors, which the general graph switches to and the causal graphs,
     /// whose positions come from seqlens_k, cannot; the runtime sends them passes whose every position is below it.</summary>
     [JsonPropertyName("causal_max_context"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? CausalMaxContext { get; init; }
+    /// <summary>Rows of the rotary tables past <see cref="MaxContext"/> (and past <see cref="CausalMaxContext"/>, whose
+    /// rows a longrope table's long ones follow): positions a causal pass may give its padding entries, which a row near
+    /// the context limit writes past it and nothing reads. 0 (absent) in exports before version 14.</summary>
+    [JsonPropertyName("rotary_padding_rows"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int RotaryPaddingRows { get; init; }
     /// <summary>Whether the causal, multi-row causal and slots graphs compute the MLP's activation with ONNX Runtime's contrib
     /// SwiGLU (exporter 13's float16 and bfloat16 exports), whose only kernel is the CUDA provider's: on every other provider
     /// the runtime keeps such an export on its general graph. False (absent) in every other export.</summary>
@@ -164,6 +168,7 @@ public sealed record ModelManifest
         Require(LayerKvSource.Length == NumLayers && LayerKvSource.All(KvLayers.Contains), "layer_kv_source",
             string.Join(",", LayerKvSource), path);
         Require(CausalMaxContext is null || (CausalMaxContext > 0 && CausalMaxContext <= MaxContext), "causal_max_context", CausalMaxContext!, path);
+        Require(RotaryPaddingRows >= 0, "rotary_padding_rows", RotaryPaddingRows, path);
         Require(ForwardPasses is null or >= 0, "forward_passes", ForwardPasses!, path);
         Require(BackwardPasses is null or >= 0, "backward_passes", BackwardPasses!, path);
         Require(LayerSlidingWindow is null || (LayerSlidingWindow.Length == NumLayers && LayerSlidingWindow.All(w => w is null or > 0)),

@@ -284,19 +284,21 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// budget), the new tokens attend causally at the rows' next positions (no tree, no explicit positions), and the
     /// pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the multi-row causal graph
     /// is there for the rest. Every row, idle ones included, gets its S entries written at its length (past the length
-    /// they are never read), so each must fit the buffers and the rotary table, and every position must be one the causal
-    /// graphs rotate as the checkpoint does (within a longrope export's original context, <see cref="CausalTotal"/>).
+    /// they are never read), so each must fit the buffers and the rotary table (<see cref="CausalTotal"/>, which the
+    /// table's padding rows take past the context limit), and every real token's position must be one the causal graphs
+    /// rotate as the checkpoint does (within a longrope export's original context, <see cref="CausalContext"/>).
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
         if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, cache.BatchSize) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
-        var limit = CausalTotal(cache);
+        var (written, rotated) = (CausalTotal(cache), CausalContext);
         var longest = 0;
-        foreach (var length in cache.Lengths)
+        for (var b = 0; b < cache.BatchSize; b++)
         {
-            if (length + seqLen > limit) return false;
+            var length = cache.Lengths[b];
+            if (length + seqLen > written || length + inputs.Counts[b] > rotated) return false;
             longest = Math.Max(longest, length);
         }
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true
@@ -342,9 +344,14 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private const int CpuCausalDecodeContext = 1024;
 
     // total_sequence_length: fixed for the cache's buffers (a captured graph keeps the value it was captured with), at
-    // least every row's length after a causal pass, and within the rotary table, which GroupQueryAttention checks it against,
-    // and within causal_max_context, past which a longrope export's passes take the general graph and its long factors.
-    private int CausalTotal(KvCache cache) => Math.Min(cache.Slots, Manifest.CausalMaxContext ?? Manifest.MaxContext);
+    // least every row's length after a causal pass, padding included, and within the rotary table, which GroupQueryAttention
+    // checks it against: its rows reach the causal context and the padding rows past it (a longrope table's long rows
+    // follow its short ones, so they are there too).
+    private int CausalTotal(KvCache cache) => Math.Min(cache.Slots, CausalContext + Manifest.RotaryPaddingRows);
+
+    // The last position + 1 a real token of a causal pass may take: causal_max_context, past which a longrope export's
+    // passes take the general graph and its long factors, else the context limit.
+    private int CausalContext => Manifest.CausalMaxContext ?? Manifest.MaxContext;
 
     /// <summary>
     /// The iterative prefill of a layer-condensed model (DESIGN.md §4) over this chunk's tokens and the committed past:

@@ -22,11 +22,12 @@ public sealed class KvCache : IDisposable
     private readonly long[]? _slotPositions;   // [batch, slots] position held by each slot, -1 = empty (budgeted only)
 
     /// <summary>
-    /// Slots past the capacity of each row; the first is the scratch slot. One would do; eight keep a row's slot count a
-    /// multiple of 8, as fp16 GEMMs on GPUs need for their fast kernels (measured on the H200: with a single scratch slot,
-    /// decode at 8K context ran at about half the speed).
+    /// Slots past the capacity of each row; the first is the scratch slot. A multiple of 8, as fp16 GEMMs on GPUs need
+    /// for their fast kernels (measured on the H200: with a single scratch slot, decode at 8K context ran at about half the
+    /// speed); sixteen, so that a causal pass of up to 16 tokens a row (a captured verification's longest padded length)
+    /// can write a full row's padding past its capacity and stay on the causal graphs (DecoderModel.RunsCausal).
     /// </summary>
-    internal const int ScratchSlots = 8;
+    internal const int ScratchSlots = 16;
     private readonly KvMoves _moves = new();
     private KvStorage _storage;
     private OrtValue[]? _pastValues;

@@ -57,8 +57,9 @@ public sealed class BenchStepWeightsTests
         Assert.IsGreaterThan(files / 2, weights.StreamedBytes + weights.GatheredBytes, "the weights are most of the files");
     }
 
-    // cos and sin, [max positions, D/2] each, read one row per token
-    private static long RotaryCaches(TinyModelSpec spec, int bytes) => 2L * spec.MaxPositionEmbeddings * (spec.HeadDim / 2) * bytes;
+    // cos and sin, [max positions + padding rows, D/2] each, read one row per token
+    private static long RotaryCaches(TinyModelSpec spec, int bytes) =>
+        2L * (spec.MaxPositionEmbeddings + RopeSettings.PaddingRows) * (spec.HeadDim / 2) * bytes;
 
     private static StepWeights Read(string key, TinyModelSpec spec, ExportPrecision precision)
     {

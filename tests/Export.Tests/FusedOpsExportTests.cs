@@ -32,7 +32,7 @@ public sealed class FusedOpsExportTests
             Assert.AreEqual(0, Count(unfused), unfused);
         Assert.IsTrue(graph.Node.Where(n => n.OpType is "RotaryEmbedding" or "SkipSimplifiedLayerNormalization").All(n => n.Domain == "com.microsoft"));
         var cos = graph.Initializer.Single(i => i.Name == "rotary_cos_cache");
-        CollectionAssert.AreEqual(new long[] { spec.MaxPositionEmbeddings, spec.HeadDim / 2 }, cos.Dims.ToArray());
+        CollectionAssert.AreEqual(new long[] { spec.MaxPositionEmbeddings + RopeSettings.PaddingRows, spec.HeadDim / 2 }, cos.Dims.ToArray());
     }
 
     /// <summary>A prompt as long as max_position_embeddings reads every row of the rotary caches, the last included.</summary>

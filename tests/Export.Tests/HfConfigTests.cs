@@ -40,7 +40,7 @@ public sealed class HfConfigTests
         Assert.AreEqual(96, rope.RotaryDim(128));
         Assert.AreEqual(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), rope.AttentionFactor, 1e-12);
         Assert.AreEqual(4096, rope.LongRowsOffset(131072), "the long rows follow the original context's short ones");
-        Assert.AreEqual(4096 + 131072, rope.TableRows(131072));
+        Assert.AreEqual(4096 + 131072 + RopeSettings.PaddingRows, rope.TableRows(131072));
         Assert.IsNull(rope.LongRowsOffset(4096), "no long rows within the original context");
         var inv = rope.InverseFrequencies(128);
         Assert.HasCount(48, inv);

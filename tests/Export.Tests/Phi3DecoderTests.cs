@@ -32,11 +32,12 @@ public sealed class Phi3DecoderTests
     }
 
     // transformers 5's tiny phi3 (longrope over 64 of 256 positions, 8 of 16 frequencies rotated): the general graph's tables
-    // hold 64 short rows then 256 long ones and one switch, shared by both layers, offsets the positions; the causal graphs
-    // share the tables and have no switch. A checkpoint whose context is the original one keeps the graph of before.
+    // hold 64 short rows then 256 long ones (then the padding rows) and one switch, shared by both layers, offsets the
+    // positions; the causal graphs share the tables and have no switch. A checkpoint whose context is the original one keeps
+    // the graph of before.
     [TestMethod]
-    [DataRow(256, 64 + 256, 1)]
-    [DataRow(64, 64, 0)]
+    [DataRow(256, 64 + 256 + RopeSettings.PaddingRows, 1)]
+    [DataRow(64, 64 + RopeSettings.PaddingRows, 0)]
     public void Export_Longrope_TablesHoldShortThenLongRowsAndOneSwitch(int maxPositions, int rows, int switches)
     {
         using var tmp = new TempDir();

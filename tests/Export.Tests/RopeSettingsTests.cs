@@ -72,6 +72,6 @@ public sealed class RopeSettingsTests
         var rope = new RopeSettings(type, 10000.0, OriginalMaxPositionEmbeddings: 64);
 
         Assert.AreEqual(offset, rope.LongRowsOffset(maxPositions));
-        Assert.AreEqual((offset ?? 0) + maxPositions, rope.TableRows(maxPositions));
+        Assert.AreEqual((offset ?? 0) + maxPositions + RopeSettings.PaddingRows, rope.TableRows(maxPositions), "then the padding rows");
     }
 }

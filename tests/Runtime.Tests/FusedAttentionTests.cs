@@ -193,6 +193,45 @@ public sealed class FusedAttentionTests
     }
 
     [TestMethod]
+    public void Forward_MultiRowPassWhosePaddingPassesTheContextLimit_StaysOnTheCausalGraphsAndEqualsTheGeneralGraph()
+    {
+        // a verification pads every row to the longest proposal, so a row near the end of its context writes padding past
+        // the limit: the rotary tables' padding rows and the cache's scratch slots keep such passes causal
+        var (_, export) = TinyModels.Get("llama");
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, new SessionSettings { FusedAttention = false });
+        var (vocab, limit) = (fused.Manifest.VocabSize, fused.Manifest.MaxContext);
+        Assert.AreEqual(Condensa.Export.RopeSettings.PaddingRows, fused.Manifest.RotaryPaddingRows);
+        using var a = fused.CreateCache(2);
+        using var c = general.CreateCache(2);
+        var prompt = new int[2 * (limit - 6)];
+        for (var i = 0; i < prompt.Length; i++) prompt[i] = (7 * i + 3) % vocab;
+        int[] promptCounts = [limit - 6, 5];
+        general.Forward(c, prompt, promptCounts, LogitsSelection.LastPerRow);
+        fused.Forward(a, prompt, promptCounts, LogitsSelection.LastPerRow);
+
+        void AssertPassClose(int seqLen, int[] counts, string what)
+        {
+            var next = new int[2 * seqLen];
+            for (var i = 0; i < next.Length; i++) next[i] = (11 * i + seqLen) % vocab;
+            var before = fused.CausalPasses;
+            var expected = general.Forward(c, next, counts, LogitsSelection.All).ToArray();
+            var actual = fused.Forward(a, next, counts, LogitsSelection.All).ToArray();
+            Assert.AreEqual(before + 1, fused.CausalPasses, $"{what}: a causal graph ran the pass");
+            for (var b = 0; b < 2; b++)
+                for (var j = 0; j < counts[b]; j++)
+                    AssertClose(expected.AsSpan((b * seqLen + j) * vocab, vocab), actual.AsSpan((b * seqLen + j) * vocab, vocab), $"{what}, row {b}, token {j}");
+        }
+        AssertPassClose(16, [4, 16], "row 0 ends 2 short of the limit, its padding 10 past it");
+        AssertPassClose(8, [2, 8], "row 0 reaches the limit, its padding 6 past it");
+        AssertPassClose(1, [0, 1], "row 0 full and idle, its entry written past the limit");
+        Assert.AreEqual(limit, a.Lengths[0]);
+        CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
+        for (var layer = 0; layer < a.StoredLayers; layer++)
+            AssertHeldEntriesClose(c, a, c.KeyBytes(layer), a.KeyBytes(layer), $"layer {layer} keys");
+    }
+
+    [TestMethod]
     public void Load_Bfloat16ExportOnTheCpu_SaysItNeedsAGpuProvider()
     {
         var (_, export) = TinyModels.Get("llama", Condensa.Export.ExportPrecision.Bf16);
