@@ -6,7 +6,11 @@ namespace Condensa.Speculative;
 /// <summary>
 /// Prompt lookup (n-gram) drafting: find the most recent earlier occurrence of the sequence's last n tokens (longest
 /// n first) and propose the tokens that followed it. Free to run and strong when output copies input (extraction,
-/// code edits). Drafts are deterministic, so verification treats them as one-hot.
+/// code edits). The copy may overlap what it writes, as in LZ77: a match d tokens back whose continuation reaches the
+/// sequence's end goes on into the drafts themselves, so a loop of period d (which greedy decoding of a small model
+/// falls into) is drafted as deep as the round allows instead of stopping at the end; a static batch's last rows were
+/// such loops on cuda, drafting 2 tokens a round for 50 rounds (docs/benchmarks.md, round 16). Drafts are deterministic,
+/// so verification treats them as one-hot.
 /// </summary>
 public sealed class PromptLookupDrafter : IDrafter
 {
@@ -46,20 +50,27 @@ public sealed class PromptLookupDrafter : IDrafter
         }
     }
 
-    /// <summary>Writes the continuation of the latest earlier match of the longest matching suffix; returns its length.</summary>
+    /// <summary>Writes <paramref name="gamma"/> tokens of the continuation of the latest earlier match of the longest
+    /// matching suffix, copied with overlap; returns how many (0 without a match).</summary>
     internal int Lookup(ReadOnlySpan<int> tokens, int gamma, Span<int> draft)
     {
         if (gamma <= 0) return 0;
-        for (var n = Math.Min(_maxNgram, tokens.Length - 1); n >= _minNgram; n--)
+        var length = tokens.Length;
+        for (var n = Math.Min(_maxNgram, length - 1); n >= _minNgram; n--)
         {
             var suffix = tokens[^n..];
-            // Latest start i < length - n whose n tokens equal the suffix and that has at least one follower.
-            for (var i = tokens.Length - n - 1; i >= 0; i--)
+            // Latest start i < length - n whose n tokens equal the suffix, so at least one token follows it.
+            for (var i = length - n - 1; i >= 0; i--)
             {
                 if (!tokens.Slice(i, n).SequenceEqual(suffix)) continue;
-                var follow = tokens.Slice(i + n, Math.Min(gamma, tokens.Length - i - n));
-                follow.CopyTo(draft);
-                return follow.Length;
+                // draft k is the token d = length - n - i places before it in tokens ++ draft
+                var distance = length - n - i;
+                for (var k = 0; k < gamma; k++)
+                {
+                    var source = length + k - distance;
+                    draft[k] = source < length ? tokens[source] : draft[source - length];
+                }
+                return gamma;
             }
         }
         return 0;

@@ -6,7 +6,8 @@ public sealed class PromptLookupDrafterTests
     [TestMethod]
     [DataRow(new[] { 5, 6, 7, 8, 9, 1, 6, 7 }, 3, new[] { 8, 9, 1 })]      // bigram "6 7" seen before: its followers
     [DataRow(new[] { 1, 2, 9, 1, 3, 9, 1 }, 2, new[] { 3, 9 })]            // latest occurrence of "9 1" wins
-    [DataRow(new[] { 4, 2, 3, 9, 2, 3 }, 4, new[] { 9, 2, 3 })]            // continuation stops at the sequence end
+    [DataRow(new[] { 4, 2, 3, 9, 2, 3 }, 4, new[] { 9, 2, 3, 9 })]         // past the sequence end the copy repeats itself
+    [DataRow(new[] { 1, 7, 7 }, 4, new[] { 7, 7, 7, 7 })]                  // a run of one token, as deep as asked
     [DataRow(new[] { 1, 2, 3, 4 }, 3, new int[0])]                         // nothing repeats
     public void Lookup_LongestLatestMatch_ProposesItsContinuation(int[] tokens, int gamma, int[] expected)
     {
