@@ -176,8 +176,8 @@ public sealed class GammaControllerTests
     public void Next_WhilePlainDecodingStaysBest_ProbesAtTheFirstGammaExplored()
     {
         // a probe of free drafts (prompt lookup) verifies several at little more than one, in one round; drafts that cost
-        // passes probe one, in two rounds (the first catches the drafter up)
-        foreach (var (first, catchesUp, expected) in new[] { (1, true, new[] { 1 }), (GammaController.FreeDraftsFirstGamma, false, new[] { 4 }) })
+        // passes probe one and three in turn (a line through two lengths), in two rounds (the first catches the drafter up)
+        foreach (var (first, catchesUp, expected) in new[] { (1, true, new[] { 1, 3 }), (GammaController.FreeDraftsFirstGamma, false, new[] { 4 }) })
         {
             var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: first, catchesUp: catchesUp);
             var probes = Probes(Drive(controller, rounds: 200, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Skip(6).ToList());
@@ -322,6 +322,33 @@ public sealed class GammaControllerTests
                 controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.88)),
                     TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(verifyMs));
         Assert.IsGreaterThanOrEqualTo(2, controller.Next());
+    }
+
+    [TestMethod]
+    public void Next_DraftModelWithAFixedCostARound_FindsTheGammaThatBeatsPlainDecodingFromItsProbes()
+    {
+        // round 16's draft model at 1 x 1,024 on cuda: a plain step 0.284 ms, a verification 0.34 ms, a drafting round a
+        // fixed 0.115 ms and 0.145 ms a step (and 0.02 ms a token it sat out, caught up first), 88 % per token. Plain
+        // decoding wins the first rounds, where every draft is rejected; then γ = 3 wins (3.5 tokens in 0.9 ms), which
+        // probes of one draft alone, priced through the origin (0.26 ms a step), never show.
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        var (choices, satOut) = (new List<int>(), 0);
+        for (var round = 0; round < 1200; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            if (gamma == 0)
+            {
+                satOut++;
+                controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.284));
+                continue;
+            }
+            var draftMs = 0.02 * satOut + 0.115 + 0.145 * gamma;
+            satOut = 0;
+            var accepted = round < 20 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.88));
+            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(0.34));
+        }
+        Assert.IsGreaterThan(300, choices.Skip(800).Count(g => g >= 2), string.Join(" ", choices));
     }
 
     [TestMethod]
