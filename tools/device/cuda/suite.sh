@@ -551,6 +551,21 @@ if [ "${QUICK:-0}" = 38 ]; then
   exit 0
 fi
 
+# QUICK=41 (issue 18): the issue's acceptance command in one call: `calibrate` for the self and draft pairs over the 12
+# cells (the trees' sizes, saved beside the export where bench finds them), then every mode, adaptive, over the same cells,
+# 512 new tokens, traced, with the chart of speedup against batch and context.
+if [ "${QUICK:-0}" = 41 ]; then
+  G="--batch 1,8,32,64 --context 1024,4096,7680" P="--provider cuda --precision fp16"
+  TMO=120 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
+  TMO=120 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  TMO=${SPEC_TMO:-330} run all-modes $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code --draft demo-code-draft \
+    $P $G --max-tokens 512 --runs 1 $(prompt_texts) --json $o/all-modes.json --chart $o/all-modes.svg --trace $o/all-modes.jsonl
+  echo "-- all-modes" | tee -a $o/log.txt; grep -E '^\|' $o/all-modes.out | tee -a $o/log.txt; grep -h 'differ' $o/all-modes.err | tee -a $o/log.txt
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=39 (issue 16): two kernels ONNX Runtime 1.32's CUDA provider ships switched off, each read from the environment when
 # a session is made: XQA decode attention inside GroupQueryAttention (ORT_ENABLE_XQA=1: one-token steps, head size 64-512,
 # its own RoPE and KV append) and a GEMV for MatMuls of few rows (ORT_ENABLE_SMALL_N_GEMV=1). The 1.1B fp16 shape's plain
