@@ -152,11 +152,11 @@ public sealed class GammaController
         _lastProbe = _rounds;
         // Probe a neighbour of the best, and while drafting a plain pass every third probe, first, so the verify-time fit and
         // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed at the first
-        // γ explored (1 where drafts cost passes, longer for free drafts, whose round prices several at little more) and the
-        // probes thin out, 16, 32 .. 256 rounds apart: each costs a verification of several plain steps (round 10's grid) and,
-        // where the drafter catches up, a second round. (Free drafts probe one γ: probing γ = 3 in turn made rows that accept
-        // all or nothing, prompt lookup's, look like a higher per-token rate, the chain model's α read from a share measured
-        // at several γ; their draft time is near nothing, so needs no slope.)
+        // γ explored (1 where drafts cost passes, in turn with 3, below; longer for free drafts, whose round prices several
+        // at little more) and the probes thin out, 16, 32 .. 256 rounds apart: each costs a verification of several plain
+        // steps (round 10's grid) and, where the drafter catches up, a second round. (Free drafts probe one γ: probing γ = 3
+        // in turn made rows that accept all or nothing, prompt lookup's, look like a higher per-token rate, the chain model's
+        // α read from a share measured at several γ; their draft time is near nothing, so needs no slope.)
         _intervalBeforeProbe = _probeInterval;
         _probeInterval = best != 0 ? ProbeInterval : Math.Min(2 * _probeInterval, MaxProbeInterval);
         _nextProbe = _rounds + _probeInterval;
@@ -164,8 +164,8 @@ public sealed class GammaController
         if (best != 0) return (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
         if (!_catchesUp) return _first;
         // Drafts that cost passes alternate between the first γ and two more, so the draft-time line gets its slope: round
-        // 16's draft model at 1 x 1,024 on cuda drafted one token in 0.26 ms and three in 0.55 (a fixed cost a round), and
-        // priced through the origin from γ = 1 alone γ = 3 looked slower than plain decoding, which it beat by 7 %.
+        // 16's draft model at 1 x 1,024 on cuda drafted one token in 0.22-0.26 ms and three in 0.57 (a fixed cost a round),
+        // and priced through the origin from γ = 1 alone γ = 3 looked slower than plain decoding, which it beat by 7 %.
         var probe = _plainProbes++ % 2 == 0 ? _first : Math.Min(_first + 2, _max);
         _repeatProbe = probe;
         return probe;
