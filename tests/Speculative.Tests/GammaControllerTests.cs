@@ -289,23 +289,7 @@ public sealed class GammaControllerTests
         // first rounds reject every draft, so plain decoding wins at first; then 97 % of the drafts are accepted, where
         // drafting pays (γ = 3: 3.8 tokens in 1.1 ms). Priced by probes that carry their catch-ups, a draft step looks like
         // 0.5 ms and plain decoding stays; priced by a probe's second round, drafting returns.
-        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        var (choices, satOut) = (new List<int>(), 0);
-        for (var round = 0; round < 400; round++)
-        {
-            var gamma = controller.Next();
-            choices.Add(gamma);
-            if (gamma == 0)
-            {
-                satOut++;
-                controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.323));
-                continue;
-            }
-            var draftMs = 0.02 * satOut + 0.23 * gamma;
-            satOut = 0;
-            var accepted = round < 40 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.97));
-            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(0.42));
-        }
+        var choices = DriveCatchingUp(rounds: 400, plainMs: 0.323, verifyMs: 0.42, draftMs: gamma => 0.23 * gamma, alpha: 0.97, rejectingRounds: 40);
         Assert.IsGreaterThan(150, choices.Skip(200).Count(g => g > 0), string.Join(" ", choices));
     }
 
@@ -331,23 +315,8 @@ public sealed class GammaControllerTests
         // one draft 0.24 ms and of three 0.57 (a fixed 0.075 ms and 0.165 ms a step; and 0.02 ms a token it sat out, caught
         // up first), 88 % per token. Plain decoding wins the first rounds, where every draft is rejected; then γ = 3 wins
         // (3.5 tokens in 0.91 ms), which probes of one draft alone, priced through the origin (0.24 ms a step), never show.
-        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
-        var (choices, satOut) = (new List<int>(), 0);
-        for (var round = 0; round < 1200; round++)
-        {
-            var gamma = controller.Next();
-            choices.Add(gamma);
-            if (gamma == 0)
-            {
-                satOut++;
-                controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.282));
-                continue;
-            }
-            var draftMs = 0.02 * satOut + 0.075 + 0.165 * gamma;
-            satOut = 0;
-            var accepted = round < 20 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, 0.88));
-            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.FromMilliseconds(draftMs), TimeSpan.FromMilliseconds(0.34));
-        }
+        var choices = DriveCatchingUp(rounds: 1200, plainMs: 0.282, verifyMs: 0.34, draftMs: gamma => 0.075 + 0.165 * gamma, alpha: 0.88,
+            rejectingRounds: 20);
         Assert.IsGreaterThan(300, choices.Skip(800).Count(g => g >= 2), string.Join(" ", choices));
     }
 
@@ -403,6 +372,33 @@ public sealed class GammaControllerTests
             previous = gamma;
         }
         return runs;
+    }
+
+    /// <summary>A controller (γ up to 8) driving a drafter that keeps state, 100 rows: a plain round takes
+    /// <paramref name="plainMs"/>; a drafting round <paramref name="draftMs"/>(γ) plus 0.02 ms for each plain round since the
+    /// last one (the catch-up) and a <paramref name="verifyMs"/> verification, accepting nothing in the first
+    /// <paramref name="rejectingRounds"/> rounds and then the share γ drafts at a per-token <paramref name="alpha"/> accept.
+    /// Returns each round's γ.</summary>
+    private static List<int> DriveCatchingUp(int rounds, double plainMs, double verifyMs, Func<int, double> draftMs, double alpha, int rejectingRounds)
+    {
+        var controller = new GammaController(fixedGamma: null, maxGamma: 8);
+        var (choices, satOut) = (new List<int>(), 0);
+        for (var round = 0; round < rounds; round++)
+        {
+            var gamma = controller.Next();
+            choices.Add(gamma);
+            if (gamma == 0)
+            {
+                satOut++;
+                controller.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(plainMs));
+                continue;
+            }
+            var catchUpMs = 0.02 * satOut;
+            satOut = 0;
+            var accepted = round < rejectingRounds ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, alpha));
+            controller.Observe(gamma, 100 * gamma, accepted, TimeSpan.FromMilliseconds(catchUpMs + draftMs(gamma)), TimeSpan.FromMilliseconds(verifyMs));
+        }
+        return choices;
     }
 
     /// <summary>Runs <paramref name="rounds"/> rounds as <paramref name="controller"/> chooses them, 100 rows each: γ drafts a
