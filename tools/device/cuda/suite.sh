@@ -566,6 +566,31 @@ if [ "${QUICK:-0}" = 41 ]; then
   exit 0
 fi
 
+# QUICK=42 (issue 18): 16K cells, where the demo pair allows them with rope scaling: copies of demo-code and its draft
+# with transformers' linear rope scaling (factor 2: position interpolation, position p rotates as p / 2) and
+# max_position_embeddings 16,384, without training at that length, so the acceptance shows what the scaling keeps. The
+# chains, adaptive and γ = 3, at batch 1, 8, 32 and 64 x 15,872 tokens (the context less the 512 new ones), traced.
+if [ "${QUICK:-0}" = 42 ]; then
+  rm -rf /tmp/m16 && mkdir -p /tmp/m16 && cp -r models/demo-code models/demo-code-draft /tmp/m16/   # tokenizer.from: ../demo-code
+  for m in /tmp/m16/demo-code /tmp/m16/demo-code-draft; do python3 - $m/config.json <<'PY'
+import json, sys
+path = sys.argv[1]; c = json.load(open(path))
+c["max_position_embeddings"] = 16384
+c["rope_parameters"] = {"rope_type": "linear", "rope_theta": c["rope_parameters"]["rope_theta"], "factor": 2.0}
+json.dump(c, open(path, "w"), indent=2)
+PY
+  done
+  for g in auto 3; do
+    gamma=$([ $g = 3 ] && echo "--gamma 3" || true)
+    TMO=${SPEC_TMO:-200} run ctx16k-$g $C bench --speculative none,self,draft,lookup -m /tmp/m16/demo-code --draft /tmp/m16/demo-code-draft \
+      --provider cuda --precision fp16 --batch 1,8,32,64 --context 15872 --max-tokens 512 --runs 1 $gamma $(prompt_texts) \
+      --json $o/ctx16k-$g.json --trace $o/ctx16k-$g.jsonl
+    echo "-- ctx16k-$g" | tee -a $o/log.txt; grep -E '^\|' $o/ctx16k-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/ctx16k-$g.err | tee -a $o/log.txt
+  done
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=39 (issue 16): two kernels ONNX Runtime 1.32's CUDA provider ships switched off, each read from the environment when
 # a session is made: XQA decode attention inside GroupQueryAttention (ORT_ENABLE_XQA=1: one-token steps, head size 64-512,
 # its own RoPE and KV append) and a GEMV for MatMuls of few rows (ORT_ENABLE_SMALL_N_GEMV=1). The 1.1B fp16 shape's plain
