@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Summarises `condensa bench --speculative ... --trace FILE` (a .jsonl or .jsonl.gz): per mode, batch and prompt length
-of the timed run (run 1), the rounds, how many of them served every row (a static batch runs until its slowest row is
-done, and a round of a few rows costs a whole pass), the planner's choices in order as runs of γ ("0x16" = 16 plain
+"""Summarises `condensa bench --speculative ... --trace FILE` (a .jsonl, .jsonl.gz or .jsonl.xz): per mode, batch and prompt
+length of the timed run (run 1), the rounds, how many of them served every row and how many half the rows or fewer, with
+the milliseconds of each (a static batch runs until its slowest row is done, and a round of a few rows costs a whole
+pass: docs/benchmarks.md, round 16), the planner's choices in order as runs of γ ("0x16" = 16 plain
 rounds), and per planned γ the mean verify ms, drafts accepted per row and the longest proposal.
 
 usage: trace_summary.py TRACE [--run N]
@@ -11,11 +12,13 @@ import collections
 import gzip
 import itertools
 import json
+import lzma
 
 
 def rounds_by_cell(path, run):
     cells = collections.defaultdict(list)
-    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+    opener = gzip.open if path.endswith(".gz") else lzma.open if path.endswith(".xz") else open
+    with opener(path, "rt") as f:
         for line in f:
             d = json.loads(line)
             if d["run"] == run:
@@ -29,7 +32,10 @@ def main():
     parser.add_argument("--run", type=int, default=1, help="run to summarise (0 is the warm-up)")
     args = parser.parse_args()
     for (mode, batch, prompt), rounds in sorted(rounds_by_cell(args.trace, args.run).items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
-        full = sum(1 for r in rounds if r["active_rows"] == batch)
+        def ms(rs):
+            return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rs)
+        full = [r for r in rounds if r["active_rows"] == batch]
+        tail = [r for r in rounds if 2 * r["active_rows"] <= batch]
         choices = " ".join(f"{g}x{len(list(run))}" for g, run in itertools.groupby(r["planned_drafts"] for r in rounds))
         by_gamma = collections.defaultdict(list)
         for r in rounds:
@@ -41,7 +47,8 @@ def main():
             for g, rs in sorted(by_gamma.items()))
         draft = sum(r["draft_milliseconds"] for r in rounds)
         verify = sum(r["verify_milliseconds"] for r in rounds)
-        print(f"{mode} {batch} x {prompt}: {len(rounds)} rounds, {full} with all rows, draft {draft:.1f} + verify {verify:.1f} ms")
+        print(f"{mode} {batch} x {prompt}: {len(rounds)} rounds, draft {draft:.1f} + verify {verify:.1f} ms; {len(full)} with all "
+              f"rows ({ms(full):.1f} ms), {len(tail)} with half or fewer ({ms(tail):.1f} ms)")
         print(f"  choices: {choices}")
         print(f"  per γ: {costs}")
 
