@@ -124,11 +124,17 @@ demo_chains() { local name=$1; shift
   TMO=${SPEC_TMO:-170} run $name $C bench --speculative none,self,draft,lookup -m demo-code --draft demo-code-draft --provider cuda \
     --precision fp16 --batch ${CHAIN_BATCH:-1,32} --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) \
     --json $o/$name.json --chart $o/$name.svg
-  echo "-- $name" | tee -a $o/log.txt; grep -E '^\|' $o/$name.out | tee -a $o/log.txt; grep -h 'differ' $o/$name.err | tee -a $o/log.txt; }
+  show_rows $name; }
+# a bench run's table rows and its notes on rows that left plain decoding's tokens: show_rows NAME [ERR PATTERN]
+show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt; }
+# calibrate for the demo pairs, self (16 + 256 budget) and draft model, and the fits it printed: calibrate_pairs TMO "ARGS"
+calibrate_pairs() {
+  TMO=$1 run cal-self $C calibrate -m demo-code $2 --sinks 16 --window 256
+  TMO=$1 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $2
+  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
-  TMO=60 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-  TMO=60 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
+  calibrate_pairs 60 "$P $G"
   TMO=${SPEC_TMO:-270} run spec $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m demo-code \
     --draft demo-code-draft $P $G --max-tokens 128 --runs 1 $(prompt_texts) --json $o/spec.json --chart $o/spec.svg
   grep -E '^\|' $o/spec.out | tee -a $o/log.txt
@@ -556,12 +562,10 @@ fi
 # 512 new tokens, traced, with the chart of speedup against batch and context.
 if [ "${QUICK:-0}" = 41 ]; then
   G="--batch 1,8,32,64 --context 1024,4096,7680" P="--provider cuda --precision fp16"
-  TMO=120 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-  TMO=120 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
-  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  calibrate_pairs 120 "$P $G"
   TMO=${SPEC_TMO:-330} run all-modes $C bench --speculative none,self,draft,lookup,tree-self,tree-draft -m demo-code --draft demo-code-draft \
     $P $G --max-tokens 512 --runs 1 $(prompt_texts) --json $o/all-modes.json --chart $o/all-modes.svg --trace $o/all-modes.jsonl
-  echo "-- all-modes" | tee -a $o/log.txt; grep -E '^\|' $o/all-modes.out | tee -a $o/log.txt; grep -h 'differ' $o/all-modes.err | tee -a $o/log.txt
+  show_rows all-modes
   xz -9 $o/*.jsonl
   exit 0
 fi
@@ -585,7 +589,7 @@ PY
     TMO=${SPEC_TMO:-200} run ctx16k-$g $C bench --speculative none,self,draft,lookup -m /tmp/m16/demo-code --draft /tmp/m16/demo-code-draft \
       --provider cuda --precision fp16 --batch 1,8,32,64 --context 15872 --max-tokens 512 --runs 1 $gamma $(prompt_texts) \
       --json $o/ctx16k-$g.json --trace $o/ctx16k-$g.jsonl
-    echo "-- ctx16k-$g" | tee -a $o/log.txt; grep -E '^\|' $o/ctx16k-$g.out | tee -a $o/log.txt; grep -h 'differ' $o/ctx16k-$g.err | tee -a $o/log.txt
+    show_rows ctx16k-$g
   done
   xz -9 $o/*.jsonl
   exit 0
@@ -653,12 +657,10 @@ fi
 # draft pairs over the same batches and contexts first (saved beside the export, where bench finds them), then the trees.
 if [ "${QUICK:-0}" = 37 ]; then
   G="--batch 1,8,32,64 --context ${TREE_CTX:-1024,4096,7680}" P="--provider cuda --precision fp16"
-  TMO=150 run cal-self $C calibrate -m demo-code $P --sinks 16 --window 256 $G
-  TMO=150 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $P $G
-  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  calibrate_pairs 150 "$P $G"
   TMO=${SPEC_TMO:-200} run trees-cal $C bench --speculative none,tree-self,tree-draft -m demo-code --draft demo-code-draft $P $G \
     --max-tokens 512 --runs 1 $(prompt_texts) --json $o/trees-cal.json
-  echo "-- trees-cal" | tee -a $o/log.txt; grep -E '^\|' $o/trees-cal.out | tee -a $o/log.txt; grep -h 'differ\|note' $o/trees-cal.err | tee -a $o/log.txt
+  show_rows trees-cal 'differ\|note'
   exit 0
 fi
 
