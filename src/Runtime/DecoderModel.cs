@@ -184,13 +184,15 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var needed = 0;
         for (var b = 0; b < batch; b++) needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
 
-        // 1) room for the new entries (may reallocate the buffers)
+        // 1) room for the new entries (may reallocate the buffers); the rows the pass runs over
         cache.EnsureCapacity(needed);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
-        var graph = GraphFor(cache, inputs, seqLen);
+        var rows = PassRows(cache, inputs.Counts);
+        var graph = GraphFor(cache, inputs, seqLen, rows);
         var causal = graph is PassGraph.Causal or PassGraph.CausalRows;
-        ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph));
+        ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph), rows);
+        LastPassRows = rows;
 
         // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
         //    and where the new entries go, for the causal graph each row's length after the pass
@@ -198,13 +200,13 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (causal)
         {
             var seqLens = ws.SeqLensK;
-            for (var b = 0; b < batch; b++) seqLens[b] = cache.Lengths[b] + seqLen - 1;
+            for (var b = 0; b < rows; b++) seqLens[b] = cache.Lengths[b] + seqLen - 1;
             ws.TotalSequenceLength = CausalTotal(cache);
         }
         else
         {
-            cache.BuildBias(ws.Bias, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
-            cache.FillWriteIndex(ws.WriteIndex, inputs.Counts, seqLen);
+            cache.BuildBias(ws.Bias, rows, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
+            cache.FillWriteIndex(ws.WriteIndex, rows, inputs.Counts, seqLen);
         }
         ws.Upload();   // a captured pass reads its inputs from fixed device buffers
 
@@ -264,11 +266,29 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
     // The graph a pass runs: a causal graph where one takes it, else the slots graph where it is there and the pass's entries
     // all get slots of their own, else the general graph.
-    private PassGraph GraphFor(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    private PassGraph GraphFor(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
-        if (RunsCausal(cache, inputs, seqLen)) return TakesRowsGraph(seqLen, cache.BatchSize) ? PassGraph.CausalRows : PassGraph.Causal;
+        if (RunsCausal(cache, inputs, seqLen, rows)) return TakesRowsGraph(seqLen, rows) ? PassGraph.CausalRows : PassGraph.Causal;
         return RunsSlots(cache, seqLen) ? PassGraph.Slots : PassGraph.General;
     }
+
+    /// <summary>
+    /// The rows a pass runs over: the leading rows through the last one with new tokens, rounded up to a power of two (so
+    /// a captured pass has few row counts to capture), or every row where the cache's buffers cannot be viewed so. Rows past
+    /// them sit the pass out as a row without new tokens would, at no cost: a pass's attention reads every slot of every row
+    /// it covers, so a static batch's last documents, which the decode loop packs into the leading rows
+    /// (<see cref="Generation.DecodeLoop"/>), cost what a batch of them alone would.
+    /// </summary>
+    internal static int PassRows(KvCache cache, ReadOnlySpan<int> counts)
+    {
+        var batch = cache.BatchSize;
+        if (!cache.ViewsLeadingRows) return batch;
+        var last = counts.LastIndexOfAnyExcept(0);
+        return last < 0 ? 1 : Math.Min(batch, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(last + 1)));
+    }
+
+    /// <summary>Rows the last pass ran over (for tests: <see cref="PassRows"/>).</summary>
+    internal int LastPassRows { get; private set; }
 
     /// <summary>
     /// Whether a pass the causal graphs cannot take runs the slots graph (docs/ARCHITECTURE.md, "The slots graph"): it is
@@ -288,14 +308,14 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// table's padding rows take past the context limit), and every real token's position must be one the causal graphs
     /// rotate as the checkpoint does (within a longrope export's original context, <see cref="CausalContext"/>).
     /// </summary>
-    private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen)
+    private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
         if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
         if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
-        if (TakesRowsGraph(seqLen, cache.BatchSize) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
+        if (TakesRowsGraph(seqLen, rows) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var (written, rotated) = (CausalTotal(cache), CausalContext);
         var longest = 0;
-        for (var b = 0; b < cache.BatchSize; b++)
+        for (var b = 0; b < rows; b++)
         {
             var length = cache.Lengths[b];
             if (length + seqLen > written || length + inputs.Counts[b] > rotated) return false;
@@ -383,7 +403,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var ids = ws.Ids;
         var positions = ws.Positions;
         var logitsIndex = ws.LogitsIndex;
-        for (var b = 0; b < cache.BatchSize; b++)
+        for (var b = 0; b < ws.Rows; b++)
         {
             for (var j = 0; j < seqLen; j++)
             {

@@ -32,7 +32,7 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly int[] _pendingStoredIndex;      // pending layer -> index among the stored layers
     private readonly Pass _uncaptured;               // the pass of every shape that is not captured, rebuilt per shape
     private readonly Pass _uncapturedCausal;         // the same for the causal graph
-    private readonly Dictionary<(int SeqLen, int K, bool Causal), Pass> _captured = [];
+    private readonly Dictionary<(int Rows, int SeqLen, int K, bool Causal), Pass> _captured = [];
     private (int Slots, int Generation) _capturedLayout = (-1, -1);
     private readonly int _heads;                      // logits, and greedy_tokens where the export has it: the pass's own outputs
     private PinnedBuffer? _host, _logits, _greedy;
@@ -58,19 +58,23 @@ internal sealed class ForwardWorkspace : IDisposable
         _pass = _uncaptured;
     }
 
-    public Span<long> Ids => _host!.As<long>().Slice(_layout.Ids / 8, _batch * _layout.SeqLen);
-    public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _batch * _layout.SeqLen);
-    public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _batch * _layout.K);
-    public Span<long> WriteIndex => _host!.As<long>().Slice(_layout.WriteIndex / 8, 3 * _batch * _layout.KvHeads * _layout.SeqLen);
-    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _layout.Causal ? 0 : _batch * _layout.SeqLen * _layout.Total);
-    /// <summary>seqlens_k of the causal graph: [batch] each row's length after the pass, minus one.</summary>
-    public Span<int> SeqLensK => _host!.As<int>().Slice(_layout.SeqLens / 4, _batch);
+    /// <summary>Rows the prepared pass runs over: the cache's first ones (the rest sit it out).</summary>
+    public int Rows => _layout.Batch;
+
+    public Span<long> Ids => _host!.As<long>().Slice(_layout.Ids / 8, _layout.Batch * _layout.SeqLen);
+    public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _layout.Batch * _layout.SeqLen);
+    public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _layout.Batch * _layout.K);
+    public Span<long> WriteIndex => _host!.As<long>().Slice(_layout.WriteIndex / 8, 3 * _layout.Batch * _layout.KvHeads * _layout.SeqLen);
+    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _layout.Causal ? 0 : _layout.Batch * _layout.SeqLen * _layout.Total);
+    /// <summary>seqlens_k of the causal graph: [rows] each row's length after the pass, minus one.</summary>
+    public Span<int> SeqLensK => _host!.As<int>().Slice(_layout.SeqLens / 4, _layout.Batch);
 
     /// <summary>total_sequence_length of the causal graph: an upper bound of the rows' lengths after the pass, fixed while
     /// the cache keeps its buffers (a captured graph replays the value it was captured with).</summary>
     public int TotalSequenceLength { set => _total.As<int>()[0] = value; }
 
-    public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_batch * _layout.K * _manifest.VocabSize)];
+    /// <summary>[rows, k, vocab] the last pass's logits (rows past <see cref="Rows"/> sat the pass out and have none).</summary>
+    public ReadOnlySpan<float> Logits => _logits!.As<float>()[..(_layout.Batch * _layout.K * _manifest.VocabSize)];
 
     /// <summary>[batch, k] the last pass's most likely token per selected position (the first maximum on a tie): the graph's
     /// greedy_tokens where the export has them, else the argmax of <see cref="Logits"/> here.</summary>
@@ -79,7 +83,7 @@ internal sealed class ForwardWorkspace : IDisposable
         get
         {
             if (_heads == 1) return ArgmaxOf(Logits);
-            var ids = _greedy!.As<long>()[..(_batch * _layout.K)];
+            var ids = _greedy!.As<long>()[..(_layout.Batch * _layout.K)];
             var tokens = TokenScratch(ids.Length);
             for (var i = 0; i < ids.Length; i++) tokens[i] = (int)ids[i];
             return tokens;
@@ -125,18 +129,19 @@ internal sealed class ForwardWorkspace : IDisposable
     /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
     public RunOptions RunOptions => _pass.RunOptions;
 
-    /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row, of the
-    /// general graph or the causal one; <paramref name="logits"/> false: the caller reads only the greedy tokens;
-    /// <paramref name="capturable"/> false: the session that runs the pass does not capture (it runs uncaptured).</summary>
-    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false, bool logits = true, bool capturable = true)
+    /// <summary>Sizes the buffers and OrtValues for a pass of seqLen new tokens per row and k logits per row over the cache's
+    /// first <paramref name="rows"/> rows (all by default), of the general graph or the causal one; <paramref name="logits"/>
+    /// false: the caller reads only the greedy tokens; <paramref name="capturable"/> false: the session that runs the pass
+    /// does not capture (it runs uncaptured).</summary>
+    public void Prepare(int seqLen, int k, KvCache cache, bool causal = false, bool logits = true, bool capturable = true, int? rows = null)
     {
         _wantsLogits = logits;
-        var layout = new Layout(_batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal, capturable);
+        var layout = new Layout(rows ?? _batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal, capturable);
         if (layout == _layout) return;
         _layout = layout;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
-        _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(k));
-        _greedy = PinnedBuffer.Ensure(_greedy, GreedyBytes(k));
+        _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(_batch, k));
+        _greedy = PinnedBuffer.Ensure(_greedy, GreedyBytes(_batch, k));
         _pass = _capture is not null && capturable && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
     }
 
@@ -151,8 +156,9 @@ internal sealed class ForwardWorkspace : IDisposable
     /// already.</summary>
     public void Download()
     {
-        if (_pass.DeviceGreedy is { } greedy) greedy.Download(_greedy!.Address, GreedyBytes(_layout.K));
-        if ((_wantsLogits || _heads == 1) && _pass.DeviceLogits is { } deviceLogits) deviceLogits.Download(_logits!.Address, LogitsBytes(_layout.K));
+        if (_pass.DeviceGreedy is { } greedy) greedy.Download(_greedy!.Address, GreedyBytes(_layout.Batch, _layout.K));
+        if ((_wantsLogits || _heads == 1) && _pass.DeviceLogits is { } deviceLogits)
+            deviceLogits.Download(_logits!.Address, LogitsBytes(_layout.Batch, _layout.K));
     }
 
     /// <summary>Logits of a sequential prefill (<c>use_sequential</c>), gathered over its one-token passes; grows, never shrinks.</summary>
@@ -193,20 +199,20 @@ internal sealed class ForwardWorkspace : IDisposable
         if (layout.Causal)
         {
             BindCausal(pass, cache, layout,
-                Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
-                Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
-                Host(host + layout.SeqLens, TensorElementType.Int32, [_batch]),
+                Host(host + layout.Ids, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
+                Host(host + layout.LogitsIndex, TensorElementType.Int64, [layout.Batch, layout.K]),
+                Host(host + layout.SeqLens, TensorElementType.Int32, [layout.Batch]),
                 HostHeads(layout));
             return pass;
         }
         pass.NewKv!.Reshape(layout.SeqLen);
         pass.Pending?.Reshape(layout.SeqLen);
         Bind(pass, cache, layout,
-            Host(host + layout.Ids, TensorElementType.Int64, [_batch, layout.SeqLen]),
-            Host(host + layout.Positions, TensorElementType.Int64, [_batch, layout.SeqLen]),
-            Host(host + layout.Bias, TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total]),
-            Host(host + layout.LogitsIndex, TensorElementType.Int64, [_batch, layout.K]),
-            Host(host + layout.WriteIndex, TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3]),
+            Host(host + layout.Ids, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
+            Host(host + layout.Positions, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
+            Host(host + layout.Bias, TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.Total]),
+            Host(host + layout.LogitsIndex, TensorElementType.Int64, [layout.Batch, layout.K]),
+            Host(host + layout.WriteIndex, TensorElementType.Int64, [layout.Batch, layout.KvHeads, layout.SeqLen, 3]),
             HostHeads(layout));
         return pass;
     }
@@ -219,33 +225,33 @@ internal sealed class ForwardWorkspace : IDisposable
             DropCaptured();
             _capturedLayout = (layout.Slots, layout.Generation);
         }
-        if (_captured.TryGetValue((layout.SeqLen, layout.K, layout.Causal), out var pass)) return pass;
+        if (_captured.TryGetValue((layout.Batch, layout.SeqLen, layout.K, layout.Causal), out var pass)) return pass;
 
         var capture = _capture!;
         var graphId = capture.NextId();
         var staged = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, layout.HostBytes);
-        var logits = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, LogitsBytes(layout.K));
-        var greedy = _heads == 2 ? new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, GreedyBytes(layout.K)) : null;
+        var logits = new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, LogitsBytes(layout.Batch, layout.K));
+        var greedy = _heads == 2 ? new DeviceBuffer(capture.MemoryInfo, capture.DeviceId, GreedyBytes(layout.Batch, layout.K)) : null;
         pass = NewPass(layout.SeqLen, layout.Causal, GraphCapture.Options(graphId), staged, logits, greedy);
         OrtValue[] heads = greedy is null
-            ? [logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize])]
-            : [logits.Tensor(TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]), greedy.Tensor(TensorElementType.Int64, [_batch, layout.K])];
-        _captured.Add((layout.SeqLen, layout.K, layout.Causal), pass);
+            ? [logits.Tensor(TensorElementType.Float, [layout.Batch, layout.K, _manifest.VocabSize])]
+            : [logits.Tensor(TensorElementType.Float, [layout.Batch, layout.K, _manifest.VocabSize]), greedy.Tensor(TensorElementType.Int64, [layout.Batch, layout.K])];
+        _captured.Add((layout.Batch, layout.SeqLen, layout.K, layout.Causal), pass);
         if (layout.Causal)
         {
             BindCausal(pass, cache, layout,
-                staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
-                staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
-                staged.Tensor(TensorElementType.Int32, [_batch], layout.SeqLens),
+                staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Ids),
+                staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.K], layout.LogitsIndex),
+                staged.Tensor(TensorElementType.Int32, [layout.Batch], layout.SeqLens),
                 heads);
             return pass;
         }
         Bind(pass, cache, layout,
-            staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Ids),
-            staged.Tensor(TensorElementType.Int64, [_batch, layout.SeqLen], layout.Positions),
-            staged.Tensor(TensorElementType.Float, [_batch, 1, layout.SeqLen, layout.Total], layout.Bias),
-            staged.Tensor(TensorElementType.Int64, [_batch, layout.K], layout.LogitsIndex),
-            staged.Tensor(TensorElementType.Int64, [_batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
+            staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Ids),
+            staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Positions),
+            staged.Tensor(TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.Total], layout.Bias),
+            staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.K], layout.LogitsIndex),
+            staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
             heads);
         return pass;
     }
@@ -255,7 +261,7 @@ internal sealed class ForwardWorkspace : IDisposable
     // logits (and greedy_tokens) and present.{l} (the past's buffers, written in place).
     private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue logitsIndex, OrtValue seqLens, OrtValue[] heads)
     {
-        var past = cache.PastValues();
+        var past = cache.PastValues(layout.Batch);
         pass.Inputs = new OrtValue[Pass.OwnedCausalInputs + past.Length];
         pass.Inputs[0] = ids;
         pass.Inputs[1] = logitsIndex;
@@ -270,7 +276,7 @@ internal sealed class ForwardWorkspace : IDisposable
     private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex,
         OrtValue writeIndex, OrtValue[] heads)
     {
-        var past = cache.PastValues();
+        var past = cache.PastValues(layout.Batch);
         var pendingCount = pass.Pending?.Tensors ?? 0;
         pass.Inputs = new OrtValue[Pass.OwnedInputs + past.Length + pendingCount];
         pass.Inputs[0] = ids;
@@ -279,12 +285,12 @@ internal sealed class ForwardWorkspace : IDisposable
         pass.Inputs[3] = logitsIndex;
         pass.Inputs[4] = writeIndex;
         past.CopyTo(pass.Inputs, Pass.OwnedInputs);   // owned by the cache, not disposed here
-        for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i);   // owned by Pending
+        for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i, layout.Batch);   // owned by Pending
 
         var newKv = pass.NewKv!;
         pass.Outputs = new OrtValue[heads.Length + newKv.Tensors + past.Length];
         heads.CopyTo(pass.Outputs, 0);
-        for (var i = 0; i < newKv.Tensors; i++) pass.Outputs[heads.Length + i] = newKv.Value(i);   // owned by NewKv
+        for (var i = 0; i < newKv.Tensors; i++) pass.Outputs[heads.Length + i] = newKv.Value(i, layout.Batch);   // owned by NewKv
         past.CopyTo(pass.Outputs, heads.Length + newKv.Tensors);   // present.{l}: the past's buffers, written in place
         System.Diagnostics.Debug.Assert(newKv.Slots == layout.SeqLen, "the new KV outputs hold the pass's tokens");
     }
@@ -308,14 +314,14 @@ internal sealed class ForwardWorkspace : IDisposable
         causal || _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
         runOptions, staged, deviceLogits, deviceGreedy, causal, _heads);
 
-    private long LogitsBytes(int k) => 4L * _batch * k * _manifest.VocabSize;
+    private long LogitsBytes(int rows, int k) => 4L * rows * k * _manifest.VocabSize;
 
-    private long GreedyBytes(int k) => 8L * _batch * k;
+    private static long GreedyBytes(int rows, int k) => 8L * rows * k;
 
     // The pass's own outputs over the host buffers: logits, and greedy_tokens where the graph has them.
     private OrtValue[] HostHeads(Layout layout) => _heads == 2
-        ? [Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize]), Host(_greedy!.Address, TensorElementType.Int64, [_batch, layout.K])]
-        : [Host(_logits!.Address, TensorElementType.Float, [_batch, layout.K, _manifest.VocabSize])];
+        ? [Host(_logits!.Address, TensorElementType.Float, [layout.Batch, layout.K, _manifest.VocabSize]), Host(_greedy!.Address, TensorElementType.Int64, [layout.Batch, layout.K])]
+        : [Host(_logits!.Address, TensorElementType.Float, [layout.Batch, layout.K, _manifest.VocabSize])];
 
     private static OrtValue Host(nint address, TensorElementType type, long[] shape)
     {

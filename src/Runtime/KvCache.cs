@@ -31,6 +31,7 @@ public sealed class KvCache : IDisposable
     private readonly KvMoves _moves = new();
     private KvStorage _storage;
     private OrtValue[]? _pastValues;
+    private readonly Dictionary<int, OrtValue[]> _leadingPastValues = [];
     private readonly KvCachePool? _pool;
 
     internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options, KvMemory? memory = null, KvCachePool? pool = null)
@@ -270,28 +271,33 @@ public sealed class KvCache : IDisposable
         return _lengths[row] - count;
     }
 
-    /// <summary>Fills attention_bias for a pass over this cache's slots (see <see cref="AttentionMask"/>).</summary>
-    internal void BuildBias(Span<float> bias, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow, ReadOnlySpan<bool> visibility,
+    /// <summary>Fills attention_bias for a pass over this cache's slots in its first <paramref name="rows"/> rows (see
+    /// <see cref="AttentionMask"/>).</summary>
+    internal void BuildBias(Span<float> bias, int rows, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow, ReadOnlySpan<bool> visibility,
         ReadOnlySpan<long> positions)
     {
+        var lengths = _lengths.AsSpan(0, rows);
+        counts = counts[..rows];
+        if (!visibility.IsEmpty) visibility = visibility[..(rows * seqLen * seqLen)];
+        if (!positions.IsEmpty) positions = positions[..(rows * seqLen)];
         if (_budget is null)
-            AttentionMask.Build(bias, _lengths, counts, seqLen, Slots, slidingWindow, visibility, positions);
+            AttentionMask.Build(bias, lengths, counts, seqLen, Slots, slidingWindow, visibility, positions);
         else
-            AttentionMask.BuildBudgeted(bias, _slotPositions, _lengths, counts, seqLen, Slots, _budget, visibility, positions);
+            AttentionMask.BuildBudgeted(bias, _slotPositions, lengths, counts, seqLen, Slots, _budget, visibility, positions);
     }
 
     /// <summary>
-    /// Fills kv_write_index [batch, kvHeads, seqLen, 3] with (row, head, slot): where the graph writes each new entry of a
-    /// pass of counts[b] tokens per row. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>) or to its
+    /// Fills kv_write_index [rows, kvHeads, seqLen, 3] with (row, head, slot): where the graph writes each new entry of a
+    /// pass of counts[b] tokens per row over the first <paramref name="rows"/> rows. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>) or to its
     /// position's ring slot (<see cref="WritesRingInPass"/>); padding, and a budgeted pass longer than the slack, goes to
     /// the scratch slot.
     /// </summary>
-    internal void FillWriteIndex(Span<long> index, ReadOnlySpan<int> counts, int seqLen)
+    internal void FillWriteIndex(Span<long> index, int rows, ReadOnlySpan<int> counts, int seqLen)
     {
         var heads = _manifest.NumKvHeads;
         var scratch = Capacity;
         var writes = WritesAllInPass(seqLen);
-        for (var b = 0; b < BatchSize; b++)
+        for (var b = 0; b < rows; b++)
         for (var h = 0; h < heads; h++)
         for (var j = 0; j < seqLen; j++)
         {
@@ -341,11 +347,43 @@ public sealed class KvCache : IDisposable
         _storage.Dispose();
         _storage = grown;
         _pastValues = null;
+        _leadingPastValues.Clear();   // their views went with the old storage
         Generation++;
     }
 
     /// <summary>OrtValues over the buffers, in graph order (past.{l}.key, past.{l}.value for each stored layer).</summary>
-    internal OrtValue[] PastValues() => _pastValues ??= [.. Enumerable.Range(0, _storage.Tensors).Select(_storage.Value)];
+    internal OrtValue[] PastValues() => _pastValues ??= [.. Enumerable.Range(0, _storage.Tensors).Select(t => _storage.Value(t))];
+
+    /// <summary>OrtValues over the buffers' first <paramref name="rows"/> rows, in graph order: the past of a pass over the
+    /// leading rows alone (<see cref="ViewsLeadingRows"/>).</summary>
+    internal OrtValue[] PastValues(int rows)
+    {
+        if (rows == BatchSize) return PastValues();
+        if (!_leadingPastValues.TryGetValue(rows, out var values))
+            _leadingPastValues.Add(rows, values = [.. Enumerable.Range(0, _storage.Tensors).Select(t => _storage.Value(t, rows))]);
+        return values;
+    }
+
+    /// <summary>Whether a pass may run over the leading rows alone (the buffers can be viewed so).</summary>
+    internal bool ViewsLeadingRows => _storage.ViewsRows;
+
+    /// <summary>
+    /// Moves row <paramref name="from"/>'s entries into the empty row <paramref name="to"/> at the same slots, and empties
+    /// <paramref name="from"/>: the decode loop packs its documents into the leading rows, which passes then run over alone
+    /// (a static batch's last documents, say). One copy of the row's entries (a budget's whole ring).
+    /// </summary>
+    public void MoveRow(int from, int to)
+    {
+        if (from == to) return;
+        if (_lengths[to] != 0) throw new InvalidOperationException($"row {to} holds {_lengths[to]} tokens; a row moves only into an empty one.");
+        _moves.Clear();
+        _moves.Add(from, 0, to, 0, _budget is null ? _lengths[from] : Capacity);
+        _storage.Copy(_storage, _moves);
+        (_lengths[to], _lengths[from]) = (_lengths[from], 0);
+        if (_slotPositions is null) return;
+        _slotPositions.AsSpan(from * Slots, Slots).CopyTo(_slotPositions.AsSpan(to * Slots, Slots));
+        _slotPositions.AsSpan(from * Slots, Slots).Fill(-1L);
+    }
 
     /// <summary>
     /// Appends the first counts[b] entries of row b of <paramref name="source"/> (a pass's new KV, [batch, kvHeads,

@@ -30,6 +30,10 @@ public interface IDrafter : IDisposable
     /// the last chunk.Length entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>
     void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 
+    /// <summary>The decode loop moved a decoding document from the target's row <paramref name="from"/> into the empty row
+    /// <paramref name="to"/> (<see cref="Runtime.Batching.IDecodeStep.RowMoved"/>): state kept per row moves with it.</summary>
+    void RowMoved(KvCache target, int from, int to) { }
+
     /// <summary>
     /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:
     /// the k-th child of a node is the k-th token drawn without replacement) and no deeper than output.DepthLimits[b].

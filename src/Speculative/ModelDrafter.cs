@@ -146,6 +146,18 @@ public sealed class ModelDrafter : IDrafter
     }
 
     /// <inheritdoc />
+    /// <remarks>The draft's entries of the document (its cache row), its sampler and the logits after its last fed token
+    /// move; the document that last held <paramref name="to"/> left its entries there until a new one started.</remarks>
+    public void RowMoved(KvCache target, int from, int to)
+    {
+        _cache.RewindTo(to, 0);
+        _cache.MoveRow(from, to);
+        (_samplers[to], _samplers[from]) = (_samplers[from], _samplers[to]);
+        _lastLogits.AsSpan(from * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(to * _vocab, _vocab));
+        if (_sideRow == from) _sideRow = -1;
+    }
+
+    /// <inheritdoc />
     public void Propose(KvCache target, IReadOnlyList<List<int>> rows, ReadOnlySpan<bool> active, TreeShape shape, TreeDrafts output)
     {
         ArgumentNullException.ThrowIfNull(target);

@@ -59,6 +59,9 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) => _drafter.PrefillPassed(source, sourceRow, row, chunk);
 
     /// <inheritdoc />
+    public void RowMoved(KvCache cache, int from, int to) => _drafter.RowMoved(cache, from, to);
+
+    /// <inheritdoc />
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)
     {
         Speculation.CheckTarget(model.Manifest);

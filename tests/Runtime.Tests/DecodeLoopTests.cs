@@ -70,6 +70,27 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
+    public void ContinuousBatcher_StaticBatchWhoseFirstDocumentsFinish_FeedsTheLastOnesInTheLeadingRowsAtTheirPositions()
+    {
+        var model = Counting();
+        int[] lengths = [2, 3, 9, 12];
+        var requests = lengths.Select((n, i) => new BatchRequest(i, [4 * i, 4 * i + 1], new GenerationOptions { MaxNewTokens = n })).ToList();
+        var stats = new GenerationStats();
+
+        var results = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 4 }, stats, TestContext.CancellationToken).ToList();
+
+        foreach (var result in results)
+        {
+            var request = requests[(int)result.Id];
+            CollectionAssert.AreEqual(model.Continue(request.Prompt, request.Generation!.MaxNewTokens), result.Tokens.ToArray(), $"document {result.Id}");
+        }
+        Assert.AreEqual(2, stats.RowMoves, "documents 3 and 2 move into rows 0 and 1 once those finish");
+        var rows = model.Fed.Skip(model.Fed.Count - 3).Select(f => f.Row).Distinct().ToArray();
+        CollectionAssert.AreEqual(new[] { 0 }, rows, "the last document decodes in row 0");
+        Assert.AreEqual(12, model.Fed[^1].Position, "and continues at its own position (2 prompt + 12 new tokens, the last not fed)");
+    }
+
+    [TestMethod]
     public void ContinuousBatcher_RequestOverTheContext_AnsweredWithAnErrorAndTheJobGoesOn()
     {
         var model = Counting(maxContext: 16);

@@ -20,13 +20,34 @@ public sealed class KvCacheBudgetTests
     }
 
     [TestMethod]
+    public void MoveRow_Budgeted_MovesTheRingAndWhichPositionsItsSlotsHold()
+    {
+        // row 1 wraps its ring (positions 0,1 | 5 6 4); moved into the empty row 0 it keeps entries, length and mask
+        using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
+        KvEntries.Append(cache, seqLen: 7, counts: [0, 7], firstValue: 0);
+        var before = new float[2 * (cache.Slots + 1)];
+        cache.BuildBias(before, rows: 2, [0, 1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+
+        cache.MoveRow(1, 0);
+
+        CollectionAssert.AreEqual(new[] { 7, 0 }, cache.Lengths.ToArray());
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f, 4f }, KvEntries.Slots(cache, row: 0, cache.Capacity));
+        var after = new float[cache.Slots + 1];
+        cache.BuildBias(after, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        CollectionAssert.AreEqual(before[(cache.Slots + 1)..], after, "row 0 now masks as row 1 did");
+        var emptied = new float[2 * (cache.Slots + 1)];
+        cache.BuildBias(emptied, rows: 2, [0, 1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        Assert.AreEqual(1, emptied[(cache.Slots + 1)..].Count(x => x == 0f), "row 1 holds nothing: its token sees only itself");
+    }
+
+    [TestMethod]
     public void RewindTo_Budgeted_ForgetsLaterPositionsAndMasksThem()
     {
         using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 3, Slack: 2) });
         Append(cache, count: 5, firstValue: 0);      // positions 0..4 in slots 0..4
         cache.RewindTo(0, 3);
         var bias = new float[cache.Slots + 1];
-        cache.BuildBias(bias, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        cache.BuildBias(bias, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
         // query at position 3 sees the sink and positions 0..2 (window 3); slots of 3 and 4 are forgotten, the scratch slots
         // (after the 6 of the budget) are never seen
         float x = GraphNames.MaskValue;

@@ -33,7 +33,7 @@ public sealed class KvCacheTests
         using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { GrowthChunk = 4 });
         Append(cache, seqLen: 3, counts: [3, 1], firstValue: 1);
         var index = new long[2 * cache.Manifest.NumKvHeads * 2 * 3];
-        cache.FillWriteIndex(index, counts: [2, 0], seqLen: 2);
+        cache.FillWriteIndex(index, rows: 2, counts: [2, 0], seqLen: 2);
         var scratch = cache.Capacity;   // the slot after the last token slot
         // (row, head, slot) per entry of the one KV head: row 0 writes slots 3 and 4, row 1 has no kept entry
         CollectionAssert.AreEqual(new long[] { 0, 0, 3, 0, 0, 4, 1, 0, scratch, 1, 0, scratch }, index);
@@ -45,7 +45,7 @@ public sealed class KvCacheTests
     {
         using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 2, Slack: 1) });
         var index = new long[3 * cache.Manifest.NumKvHeads * 2];
-        cache.FillWriteIndex(index, counts: [2], seqLen: 2);
+        cache.FillWriteIndex(index, rows: 1, counts: [2], seqLen: 2);
         CollectionAssert.AreEqual(new long[] { 0, 0, 4, 0, 0, 4 }, index, "4 = after the budget's 4 slots: the scratch slot");
         Assert.IsFalse(cache.WritesInPass, "a budgeted cache takes a pass's entries after the pass");
     }

@@ -180,6 +180,32 @@ public sealed class SpeculativeLoopTests
     }
 
     [TestMethod]
+    public void StaticBatch_DocumentsMovedIntoTheLeadingRows_TheDraftModelsEntriesMoveWithThem()
+    {
+        // the loop packs the last documents into rows 0 and 1; a draft whose cache rows stayed behind would catch up on
+        // tokens it already holds (the same position and token fed twice)
+        var (target, draft) = (Target(), Draft());
+        int[] lengths = [2, 3, 12, 14];
+        var requests = lengths.Select((n, i) => new BatchRequest(i, [4 * i, 4 * i + 1], new GenerationOptions { MaxNewTokens = n })).ToList();
+        var stats = new SpeculativeStats();
+        using var step = (SpeculativeDecodeStep)Speculation.CreateStep(target, new SpeculationOptions { Mode = SpeculationMode.Draft, Gamma = 1 }, 4,
+            SamplingOptions.Greedy, draft, stats);
+
+        var results = new ContinuousBatcher(target, step).Run(requests, new BatchOptions { BatchSize = 4 }, stats.Generation, TestContext.CancellationToken)
+            .ToList();
+
+        foreach (var result in results)
+        {
+            var request = requests[(int)result.Id];
+            CollectionAssert.AreEqual(target.Continue(request.Prompt, request.Generation!.MaxNewTokens), result.Tokens.ToArray(), $"document {result.Id}");
+        }
+        Assert.IsGreaterThan(0, stats.Generation.RowMoves);
+        var twice = draft.Fed.GroupBy(f => (f.Position, f.Token)).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.IsEmpty(twice, $"fed twice: {string.Join(", ", twice)}");
+        Assert.AreEqual(0, draft.Fed[^1].Row, "the last document drafts in row 0");
+    }
+
+    [TestMethod]
     public async Task KeptConversation_DraftModel_CarriesItsCacheIntoTheNextTurn()
     {
         // chat's pattern: one step and one cache across turns; the second turn names the tokens the cache holds

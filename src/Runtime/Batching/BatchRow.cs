@@ -68,6 +68,26 @@ public sealed class BatchRow
         Emitted.Clear();
     }
 
+    /// <summary>Hands this row's document, at whatever point it is, to the empty row <paramref name="other"/> (the loop packs
+    /// documents into the leading rows) and empties this one.</summary>
+    internal void MoveTo(BatchRow other)
+    {
+        if (!other.IsEmpty) throw new InvalidOperationException($"row {other.Index} holds a document; a document moves only into an empty row.");
+        other.Request = Request;
+        other.Generation = Generation;
+        other.Sampler = Sampler;
+        other.StartTimestamp = StartTimestamp;
+        other.Prefilled = Prefilled;
+        other.OutputCount = OutputCount;
+        other.OutputStart = OutputStart;
+        other.Room = Room;
+        other.Finish = Finish;
+        (other.DraftsProposed, other.DraftsAccepted) = (DraftsProposed, DraftsAccepted);
+        other.Tokens.AddRange(Tokens);
+        other.Emitted.AddRange(Emitted);
+        Release();
+    }
+
     internal void Release()
     {
         Request = null;

@@ -24,4 +24,8 @@ public interface IDecodeStep
     /// last chunk.Length entries of <paramref name="source"/>'s row <paramref name="sourceRow"/> (the batch cache itself,
     /// or the side cache a document is prefilled on).</summary>
     void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
+
+    /// <summary>The loop moved a decoding document from <paramref name="from"/> into the empty row <paramref name="to"/>
+    /// (<see cref="KvCache.MoveRow"/> has moved its entries): state kept per row moves with it.</summary>
+    void RowMoved(KvCache cache, int from, int to) { }
 }

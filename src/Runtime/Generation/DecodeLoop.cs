@@ -128,8 +128,10 @@ public sealed class DecodeLoop : IDisposable
             return true;
         }
 
-        // 4) one decode pass over every row (all decoding now); finished rows are answered and emptied
-        var start = Stopwatch.GetTimestamp();
+        // 4) one decode pass over every row (all decoding now), packed into the leading rows; finished rows are answered
+        //    and emptied
+        var start = Stopwatch.GetTimestamp();   // the moves count as decode time
+        PackRows();
         foreach (var row in _rows)
             if (row.IsDecoding) row.Room = row.Generation.MaxNewTokens - row.OutputCount;
         _step.Step(_model, _cache, _rows);
@@ -160,6 +162,32 @@ public sealed class DecodeLoop : IDisposable
                 _step.RowStarted(_cache, row.Index);
                 _waiting.Enqueue(row);
             }
+        }
+    }
+
+    /// <summary>
+    /// Moves decoding documents from rows past the first P into empty rows below them, P the power of two at or above the
+    /// rows that hold documents (all of them when rows fill as fast as they free up): a pass reads every slot of every
+    /// row it covers, and the model runs it over the leading rows through the last one with tokens (rounded up to a power
+    /// of two, DecoderModel.PassRows), so once a static batch's first documents finish, its last ones cost what a batch of
+    /// them would instead of the whole batch (docs/ARCHITECTURE.md, "Passes over the leading rows"). A move copies the
+    /// row's entries once; a document still waiting for its prompt stays.
+    /// </summary>
+    private void PackRows()
+    {
+        var occupied = 0;
+        foreach (var row in _rows) occupied += row.IsEmpty ? 0 : 1;
+        var lead = Math.Min(_rows.Length, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(occupied, 1)));
+        var free = 0;
+        for (var from = _rows.Length - 1; from >= lead; from--)
+        {
+            if (!_rows[from].IsDecoding) continue;
+            // fewer than lead documents sit below lead while this one is above it, so an empty row is there
+            while (!_rows[free].IsEmpty) free++;
+            _cache.MoveRow(from, free);
+            _step.RowMoved(_cache, from, free);
+            _rows[from].MoveTo(_rows[free]);
+            Stats.RowMoves++;
         }
     }
 

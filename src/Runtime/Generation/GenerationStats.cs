@@ -22,6 +22,10 @@ public sealed class GenerationStats
     /// is copied and a device's captured graphs are captured again (the batch front ends size the cache up front).</summary>
     public int KvReallocations { get; set; }
 
+    /// <summary>Documents moved into lower rows as others finished, so that passes ran over fewer rows (DecodeLoop packs
+    /// them; each move copies the document's KV once).</summary>
+    public int RowMoves { get; set; }
+
     /// <summary>KV bytes per token of this model.</summary>
     public long KvBytesPerToken { get; set; }
 

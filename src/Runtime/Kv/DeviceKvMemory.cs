@@ -70,12 +70,20 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         }
     }
 
-    /// <summary>A device tensor and what must be disposed with it (the cudaMalloc'd buffer under capture).</summary>
-    public (OrtValue Value, IDisposable? Owner) CreateTensor(TensorElementType type, long[] shape)
+    /// <summary>A device tensor, what must be disposed with it, and its address (for views of its leading rows; 0 where
+    /// ONNX Runtime's allocator cannot hand out a block that large and the tensor owns its memory).</summary>
+    public (OrtValue Value, IDisposable? Owner, nint Address) CreateTensor(TensorElementType type, long[] shape)
     {
-        if (Capture is null) return (OrtValue.CreateAllocatedTensorValue(Allocator, type, shape), null);
-        var buffer = new DeviceBuffer(MemoryInfo, Capture.DeviceId, shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type));
-        return (buffer.Tensor(type, shape), buffer);
+        var bytes = shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type);
+        if (Capture is not null)
+        {
+            var buffer = new DeviceBuffer(MemoryInfo, Capture.DeviceId, bytes);
+            return (buffer.Tensor(type, shape), buffer, buffer.Address);
+        }
+        if (bytes > uint.MaxValue) return (OrtValue.CreateAllocatedTensorValue(Allocator, type, shape), null, 0);
+        var block = Allocator.Allocate((uint)bytes);
+        var address = block.DangerousGetHandle();   // the block's device address (OrtMemoryAllocation is a SafeHandle over it)
+        return (OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, address, bytes), block, address);
     }
 
     public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)

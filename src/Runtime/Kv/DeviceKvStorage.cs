@@ -14,6 +14,7 @@ internal sealed class DeviceKvStorage : KvStorage
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
     private readonly IDisposable?[] _owners;
+    private readonly nint[] _addresses;
     private readonly long[] _shape = new long[4];
     private OrtValue? _shapeValue;
     private readonly string[] _writeInputNames;
@@ -28,6 +29,7 @@ internal sealed class DeviceKvStorage : KvStorage
         _memory = memory;
         _values = new OrtValue[tensors];
         _owners = new IDisposable?[tensors];
+        _addresses = new nint[tensors];
         _writeInputNames = [KvOpsNames.WriteFrom, KvOpsNames.WriteTo,
             .. Enumerable.Range(0, tensors).SelectMany(i => new[] { KvOpsNames.WriteCache(i), KvOpsNames.WriteSource(i) })];
         _writeOutputNames = [.. Enumerable.Range(0, tensors).Select(KvOpsNames.WriteUpdated)];
@@ -38,6 +40,10 @@ internal sealed class DeviceKvStorage : KvStorage
     public override bool OnDevice => true;
 
     public override OrtValue Value(int tensor) => _values[tensor];
+
+    protected override nint Address(int tensor) => _addresses[tensor];
+
+    protected override OrtMemoryInfo MemoryInfo => _memory.MemoryInfo;
 
     public override void Copy(KvStorage source, KvMoves moves)
     {
@@ -100,6 +106,7 @@ internal sealed class DeviceKvStorage : KvStorage
 
     public override void Dispose()
     {
+        DropViews();
         for (var t = 0; t < Tensors; t++)
         {
             _values[t]?.Dispose();
@@ -112,12 +119,13 @@ internal sealed class DeviceKvStorage : KvStorage
 
     private void Allocate(int slots)
     {
+        DropViews();
         Slots = slots;
         for (var t = 0; t < Tensors; t++)
         {
             _values[t]?.Dispose();
             _owners[t]?.Dispose();
-            (_values[t], _owners[t]) = _memory.CreateTensor(ElementType, Shape(slots));
+            (_values[t], _owners[t], _addresses[t]) = _memory.CreateTensor(ElementType, Shape(slots));
         }
     }
 

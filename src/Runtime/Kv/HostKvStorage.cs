@@ -20,6 +20,10 @@ internal sealed class HostKvStorage : KvStorage
 
     public override OrtValue Value(int tensor) => _values[tensor]!;
 
+    protected override nint Address(int tensor) => _buffers[tensor]!.Address;
+
+    protected override OrtMemoryInfo MemoryInfo => OrtMemoryInfo.DefaultInstance;
+
     /// <summary>The tensor's bytes, [rows, kvHeads, slots, headDim].</summary>
     public Span<byte> Bytes(int tensor) => _buffers[tensor]!.Bytes[..(int)TensorBytes(Slots)];
 
@@ -63,6 +67,7 @@ internal sealed class HostKvStorage : KvStorage
 
     public override void Dispose()
     {
+        DropViews();
         foreach (var value in _values) value?.Dispose();
     }
 
@@ -70,6 +75,7 @@ internal sealed class HostKvStorage : KvStorage
     // the chunk length, so that a prefill of growing chunks reallocates only a logarithmic number of times.
     private void Allocate(int slots, bool exact)
     {
+        DropViews();
         Slots = slots;
         var bytes = TensorBytes(slots);
         var type = ElementType;

@@ -45,6 +45,45 @@ internal abstract class KvStorage : IDisposable
     /// <summary>The tensor as an OrtValue, shaped [rows, kvHeads, slots, headDim].</summary>
     public abstract OrtValue Value(int tensor);
 
+    /// <summary>Whether <see cref="Value(int, int)"/> can view fewer rows than the storage has (its memory's address is known).</summary>
+    public bool ViewsRows => Address(0) != 0;
+
+    /// <summary>
+    /// The tensor's first <paramref name="rows"/> rows, [rows, kvHeads, slots, headDim], over the same memory (rows are the
+    /// outermost dimension, so they are a prefix of it): what a pass over the leading rows alone binds. Kept until the
+    /// storage reallocates; the whole tensor where <paramref name="rows"/> is <see cref="Rows"/>.
+    /// </summary>
+    public OrtValue Value(int tensor, int rows)
+    {
+        if (rows == Rows) return Value(tensor);
+        if (rows < 1 || rows > Rows || !ViewsRows) throw new ArgumentOutOfRangeException(nameof(rows), $"cannot view {rows} of {Rows} rows");
+        if (!_views.TryGetValue(rows, out var views))
+        {
+            var shape = Shape(Slots);
+            shape[0] = rows;
+            var bytes = (long)rows * Manifest.NumKvHeads * Slots * EntryBytes;
+            views = [.. Enumerable.Range(0, Tensors).Select(t => OrtValue.CreateTensorValueWithData(MemoryInfo, ElementType, shape, Address(t), bytes))];
+            _views.Add(rows, views);
+        }
+        return views[tensor];
+    }
+
+    /// <summary>Where tensor <paramref name="tensor"/>'s memory starts; 0 where the storage does not know (no views then).</summary>
+    protected abstract nint Address(int tensor);
+
+    /// <summary>The memory the tensors live in.</summary>
+    protected abstract OrtMemoryInfo MemoryInfo { get; }
+
+    /// <summary>Disposes the row views; before the memory under them is freed or reshaped.</summary>
+    protected void DropViews()
+    {
+        foreach (var views in _views.Values)
+            foreach (var view in views) view.Dispose();
+        _views.Clear();
+    }
+
+    private readonly Dictionary<int, OrtValue[]> _views = [];
+
     /// <summary>Copies entries from <paramref name="source"/> (same tensor count and heads; may be this storage, when
     /// every run moves entries to lower or equal slots, as tree compaction does) into this storage.</summary>
     public abstract void Copy(KvStorage source, KvMoves moves);
