@@ -368,21 +368,34 @@ public sealed class KvCache : IDisposable
     internal bool ViewsLeadingRows => _storage.ViewsRows;
 
     /// <summary>
-    /// Moves row <paramref name="from"/>'s entries into the empty row <paramref name="to"/> at the same slots, and empties
-    /// <paramref name="from"/>: the decode loop packs its documents into the leading rows, which passes then run over alone
-    /// (a static batch's last documents, say). One copy of the row's entries (a budget's whole ring).
+    /// Moves each move's From row into its To row, which must be empty and no move's source, at the same slots, and empties
+    /// the From rows: the decode loop packs its documents into the leading rows, which passes then run over alone (a static
+    /// batch's last documents, say). One copy of all the rows' entries (a budget's whole ring each): on a device, one run.
     /// </summary>
-    public void MoveRow(int from, int to)
+    public void MoveRows(ReadOnlySpan<RowMove> moves)
     {
-        if (from == to) return;
-        if (_lengths[to] != 0) throw new InvalidOperationException($"row {to} holds {_lengths[to]} tokens; a row moves only into an empty one.");
         _moves.Clear();
-        _moves.Add(from, 0, to, 0, _budget is null ? _lengths[from] : Capacity);
+        foreach (var (from, to) in moves)
+        {
+            if (_lengths[to] != 0 || ContainsSource(moves, to))
+                throw new InvalidOperationException($"row {to} holds {_lengths[to]} tokens or moves out itself; a row moves only into an empty one.");
+            _moves.Add(from, 0, to, 0, _budget is null ? _lengths[from] : Capacity);
+        }
         _storage.Copy(_storage, _moves);
-        (_lengths[to], _lengths[from]) = (_lengths[from], 0);
-        if (_slotPositions is null) return;
-        _slotPositions.AsSpan(from * Slots, Slots).CopyTo(_slotPositions.AsSpan(to * Slots, Slots));
-        _slotPositions.AsSpan(from * Slots, Slots).Fill(-1L);
+        foreach (var (from, to) in moves)
+        {
+            (_lengths[to], _lengths[from]) = (_lengths[from], 0);
+            if (_slotPositions is null) continue;
+            _slotPositions.AsSpan(from * Slots, Slots).CopyTo(_slotPositions.AsSpan(to * Slots, Slots));
+            _slotPositions.AsSpan(from * Slots, Slots).Fill(-1L);
+        }
+    }
+
+    private static bool ContainsSource(ReadOnlySpan<RowMove> moves, int row)
+    {
+        foreach (var move in moves)
+            if (move.From == row) return true;
+        return false;
     }
 
     /// <summary>

@@ -30,9 +30,9 @@ public interface IDrafter : IDisposable
     /// the last chunk.Length entries of <paramref name="source"/>'s row <paramref name="sourceRow"/>.</summary>
     void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 
-    /// <summary>The decode loop moved a decoding document from the target's row <paramref name="from"/> into the empty row
-    /// <paramref name="to"/> (<see cref="Runtime.Batching.IDecodeStep.RowMoved"/>): state kept per row moves with it.</summary>
-    void RowMoved(KvCache target, int from, int to) { }
+    /// <summary>The decode loop moved decoding documents into empty rows of the target
+    /// (<see cref="Runtime.Batching.IDecodeStep.RowsMoved"/>): state kept per row moves with them.</summary>
+    void RowsMoved(KvCache target, ReadOnlySpan<RowMove> moves) { }
 
     /// <summary>
     /// Drafts a tree for each active row into output.Trees[b], shaped like <paramref name="shape"/> (or a sub-tree of it:

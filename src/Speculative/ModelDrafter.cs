@@ -146,15 +146,18 @@ public sealed class ModelDrafter : IDrafter
     }
 
     /// <inheritdoc />
-    /// <remarks>The draft's entries of the document (its cache row), its sampler and the logits after its last fed token
-    /// move; the document that last held <paramref name="to"/> left its entries there until a new one started.</remarks>
-    public void RowMoved(KvCache target, int from, int to)
+    /// <remarks>Each document's draft entries (its cache row, in one copy for all), its sampler and the logits after its last
+    /// fed token move; the document that last held a destination row left its entries there until a new one started.</remarks>
+    public void RowsMoved(KvCache target, ReadOnlySpan<RowMove> moves)
     {
-        _cache.RewindTo(to, 0);
-        _cache.MoveRow(from, to);
-        (_samplers[to], _samplers[from]) = (_samplers[from], _samplers[to]);
-        _lastLogits.AsSpan(from * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(to * _vocab, _vocab));
-        if (_sideRow == from) _sideRow = -1;
+        foreach (var (from, to) in moves)
+        {
+            _cache.RewindTo(to, 0);
+            (_samplers[to], _samplers[from]) = (_samplers[from], _samplers[to]);
+            _lastLogits.AsSpan(from * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(to * _vocab, _vocab));
+            if (_sideRow == from) _sideRow = -1;
+        }
+        _cache.MoveRows(moves);
     }
 
     /// <inheritdoc />

@@ -59,7 +59,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) => _drafter.PrefillPassed(source, sourceRow, row, chunk);
 
     /// <inheritdoc />
-    public void RowMoved(KvCache cache, int from, int to) => _drafter.RowMoved(cache, from, to);
+    public void RowsMoved(KvCache cache, ReadOnlySpan<RowMove> moves) => _drafter.RowsMoved(cache, moves);
 
     /// <inheritdoc />
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)

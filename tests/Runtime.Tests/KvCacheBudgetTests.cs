@@ -20,7 +20,7 @@ public sealed class KvCacheBudgetTests
     }
 
     [TestMethod]
-    public void MoveRow_Budgeted_MovesTheRingAndWhichPositionsItsSlotsHold()
+    public void MoveRows_Budgeted_MovesTheRingAndWhichPositionsItsSlotsHold()
     {
         // row 1 wraps its ring (positions 0,1 | 5 6 4); moved into the empty row 0 it keeps entries, length and mask
         using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
@@ -28,7 +28,7 @@ public sealed class KvCacheBudgetTests
         var before = new float[2 * (cache.Slots + 1)];
         cache.BuildBias(before, rows: 2, [0, 1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
 
-        cache.MoveRow(1, 0);
+        cache.MoveRows([new RowMove(1, 0)]);
 
         CollectionAssert.AreEqual(new[] { 7, 0 }, cache.Lengths.ToArray());
         CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f, 4f }, KvEntries.Slots(cache, row: 0, cache.Capacity));

@@ -38,7 +38,7 @@ public sealed class LeadingRowsTests
     [TestMethod]
     [DataRow(KvResidence.Host)]
     [DataRow(KvResidence.Device)]
-    public void MoveRow_ThenAPass_GivesTheLogitsOfTheDocumentAlone(KvResidence residence)
+    public void MoveRows_ThenAPass_GivesTheLogitsOfTheDocumentAlone(KvResidence residence)
     {
         using var model = DecoderModel.Load(TinyModels.Get("llama").Export, new SessionSettings { KvResidence = residence });
         var vocab = model.Manifest.VocabSize;
@@ -51,7 +51,7 @@ public sealed class LeadingRowsTests
         model.Forward(batch, new ForwardInputs(tokens, [0, 4, 0, 6], LogitsSelection.LastPerRow));
         model.Forward(alone, new ForwardInputs(moved, [6], LogitsSelection.LastPerRow));
 
-        batch.MoveRow(3, 0);
+        batch.MoveRows([new RowMove(3, 0)]);
         var logits = model.Forward(batch, new ForwardInputs([7, 0, 0, 0], [1, 0, 0, 0], LogitsSelection.LastPerRow)).ToArray();
         var expected = model.Forward(alone, new ForwardInputs([7], [1], LogitsSelection.LastPerRow)).ToArray();
 

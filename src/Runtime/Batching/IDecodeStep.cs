@@ -25,7 +25,7 @@ public interface IDecodeStep
     /// or the side cache a document is prefilled on).</summary>
     void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 
-    /// <summary>The loop moved a decoding document from <paramref name="from"/> into the empty row <paramref name="to"/>
-    /// (<see cref="KvCache.MoveRow"/> has moved its entries): state kept per row moves with it.</summary>
-    void RowMoved(KvCache cache, int from, int to) { }
+    /// <summary>The loop moved decoding documents into empty rows (<see cref="KvCache.MoveRows"/> has moved their entries):
+    /// state kept per row moves with them.</summary>
+    void RowsMoved(KvCache cache, ReadOnlySpan<RowMove> moves) { }
 }
