@@ -70,10 +70,13 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
-    public void ContinuousBatcher_StaticBatchWhoseFirstDocumentsFinish_FeedsTheLastOnesInTheLeadingRowsAtTheirPositions()
+    [DataRow(40, 48, 2, 0, DisplayName = "documents with many tokens to go move")]
+    [DataRow(9, 12, 0, 3, DisplayName = "documents near their limit stay")]
+    public void ContinuousBatcher_StaticBatchWhoseFirstDocumentsFinish_FeedsTheLastOnesInTheLeadingRowsAtTheirPositions(int third, int fourth,
+        int moves, int lastRow)
     {
         var model = Counting();
-        int[] lengths = [2, 3, 9, 12];
+        int[] lengths = [2, 3, third, fourth];
         var requests = lengths.Select((n, i) => new BatchRequest(i, [4 * i, 4 * i + 1], new GenerationOptions { MaxNewTokens = n })).ToList();
         var stats = new GenerationStats();
 
@@ -84,10 +87,10 @@ public sealed class DecodeLoopTests
             var request = requests[(int)result.Id];
             CollectionAssert.AreEqual(model.Continue(request.Prompt, request.Generation!.MaxNewTokens), result.Tokens.ToArray(), $"document {result.Id}");
         }
-        Assert.AreEqual(2, stats.RowMoves, "documents 3 and 2 move into rows 0 and 1 once those finish");
+        Assert.AreEqual(moves, stats.RowMoves, "documents 3 and 2 move into rows 0 and 1 once those finish, unless within 32 tokens of their end");
         var rows = model.Fed.Skip(model.Fed.Count - 3).Select(f => f.Row).Distinct().ToArray();
-        CollectionAssert.AreEqual(new[] { 0 }, rows, "the last document decodes in row 0");
-        Assert.AreEqual(12, model.Fed[^1].Position, "and continues at its own position (2 prompt + 12 new tokens, the last not fed)");
+        CollectionAssert.AreEqual(new[] { lastRow }, rows, "the row the last document decodes in");
+        Assert.AreEqual(fourth, model.Fed[^1].Position, "at its own position (2 prompt + its new tokens, the last not fed)");
     }
 
     [TestMethod]

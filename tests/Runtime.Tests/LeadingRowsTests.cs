@@ -19,7 +19,7 @@ public sealed class LeadingRowsTests
     public void StaticBatchWhoseFirstDocumentsFinish_LastOnesMoveIntoTheLeadingRows_EachAsAlone(KvResidence residence)
     {
         using var model = DecoderModel.Load(TinyModels.Get("llama").Export, new SessionSettings { KvResidence = residence });
-        int[] lengths = [2, 3, 9, 12];
+        int[] lengths = [2, 3, 40, 48];
         var requests = lengths.Select((n, i) => new BatchRequest(i, TinyModels.Ids(3 + i, 900 + i), new GenerationOptions { MaxNewTokens = n })).ToList();
         var stats = new GenerationStats();
 

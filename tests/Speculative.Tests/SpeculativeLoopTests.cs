@@ -185,7 +185,7 @@ public sealed class SpeculativeLoopTests
         // the loop packs the last documents into rows 0 and 1; a draft whose cache rows stayed behind would catch up on
         // tokens it already holds (the same position and token fed twice)
         var (target, draft) = (Target(), Draft());
-        int[] lengths = [2, 3, 12, 14];
+        int[] lengths = [2, 3, 40, 48];
         var requests = lengths.Select((n, i) => new BatchRequest(i, [4 * i, 4 * i + 1], new GenerationOptions { MaxNewTokens = n })).ToList();
         var stats = new SpeculativeStats();
         using var step = (SpeculativeDecodeStep)Speculation.CreateStep(target, new SpeculationOptions { Mode = SpeculationMode.Draft, Gamma = 1 }, 4,

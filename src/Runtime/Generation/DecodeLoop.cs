@@ -32,6 +32,12 @@ public sealed class DecodeLoop : IDisposable
     private readonly int _startGeneration;        // the cache's buffer generation when the loop took it
     private readonly int[] _one = [0];
     private readonly RowMove[] _moves;            // PackRows' moves, reused
+
+    // The fewest tokens a document above the leading rows must still be allowed for PackRows to move it: a packing copies
+    // the rows (and on cuda captures the smaller passes anew), a few milliseconds in all. Round 17 a, packing every time:
+    // self-speculation at 64 x 7,680, whose rows finished within two tokens of each other, spent 35 ms of a 459 ms
+    // generation outside its rounds, moving rows for their last step.
+    private const int PackingRoom = 32;
     private int[] _chunk = [];
     private bool _exhausted;
 
@@ -174,13 +180,18 @@ public sealed class DecodeLoop : IDisposable
     /// of two, DecoderModel.PassRows), so once a static batch's first documents finish, its last ones cost what a batch of
     /// them would instead of the whole batch (docs/ARCHITECTURE.md, "Passes over the leading rows"). The moves copy their
     /// rows' entries in one go (on cuda, one run per copy of 64 separate ones cost 22 ms of a 150 ms generation at 64 x
-    /// 1,024); a document still waiting for its prompt stays.
+    /// 1,024); a document still waiting for its prompt stays. Documents within <see cref="PackingRoom"/> tokens of their
+    /// length limit are left where they are: the few passes they have left would not earn back the copy.
     /// </summary>
     private void PackRows()
     {
         var occupied = 0;
         foreach (var row in _rows) occupied += row.IsEmpty ? 0 : 1;
         var lead = Math.Min(_rows.Length, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(occupied, 1)));
+        var room = 0;
+        for (var b = lead; b < _rows.Length; b++)
+            if (_rows[b].IsDecoding) room = Math.Max(room, _rows[b].Generation.MaxNewTokens - _rows[b].OutputCount);
+        if (room < PackingRoom) return;
         var (free, count) = (0, 0);
         for (var from = _rows.Length - 1; from >= lead; from--)
         {
