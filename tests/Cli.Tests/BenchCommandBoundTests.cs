@@ -120,6 +120,8 @@ public sealed class BenchCommandBoundTests
         var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
         var lookup = rows.Single(r => (string?)r!["mode"] == "lookup")!;
         Assert.AreEqual(1.0, (double)lookup["rows_per_round"]!, "one row: every round serves it (tools/bench/predict_speedup.py reads this)");
+        Assert.AreEqual(0.0, (double)lookup["row_moves"]!, "one row never moves");
+        Assert.IsGreaterThanOrEqualTo(0.0, (double)lookup["ms_outside_rounds"]!, "decode time outside the rounds' drafting and verifying");
     }
 
     [TestMethod]

@@ -20,9 +20,12 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// chain the γ its rounds took with their shares ("γ auto: 3 81 %, 0 19 %"; 0 is a plain pass).</param>
 /// <param name="RowsPerRound">Mean rows a round served: with the per-round times and accepted drafts, what a round yields.</param>
 /// <param name="Differs">Where the tokens left plain decoding's (the first run that did), or null where every run gave them.</param>
+/// <param name="RowMoves">Documents the decode loop moved into lower rows as others finished (a run's, the median).</param>
+/// <param name="MsOutsideRounds">Decode milliseconds a run spent outside its rounds' drafting and verifying: the row moves,
+/// the loop's own work (the median; NaN for plain decoding, which has no rounds).</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    double RowsPerRound, TokenDivergence? Differs = null)
+    double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN)
 {
     /// <summary>Whether every run gave plain decoding's tokens.</summary>
     public bool SameTokensAsPlain => Differs is null;
@@ -79,7 +82,7 @@ internal static class SpeculativeBench
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
-                    Median(s, x => x.RowsPerRound), divergence));
+                    Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
@@ -109,7 +112,11 @@ internal static class SpeculativeBench
 
     private sealed record Sample(double DecodeTokensPerSecond, double Acceptance, double AcceptedPerRound, double DraftedPerRound, double RowsPerRound,
         double DraftMs, double VerifyMs,
-        IReadOnlyList<IReadOnlyList<int>> Tokens, IReadOnlyList<SpeculativeRound>? Rounds = null, IReadOnlyDictionary<int, int>? Choices = null);
+        IReadOnlyList<IReadOnlyList<int>> Tokens, IReadOnlyList<SpeculativeRound>? Rounds = null, IReadOnlyDictionary<int, int>? Choices = null)
+    {
+        public double RowMoves { get; init; }
+        public double MsOutsideRounds { get; init; } = double.NaN;
+    }
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
         SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced)
@@ -124,9 +131,11 @@ internal static class SpeculativeBench
             var rate = DecodeRate(stats, prompts.Length);
             return spec is null
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
+                    { RowMoves = stats.RowMoves }
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
-                    [.. results.Select(r => r.Tokens)], spec.Trace, spec.RoundsByPlannedDrafts);
+                    [.. results.Select(r => r.Tokens)], spec.Trace, spec.RoundsByPlannedDrafts)
+                    { RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds };
         }
         finally
         {
