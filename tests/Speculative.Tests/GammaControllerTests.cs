@@ -118,6 +118,45 @@ public sealed class GammaControllerTests
     }
 
     [TestMethod]
+    public void Next_OneVerificationSlowedByACaptureMidRun_KeepsItsChoice()
+    {
+        // round 17 a, prompt lookup at 32 x 1,024: finished rows took the passes to fewer rows, whose first passes captured
+        // CUDA graphs (4.4-4.9 ms against 0.4-0.6 ms); one such round must not reprice the γ it verified
+        var (spiked, steady) = (LongChains(), LongChains());
+        var gamma = steady.Next();
+        Assert.AreEqual(gamma, spiked.Next());
+        Assert.IsGreaterThan(4, gamma, "long chains pay here");
+        steady.Observe(gamma, 100 * gamma, 90 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.6));
+        spiked.Observe(gamma, 100 * gamma, 90 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(4.9));
+
+        Assert.AreEqual(steady.Next(), spiked.Next());
+    }
+
+    [TestMethod]
+    public void Next_VerificationSlowerTwoRoundsRunning_IsPriced()
+    {
+        // the same spike twice in a row is a cost that changed: the chain shortens
+        var (slowed, steady) = (LongChains(), LongChains());
+        var gamma = steady.Next();
+        slowed.Next();
+        for (var round = 0; round < 2; round++)
+        {
+            steady.Observe(gamma, 100 * gamma, 90 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(0.6));
+            slowed.Observe(gamma, 100 * gamma, 90 * gamma, TimeSpan.Zero, TimeSpan.FromMilliseconds(4.9));
+        }
+
+        Assert.IsLessThan(steady.Next(), slowed.Next());
+    }
+
+    // Free drafts accepted at 90 %, verifications of 0.45 ms + 0.01 ms a token and a 0.37 ms plain pass, 40 rounds in.
+    private static GammaController LongChains()
+    {
+        var controller = new GammaController(fixedGamma: null, maxGamma: 12, firstGamma: GammaController.FreeDraftsFirstGamma, catchesUp: false);
+        Drive(controller, rounds: 40, acceptance: 0.9, verifyMs: gamma => gamma == 0 ? 0.37 : 0.45 + 0.01 * gamma);
+        return controller;
+    }
+
+    [TestMethod]
     public void Observe_RoundWithoutDrafts_CountsAsAPlainPass()
     {
         // drafting pays (80 % at 3.5 ms a round); prompt lookup asked for γ = 4 found nothing twice: those passes verified
