@@ -125,8 +125,14 @@ demo_chains() { local name=$1; shift
     --precision fp16 --batch ${CHAIN_BATCH:-1,32} --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) \
     --json $o/$name.json --chart $o/$name.svg
   show_rows $name; }
-# a bench run's table rows and its notes on rows that left plain decoding's tokens: show_rows NAME [ERR PATTERN]
-show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt; }
+# a bench run's table rows, its notes on rows that left plain decoding's tokens, and per speculative row (from its JSON)
+# the documents the loop moved and the decode milliseconds outside the rounds: show_rows NAME [ERR PATTERN]
+show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt
+  [ -f $o/$1.json ] && python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["rows"]:
+    if r["mode"] != "none":
+        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds" % (r["mode"], r["batch"], r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"]))' \
+    $o/$1.json | tee -a $o/log.txt; }
 # calibrate for the demo pairs, self (16 + 256 budget) and draft model, and the fits it printed: calibrate_pairs TMO "ARGS"
 calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m demo-code $2 --sinks 16 --window 256
