@@ -20,13 +20,16 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly InferenceSession _copy;
     private readonly RunOptions _runOptions = new();
 
+    private readonly bool _addressable;   // the provider's device memory is plain addresses (CPU, CUDA): views of leading rows
+
     private DeviceKvMemory(InferenceSession write, InferenceSession zeros, InferenceSession copy, OrtMemoryInfo memoryInfo, OrtAllocator allocator,
-        GraphCapture? capture)
+        GraphCapture? capture, bool addressable)
     {
         (_write, _zeros, _copy) = (write, zeros, copy);
         MemoryInfo = memoryInfo;
         Allocator = allocator;
         Capture = capture;
+        _addressable = addressable;
     }
 
     public override bool OnDevice => true;
@@ -61,7 +64,9 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             var deviceId = settings.ProviderOptions.DeviceId;
             var memoryInfo = provider.CreateMemoryInfo(deviceId);
             var capture = settings.CapturesGraphs(provider) ? new GraphCapture(memoryInfo, deviceId) : null;
-            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo), capture);
+            // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views
+            var addressable = provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
+            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo), capture, addressable);
         }
         catch
         {
@@ -70,8 +75,9 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         }
     }
 
-    /// <summary>A device tensor, what must be disposed with it, and its address (for views of its leading rows; 0 where
-    /// ONNX Runtime's allocator cannot hand out a block that large and the tensor owns its memory).</summary>
+    /// <summary>A device tensor, what must be disposed with it, and its address (for views of its leading rows; 0 on a
+    /// provider whose memory is not plain addresses, or where ONNX Runtime's allocator cannot hand out a block that large and
+    /// the tensor owns its memory).</summary>
     public (OrtValue Value, IDisposable? Owner, nint Address) CreateTensor(TensorElementType type, long[] shape)
     {
         var bytes = shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type);
@@ -80,7 +86,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             var buffer = new DeviceBuffer(MemoryInfo, Capture.DeviceId, bytes);
             return (buffer.Tensor(type, shape), buffer, buffer.Address);
         }
-        if (bytes > uint.MaxValue) return (OrtValue.CreateAllocatedTensorValue(Allocator, type, shape), null, 0);
+        if (!_addressable || bytes > uint.MaxValue) return (OrtValue.CreateAllocatedTensorValue(Allocator, type, shape), null, 0);
         var block = Allocator.Allocate((uint)bytes);
         var address = block.DangerousGetHandle();   // the block's device address (OrtMemoryAllocation is a SafeHandle over it)
         return (OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, address, bytes), block, address);
