@@ -69,6 +69,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Whether decode passes are captured as CUDA graphs and replayed (see <see cref="ProviderOptions.GraphCapture"/>).</summary>
     public bool CapturesGraphs => _kvMemory.Capture is not null;
 
+    /// <summary>CUDA graphs this model's caches have captured so far (each pass shape once per cache and buffer generation;
+    /// a capture costs a few plain steps: docs/benchmarks.md, round 17). 0 without capture.</summary>
+    public int CapturedGraphs => _kvMemory.Capture?.Issued ?? 0;
+
     /// <summary>The export folder the model was loaded from.</summary>
     public string Directory { get; }
 

@@ -122,6 +122,7 @@ public sealed class BenchCommandBoundTests
         Assert.AreEqual(1.0, (double)lookup["rows_per_round"]!, "one row: every round serves it (tools/bench/predict_speedup.py reads this)");
         Assert.AreEqual(0.0, (double)lookup["row_moves"]!, "one row never moves");
         Assert.IsGreaterThanOrEqualTo(0.0, (double)lookup["ms_outside_rounds"]!, "decode time outside the rounds' drafting and verifying");
+        Assert.AreEqual(0.0, (double)lookup["graphs_captured"]!, "the CPU captures no CUDA graphs");
     }
 
     [TestMethod]

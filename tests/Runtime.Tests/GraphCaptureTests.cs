@@ -20,9 +20,11 @@ public sealed class GraphCaptureTests
     public void NextId_FreshIdsUntilTheBoundThenUncaptured()
     {
         var capture = new GraphCapture(ExecutionProvider.Cpu.CreateMemoryInfo(), deviceId: 0);
+        Assert.AreEqual(0, capture.Issued);
         var ids = Enumerable.Range(0, GraphCapture.MaxGraphs).Select(_ => capture.NextId()).ToArray();
         CollectionAssert.AreEqual(Enumerable.Range(0, GraphCapture.MaxGraphs).ToArray(), ids);
         Assert.AreEqual(-1, capture.NextId(), "past the bound a pass runs uncaptured");
+        Assert.AreEqual(GraphCapture.MaxGraphs, capture.Issued, "graphs captured: the ids issued, not the refusals");
     }
 
     [TestMethod]

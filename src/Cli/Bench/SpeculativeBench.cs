@@ -23,9 +23,11 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// <param name="RowMoves">Documents the decode loop moved into lower rows as others finished (a run's, the median).</param>
 /// <param name="MsOutsideRounds">Decode milliseconds a run spent outside its rounds' drafting and verifying: the row moves,
 /// the loop's own work (the median; NaN for plain decoding, which has no rounds).</param>
+/// <param name="GraphsCaptured">CUDA graphs the target and draft captured during a run (the median; 0 without capture):
+/// passes of shapes the run met first.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN)
+    double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN, double GraphsCaptured = 0)
 {
     /// <summary>Whether every run gave plain decoding's tokens.</summary>
     public bool SameTokensAsPlain => Differs is null;
@@ -82,7 +84,8 @@ internal static class SpeculativeBench
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
-                    Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds)));
+                    Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
+                    Median(s, x => x.GraphsCaptured)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
@@ -116,6 +119,7 @@ internal static class SpeculativeBench
     {
         public double RowMoves { get; init; }
         public double MsOutsideRounds { get; init; } = double.NaN;
+        public double GraphsCaptured { get; init; }
     }
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
@@ -125,17 +129,22 @@ internal static class SpeculativeBench
         var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats { Trace = traced ? [] : null };
         var stats = spec?.Generation ?? new GenerationStats();
         var step = Speculation.CreateStep(target, speculation, prompts.Length, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
+        var capturedBefore = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0);
         try
         {
             var results = new Generator(target, step).GenerateBatch(prompts, options, stats);
             var rate = DecodeRate(stats, prompts.Length);
+            var captured = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0) - capturedBefore;
             return spec is null
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
-                    { RowMoves = stats.RowMoves }
+                    { RowMoves = stats.RowMoves, GraphsCaptured = captured }
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
                     [.. results.Select(r => r.Tokens)], spec.Trace, spec.RoundsByPlannedDrafts)
-                    { RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds };
+                    {
+                        RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds,
+                        GraphsCaptured = captured,
+                    };
         }
         finally
         {

@@ -42,6 +42,9 @@ internal sealed class GraphCapture
     /// <summary>Whether a pass of <paramref name="seqLen"/> new tokens per row is captured.</summary>
     public static bool Captures(int seqLen) => seqLen is >= 1 and <= MaxCapturedTokens;
 
+    /// <summary>Graph ids issued so far (at most <see cref="MaxGraphs"/>): the passes captured, each once.</summary>
+    public int Issued => Math.Min(Volatile.Read(ref _issued), MaxGraphs);
+
     /// <summary>A fresh graph id, or -1 (run uncaptured) once <see cref="MaxGraphs"/> are issued.</summary>
     public int NextId()
     {

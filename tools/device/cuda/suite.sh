@@ -126,12 +126,13 @@ demo_chains() { local name=$1; shift
     --json $o/$name.json --chart $o/$name.svg
   show_rows $name; }
 # a bench run's table rows, its notes on rows that left plain decoding's tokens, and per speculative row (from its JSON)
-# the documents the loop moved and the decode milliseconds outside the rounds: show_rows NAME [ERR PATTERN]
+# the documents the loop moved, the decode milliseconds outside the rounds and the graphs captured: show_rows NAME [ERR PATTERN]
 show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt
   [ -f $o/$1.json ] && python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["rows"]:
     if r["mode"] != "none":
-        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds" % (r["mode"], r["batch"], r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"]))' \
+        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured" % (r["mode"], r["batch"], r["prompt_tokens"],
+              r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0)))' \
     $o/$1.json | tee -a $o/log.txt; }
 # calibrate for the demo pairs, self (16 + 256 budget) and draft model, and the fits it printed: calibrate_pairs TMO "ARGS"
 calibrate_pairs() {
