@@ -287,8 +287,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     {
         var batch = cache.BatchSize;
         if (!cache.ViewsLeadingRows) return batch;
-        var last = counts.LastIndexOfAnyExcept(0);
-        return last < 0 ? 1 : Math.Min(batch, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(last + 1)));
+        return KvCache.LeadingRows(counts.LastIndexOfAnyExcept(0) + 1, batch);
     }
 
     /// <summary>Rows the last pass ran over (for tests: <see cref="PassRows"/>).</summary>

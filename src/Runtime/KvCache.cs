@@ -367,6 +367,12 @@ public sealed class KvCache : IDisposable
     /// <summary>Whether a pass may run over the leading rows alone (the buffers can be viewed so).</summary>
     internal bool ViewsLeadingRows => _storage.ViewsRows;
 
+    /// <summary>The rows a pass over the first <paramref name="rows"/> of a batch of <paramref name="batch"/> covers: the power
+    /// of two at or above them, at most the batch, so that captured passes come in few row counts. The model's passes
+    /// (DecoderModel.PassRows) and the decode loop's packing (DecodeLoop.PackRows) share it.</summary>
+    internal static int LeadingRows(int rows, int batch) =>
+        Math.Min(batch, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(rows, 1)));
+
     /// <summary>
     /// Moves each move's From row into its To row, which must be empty and no move's source, at the same slots, and empties
     /// the From rows: the decode loop packs its documents into the leading rows, which passes then run over alone (a static

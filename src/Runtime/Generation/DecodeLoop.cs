@@ -187,7 +187,7 @@ public sealed class DecodeLoop : IDisposable
     {
         var occupied = 0;
         foreach (var row in _rows) occupied += row.IsEmpty ? 0 : 1;
-        var lead = Math.Min(_rows.Length, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(occupied, 1)));
+        var lead = KvCache.LeadingRows(occupied, _rows.Length);
         var room = 0;
         for (var b = lead; b < _rows.Length; b++)
             if (_rows[b].IsDecoding) room = Math.Max(room, _rows[b].Generation.MaxNewTokens - _rows[b].OutputCount);
