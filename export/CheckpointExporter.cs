@@ -20,9 +20,10 @@ public static class CheckpointExporter
     /// exports reach max_position_embeddings instead of stopping at the original context; 10: the multi-row causal graph views a
     /// grouped-query model's queries as G·S rows per KV head; 11: layer-condensed models get a causal graph for decode steps; 12: the slots graph; 13: half-precision exports' attention graphs compute the MLP's activation as ONNX Runtime's
     /// SwiGLU, cuda_swiglu in the manifest); 14: rotary tables with padding rows past the last
-    /// position (rotary_padding_rows), so a causal pass's padding past the context limit stays on the causal graphs;
+    /// position (rotary_padding_rows), so a causal pass's padding past the context limit stays on the causal graphs; 15: the
+    /// causal graphs take position_ids, so a budgeted (sink + window) cache, whose slots are not its positions, runs on them;
     /// caches key on it.</summary>
-    public const int Version = 14;
+    public const int Version = 15;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 

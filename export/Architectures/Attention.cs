@@ -52,25 +52,26 @@ internal static class Attention
     /// export's are the general graph's tables (one copy in the weights file), of which the causal graphs read only the
     /// short rows: they cannot switch to the long ones, so the runtime sends them passes within the original context
     /// alone (the manifest's causal_max_context).</summary>
-    public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType)
+    public static AttentionContext PrepareCausal(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string positionIds)
     {
         var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);
-        return AttentionContext.ForCausal(cos, sin);
+        return AttentionContext.ForCausal(cos, sin, positionIds);
     }
 
     /// <summary>
-    /// The multi-row causal graph's shared values, from seqlens_k (each row's length after the pass, minus one) and the
-    /// pass's input_ids [B, S]: the rotary caches, the rows' lengths, every new token's position and, for grouped-query
-    /// models, the causal bias of the grouped queries (<see cref="GroupedCausalBias"/>; not built when
-    /// <paramref name="groupedBias"/> is false, for a graph whose attention needs no bias). Every value is computed on the
-    /// device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot replay): the
-    /// S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
+    /// The multi-row causal graph's shared values, from seqlens_k (each row's length after the pass, minus one), the
+    /// pass's input_ids [B, S] and position_ids [B, S]: the rotary caches, the rows' lengths, the slot of every new token
+    /// and, for grouped-query models, the causal bias of the grouped queries over those slots (<see cref="GroupedCausalBias"/>;
+    /// not built when <paramref name="groupedBias"/> is false, for a graph whose attention needs no bias). q and k rotate at
+    /// position_ids, which equal the slots in a cache that keeps every position and not in a budgeted one. Every value is
+    /// computed on the device from device inputs (a host-side Range would need a copy that a captured CUDA graph cannot
+    /// replay): the S - j tokens from new token j to the pass's end come from a reversed CumSum of ones.
     /// <code>
-    ///   total = seqlens_k + 1 [B];  positions = total[:, None] - CumSum(ones [B, S], reverse) [B, S];  write = positions[:, 0] [B]
+    ///   total = seqlens_k + 1 [B];  slots = total[:, None] - CumSum(ones [B, S], reverse) [B, S];  write = slots[:, 0] [B]
     /// </code>
     /// </summary>
     public static AttentionContext PrepareCausalRows(GraphBuilder b, HfConfig config, TensorProto.Types.DataType modelType, string inputIds,
-        string pastKey0, bool groupedBias = true)
+        string positionIds, string pastKey0, bool groupedBias = true)
     {
         var (cos, sin) = Rope.Tables(b, config.Rope, config.HeadDim, config.MaxPositionEmbeddings, modelType);   // short rows read only
         using var _ = b.Scope("row_lengths");
@@ -79,12 +80,12 @@ internal static class Attention
         string total = b.Node("Add", [lengths, b.ConstInt64([1])], "total/Add");                                             // [B]
         string remaining = b.Node("CumSum", [Ones(b, "ids", b.Node("Shape", [inputIds], "ids/Shape")), b.ConstInt64([1], scalar: true)],
             "remaining/CumSum", Attr.Int("reverse", 1));                                                                     // [B, S] = S - j
-        string positions = b.Node("Sub", [b.Node("Unsqueeze", [total, b.ConstInt64([1])], "total/Unsqueeze"), remaining],
-            "positions/Sub");                                                                                                  // [B, S]
-        string write = b.Node("Gather", [positions, b.ConstInt64([0], scalar: true)], "write/Gather", Attr.Int("axis", 1));   // [B]
+        string slots = b.Node("Sub", [b.Node("Unsqueeze", [total, b.ConstInt64([1])], "total/Unsqueeze"), remaining],
+            "slots/Sub");                                                                                                      // [B, S]
+        string write = b.Node("Gather", [slots, b.ConstInt64([0], scalar: true)], "write/Gather", Attr.Int("axis", 1));       // [B]
         int groups = config.NumHeads / config.NumKvHeads;
-        string? bias = groupedBias && groups > 1 ? GroupedCausalBias(b, positions, pastKey0, groups, modelType) : null;
-        return AttentionContext.ForCausalRows(cos, sin, positions, new CausalRowLengths(write, total, bias));
+        string? bias = groupedBias && groups > 1 ? GroupedCausalBias(b, slots, pastKey0, groups, modelType) : null;
+        return AttentionContext.ForCausalRows(cos, sin, positionIds, new CausalRowLengths(write, total, bias));
     }
 
     /// <summary>
@@ -140,21 +141,21 @@ internal static class Attention
     /// <summary>
     /// The bias [B, 1, G·S, C] of a pass's queries viewed as G·S rows per KV head (query head h = kvh·G + g, so the view
     /// is a plain reshape and row r is new token r mod S): 0 where the row's token may see cache slot t (t at or before
-    /// its position), the type's floor elsewhere. Why view them so: ONNX Runtime's CUDA Attention reads the cache once per
+    /// its own slot), the type's floor elsewhere. Why view them so: ONNX Runtime's CUDA Attention reads the cache once per
     /// query head for several query tokens (flash attention's forward kernel, no GQA packing), 8 times a decode step's
     /// read on a 32-head, 4-KV-head model; as G·S rows of Hkv heads it reads it once per KV head, and the bias adds
     /// G·S / (2·D) of that read (1/4 at S = 4, G = 8, D = 64). The bottom-right causal flag cannot stand in for it: it
     /// would align row r, not token r mod S, with the last slot.
     /// <code>
-    ///   slots = CumSum(ones [C], exclusive) [C];  rows = Tile(positions, [1, G]) [B, G·S]
-    ///   bias = Where(slots [1, 1, C] &lt;= rows [B, G·S, 1], 0, floor) -> Unsqueeze(1) [B, 1, G·S, C]
+    ///   t = CumSum(ones [C], exclusive) [C];  rows = Tile(newSlots, [1, G]) [B, G·S]
+    ///   bias = Where(t [1, 1, C] &lt;= rows [B, G·S, 1], 0, floor) -> Unsqueeze(1) [B, 1, G·S, C]
     /// </code>
     /// </summary>
-    private static string GroupedCausalBias(GraphBuilder b, string positions, string pastKey0, int groups, TensorProto.Types.DataType modelType)
+    private static string GroupedCausalBias(GraphBuilder b, string newSlots, string pastKey0, int groups, TensorProto.Types.DataType modelType)
     {
         using var _ = b.Scope("grouped_bias");
         string slots = SlotIndices(b, pastKey0);                                                                             // [C] = t
-        string rows = b.Node("Tile", [positions, b.ConstInt64([1, groups])], "rows/Tile");                                    // [B, G·S]
+        string rows = b.Node("Tile", [newSlots, b.ConstInt64([1, groups])], "rows/Tile");                                     // [B, G·S]
         rows = b.Node("Unsqueeze", [rows, b.ConstInt64([2])], "rows/Unsqueeze");                                               // [B, G·S, 1]
         string sees = b.Node("LessOrEqual", [slots, rows], "sees/LessOrEqual");                                                // [B, G·S, C]
         string bias = b.Node("Where", [sees, b.ConstScalar(0f, modelType), b.ConstScalar(MaskFloor(modelType), modelType)],

@@ -15,13 +15,13 @@ internal sealed record AttentionContext(
     string Cos, string Sin, AttentionMaskView Mask, string GroupedShape, string FlatShape, string Capacity,
     string BiasInput, string PositionIds)
 {
-    /// <summary>The causal graph's context: only the rotary caches (GroupQueryAttention derives positions and the causal
-    /// mask from seqlens_k).</summary>
-    public static AttentionContext ForCausal(string cos, string sin) =>
-        new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", "") { Causal = true };
+    /// <summary>The causal graph's context: the rotary caches and position_ids, which GroupQueryAttention rotates at (it
+    /// derives the slots and the causal mask from seqlens_k).</summary>
+    public static AttentionContext ForCausal(string cos, string sin, string positionIds) =>
+        new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { Causal = true };
 
-    /// <summary>The multi-row causal graph's context: the rotary caches, each new token's position [B, S] and the rows'
-    /// lengths (<see cref="CausalRowLengths"/>), all derived from seqlens_k.</summary>
+    /// <summary>The multi-row causal graph's context: the rotary caches, each new token's position [B, S] (position_ids) and
+    /// the rows' slots and lengths (<see cref="CausalRowLengths"/>), derived from seqlens_k.</summary>
     public static AttentionContext ForCausalRows(string cos, string sin, string positionIds, CausalRowLengths lengths) =>
         new(cos, sin, new AttentionMaskView("", ""), "", "", "", "", positionIds) { Causal = true, KvLengths = lengths };
 

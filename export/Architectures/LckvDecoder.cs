@@ -37,8 +37,8 @@ internal sealed class LckvDecoder(HfConfig config, DecoderWeights weights) : Lla
 
     /// <summary>The decode graph's shared values: the rotary tables, each row's position and lengths from seqlens_k; no
     /// grouped causal bias, since one query per row sees every slot it reads.</summary>
-    protected override AttentionContext PrepareCausal(GraphBuilder b, string inputIds) =>
-        Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0]), groupedBias: false);
+    protected override AttentionContext PrepareCausal(GraphBuilder b, string inputIds, string positionIds) =>
+        Attention.PrepareCausalRows(b, Config, ModelType, inputIds, positionIds, GraphNames.PastKey(KvLayers[0]), groupedBias: false);
 
     /// <inheritdoc/>
     public override IReadOnlyList<int> LayerKvSource => _lckv.LayerTypes.Sources;

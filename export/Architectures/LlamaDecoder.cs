@@ -88,12 +88,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
         // 1) inputs
         string inputIds = b.Input(GraphNames.InputIds, i64, B, S);                                          // [B, S]
-        string? positionIds = null, bias = null;
-        if (!causal)
-        {
-            positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                       // [B, S]
-            bias = b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal);                    // [B, 1, S, T]
-        }
+        string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
+        string? bias = causal ? null : b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal); // [B, 1, S, T]
         string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
         if (causal)
         {
@@ -124,10 +120,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         _swiGlu = swiGlu && graph != DecoderGraph.General && SiluActivation;
         var ctx = graph switch
         {
-            DecoderGraph.Causal => PrepareCausal(b, inputIds),
-            DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds, GraphNames.PastKey(KvLayers[0])),
-            DecoderGraph.Slots => Attention.PrepareSlots(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
-            _ => Attention.Prepare(b, Config, positionIds!, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
+            DecoderGraph.Causal => PrepareCausal(b, inputIds, positionIds),
+            DecoderGraph.CausalRows => Attention.PrepareCausalRows(b, Config, ModelType, inputIds, positionIds, GraphNames.PastKey(KvLayers[0])),
+            DecoderGraph.Slots => Attention.PrepareSlots(b, Config, positionIds, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
+            _ => Attention.Prepare(b, Config, positionIds, bias!, GraphNames.PastKey(KvLayers[0]), ModelType),
         };
 
         // 4) layers
@@ -162,8 +158,10 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     private bool _swiGlu;   // this Build's MLP activation is one SwiGLU node over the unsplit gate/up projection
 
-    /// <summary>The causal graph's shared values: the rotary tables here, GroupQueryAttention deriving the rest from seqlens_k.</summary>
-    protected virtual AttentionContext PrepareCausal(GraphBuilder b, string inputIds) => Attention.PrepareCausal(b, Config, ModelType);
+    /// <summary>The causal graph's shared values: the rotary tables and position_ids here, GroupQueryAttention deriving the
+    /// rest from seqlens_k.</summary>
+    protected virtual AttentionContext PrepareCausal(GraphBuilder b, string inputIds, string positionIds) =>
+        Attention.PrepareCausal(b, Config, ModelType, positionIds);
 
     /// <summary>
     /// The residual stream [B, S, H] between blocks: <paramref name="Sum"/>, plus <paramref name="Pending"/> when that is
@@ -202,9 +200,9 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>
     /// The causal graph's attention on h [B, S, H]: the q/k/v projections, then one GroupQueryAttention that rotates q
-    /// and k at each row's positions (seqlens_k + 1 - S + j), writes k and v into past.{layer} at those slots
-    /// (present.{layer} is bound to the past buffer, so the write is in place) and attends causally over slots
-    /// 0..seqlens_k. It takes the merged projection packed, [B, S, (H + 2·Hkv)·D], so q, k and v are never split.
+    /// and k at position_ids, writes k and v into past.{layer} at each row's next slots (seqlens_k + 1 - S + j;
+    /// present.{layer} is bound to the past buffer, so the write is in place) and attends causally over slots
+    /// 0..seqlens_k. Slots are positions in a cache that keeps every position; a budgeted (sink + window) cache's are not. It takes the merged projection packed, [B, S, (H + 2·Hkv)·D], so q, k and v are never split.
     /// Returns [B, S, H·D].
     /// </summary>
     private string CausalAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)
@@ -216,7 +214,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         if (packed is null) (q, k) = QueryKeyNorm(b, q, k, layer);                                          // before GroupQueryAttention's RoPE
         var outputs = b.NodeN("GroupQueryAttention", "GroupQueryAttention",
             [q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
-             .. RotaryTables(b, ctx, layer)],
+             .. RotaryTables(b, ctx, layer), ctx.PositionIds],
             3,
             GroupQueryAttentionAttributes(layer),
             [null, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer)], ContribOps.Domain);

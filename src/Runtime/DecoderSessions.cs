@@ -53,7 +53,8 @@ internal sealed class DecoderSessions : IDisposable
         string[] head = manifest.HasGreedyTokens ? [GraphNames.Logits, GraphNames.GreedyTokens] : [GraphNames.Logits];
         _outputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.NewKey(l), GraphNames.NewValue(l) }),
             .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
-        _causalInputNames = [GraphNames.InputIds, GraphNames.LogitsIndex, GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
+        string[] positions = manifest.CausalTakesPositions ? [GraphNames.PositionIds] : [];
+        _causalInputNames = [GraphNames.InputIds, .. positions, GraphNames.LogitsIndex, GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
             .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) })];
         _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
         (_outputNamesAfterLogits, _causalOutputNamesAfterLogits) = (_outputNames[1..], _causalOutputNames[1..]);

@@ -200,6 +200,7 @@ internal sealed class ForwardWorkspace : IDisposable
         {
             BindCausal(pass, cache, layout,
                 Host(host + layout.Ids, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
+                Host(host + layout.Positions, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
                 Host(host + layout.LogitsIndex, TensorElementType.Int64, [layout.Batch, layout.K]),
                 Host(host + layout.SeqLens, TensorElementType.Int32, [layout.Batch]),
                 HostHeads(layout));
@@ -241,6 +242,7 @@ internal sealed class ForwardWorkspace : IDisposable
         {
             BindCausal(pass, cache, layout,
                 staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Ids),
+                staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Positions),
                 staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.K], layout.LogitsIndex),
                 staged.Tensor(TensorElementType.Int32, [layout.Batch], layout.SeqLens),
                 heads);
@@ -256,18 +258,19 @@ internal sealed class ForwardWorkspace : IDisposable
         return pass;
     }
 
-    // The causal graph's inputs: input_ids, logits_index, seqlens_k, total_sequence_length (host memory, also when
-    // captured: GroupQueryAttention reads it on the host, and it stays fixed for the buffers), the past; its outputs:
-    // logits (and greedy_tokens) and present.{l} (the past's buffers, written in place).
-    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue logitsIndex, OrtValue seqLens, OrtValue[] heads)
+    // The causal graph's inputs: input_ids, position_ids (exporter 15 on), logits_index, seqlens_k, total_sequence_length
+    // (host memory, also when captured: GroupQueryAttention reads it on the host, and it stays fixed for the buffers), the
+    // past; its outputs: logits (and greedy_tokens) and present.{l} (the past's buffers, written in place).
+    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue logitsIndex, OrtValue seqLens,
+        OrtValue[] heads)
     {
         var past = cache.PastValues(layout.Batch);
-        pass.Inputs = new OrtValue[Pass.OwnedCausalInputs + past.Length];
-        pass.Inputs[0] = ids;
-        pass.Inputs[1] = logitsIndex;
-        pass.Inputs[2] = seqLens;
-        pass.Inputs[3] = Host(_total.Address, TensorElementType.Int32, [1]);
-        past.CopyTo(pass.Inputs, Pass.OwnedCausalInputs);
+        OrtValue[] owned = _manifest.CausalTakesPositions
+            ? [ids, positions, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])]
+            : [ids, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])];
+        if (!_manifest.CausalTakesPositions) positions.Dispose();
+        pass.Inputs = [.. owned, .. past];
+        pass.OwnedInputCount = owned.Length;
         pass.Outputs = new OrtValue[heads.Length + past.Length];
         heads.CopyTo(pass.Outputs, 0);
         past.CopyTo(pass.Outputs, heads.Length);
@@ -279,6 +282,7 @@ internal sealed class ForwardWorkspace : IDisposable
         var past = cache.PastValues(layout.Batch);
         var pendingCount = pass.Pending?.Tensors ?? 0;
         pass.Inputs = new OrtValue[Pass.OwnedInputs + past.Length + pendingCount];
+        pass.OwnedInputCount = Pass.OwnedInputs;
         pass.Inputs[0] = ids;
         pass.Inputs[1] = positions;
         pass.Inputs[2] = bias;
@@ -312,7 +316,7 @@ internal sealed class ForwardWorkspace : IDisposable
         DeviceBuffer? deviceGreedy = null) => new(
         causal ? null : _memory.Allocate(_manifest, 2 * _manifest.KvLayers.Length, _batch, slots),
         causal || _pendingTensors == 0 ? null : _memory.Allocate(_manifest, _pendingTensors, _batch, slots),
-        runOptions, staged, deviceLogits, deviceGreedy, causal, _heads);
+        runOptions, staged, deviceLogits, deviceGreedy, _heads);
 
     private long LogitsBytes(int rows, int k) => 4L * rows * k * _manifest.VocabSize;
 
@@ -349,7 +353,7 @@ internal sealed class ForwardWorkspace : IDisposable
     /// inputs and the first <paramref name="heads"/> outputs (logits, greedy tokens), the storages (new KV, pending, the
     /// cache's past) own the rest.</summary>
     private sealed class Pass(KvStorage? newKv, KvStorage? pending, RunOptions runOptions, DeviceBuffer? staged, DeviceBuffer? deviceLogits,
-        DeviceBuffer? deviceGreedy, bool causal, int heads) : IDisposable
+        DeviceBuffer? deviceGreedy, int heads) : IDisposable
     {
         public KvStorage? NewKv { get; } = newKv;
         public KvStorage? Pending { get; } = pending;
@@ -377,12 +381,13 @@ internal sealed class ForwardWorkspace : IDisposable
         /// <summary>input_ids, position_ids, attention_bias, logits_index and kv_write_index: the pass's own values.</summary>
         public const int OwnedInputs = 5;
 
-        /// <summary>input_ids, logits_index, seqlens_k and total_sequence_length: a causal pass's own values.</summary>
-        public const int OwnedCausalInputs = 4;
+        /// <summary>The first inputs the pass owns: <see cref="OwnedInputs"/>, or a causal pass's input_ids, position_ids (exporter 15 on),
+        /// logits_index, seqlens_k and total_sequence_length.</summary>
+        public int OwnedInputCount { get; set; }
 
         public void DisposeValues()
         {
-            for (var i = 0; i < Math.Min(causal ? OwnedCausalInputs : OwnedInputs, Inputs.Length); i++) Inputs[i].Dispose();
+            for (var i = 0; i < Math.Min(OwnedInputCount, Inputs.Length); i++) Inputs[i].Dispose();
             for (var i = 0; i < Math.Min(heads, Outputs.Length); i++) Outputs[i].Dispose();
             Inputs = [];
             Outputs = [];
