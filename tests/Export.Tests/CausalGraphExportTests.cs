@@ -20,7 +20,7 @@ public sealed class CausalGraphExportTests
         Assert.AreEqual(CheckpointExporter.CausalModelFileName, result.Manifest.CausalGraph);
         var causal = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(tmp.Sub("out"), CheckpointExporter.CausalModelFileName)));
         CollectionAssert.AreEqual(
-            new[] { "input_ids", "logits_index", "seqlens_k", "total_sequence_length", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
+            new[] { "input_ids", "position_ids", "logits_index", "seqlens_k", "total_sequence_length", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
             causal.Graph.Input.Select(i => i.Name).ToArray());
         CollectionAssert.AreEqual(
             new[] { "logits", "greedy_tokens", "present.0.key", "present.0.value", "present.1.key", "present.1.value" },
@@ -31,6 +31,7 @@ public sealed class CausalGraphExportTests
         // default int4 mix keeps k and v at 8 bits, so there they are three projections
         var attention = causal.Graph.Node.First(n => n.OpType == "GroupQueryAttention");
         Assert.AreEqual(precision == ExportPrecision.Fp32, attention.Input[1] == "" && attention.Input[2] == "", "packed q/k/v");
+        Assert.AreEqual("position_ids", attention.Input[9], "q and k rotate at the host's positions, not at the slots");
 
         // every weight the general graph keeps in model.onnx.data is read by the causal graph from the same bytes
         var general = ModelProto.Parser.ParseFrom(File.ReadAllBytes(result.ModelPath));
