@@ -101,10 +101,6 @@ public sealed record ModelManifest
     /// computed where the logits are.</summary>
     [JsonIgnore] public bool HasGreedyTokens => ExporterVersion >= 7;
 
-    /// <summary>Whether the causal graphs take position_ids (exporter 15 on), which they rotate at, apart from the slots
-    /// seqlens_k gives: a budgeted (sink + window) cache's passes can run on them.</summary>
-    [JsonIgnore] public bool CausalTakesPositions => ExporterVersion >= 15;
-
     /// <summary>Pending layers, cyclic blocks and passes of a layer-condensed model (nothing for a standard one);
     /// derived on each call, so callers on a hot path keep the result.</summary>
     [JsonIgnore] public LayerCondensation Condensation => LayerCondensation.Of(LayerKvSource, (ForwardPasses ?? 0) + (BackwardPasses ?? 0));

@@ -118,7 +118,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
     public KvCache CreateCache(int batchSize, KvCacheOptions? options = null)
     {
         options ??= new KvCacheOptions();
-        return _caches.Take(batchSize, options) ?? new KvCache(Manifest, batchSize, options, _kvMemory, _caches);
+        if (_caches.Take(batchSize, options) is { } reused) return reused;
+        var cache = new KvCache(Manifest, batchSize, options, _kvMemory, _caches);
+        cache.Workspace.CausalTakesPositions = _sessions.CausalTakesPositions;
+        return cache;
     }
 
     /// <summary>Frees the disposed caches the model keeps for reuse (<see cref="CreateCache"/>), e.g. before a long idle spell
@@ -188,8 +191,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var needed = 0;
         for (var b = 0; b < batch; b++) needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
 
-        // 1) room for the new entries (may reallocate the buffers); the rows the pass runs over
+        // 1) room for the new entries (may reallocate the buffers, or drop a budget's oldest entries); the rows the pass runs over
         cache.EnsureCapacity(needed);
+        if (cache.WritesAllInPass(seqLen)) cache.MakeRoom(inputs.Counts);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
         var ws = cache.Workspace;
         var rows = PassRows(cache, inputs.Counts);
@@ -204,7 +208,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
         if (causal)
         {
             var seqLens = ws.SeqLensK;
-            for (var b = 0; b < rows; b++) seqLens[b] = cache.Lengths[b] + seqLen - 1;
+            var fills = cache.Fills;
+            for (var b = 0; b < rows; b++) seqLens[b] = fills[b] + seqLen - 1;
             ws.TotalSequenceLength = CausalTotal(cache);
         }
         else
@@ -303,26 +308,29 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsSlots(KvCache cache, int seqLen) => _sessions.Slots && seqLen <= RowsGraphMaxTokens && cache.WritesAllInPass(seqLen);
 
     /// <summary>
-    /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position (not a
-    /// budget), the new tokens attend causally at the rows' next positions (no tree, no explicit positions), and the
-    /// pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the multi-row causal graph
-    /// is there for the rest. Every row, idle ones included, gets its S entries written at its length (past the length
-    /// they are never read), so each must fit the buffers and the rotary table (<see cref="CausalTotal"/>, which the
-    /// table's padding rows take past the context limit), and every real token's position must be one the causal graphs
-    /// rotate as the checkpoint does (within a longrope export's original context, <see cref="CausalContext"/>).
+    /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position or is a budget
+    /// the graphs take (exporter 15 on, which rotate at the host's positions: <see cref="DecoderSessions.CausalTakesPositions"/>)
+    /// with the pass within its slack, the new tokens attend causally at the rows' next positions (no tree, no explicit
+    /// positions), and the pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the
+    /// multi-row causal graph is there for the rest. Every row, idle ones included, gets its S entries written from the
+    /// slots it fills (past them they are never read), so each must fit the buffers and the rotary table
+    /// (<see cref="CausalTotal"/>, which the table's padding rows take past the context limit), and every real token's
+    /// position must be one the causal graphs rotate as the checkpoint does (within a longrope export's original context,
+    /// <see cref="CausalContext"/>).
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
-        if (!_sessions.Causal || !cache.WritesInPass || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
+        if (!_sessions.Causal || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
+        if (!cache.WritesInPass && !(_sessions.CausalTakesPositions && cache.WritesAllInPass(seqLen))) return false;
         if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, rows) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var (written, rotated) = (CausalTotal(cache), CausalContext);
+        var fills = cache.Fills;
         var longest = 0;
         for (var b = 0; b < rows; b++)
         {
-            var length = cache.Lengths[b];
-            if (length + seqLen > written || length + inputs.Counts[b] > rotated) return false;
-            longest = Math.Max(longest, length);
+            if (fills[b] + seqLen > written || cache.Lengths[b] + inputs.Counts[b] > rotated) return false;
+            longest = Math.Max(longest, fills[b]);
         }
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true
             || _cpuLongDecodesCausal;

@@ -53,7 +53,9 @@ internal sealed class DecoderSessions : IDisposable
         string[] head = manifest.HasGreedyTokens ? [GraphNames.Logits, GraphNames.GreedyTokens] : [GraphNames.Logits];
         _outputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.NewKey(l), GraphNames.NewValue(l) }),
             .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
-        string[] positions = manifest.CausalTakesPositions ? [GraphNames.PositionIds] : [];
+        // exporter 15 on: the causal graphs rotate at position_ids, apart from the slots seqlens_k gives
+        CausalTakesPositions = first.Graph != GeneralGraphPath && first.Session.InputMetadata.ContainsKey(GraphNames.PositionIds);
+        string[] positions = CausalTakesPositions ? [GraphNames.PositionIds] : [];
         _causalInputNames = [GraphNames.InputIds, .. positions, GraphNames.LogitsIndex, GraphNames.SeqLensK, GraphNames.TotalSequenceLength,
             .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) })];
         _causalOutputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.PresentKey(l), GraphNames.PresentValue(l) })];
@@ -88,6 +90,10 @@ internal sealed class DecoderSessions : IDisposable
 
     /// <summary>Whether the causal graph is loaded.</summary>
     public bool Causal => _causal is not null;
+
+    /// <summary>Whether the causal graphs take position_ids (exporter 15 on), which they rotate at apart from the slots
+    /// seqlens_k gives, so a budgeted (sink + window) cache's passes can run on them.</summary>
+    public bool CausalTakesPositions { get; }
 
     /// <summary>Whether the multi-row causal graph can take a causal pass of several tokens in several rows.</summary>
     public bool CausalRows => _causalRows is not null;

@@ -126,6 +126,9 @@ internal sealed class ForwardWorkspace : IDisposable
     /// present.{l}.value per stored layer (the past's own buffers: the graph writes the new entries in place).</summary>
     public IReadOnlyCollection<OrtValue> Outputs => FetchesLogits ? _pass.Outputs : _pass.OutputsAfterLogits;
 
+    /// <summary>Whether the model's causal graphs take position_ids (exporter 15 on): its causal passes bind them.</summary>
+    public bool CausalTakesPositions { get; set; }
+
     /// <summary>Run options of the pass: its CUDA graph id when captured.</summary>
     public RunOptions RunOptions => _pass.RunOptions;
 
@@ -265,10 +268,10 @@ internal sealed class ForwardWorkspace : IDisposable
         OrtValue[] heads)
     {
         var past = cache.PastValues(layout.Batch);
-        OrtValue[] owned = _manifest.CausalTakesPositions
+        OrtValue[] owned = CausalTakesPositions
             ? [ids, positions, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])]
             : [ids, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])];
-        if (!_manifest.CausalTakesPositions) positions.Dispose();
+        if (!CausalTakesPositions) positions.Dispose();
         pass.Inputs = [.. owned, .. past];
         pass.OwnedInputCount = owned.Length;
         pass.Outputs = new OrtValue[heads.Length + past.Length];

@@ -19,7 +19,7 @@ public sealed class KvCache : IDisposable
     private readonly KvMemory _memory;
     private readonly int[] _lengths;
     private readonly KvBudget? _budget;
-    private readonly long[]? _slotPositions;   // [batch, slots] position held by each slot, -1 = empty (budgeted only)
+    private readonly BudgetRows? _budgetRows;   // the slots a budgeted cache's rows fill
 
     /// <summary>
     /// Slots past the capacity of each row; the first is the scratch slot. A multiple of 8, as fp16 GEMMs on GPUs need
@@ -29,6 +29,8 @@ public sealed class KvCache : IDisposable
     /// </summary>
     internal const int ScratchSlots = 16;
     private readonly KvMoves _moves = new();
+    private readonly KvMoves _compaction = new();   // a budget's rows dropping old entries, before entries from elsewhere join them
+    private bool _lastPassInPlace = true;            // whether the last pass's entries are in the buffers (else in its new-KV outputs)
     private KvStorage _storage;
     private OrtValue[]? _pastValues;
     private readonly Dictionary<int, OrtValue[]> _leadingPastValues = [];
@@ -51,8 +53,7 @@ public sealed class KvCache : IDisposable
         {
             _budget.Validate();
             capacity = _budget.Slots;
-            _slotPositions = new long[batchSize * (capacity + ScratchSlots)];
-            Array.Fill(_slotPositions, -1L);
+            _budgetRows = new BudgetRows(_budget, batchSize);
         }
         else
         {
@@ -71,23 +72,20 @@ public sealed class KvCache : IDisposable
     /// <summary>Slots per row in the buffers, the scratch slots included: the C of the graph's past inputs.</summary>
     internal int Slots => _storage.Slots;
 
-    /// <summary>Whether a forward pass writes its entries into this cache at each row's length itself (the graph's
-    /// kv_write_index); a budgeted cache's pass writes ring slots (<see cref="WritesRingInPass"/>) or leaves its entries
-    /// to an <see cref="Append"/> after it.</summary>
+    /// <summary>Whether every slot holds its own position (not a budget), so a pass writes each row's entries at its length.</summary>
     internal bool WritesInPass => _budget is null;
 
     /// <summary>
-    /// Whether a budgeted pass of <paramref name="seqLen"/> tokens per row writes its entries into their ring slots itself
-    /// (the graph's kv_write_index) rather than leaving them to an <see cref="Append"/> after it, a separate run that on
-    /// cuda took as long as the pass (round 10). It may when the slack holds the pass: entry j of a row at length L evicts
-    /// position L + j - Window - Slack, older than every query of the pass (at L or later) still sees, and the bias built
-    /// before the pass already hides that slot.
+    /// Whether a pass of <paramref name="seqLen"/> tokens per row writes every entry into the cache itself, at each row's
+    /// <see cref="Fills"/> (the graph's kv_write_index, or GroupQueryAttention's append), none into the scratch slot for an
+    /// <see cref="Append"/> after it, a separate run that on cuda took as long as the pass (round 10). A budgeted pass may
+    /// when its slack holds the pass (<see cref="MakeRoom"/> drops old entries first).
     /// </summary>
-    private bool WritesRingInPass(int seqLen) => _budget is not null && seqLen <= _budget.Slack;
+    internal bool WritesAllInPass(int seqLen) => _budget is null || seqLen <= _budget.Slack;
 
-    /// <summary>Whether a pass of <paramref name="seqLen"/> tokens per row writes every entry into a slot of its own
-    /// (<see cref="WritesInPass"/> or <see cref="WritesRingInPass"/>), none into the scratch slot for the host to move.</summary>
-    internal bool WritesAllInPass(int seqLen) => WritesInPass || WritesRingInPass(seqLen);
+    /// <summary>Slots each row fills: its length, but in a budgeted cache, which drops old positions (<see cref="KvBudget"/>).
+    /// A pass writes a row's entries from there and attends to the slots before them.</summary>
+    internal ReadOnlySpan<int> Fills => _budgetRows is null ? _lengths : _budgetRows.Fills;
 
     /// <summary>Whether the buffers live in device memory (a GPU provider's, or ONNX Runtime's on the CPU when
     /// <see cref="KvResidence.Device"/> is asked for).</summary>
@@ -115,8 +113,8 @@ public sealed class KvCache : IDisposable
         get
         {
             // read after every pass by the decode loop: a plain loop, no delegate
-            var (slots, held) = (_budget?.Slots ?? int.MaxValue, 0L);
-            foreach (var length in _lengths) held += Math.Min(length, slots);
+            var held = 0L;
+            foreach (var fill in Fills) held += fill;
             return held * BytesPerToken;
         }
     }
@@ -151,10 +149,10 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Records a pass that wrote counts[b] new entries at the end of each row, growing the buffers first (what a
-    /// model implementation does after writing them). Not for budgeted caches, whose passes go through the ring.</summary>
+    /// model implementation does after writing them). Not for budgeted caches, which drop old entries as they go.</summary>
     public void CommitWritten(ReadOnlySpan<int> counts)
     {
-        if (_budget is not null) throw new InvalidOperationException("a budgeted cache appends through its ring, not CommitWritten");
+        if (_budget is not null) throw new InvalidOperationException("a budgeted cache takes its entries through its model's passes, not CommitWritten");
         if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
         var needed = 0;
         for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
@@ -168,17 +166,15 @@ public sealed class KvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (length > _lengths[row])
             throw new ArgumentOutOfRangeException(nameof(length), $"row {row} holds {_lengths[row]} tokens; cannot rewind forward to {length}.");
+        _budgetRows?.Rewind(row, _lengths[row], length);
         _lengths[row] = length;
-        if (_slotPositions is null) return;
-        foreach (ref var position in _slotPositions.AsSpan(row * Slots, Slots))
-            if (position >= length) position = -1;
     }
 
     /// <summary>
     /// After a pass appended a flattened token tree to <paramref name="row"/> at [start, start + n), keeps the entries
     /// <paramref name="keptIndices"/> (ascending, relative to start: the accepted path) in consecutive slots from
-    /// <paramref name="start"/> and forgets the rest, as if only that path had ever been appended. A budgeted cache moves
-    /// each entry to the slot of its new position; the tree must fit its ring (n &lt;= window + slack), as any pass must.
+    /// <paramref name="start"/> and forgets the rest, as if only that path had ever been appended (in a budgeted cache, from
+    /// the slot that held <paramref name="start"/>).
     /// </summary>
     public void KeepPath(int row, int start, ReadOnlySpan<int> keptIndices)
     {
@@ -191,11 +187,8 @@ public sealed class KvCache : IDisposable
         for (var i = 0; i < keptIndices.Length; i++)
         {
             // Ascending indices move entries down only (index >= i), so no source is overwritten before it is read.
-            var from = _budget?.SlotOf(start + keptIndices[i]) ?? start + keptIndices[i];
-            var to = _budget?.SlotOf(start + i) ?? start + i;
-            if (from == to) continue;
-            _moves.Add(row, from, row, to, 1);
-            if (_slotPositions is not null) _slotPositions[row * Slots + to] = start + i;
+            var (from, to) = (SlotOf(row, start + keptIndices[i]), SlotOf(row, start + i));
+            if (from != to) _moves.Add(row, from, row, to, 1);
         }
         _storage.Copy(_storage, _moves);
         RewindTo(row, start + keptIndices.Length);
@@ -211,14 +204,17 @@ public sealed class KvCache : IDisposable
     public void Clear()
     {
         Array.Clear(_lengths);
-        if (_slotPositions is not null) Array.Fill(_slotPositions, -1L);
+        _budgetRows?.Clear();
     }
+
+    // The slot that holds a position the row holds.
+    private int SlotOf(int row, int position) => _budgetRows?.SlotOf(row, _lengths[row], position) ?? position;
 
     /// <summary>
     /// Appends the first counts[b] new entries of this cache's last forward pass to <paramref name="destination"/>
     /// (a cache of the same model, e.g. a self-speculation draft's budget), at the destination rows' lengths.
-    /// The destination rows must end where that pass started, so the entries land at their own positions. A cache whose
-    /// passes write into it (<see cref="WritesInPass"/>) gives each row's last counts[b] entries, so a row rewound to
+    /// The destination rows must end where that pass started, so the entries land at their own positions. A pass that
+    /// wrote into the cache (<see cref="WritesAllInPass"/>) gives each row's last counts[b] entries, so a row rewound to
     /// its accepted tokens since the pass gives those.
     /// </summary>
     public void CopyLastPassInto(KvCache destination, ReadOnlySpan<int> counts)
@@ -228,7 +224,7 @@ public sealed class KvCache : IDisposable
             destination.BatchSize != BatchSize)
             throw new ArgumentException("destination has another layout (model or batch size)", nameof(destination));
         if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
-        if (!WritesInPass)
+        if (!_lastPassInPlace)
         {
             destination.Append(Workspace.NewKv, counts);   // checks counts against the pass's length
             return;
@@ -246,17 +242,17 @@ public sealed class KvCache : IDisposable
         ArgumentNullException.ThrowIfNull(destination);
         if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
             throw new ArgumentException("destination belongs to another model", nameof(destination));
-        if (WritesInPass) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
+        if (_lastPassInPlace) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
         else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
     }
 
     /// <summary>Appends entries [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="sourceRow"/>
     /// to <paramref name="row"/> of <paramref name="destination"/> at its length (a conversation's KV into a draft budget).
-    /// Not from a budgeted cache, whose entries sit in ring slots.</summary>
+    /// Not from a budgeted cache, which does not hold every position.</summary>
     public void CopyRowInto(KvCache destination, int sourceRow, int start, int count, int row)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        if (!WritesInPass) throw new InvalidOperationException("a budgeted cache keeps its entries in ring slots; copy from a full cache");
+        if (!WritesInPass) throw new InvalidOperationException("a budgeted cache does not hold every position; copy from a full cache");
         if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
             throw new ArgumentException("destination belongs to another model", nameof(destination));
         if (start < 0 || count < 0 || start + count > _lengths[sourceRow])
@@ -266,9 +262,9 @@ public sealed class KvCache : IDisposable
 
     private int LastEntriesStart(int row, int count)
     {
-        if ((uint)count > (uint)_lengths[row])
-            throw new ArgumentOutOfRangeException(nameof(count), $"row {row} holds {_lengths[row]} entries, fewer than {count}.");
-        return _lengths[row] - count;
+        if ((uint)count > (uint)Fills[row])
+            throw new ArgumentOutOfRangeException(nameof(count), $"row {row} holds {Fills[row]} entries, fewer than {count}.");
+        return Fills[row] - count;
     }
 
     /// <summary>Fills attention_bias for a pass over this cache's slots in its first <paramref name="rows"/> rows (see
@@ -276,27 +272,24 @@ public sealed class KvCache : IDisposable
     internal void BuildBias(Span<float> bias, int rows, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow, ReadOnlySpan<bool> visibility,
         ReadOnlySpan<long> positions)
     {
-        var lengths = _lengths.AsSpan(0, rows);
         counts = counts[..rows];
         if (!visibility.IsEmpty) visibility = visibility[..(rows * seqLen * seqLen)];
         if (!positions.IsEmpty) positions = positions[..(rows * seqLen)];
-        if (_budget is null)
-            AttentionMask.Build(bias, lengths, counts, seqLen, Slots, slidingWindow, visibility, positions);
-        else
-            AttentionMask.BuildBudgeted(bias, _slotPositions, lengths, counts, seqLen, Slots, _budget, visibility, positions);
+        // A budgeted row's slots are not its positions, and a query sees every slot it fills: no window in slot terms.
+        AttentionMask.Build(bias, Fills[..rows], counts, seqLen, Slots, _budget is null ? slidingWindow : null, visibility, positions);
     }
 
     /// <summary>
     /// Fills kv_write_index [rows, kvHeads, seqLen, 3] with (row, head, slot): where the graph writes each new entry of a
-    /// pass of counts[b] tokens per row over the first <paramref name="rows"/> rows. A kept entry goes to its row's next slots (<see cref="WritesInPass"/>) or to its
-    /// position's ring slot (<see cref="WritesRingInPass"/>); padding, and a budgeted pass longer than the slack, goes to
-    /// the scratch slot.
+    /// pass of counts[b] tokens per row over the first <paramref name="rows"/> rows. A kept entry goes to its row's next slots,
+    /// from its <see cref="Fills"/>; padding, and a budgeted pass longer than the slack, goes to the scratch slot.
     /// </summary>
     internal void FillWriteIndex(Span<long> index, int rows, ReadOnlySpan<int> counts, int seqLen)
     {
         var heads = _manifest.NumKvHeads;
         var scratch = Capacity;
         var writes = WritesAllInPass(seqLen);
+        var fills = Fills;
         for (var b = 0; b < rows; b++)
         for (var h = 0; h < heads; h++)
         for (var j = 0; j < seqLen; j++)
@@ -304,7 +297,7 @@ public sealed class KvCache : IDisposable
             var i = 3 * ((b * heads + h) * seqLen + j);
             index[i] = b;
             index[i + 1] = h;
-            index[i + 2] = writes && j < counts[b] ? _budget?.SlotOf(_lengths[b] + j) ?? _lengths[b] + j : scratch;
+            index[i + 2] = writes && j < counts[b] ? fills[b] + j : scratch;
         }
     }
 
@@ -334,7 +327,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
     {
-        if (_budget is not null && slots <= MaxCapacity) return;   // a budget never grows; positions wrap in the ring
+        if (_budget is not null && slots <= MaxCapacity) return;   // a budget never grows; its rows drop old positions
         if (slots <= Capacity) return;
         if (slots > MaxCapacity)
             throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
@@ -376,7 +369,7 @@ public sealed class KvCache : IDisposable
     /// <summary>
     /// Moves each move's From row into its To row, which must be empty and no move's source, at the same slots, and empties
     /// the From rows: the decode loop packs its documents into the leading rows, which passes then run over alone (a static
-    /// batch's last documents, say). One copy of all the rows' entries (a budget's whole ring each): on a device, one run.
+    /// batch's last documents, say). One copy of all the rows' entries: on a device, one run.
     /// </summary>
     public void MoveRows(ReadOnlySpan<RowMove> moves)
     {
@@ -385,15 +378,13 @@ public sealed class KvCache : IDisposable
         {
             if (_lengths[to] != 0 || ContainsSource(moves, to))
                 throw new InvalidOperationException($"row {to} holds {_lengths[to]} tokens or moves out itself; a row moves only into an empty one.");
-            _moves.Add(from, 0, to, 0, _budget is null ? _lengths[from] : Capacity);
+            _moves.Add(from, 0, to, 0, Fills[from]);
         }
         _storage.Copy(_storage, _moves);
         foreach (var (from, to) in moves)
         {
             (_lengths[to], _lengths[from]) = (_lengths[from], 0);
-            if (_slotPositions is null) continue;
-            _slotPositions.AsSpan(from * Slots, Slots).CopyTo(_slotPositions.AsSpan(to * Slots, Slots));
-            _slotPositions.AsSpan(from * Slots, Slots).Fill(-1L);
+            _budgetRows?.Move(from, to);
         }
     }
 
@@ -423,9 +414,9 @@ public sealed class KvCache : IDisposable
         for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
         EnsureCapacity(needed);
         _moves.Clear();
-        for (var b = 0; b < BatchSize; b++) AddAppend(b, sourceStarts.IsEmpty ? 0 : sourceStarts[b], b, counts[b]);
-        _storage.Copy(source, _moves);
-        Advance(counts);
+        _compaction.Clear();
+        for (var b = 0; b < BatchSize; b++) AddAppend(sourceStarts.IsEmpty ? 0 : sourceStarts[b], b, counts[b]);
+        Copy(source);
     }
 
     /// <summary>Appends <paramref name="count"/> entries of row <paramref name="sourceRow"/> of <paramref name="source"/>,
@@ -434,64 +425,75 @@ public sealed class KvCache : IDisposable
     {
         EnsureCapacity(_lengths[row] + count);
         _moves.Clear();
-        AddAppend(sourceRow, sourceStart, row, count);
-        _storage.Copy(source, _moves);
-        _lengths[row] += count;
+        _compaction.Clear();
+        AddAppend(sourceStart, row, count, sourceRow);
+        Copy(source);
     }
 
-    /// <summary>The moves of entries sourceStart.. sourceStart + count - 1 of a source row into <paramref name="row"/> at its
-    /// length. Budgeted rows put entry j at the slot of position length + j; of a pass longer than the ring only the
-    /// entries no later entry overwrites are moved (the latest positions win, as if written one at a time).</summary>
-    private void AddAppend(int sourceRow, int sourceStart, int row, int count)
+    /// <summary>Adds the moves of entries sourceStart .. sourceStart + count - 1 of a source row (<paramref name="row"/>
+    /// unless <paramref name="sourceRow"/> says) into <paramref name="row"/> from its <see cref="Fills"/>, and advances the
+    /// row. A budgeted row first makes room (<see cref="BudgetRows.MakeRoom"/>: its compaction goes to _compaction) and takes
+    /// only the entries it keeps.</summary>
+    private void AddAppend(int sourceStart, int row, int count, int sourceRow = -1)
     {
-        if (_budget is null)
+        if (sourceRow < 0) sourceRow = row;
+        if (_budgetRows is null)
         {
             System.Diagnostics.Debug.Assert(_lengths[row] + count <= Capacity, "EnsureCapacity must run before an append");
             _moves.Add(sourceRow, sourceStart, row, _lengths[row], count);
+            _lengths[row] += count;
             return;
         }
-        for (var j = 0; j < count; j++)
-        {
-            long position = _lengths[row] + j;
-            if (position >= _budget.Sinks && j < count - _budget.Ring) continue;
-            _moves.Add(sourceRow, sourceStart + j, row, TakeRingSlot(row, position), 1);
-        }
+        var dropped = _budgetRows.MakeRoom(row, _lengths[row], count, Capacity, _compaction);
+        var sinkEntries = Math.Clamp(_budget!.Sinks - _lengths[row], 0, count);
+        var fill = _budgetRows.Fills[row];
+        _moves.Add(sourceRow, sourceStart, row, fill, sinkEntries);
+        _moves.Add(sourceRow, sourceStart + sinkEntries + dropped, row, fill + sinkEntries, count - sinkEntries - dropped);
+        _budgetRows.Fills[row] = fill + count - dropped;
+        _lengths[row] += count;
     }
 
-    // The ring slot of a budgeted row's position, now recorded as holding it (for the mask).
-    private int TakeRingSlot(int row, long position)
+    // Runs the budget's compaction, then the appends from the source (which may be this cache's own buffers).
+    private void Copy(KvStorage source)
     {
-        var slot = _budget!.SlotOf(position);
-        _slotPositions![row * Slots + slot] = position;
-        return slot;
+        if (_compaction.Count > 0) _storage.Copy(_storage, _compaction);
+        _storage.Copy(source, _moves);
+    }
+
+    /// <summary>
+    /// Before a pass that writes its entries into the cache (<see cref="WritesAllInPass"/>): a budgeted row that cannot take
+    /// its counts[b] entries from its <see cref="Fills"/> drops its oldest recent entries first, all rows in one copy.
+    /// Nothing to do for a cache that keeps every position (<see cref="EnsureCapacity"/> grows it).
+    /// </summary>
+    internal void MakeRoom(ReadOnlySpan<int> counts)
+    {
+        if (_budgetRows is null) return;
+        _compaction.Clear();
+        for (var b = 0; b < BatchSize; b++)
+        {
+            if (counts[b] == 0) continue;
+            var dropped = _budgetRows.MakeRoom(b, _lengths[b], counts[b], Capacity, _compaction);
+            System.Diagnostics.Debug.Assert(dropped == 0, "a pass within the slack keeps every entry");
+        }
+        if (_compaction.Count > 0) _storage.Copy(_storage, _compaction);
     }
 
     /// <summary>After a forward pass of <paramref name="seqLen"/> tokens per row: each row keeps the first counts[b] entries,
-    /// which the graph wrote at the row's length (<see cref="WritesInPass"/>) or in their ring slots
-    /// (<see cref="WritesRingInPass"/>), or which a budgeted cache now appends from the pass's outputs.</summary>
+    /// which the pass wrote from the row's <see cref="Fills"/> (<see cref="WritesAllInPass"/>), or which a budgeted cache
+    /// now appends from the pass's outputs.</summary>
     internal void CommitPass(ReadOnlySpan<int> counts, int seqLen)
     {
-        if (WritesInPass)
-        {
-            Advance(counts);
-        }
-        else if (WritesRingInPass(seqLen))
-        {
-            for (var b = 0; b < BatchSize; b++)
-            for (var j = 0; j < counts[b]; j++)
-                TakeRingSlot(b, _lengths[b] + j);
-            Advance(counts);
-        }
-        else
-        {
-            Append(Workspace.NewKv, counts);
-        }
+        _lastPassInPlace = WritesAllInPass(seqLen);
+        if (_lastPassInPlace) Advance(counts);
+        else Append(Workspace.NewKv, counts);
     }
 
-    /// <summary>Adds counts[b] to each row's length (after its entries were written, or for a synthetic context).</summary>
+    /// <summary>Adds counts[b] to each row's length, and fill (after its entries were written, or for a synthetic context).</summary>
     internal void Advance(ReadOnlySpan<int> counts)
     {
         for (var b = 0; b < BatchSize; b++) _lengths[b] += counts[b];
+        if (_budgetRows is null) return;
+        for (var b = 0; b < BatchSize; b++) _budgetRows.Fills[b] += counts[b];
     }
 
     /// <summary>Hands the cache back to its model, which keeps it (buffers, captured CUDA graphs) for the next cache of the

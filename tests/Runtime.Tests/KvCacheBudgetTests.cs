@@ -8,21 +8,38 @@ public sealed class KvCacheBudgetTests
 {
 
     [TestMethod]
-    public void WriteNew_PastTheRing_KeepsSinksAndNewestPositions()
+    public void Append_OneAtATimePastTheSlots_DropsTheOldestRecentEntriesEverySlackTokens()
     {
-        // sinks 2, ring 3: positions 0,1 stay; 2..6 cycle through slots 2,3,4
-        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
-        Assert.AreEqual(5, cache.Capacity);
-        Append(cache, count: 7, firstValue: 0);
-        Assert.AreEqual(7, cache.Lengths[0]);
-        // slot: 0 1 2 3 4 -> positions 0 1 5 6 4
-        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f, 4f }, Slots(cache));
+        // sinks 2, window 2, slack 2: 6 slots. Positions 0..5 fill them; 6 first drops all but the last 2 recent (4, 5),
+        // and 7 fits after it; 8 drops again (keeping 6, 7).
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 2) });
+        Assert.AreEqual(6, cache.Capacity);
+        for (var p = 0; p < 8; p++) Append(cache, count: 1, firstValue: p);
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 4f, 5f, 6f, 7f }, Slots(cache));
+        Assert.AreEqual(6, cache.Fills[0]);
+        Append(cache, count: 1, firstValue: 8);
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 6f, 7f, 8f }, Slots(cache)[..5]);
+        Assert.AreEqual(9, cache.Lengths[0]);
+        Assert.AreEqual(5, cache.Fills[0]);
     }
 
     [TestMethod]
-    public void MoveRows_Budgeted_MovesTheRingAndWhichPositionsItsSlotsHold()
+    public void Append_MoreThanTheSlackAtOnce_KeepsTheSinksAndTheLastWindowPositions()
     {
-        // row 1 wraps its ring (positions 0,1 | 5 6 4); moved into the empty row 0 it keeps entries, length and mask
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
+        Append(cache, count: 7, firstValue: 0);
+        Assert.AreEqual(7, cache.Lengths[0]);
+        Assert.AreEqual(4, cache.Fills[0]);
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f }, Slots(cache)[..4]);
+        Append(cache, count: 3, firstValue: 10);   // positions 7..9: the last 2 recent are 8, 9 (11, 12)
+        Assert.AreEqual(4, cache.Fills[0]);
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 11f, 12f }, Slots(cache)[..4]);
+    }
+
+    [TestMethod]
+    public void MoveRows_Budgeted_MovesTheRowsSlotsAndWhatItFills()
+    {
+        // row 1 dropped old entries (positions 0,1 | 5 6); moved into the empty row 0 it keeps entries, length and mask
         using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
         KvEntries.Append(cache, seqLen: 7, counts: [0, 7], firstValue: 0);
         var before = new float[2 * (cache.Slots + 1)];
@@ -31,7 +48,8 @@ public sealed class KvCacheBudgetTests
         cache.MoveRows([new RowMove(1, 0)]);
 
         CollectionAssert.AreEqual(new[] { 7, 0 }, cache.Lengths.ToArray());
-        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f, 4f }, KvEntries.Slots(cache, row: 0, cache.Capacity));
+        CollectionAssert.AreEqual(new[] { 4, 0 }, cache.Fills.ToArray());
+        CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f }, KvEntries.Slots(cache, row: 0, 4));
         var after = new float[cache.Slots + 1];
         cache.BuildBias(after, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
         CollectionAssert.AreEqual(before[(cache.Slots + 1)..], after, "row 0 now masks as row 1 did");
@@ -46,15 +64,26 @@ public sealed class KvCacheBudgetTests
         using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 3, Slack: 2) });
         Append(cache, count: 5, firstValue: 0);      // positions 0..4 in slots 0..4
         cache.RewindTo(0, 3);
-        var bias = new float[cache.Slots + 1];
-        cache.BuildBias(bias, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
-        // query at position 3 sees the sink and positions 0..2 (window 3); slots of 3 and 4 are forgotten, the scratch slots
-        // (after the 6 of the budget) are never seen
+        // query at position 3 sees positions 0..2; the slots of 3 and 4 are forgotten, the scratch slots (after the 6 of
+        // the budget) are never seen
         float x = GraphNames.MaskValue;
-        float[] expected = [0f, 0f, 0f, .. Enumerable.Repeat(x, cache.Slots - 3), 0f];   // the new token sees itself
-        CollectionAssert.AreEqual(expected, bias);
-        Append(cache, count: 1, firstValue: 30);     // position 3 lands in its slot again
+        float[] sinkAndTwo = [0f, 0f, 0f, .. Enumerable.Repeat(x, cache.Slots - 3), 0f];   // the new token sees itself
+        CollectionAssert.AreEqual(sinkAndTwo, Bias(cache));
+        Append(cache, count: 1, firstValue: 30);     // position 3 lands in slot 3 again
         CollectionAssert.AreEqual(new[] { 0f, 1f, 2f, 30f }, Slots(cache)[..4]);
+
+        // positions 4, 5, 6 (40..42): 6 drops the oldest recent entries, keeping the last 3 (3, 4, 5) behind the sink
+        for (var p = 4; p < 7; p++) Append(cache, count: 1, firstValue: 36 + p);
+        CollectionAssert.AreEqual(new[] { 0f, 30f, 40f, 41f, 42f }, Slots(cache)[..5]);
+        cache.RewindTo(0, 5);                        // within what the row holds: positions 0, 3, 4 remain
+        Assert.AreEqual(3, cache.Fills[0]);
+        cache.RewindTo(0, 2);                        // before the oldest recent entry it holds: only the sink remains
+        Assert.AreEqual(1, cache.Fills[0]);
+        float[] sinkAlone = [0f, .. Enumerable.Repeat(x, cache.Slots - 1), 0f];
+        CollectionAssert.AreEqual(sinkAlone, Bias(cache));
+        Append(cache, count: 1, firstValue: 50);     // position 2 goes right after the sink
+        CollectionAssert.AreEqual(new[] { 0f, 50f }, Slots(cache)[..2]);
+        Assert.AreEqual(3, cache.Lengths[0]);
     }
 
     [TestMethod]
@@ -77,41 +106,55 @@ public sealed class KvCacheBudgetTests
     }
 
     [TestMethod]
-    public void Forward_SmallWindowNoSinks_EqualsSlidingWindowReference()
+    [DataRow(0, true)]    // decode steps on the causal graph (GroupQueryAttention at the host's positions)
+    [DataRow(1, true)]
+    [DataRow(0, false)]   // on the general graph
+    [DataRow(1, false)]
+    public void Forward_DecodeStepsPastTheSlots_SeeTheSinksAndTheRecentPositionsTheRowHolds(int sinks, bool fused)
     {
-        // A budget of window W (no sinks) lets position p see p-W..p: a sliding window of W + 1 positions.
         var (checkpoint, export) = TinyModels.Get("qwen2");
-        using var model = DecoderModel.Load(export);
+        using var model = DecoderModel.Load(export, new SessionSettings { FusedAttention = fused });
         var ids = TinyModels.Ids(16, seed: 10);
-        const int window = 4;
-        var expected = new ReferenceModel(checkpoint, slidingWindow: window + 1).Logits(ids);
-        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 0, Window: window, Slack: 2) });
+        var budget = new KvBudget(Sinks: sinks, Window: 4, Slack: 2);
+        using var cache = model.CreateCache(1, new KvCacheOptions { Budget = budget });
+        var held = new Dictionary<int, (int Sinks, int FirstRecent)>();
+        var logits = new List<float[]>();
         for (var t = 0; t < ids.Length; t++)
         {
-            var logits = model.Forward(budget, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow);
-            Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits, expected[t]), $"position {t}");
+            held[t] = Held(cache, budget, newTokens: 1);
+            logits.Add(model.Forward(cache, ids.AsSpan(t, 1), [1], LogitsSelection.LastPerRow).ToArray());
         }
+        Assert.AreEqual(fused ? ids.Length : 0, model.CausalPasses, "which graph the budget's steps ran");
+        Assert.IsLessThan(ids.Length, held.Count(h => h.Value.FirstRecent == 0), "the row dropped old positions");
+
+        var expected = new ReferenceModel(checkpoint, sees: (t, j) => j < held[t].Sinks || j >= held[t].FirstRecent).Logits(ids);
+        for (var t = 0; t < ids.Length; t++)
+            Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits[t], expected[t]), $"position {t}");
     }
 
     [TestMethod]
-    [DataRow(2)]   // passes of 2 and 3 tokens: within the slack the graph writes the ring slots itself, past it an Append does
+    [DataRow(2)]   // passes of 2 and 3 tokens: within the slack the graph writes the entries itself, past it an Append does
     [DataRow(3)]   // every pass within the slack
-    public void Forward_ChunksAroundTheSlack_EqualSlidingWindowReference(int slack)
+    public void Forward_ChunksAroundTheSlack_SeeTheRecentPositionsTheRowHolds(int slack)
     {
         var (checkpoint, export) = TinyModels.Get("qwen2");
         using var model = DecoderModel.Load(export);
         var ids = TinyModels.Ids(23, seed: 12);
-        const int window = 4;
-        var expected = new ReferenceModel(checkpoint, slidingWindow: window + 1).Logits(ids);
-        using var budget = model.CreateCache(1, new KvCacheOptions { Budget = new KvBudget(Sinks: 0, Window: window, Slack: slack) });
+        var budget = new KvBudget(Sinks: 0, Window: 4, Slack: slack);
+        using var cache = model.CreateCache(1, new KvCacheOptions { Budget = budget });
         var vocab = model.Manifest.VocabSize;
+        var held = new Dictionary<int, (int Sinks, int FirstRecent)>();
+        var logits = new float[ids.Length][];
         for (var (t, chunk) = (0, 2); t < ids.Length; t += chunk, chunk = 5 - chunk)
         {
             var n = Math.Min(chunk, ids.Length - t);
-            var logits = model.Forward(budget, ids.AsSpan(t, n), [n], LogitsSelection.All);
-            for (var j = 0; j < n; j++)
-                Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits.Slice(j * vocab, vocab), expected[t + j]), $"position {t + j}");
+            for (var j = 0; j < n; j++) held[t + j] = Held(cache, budget, n);
+            var pass = model.Forward(cache, ids.AsSpan(t, n), [n], LogitsSelection.All);
+            for (var j = 0; j < n; j++) logits[t + j] = pass.Slice(j * vocab, vocab).ToArray();
         }
+        var expected = new ReferenceModel(checkpoint, sees: (t, j) => j < held[t].Sinks || j >= held[t].FirstRecent).Logits(ids);
+        for (var t = 0; t < ids.Length; t++)
+            Assert.IsLessThan(1e-4, TinyModels.RelativeError(logits[t], expected[t]), $"position {t}");
     }
 
     [TestMethod]
@@ -155,6 +198,24 @@ public sealed class KvCacheBudgetTests
 
     private static void Append(KvCache cache, int count, int firstValue) =>
         KvEntries.Append(cache, count, [count], firstValue);
+
+    private static float[] Bias(KvCache cache)
+    {
+        var bias = new float[cache.Slots + 1];
+        cache.BuildBias(bias, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        return bias;
+    }
+
+    // The positions a pass of newTokens (within the slack: it makes room first, as the budget's rule says; past it the
+    // pass sees what the row holds now) will see besides its own tokens: the sinks below Sinks and every position from
+    // FirstRecent on, read from the row's length and fill (KvBudget: the recent positions are the last fill - sinks).
+    private static (int Sinks, int FirstRecent) Held(KvCache cache, KvBudget budget, int newTokens)
+    {
+        var (length, fill) = (cache.Lengths[0], cache.Fills[0]);
+        if (newTokens <= budget.Slack && fill + newTokens > cache.Capacity)
+            fill = budget.Sinks + Math.Min(budget.Window, fill - budget.Sinks);   // the drop before the pass
+        return fill == length ? (0, 0) : (budget.Sinks, length - (fill - budget.Sinks));
+    }
 
     private static float[] Slots(KvCache cache) => KvEntries.Slots(cache, row: 0, cache.Capacity);
 }

@@ -18,19 +18,21 @@ public sealed class KvCacheKeepPathTests
     }
 
     [TestMethod]
-    public void KeepPath_Budgeted_MovesEntriesToTheSlotsOfTheirNewPositions()
+    public void KeepPath_Budgeted_CompactsThePathFromTheSlotOfItsStart()
     {
-        // Sinks 1, ring 6: positions 1.. wrap every 6 slots. 7 cached tokens, then a tree of 4 at positions 7..10.
+        // Sinks 1, window 2, slack 4: 7 slots. 7 tokens fill them (1..7); a tree of 4 (20..23, positions 7..10) first drops
+        // the oldest recent entries, keeping the sink and the last 2 (6, 7), then takes slots 3..6.
         var budget = new KvBudget(Sinks: 1, Window: 2, Slack: 4);
         using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = budget });
         Append(cache, seqLen: 7, counts: [7], firstValue: 1);
-        Append(cache, seqLen: 4, counts: [4], firstValue: 20);       // entries 20..23 at slots of positions 7..10
+        Append(cache, seqLen: 4, counts: [4], firstValue: 20);
+        CollectionAssert.AreEqual(new[] { 1f, 6f, 7f, 20f, 21f, 22f, 23f }, Slots(cache, 0, budget.Slots));
+
         cache.KeepPath(0, 7, [0, 3]);
+
         Assert.AreEqual(9, cache.Lengths[0]);
-        var slots = Slots(cache, 0, budget.Slots);
-        Assert.AreEqual(20f, slots[budget.SlotOf(7)]);
-        Assert.AreEqual(23f, slots[budget.SlotOf(8)]);
-        Assert.AreEqual(1f, slots[0]);                                // the sink stays
+        Assert.AreEqual(5, cache.Fills[0]);
+        CollectionAssert.AreEqual(new[] { 1f, 6f, 7f, 20f, 23f }, Slots(cache, 0, 5));
     }
 
     [TestMethod]

@@ -1,50 +1,15 @@
-using Condensa.Export;
-
 namespace Condensa.Runtime.Tests;
 
 /// <summary>
 /// The slots graph (the general graph's contract, one Attention node per layer over the cache its pass has written) against
-/// the general graph on the CPU provider, for the passes it takes: a budgeted cache's decode steps and chunks within the
-/// slack as the ring wraps, and token trees at batch &gt; 1; the passes it cannot take still run the general graph.
+/// the general graph on the CPU provider, for the passes it takes: token trees at batch &gt; 1 (and a budgeted cache's
+/// passes at explicit positions: <see cref="BudgetedPassesTests"/>); the passes it cannot take still run the general graph.
 /// </summary>
 [TestClass]
 public sealed class SlotsGraphTests
 {
     private static readonly SessionSettings Fused = new() { FusedAttention = true };
     private static readonly SessionSettings General = new() { FusedAttention = false };
-
-    [TestMethod]
-    [DataRow("llama", ExportPrecision.Fp32, 1e-4f)]
-    [DataRow("qwen2", ExportPrecision.Fp32, 1e-4f)]
-    [DataRow("qwen2", ExportPrecision.Fp16, 2e-2f)]   // the floor of a row that admits nothing is float16's lowest value
-    public void Forward_BudgetedRaggedBatchAsTheRingWraps_EqualsGeneralGraph(string name, ExportPrecision precision, float tolerance)
-    {
-        var (_, export) = TinyModels.Get(name, precision, swiGlu: false);   // SwiGLU's kernel is the CUDA provider's alone
-        using var fused = DecoderModel.Load(export, Fused);
-        using var general = DecoderModel.Load(export, General);
-        Assert.IsNotNull(fused.Manifest.SlotsGraph, "the export has the slots graph");
-        var budget = new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 5, Slack: 3) };   // a ring of 8 slots
-        using var a = fused.CreateCache(3, budget);
-        using var c = general.CreateCache(3, budget);
-        var pair = new PassPair(general, c, fused, a, tolerance);
-
-        pair.AssertSame(RaggedPrompts(), [7, 3, 5], "ragged prefill");   // longer than the slack: the general graph on both
-        Assert.AreEqual(0, fused.SlotsPasses, "a pass longer than the slack leaves its entries to the host");
-        var slotsPasses = 0;
-        for (var step = 0; step < 14; step++)
-        {
-            // decode steps with row 1 idle every other step, and every third step a chunk of 2 and 3 tokens (a draft's
-            // verification within the slack), so each row's ring wraps twice
-            var seqLen = step % 3 == 2 ? 3 : 1;
-            var next = new int[3 * seqLen];
-            for (var i = 0; i < next.Length; i++) next[i] = 3 + (29 * step + 11 * i) % 300;
-            int[] counts = seqLen == 1 ? [1, step % 2, 1] : [3, 2, 0];
-            pair.AssertSame(next, counts, $"step {step}");
-            Assert.AreEqual(++slotsPasses, fused.SlotsPasses, $"step {step} ran the slots graph");
-        }
-        Assert.IsFalse(fused.GeneralGraphLoaded && fused.SlotsPasses == 0);
-        CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
-    }
 
     [TestMethod]
     [DataRow("llama")]
@@ -117,35 +82,5 @@ public sealed class SlotsGraphTests
         model.Forward(cache, [9, 10], [1, 1], LogitsSelection.LastPerRow);
         Assert.AreEqual(0, model.SlotsPasses);
         Assert.IsFalse(model.SlotsGraphLoaded);
-    }
-
-    // Two models over their own caches, given the same passes: the general graph's logits are the reference.
-    private sealed class PassPair(DecoderModel expectedModel, KvCache expectedCache, DecoderModel actualModel, KvCache actualCache, float tolerance)
-    {
-        public void AssertSame(int[] tokens, int[] counts, string what) =>
-            AssertSame(new ForwardInputs(tokens, counts, LogitsSelection.All), what);
-
-        public void AssertSame(ForwardInputs inputs, string what)
-        {
-            var vocab = expectedModel.Manifest.VocabSize;
-            var seqLen = inputs.Tokens.Length / inputs.Counts.Length;
-            var expected = expectedModel.Forward(expectedCache, inputs).ToArray();
-            var actual = actualModel.Forward(actualCache, inputs).ToArray();
-            for (var b = 0; b < inputs.Counts.Length; b++)
-            for (var j = 0; j < inputs.Counts[b]; j++)   // padding positions' logits mean nothing
-            for (var v = 0; v < vocab; v++)
-            {
-                var i = (b * seqLen + j) * vocab + v;
-                Assert.AreEqual(expected[i], actual[i], tolerance, $"{what}: row {b}, token {j}, logit {v}");
-            }
-        }
-    }
-
-    private static int[] RaggedPrompts()
-    {
-        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
-        var tokens = new int[3 * 7];
-        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
-        return tokens;
     }
 }

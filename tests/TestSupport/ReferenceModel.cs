@@ -13,15 +13,19 @@ public sealed class ReferenceModel
     private readonly ReferenceWeights _m;
     private readonly HfConfig _c;
     private readonly int? _window;
+    private readonly Func<int, int, bool>? _sees;
 
     /// <summary>Loads the checkpoint in <paramref name="checkpointDir"/>.</summary>
     /// <param name="checkpointDir">Folder with config.json and safetensors.</param>
     /// <param name="slidingWindow">Keys older than this many positions are masked (Mistral), or null.</param>
-    public ReferenceModel(string checkpointDir, int? slidingWindow = null)
+    /// <param name="sees">Whether the query at position t sees the key at position j &lt;= t (a budgeted cache's held
+    /// positions), or null: every earlier key.</param>
+    public ReferenceModel(string checkpointDir, int? slidingWindow = null, Func<int, int, bool>? sees = null)
     {
         _m = new ReferenceWeights(checkpointDir);
         _c = _m.Config;
         _window = slidingWindow;
+        _sees = sees;
     }
 
     /// <summary>The parsed config.json.</summary>
@@ -83,7 +87,7 @@ public sealed class ReferenceModel
                 double max = double.NegativeInfinity;
                 for (int j = 0; j <= t; j++)
                 {
-                    if (_window is { } w && t - j >= w) { scores[j] = double.NegativeInfinity; continue; }
+                    if (_window is { } w && t - j >= w || _sees?.Invoke(t, j) == false) { scores[j] = double.NegativeInfinity; continue; }
                     double dot = 0;
                     for (int i = 0; i < d; i++) dot += q[t][hh * d + i] * k[j][kvOff + i];
                     scores[j] = dot / Math.Sqrt(d);

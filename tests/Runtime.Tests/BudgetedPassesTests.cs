@@ -1,0 +1,75 @@
+using Condensa.Export;
+
+namespace Condensa.Runtime.Tests;
+
+/// <summary>
+/// A budgeted (sink + window) cache's passes on the attention graphs against the general graph on the CPU provider: decode
+/// steps on the causal graph and chunks within the slack at batch &gt; 1 on the multi-row causal graph, both rotating at
+/// the host's positions while the row's slots are not its positions, and passes at explicit positions on the slots graph,
+/// as the rows drop their oldest entries again and again.
+/// </summary>
+[TestClass]
+public sealed class BudgetedPassesTests
+{
+    private static readonly SessionSettings Fused = new() { FusedAttention = true };
+    private static readonly SessionSettings General = new() { FusedAttention = false };
+
+    [TestMethod]
+    [DataRow("llama", ExportPrecision.Fp32, 1e-4f)]
+    [DataRow("qwen2", ExportPrecision.Fp32, 1e-4f)]
+    [DataRow("qwen2", ExportPrecision.Fp16, 2e-2f)]   // the floor of a row that admits nothing is float16's lowest value
+    public void Forward_BudgetedRaggedBatchPastItsSlots_EqualsGeneralGraph(string name, ExportPrecision precision, float tolerance)
+    {
+        var (_, export) = TinyModels.Get(name, precision, swiGlu: false);   // SwiGLU's kernel is the CUDA provider's alone
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, General);
+        Assert.IsNotNull(fused.Manifest.SlotsGraph, "the export has the slots graph");
+        var budget = new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 5, Slack: 3) };   // 10 slots a row
+        using var a = fused.CreateCache(3, budget);
+        using var c = general.CreateCache(3, budget);
+        var pair = new PassPair(general, c, fused, a, tolerance);
+
+        pair.AssertSame(RaggedPrompts(), [7, 3, 5], "ragged prefill");   // longer than the slack: the general graph on both
+        Assert.AreEqual(0, fused.CausalPasses + fused.SlotsPasses, "a pass longer than the slack leaves its entries to the host");
+        var (causal, slots) = (0, 0);
+        for (var step = 0; step < 18; step++)
+        {
+            // decode steps with row 1 idle every other step, every third step a chunk of 3 and 2 tokens (a draft's
+            // verification within the slack), and every fourth pass at explicit positions (a tree's kind): each row drops its
+            // oldest entries several times
+            var seqLen = step % 3 == 2 ? 3 : 1;
+            var next = new int[3 * seqLen];
+            for (var i = 0; i < next.Length; i++) next[i] = 3 + (29 * step + 11 * i) % 300;
+            int[] counts = seqLen == 1 ? [1, step % 2, 1] : [3, 2, 0];
+            var inputs = new ForwardInputs(next, counts, LogitsSelection.All);
+            if (step % 4 == 3) inputs = inputs with { Positions = NextPositions(c, counts, seqLen) };
+            pair.AssertSame(inputs, $"step {step}");
+            if (step % 4 == 3) slots++;
+            else causal++;
+            Assert.AreEqual(causal, fused.CausalPasses, $"step {step}: the causal graphs take the pass at the rows' next positions");
+            Assert.AreEqual(slots, fused.SlotsPasses, $"step {step}: the slots graph takes the pass at explicit positions");
+        }
+        Assert.IsTrue(fused.CausalRowsGraphLoaded, "chunks at batch 3 ran the multi-row causal graph");
+        CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
+        CollectionAssert.AreEqual(c.Fills.ToArray(), a.Fills.ToArray());
+        Assert.IsTrue(a.Fills.ToArray().Zip(a.Lengths.ToArray()).All(r => r.First < r.Second), "every row dropped old positions");
+    }
+
+    // each row's next positions, its last real one repeated for padding (and 0 for an idle row)
+    private static long[] NextPositions(KvCache cache, int[] counts, int seqLen)
+    {
+        var positions = new long[counts.Length * seqLen];
+        for (var b = 0; b < counts.Length; b++)
+        for (var j = 0; j < seqLen; j++)
+            positions[b * seqLen + j] = counts[b] == 0 ? 0 : cache.Lengths[b] + Math.Min(j, counts[b] - 1);
+        return positions;
+    }
+
+    private static int[] RaggedPrompts()
+    {
+        int[][] prompts = [TinyModels.Ids(7, 1), TinyModels.Ids(3, 2), TinyModels.Ids(5, 3)];
+        var tokens = new int[3 * 7];
+        for (var b = 0; b < 3; b++) prompts[b].CopyTo(tokens, b * 7);
+        return tokens;
+    }
+}
