@@ -34,7 +34,7 @@ public sealed class DemoCodeSpeculationTests
         using IDrafter drafter = drafterName switch
         {
             "draft" => ModelDrafter.ForDraftModel(draftModel!, target.Manifest, batch, generation.Sampling),
-            // 4 sinks + 16 recent tokens: shorter than the prompts, so the ring evicts.
+            // 4 sinks + 16 recent tokens: shorter than the prompts, so the budget drops old positions.
             "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 16, Slack: 8), 8, batch, generation.Sampling),
             _ => new PromptLookupDrafter(),
         };

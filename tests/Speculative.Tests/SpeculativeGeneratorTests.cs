@@ -200,7 +200,7 @@ public sealed class SpeculativeGeneratorTests
     private static IDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling) => name switch
     {
         "draft" => ModelDrafter.ForDraftModel(draft, target.Manifest, batch, sampling),
-        // A small budget, so the ring evicts and the draft really differs from the target.
+        // A small budget, so the rows drop old positions and the draft really differs from the target.
         "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: 8), 6, batch, sampling),
         "lookup" => new PromptLookupDrafter(),
         _ => throw new ArgumentException(name),

@@ -82,7 +82,7 @@ public sealed class TreeSpeculationTests
     private static IDrafter Drafter(string name, DecoderModel target, DecoderModel draft, int batch, SamplingOptions sampling, int maxNodes) => name switch
     {
         "draft" => ModelDrafter.ForDraftModel(draft, target.Manifest, batch, sampling),
-        // A small budget, so the ring evicts and the draft really differs from the target.
+        // A small budget, so the rows drop old positions and the draft really differs from the target.
         "self" => ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 2, Window: 6, Slack: maxNodes), maxNodes, batch, sampling),
         _ => throw new ArgumentException(name),
     };
