@@ -202,7 +202,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     /// The causal graph's attention on h [B, S, H]: the q/k/v projections, then one GroupQueryAttention that rotates q
     /// and k at position_ids, writes k and v into past.{layer} at each row's next slots (seqlens_k + 1 - S + j;
     /// present.{layer} is bound to the past buffer, so the write is in place) and attends causally over slots
-    /// 0..seqlens_k. Slots are positions in a cache that keeps every position; a budgeted (sink + window) cache's are not. It takes the merged projection packed, [B, S, (H + 2·Hkv)·D], so q, k and v are never split.
+    /// 0..seqlens_k. Slots are positions in a cache that keeps every position; a budgeted (sink + window) cache's are not.
+    /// It takes the merged projection packed, [B, S, (H + 2·Hkv)·D], so q, k and v are never split.
     /// Returns [B, S, H·D].
     /// </summary>
     private string CausalAttention(GraphBuilder b, AttentionContext ctx, string h, int layer)

@@ -183,6 +183,9 @@ public sealed class KvCache : IDisposable
             if (keptIndices[i] < (i == 0 ? 0 : keptIndices[i - 1] + 1) || start + keptIndices[i] >= _lengths[row])
                 throw new ArgumentException($"kept indices must ascend and lie within row {row}'s {_lengths[row] - start} entries after {start}.",
                     nameof(keptIndices));
+        if (_budgetRows is not null && keptIndices.Length > 0 && !_budgetRows.Holds(row, _lengths[row], start))
+            throw new ArgumentException($"row {row} no longer holds position {start}: a budgeted cache's tree must fit its slack " +
+                $"({_budget!.Slack} tokens), else its oldest nodes are dropped.", nameof(start));
         _moves.Clear();
         for (var i = 0; i < keptIndices.Length; i++)
         {

@@ -91,6 +91,18 @@ public sealed class KvCacheKeepPathTests
         Assert.ThrowsExactly<ArgumentException>(() => cache.KeepPath(0, 1, [0, 3]));
     }
 
+    [TestMethod]
+    public void KeepPath_BudgetedTreeLongerThanTheSlack_ThrowsInsteadOfMovingDroppedEntries()
+    {
+        // sinks 1, window 2, slack 2: a tree of 4 after 4 tokens keeps only its last 2 nodes (positions 6, 7)
+        using var cache = new KvCache(TestManifests.Small(), 1, new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 2, Slack: 2) });
+        Append(cache, seqLen: 4, counts: [4], firstValue: 1);
+        Append(cache, seqLen: 4, counts: [4], firstValue: 20);
+        var error = Assert.ThrowsExactly<ArgumentException>(() => cache.KeepPath(0, 4, [0, 1]));
+        StringAssert.Contains(error.Message, "slack");
+        Assert.AreEqual(8, cache.Lengths[0], "nothing changed");
+    }
+
     /// <summary>Max |a - b| / max |b|: summation order differs with the masked slots, so equality is to rounding.</summary>
     private static double RelativeDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

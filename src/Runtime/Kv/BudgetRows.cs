@@ -20,6 +20,10 @@ internal sealed class BudgetRows(KvBudget budget, int batch)
     public int SlotOf(int row, int length, int position) =>
         _fills[row] == length || position < Budget.Sinks ? position : _fills[row] - (length - position);
 
+    /// <summary>Whether a row of <paramref name="length"/> tokens holds <paramref name="position"/>.</summary>
+    public bool Holds(int row, int length, int position) =>
+        position < length && (_fills[row] == length || position < Budget.Sinks || position >= length - (_fills[row] - Budget.Sinks));
+
     /// <summary>
     /// Makes room in a row of <paramref name="length"/> tokens for <paramref name="count"/> new entries (positions length ..
     /// length + count - 1) within <paramref name="capacity"/> slots: where they do not fit, the row's oldest recent entries
