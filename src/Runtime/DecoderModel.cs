@@ -13,6 +13,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly LayerCondensation _condensation;
     private readonly bool _causalDecodesOnly;   // a layer-condensed export's causal graph takes decode steps alone
     private readonly bool _cpuLongDecodesCausal;   // CPU decode steps stay on the causal graph past CpuCausalDecodeContext
+    private readonly bool _budgetsRunCausal;       // a budgeted cache's passes may take the causal graphs (BudgetsRunCausal)
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
     private readonly KvCachePool _caches = new();
@@ -27,6 +28,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         _cpuLongDecodesCausal = manifest.IsLayerCondensed || manifest.NumHeads <= 2 * manifest.NumKvHeads;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
+        _budgetsRunCausal = BudgetsRunCausal(sessions);
         _kvMemory = sessions.Settings.KvResidence switch
         {
             KvResidence.Host => KvMemory.Host,
@@ -309,8 +311,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
     /// <summary>
     /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position or is a budget
-    /// the graphs take (exporter 15 on, which rotate at the host's positions: <see cref="DecoderSessions.CausalTakesPositions"/>)
-    /// with the pass within its slack, the new tokens attend causally at the rows' next positions (no tree, no explicit
+    /// the graphs take (<see cref="BudgetsRunCausal"/>) with the pass within its slack, the new tokens attend causally at the rows' next positions (no tree, no explicit
     /// positions), and the pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the
     /// multi-row causal graph is there for the rest. Every row, idle ones included, gets its S entries written from the
     /// slots it fills (past them they are never read), so each must fit the buffers and the rotary table
@@ -321,7 +322,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
         if (!_sessions.Causal || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (!cache.WritesInPass && !(_sessions.CausalTakesPositions && cache.WritesAllInPass(seqLen))) return false;
+        if (!cache.WritesInPass && !(_budgetsRunCausal && cache.WritesAllInPass(seqLen))) return false;
         if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, rows) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var (written, rotated) = (CausalTotal(cache), CausalContext);
@@ -335,6 +336,13 @@ public sealed class DecoderModel : IDecoder, IDisposable
         return seqLen != 1 || longest < CpuCausalDecodeContext || Provider != ExecutionProvider.Cpu || _sessions.Settings.FusedAttention == true
             || _cpuLongDecodesCausal;
     }
+
+    // Whether a budgeted cache's passes may run the causal graphs: they take position_ids (exporter 15 on), apart from the
+    // slots seqlens_k gives, and the provider's GroupQueryAttention rotates at them. ONNX Runtime's CPU and CUDA kernels do
+    // (BudgetedPassesTests hold the CPU's to the general graph); the WebGPU kernel of the source we read ignores them and
+    // rotates at the slots, which a budget's are not, so elsewhere a budget keeps the slots and general graphs.
+    private static bool BudgetsRunCausal(DecoderSessions sessions) =>
+        sessions.CausalTakesPositions && (sessions.First.Provider == ExecutionProvider.Cpu || sessions.First.Provider == ExecutionProvider.Cuda);
 
     // A layer-condensed model's causal graph takes decode steps (docs/ARCHITECTURE.md, "Layer-condensed KV"): one token per
     // row, each decoding row past its first position, where a layer without the diagonal admits nothing. Longer passes
