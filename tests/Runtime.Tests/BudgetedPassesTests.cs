@@ -1,4 +1,5 @@
 using Condensa.Export;
+using Condensa.TestSupport;
 
 namespace Condensa.Runtime.Tests;
 
@@ -53,6 +54,36 @@ public sealed class BudgetedPassesTests
         CollectionAssert.AreEqual(c.Lengths.ToArray(), a.Lengths.ToArray());
         CollectionAssert.AreEqual(c.Fills.ToArray(), a.Fills.ToArray());
         Assert.IsTrue(a.Fills.ToArray().Zip(a.Lengths.ToArray()).All(r => r.First < r.Second), "every row dropped old positions");
+    }
+
+    [TestMethod]
+    public void Forward_ExportWhoseCausalGraphPredatesPositionIds_KeepsPlainPassesCausalAndBudgetsOffIt()
+    {
+        // an export made before exporter 15: its causal graph has no position_ids (GroupQueryAttention rotates at the slots
+        // seqlens_k gives), so the host binds none, and a budget, whose slots are not its positions, keeps the general graph
+        var export = OlderExports.WithoutCausalPositionIds(TinyModels.Get("qwen2").Export);
+        try
+        {
+            using var old = DecoderModel.Load(export);
+            using var general = DecoderModel.Load(export, General);
+            using var a = old.CreateCache(1);
+            using var c = general.CreateCache(1);
+            var pair = new PassPair(general, c, old, a, 1e-4f);
+            pair.AssertSame(TinyModels.Ids(6, 4), [6], "prefill");
+            pair.AssertSame([7], [1], "decode step");
+            Assert.AreEqual(2, old.CausalPasses, "a cache that keeps every position still runs the causal graph");
+
+            var budget = new KvCacheOptions { Budget = new KvBudget(Sinks: 1, Window: 3, Slack: 2) };
+            using var b = old.CreateCache(1, budget);
+            using var d = general.CreateCache(1, budget);
+            var budgeted = new PassPair(general, d, old, b, 1e-4f);
+            for (var t = 0; t < 8; t++) budgeted.AssertSame([3 + 5 * t], [1], $"budgeted step {t}");
+            Assert.AreEqual(2, old.CausalPasses, "the budget's steps took the general graph");
+        }
+        finally
+        {
+            Directory.Delete(export, recursive: true);
+        }
     }
 
     // each row's next positions, its last real one repeated for padding (and 0 for an idle row)
