@@ -13,7 +13,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private readonly LayerCondensation _condensation;
     private readonly bool _causalDecodesOnly;   // a layer-condensed export's causal graph takes decode steps alone
     private readonly bool _cpuLongDecodesCausal;   // CPU decode steps stay on the causal graph past CpuCausalDecodeContext
-    private readonly bool _budgetsRunCausal;       // a budgeted cache's passes may take the causal graphs (BudgetsRunCausal)
+    private readonly bool _xqaRotatesBudgets;      // cuda's one-token causal passes rotate at position_ids (XqaDecodes)
     private readonly int[][] _blockPending;   // per cyclic block, indices into the pending layers
     private readonly KvMemory _kvMemory;
     private readonly KvCachePool _caches = new();
@@ -28,7 +28,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         _cpuLongDecodesCausal = manifest.IsLayerCondensed || manifest.NumHeads <= 2 * manifest.NumKvHeads;
         var pending = _condensation.PendingLayers;
         _blockPending = [.. _condensation.BlockTargets.Select(targets => targets.Select(t => pending.ToList().IndexOf(t)).ToArray())];
-        _budgetsRunCausal = BudgetsRunCausal(sessions);
+        _xqaRotatesBudgets = sessions.CausalTakesPositions && XqaDecodes(manifest);
         _kvMemory = sessions.Settings.KvResidence switch
         {
             KvResidence.Host => KvMemory.Host,
@@ -311,9 +311,9 @@ public sealed class DecoderModel : IDecoder, IDisposable
 
     /// <summary>
     /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position or is a budget
-    /// the graphs take (<see cref="BudgetsRunCausal"/>) with the pass within its slack, the new tokens attend causally at the rows' next positions (no tree, no explicit
-    /// positions), and the pass is one GroupQueryAttention takes with a past (one token per row, or one row) or the
-    /// multi-row causal graph is there for the rest. Every row, idle ones included, gets its S entries written from the
+    /// whose pass the graphs rotate at its positions (<see cref="BudgetTakesCausal"/>), the new tokens attend causally at
+    /// the rows' next positions (no tree, no explicit positions), and the pass is one GroupQueryAttention takes with a past
+    /// (one token per row, or one row) or the multi-row causal graph is there for the rest. Every row, idle ones included, gets its S entries written from the
     /// slots it fills (past them they are never read), so each must fit the buffers and the rotary table
     /// (<see cref="CausalTotal"/>, which the table's padding rows take past the context limit), and every real token's
     /// position must be one the causal graphs rotate as the checkpoint does (within a longrope export's original context,
@@ -322,7 +322,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
         if (!_sessions.Causal || !inputs.Positions.IsEmpty || !inputs.NewTokenVisibility.IsEmpty) return false;
-        if (!cache.WritesInPass && !(_budgetsRunCausal && cache.WritesAllInPass(seqLen))) return false;
+        if (!cache.WritesInPass && !BudgetTakesCausal(cache, seqLen, rows)) return false;
         if (_causalDecodesOnly && !IsCondensedDecodeStep(cache, inputs, seqLen)) return false;
         if (TakesRowsGraph(seqLen, rows) && (!_sessions.CausalRows || seqLen > RowsGraphMaxTokens)) return false;
         var (written, rotated) = (CausalTotal(cache), CausalContext);
@@ -337,12 +337,26 @@ public sealed class DecoderModel : IDecoder, IDisposable
             || _cpuLongDecodesCausal;
     }
 
-    // Whether a budgeted cache's passes may run the causal graphs: they take position_ids (exporter 15 on), apart from the
-    // slots seqlens_k gives, and the provider's GroupQueryAttention rotates at them. ONNX Runtime's CPU and CUDA kernels do
-    // (BudgetedPassesTests hold the CPU's to the general graph); the WebGPU kernel of the source we read ignores them and
-    // rotates at the slots, which a budget's are not, so elsewhere a budget keeps the slots and general graphs.
-    private static bool BudgetsRunCausal(DecoderSessions sessions) =>
-        sessions.CausalTakesPositions && (sessions.First.Provider == ExecutionProvider.Cpu || sessions.First.Provider == ExecutionProvider.Cuda);
+    // Whether a budgeted pass may run a causal graph: the graphs take position_ids (exporter 15 on), apart from the slots
+    // seqlens_k gives; the budget's slack holds the pass; and the kernel that runs it rotates q and k at them. ONNX
+    // Runtime's CPU GroupQueryAttention does (BudgetedPassesTests hold it to the general graph), and so does the multi-row
+    // causal graph's RotaryEmbedding anywhere. On cuda, of the GroupQueryAttention source we read, the XQA decode kernel does
+    // (one token a row), but the flash-decoding path that takes every other pass over a shared buffer rotates inside flash
+    // attention at each row's length, ignoring position_ids, and the WebGPU kernel rotates at the lengths too: there a
+    // budget keeps the slots and general graphs.
+    private bool BudgetTakesCausal(KvCache cache, int seqLen, int rows)
+    {
+        if (!_sessions.CausalTakesPositions || !cache.WritesAllInPass(seqLen)) return false;
+        if (Provider == ExecutionProvider.Cpu) return true;
+        return Provider == ExecutionProvider.Cuda && (TakesRowsGraph(seqLen, rows) || seqLen == 1 && _xqaRotatesBudgets);
+    }
+
+    // Whether ONNX Runtime's CUDA GroupQueryAttention takes this model's one-token passes with its XQA kernel, by the
+    // conditions of the source we read: head size 64, 128 or 256 and a query group that divides 64 (a model with its own
+    // windows or soft-capped scores has no budget), unless ORT_ENABLE_XQA=0 switches XQA off (docs/benchmarks.md, round 15).
+    internal static bool XqaDecodes(ModelManifest manifest) =>
+        manifest.HeadDim is 64 or 128 or 256 && 64 % (manifest.NumHeads / manifest.NumKvHeads) == 0
+        && Environment.GetEnvironmentVariable("ORT_ENABLE_XQA") != "0";
 
     // A layer-condensed model's causal graph takes decode steps (docs/ARCHITECTURE.md, "Layer-condensed KV"): one token per
     // row, each decoding row past its first position, where a layer without the diagonal admits nothing. Longer passes

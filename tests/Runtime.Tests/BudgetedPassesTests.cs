@@ -86,6 +86,17 @@ public sealed class BudgetedPassesTests
         }
     }
 
+    [TestMethod]
+    [DataRow(64, 4, 2, true)]     // demo-code
+    [DataRow(64, 32, 4, true)]    // the 1.1B shape: a group of 8
+    [DataRow(96, 32, 32, false)]  // Phi-3's head size: flash decoding, which rotates at the rows' lengths
+    [DataRow(128, 28, 4, false)]  // a group of 7 does not divide 64
+    public void XqaDecodes_TheShapesCudaGroupQueryAttentionTakesWithXqa(int headDim, int heads, int kvHeads, bool xqa)
+    {
+        var manifest = TestManifests.Small() with { HeadDim = headDim, NumHeads = heads, NumKvHeads = kvHeads };
+        Assert.AreEqual(xqa, DecoderModel.XqaDecodes(manifest));
+    }
+
     // each row's next positions, its last real one repeated for padding (and 0 for an idle row)
     private static long[] NextPositions(KvCache cache, int[] counts, int seqLen)
     {
