@@ -193,7 +193,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var needed = 0;
         for (var b = 0; b < batch; b++) needed = Math.Max(needed, cache.Lengths[b] + inputs.Counts[b]);
 
-        // 1) room for the new entries (may reallocate the buffers, or drop a budget's oldest entries); the rows the pass runs over
+        // 1) room for the new entries (may reallocate the buffers, or drop a budget's oldest entries); the pass's rows
         cache.EnsureCapacity(needed);
         if (cache.WritesAllInPass(seqLen)) cache.MakeRoom(inputs.Counts);
         var k = inputs.Selection == LogitsSelection.All ? seqLen : 1;
@@ -313,11 +313,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position or is a budget
     /// whose pass the graphs rotate at its positions (<see cref="BudgetTakesCausal"/>), the new tokens attend causally at
     /// the rows' next positions (no tree, no explicit positions), and the pass is one GroupQueryAttention takes with a past
-    /// (one token per row, or one row) or the multi-row causal graph is there for the rest. Every row, idle ones included, gets its S entries written from the
-    /// slots it fills (past them they are never read), so each must fit the buffers and the rotary table
-    /// (<see cref="CausalTotal"/>, which the table's padding rows take past the context limit), and every real token's
-    /// position must be one the causal graphs rotate as the checkpoint does (within a longrope export's original context,
-    /// <see cref="CausalContext"/>).
+    /// (one token per row, or one row) or the multi-row causal graph is there for the rest. Every row, idle ones included,
+    /// gets its S entries written from the slots it fills (past them they are never read), so each must fit the buffers
+    /// and the rotary table (<see cref="CausalTotal"/>, which the table's padding rows take past the context limit), and
+    /// every real token's position must be one the causal graphs rotate as the checkpoint does (within a longrope export's
+    /// original context, <see cref="CausalContext"/>).
     /// </summary>
     private bool RunsCausal(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
