@@ -18,7 +18,6 @@ public sealed class KvCache : IDisposable
     private readonly KvCacheOptions _options;
     private readonly KvMemory _memory;
     private readonly int[] _lengths;
-    private readonly KvBudget? _budget;
     private readonly BudgetRows? _budgetRows;   // the slots a budgeted cache's rows fill
 
     /// <summary>
@@ -32,8 +31,6 @@ public sealed class KvCache : IDisposable
     private readonly KvMoves _compaction = new();   // a budget's rows dropping old entries, before entries from elsewhere join them
     private bool _lastPassInPlace = true;            // whether the last pass's entries are in the buffers (else in its new-KV outputs)
     private KvStorage _storage;
-    private OrtValue[]? _pastValues;
-    private readonly Dictionary<int, OrtValue[]> _leadingPastValues = [];
     private readonly KvCachePool? _pool;
 
     internal KvCache(ModelManifest manifest, int batchSize, KvCacheOptions options, KvMemory? memory = null, KvCachePool? pool = null)
@@ -47,13 +44,12 @@ public sealed class KvCache : IDisposable
         BatchSize = batchSize;
         MaxCapacity = Math.Min(options.MaxContext ?? manifest.MaxContext, manifest.MaxContext);
         _lengths = new int[batchSize];
-        _budget = options.Budget;
         int capacity;
-        if (_budget is not null)
+        if (options.Budget is { } budget)
         {
-            _budget.Validate();
-            capacity = _budget.Slots;
-            _budgetRows = new BudgetRows(_budget, batchSize);
+            budget.Validate();
+            capacity = budget.Slots;
+            _budgetRows = new BudgetRows(budget, batchSize);
         }
         else
         {
@@ -73,7 +69,7 @@ public sealed class KvCache : IDisposable
     internal int Slots => _storage.Slots;
 
     /// <summary>Whether every slot holds its own position (not a budget), so a pass writes each row's entries at its length.</summary>
-    internal bool WritesInPass => _budget is null;
+    internal bool WritesInPass => _budgetRows is null;
 
     /// <summary>
     /// Whether a pass of <paramref name="seqLen"/> tokens per row writes every entry into the cache itself, at each row's
@@ -81,7 +77,7 @@ public sealed class KvCache : IDisposable
     /// <see cref="Append"/> after it, a separate run that on cuda took as long as the pass (round 10). A budgeted pass may
     /// when its slack holds the pass (<see cref="MakeRoom"/> drops old entries first).
     /// </summary>
-    internal bool WritesAllInPass(int seqLen) => _budget is null || seqLen <= _budget.Slack;
+    internal bool WritesAllInPass(int seqLen) => _budgetRows is null || seqLen <= _budgetRows.Budget.Slack;
 
     /// <summary>Slots each row fills: its length, but in a budgeted cache, which drops old positions (<see cref="KvBudget"/>).
     /// A pass writes a row's entries from there and attends to the slots before them.</summary>
@@ -104,7 +100,7 @@ public sealed class KvCache : IDisposable
     public long BytesPerToken => _manifest.KvBytesPerToken;
 
     /// <summary>The sink + window budget, or null for a cache that keeps every position.</summary>
-    public KvBudget? Budget => _budget;
+    public KvBudget? Budget => _budgetRows?.Budget;
 
     /// <summary>Bytes of KV actually held: the tokens kept per row (all of them, or at most the budget) times
     /// <see cref="BytesPerToken"/>.</summary>
@@ -152,7 +148,7 @@ public sealed class KvCache : IDisposable
     /// model implementation does after writing them). Not for budgeted caches, which drop old entries as they go.</summary>
     public void CommitWritten(ReadOnlySpan<int> counts)
     {
-        if (_budget is not null) throw new InvalidOperationException("a budgeted cache takes its entries through its model's passes, not CommitWritten");
+        if (_budgetRows is not null) throw new InvalidOperationException("a budgeted cache takes its entries through its model's passes, not CommitWritten");
         if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
         var needed = 0;
         for (var b = 0; b < BatchSize; b++) needed = Math.Max(needed, _lengths[b] + counts[b]);
@@ -185,7 +181,7 @@ public sealed class KvCache : IDisposable
                     nameof(keptIndices));
         if (_budgetRows is not null && keptIndices.Length > 0 && !_budgetRows.Holds(row, _lengths[row], start))
             throw new ArgumentException($"row {row} no longer holds position {start}: a budgeted cache's tree must fit its slack " +
-                $"({_budget!.Slack} tokens), else its oldest nodes are dropped.", nameof(start));
+                $"({_budgetRows.Budget.Slack} tokens), else its oldest nodes are dropped.", nameof(start));
         _moves.Clear();
         for (var i = 0; i < keptIndices.Length; i++)
         {
@@ -279,7 +275,7 @@ public sealed class KvCache : IDisposable
         if (!visibility.IsEmpty) visibility = visibility[..(rows * seqLen * seqLen)];
         if (!positions.IsEmpty) positions = positions[..(rows * seqLen)];
         // A budgeted row's slots are not its positions, and a query sees every slot it fills: no window in slot terms.
-        AttentionMask.Build(bias, Fills[..rows], counts, seqLen, Slots, _budget is null ? slidingWindow : null, visibility, positions);
+        AttentionMask.Build(bias, Fills[..rows], counts, seqLen, Slots, _budgetRows is null ? slidingWindow : null, visibility, positions);
     }
 
     /// <summary>
@@ -330,7 +326,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Grows every buffer so each row can hold <paramref name="slots"/> tokens, keeping what rows hold.</summary>
     internal void EnsureCapacity(int slots)
     {
-        if (_budget is not null && slots <= MaxCapacity) return;   // a budget never grows; its rows drop old positions
+        if (_budgetRows is not null && slots <= MaxCapacity) return;   // a budget never grows; its rows drop old positions
         if (slots <= Capacity) return;
         if (slots > MaxCapacity)
             throw new CondensaException($"Context overflow: {slots} tokens needed in one sequence, but the limit is {MaxCapacity} " +
@@ -342,23 +338,15 @@ public sealed class KvCache : IDisposable
         grown.Copy(_storage, _moves);
         _storage.Dispose();
         _storage = grown;
-        _pastValues = null;
-        _leadingPastValues.Clear();   // their views went with the old storage
         Generation++;
     }
 
     /// <summary>OrtValues over the buffers, in graph order (past.{l}.key, past.{l}.value for each stored layer).</summary>
-    internal OrtValue[] PastValues() => _pastValues ??= [.. Enumerable.Range(0, _storage.Tensors).Select(t => _storage.Value(t))];
+    internal OrtValue[] PastValues() => _storage.Values(BatchSize);
 
     /// <summary>OrtValues over the buffers' first <paramref name="rows"/> rows, in graph order: the past of a pass over the
     /// leading rows alone (<see cref="ViewsLeadingRows"/>).</summary>
-    internal OrtValue[] PastValues(int rows)
-    {
-        if (rows == BatchSize) return PastValues();
-        if (!_leadingPastValues.TryGetValue(rows, out var values))
-            _leadingPastValues.Add(rows, values = [.. Enumerable.Range(0, _storage.Tensors).Select(t => _storage.Value(t, rows))]);
-        return values;
-    }
+    internal OrtValue[] PastValues(int rows) => _storage.Values(rows);
 
     /// <summary>Whether a pass may run over the leading rows alone (the buffers can be viewed so).</summary>
     internal bool ViewsLeadingRows => _storage.ViewsRows;
@@ -448,7 +436,7 @@ public sealed class KvCache : IDisposable
             return;
         }
         var dropped = _budgetRows.MakeRoom(row, _lengths[row], count, Capacity, _compaction);
-        var sinkEntries = Math.Clamp(_budget!.Sinks - _lengths[row], 0, count);
+        var sinkEntries = Math.Clamp(_budgetRows.Budget.Sinks - _lengths[row], 0, count);
         var fill = _budgetRows.Fills[row];
         _moves.Add(sourceRow, sourceStart, row, fill, sinkEntries);
         _moves.Add(sourceRow, sourceStart + sinkEntries + dropped, row, fill + sinkEntries, count - sinkEntries - dropped);

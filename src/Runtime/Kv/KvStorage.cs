@@ -49,13 +49,13 @@ internal abstract class KvStorage : IDisposable
     public bool ViewsRows => Address(0) != 0;
 
     /// <summary>
-    /// The tensor's first <paramref name="rows"/> rows, [rows, kvHeads, slots, headDim], over the same memory (rows are the
-    /// outermost dimension, so they are a prefix of it): what a pass over the leading rows alone binds. Kept until the
-    /// storage reallocates; the whole tensor where <paramref name="rows"/> is <see cref="Rows"/>.
+    /// The tensors' first <paramref name="rows"/> rows, [rows, kvHeads, slots, headDim] each in graph order, over the same
+    /// memory (rows are the outermost dimension, so they are a prefix of it): what a pass over the leading rows alone binds.
+    /// The tensors themselves where <paramref name="rows"/> is <see cref="Rows"/>. Kept until the storage reallocates.
     /// </summary>
-    public OrtValue Value(int tensor, int rows)
+    public OrtValue[] Values(int rows)
     {
-        if (rows == Rows) return Value(tensor);
+        if (rows == Rows) return _all ??= [.. Enumerable.Range(0, Tensors).Select(t => Value(t))];
         if (rows < 1 || rows > Rows || !ViewsRows) throw new ArgumentOutOfRangeException(nameof(rows), $"cannot view {rows} of {Rows} rows");
         if (!_views.TryGetValue(rows, out var views))
         {
@@ -65,8 +65,11 @@ internal abstract class KvStorage : IDisposable
             views = [.. Enumerable.Range(0, Tensors).Select(t => OrtValue.CreateTensorValueWithData(MemoryInfo, ElementType, shape, Address(t), bytes))];
             _views.Add(rows, views);
         }
-        return views[tensor];
+        return views;
     }
+
+    /// <summary>Tensor <paramref name="tensor"/> of <see cref="Values"/>(<paramref name="rows"/>).</summary>
+    public OrtValue Value(int tensor, int rows) => Values(rows)[tensor];
 
     /// <summary>Where tensor <paramref name="tensor"/>'s memory starts; 0 where the storage does not know (no views then).</summary>
     protected abstract nint Address(int tensor);
@@ -74,15 +77,18 @@ internal abstract class KvStorage : IDisposable
     /// <summary>The memory the tensors live in.</summary>
     protected abstract OrtMemoryInfo MemoryInfo { get; }
 
-    /// <summary>Disposes the row views; before the memory under them is freed or reshaped.</summary>
+    /// <summary>Disposes the row views and forgets <see cref="Values"/>' arrays; before the memory under them is freed or
+    /// reshaped.</summary>
     protected void DropViews()
     {
         foreach (var views in _views.Values)
             foreach (var view in views) view.Dispose();
         _views.Clear();
+        _all = null;
     }
 
-    private readonly Dictionary<int, OrtValue[]> _views = [];
+    private readonly Dictionary<int, OrtValue[]> _views = [];   // by rows, fewer than Rows: views this storage owns
+    private OrtValue[]? _all;                                    // every row: the tensors themselves, owned by the subclass
 
     /// <summary>Copies entries from <paramref name="source"/> (same tensor count and heads; may be this storage, when
     /// every run moves entries to lower or equal slots, as tree compaction does) into this storage.</summary>
