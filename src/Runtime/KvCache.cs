@@ -335,7 +335,17 @@ public sealed class KvCache : IDisposable
         var grown = _memory.Allocate(_manifest, 2 * StoredLayers, BatchSize, capacity + ScratchSlots);
         _moves.Clear();
         for (var b = 0; b < BatchSize; b++) _moves.Add(b, 0, b, 0, _lengths[b]);
-        grown.Copy(_storage, _moves);
+        try
+        {
+            grown.Copy(_storage, _moves);
+        }
+        catch
+        {
+            // disposed now: on a device, memory left to its finalizer is freed into the model's allocator, which by then
+            // may be gone (a crash of the whole process at some later garbage collection)
+            grown.Dispose();
+            throw;
+        }
         _storage.Dispose();
         _storage = grown;
         Generation++;

@@ -95,8 +95,16 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)
     {
         var storage = new DeviceKvStorage(this, manifest, tensors, rows, slots);
-        storage.Zero();
-        return storage;
+        try
+        {
+            storage.Zero();
+            return storage;
+        }
+        catch
+        {
+            storage.Dispose();   // an allocation left to its finalizer would free into an allocator disposed by then
+            throw;
+        }
     }
 
     /// <summary>kv_write: inputs from, to, cache.i, source.i (names as given); outputs updated.i bound to the caches.</summary>
