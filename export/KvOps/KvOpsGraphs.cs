@@ -18,6 +18,14 @@ public static class KvOpsGraphs
     /// </summary>
     public const string WriteFileName = "kv_write.onnx";
 
+    /// <summary>
+    /// kv_write_entries.onnx: <c>updated = ScatterND(cache, to, GatherND(source, from))</c> over buffers viewed as
+    /// [entries, head_dim], where a storage keeps every tensor in one buffer: an entry's index counts (tensor, row, head,
+    /// slot) outermost first, so one run moves the entries of every layer in two kernels where kv_write takes two a tensor
+    /// (on cuda each node of an uncaptured run costs ~18 us: 568 us for demo-code's 16 tensors, docs/benchmarks.md round 12).
+    /// </summary>
+    public const string WriteEntriesFileName = "kv_write_entries.onnx";
+
     /// <summary>kv_zeros.onnx: <c>zeros = ConstantOfShape(shape)</c> in the KV type, for fresh buffers (device memory
     /// starts as garbage, and a NaN in a masked slot would still poison the softmax).</summary>
     public const string ZerosFileName = "kv_zeros.onnx";
@@ -25,11 +33,12 @@ public static class KvOpsGraphs
     /// <summary>kv_copy.onnx: <c>copy = Identity(source)</c>, bound to distinct buffers (one tensor, any shape).</summary>
     public const string CopyFileName = "kv_copy.onnx";
 
-    /// <summary>Writes the three graphs for <paramref name="tensors"/> KV tensors of <paramref name="kvType"/>.</summary>
+    /// <summary>Writes the four graphs for <paramref name="tensors"/> KV tensors of <paramref name="kvType"/>.</summary>
     internal static void Write(string outputDir, int tensors, TensorProto.Types.DataType kvType)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tensors, 1);
         WriteGraph(BuildWrite(tensors, kvType), Path.Combine(outputDir, WriteFileName), "kv_write");
+        WriteGraph(BuildWriteEntries(kvType), Path.Combine(outputDir, WriteEntriesFileName), "kv_write_entries");
         WriteGraph(BuildZeros(kvType), Path.Combine(outputDir, ZerosFileName), "kv_zeros");
         WriteGraph(BuildCopy(kvType), Path.Combine(outputDir, CopyFileName), "kv_copy");
     }
@@ -47,6 +56,19 @@ public static class KvOpsGraphs
             g.NamedNode("ScatterND", [cache, to, entries], $"scatter.{i}", KvOpsNames.WriteUpdated(i));
             g.Output(KvOpsNames.WriteUpdated(i), kvType, "batch", "kv_heads", "capacity", "head_dim");
         }
+        return g;
+    }
+
+    private static GraphBuilder BuildWriteEntries(TensorProto.Types.DataType kvType)
+    {
+        var g = new GraphBuilder();
+        var from = g.Input(KvOpsNames.EntriesFrom, TensorProto.Types.DataType.Int64, "entries", 1);
+        var to = g.Input(KvOpsNames.EntriesTo, TensorProto.Types.DataType.Int64, "entries", 1);
+        var cache = g.Input(KvOpsNames.EntriesCache, kvType, "cache_entries", "head_dim");
+        var source = g.Input(KvOpsNames.EntriesSource, kvType, "source_entries", "head_dim");
+        var entries = g.Node("GatherND", [source, from], "gather");                                      // [entries, head_dim]
+        g.NamedNode("ScatterND", [cache, to, entries], "scatter", KvOpsNames.EntriesUpdated);
+        g.Output(KvOpsNames.EntriesUpdated, kvType, "cache_entries", "head_dim");
         return g;
     }
 

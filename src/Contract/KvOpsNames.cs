@@ -15,6 +15,11 @@ public static class KvOpsNames
     public static string WriteSource(int i) => $"source.{i}";
     public static string WriteUpdated(int i) => $"updated.{i}";
 
+    /// <summary>kv_write_entries: int64 [entries, 1] inputs, each entry's index in the source's and the cache's buffer viewed as
+    /// [entries, head_dim] (every tensor of a storage in one buffer: tensor, row, head, slot, outermost first); the cache,
+    /// the source, and the cache with the entries written (bound to the cache itself).</summary>
+    public const string EntriesFrom = "from", EntriesTo = "to", EntriesCache = "cache", EntriesSource = "source", EntriesUpdated = "updated";
+
     /// <summary>kv_zeros: a host int64[4] shape in, the zero-filled buffer out; kv_copy: a tensor in, its copy out.</summary>
     public const string ZerosShape = "shape", Zeros = "zeros", CopySource = "source", Copy = "copy";
 }

@@ -206,7 +206,10 @@ public sealed record ManifestQuantization(
 /// <param name="Write">Gathers entries of a source and scatters them into a cache, every layer in one run.</param>
 /// <param name="Zeros">Fills a buffer with zeros.</param>
 /// <param name="Copy">Copies one tensor into another buffer.</param>
+/// <param name="WriteEntries">Gathers entries of a source and scatters them into a cache where every tensor lies in one
+/// buffer, viewed as [entries, head_dim]: two kernels for any number of layers (exporter 16 on; null before).</param>
 public sealed record ManifestKvOps(
     [property: JsonPropertyName("write")] string Write,
     [property: JsonPropertyName("zeros")] string Zeros,
-    [property: JsonPropertyName("copy")] string Copy);
+    [property: JsonPropertyName("copy")] string Copy,
+    [property: JsonPropertyName("write_entries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WriteEntries = null);

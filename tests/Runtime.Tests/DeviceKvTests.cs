@@ -18,19 +18,52 @@ public sealed class DeviceKvTests
     public void Device_RaggedBatchWithGrowthRewindAndTreeCompaction_EqualsHost()
     {
         var export = TinyModels.Get("llama").Export;
-        var (hostLogits, hostKeys) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
-        var (deviceLogits, deviceKeys) = RaggedScenario(export, Device, expectDevice: true);
+        var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+        var (deviceLogits, deviceKeys, entriesWrites) = RaggedScenario(export, Device, expectDevice: true);
 
         CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
         CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
+        Assert.IsGreaterThan(0, entriesWrites, "the tree's compaction moves a few entries: kv_write_entries, every layer in one run");
     }
 
     [TestMethod]
     public void Device_BudgetedCacheFedByTheTargetsLastPass_EqualsHost()
     {
         var export = TinyModels.Get("llama").Export;
-        CollectionAssert.AreEqual(BudgetScenario(export, new SessionSettings()), BudgetScenario(export, Device));
+        var (host, _) = BudgetScenario(export, new SessionSettings());
+        var (device, entriesWrites) = BudgetScenario(export, Device);
+        CollectionAssert.AreEqual(host, device);
+        Assert.IsGreaterThan(0, entriesWrites, "the target's entries reach the budget through kv_write_entries");
     }
+
+    [TestMethod]
+    public void Device_ExportBeforeKvWriteEntries_EditsATensorAtATimeAndEqualsHost()
+    {
+        // Exporter 15 wrote no kv_write_entries: every edit runs kv_write, a gather and a scatter per tensor.
+        var export = TinyModels.Get("llama").Export;
+        var old = Path.Combine(Path.GetTempPath(), "condensa-tests", $"no-write-entries-{Environment.ProcessId}");
+        Directory.CreateDirectory(old);
+        foreach (var file in Directory.GetFiles(export)) File.Copy(file, Path.Combine(old, Path.GetFileName(file)), overwrite: true);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(old, ModelManifest.FileName)))!.AsObject();
+        Assert.IsTrue(manifest["kv_ops"]!.AsObject().Remove("write_entries"), "a fresh export names kv_write_entries");
+        File.WriteAllText(Path.Combine(old, ModelManifest.FileName), manifest.ToJsonString());
+
+        var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+        var (deviceLogits, deviceKeys, raggedWrites) = RaggedScenario(old, Device, expectDevice: true);
+        CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
+        CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
+        var (host, _) = BudgetScenario(export, new SessionSettings());
+        var (device, budgetWrites) = BudgetScenario(old, Device);
+        CollectionAssert.AreEqual(host, device);
+        Assert.AreEqual(0, raggedWrites + budgetWrites);
+    }
+
+    [TestMethod]
+    [DataRow(4096L, 2, 8, true, DisplayName = "65,536 entries of every tensor: one kv_write_entries run")]
+    [DataRow(4097L, 2, 8, false, DisplayName = "one entry more: kv_write, a tensor at a time")]
+    [DataRow(1L, 1, 65_537, false, DisplayName = "one entry of 65,537 tensors: kv_write")]
+    public void WritesEntries_UpToAMiBOfIndices(long entries, int heads, int tensors, bool expected) =>
+        Assert.AreEqual(expected, Kv.DeviceKvStorage.WritesEntries(entries, heads, tensors));
 
     [TestMethod]
     public void Device_LayerCondensedIterativePrefill_EqualsHost()
@@ -72,7 +105,7 @@ public sealed class DeviceKvTests
 
     // Batch 3 with chunks of 4 slots: prefills of different lengths (one row idle), growth three times, a rewind, a
     // tree pass with compaction in one row, then decoding.
-    private static (float[] Logits, byte[] Keys) RaggedScenario(string export, SessionSettings settings, bool expectDevice)
+    private static (float[] Logits, byte[] Keys, int EntriesWrites) RaggedScenario(string export, SessionSettings settings, bool expectDevice)
     {
         using var model = DecoderModel.Load(export, settings);
         Assert.AreEqual(expectDevice, model.KvOnDevice);
@@ -105,11 +138,11 @@ public sealed class DeviceKvTests
         for (var step = 0; step < 6; step++)
             logits.AddRange(model.Forward(cache, TinyModels.Ids(3, seed: 60 + step), [1, 1, 1], LogitsSelection.LastPerRow).ToArray());
         Assert.IsGreaterThanOrEqualTo(12, cache.Capacity, "the scenario grows the buffers past three chunks");
-        return ([.. logits], cache.KeyBytes(0).ToArray());
+        return ([.. logits], cache.KeyBytes(0).ToArray(), cache.EntriesWrites);
     }
 
     // A self-speculation draft's budget (sinks 2, window 4) filled from the target's passes, then drafting on it.
-    private static float[] BudgetScenario(string export, SessionSettings settings)
+    private static (float[] Logits, int EntriesWrites) BudgetScenario(string export, SessionSettings settings)
     {
         using var model = DecoderModel.Load(export, settings);
         using var target = model.CreateCache(1);
@@ -126,7 +159,7 @@ public sealed class DeviceKvTests
             model.Forward(target, token, [1], LogitsSelection.LastPerRow);
             target.CopyLastPassInto(budget, [1]);
         }
-        return [.. logits, .. budget.KeyBytes(0).ToArray().Select(b => (float)b)];
+        return ([.. logits, .. budget.KeyBytes(0).ToArray().Select(b => (float)b)], budget.EntriesWrites);
     }
 
     private static float[] PrefillThenDecode(string export, SessionSettings settings)

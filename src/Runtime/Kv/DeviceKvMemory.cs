@@ -16,16 +16,17 @@ namespace Condensa.Runtime.Kv;
 internal sealed class DeviceKvMemory : KvMemory, IDisposable
 {
     private readonly InferenceSession _write;
+    private readonly InferenceSession? _writeEntries;   // null in exports before version 16, and where tensors are not addresses
     private readonly InferenceSession _zeros;
     private readonly InferenceSession _copy;
     private readonly RunOptions _runOptions = new();
 
     private readonly bool _addressable;   // the provider's device memory is plain addresses (CPU, CUDA): views of leading rows
 
-    private DeviceKvMemory(InferenceSession write, InferenceSession zeros, InferenceSession copy, OrtMemoryInfo memoryInfo, OrtAllocator allocator,
-        GraphCapture? capture, bool addressable)
+    private DeviceKvMemory(InferenceSession write, InferenceSession? writeEntries, InferenceSession zeros, InferenceSession copy,
+        OrtMemoryInfo memoryInfo, OrtAllocator allocator, GraphCapture? capture, bool addressable)
     {
-        (_write, _zeros, _copy) = (write, zeros, copy);
+        (_write, _writeEntries, _zeros, _copy) = (write, writeEntries, zeros, copy);
         MemoryInfo = memoryInfo;
         Allocator = allocator;
         Capture = capture;
@@ -51,10 +52,15 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         if (manifest.KvOps is null)
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: no \"kv_ops\" graphs (the export predates device-resident " +
                 "KV caches); export the checkpoint again, or keep the KV cache in host memory (KvResidence.Host, --kv-residence host).");
+        // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views,
+        // and no storage whose tensors lie in one buffer (so no kv_write_entries)
+        var addressable = provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
+        var files = new List<string> { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy };
+        if (addressable && manifest.KvOps.WriteEntries is { } writeEntries) files.Add(writeEntries);
         var sessions = new List<InferenceSession>();
         try
         {
-            foreach (var file in new[] { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy })
+            foreach (var file in files)
             {
                 var path = Path.Combine(exportDir, file);
                 if (!File.Exists(path)) throw new CondensaException($"{path}: KV-edit graph named in {ModelManifest.FileName} is missing.");
@@ -64,9 +70,8 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             var deviceId = settings.ProviderOptions.DeviceId;
             var memoryInfo = provider.CreateMemoryInfo(deviceId);
             var capture = settings.CapturesGraphs(provider) ? new GraphCapture(memoryInfo, deviceId) : null;
-            // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views
-            var addressable = provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
-            return new DeviceKvMemory(sessions[0], sessions[1], sessions[2], memoryInfo, new OrtAllocator(modelSession, memoryInfo), capture, addressable);
+            return new DeviceKvMemory(sessions[0], sessions.ElementAtOrDefault(3), sessions[1], sessions[2], memoryInfo,
+                new OrtAllocator(modelSession, memoryInfo), capture, addressable);
         }
         catch
         {
@@ -92,6 +97,31 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         return (OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, address, bytes), block, address);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> tensors of <paramref name="shape"/> in one buffer, tensor t from t times a tensor's bytes
+    /// (what kv_write_entries edits in one run), with what must be disposed after them and the buffer's address; null where
+    /// the export has no kv_write_entries, the memory is not plain addresses, or ONNX Runtime's allocator cannot hand out
+    /// one block that large (then each tensor is allocated alone, <see cref="CreateTensor"/>).
+    /// </summary>
+    public (OrtValue[] Values, IDisposable Owner, nint Address)? CreateBlock(TensorElementType type, long[] shape, int count)
+    {
+        if (_writeEntries is null) return null;
+        var bytes = shape.Aggregate(1L, (a, d) => a * d) * DeviceBuffer.ElementSize(type);
+        if (Capture is not null)
+        {
+            var buffer = new DeviceBuffer(MemoryInfo, Capture.DeviceId, bytes * count);
+            return ([.. Enumerable.Range(0, count).Select(t => buffer.Tensor(type, shape, t * bytes))], buffer, buffer.Address);
+        }
+        if (bytes * count > uint.MaxValue) return null;
+        var block = Allocator.Allocate((uint)(bytes * count));
+        var address = block.DangerousGetHandle();
+        return ([.. Enumerable.Range(0, count).Select(t => OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, address + (nint)(t * bytes), bytes))],
+            block, address);
+    }
+
+    /// <summary>Whether <see cref="WriteEntries"/> can run (the export has kv_write_entries and tensors are addresses).</summary>
+    public bool WritesEntries => _writeEntries is not null;
+
     public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)
     {
         var storage = new DeviceKvStorage(this, manifest, tensors, rows, slots);
@@ -110,6 +140,15 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     /// <summary>kv_write: inputs from, to, cache.i, source.i (names as given); outputs updated.i bound to the caches.</summary>
     public void Write(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs) =>
         Run(_write, inputNames, inputs, outputNames, outputs);
+
+    /// <summary>kv_write_entries: <paramref name="inputs"/> are from, to, cache and source (the last two [entries, head_dim]
+    /// views of a storage's one buffer), <paramref name="updated"/> the cache view itself, alone.</summary>
+    public void WriteEntries(OrtValue[] inputs, OrtValue[] updated) =>
+        Run(_writeEntries ?? throw new InvalidOperationException("the export has no kv_write_entries graph"), EntriesInputNames, inputs,
+            EntriesOutputNames, updated);
+
+    private static readonly string[] EntriesInputNames = [KvOpsNames.EntriesFrom, KvOpsNames.EntriesTo, KvOpsNames.EntriesCache, KvOpsNames.EntriesSource];
+    private static readonly string[] EntriesOutputNames = [KvOpsNames.EntriesUpdated];
 
     /// <summary>kv_zeros into <paramref name="destination"/>; <paramref name="shape"/> is a host int64[4] of its shape.</summary>
     public void Zero(OrtValue shape, OrtValue destination) => Run(_zeros, [KvOpsNames.ZerosShape], [shape], [KvOpsNames.Zeros], [destination]);
@@ -132,6 +171,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     public void Dispose()
     {
         _write.Dispose();
+        _writeEntries?.Dispose();
         _zeros.Dispose();
         _copy.Dispose();
         Allocator.Dispose();

@@ -5,24 +5,33 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Condensa.Runtime.Kv;
 
 /// <summary>
-/// KV tensors in device memory (<see cref="DeviceKvMemory"/>). An edit lists its entries as (row, head, slot) index
-/// pairs in a small pinned host buffer, the only bytes that cross to the device, and runs kv_write once for every
-/// tensor: ScatterND into the bound buffer, in place.
+/// KV tensors in device memory (<see cref="DeviceKvMemory"/>). An edit lists its entries as indices in a small pinned host
+/// buffer, the only bytes that cross to the device. Where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
+/// and both sides of a copy are such buffers, a few entries move in one kv_write_entries run, two kernels for every layer;
+/// otherwise (many entries, an older export, a provider whose tensors are not addresses) kv_write runs a gather and a
+/// scatter a tensor, into the bound buffers, in place.
 /// </summary>
 internal sealed class DeviceKvStorage : KvStorage
 {
+    // A copy of up to this many (tensor, row, head, slot) entries goes through kv_write_entries: its index is 16 bytes an
+    // entry of every tensor, kv_write's 48 an entry of all of them, so past this (1 MiB of indices: a regrowth, a row's move,
+    // a long catch-up) the bytes cost more than kv_write's extra kernels.
+    internal const int MaxEntriesWrite = 1 << 16;
+
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
     private readonly IDisposable?[] _owners;
     private readonly nint[] _addresses;
+    private OrtValue? _entries;                          // the one buffer as [tensors x rows x heads x slots, head_dim]; null if none
     private readonly long[] _shape = new long[4];
     private OrtValue? _shapeValue;
     private readonly string[] _writeInputNames;
     private readonly string[] _writeOutputNames;
     private readonly OrtValue[] _writeInputs;
-    private long[] _indices = [];                        // [from entries x 3 ++ to entries x 3], pinned
+    private readonly OrtValue[] _entriesInputs = new OrtValue[4], _entriesOutput = new OrtValue[1];
+    private long[] _indices = [];                        // [from ++ to], pinned: (row, head, slot) triples or entry indices
     private GCHandle _indicesHandle;
-    private (OrtValue From, OrtValue To, int Entries)? _indexValues;
+    private (OrtValue From, OrtValue To, int Count, int Width)? _indexValues;
 
     public DeviceKvStorage(DeviceKvMemory memory, ModelManifest manifest, int tensors, int rows, int slots) : base(manifest, tensors, rows, slots)
     {
@@ -39,6 +48,9 @@ internal sealed class DeviceKvStorage : KvStorage
 
     public override bool OnDevice => true;
 
+    /// <summary>Copies made with kv_write_entries (tests tell the two writes apart by it).</summary>
+    internal int EntriesWrites { get; private set; }
+
     public override OrtValue Value(int tensor) => _values[tensor];
 
     protected override nint Address(int tensor) => _addresses[tensor];
@@ -48,9 +60,47 @@ internal sealed class DeviceKvStorage : KvStorage
     public override void Copy(KvStorage source, KvMoves moves)
     {
         if (moves.Entries == 0) return;
+        if (_entries is not null && source is DeviceKvStorage { _entries: { } sourceEntries } other
+            && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors))
+            CopyEntries(other, sourceEntries, moves);
+        else CopyPerTensor(source, moves);
+    }
+
+    /// <summary>Whether a copy of <paramref name="entries"/> entries a head between storages of one buffer each goes through
+    /// kv_write_entries (<see cref="MaxEntriesWrite"/>).</summary>
+    internal static bool WritesEntries(long entries, int heads, int tensors) => entries * heads * tensors <= MaxEntriesWrite;
+
+    // kv_write_entries: entry (t, row, head, slot) of a storage is row ((t·rows + row)·heads + head)·slots + slot of its buffer.
+    private void CopyEntries(DeviceKvStorage source, OrtValue sourceEntries, KvMoves moves)
+    {
+        var heads = Manifest.NumKvHeads;
+        var count = moves.Entries * heads * Tensors;
+        var (from, to) = IndexValues(count, width: 1);
+        var indices = _indices.AsSpan();
+        var i = 0;
+        for (var t = 0; t < Tensors; t++)
+        foreach (var run in moves.Runs)
+        for (var h = 0; h < heads; h++)
+        {
+            var sourceStart = (((long)t * source.Rows + run.SourceRow) * heads + h) * source.Slots + run.From;
+            var start = (((long)t * Rows + run.Row) * heads + h) * Slots + run.To;
+            for (var j = 0; j < run.Count; j++, i++)
+            {
+                indices[i] = sourceStart + j;
+                indices[count + i] = start + j;
+            }
+        }
+        (_entriesInputs[0], _entriesInputs[1], _entriesInputs[2], _entriesInputs[3]) = (from, to, _entries!, sourceEntries);
+        _entriesOutput[0] = _entries!;
+        _memory.WriteEntries(_entriesInputs, _entriesOutput);
+        EntriesWrites++;
+    }
+
+    private void CopyPerTensor(KvStorage source, KvMoves moves)
+    {
         var heads = Manifest.NumKvHeads;
         var entries = moves.Entries * heads;
-        var (from, to) = IndexValues(entries);
+        var (from, to) = IndexValues(entries, width: 3);
         var indices = _indices.AsSpan();
         var i = 0;
         foreach (var run in moves.Runs)
@@ -106,12 +156,7 @@ internal sealed class DeviceKvStorage : KvStorage
 
     public override void Dispose()
     {
-        DropViews();
-        for (var t = 0; t < Tensors; t++)
-        {
-            _values[t]?.Dispose();
-            _owners[t]?.Dispose();
-        }
+        Release();
         _shapeValue?.Dispose();
         DisposeIndexValues();
         if (_indicesHandle.IsAllocated) _indicesHandle.Free();
@@ -119,32 +164,55 @@ internal sealed class DeviceKvStorage : KvStorage
 
     private void Allocate(int slots)
     {
-        DropViews();
+        Release();
         Slots = slots;
+        if (_memory.CreateBlock(ElementType, Shape(slots), Tensors) is var (values, owner, address))
+        {
+            values.CopyTo(_values, 0);
+            _owners[0] = owner;   // the buffer, disposed after the views over it
+            for (var t = 0; t < Tensors; t++) _addresses[t] = address + (nint)(t * TensorBytes(slots));
+            var entries = (long)Tensors * Rows * Manifest.NumKvHeads * slots;
+            _entries = OrtValue.CreateTensorValueWithData(MemoryInfo, ElementType, [entries, Manifest.HeadDim], address, Tensors * TensorBytes(slots));
+            return;
+        }
+        for (var t = 0; t < Tensors; t++) (_values[t], _owners[t], _addresses[t]) = _memory.CreateTensor(ElementType, Shape(slots));
+    }
+
+    // Disposes the views, then the tensors and what owns their memory.
+    private void Release()
+    {
+        DropViews();
+        _entries?.Dispose();
+        _entries = null;
         for (var t = 0; t < Tensors; t++)
         {
             _values[t]?.Dispose();
+            _values[t] = null!;
+        }
+        for (var t = 0; t < Tensors; t++)
+        {
             _owners[t]?.Dispose();
-            (_values[t], _owners[t], _addresses[t]) = _memory.CreateTensor(ElementType, Shape(slots));
+            _owners[t] = null;
         }
     }
 
-    // The from/to index tensors over the pinned buffer, rebuilt only when the entry count changes (decode keeps it).
-    private (OrtValue From, OrtValue To) IndexValues(int entries)
+    // The from/to index tensors over the pinned buffer, [count, width] each, rebuilt only when their shape changes (decode
+    // keeps it).
+    private (OrtValue From, OrtValue To) IndexValues(int count, int width)
     {
-        if (_indexValues is { } cached && cached.Entries == entries) return (cached.From, cached.To);
+        if (_indexValues is { } cached && cached.Count == count && cached.Width == width) return (cached.From, cached.To);
         DisposeIndexValues();
-        if (_indices.Length < 6 * entries)
+        if (_indices.Length < 2 * width * count)
         {
             if (_indicesHandle.IsAllocated) _indicesHandle.Free();
-            _indices = new long[Math.Max(6 * entries, 96) * 2];
+            _indices = new long[Math.Max(2 * width * count, 192) * 2];
             _indicesHandle = GCHandle.Alloc(_indices, GCHandleType.Pinned);
         }
         var address = _indicesHandle.AddrOfPinnedObject();
-        var bytes = 3L * 8 * entries;
-        var from = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [entries, 3], address, bytes);
-        var to = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [entries, 3], address + (nint)bytes, bytes);
-        _indexValues = (from, to, entries);
+        var bytes = 8L * width * count;
+        var from = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [count, width], address, bytes);
+        var to = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [count, width], address + (nint)bytes, bytes);
+        _indexValues = (from, to, count, width);
         return (from, to);
     }
 
