@@ -59,6 +59,14 @@ public sealed class DeviceKvTests
     }
 
     [TestMethod]
+    [DataRow(null, true)]
+    [DataRow("1", true)]
+    [DataRow("0", false)]
+    [DataRow(" 0 ", false)]
+    public void EntriesWritesAllowed_OffOnlyForZero(string? value, bool expected) =>
+        Assert.AreEqual(expected, Kv.DeviceKvMemory.EntriesWritesAllowed(value));
+
+    [TestMethod]
     [DataRow(4096L, 2, 8, true, DisplayName = "65,536 entries of every tensor: one kv_write_entries run")]
     [DataRow(4097L, 2, 8, false, DisplayName = "one entry more: kv_write, a tensor at a time")]
     [DataRow(1L, 1, 65_537, false, DisplayName = "one entry of 65,537 tensors: kv_write")]

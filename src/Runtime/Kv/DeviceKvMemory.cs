@@ -56,7 +56,8 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         // and no storage whose tensors lie in one buffer (so no kv_write_entries)
         var addressable = provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
         var files = new List<string> { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy };
-        if (addressable && manifest.KvOps.WriteEntries is { } writeEntries) files.Add(writeEntries);
+        if (addressable && manifest.KvOps.WriteEntries is { } writeEntries && EntriesWritesAllowed(Environment.GetEnvironmentVariable(NoEntriesWrites)))
+            files.Add(writeEntries);
         var sessions = new List<InferenceSession>();
         try
         {
@@ -96,6 +97,13 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         var address = block.DangerousGetHandle();   // the block's device address (OrtMemoryAllocation is a SafeHandle over it)
         return (OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, address, bytes), block, address);
     }
+
+    /// <summary>The environment variable that, set to 0, keeps every storage a tensor a buffer and every edit on kv_write (a
+    /// measurement of what kv_write_entries saves, in one process of the same build).</summary>
+    public const string NoEntriesWrites = "CONDENSA_KV_WRITE_ENTRIES";
+
+    /// <summary>Whether <see cref="NoEntriesWrites"/>'s <paramref name="value"/> leaves kv_write_entries on (anything but "0").</summary>
+    internal static bool EntriesWritesAllowed(string? value) => value?.Trim() != "0";
 
     /// <summary>
     /// <paramref name="count"/> tensors of <paramref name="shape"/> in one buffer, tensor t from t times a tensor's bytes

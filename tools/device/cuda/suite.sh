@@ -564,6 +564,27 @@ if [ "${QUICK:-0}" = 38 ]; then
   exit 0
 fi
 
+# QUICK=43 (issue 18, exporter 16): what kv_write_entries saves. Every self-speculation round copies the target's entries
+# of the accepted tokens into the budget (one kv_write run of 2 operators a tensor: 568 us uncaptured at batch 32 in round
+# 12's profile), and the tree modes compact the target's cache. Self-speculation at γ = 3 and tree-self at 32 and 64 x
+# 7,680, with kv_write_entries off (CONDENSA_KV_WRITE_ENTRIES=0) and on, twice in turn, then self-speculation adaptive
+# with it off and on; 256 new tokens, traced.
+if [ "${QUICK:-0}" = 43 ]; then
+  for r in 1 2; do for w in 0 1; do
+    CONDENSA_KV_WRITE_ENTRIES=$w TMO=${SPEC_TMO:-100} run entries$w-self-r$r $C bench --speculative none,self,tree-self -m demo-code --provider cuda \
+      --precision fp16 --batch 32,64 --context 7680 --max-tokens 256 --runs 1 --gamma 3 $(prompt_texts) --json $o/entries$w-self-r$r.json \
+      --trace $o/entries$w-self-r$r.jsonl
+    show_rows entries$w-self-r$r
+  done; done
+  for w in 0 1; do
+    CONDENSA_KV_WRITE_ENTRIES=$w TMO=${SPEC_TMO:-100} run entries$w-auto $C bench --speculative none,self -m demo-code --provider cuda --precision fp16 \
+      --batch 32,64 --context 7680 --max-tokens 256 --runs 1 $(prompt_texts) --json $o/entries$w-auto.json --trace $o/entries$w-auto.jsonl
+    show_rows entries$w-auto
+  done
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=41 (issue 18): the issue's acceptance command in one call: `calibrate` for the self and draft pairs over the 12
 # cells (the trees' sizes, saved beside the export where bench finds them), then every mode, adaptive, over the same cells,
 # 512 new tokens, traced, with the chart of speedup against batch and context.
