@@ -43,8 +43,7 @@ public static class Speculation
             SpeculationMode.Lookup => new PromptLookupDrafter(),
             SpeculationMode.Draft => ModelDrafter.ForDraftModel(draft ?? throw new CondensaException(
                 "draft speculation needs a draft model (--draft NAME, or a catalog model with a 'draft' pairing)."), target.Manifest, batchSize, sampling),
-            _ => ModelDrafter.ForSelfSpeculation(target, new KvBudget(options.Sinks, options.Window, SelfSlack(options)), SelfSlack(options),
-                batchSize, sampling),
+            _ => ModelDrafter.ForSelfSpeculation(target, SelfBudget(options), SelfDraftNodes(options), batchSize, sampling),
         };
         return new SpeculativeDecodeStep(drafter, Planner(options, drafter, target), sampling.Seed, stats, ownsDrafter: true);
     }
@@ -64,7 +63,7 @@ public static class Speculation
 
     /// <summary>The most tokens a self-speculation draft attends to (its budget's slots), or null for a draft model.</summary>
     public static int? DraftContextLimit(SpeculationOptions options) =>
-        options.Mode == SpeculationMode.Self ? new KvBudget(options.Sinks, options.Window, options.MaxTreeNodes).Slots : null;
+        options.Mode == SpeculationMode.Self ? SelfBudget(options).Slots : null;
 
     /// <summary>Refuses a layer-condensed target: verifying several drafted tokens in one pass is not exact for it.</summary>
     public static void CheckTarget(ModelManifest target)
@@ -76,6 +75,20 @@ public static class Speculation
                 "upper layers have not produced yet. Use it as a draft, or generate without --speculative.");
     }
 
+    /// <summary>
+    /// Self-speculation's budget: the options' sinks and window, and a slack of a quarter of the window, or the entries a
+    /// round adds past the committed tokens where that is more. A row drops its oldest recent entries by copying the last
+    /// window down once its slack is full, so the copy comes every slack tokens: with a chain's γ (at most 12) as the slack,
+    /// a 256-token window was copied every 12 tokens, ~21 entries a token a row where a quarter of it copies 4 (on cuda one
+    /// kv_write run each time, 32 rows' windows past what kv_write_entries takes); the draft then reads up to a quarter
+    /// more recent positions, within its launch-bound step.
+    /// </summary>
+    public static KvBudget SelfBudget(SpeculationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new KvBudget(options.Sinks, options.Window, Math.Max(SelfDraftNodes(options), options.Window / 4));
+    }
+
     // The draft entries a round adds past the committed tokens: γ for a chain (root + γ - 1 fed drafts), the whole tree.
-    private static int SelfSlack(SpeculationOptions options) => options.Tree ? TreeMaxNodes(options) : options.MaxGamma;
+    private static int SelfDraftNodes(SpeculationOptions options) => options.Tree ? TreeMaxNodes(options) : options.MaxGamma;
 }

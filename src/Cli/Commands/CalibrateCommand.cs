@@ -31,7 +31,7 @@ internal static class CalibrateCommand
         var modelOptions = new ModelOptions();
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
-        var window = new Option<int>("--window") { Description = "Recent tokens the self-speculation budget keeps at the least (up to the longest draft more)", DefaultValueFactory = _ => 256 }.AtLeast(1);
+        var window = new Option<int>("--window") { Description = "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" }.AtLeast(0);
@@ -58,7 +58,7 @@ internal static class CalibrateCommand
                 var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
                 var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
                     parse.GetValue(modelOptions.Precision), resolved, error, loaded, session);
-                var budget = new KvBudget(sinkCount, windowSize, Speculation.DefaultMaxTreeNodes);
+                var budget = Speculation.SelfBudget(new SpeculationOptions { Mode = SpeculationMode.Self, Tree = true, Sinks = sinkCount, Window = windowSize });
                 var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 
                 // 1) held-out sequences: each prompt and the target's own continuation of it
