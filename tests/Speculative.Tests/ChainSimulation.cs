@@ -1,0 +1,66 @@
+namespace Condensa.Speculative.Tests;
+
+/// <summary>
+/// A chain-speculation workload run against a <see cref="GammaController"/> without a model: rows that accept each
+/// drafted token with probability α (a rejection ends the chain), passes that cost what a device measured, and
+/// run-to-run jitter, all from one seed. <see cref="Milliseconds"/> gives the time a generation takes with the
+/// controller's choices, or with a fixed γ (0: plain decoding), so a test can hold the adaptive planner against the best
+/// fixed choice over the same rows and costs.
+/// </summary>
+/// <param name="Rows">Rows generating together (a static batch: the run lasts until its slowest row is done).</param>
+/// <param name="Tokens">New tokens each row generates.</param>
+/// <param name="Alpha">Per-token acceptance of each row's drafts.</param>
+/// <param name="PlainMs">A plain decoding pass.</param>
+/// <param name="DraftMs">A round's drafting, by γ.</param>
+/// <param name="VerifyMs">A verification of γ drafts a row.</param>
+/// <param name="CatchUpMs">What a drafter that keeps state spends catching up on each plain round it sat out (0: drafts cost
+/// nothing, as prompt lookup's).</param>
+internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, double PlainMs, Func<int, double> DraftMs, Func<int, double> VerifyMs,
+    double CatchUpMs = 0)
+{
+    /// <summary>Relative spread of every measured time (uniform, ± this share).</summary>
+    public double Jitter { get; init; } = 0.1;
+
+    /// <summary>Milliseconds of the generation with γ from <paramref name="controller"/>, or fixed at <paramref name="gamma"/>.</summary>
+    public double Milliseconds(int seed, GammaController? controller = null, int gamma = 0, List<int>? choices = null)
+    {
+        var random = new Random(seed);
+        var left = Enumerable.Repeat(Tokens, Rows).ToArray();
+        var (total, behind) = (0.0, 0);
+        while (left.Any(n => n > 0))
+        {
+            var g = controller?.Next() ?? gamma;
+            choices?.Add(g);
+            double Noisy(double ms) => ms * (1 + Jitter * (2 * random.NextDouble() - 1));
+            if (g == 0)
+            {
+                var plain = Noisy(PlainMs);
+                total += plain;
+                behind++;
+                for (var b = 0; b < Rows; b++) left[b]--;
+                controller?.Observe(0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(plain));
+                continue;
+            }
+            var (proposed, accepted) = (0, 0);
+            for (var b = 0; b < Rows; b++)
+            {
+                if (left[b] <= 0) continue;
+                var n = 0;
+                while (n < g && random.NextDouble() < Alpha) n++;
+                proposed += g;
+                accepted += n;
+                left[b] -= n + 1;
+            }
+            var draft = Noisy(DraftMs(g) + CatchUpMs * behind);
+            var verify = Noisy(VerifyMs(g));
+            behind = 0;
+            total += draft + verify;
+            controller?.Observe(g, proposed, accepted, TimeSpan.FromMilliseconds(draft), TimeSpan.FromMilliseconds(verify));
+        }
+        return total;
+    }
+
+    /// <summary>The fastest fixed choice of γ = 0 (plain decoding) .. <paramref name="maxGamma"/> on <paramref name="seed"/>'s rows.</summary>
+    public (int Gamma, double Milliseconds) BestFixed(int seed, int maxGamma = Speculation.DefaultMaxGamma) =>
+        Enumerable.Range(0, maxGamma + 1).Select(g => (g, Milliseconds(seed, gamma: g))).MinBy(x => x.Item2);
+}
