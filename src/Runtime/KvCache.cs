@@ -56,7 +56,15 @@ public sealed class KvCache : IDisposable
             capacity = InitialCapacityFor(options);
         }
         _storage = _memory.Allocate(manifest, 2 * StoredLayers, batchSize, capacity + ScratchSlots);
-        Workspace = new ForwardWorkspace(manifest, batchSize, _memory, _memory.Capture);
+        try
+        {
+            Workspace = new ForwardWorkspace(manifest, batchSize, _memory, _memory.Capture);
+        }
+        catch
+        {
+            _storage.Dispose();   // as in EnsureCapacity: device memory is not left to its finalizer
+            throw;
+        }
     }
 
     /// <summary>Rows in the batch.</summary>

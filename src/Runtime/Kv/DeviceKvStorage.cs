@@ -175,7 +175,15 @@ internal sealed class DeviceKvStorage : KvStorage
             _entries = OrtValue.CreateTensorValueWithData(MemoryInfo, ElementType, [entries, Manifest.HeadDim], address, Tensors * TensorBytes(slots));
             return;
         }
-        for (var t = 0; t < Tensors; t++) (_values[t], _owners[t], _addresses[t]) = _memory.CreateTensor(ElementType, Shape(slots));
+        try
+        {
+            for (var t = 0; t < Tensors; t++) (_values[t], _owners[t], _addresses[t]) = _memory.CreateTensor(ElementType, Shape(slots));
+        }
+        catch
+        {
+            Release();   // device memory running out part way: the tensors allocated so far, now, not by their finalizers
+            throw;
+        }
     }
 
     // Disposes the views, then the tensors and what owns their memory.
