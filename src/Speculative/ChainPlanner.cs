@@ -41,7 +41,4 @@ public sealed class ChainPlanner : IDraftPlanner
     /// a; counted as proposed, the share overstated what longer chains buy.)</remarks>
     public void Observe(TreeShape shape, int activeRows, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) =>
         _gamma.Observe(shape.Depth, Math.Max(proposed, activeRows * longestProposal), accepted, draftTime, verifyTime, verifiedGamma: longestProposal);
-
-    /// <inheritdoc />
-    public void Prioritize((double Share, double RoomRatio)? bottleneck) => _gamma.Prioritize(bottleneck);
 }

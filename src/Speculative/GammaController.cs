@@ -21,7 +21,6 @@ public sealed class GammaController
     private readonly int[] _passTokens;                  // per γ: the tokens its verification pass runs (γ + 1, padded)
     private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
     private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
-    private (double Share, double RoomRatio)? _bottleneck;   // while a batch drains: the row it waits for (BatchBottleneck)
     private readonly double[] _draftSeconds;            // a round's draft time, EMA per γ (index γ), NaN = unmeasured
     private readonly int[] _draftRounds;                // rounds measured per γ
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
@@ -127,15 +126,6 @@ public sealed class GammaController
         _previousVerified = verified;
     }
 
-    /// <summary>
-    /// While a batch drains (no document will take a finished row's place): the accepted share expected of the drafts of
-    /// the row the batch waits for, and the most tokens any row has left over that row's (<see cref="BatchBottleneck"/>);
-    /// null otherwise. γ is then priced by what a round gains that row, not all rows: round 16 g, prompt lookup at 8 x
-    /// 15,872 on cuda, drafted 102 rounds accepting 48 % of all rows' drafts in place of 144 plain ones and lost 15 % to plain
-    /// decoding, its rows that copied text finishing early and the batch waiting for the rest.
-    /// </summary>
-    public void Prioritize((double Share, double RoomRatio)? bottleneck) => _bottleneck = bottleneck;
-
     /// <summary>γ for the next round.</summary>
     public int Next()
     {
@@ -189,13 +179,12 @@ public sealed class GammaController
 
     private int Best((double A, double B) verify, (double A, double B) draft)
     {
-        // the bottleneck row's tokens a round, times how much less it has left than the row plain decoding waits for
-        var (alpha, ratio) = _bottleneck is { } row ? (AcceptanceMath.AlphaForAcceptedShare(_proposedGamma, row.Share), row.RoomRatio) : (Alpha, 1);
+        var alpha = Alpha;
         var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
         for (var g = 1; g <= _max; g++)
         {
             var cost = draft.A + draft.B * g + Math.Max(verify.A + verify.B * _passTokens[g], 1e-9);
-            var rate = ratio * AcceptanceMath.ExpectedTokensPerRound(g, alpha) / cost;
+            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / cost;
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }
         return best;

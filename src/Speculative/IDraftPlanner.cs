@@ -16,9 +16,4 @@ public interface IDraftPlanner
     /// proposed (<paramref name="longestProposal"/>, fewer than the shape's where a drafter found fewer, 0 for a plain pass),
     /// drafts proposed and accepted (all rows), draft and verify wall time.</summary>
     void Observe(TreeShape shape, int activeRows, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime) { }
-
-    /// <summary>Before <see cref="Next"/>: while the batch drains (<see cref="Runtime.Batching.IDecodeStep.Draining"/>), the
-    /// accepted share expected of the drafts of the row it waits for and the most tokens any row has left over that row's
-    /// (<see cref="BatchBottleneck"/>); null while finished rows take new documents.</summary>
-    void Prioritize((double Share, double RoomRatio)? bottleneck) { }
 }

@@ -23,9 +23,6 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     private readonly bool _ownsDrafter;
     private readonly Random _random;        // the verifier's uniform draws
     private readonly PlainDecodeStep _plain = new();   // the rounds of the root alone
-    private bool _draining;                 // the batch ends with its slowest row: the planner prices rounds by it
-    private int[] _rowRoom = [], _rowProposed = [], _rowAccepted = [];   // per row: tokens left, its document's drafts so far
-    private int _lastGamma = 4;             // the last drafting round's longest proposal: the γ rows are compared at
     private TreeDrafts? _drafts;
     private List<int>[] _histories = [];
     private bool[] _active = [];
@@ -56,26 +53,13 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     public string Name => _planner is TreePlanner ? $"tree-{_drafter.Name}" : _drafter.Name;
 
     /// <inheritdoc />
-    public void RowStarted(KvCache cache, int row)
-    {
-        if (row < _rowProposed.Length) (_rowProposed[row], _rowAccepted[row]) = (0, 0);
-        _drafter.RowStarted(cache, row);
-    }
+    public void RowStarted(KvCache cache, int row) => _drafter.RowStarted(cache, row);
 
     /// <inheritdoc />
     public void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) => _drafter.PrefillPassed(source, sourceRow, row, chunk);
 
     /// <inheritdoc />
-    public void RowsMoved(KvCache cache, ReadOnlySpan<RowMove> moves)
-    {
-        foreach (var (from, to) in moves)
-            if (Math.Max(from, to) < _rowProposed.Length)
-                (_rowProposed[to], _rowAccepted[to], _rowProposed[from], _rowAccepted[from]) = (_rowProposed[from], _rowAccepted[from], 0, 0);
-        _drafter.RowsMoved(cache, moves);
-    }
-
-    /// <inheritdoc />
-    public void Draining(bool draining) => _draining = draining;
+    public void RowsMoved(KvCache cache, ReadOnlySpan<RowMove> moves) => _drafter.RowsMoved(cache, moves);
 
     /// <inheritdoc />
     public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)
@@ -96,10 +80,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             greedy &= rows[b].Sampler.IsArgmax;
         }
 
-        // 1) the shape for this batch and context (while the batch drains, priced by the row it waits for); a proposal per
-        //    decoding row, cut to the room left in its context
-        for (var b = 0; b < batch; b++) _rowRoom[b] = _active[b] ? rows[b].Room : 0;
-        _planner.Prioritize(_draining && activeRows > 1 ? BatchBottleneck.Find(_rowRoom, _rowProposed, _rowAccepted, _active, _lastGamma) : null);
+        // 1) the shape for this batch and context; a proposal per decoding row, cut to the room left in its context
         var shape = _planner.Next(activeRows, context);
         if (shape.Count == 1)
         {
@@ -163,10 +144,7 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
             emitted.Add(_next[b]);
             rows[b].CountDrafts(tree.Count - 1, path.Length - 1);
             (proposed, accepted) = (proposed + tree.Count - 1, accepted + path.Length - 1);
-            // a row is charged the longest proposal's drafts, as the planner counts them: the pass verified that many for it
-            (_rowProposed[b], _rowAccepted[b]) = (_rowProposed[b] + longestProposal, _rowAccepted[b] + path.Length - 1);
         }
-        if (longestProposal > 0) _lastGamma = longestProposal;
         Stats.Record(shape, longestProposal, activeRows, proposed, accepted, draftTime, verifyTime);
         _planner.Observe(shape, activeRows, longestProposal, proposed, accepted, draftTime, verifyTime);
     }
@@ -235,7 +213,6 @@ public sealed class SpeculativeDecodeStep : IDecodeStep, IDisposable
     // passLength: the longest pass the model runs for a proposal of MaxNodes (its padding included)
     private void Allocate(int batch, int vocab, int passLength)
     {
-        if (_rowProposed.Length != batch) (_rowRoom, _rowProposed, _rowAccepted) = (new int[batch], new int[batch], new int[batch]);
         if (_active.Length == batch && _drafts?.Vocab == vocab && _tokens.Length >= batch * passLength) return;
         var maxNodes = _planner.MaxNodes;
         _drafts = new TreeDrafts(batch, maxNodes, vocab, withDistributions: _drafter.SamplesDrafts);

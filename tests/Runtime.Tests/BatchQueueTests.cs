@@ -53,22 +53,6 @@ public sealed class BatchQueueTests
     }
 
     [TestMethod]
-    public void Take_LastRequestOfACompletedQueue_SaysItEnded()
-    {
-        // the decode loop tells its step the batch drains from the last request on (IDecodeStep.Draining)
-        var queue = new BatchQueue();
-        Assert.IsTrue(queue.TryAdd(new BatchRequest(0, [1])));
-        Assert.IsTrue(queue.TryAdd(new BatchRequest(1, [2])));
-        Assert.IsNotNull(queue.Take(false, TestContext.CancellationToken, out var ended));
-        Assert.IsFalse(ended, "the queue is still open");
-        queue.Complete();
-        Assert.AreEqual(1L, queue.Take(false, TestContext.CancellationToken, out ended)!.Id);
-        Assert.IsTrue(ended, "completed, and this was its last");
-        Assert.IsNull(queue.Take(false, TestContext.CancellationToken, out ended));
-        Assert.IsTrue(ended);
-    }
-
-    [TestMethod]
     public void Run_CancelledRequest_LeavesAndFreesItsRow()
     {
         // One row: the second request can run only once the first, which would take 50 tokens, gives its row back.

@@ -70,37 +70,6 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
-    public void ContinuousBatcher_LastDocumentsTaken_StepHearsTheBatchDrains()
-    {
-        // five documents through two rows: while documents wait, a finished row takes the next (not draining); once the
-        // last is in, the batch ends with its slowest row (draining), and stays so
-        var model = Counting();
-        var requests = Enumerable.Range(0, 5).Select(i => new BatchRequest(i, [i, i + 1], new GenerationOptions { MaxNewTokens = 3 + 2 * i })).ToList();
-        var step = new DrainRecordingStep();
-
-        var results = new ContinuousBatcher(model, step).Run(requests, new BatchOptions { BatchSize = 2 }, cancellationToken: TestContext.CancellationToken)
-            .ToList();
-
-        Assert.HasCount(5, results);
-        Assert.IsFalse(step.Calls[0], "documents still wait at the first pass");
-        Assert.IsTrue(step.Calls[^1], "the last passes are the last documents'");
-        Assert.AreEqual(step.Calls.Count, step.Calls.IndexOf(true) + step.Calls.Count(c => c), "once draining, every later pass drains");
-    }
-
-    private sealed class DrainRecordingStep : IDecodeStep
-    {
-        private readonly PlainDecodeStep _plain = new();
-        private bool _draining;
-        public List<bool> Calls { get; } = [];
-        public void Draining(bool draining) => _draining = draining;
-        public void Step(IDecoder model, KvCache cache, IReadOnlyList<BatchRow> rows)
-        {
-            Calls.Add(_draining);
-            _plain.Step(model, cache, rows);
-        }
-    }
-
-    [TestMethod]
     [DataRow(40, 48, 2, 0, DisplayName = "documents with many tokens to go move")]
     [DataRow(9, 12, 0, 3, DisplayName = "documents near their limit stay")]
     public void ContinuousBatcher_StaticBatchWhoseFirstDocumentsFinish_FeedsTheLastOnesInTheLeadingRowsAtTheirPositions(int third, int fourth,

@@ -18,14 +18,6 @@ namespace Condensa.Speculative.Tests;
 internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, double PlainMs, Func<int, double> DraftMs, Func<int, double> VerifyMs,
     double CatchUpMs = 0)
 {
-    /// <summary>Per-row acceptance where rows differ (prompt lookup's rows that copy and rows that find nothing); null: every
-    /// row at <see cref="Alpha"/>.</summary>
-    public double[]? RowAlphas { get; init; }
-
-    /// <summary>Whether the controller hears of the row the batch waits for (<see cref="GammaController.Prioritize"/>), as the
-    /// decode step tells it while a static batch drains.</summary>
-    public bool Draining { get; init; } = true;
-
     /// <summary>Relative spread of every measured time (uniform, ± this share).</summary>
     public double Jitter { get; init; } = 0.1;
 
@@ -34,13 +26,9 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     {
         var random = new Random(seed);
         var left = Enumerable.Repeat(Tokens, Rows).ToArray();
-        var (total, behind, lastGamma) = (0.0, 0, 4);
-        var (rowProposed, rowAccepted, active) = (new int[Rows], new int[Rows], new bool[Rows]);
+        var (total, behind) = (0.0, 0);
         while (left.Any(n => n > 0))
         {
-            for (var b = 0; b < Rows; b++) active[b] = left[b] > 0;
-            var room = left.Select(n => Math.Max(n, 0)).ToArray();
-            if (Draining && active.Count(a => a) > 1) controller?.Prioritize(BatchBottleneck.Find(room, rowProposed, rowAccepted, active, lastGamma));
             var g = controller?.Next() ?? gamma;
             choices?.Add(g);
             double Noisy(double ms) => ms * (1 + Jitter * (2 * random.NextDouble() - 1));
@@ -58,12 +46,11 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
             {
                 if (left[b] <= 0) continue;
                 var n = 0;
-                while (n < g && random.NextDouble() < (RowAlphas?[b % RowAlphas.Length] ?? Alpha)) n++;
-                (proposed, accepted) = (proposed + g, accepted + n);
-                (rowProposed[b], rowAccepted[b]) = (rowProposed[b] + g, rowAccepted[b] + n);
+                while (n < g && random.NextDouble() < Alpha) n++;
+                proposed += g;
+                accepted += n;
                 left[b] -= n + 1;
             }
-            lastGamma = g;
             var draft = Noisy(DraftMs(g) + CatchUpMs * behind);
             var verify = Noisy(VerifyMs(g));
             behind = 0;

@@ -5,8 +5,7 @@ namespace Condensa.Speculative.Tests;
 /// simulated generation (<see cref="ChainSimulation"/>) whose pass costs and acceptance are those measured in the cells
 /// named, with ±10 % jitter on every time, and must take no more than 1 / 0.9 of the time of the best fixed γ
 /// (plain decoding among them) on the same rows, for three seeds. Exploration and probes are what it pays; a planner that
-/// settles on the wrong γ, or probes too often, fails here before it fails on a device. Batches are static (they drain:
-/// the controller hears of the row the batch waits for, <see cref="BatchBottleneck"/>).
+/// settles on the wrong γ, or probes too often, fails here before it fails on a device.
 /// </summary>
 [TestClass]
 public sealed class GammaControllerSimulationTests
@@ -20,9 +19,6 @@ public sealed class GammaControllerSimulationTests
     [DataRow("cuda-self-32x7680", DisplayName = "cuda self-speculation at 32 x 7,680 (round 17): plain decoding best")]
     [DataRow("cuda-lookup-32x7680", DisplayName = "cuda prompt lookup at 32 x 7,680 (round 17)")]
     [DataRow("cuda-self-32x7680-cheap", DisplayName = "cuda self-speculation at 32 x 7,680 with a draft step and a verification near plain steps")]
-    [DataRow("cuda-lookup-8x15872-rows-apart", DisplayName = "cuda prompt lookup at 8 x 15,872 (round 16 g), rows that copy and rows that do not")]
-    [DataRow("cuda-lookup-32x7680-rows-apart", DisplayName = "cuda prompt lookup at 32 x 7,680, rows that copy and rows that do not")]
-    [DataRow("cuda-lookup-8-rows-mostly-alike", DisplayName = "cuda prompt lookup at batch 8, six rows alike and two slow")]
     public void Adaptive_WithinTenPercentOfTheBestFixedGamma(string cell)
     {
         var (simulation, firstGamma) = Cells[cell];
@@ -34,25 +30,6 @@ public sealed class GammaControllerSimulationTests
             var adaptive = simulation.Milliseconds(seed, controller, choices: choices);
             Assert.IsGreaterThanOrEqualTo(0.9, best.Milliseconds / adaptive,
                 $"seed {seed}: best fixed γ {best.Gamma} {best.Milliseconds:F1} ms, adaptive {adaptive:F1} ms: {string.Join(" ", choices)}");
-        }
-    }
-
-    [TestMethod]
-    public void Adaptive_RowsApartInAStaticBatch_PricedByTheRowItWaitsFor()
-    {
-        // round 16 g's loss, simulated: half the rows copy their prompt, the rest find little. Priced by all rows' drafts
-        // the planner drafts (the rows that copy finish early) and the batch waits for the rest at a drafting round's cost;
-        // told the batch drains (BatchBottleneck), it prices the row it waits for and decodes plainly.
-        var (simulation, firstGamma) = Cells["cuda-lookup-8x15872-rows-apart"];
-        foreach (var seed in new[] { 1, 2, 3 })
-        {
-            var best = simulation.BestFixed(seed);
-            var byAllRows = simulation with { Draining = false };
-            var adaptive = simulation.Milliseconds(seed, new GammaController(null, Speculation.DefaultMaxGamma, firstGamma, catchesUp: false));
-            var pricedByAllRows = byAllRows.Milliseconds(seed, new GammaController(null, Speculation.DefaultMaxGamma, firstGamma, catchesUp: false));
-            Assert.AreEqual(0, best.Gamma, "plain decoding is the best fixed choice here");
-            Assert.IsLessThan(0.85, best.Milliseconds / pricedByAllRows, $"seed {seed}: priced by all rows, {pricedByAllRows:F1} ms against {best.Milliseconds:F1}");
-            Assert.IsGreaterThanOrEqualTo(0.95, best.Milliseconds / adaptive, $"seed {seed}: priced by the slowest row, {adaptive:F1} ms against {best.Milliseconds:F1}");
         }
     }
 
@@ -83,12 +60,5 @@ public sealed class GammaControllerSimulationTests
         ["cuda-lookup-32x7680"] = (new(32, 512, 0.84, PlainMs: 0.58, DraftMs: _ => 0.07, VerifyMs: g => 0.9 + 0.03 * g), GammaController.FreeDraftsFirstGamma),
         // what round 12 put as reachable: a draft step at 0.3 ms and a verification near a plain step
         ["cuda-self-32x7680-cheap"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.3 * g, VerifyMs: g => 0.65 + 0.05 * g, CatchUpMs: 0.02), 1),
-        // round 16 g: plain steps of 0.403 ms, drafting rounds of 1.17 ms (at γ = 12), 48 % of all rows' drafts accepted
-        ["cuda-lookup-8x15872-rows-apart"] = (new(8, 512, 0, PlainMs: 0.403, DraftMs: _ => 0.01, VerifyMs: g => 0.9 + 0.02 * g)
-            { RowAlphas = [0.95, 0.95, 0.9, 0.5, 0.3, 0.2, 0.1, 0.1] }, GammaController.FreeDraftsFirstGamma),
-        ["cuda-lookup-32x7680-rows-apart"] = (new(32, 512, 0, PlainMs: 0.58, DraftMs: _ => 0.07, VerifyMs: g => 0.9 + 0.03 * g)
-            { RowAlphas = [0.95, 0.9, 0.85, 0.7, 0.6, 0.5, 0.3, 0.2] }, GammaController.FreeDraftsFirstGamma),
-        ["cuda-lookup-8-rows-mostly-alike"] = (new(8, 512, 0, PlainMs: 0.5, DraftMs: _ => 0.01, VerifyMs: g => 0.6 + 0.02 * g)
-            { RowAlphas = [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.2, 0.2] }, GammaController.FreeDraftsFirstGamma),
     };
 }

@@ -146,47 +146,6 @@ public sealed class SpeculativeLoopTests
         public void Dispose() => (inner as IDisposable)?.Dispose();
     }
 
-    [TestMethod]
-    public void StaticBatch_PlannerPricesTheRowItWaitsFor_FromEachRowsOwnDrafts()
-    {
-        // rows 0 and 2 draft from the fake draft model that misses after multiples of 3, row 1's prompt sits where it
-        // misses less: a static batch drains from the start, so before each round after the first drafts the planner hears
-        // of the row the batch waits for; a continuous job with documents left hears of none
-        var (target, draft) = (Target(), Draft());
-        int[][] prompts = [[1], [7, 8], [12]];
-        var options = new GenerationOptions { MaxNewTokens = 10 };
-        using var drafter = ModelDrafter.ForDraftModel(draft, target.Manifest, prompts.Length, SamplingOptions.Greedy);
-        var planner = new PrioritizeRecordingPlanner(3);
-
-        var results = new Generator(target, new SpeculativeDecodeStep(drafter, planner)).GenerateBatch(prompts, options,
-            cancellationToken: TestContext.CancellationToken);
-
-        for (var b = 0; b < prompts.Length; b++) CollectionAssert.AreEqual(target.Continue(prompts[b], 10), results[b].Tokens.ToArray(), $"row {b}");
-        Assert.IsNull(planner.Bottlenecks[0], "no row has drafted before the first round");
-        Assert.IsNotNull(planner.Bottlenecks[1], "three rows draining, each with drafts: the row the batch waits for");
-        Assert.IsTrue(planner.Bottlenecks.All(b => b is null or { Share: >= 0 and <= 1, RoomRatio: >= 1 }), string.Join(" ", planner.Bottlenecks));
-
-        // three rows, five documents: two long ones (the first and the last) and three short; once a row frees after the
-        // last was taken, the two long ones drain
-        int[] lengths = [30, 4, 4, 4, 30];
-        var documents = lengths.Select((n, i) => new BatchRequest(i, [3 * i + 1], new GenerationOptions { MaxNewTokens = n })).ToList();
-        using var jobDrafter = ModelDrafter.ForDraftModel(draft, target.Manifest, 3, SamplingOptions.Greedy);
-        var jobPlanner = new PrioritizeRecordingPlanner(3);
-        _ = new ContinuousBatcher(target, new SpeculativeDecodeStep(jobDrafter, jobPlanner))
-            .Run(documents, new BatchOptions { BatchSize = 3 }, cancellationToken: TestContext.CancellationToken).ToList();
-        Assert.IsNull(jobPlanner.Bottlenecks[1], "documents still wait: a finished row takes the next, every row's tokens count");
-        Assert.IsTrue(jobPlanner.Bottlenecks.Any(b => b is not null), "the job's last two documents drain");
-    }
-
-    private sealed class PrioritizeRecordingPlanner(int gamma) : IDraftPlanner
-    {
-        private readonly ChainPlanner _inner = new(gamma);
-        public List<(double Share, double RoomRatio)?> Bottlenecks { get; } = [];
-        public int MaxNodes => _inner.MaxNodes;
-        public TreeShape Next(int activeRows, int context) => _inner.Next(activeRows, context);
-        public void Prioritize((double Share, double RoomRatio)? bottleneck) => Bottlenecks.Add(bottleneck);
-    }
-
     // The root alone for the first rounds, then chains of gamma.
     private sealed class RootOnlyFirst(int rounds, int gamma) : IDraftPlanner
     {

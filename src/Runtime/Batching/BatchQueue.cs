@@ -46,7 +46,7 @@ public sealed class BatchQueue
         {
             lock (_gate)
             {
-                if (_items.TryDequeue(out var request)) { ended = _completed && _items.Count == 0; return request; }
+                if (_items.TryDequeue(out var request)) { ended = false; return request; }
                 if (_completed) { ended = true; return null; }
             }
             if (!wait) { ended = false; return null; }

@@ -57,7 +57,6 @@ public sealed class ContinuousBatcher
         using var queue = requests.GetEnumerator();
         BatchRequest? Take(bool idle, out bool ended)
         {
-            // not read ahead (a streamed input is pulled only as rows free up): the end shows when a row next frees
             ended = !queue.MoveNext();
             return ended ? null : queue.Current ?? throw new ArgumentException("requests holds a null entry", nameof(requests));
         }

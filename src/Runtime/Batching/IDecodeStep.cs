@@ -25,11 +25,6 @@ public interface IDecodeStep
     /// or the side cache a document is prefilled on).</summary>
     void PrefillPassed(KvCache source, int sourceRow, int row, ReadOnlySpan<int> chunk) { }
 
-    /// <summary>Called before each <see cref="Step"/>: whether the batch is draining, no document left to take a row that
-    /// finishes, so that the batch is done when its slowest row is (a static batch from the start; a job's last documents).
-    /// Otherwise a finished row takes the next document, and the rows' tokens together are what a pass is worth.</summary>
-    void Draining(bool draining) { }
-
     /// <summary>The loop moved decoding documents into empty rows (<see cref="KvCache.MoveRows"/> has moved their entries):
     /// state kept per row moves with them.</summary>
     void RowsMoved(KvCache cache, ReadOnlySpan<RowMove> moves) { }

@@ -15,9 +15,8 @@ namespace Condensa.Runtime.Generation;
 /// </summary>
 public sealed class DecodeLoop : IDisposable
 {
-    /// <summary>The next request, or null; <paramref name="ended"/> once none will follow, set with the last request where the
-    /// source knows it is the last (the loop then tells its step the batch drains, <see cref="IDecodeStep.Draining"/>); may
-    /// block while <paramref name="idle"/> (no row holds a document).</summary>
+    /// <summary>The next request, or null (with <paramref name="ended"/> once there will be none); may block while
+    /// <paramref name="idle"/> (no row holds a document).</summary>
     public delegate BatchRequest? RequestSource(bool idle, out bool ended);
 
     private readonly IDecoder _model;
@@ -91,12 +90,7 @@ public sealed class DecodeLoop : IDisposable
     {
         ArgumentNullException.ThrowIfNull(requests);
         var next = 0;
-        return (bool idle, out bool ended) =>
-        {
-            var request = next < requests.Count ? requests[next++] : null;
-            ended = next == requests.Count;
-            return request;
-        };
+        return (bool idle, out bool ended) => (ended = next == requests.Count) ? null : requests[next++];
     }
 
     /// <summary>
@@ -148,7 +142,6 @@ public sealed class DecodeLoop : IDisposable
         PackRows();
         foreach (var row in _rows)
             if (row.IsDecoding) row.Room = row.Generation.MaxNewTokens - row.OutputCount;
-        _step.Draining(_exhausted && _waiting.Count == 0);
         _step.Step(_model, _cache, _rows);
         Stats.DecodeTime += Stopwatch.GetElapsedTime(start);
         RecordKv();
