@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Condensa.Runtime.Batching;
 using Condensa.TestSupport;
 
@@ -41,21 +40,23 @@ public sealed class DeviceKvTests
     {
         // Exporter 15 wrote no kv_write_entries: every edit runs kv_write, a gather and a scatter per tensor.
         var export = TinyModels.Get("llama").Export;
-        var old = Path.Combine(Path.GetTempPath(), "condensa-tests", $"no-write-entries-{Environment.ProcessId}");
-        Directory.CreateDirectory(old);
-        foreach (var file in Directory.GetFiles(export)) File.Copy(file, Path.Combine(old, Path.GetFileName(file)), overwrite: true);
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(old, ModelManifest.FileName)))!.AsObject();
-        Assert.IsTrue(manifest["kv_ops"]!.AsObject().Remove("write_entries"), "a fresh export names kv_write_entries");
-        File.WriteAllText(Path.Combine(old, ModelManifest.FileName), manifest.ToJsonString());
-
-        var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
-        var (deviceLogits, deviceKeys, raggedWrites) = RaggedScenario(old, Device, expectDevice: true);
-        CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
-        CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
-        var (host, _) = BudgetScenario(export, new SessionSettings());
-        var (device, budgetWrites) = BudgetScenario(old, Device);
-        CollectionAssert.AreEqual(host, device);
-        Assert.AreEqual(0, raggedWrites + budgetWrites);
+        var old = OlderExports.WithManifest(export, manifest =>
+            Assert.IsTrue(manifest["kv_ops"]!.AsObject().Remove("write_entries"), "a fresh export names kv_write_entries"));
+        try
+        {
+            var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+            var (deviceLogits, deviceKeys, raggedWrites) = RaggedScenario(old, Device, expectDevice: true);
+            CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
+            CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
+            var (host, _) = BudgetScenario(export, new SessionSettings());
+            var (device, budgetWrites) = BudgetScenario(old, Device);
+            CollectionAssert.AreEqual(host, device);
+            Assert.AreEqual(0, raggedWrites + budgetWrites);
+        }
+        finally
+        {
+            Directory.Delete(old, recursive: true);
+        }
     }
 
     [TestMethod]
@@ -97,18 +98,19 @@ public sealed class DeviceKvTests
     public void Device_ExportWithoutKvOps_SaysToExportAgain()
     {
         var export = TinyModels.Get("llama").Export;
-        var old = Path.Combine(Path.GetTempPath(), "condensa-tests", $"no-kv-ops-{Environment.ProcessId}");
-        Directory.CreateDirectory(old);
-        foreach (var file in Directory.GetFiles(export)) File.Copy(file, Path.Combine(old, Path.GetFileName(file)), overwrite: true);
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(old, ModelManifest.FileName)))!.AsObject();
-        manifest.Remove("kv_ops");
-        File.WriteAllText(Path.Combine(old, ModelManifest.FileName), manifest.ToJsonString());
-
-        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(old, Device));
-        StringAssert.Contains(error.Message, "kv_ops");
-        StringAssert.Contains(error.Message, "export the checkpoint again");
-        using var host = DecoderModel.Load(old);   // host residence does not need them
-        Assert.IsFalse(host.KvOnDevice);
+        var old = OlderExports.WithManifest(export, manifest => manifest.Remove("kv_ops"));
+        try
+        {
+            var error = Assert.ThrowsExactly<CondensaException>(() => DecoderModel.Load(old, Device));
+            StringAssert.Contains(error.Message, "kv_ops");
+            StringAssert.Contains(error.Message, "export the checkpoint again");
+            using var host = DecoderModel.Load(old);   // host residence does not need them
+            Assert.IsFalse(host.KvOnDevice);
+        }
+        finally
+        {
+            Directory.Delete(old, recursive: true);
+        }
     }
 
     // Batch 3 with chunks of 4 slots: prefills of different lengths (one row idle), growth three times, a rewind, a
