@@ -308,11 +308,11 @@ public sealed class KvCache : IDisposable
         }
     }
 
-    /// <summary>A host copy of the key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the
-    /// model dtype (tests and diagnostics).</summary>
     /// <summary>Edits of this cache's buffers since they were last allocated that ran kv_write_entries (tests).</summary>
     internal int EntriesWrites => _storage is DeviceKvStorage device ? device.EntriesWrites : 0;
 
+    /// <summary>A host copy of the key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the
+    /// model dtype (tests and diagnostics).</summary>
     internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => TokenSlots(_storage.Read(2 * storedLayer));
 
     /// <summary>A host copy of the value buffer of the i-th stored layer, same layout as <see cref="KeyBytes"/>.</summary>

@@ -127,9 +127,6 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             block, address);
     }
 
-    /// <summary>Whether <see cref="WriteEntries"/> can run (the export has kv_write_entries and tensors are addresses).</summary>
-    public bool WritesEntries => _writeEntries is not null;
-
     public override KvStorage Allocate(ModelManifest manifest, int tensors, int rows, int slots)
     {
         var storage = new DeviceKvStorage(this, manifest, tensors, rows, slots);
