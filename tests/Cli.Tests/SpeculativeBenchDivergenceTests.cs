@@ -1,4 +1,7 @@
 using Condensa.Cli.Bench;
+using Condensa.Runtime;
+using Condensa.Runtime.Generation;
+using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
 
@@ -38,6 +41,37 @@ public sealed class SpeculativeBenchDivergenceTests
         int[][] run = [[1, 2]];
         Assert.AreEqual("1 of 2 rows differ from plain decoding's tokens, the earliest at new token 0 (row 1)",
             SpeculativeBench.Divergence(run, plain)?.ToString());
+    }
+
+    [TestMethod]
+    public void TieMargins_RowsThatDiffer_TheLogitGapOfTheTwoTokensWhereEachFirstDiffers()
+    {
+        // row 0 leaves plain decoding's tokens at new token 3 for the runner-up there, row 1 matches, row 2 ends early: one
+        // margin, plain's top logit less the runner-up's after the prompt and plain's first three tokens
+        var (_, export) = TinyExports.Get("tie-margins", new TinyModelSpec { Architecture = "llama", Seed = 33 });
+        using var model = DecoderModel.Load(export);
+        int[][] prompts = [TinyExports.Ids(5, 61), TinyExports.Ids(4, 62), TinyExports.Ids(6, 63)];
+        var plain = new Generator(model).GenerateBatch(prompts, new GenerationOptions { MaxNewTokens = 6 }).Select(r => r.Tokens.ToArray()).ToArray();
+        int[] prefix = [.. prompts[0], .. plain[0][..3]];
+        float[] logits;
+        using (var cache = model.CreateCache(1)) logits = model.Forward(cache, prefix, [prefix.Length], LogitsSelection.LastPerRow).ToArray();
+        var runnerUp = Enumerable.Range(0, logits.Length).Where(t => t != plain[0][3]).MaxBy(t => logits[t]);
+        int[][] run = [[.. plain[0][..3], runnerUp, 0, 0], plain[1], plain[2][..2]];
+
+        var margins = SpeculativeBench.TieMargins(model, prompts, run, plain);
+
+        Assert.HasCount(1, margins);
+        Assert.AreEqual(logits[plain[0][3]] - logits[runnerUp], margins[0], 1e-4);
+        Assert.IsGreaterThan(0, margins[0], "plain decoding took the top token");
+    }
+
+    [TestMethod]
+    public void Table_ARowThatDiffersWithMargins_SaysTheWidest()
+    {
+        var row = new SpeculativeBenchRow("self", 8, 1024, 100, 0.5, 0.9, 2.7, 3, "γ 3", 1.5, 1.0, 8,
+            new TokenDivergence(2, 8, 24, 3) { Margins = [0.0123, 0.0456] });
+        StringAssert.EndsWith(SpeculativeBench.Table([row]).Split(Environment.NewLine)[2], "| NO: 2 of 8 rows, from token 24, logits ≤ 0.046 apart |");
+        StringAssert.EndsWith(row.Differs!.ToString(), "lie 0.0123-0.0456 apart");
     }
 
     [TestMethod]

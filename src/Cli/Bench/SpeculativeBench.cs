@@ -38,8 +38,19 @@ internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTok
 /// two late; a wrong pass flips many early).</summary>
 internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int FirstRow)
 {
+    /// <summary>Per row that differs with a token on both sides: how far apart the target's logits put plain decoding's token
+    /// and the run's, where the row first differs (<see cref="SpeculativeBench.TieMargins"/>); null where not measured.</summary>
+    public IReadOnlyList<double>? Margins { get; init; }
+
     public override string ToString() =>
-        $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})";
+        $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})" +
+        (Margins is { Count: > 0 } m
+            ? $"; where each first differs, the target's logits of the two tokens (one batch-1 pass over plain decoding's prefix) lie " +
+              $"{m.Min():0.####}-{m.Max():0.####} apart"
+            : "");
+
+    /// <summary>The table's cell: "NO: 1 of 8 rows, from token 24", with the widest margin where measured.</summary>
+    public string Cell => $"NO: {Rows} of {OfRows} rows, from token {FirstToken}" + (Margins is { Count: > 0 } m ? $", logits ≤ {m.Max():0.###} apart" : "");
 }
 
 /// <summary>
@@ -78,7 +89,9 @@ internal static class SpeculativeBench
             foreach (var mode in settings.Modes)
             {
                 var s = samples[mode];
-                var divergence = plainTokens is null ? null : s.Select(x => Divergence(x.Tokens, plainTokens)).FirstOrDefault(d => d is not null);
+                var differing = plainTokens is null ? null : s.FirstOrDefault(x => Divergence(x.Tokens, plainTokens) is not null);
+                var divergence = differing is null ? null
+                    : Divergence(differing.Tokens, plainTokens!)! with { Margins = TieMargins(target, prompts, differing.Tokens, plainTokens!) };
                 if (divergence is not null) log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
@@ -212,6 +225,33 @@ internal static class SpeculativeBench
     }
 
     /// <summary>
+    /// For each row where <paramref name="run"/> and <paramref name="plain"/> differ at a token both have, how far apart the
+    /// target's logits put the two tokens there: |logit(plain's) - logit(the run's)| after the prompt and plain decoding's
+    /// tokens before it, in one batch-1 pass. Greedy speculation is exact but for the kernels: a verification of several
+    /// tokens rounds otherwise than a decode step, and in float16 that flips a row where two tokens are all but tied (rounds
+    /// 8-16 on cuda: 1-4 rows of 8-64, late, the same row and token in every mode). A tie shows as a margin near the
+    /// precision's rounding; a wrong pass, as a wide one.
+    /// </summary>
+    internal static double[] TieMargins(DecoderModel target, int[][] prompts, IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
+    {
+        var margins = new List<double>();
+        int[] one = [0];
+        for (var b = 0; b < Math.Min(prompts.Length, Math.Min(run.Count, plain.Count)); b++)
+        {
+            var (x, y) = (run[b], plain[b]);
+            var at = 0;
+            while (at < x.Count && at < y.Count && x[at] == y[at]) at++;
+            if (at == x.Count || at == y.Count) continue;   // equal, or one side ended first: no two tokens to weigh
+            int[] prefix = [.. prompts[b], .. y.Take(at)];
+            one[0] = prefix.Length;
+            using var cache = target.CreateCache(1);
+            var logits = target.Forward(cache, prefix, one, LogitsSelection.LastPerRow);
+            margins.Add(Math.Abs(logits[y[at]] - logits[x[at]]));
+        }
+        return [.. margins];
+    }
+
+    /// <summary>
     /// The rows as an SVG bar chart: per (batch, prompt), each mode's speedup over plain decoding (a dashed line at
     /// 1.0x), or its decode tok/s when "none" is not among the modes.
     /// </summary>
@@ -246,7 +286,6 @@ internal static class SpeculativeBench
         return string.Join(Environment.NewLine, lines);
     }
 
-    // "yes", or "NO" with the rows that differ and the earliest new token that does: "NO: 1 of 8 rows, from token 24"
-    private static string SameTokens(SpeculativeBenchRow row) =>
-        row.Differs is { } d ? $"NO: {d.Rows} of {d.OfRows} rows, from token {d.FirstToken}" : "yes";
+    // "yes", or "NO" with the rows that differ, the earliest new token that does and the widest logit margin there
+    private static string SameTokens(SpeculativeBenchRow row) => row.Differs?.Cell ?? "yes";
 }
