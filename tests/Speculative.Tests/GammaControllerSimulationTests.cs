@@ -46,6 +46,8 @@ public sealed class GammaControllerSimulationTests
     private static readonly Dictionary<string, (ChainSimulation Simulation, int FirstGamma)> Cells = new()
     {
         // tools/bench/results/turns/planner-prior-cpu.md: plain ~250 tok/s; γ = 12 rounds drafted in 6.9 ms, verified in 9.2
+        // (with a 2-token verification at 8.5 ms, as measured alone, the controller misses: 0.68-0.83x, its slow start on
+        // the CPU, docs/benchmarks.md 2026-12-05; not held here until a change fixes it on the model too)
         ["cpu-self-1x7680"] = (new(1, 256, 0.99, PlainMs: 3.9, DraftMs: g => 0.5 + 0.53 * g, VerifyMs: g => 3.9 + 0.44 * g, CatchUpMs: 0.05), 1),
         // self-budget-causal-cpu.md: plain ~900 tok/s, a γ = 3 round drafted in 2.6-3.0 ms, 96 % accepted
         ["cpu-self-1x1024"] = (new(1, 256, 0.96, PlainMs: 1.1, DraftMs: g => 0.9 * g, VerifyMs: g => 1.1 + 0.25 * g, CatchUpMs: 0.05), 1),
