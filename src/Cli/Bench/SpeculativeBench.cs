@@ -42,15 +42,16 @@ internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int
     /// and the run's, where the row first differs (<see cref="SpeculativeBench.TieMargins"/>); null where not measured.</summary>
     public IReadOnlyList<double>? Margins { get; init; }
 
-    public override string ToString() =>
-        $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})" +
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})") +
         (Margins is { Count: > 0 } m
-            ? $"; where each first differs, the target's logits of the two tokens (one batch-1 pass over plain decoding's prefix) lie " +
-              $"{m.Min():0.####}-{m.Max():0.####} apart"
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"; where each first differs, the target's logits of the two tokens (one batch-1 pass over plain decoding's prefix) lie {m.Min():0.####}-{m.Max():0.####} apart")
             : "");
 
     /// <summary>The table's cell: "NO: 1 of 8 rows, from token 24", with the widest margin where measured.</summary>
-    public string Cell => $"NO: {Rows} of {OfRows} rows, from token {FirstToken}" + (Margins is { Count: > 0 } m ? $", logits ≤ {m.Max():0.###} apart" : "");
+    public string Cell => $"NO: {Rows} of {OfRows} rows, from token {FirstToken}" +
+        (Margins is { Count: > 0 } m ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", logits ≤ {m.Max():0.###} apart") : "");
 }
 
 /// <summary>
