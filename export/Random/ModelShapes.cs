@@ -16,6 +16,12 @@ public static class ModelShapes
         // TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T (and -Chat-v1.0)
         ["tinyllama-1.1b"] = new("tinyllama-1.1b", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 22, NumHeads: 32, NumKvHeads: 4,
             IntermediateSize: 5632, VocabSize: 32000, MaxContext: 2048, RopeTheta: 10000, TieWordEmbeddings: false),
+        // TinyLlama-1.1B's dimensions with a KV head per query head, as Llama-2 and earlier models have: 180 KB of float16 KV
+        // a token against 22.5 KB, so at 32 x 8K a decode step reads 20x its weights in KV. MagicDec's regime (a budgeted
+        // draft step costs about its weights, a verification of a few tokens about one step), where the demo model's 4 KB a
+        // token never reaches (docs/benchmarks.md, round 12): the cost side of a KV-heavy 1.1B pair.
+        ["tinyllama-1.1b-mha"] = new("tinyllama-1.1b-mha", "LlamaForCausalLM", HiddenSize: 2048, NumLayers: 22, NumHeads: 32, NumKvHeads: 32,
+            IntermediateSize: 5632, VocabSize: 32000, MaxContext: 2048, RopeTheta: 10000, TieWordEmbeddings: false),
         // TinyLlama-1.1B's dimensions as a layer-condensed model (LCKV, Wu & Tu 2024): layer 0 and the top two layers store
         // KV, layers 1-19 attend to layer 20's (3 of 22 layers' KV per token)
         ["tinyllama-1.1b-lckv"] = new("tinyllama-1.1b-lckv", LckvSettings.Architecture, HiddenSize: 2048, NumLayers: 22, NumHeads: 32,

@@ -27,6 +27,21 @@ public sealed class ModelShapesTests
     }
 
     [TestMethod]
+    public void Config_TinyLlamaMha_EveryQueryHeadItsOwnKvHead()
+    {
+        var shape = ModelShapes.Get("tinyllama-1.1b-mha");
+
+        var config = HfConfig.Parse(shape.Config("float16").ToJsonString());
+
+        Assert.AreEqual(32, config.NumKvHeads);
+        Assert.AreEqual(config.NumHeads, config.NumKvHeads);
+        // TinyLlama's parameters and the k and v projections' 28 more KV heads in each of 22 layers
+        Assert.AreEqual(ModelShapes.Get("tinyllama-1.1b").ParameterCount + 22 * 2L * 2048 * (28 * 64), shape.ParameterCount);
+        // 180 KB of float16 KV a token: 22 layers x key and value x 32 heads x 64
+        Assert.AreEqual(180_224, 22 * 2 * config.NumKvHeads * config.HeadDim * 2);
+    }
+
+    [TestMethod]
     public void Config_TinyLlamaLckv_ParsesAsLayerCondensedWithThreeStoredLayers()
     {
         var shape = ModelShapes.Get("tinyllama-1.1b-lckv");

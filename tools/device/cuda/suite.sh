@@ -585,6 +585,24 @@ if [ "${QUICK:-0}" = 43 ]; then
   exit 0
 fi
 
+# QUICK=44 (issue 18): MagicDec's regime on the cost side. tinyllama-1.1b-mha (install.sh EXPORTS="mha": TinyLlama's
+# dimensions with a KV head per query head, 180 KB of KV a token, random weights) at batch 1, 8 and 32 x 1,024 and 7,680:
+# plain decoding against self-speculation at γ = 3 (the random weights accept nothing: the run gives each round's draft
+# and verify milliseconds, not a speedup), traced; then tools/bench/predict_speedup.py with the trained demo pair's
+# acceptance at the same cells and γ (round 17 a's grid12-3.json) turns them into the speedup a KV-heavy 1.1B pair that
+# accepted as the demo pair does would see.
+if [ "${QUICK:-0}" = 44 ]; then
+  wait_export 2 || true
+  [ -f /tmp/r/mha/condensa.json ] || { log "no /tmp/r/mha: run install.sh with EXPORTS=mha"; exit 4; }
+  TMO=${SPEC_TMO:-300} run mha-3 $C bench --speculative none,self -m /tmp/r/mha --provider cuda --batch 1,8,32 --context 1024,7680 \
+    --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/mha-3.json --trace $o/mha-3.jsonl
+  show_rows mha-3
+  python3 "$root/tools/bench/predict_speedup.py" --cost $o/mha-3.json \
+    --acceptance "$root/tools/bench/results/cuda-h200/round17/a-grid-leading-rows/grid12-3.json" | tee -a $o/log.txt
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=41 (issue 18): the issue's acceptance command in one call: `calibrate` for the self and draft pairs over the 12
 # cells (the trees' sizes, saved beside the export where bench finds them), then every mode, adaptive, over the same cells,
 # 512 new tokens, traced, with the chart of speedup against batch and context.
