@@ -203,7 +203,7 @@ internal sealed class ForwardWorkspace : IDisposable
         {
             BindCausal(pass, cache, layout,
                 Host(host + layout.Ids, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
-                Host(host + layout.Positions, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
+                CausalTakesPositions ? Host(host + layout.Positions, TensorElementType.Int64, [layout.Batch, layout.SeqLen]) : null,
                 Host(host + layout.LogitsIndex, TensorElementType.Int64, [layout.Batch, layout.K]),
                 Host(host + layout.SeqLens, TensorElementType.Int32, [layout.Batch]),
                 HostHeads(layout));
@@ -245,7 +245,7 @@ internal sealed class ForwardWorkspace : IDisposable
         {
             BindCausal(pass, cache, layout,
                 staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Ids),
-                staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Positions),
+                CausalTakesPositions ? staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Positions) : null,
                 staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.K], layout.LogitsIndex),
                 staged.Tensor(TensorElementType.Int32, [layout.Batch], layout.SeqLens),
                 heads);
@@ -261,17 +261,16 @@ internal sealed class ForwardWorkspace : IDisposable
         return pass;
     }
 
-    // The causal graph's inputs: input_ids, position_ids (exporter 15 on), logits_index, seqlens_k, total_sequence_length
+    // The causal graph's inputs: input_ids, position_ids (null where the graph has none: before exporter 15), logits_index, seqlens_k, total_sequence_length
     // (host memory, also when captured: GroupQueryAttention reads it on the host, and it stays fixed for the buffers), the
     // past; its outputs: logits (and greedy_tokens) and present.{l} (the past's buffers, written in place).
-    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue logitsIndex, OrtValue seqLens,
+    private void BindCausal(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue? positions, OrtValue logitsIndex, OrtValue seqLens,
         OrtValue[] heads)
     {
         var past = cache.PastValues(layout.Batch);
-        OrtValue[] owned = CausalTakesPositions
-            ? [ids, positions, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])]
-            : [ids, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])];
-        if (!CausalTakesPositions) positions.Dispose();
+        OrtValue[] owned = positions is null
+            ? [ids, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])]
+            : [ids, positions, logitsIndex, seqLens, Host(_total.Address, TensorElementType.Int32, [1])];
         pass.Inputs = [.. owned, .. past];
         pass.OwnedInputCount = owned.Length;
         pass.Outputs = new OrtValue[heads.Length + past.Length];

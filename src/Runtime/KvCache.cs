@@ -468,8 +468,14 @@ public sealed class KvCache : IDisposable
     // Runs the budget's compaction, then the appends from the source (which may be this cache's own buffers).
     private void Copy(KvStorage source)
     {
-        if (_compaction.Count > 0) _storage.Copy(_storage, _compaction);
+        Compact();
         _storage.Copy(source, _moves);
+    }
+
+    // A budget's rows dropping their oldest recent entries (_compaction, from BudgetRows.MakeRoom), all rows in one copy.
+    private void Compact()
+    {
+        if (_compaction.Count > 0) _storage.Copy(_storage, _compaction);
     }
 
     /// <summary>
@@ -487,7 +493,7 @@ public sealed class KvCache : IDisposable
             var dropped = _budgetRows.MakeRoom(b, _lengths[b], counts[b], Capacity, _compaction);
             System.Diagnostics.Debug.Assert(dropped == 0, "a pass within the slack keeps every entry");
         }
-        if (_compaction.Count > 0) _storage.Copy(_storage, _compaction);
+        Compact();
     }
 
     /// <summary>After a forward pass of <paramref name="seqLen"/> tokens per row: each row keeps the first counts[b] entries,

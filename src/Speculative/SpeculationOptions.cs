@@ -35,7 +35,8 @@ public sealed record SpeculationOptions
     public int Sinks { get; init; } = 16;
 
     /// <summary>Recent-token window of the self-speculation budget: the draft sees at least this many recent tokens, and up
-    /// to the longest draft (or tree) more before the budget drops its oldest ones (<see cref="Runtime.KvBudget"/>).</summary>
+    /// to a quarter of it (or the longest draft or tree, where more) more before the budget drops its oldest ones
+    /// (<see cref="Speculation.SelfBudget"/>).</summary>
     public int Window { get; init; } = 256;
 
     /// <summary>Pinned tree size in nodes; null sizes each round's tree from the calibration.</summary>

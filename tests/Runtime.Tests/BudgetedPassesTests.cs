@@ -1,5 +1,6 @@
 using Condensa.Export;
 using Condensa.TestSupport;
+using static Condensa.Runtime.Tests.AttentionGraphSettings;
 
 namespace Condensa.Runtime.Tests;
 
@@ -12,9 +13,6 @@ namespace Condensa.Runtime.Tests;
 [TestClass]
 public sealed class BudgetedPassesTests
 {
-    private static readonly SessionSettings Fused = new() { FusedAttention = true };
-    private static readonly SessionSettings General = new() { FusedAttention = false };
-
     [TestMethod]
     [DataRow("llama", ExportPrecision.Fp32, 1e-4f)]
     [DataRow("qwen2", ExportPrecision.Fp32, 1e-4f)]

@@ -1,4 +1,5 @@
 using Condensa.TestSupport;
+using static Condensa.Runtime.Tests.AttentionGraphSettings;
 
 namespace Condensa.Runtime.Tests;
 
@@ -11,7 +12,6 @@ namespace Condensa.Runtime.Tests;
 public sealed class FusedAttentionTests
 {
     private const double Tolerance = 1e-4;
-    private static readonly SessionSettings Fused = new() { FusedAttention = true };
 
     [TestMethod]
     [DataRow("llama")]

@@ -1,3 +1,5 @@
+using static Condensa.Runtime.Tests.AttentionGraphSettings;
+
 namespace Condensa.Runtime.Tests;
 
 /// <summary>
@@ -8,9 +10,6 @@ namespace Condensa.Runtime.Tests;
 [TestClass]
 public sealed class SlotsGraphTests
 {
-    private static readonly SessionSettings Fused = new() { FusedAttention = true };
-    private static readonly SessionSettings General = new() { FusedAttention = false };
-
     [TestMethod]
     [DataRow("llama")]
     [DataRow("qwen2")]
