@@ -31,7 +31,11 @@ public sealed class ModelDrafter : IDrafter
     private readonly bool _sample;
     private readonly int _vocab;
     private readonly int[] _counts, _starts, _fed, _depths;
+    // A greedy chain without a repetition penalty drafts each row's argmax, which the model gives without its logits
+    // (IDecoder.ForwardGreedy: on cuda B token ids cross the bus a pass instead of B x V floats, and no host argmax).
+    private readonly bool _argmaxOnDevice;
     private readonly float[] _lastLogits;  // [batch, vocab] a chain's logits after each row's newest fed token
+    private readonly int[] _lastArgmax;    // [batch] their argmax, where _argmaxOnDevice
     private readonly float[] _scratch;     // [vocab] the law of the next child (greedy: penalised logits)
     private readonly bool[] _seen;         // [vocab] repetition-penalty scratch
     private int[] _tokens = [], _shapeNode = [], _pathTokens = [];
@@ -51,11 +55,13 @@ public sealed class ModelDrafter : IDrafter
         _random = SeededRandom.Create(sampling.Seed, SeededRandom.DraftStream);
         _sample = !sampling.IsGreedy;
         RepetitionPenalty = sampling.RepetitionPenalty;
+        _argmaxOnDevice = !_sample && RepetitionPenalty == 1f;
         _counts = new int[cache.BatchSize];
         _starts = new int[cache.BatchSize];
         _fed = new int[cache.BatchSize];
         _depths = new int[cache.BatchSize];
-        _lastLogits = new float[cache.BatchSize * _vocab];
+        _lastLogits = _argmaxOnDevice ? [] : new float[cache.BatchSize * _vocab];
+        _lastArgmax = new int[cache.BatchSize];
         _scratch = new float[_vocab];
         _seen = new bool[_vocab];
     }
@@ -124,10 +130,9 @@ public sealed class ModelDrafter : IDrafter
         var before = _cache.Lengths[row];
         if (before != source.Lengths[sourceRow] - chunk.Length) return;
         _sideCount[0] = chunk.Length;
-        ReadOnlySpan<float> logits;
         if (_cache.BatchSize == 1)
         {
-            logits = _model.Forward(_cache, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));
+            FeedOneRow(_cache, chunk, row);
         }
         else
         {
@@ -138,11 +143,18 @@ public sealed class ModelDrafter : IDrafter
                 _sideRow = row;
             }
             if (_sideRow != row || _side.Lengths[0] != before) return;
-            logits = _model.Forward(_side, new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow));
+            FeedOneRow(_side, chunk, row);
             _side.CopyLastPassRowInto(_cache, sourceRow: 0, row, chunk.Length);
         }
         TokensFed += chunk.Length;
-        logits[.._vocab].CopyTo(_lastLogits.AsSpan(row * _vocab, _vocab));
+    }
+
+    // A batch-1 cache's pass over a prompt chunk of row `row`, keeping what drafts that row's next token.
+    private void FeedOneRow(KvCache cache, ReadOnlySpan<int> chunk, int row)
+    {
+        var inputs = new ForwardInputs(chunk, _sideCount, LogitsSelection.LastPerRow);
+        if (_argmaxOnDevice) _lastArgmax[row] = _model.ForwardGreedy(cache, inputs)[0];
+        else _model.Forward(cache, inputs)[.._vocab].CopyTo(_lastLogits.AsSpan(row * _vocab, _vocab));
     }
 
     /// <inheritdoc />
@@ -154,7 +166,8 @@ public sealed class ModelDrafter : IDrafter
         {
             _cache.RewindTo(to, 0);
             (_samplers[to], _samplers[from]) = (_samplers[from], _samplers[to]);
-            _lastLogits.AsSpan(from * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(to * _vocab, _vocab));
+            _lastArgmax[to] = _lastArgmax[from];
+            if (!_argmaxOnDevice) _lastLogits.AsSpan(from * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(to * _vocab, _vocab));
             if (_sideRow == from) _sideRow = -1;
         }
         _cache.MoveRows(moves);
@@ -207,7 +220,8 @@ public sealed class ModelDrafter : IDrafter
                 _counts[b] = 0;
                 var tree = output.Trees[b];
                 if (!active[b] || d >= _depths[b] || tree.Count != d + 1) continue;   // done, or q ran out of tokens
-                AddChildren(rows[b], tree, d, shape, _lastLogits.AsSpan(b * _vocab, _vocab), b, output);
+                if (_argmaxOnDevice) AddArgmaxChild(tree, d, shape, _lastArgmax[b], b, output.MaxNodes);
+                else AddChildren(rows[b], tree, d, shape, _lastLogits.AsSpan(b * _vocab, _vocab), b, output);
                 if (tree.Count == d + 2 && d + 1 < _depths[b])
                 {
                     _tokens[b] = tree.Tokens[d + 1];
@@ -215,7 +229,7 @@ public sealed class ModelDrafter : IDrafter
                 }
             }
             if (!_counts.AsSpan().Contains(1)) break;
-            Remember(_model.Forward(_cache, new ForwardInputs(_tokens.AsSpan(0, rows.Count), _counts, LogitsSelection.LastPerRow)));
+            FeedLast(_tokens.AsSpan(0, rows.Count));
             for (var b = 0; b < rows.Count; b++) _fed[b] += _counts[b];
         }
     }
@@ -370,18 +384,33 @@ public sealed class ModelDrafter : IDrafter
             tokens.Clear();   // padding
             for (var b = 0; b < rows.Count; b++)
                 for (var j = 0; j < _counts[b]; j++) tokens[b * seqLen + j] = rows[b][_cache.Lengths[b] + j];
-            Remember(_model.Forward(_cache, new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow)));
+            FeedLast(tokens);
         }
     }
 
-    private void Remember(ReadOnlySpan<float> logits)
+    // One pass over _counts[b] tokens a row, keeping what drafts each fed row's next token: its argmax where
+    // _argmaxOnDevice, else its logits.
+    private void FeedLast(ReadOnlySpan<int> tokens)
     {
+        var inputs = new ForwardInputs(tokens, _counts, LogitsSelection.LastPerRow);
+        var argmax = _argmaxOnDevice ? _model.ForwardGreedy(_cache, inputs) : default;
+        var logits = _argmaxOnDevice ? default : _model.Forward(_cache, inputs);
         for (var b = 0; b < _counts.Length; b++)
         {
             if (_counts[b] == 0) continue;
             TokensFed += _counts[b];
-            logits.Slice(b * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(b * _vocab, _vocab));
+            if (_argmaxOnDevice) _lastArgmax[b] = argmax[b];
+            else logits.Slice(b * _vocab, _vocab).CopyTo(_lastLogits.AsSpan(b * _vocab, _vocab));
         }
+    }
+
+    /// <summary>A greedy chain's next node: the model's argmax after the node (what <see cref="AddChildren"/> picks from
+    /// the logits when no penalty applies, the first maximum on a tie).</summary>
+    private void AddArgmaxChild(TokenTree tree, int node, TreeShape shape, int token, int b, int maxNodes)
+    {
+        var shapeNode = _shapeNode[b * maxNodes + node];
+        if (shape.ChildCount(shapeNode) == 0) return;
+        _shapeNode[b * maxNodes + tree.Add(node, token)] = shape.Child(shapeNode, 0);
     }
 
     private void EnsureBuffers(int batch, int maxNodes)
