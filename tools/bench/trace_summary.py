@@ -5,7 +5,12 @@ the milliseconds of each (a static batch runs until its slowest row is done, and
 pass: docs/benchmarks.md, round 16), the planner's choices in order as runs of γ ("0x16" = 16 plain
 rounds), and per planned γ the mean verify ms, drafts accepted per row and the longest proposal.
 
-usage: trace_summary.py TRACE [--run N]
+With --bench JSON (the same run's `bench --json` file) it prints instead a table of each speculative cell's speed while
+every row is decoding (tokens a millisecond of those rounds, against plain decoding's rate in that JSON) beside the whole
+run's, and the share of the run's round time spent after the first row finished: what a batch that refills its rows
+(`condensa extract`, `serve`) would see against what a static batch does.
+
+usage: trace_summary.py TRACE [--run N] [--bench JSON]
 """
 import argparse
 import collections
@@ -30,7 +35,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("trace")
     parser.add_argument("--run", type=int, default=1, help="run to summarise (0 is the warm-up)")
+    parser.add_argument("--bench", help="the run's bench --json file: print the full-batch table")
     args = parser.parse_args()
+    if args.bench:
+        full_batch_table(rounds_by_cell(args.trace, args.run), args.bench)
+        return
     for (mode, batch, prompt), rounds in sorted(rounds_by_cell(args.trace, args.run).items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
         def ms(rs):
             return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rs)
@@ -51,6 +60,25 @@ def main():
               f"rows ({ms(full):.1f} ms), {len(tail)} with half or fewer ({ms(tail):.1f} ms)")
         print(f"  choices: {choices}")
         print(f"  per γ: {costs}")
+
+
+def full_batch_table(cells, bench_path):
+    rows = json.load(open(bench_path))["rows"]
+    plain = {(r["batch"], r["prompt_tokens"]): r["decode_tokens_per_second"] for r in rows if r["mode"] == "none"}
+    whole = {(r["mode"], r["batch"], r["prompt_tokens"]): r["speedup"] for r in rows if r["mode"] != "none"}
+    print("| mode | batch x prompt | rounds with every row decoding | their tokens a ms vs plain | whole run vs plain | "
+          "round time after the first row finished |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (mode, batch, prompt), rounds in sorted(cells.items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
+        if (batch, prompt) not in plain or (mode, batch, prompt) not in whole:
+            continue
+        def ms(rs):
+            return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rs)
+        full = [r for r in rounds if r["active_rows"] == batch]
+        tokens = sum(r["accepted"] + r["active_rows"] for r in full)   # each decoding row keeps its accepted drafts and one more
+        rate = tokens / ms(full) * 1000 / plain[(batch, prompt)]
+        print(f"| {mode} | {batch} x {prompt} | {len(full)} of {len(rounds)} | {rate:.2f}x | {whole[(mode, batch, prompt)]:.2f}x | "
+              f"{1 - ms(full) / ms(rounds):.0%} |")
 
 
 if __name__ == "__main__":
