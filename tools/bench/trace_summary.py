@@ -31,6 +31,11 @@ def rounds_by_cell(path, run):
     return cells
 
 
+def ms(rounds):
+    """Milliseconds of drafting and verifying over the rounds."""
+    return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rounds)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("trace")
@@ -41,8 +46,6 @@ def main():
         full_batch_table(rounds_by_cell(args.trace, args.run), args.bench)
         return
     for (mode, batch, prompt), rounds in sorted(rounds_by_cell(args.trace, args.run).items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
-        def ms(rs):
-            return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rs)
         full = [r for r in rounds if r["active_rows"] == batch]
         tail = [r for r in rounds if 2 * r["active_rows"] <= batch]
         choices = " ".join(f"{g}x{len(list(run))}" for g, run in itertools.groupby(r["planned_drafts"] for r in rounds))
@@ -72,8 +75,6 @@ def full_batch_table(cells, bench_path):
     for (mode, batch, prompt), rounds in sorted(cells.items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
         if (batch, prompt) not in plain or (mode, batch, prompt) not in whole:
             continue
-        def ms(rs):
-            return sum(r["draft_milliseconds"] + r["verify_milliseconds"] for r in rs)
         full = [r for r in rounds if r["active_rows"] == batch]
         tokens = sum(r["accepted"] + r["active_rows"] for r in full)   # each decoding row keeps its accepted drafts and one more
         rate = tokens / ms(full) * 1000 / plain[(batch, prompt)]
