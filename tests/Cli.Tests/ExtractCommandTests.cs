@@ -9,6 +9,7 @@ public sealed class ExtractCommandTests
     [DataRow("none", "3")]
     [DataRow("lookup", "2")]
     [DataRow("lookup", "1")]
+    [DataRow("self", "3")]
     public async Task Extract_Greedy_EachRecordEqualsGenerateOfItsPrompt(string speculative, string batch)
     {
         var checkpoint = CliRunner.Checkpoint();
@@ -22,6 +23,7 @@ public sealed class ExtractCommandTests
         Assert.AreEqual(0, exit, error);
         StringAssert.Contains(stdout, "7 records (0 errors)");
         StringAssert.Contains(stdout, "documents/s");
+        if (speculative != "none") StringAssert.Contains(stdout, $"| {speculative} acceptance");
         var records = ExtractFiles.Records(output);
         Assert.HasCount(7, records);
         foreach (var record in records)

@@ -14,6 +14,7 @@ namespace Condensa.Cli.Commands;
 internal static class ExtractCommand
 {
     private const string Lookup = "lookup";
+    private const string Self = "self";
 
     public static Command Create()
     {
@@ -30,10 +31,11 @@ internal static class ExtractCommand
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill pass", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var speculative = new Option<string>("--speculative")
         {
-            Description = "lookup (prompt n-gram drafting: free, and strong when the answer copies the document) or none",
+            Description = "lookup (prompt n-gram drafting: free, and strong when the answer copies the document), self (the model " +
+                "drafts for itself over a 16 + 256-token sink + window budget: MagicDec, for long documents at large batch on a GPU) or none",
             DefaultValueFactory = _ => Lookup,
         };
-        speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup);
+        speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup, Self);
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
         var shard = new Option<string?>("--shard") { Description = "i/N: take only records whose line (or file) index is i mod N, 0 <= i < N" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted job: keep the output's complete records, redo the rest" };
@@ -67,26 +69,27 @@ internal static class ExtractCommand
             settings.Batch.Validate();
             // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
             var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
-            if (condensed && parse.GetValue(speculative) == Lookup)
+            var mode = parse.GetValue(speculative) switch { Lookup => SpeculationMode.Lookup, Self => SpeculationMode.Self, _ => SpeculationMode.None };
+            if (condensed && mode != SpeculationMode.None)
                 await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
-            var speculation = new SpeculationOptions { Mode = parse.GetValue(speculative) == Lookup && !condensed ? SpeculationMode.Lookup : SpeculationMode.None,
-                Gamma = fixedGamma };
+            var speculation = new SpeculationOptions { Mode = condensed ? SpeculationMode.None : mode, Gamma = fixedGamma };
             var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
             var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, stats: spec);
             var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
             var job = new ExtractionJob(decoder, tokenizer, step, settings);
             var progress = await Task.Run(() => job.Run(outputLog, error, terminal, stats, cancellationToken), cancellationToken);
-            await stdout.WriteLineAsync(Summary(progress, stats, spec, settings));
+            await stdout.WriteLineAsync(Summary(progress, stats, spec, settings, parse.GetValue(speculative)!));
             return 0;
         });
         return command;
     }
 
     /// <summary>The closing line: records, errors, documents/s and tokens/s (and acceptance when speculating).</summary>
-    private static string Summary(ExtractionProgress progress, GenerationStats stats, SpeculativeStats? speculative, ExtractionSettings settings) =>
+    private static string Summary(ExtractionProgress progress, GenerationStats stats, SpeculativeStats? speculative, ExtractionSettings settings,
+        string mode) =>
         $"[extract shard {settings.Shard}: {progress.Documents} records ({progress.Errors} errors) in {progress.Elapsed.TotalSeconds:F2} s | " +
         $"{progress.DocumentsPerSecond:F2} documents/s | {progress.TokensPerSecond:F1} tokens/s | prompt {stats.PromptTokens} tokens, " +
         $"generated {stats.GeneratedTokens} tokens | batch {settings.Batch.BatchSize}" +
-        (speculative is null ? "" : $" | lookup acceptance {speculative.AcceptanceRate:P1}, {speculative.MeanAcceptedPerRound:F2} accepted/row-round") + "]";
+        (speculative is null ? "" : $" | {mode} acceptance {speculative.AcceptanceRate:P1}, {speculative.MeanAcceptedPerRound:F2} accepted/row-round") + "]";
 }
