@@ -603,6 +603,37 @@ if [ "${QUICK:-0}" = 44 ]; then
   exit 0
 fi
 
+# QUICK=45 (issue 18): self-speculation where finished rows are refilled, as a batch job runs it. `extract` over 4 x BATCH
+# documents of ~20,000 characters each (slices of the project's own docs and sources, a few thousand tokens), 512 new
+# tokens each, greedy, on demo-code float16: plain decoding, prompt lookup and self-speculation (adaptive and γ = 3) at
+# batch 32 and 64, and how many records each mode gives equal to plain decoding's.
+if [ "${QUICK:-0}" = 45 ]; then
+  printf '%s' '{{text}}' > $o/template.txt
+  for B in 32 64; do
+    python3 - "$root" $((4 * B)) > $o/docs$B.jsonl <<'PY'
+import json, sys, pathlib
+root = pathlib.Path(sys.argv[1])
+text = "".join(p.read_text(errors="replace") for p in sorted(root.glob("docs/*.md")) + sorted(root.glob("tools/*/*.py")))
+n = int(sys.argv[2]); step = max(1, (len(text) - 20000) // n)
+for i in range(n):
+    print(json.dumps({"id": f"doc{i}", "text": text[i * step: i * step + 20000]}))
+PY
+    for v in none:none lookup:lookup self:self self3:self; do
+      g=$([ ${v%%:*} = self3 ] && echo "--gamma 3" || true)
+      TMO=150 run extract$B-${v%%:*} $C extract -m demo-code --provider cuda --precision fp16 --input $o/docs$B.jsonl \
+        --prompt-template $o/template.txt --output $o/extract$B-${v%%:*}.jsonl --batch $B --max-tokens 512 --temperature 0 \
+        --speculative ${v#*:} $g
+      tail -1 $o/extract$B-${v%%:*}.out | tee -a $o/log.txt
+    done
+    for v in lookup self self3; do
+      python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to plain decoding')" \
+        extract$B-$v $o/extract$B-none.jsonl $o/extract$B-$v.jsonl | tee -a $o/log.txt
+    done
+  done
+  rm -f $o/extract*.jsonl
+  exit 0
+fi
+
 # QUICK=41 (issue 18): the issue's acceptance command in one call: `calibrate` for the self and draft pairs over the 12
 # cells (the trees' sizes, saved beside the export where bench finds them), then every mode, adaptive, over the same cells,
 # 512 new tokens, traced, with the chart of speedup against batch and context.
