@@ -604,7 +604,7 @@ if [ "${QUICK:-0}" = 44 ]; then
 fi
 
 # QUICK=45 (issue 18): self-speculation where finished rows are refilled, as a batch job runs it. `extract` over 4 x BATCH
-# documents of ~20,000 characters each (slices of the project's own docs and sources, a few thousand tokens), 512 new
+# documents of 15,000 characters each (overlapping slices of the project's own docs and sources, ~5,500 tokens), 512 new
 # tokens each, greedy, on demo-code float16: plain decoding, prompt lookup and self-speculation (adaptive and γ = 3) at
 # batch 32 and 64, and how many records each mode gives equal to plain decoding's.
 if [ "${QUICK:-0}" = 45 ]; then
@@ -614,9 +614,9 @@ if [ "${QUICK:-0}" = 45 ]; then
 import json, sys, pathlib
 root = pathlib.Path(sys.argv[1])
 text = "".join(p.read_text(errors="replace") for p in sorted(root.glob("docs/*.md")) + sorted(root.glob("tools/*/*.py")))
-n = int(sys.argv[2]); step = max(1, (len(text) - 20000) // n)
+n = int(sys.argv[2]); step = max(1, (len(text) - 15000) // n)
 for i in range(n):
-    print(json.dumps({"id": f"doc{i}", "text": text[i * step: i * step + 20000]}))
+    print(json.dumps({"id": f"doc{i}", "text": text[i * step: i * step + 15000]}))
 PY
     for v in none:none lookup:lookup self:self self3:self; do
       g=$([ ${v%%:*} = self3 ] && echo "--gamma 3" || true)
