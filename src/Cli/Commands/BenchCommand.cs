@@ -44,7 +44,7 @@ internal static class BenchCommand
         var promptFiles = new Option<string[]>("--prompt-file") { Description = "Text the speculative prompts are cut from (repeatable)", AllowMultipleArgumentsPerToken = true };
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
-        var window = new Option<int>("--window") { Description = "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)", DefaultValueFactory = _ => 256 };
+        var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 };
         var treeSize = new Option<string>("--tree-size") { Description = "Tree nodes of the tree modes: auto (the planner sizes each round) or N", DefaultValueFactory = _ => "auto" };
         var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree modes (default: chosen with the size)" }.AtLeast(1);
         var chart = new Option<string?>("--chart")

@@ -31,7 +31,7 @@ internal static class CalibrateCommand
         var modelOptions = new ModelOptions();
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
-        var window = new Option<int>("--window") { Description = "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)", DefaultValueFactory = _ => 256 }.AtLeast(1);
+        var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
         var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" }.AtLeast(0);

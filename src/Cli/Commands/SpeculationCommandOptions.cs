@@ -15,7 +15,11 @@ internal sealed class SpeculationCommandOptions
     public Option<string?> Draft { get; } = new("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
     public Option<string> Gamma { get; } = new("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
     public Option<int> Sinks { get; } = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
-    public Option<int> Window { get; } = new Option<int>("--window") { Description = "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)", DefaultValueFactory = _ => 256 }.AtLeast(1);
+    /// <summary>--window's help, shared by the commands that take a self-speculation budget (bench and calibrate too).</summary>
+    public const string WindowDescription =
+        "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)";
+
+    public Option<int> Window { get; } = new Option<int>("--window") { Description = WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
     public Option<string> TreeSize { get; } = new("--tree-size")
     {
         Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",

@@ -35,8 +35,12 @@ extract_parity() { local name=$1 model=$2 v; extract_inputs
     run $name-$v $C extract --model $model --input $o/docs.jsonl --prompt-template $o/template.txt --output $o/$name-$v.jsonl \
       --batch 8 --max-tokens 48 --temperature 0 --provider $v
   done
-  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}-cuda: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to {sys.argv[1]}-cpu')" \
-    $name $o/$name-cpu.jsonl $o/$name-cuda.jsonl | tee -a $o/log.txt
+  records_equal "$name-cuda" "$name-cpu" $o/$name-cpu.jsonl $o/$name-cuda.jsonl
+}
+# how many of an extract output's records (by id) have the reference output's text: records_equal NAME REFNAME REF.jsonl RUN.jsonl
+records_equal() {
+  python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[3:]]; print(f'{sys.argv[1]}: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to {sys.argv[2]}')" \
+    "$@" | tee -a $o/log.txt
 }
 # demo-code exported as float16 (/tmp/r/demo16), 200 greedy tokens under each "NAME:ARGS" variant, and where each leaves
 # the first's tokens: demo16_parity PREFIX VARIANT...
@@ -626,8 +630,7 @@ PY
       tail -1 $o/extract$B-${v%%:*}.out | tee -a $o/log.txt
     done
     for v in lookup self self3; do
-      python3 -c "import json,sys; a,b=[{r['id']:r.get('text') for r in map(json.loads,open(f))} for f in sys.argv[2:]]; print(f'{sys.argv[1]}: {sum(a[k]==b.get(k) for k in a)} of {len(a)} records equal to plain decoding')" \
-        extract$B-$v $o/extract$B-none.jsonl $o/extract$B-$v.jsonl | tee -a $o/log.txt
+      records_equal extract$B-$v "plain decoding" $o/extract$B-none.jsonl $o/extract$B-$v.jsonl
     done
   done
   rm -f $o/extract*.jsonl
