@@ -24,6 +24,9 @@ public sealed class ExtractCommandTests
         StringAssert.Contains(stdout, "7 records (0 errors)");
         StringAssert.Contains(stdout, "documents/s");
         if (speculative != "none") StringAssert.Contains(stdout, $"| {speculative} acceptance");
+        // where the time went: prefill, decode (a speculative job's split into drafting and verifying) and the regrowths
+        var split = speculative == "none" ? "" : @" \(drafting \d+\.\d\d s, verifying \d+\.\d\d s\)";
+        StringAssert.Matches(stdout, new System.Text.RegularExpressions.Regex($@"\| prefill \d+\.\d\d s, decode \d+\.\d\d s{split}, KV cache regrown \d+ times"));
         var records = ExtractFiles.Records(output);
         Assert.HasCount(7, records);
         foreach (var record in records)

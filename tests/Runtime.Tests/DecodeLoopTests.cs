@@ -49,6 +49,26 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
+    public void ContinuousBatcher_DocumentsCrossingGrowthChunks_CacheGrowsOnlyWhenALongerDocumentArrives()
+    {
+        // 300 prompt + 300 new tokens cross two 256-slot growth chunks while the first documents prefill and decode, and the
+        // capture padding one more: a cache grown as rows lengthen would regrow mid-decode (copying every entry and, on cuda,
+        // capturing every pass shape anew). Reserved at admission, it grows for the first document and for the longer last one.
+        var model = new FakeDecoder((t, _) => (t + 1) % 32, vocab: 32, maxContext: 2048) { LongestCapturedPass = 32 };
+        int[] promptLengths = [300, 300, 300, 700];
+        var requests = promptLengths.Select((n, i) => new BatchRequest(i, [.. Enumerable.Range(i, n).Select(t => t % 32)],
+            new GenerationOptions { MaxNewTokens = 300 })).ToList();
+        var stats = new GenerationStats();
+
+        var results = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 2 }, stats, TestContext.CancellationToken).ToList();
+
+        Assert.HasCount(4, results);
+        foreach (var result in results)
+            CollectionAssert.AreEqual(model.Continue(requests[(int)result.Id].Prompt, 300, []), result.Tokens.ToArray(), $"document {result.Id}");
+        Assert.AreEqual(2, stats.KvReallocations, "one growth for the first documents' 632 slots, one for the last one's 1,032");
+    }
+
+    [TestMethod]
     public void ContinuousBatcher_MoreDocumentsThanRows_EachAnsweredAsAlone()
     {
         var model = Counting();

@@ -85,11 +85,15 @@ internal static class ExtractCommand
         return command;
     }
 
-    /// <summary>The closing line: records, errors, documents/s and tokens/s (and acceptance when speculating).</summary>
+    /// <summary>The closing line: records, errors, documents/s and tokens/s, where the time went (prefill, decode and, when
+    /// speculating, its drafting and verifying; the KV cache's regrowths) and the acceptance when speculating.</summary>
     private static string Summary(ExtractionProgress progress, GenerationStats stats, SpeculativeStats? speculative, ExtractionSettings settings,
         string mode) =>
         $"[extract shard {settings.Shard}: {progress.Documents} records ({progress.Errors} errors) in {progress.Elapsed.TotalSeconds:F2} s | " +
         $"{progress.DocumentsPerSecond:F2} documents/s | {progress.TokensPerSecond:F1} tokens/s | prompt {stats.PromptTokens} tokens, " +
-        $"generated {stats.GeneratedTokens} tokens | batch {settings.Batch.BatchSize}" +
+        $"generated {stats.GeneratedTokens} tokens | batch {settings.Batch.BatchSize} | prefill {stats.PrefillTime.TotalSeconds:F2} s, " +
+        $"decode {stats.DecodeTime.TotalSeconds:F2} s" +
+        (speculative is null ? "" : $" (drafting {speculative.DraftTime.TotalSeconds:F2} s, verifying {speculative.VerifyTime.TotalSeconds:F2} s)") +
+        $", KV cache regrown {stats.KvReallocations} times" +
         (speculative is null ? "" : $" | {mode} acceptance {speculative.AcceptanceRate:P1}, {speculative.MeanAcceptedPerRound:F2} accepted/row-round") + "]";
 }

@@ -167,10 +167,25 @@ public sealed class DecodeLoop : IDisposable
                     continue;
                 }
                 row.Admit(request, generation, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
+                Reserve(row, generation);
                 _step.RowStarted(_cache, row.Index);
                 _waiting.Enqueue(row);
             }
         }
+    }
+
+    /// <summary>
+    /// Grows the cache now to hold the whole of <paramref name="row"/>'s document (its cached tokens, prompt and every new
+    /// token, plus the padding of the longest captured pass), before the document's prefill. A cache left to grow as rows
+    /// lengthen regrows a growth chunk at a time, each time copying every row's entries and, on cuda, retiring every captured
+    /// pass shape, which a speculative step (draft, verification and plain shapes) then captures anew in the middle of
+    /// decoding. Reserved here, it grows only when a longer document than any before arrives (<c>Generator</c> sizes a
+    /// static batch's cache so at creation). A document that stops early leaves its reserved slots unused, as a row does.
+    /// </summary>
+    private void Reserve(BatchRow row, GenerationOptions generation)
+    {
+        var request = row.Request!;
+        _cache.Reserve(_cache.Lengths[row.Index] + request.Prompt.Count + generation.MaxNewTokens + _model.LongestCapturedPass);
     }
 
     /// <summary>
