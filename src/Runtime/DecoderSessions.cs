@@ -74,8 +74,11 @@ internal sealed class DecoderSessions : IDisposable
                 LazyThreadSafetyMode.ExecutionAndPublication);
             if (!settings.UsesAttentionGraphs(first.Provider)) return;
             if (manifest.CausalRowsGraph is { } rows)
-                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, out _, UnfusedAttentionKernels),
+            {
+                var rowsKernels = RowsAttentionKernels(Environment.GetEnvironmentVariable(RowsKernelsVariable));   // a bad value fails at load
+                _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, out _, rowsKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
+            }
             if (manifest.SlotsGraph is { } slots)
                 _slots = new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, UnfusedAttentionKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
@@ -206,6 +209,24 @@ internal sealed class DecoderSessions : IDisposable
     // (round 9); the 1.1B layer-condensed shape's decode at 170 x 8,192 12,641 against 10,292 tok/s with flash attention,
     // 40,097 against 38,498 at 682 x 2,048 (round 11). A user's own sdpa_kernel (CONDENSA_CUDA_OPTIONS) wins.
     private const int UnfusedAttentionKernels = 16;
+
+    /// <summary>The environment variable that sets the multi-row causal graph's sdpa_kernel bits instead (ONNX Runtime's
+    /// AttentionBackend: 1 flash, 2 memory-efficient, 16 unfused, or a sum): a measurement of the other kernels against the
+    /// unfused one for the verification passes, in one build (a model with a KV head per query head reads its cache once
+    /// per head whichever kernel runs, unlike round 9's grouped-query shape).</summary>
+    public const string RowsKernelsVariable = "CONDENSA_ROWS_ATTENTION_KERNELS";
+
+    /// <summary>The multi-row causal graph's sdpa_kernel: the unfused kernel alone where <see cref="RowsKernelsVariable"/>'s
+    /// <paramref name="value"/> is unset or empty, else that value, which must be a whole number from 1 to 1023.</summary>
+    internal static int RowsAttentionKernels(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return UnfusedAttentionKernels;
+        return int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits)
+            && bits is >= 1 and <= 1023
+            ? bits
+            : throw new CondensaException($"{RowsKernelsVariable}='{value}' must be a whole number from 1 to 1023 (ONNX Runtime's sdpa_kernel bits: " +
+                "1 flash, 2 memory-efficient, 16 unfused), or unset.");
+    }
 
     private static SessionSettings WithAttentionKernels(SessionSettings settings, int kernels) =>
         settings with { ProviderOptions = settings.ProviderOptions with { AttentionKernels = kernels } };

@@ -152,6 +152,32 @@ public sealed class BenchCommandBoundTests
         StringAssert.Contains(misplacedError, "--trace records speculative rounds; it needs --speculative.");
     }
 
+    [TestMethod]
+    public async Task Bench_SpeculativeDocumentsPerRow_RefillsTheRowsWithEveryPromptAndKeepsPlainTokens()
+    {
+        var (dir, prompts) = await RepetitivePrompts();
+        var (json, trace) = (Path.Combine(dir, "speculative.json"), Path.Combine(dir, "rounds.jsonl"));
+
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "2", "--context", "16", "--max-tokens", "8", "--runs", "1", "--gamma", "3", "--documents-per-row", "3", "--json", json,
+            "--trace", trace);
+
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(output, "each row took 3 prompts in turn");
+        var row = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray().Single(r => (string?)r!["mode"] == "lookup")!;
+        Assert.IsTrue((bool)row["same_tokens_as_plain"]!, "six documents through two rows give plain decoding's tokens");
+        // every round commits its accepted drafts and one more token per row: six documents' tokens after their first, not two
+        var timed = (await File.ReadAllLinesAsync(trace)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).Where(l => (int)l["run"]! == 1)
+            .Select(l => l["measured"]!).ToArray();
+        Assert.AreEqual(6 * (8 - 1), timed.Sum(r => (int)r["accepted"]! + (int)r["active_rows"]!));
+        Assert.IsTrue(timed.All(r => (int)r["active_rows"]! <= 2), "never more documents at once than rows");
+
+        var (misplaced, _, misplacedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--batch", "1", "--context", "8",
+            "--documents-per-row", "2");
+        Assert.AreNotEqual(0, misplaced);
+        StringAssert.Contains(misplacedError, "--documents-per-row refills the rows of --speculative runs; it needs --speculative.");
+    }
+
     // A folder with prompts.txt: text that repeats, so prompt lookup drafts often.
     private static async Task<(string Dir, string Prompts)> RepetitivePrompts()
     {

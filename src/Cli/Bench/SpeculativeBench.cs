@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Condensa.Runtime;
 using Condensa.Runtime.Generation;
+using Condensa.Runtime.Batching;
 using Condensa.Speculative;
 using Condensa.Speculative.Trees;
 using Condensa.Tokenization;
@@ -8,8 +9,11 @@ using Condensa.Tokenization;
 namespace Condensa.Cli.Bench;
 
 /// <summary>What a speculative benchmark runs: drafting modes against plain decoding on real prompts.</summary>
+/// <param name="DocumentsPerRow">Prompts each row of the batch takes in turn: 1 is a static batch, whose rows that finish
+/// first idle until the slowest ends; more keeps the batch full as a batch job or a server does (continuous batching, a
+/// finished row refilled between passes), the rows draining only at the end.</param>
 internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
-    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null);
+    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null, int DocumentsPerRow = 1);
 
 /// <summary>One line of <c>bench --trace</c>: a speculative round of a mode's run at a batch and prompt length (run 0 warms up).</summary>
 internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTokens, int Run, int Round, SpeculativeRound Measured);
@@ -56,8 +60,9 @@ internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int
 
 /// <summary>
 /// Greedy generation of the same batch of real prompts with plain decoding and with each drafter, measured
-/// round-robin in one process (run 1 of every mode, then run 2, ...), so drift and neighbours hit all modes alike.
-/// Decode tokens/s counts the tokens after each row's first (which the prefill produces) over the decode time.
+/// round-robin in one process (run 1 of every mode, then run 2, ...), so drift and neighbours hit all modes alike; a
+/// static batch, or rows refilled from more prompts (<see cref="SpeculativeBenchSettings.DocumentsPerRow"/>).
+/// Decode tokens/s counts the tokens after each document's first (which the prefill produces) over the decode time.
 /// Every mode must reproduce plain decoding's tokens; the row says whether it did.
 /// </summary>
 internal static class SpeculativeBench
@@ -73,14 +78,14 @@ internal static class SpeculativeBench
         foreach (var promptTokens in settings.PromptTokens)
         foreach (var batch in settings.Batches)
         {
-            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
+            var prompts = Prompts(corpus, tokenizer.BosTokenId, batch * settings.DocumentsPerRow, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
             var options = new GenerationOptions { MaxNewTokens = settings.NewTokens };   // no stop tokens: every run decodes the same length
             var samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
             for (var run = 0; run <= settings.Runs; run++)        // run 0 warms up
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, prompts, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
+                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
                     if (run > 0) samples[mode].Add(sample);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
@@ -136,25 +141,25 @@ internal static class SpeculativeBench
         public double GraphsCaptured { get; init; }
     }
 
-    private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, GenerationOptions options,
+    private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, int batch, GenerationOptions options,
         SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced)
     {
         var speculation = Options(mode, settings) with { Calibration = calibration };
         var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats { Trace = traced ? [] : null };
         var stats = spec?.Generation ?? new GenerationStats();
-        var step = Speculation.CreateStep(target, speculation, prompts.Length, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
+        var step = Speculation.CreateStep(target, speculation, batch, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
         var capturedBefore = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0);
         try
         {
-            var results = new Generator(target, step).GenerateBatch(prompts, options, stats);
+            var results = Generate(target, step, prompts, batch, options, stats);
             var rate = DecodeRate(stats, prompts.Length);
             var captured = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0) - capturedBefore;
             return spec is null
-                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, [.. results.Select(r => r.Tokens)])
+                ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, results)
                     { RowMoves = stats.RowMoves, GraphsCaptured = captured }
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
-                    [.. results.Select(r => r.Tokens)], spec.Trace, spec.RoundsByPlannedDrafts)
+                    results, spec.Trace, spec.RoundsByPlannedDrafts)
                     {
                         RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds,
                         GraphsCaptured = captured,
@@ -164,6 +169,19 @@ internal static class SpeculativeBench
         {
             (step as IDisposable)?.Dispose();
         }
+    }
+
+    /// <summary>Each prompt's tokens, in prompt order: one row per prompt (a static batch) or, with more prompts than rows, the
+    /// rows refilled from the prompts in order as documents finish.</summary>
+    private static IReadOnlyList<IReadOnlyList<int>> Generate(DecoderModel target, IDecodeStep step, int[][] prompts, int batch,
+        GenerationOptions options, GenerationStats stats)
+    {
+        if (prompts.Length == batch) return [.. new Generator(target, step).GenerateBatch(prompts, options, stats).Select(r => r.Tokens)];
+        var tokens = new IReadOnlyList<int>[prompts.Length];
+        var requests = prompts.Select((p, i) => new BatchRequest(i, p));
+        foreach (var result in new ContinuousBatcher(target, step).Run(requests, new BatchOptions { BatchSize = batch, Generation = options }, stats))
+            tokens[result.Id] = result.Error is null ? result.Tokens : throw new CondensaException($"bench document {result.Id}: {result.Error}");
+        return tokens;
     }
 
     /// <summary>A bench mode (none, draft, self, lookup, tree-draft, tree-self) as the library's options.</summary>

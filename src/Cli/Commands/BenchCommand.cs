@@ -43,6 +43,12 @@ internal static class BenchCommand
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (0, plain decoding, among its choices) or N", DefaultValueFactory = _ => "auto" };
         var promptFiles = new Option<string[]>("--prompt-file") { Description = "Text the speculative prompts are cut from (repeatable)", AllowMultipleArgumentsPerToken = true };
         var newTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per row in speculative runs", DefaultValueFactory = _ => 128 };
+        var documentsPerRow = new Option<int>("--documents-per-row")
+        {
+            Description = "Prompts each row takes in turn in --speculative runs: 1 is a static batch (rows that finish first idle until the " +
+                "slowest ends); more refills finished rows from the rest, as extract and serve do, so the batch stays full until the end",
+            DefaultValueFactory = _ => 1,
+        };
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 };
         var treeSize = new Option<string>("--tree-size") { Description = "Tree nodes of the tree modes: auto (the planner sizes each round) or N", DefaultValueFactory = _ => "auto" };
@@ -74,7 +80,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
+            speculative, draftModel, gamma, promptFiles, newTokens, documentsPerRow, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
             inProcess,
         };
         execution.AddTo(command);
@@ -85,6 +91,8 @@ internal static class BenchCommand
             var chartPath = OutputFile(parse.GetValue(chart), "--chart");
             var tracePath = OutputFile(parse.GetValue(trace), "--trace");
             if (tracePath is not null && parse.GetValue(speculative) is null) throw new ArgumentException("--trace records speculative rounds; it needs --speculative.");
+            if (parse.GetValue(documentsPerRow) != 1 && parse.GetValue(speculative) is null)
+                throw new ArgumentException("--documents-per-row refills the rows of --speculative runs; it needs --speculative.");
             var givenBandwidth = parse.GetValue(bandwidth);
             if (givenBandwidth is { } g && !(g > 0 && double.IsFinite(g)))
                 throw new ArgumentException($"--bandwidth {g.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB/s.");
@@ -98,7 +106,8 @@ internal static class BenchCommand
                     ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
                     SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window),
-                    SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth));
+                    SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth),
+                    (int)Positive(parse.GetValue(documentsPerRow), "--documents-per-row"));
                 return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
                     parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, tracePath, output, error, cancellationToken);
@@ -195,6 +204,9 @@ internal static class BenchCommand
             tokenizer, text, settings, calibrations, error, cancellationToken,
             traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)));
         var peak = Machine.PeakWorkingSet();
+        if (settings.DocumentsPerRow > 1)
+            await output.WriteLineAsync($"continuous batching: each row took {settings.DocumentsPerRow} prompts in turn, a finished row refilled " +
+                "between passes (prefill time is not decode time)");
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
         await output.WriteLineAsync(Machine.DescribePeak(peak));
         if (json is not null)

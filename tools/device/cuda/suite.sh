@@ -607,11 +607,48 @@ if [ "${QUICK:-0}" = 44 ]; then
   exit 0
 fi
 
+# QUICK=47 (issue 18): the verification pass's attention kernel on the KV-heavy shape. Round 18 b: at 32 x 7,680 the
+# MHA shape verified 4 tokens a row in 16.2 ms against an 11.7 ms plain step, on the multi-row causal graph's unfused
+# kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
+# a KV head per query head they read it once either way). Self-speculation at γ = 3 on tinyllama-1.1b-mha at 8 and 32 x
+# 7,680 (64 new tokens, random weights: the round costs) and on demo-code at 32 x 7,680 (256), with the multi-row graph's
+# sdpa_kernel 16 (unfused, the default), 2 (memory-efficient), 1 (flash) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS).
+if [ "${QUICK:-0}" = 47 ]; then
+  wait_export 2 || true
+  [ -f /tmp/r/mha/condensa.json ] || { log "no /tmp/r/mha: run install.sh with EXPORTS=mha"; exit 4; }
+  for k in 16 2 1 16b; do
+    CONDENSA_ROWS_ATTENTION_KERNELS=${k%b} TMO=${SPEC_TMO:-130} run kernels$k-mha $C bench --speculative none,self -m /tmp/r/mha --provider cuda \
+      --batch 8,32 --context 7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/kernels$k-mha.json
+    show_rows kernels$k-mha
+    CONDENSA_ROWS_ATTENTION_KERNELS=${k%b} TMO=${SPEC_TMO:-130} run kernels$k-demo $C bench --speculative none,self -m demo-code --provider cuda \
+      --precision fp16 --batch 32 --context 7680 --max-tokens 256 --runs 1 --gamma 3 $(prompt_texts) --json $o/kernels$k-demo.json
+    show_rows kernels$k-demo
+  done
+  exit 0
+fi
+
+# QUICK=46 (issue 18): speculation in a full batch, measured by bench itself. `--documents-per-row 4`: each row of the
+# batch takes four prompts in turn, a finished row refilled between passes (as extract and serve run), so the rows drain
+# only at the end instead of a static batch's tail (round 18: a third of the run at 7,680 tokens). Self-speculation
+# (adaptive and γ = 3), prompt lookup and plain decoding at 32 and 64 x 7,680, 512 new tokens, traced (trace_summary.py
+# --bench splits the full-batch rounds from the drain); then QUICK=45's extract jobs again, whose summary line now splits
+# prefill, decode, drafting and verifying and counts the cache's regrowths (the batch-64 loss of round 18 f, untraced).
+if [ "${QUICK:-0}" = 46 ]; then
+  for g in auto 3; do
+    modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
+    TMO=${SPEC_TMO:-280} run refill-$g $C bench --speculative $modes -m demo-code --provider cuda --precision fp16 --batch 32,64 \
+      --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 4 $(prompt_texts) --json $o/refill-$g.json \
+      --trace $o/refill-$g.jsonl --chart $o/refill-$g.svg
+    show_rows refill-$g
+  done
+  xz -9 $o/*.jsonl   # then on into QUICK=45's block
+fi
+
 # QUICK=45 (issue 18): self-speculation where finished rows are refilled, as a batch job runs it. `extract` over 4 x BATCH
 # documents of 15,000 characters each (overlapping slices of the project's own docs and sources, ~5,500 tokens), 512 new
 # tokens each, greedy, on demo-code float16: plain decoding, prompt lookup and self-speculation (adaptive and γ = 3) at
 # batch 32 and 64, and how many records each mode gives equal to plain decoding's.
-if [ "${QUICK:-0}" = 45 ]; then
+if [ "${QUICK:-0}" = 45 ] || [ "${QUICK:-0}" = 46 ]; then
   printf '%s' '{{text}}' > $o/template.txt
   for B in 32 64; do
     python3 - "$root" $((4 * B)) > $o/docs$B.jsonl <<'PY'
