@@ -42,6 +42,24 @@ public sealed class ModelShapesTests
     }
 
     [TestMethod]
+    public void Config_DemoCodeMha_DemoCodesParametersWithFourTimesItsKvPerToken()
+    {
+        var shape = ModelShapes.Get("demo-code-mha");
+
+        var config = HfConfig.Parse(shape.Config("float16").ToJsonString());
+
+        Assert.AreEqual(16, config.NumKvHeads);
+        Assert.AreEqual(config.NumHeads, config.NumKvHeads);
+        Assert.AreEqual(64, config.HeadDim, "head_dim is given: 16 heads of 64 over a hidden size of 256");
+        Assert.AreEqual(8192, config.MaxPositionEmbeddings);
+        // tools/train/common.py's preset: 4 layers x (q, k, v, o of 256 x 1,024, the 256 x 896 MLP, two norms), both 4,096 x 256
+        // tables and the final norm; demo-code (docs/demo-models.md) has 9,179,392
+        Assert.AreEqual(9_046_272L, shape.ParameterCount);
+        // 16 KB of float16 KV a token: 4 layers x key and value x 16 heads x 64, four times demo-code's 8 x 2 x 2 x 64
+        Assert.AreEqual(16_384, config.NumLayers * 2 * config.NumKvHeads * config.HeadDim * 2);
+    }
+
+    [TestMethod]
     public void Config_TinyLlamaLckv_ParsesAsLayerCondensedWithThreeStoredLayers()
     {
         var shape = ModelShapes.Get("tinyllama-1.1b-lckv");

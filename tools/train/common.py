@@ -31,7 +31,21 @@ PRESETS = {
         layer_types="0_6_6_6_6_6_6_7", forward_passes=7, backward_passes=2,
         force_nodiag=True, sliding_window=4096,
     ),
+    # demo-code's parameters and training, with half its layers and a KV head for each of 16 query heads: 16 KB of float16
+    # KV a token against 4 KB, and half the kernels a step. Where a GPU decodes 32 x 8K tokens, reading the KV cache is
+    # then most of a step (estimated ~85 % on the H200 from round 18's step times, where demo-code's is ~40 % and a 7B MHA
+    # model's ~90 %): MagicDec's regime, which demo-code's step, bound by its launches, never reaches
+    # (docs/demo-models.md). Not in THE_THREE, the set evaluate.py measures together.
+    "demo-code-mha": dict(
+        kind="llama",
+        hidden_size=256, intermediate_size=896, num_hidden_layers=4,
+        num_attention_heads=16, num_key_value_heads=16, head_dim=64,
+        tie_word_embeddings=False, lr=2e-3, batch=32,
+    ),
 }
+
+# The shipped demo set the evaluation measures together (the draft drafts for demo-code; LCKV shares its dimensions).
+THE_THREE = ("demo-code", "demo-code-draft", "demo-code-lckv")
 
 COMMON = dict(
     vocab_size=4096, max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=10000.0,

@@ -31,6 +31,10 @@ writes the golden fixtures of demo-code and demo-code-lckv (from --models).
 
 results.json is rewritten after every section, so a run cut short keeps what it measured.
 
+--single DIR[,DIR] measures checkpoints alone instead, each as a target: perplexity and self-speculation's acceptance
+by context, no draft model and no golden fixtures (a model beside the three, e.g. demo-code-mha, with demo-code beside
+it for comparison).
+
 Re-run (GPU machine): python3 tools/train/evaluate.py --models /tmp/w/models --baseline models \\
     --data /tmp/w/data --tokenizer-dir /tmp/w/tok --out /tmp/w/eval
 """
@@ -48,7 +52,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import lckv  # noqa: E402
-from common import BOS, EOS, PRESETS, SEQ_LEN, dump_json, load_tokens, param_count, round9  # noqa: E402
+from common import BOS, EOS, PRESETS, SEQ_LEN, THE_THREE, dump_json, load_tokens, param_count, round9  # noqa: E402
 
 GOLDEN_TEXT = ('def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n'
                '    return fibonacci(n - 1) + fibonacci(n - 2)\n')
@@ -71,18 +75,21 @@ def llama_fn(m):
     return lambda x: m(input_ids=x, use_cache=False).logits.float()
 
 
+def facts_of(d, model):
+    """A checkpoint folder's facts for results.json: parameters, file size, context, RoPE base."""
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    rope = cfg.get("rope_parameters") or {}
+    return {"params": param_count(model), "safetensors_bytes": os.path.getsize(os.path.join(d, "model.safetensors")),
+            "max_position_embeddings": cfg["max_position_embeddings"], "rope_theta": cfg.get("rope_theta", rope.get("rope_theta"))}
+
+
 def load_set(folder):
     """The three models of a folder: {name: model}, {name: logits function}, {name: facts for results.json}."""
     models, facts = {}, {}
-    for name in PRESETS:
+    for name in THE_THREE:
         d = os.path.join(folder, name)
         models[name] = load_llama(d) if PRESETS[name]["kind"] == "llama" else lckv.load(d, torch.float32, DEV)
-        cfg = json.load(open(os.path.join(d, "config.json")))
-        rope = cfg.get("rope_parameters") or {}
-        facts[name] = {"params": param_count(models[name]),
-                       "safetensors_bytes": os.path.getsize(os.path.join(d, "model.safetensors")),
-                       "max_position_embeddings": cfg["max_position_embeddings"],
-                       "rope_theta": cfg.get("rope_theta", rope.get("rope_theta"))}
+        facts[name] = facts_of(d, models[name])
     fns = {"demo-code": llama_fn(models["demo-code"]), "demo-code-draft": llama_fn(models["demo-code-draft"]),
            "demo-code-lckv": lambda x: models["demo-code-lckv"](x)}
     return models, fns, facts
@@ -209,19 +216,20 @@ def pick_ends(held, n, min_start, span):
 
 
 @torch.no_grad()
-def acceptance_by_context(models, held, ends, contexts, new_tokens, gamma, budgets, log):
-    """{drafter: {context: statistics}} for demo-code-draft and every self-speculation budget."""
-    target, draft = models["demo-code"], models["demo-code-draft"]
+def acceptance_by_context(target, draft, held, ends, contexts, new_tokens, gamma, budgets, log):
+    """{drafter: {context: statistics}} for the draft model (none: left out) and every self-speculation budget of the
+    target."""
     q = new_tokens + gamma  # drafted positions per prompt (module doc)
     out = {}
     for C in contexts:
         P = C - q
         prompts = torch.from_numpy(np.stack([held[e - P:e] for e in ends]).astype(np.int64))  # [N, P]
         bs = max(1, PASS_TOKENS // (2 * C))  # the budget pass holds C + q tokens of ids, logits only for q
-        hits = {"draft": []} | {f"self_{s}+{w}": [] for s, w in budgets}
+        hits = ({"draft": []} if draft is not None else {}) | {f"self_{s}+{w}": [] for s, w in budgets}
         for i in range(0, len(ends), bs):
             seq = greedy_cached(target, prompts[i:i + bs].to(DEV), q)  # [b, C]
-            hits["draft"].append(draft_hits(draft, seq, q).cpu())
+            if draft is not None:
+                hits["draft"].append(draft_hits(draft, seq, q).cpu())
             for s, w in budgets:
                 hits[f"self_{s}+{w}"].append(budget_hits(target, seq, q, s, w).cpu())
         for name, h in hits.items():
@@ -266,7 +274,9 @@ def ints(s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", required=True, help="folder of the three checkpoints to evaluate (and golden)")
+    ap.add_argument("--models", help="folder of the three checkpoints to evaluate (and golden)")
+    ap.add_argument("--single", help="instead: checkpoint folders (comma-separated) each measured alone as a target, "
+                                     "perplexity and self-speculation's acceptance (e.g. demo-code-mha beside demo-code)")
     ap.add_argument("--baseline", help="folder of three earlier checkpoints, measured the same way")
     ap.add_argument("--data", required=True)
     ap.add_argument("--tokenizer-dir", required=True)
@@ -280,6 +290,8 @@ def main():
     ap.add_argument("--gamma", type=int, default=4)
     ap.add_argument("--budgets", default="16+256,4+508", help="self-speculation sinks+window budgets")
     a = ap.parse_args()
+    if (a.models is None) == (a.single is None):
+        ap.error("give --models (the three) or --single (checkpoints alone)")
     budgets = [tuple(int(v) for v in b.split("+")) for b in a.budgets.split(",") if b]
     t0 = time.time()
     log = lambda s: print(f"[eval {time.time() - t0:6.1f}s] {s}", flush=True)  # noqa: E731
@@ -314,7 +326,7 @@ def main():
     R["acceptance_setup"] = {"prompts": a.prompts, "new_tokens": a.new_tokens, "gamma": a.gamma,
                              "budgets": [f"{s}+{w}" for s, w in budgets], "end_points": ends.tolist()}
 
-    def measure(label, folder, models, fns, facts):
+    def measure(label, folder, models, fns, facts, target="demo-code", draft="demo-code-draft"):
         S = R["sets"].setdefault(label, {})
         S.update({"folder": folder, "models": facts})
         for name, f in facts.items():
@@ -331,11 +343,23 @@ def main():
                 write()
 
         def do_accept():
-            S["acceptance"] = acceptance_by_context(models, held, ends, a.accept_contexts, a.new_tokens, a.gamma,
-                                                    budgets, lambda m: log(f"[{label}]{m}"))
+            S["acceptance"] = acceptance_by_context(models[target], models.get(draft), held, ends, a.accept_contexts, a.new_tokens,
+                                                    a.gamma, budgets, lambda m: log(f"[{label}]{m}"))
 
         section(f"{label}/ppl", do_ppl)
         section(f"{label}/acceptance", do_accept)
+
+    if a.single:
+        # each checkpoint alone as a target: perplexity and self-speculation's acceptance, no draft model, no golden
+        for d in a.single.split(","):
+            name = os.path.basename(os.path.normpath(d))
+            model = load_llama(d)
+            section(f"single/{name}", lambda: measure(f"single/{name}", d, {name: model}, {name: llama_fn(model)},
+                                                      {name: facts_of(d, model)}, target=name, draft=None))
+            del model
+            torch.cuda.empty_cache()
+        log(f"wrote {a.out}/results.json; failures: {failures}")
+        return 1 if failures else 0
 
     # 1) golden fixtures (the tests need them), 2) the figures of the checkpoints under test, 3) the baseline
     # the same way, 4) the slow exact-LCKV subset last: a run cut short loses the least

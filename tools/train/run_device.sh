@@ -6,6 +6,9 @@
 #   bash tools/train/run_device.sh full    # corpus (tokenizer from models/demo-code) + the three trainers
 #                                          # concurrently + evaluation (new and INIT checkpoints) + golden
 #   bash tools/train/run_device.sh quick   # full's path with 40 s of training and a small evaluation
+#   bash tools/train/run_device.sh mha     # demo-code-mha alone: P1_SECS (220) from scratch on 1024-token windows,
+#                                          # then P2_SECS (130) on 8192 at half the peak, then --single evaluation
+#                                          # beside the shipped demo-code; ckpt-mha.tar (tar -x -C models)
 #
 # Training: by default the long-context phase, which continues from the checkpoints in INIT (default models/:
 # the shipped ones) on SEQ-token windows (default 8192) at LR_SCALE (default 0.5) times the preset's peak;
@@ -36,7 +39,7 @@ python3 -c "import sys, torch, transformers, tokenizers, sentencepiece, safetens
 print('python', sys.version.split()[0], 'torch', torch.__version__, 'transformers', transformers.__version__, \
 'tokenizers', tokenizers.__version__, 'sentencepiece', sentencepiece.__version__, 'numpy', numpy.__version__)"
 
-if [ "$MODE" != smoke ]; then
+if [ "$MODE" != smoke ] && [ "$MODE" != mha ]; then
   # the LCKV checks (GPU, ~20 s) run beside the corpus build (CPU); they cover lckv.attend_before
   python3 $D/selftest.py > $W/logs/selftest.log 2>&1 &
   spid=$!
@@ -48,6 +51,32 @@ else
   python3 $D/corpus.py --work $W/data --tokenizer-dir $W/tokenizer --existing models/demo-code || exit 1
 fi
 cat $W/data/corpus.json
+
+if [ "$MODE" = mha ]; then
+  # one model, the GPU its own: the first recipe, then the long-context phase from it, in this one call
+  P1=${P1_SECS:-220}; P2=${P2_SECS:-130}
+  stamp "demo-code-mha: ${P1}s on 1024-token windows from scratch, then ${P2}s on ${SEQ} (lr x$LR_SCALE)"
+  python3 $D/train.py --model demo-code-mha --data $W/data --tokenizer-dir $W/tokenizer --out $W/models/mha-1024 \
+    --seconds $P1 --seq-len 1024 --stats $W/logs/train_demo-code-mha-1024.json > $W/logs/demo-code-mha-1024.log 2>&1 \
+    || { tail -n 20 $W/logs/demo-code-mha-1024.log; stamp "PHASE 1 FAILED"; exit 1; }
+  grep -v " step " $W/logs/demo-code-mha-1024.log | tail -n 6
+  python3 $D/train.py --model demo-code-mha --data $W/data --tokenizer-dir $W/tokenizer --out $W/models/demo-code-mha \
+    --seconds $P2 --seq-len $SEQ --lr-scale $LR_SCALE --init $W/models/mha-1024 --stats $W/logs/train_demo-code-mha.json \
+    > $W/logs/demo-code-mha.log 2>&1 || { tail -n 20 $W/logs/demo-code-mha.log; stamp "PHASE 2 FAILED"; exit 1; }
+  grep -v " step " $W/logs/demo-code-mha.log | tail -n 6
+  stamp "packing the checkpoint"
+  tar -cf $OUT/ckpt-mha.tar -C $W/models demo-code-mha
+  stamp "evaluate (beside the shipped demo-code)"
+  left=$(( DEADLINE + 25 - ($(date +%s) - T0) ))
+  timeout $left python3 $D/evaluate.py --single $W/models/demo-code-mha,models/demo-code --data $W/data \
+    --tokenizer-dir $W/tokenizer --out $W/eval --ppl-tokens 262144 --prompts 16 --new-tokens 64 \
+    --accept-contexts 1024,4096,8192 --budgets 16+256 || echo "EVAL FAILED OR STOPPED"
+  tar -cf $OUT/results.tar -C $W eval logs data/corpus.json
+  cat $W/eval/results.json 2>/dev/null | head -c 6000
+  ls -la $OUT
+  stamp "done"
+  exit 0
+fi
 
 if [ "$MODE" = smoke ]; then
   stamp "selftest"

@@ -16,7 +16,8 @@ C="$cc/rt/dotnet $cc/app/condensa.dll"
 
 # The exports need no ONNX Runtime: they run beside the transfer of call 2. The random checkpoint has a byte-level
 # tokenizer, so generate runs on it.
-# EXPORTS picks them (default: all four); "mha" adds the KV-heavy tinyllama-1.1b-mha (/tmp/r/mha); "fp16off" adds the fp16 export without SwiGLU (/tmp/r/fp16off); "families" adds fp16 exports of the qwen3-0.6b, phi-4-mini and gemma-3-1b
+# EXPORTS picks them (default: all four); "mha" adds the KV-heavy tinyllama-1.1b-mha (/tmp/r/mha); "demo-mha" the random
+# demo-code-mha shape (/tmp/r/dmha); "fp16off" adds the fp16 export without SwiGLU (/tmp/r/fp16off); "families" adds fp16 exports of the qwen3-0.6b, phi-4-mini and gemma-3-1b
 # shapes at 4,096 tokens (/tmp/r/qwen3, /tmp/r/phi4, /tmp/r/gemma3), each line of /tmp/r/export.done naming one done.
 exports=${EXPORTS:-fp16 int4 fp32 lckv}
 setsid bash -c "
@@ -29,6 +30,8 @@ setsid bash -c "
       >> /tmp/r/export.log 2>&1; echo lckv \$? >> /tmp/r/export.done;;
     mha) $C export --random --shape tinyllama-1.1b-mha --max-context $ctx --checkpoint /tmp/r/mha-ckpt --out /tmp/r/mha --precision fp16 \
       >> /tmp/r/export.log 2>&1; echo mha \$? >> /tmp/r/export.done; rm -rf /tmp/r/mha-ckpt;;
+    demo-mha) $C export --random --shape demo-code-mha --checkpoint /tmp/r/dmha-ckpt --out /tmp/r/dmha --precision fp16 \
+      >> /tmp/r/export.log 2>&1; echo demo-mha \$? >> /tmp/r/export.done; rm -rf /tmp/r/dmha-ckpt;;
     families) for f in qwen3:qwen3-0.6b gemma3:gemma-3-1b phi4:phi-4-mini; do
       $C export --random --shape \${f#*:} --max-context 4096 --checkpoint /tmp/r/ckpt-\${f%%:*} --out /tmp/r/\${f%%:*} --precision fp16 \
         >> /tmp/r/export.log 2>&1; echo \${f%%:*} \$? >> /tmp/r/export.done; rm -rf /tmp/r/ckpt-\${f%%:*}; done;;

@@ -607,6 +607,26 @@ if [ "${QUICK:-0}" = 44 ]; then
   exit 0
 fi
 
+# QUICK=48 (issue 18): demo-code-mha's cost side before its training (install.sh EXPORTS="demo-mha": the random
+# checkpoint of tools/train/common.py's preset, demo-code's parameters in 4 layers of 16 heads with a KV head each, 16 KB of
+# KV a token). Plain decoding and self-speculation at γ = 3 over the demo pair's grid (batch 1, 8, 32, 64 x 1,024, 4,096,
+# 7,680), 64 new tokens, traced; then predict_speedup.py with round 18's trained acceptance at the same cells, static and
+# full batch. Where demo-code's step is bound by its launches (~40 % of it reading KV at 32 x 7,680), this one's should be
+# bound by its KV.
+if [ "${QUICK:-0}" = 48 ]; then
+  wait_export 2 || true
+  [ -f /tmp/r/dmha/condensa.json ] || { log "no /tmp/r/dmha: run install.sh with EXPORTS=demo-mha"; exit 4; }
+  TMO=${SPEC_TMO:-330} run dmha-3 $C bench --speculative none,self -m /tmp/r/dmha --provider cuda --batch 1,8,32,64 \
+    --context 1024,4096,7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/dmha-3.json --trace $o/dmha-3.jsonl
+  show_rows dmha-3
+  r18=$root/tools/bench/results/cuda-h200/round18/a-grid   # absent where the results were moved out of the call's tree:
+  [ -f $r18/grid12-3.json ] && python3 "$root/tools/bench/predict_speedup.py" --cost $o/dmha-3.json \
+    --acceptance $r18/grid12-3.json --cost-trace $o/dmha-3.jsonl --acceptance-trace $r18/grid12-3.jsonl.xz | tee -a $o/log.txt
+  [ -f $r18/grid12-3.json ] || log "round 18's files are not here: run predict_speedup.py on the development machine"
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=47 (issue 18): the verification pass's attention kernel on the KV-heavy shape. Round 18 b: at 32 x 7,680 the
 # MHA shape verified 4 tokens a row in 16.2 ms against an 11.7 ms plain step, on the multi-row causal graph's unfused
 # kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
