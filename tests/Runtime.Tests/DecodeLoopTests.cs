@@ -49,18 +49,37 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
-    public void ContinuousBatcher_DocumentsCrossingGrowthChunks_CacheGrowsOnlyWhenALongerDocumentArrives()
+    [DataRow(false, 2, DisplayName = "the prompt reserved at once, decoding grows the cache past it")]
+    [DataRow(true, 1, DisplayName = "ReserveMaxTokens: every token reserved at once")]
+    public void ContinuousBatcher_PromptOverSeveralGrowthChunks_CacheGrowsForItAtOnce(bool reserveMaxTokens, int regrowths)
     {
-        // 300 prompt + 300 new tokens cross two 256-slot growth chunks while the first documents prefill and decode, and the
-        // capture padding one more: a cache grown as rows lengthen would regrow mid-decode (copying every entry and, on cuda,
-        // capturing every pass shape anew). Reserved at admission, it grows for the first document and for the longer last one.
+        // 700 prompt tokens in chunks of 100 and 300 new tokens cross 256-slot growth chunks at 300, 600 and 768: a cache left
+        // to grow as the prompt comes in would regrow three times, each copying every row's entries
+        var model = new FakeDecoder((t, _) => (t + 1) % 32, vocab: 32, maxContext: 2048);
+        BatchRequest[] requests = [new(0, [.. Enumerable.Range(0, 700).Select(t => t % 32)])];
+        var generation = new GenerationOptions { MaxNewTokens = 300, PrefillChunk = 100 };
+        var stats = new GenerationStats();
+
+        var result = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 2, Generation = generation, ReserveMaxTokens = reserveMaxTokens },
+            stats, TestContext.CancellationToken).Single();
+
+        CollectionAssert.AreEqual(model.Continue(requests[0].Prompt, 300, []), result.Tokens.ToArray());
+        Assert.AreEqual(regrowths, stats.KvReallocations);
+    }
+
+    [TestMethod]
+    public void ContinuousBatcher_ReserveMaxTokens_CacheGrowsOnlyWhenALongerDocumentArrives()
+    {
+        // 300 prompt + 300 new tokens and the capture padding cross two 256-slot growth chunks while the first documents decode:
+        // with every token reserved at admission the cache grows for the first documents and for the longer last one alone
         var model = new FakeDecoder((t, _) => (t + 1) % 32, vocab: 32, maxContext: 2048) { LongestCapturedPass = 32 };
         int[] promptLengths = [300, 300, 300, 700];
         var requests = promptLengths.Select((n, i) => new BatchRequest(i, [.. Enumerable.Range(i, n).Select(t => t % 32)],
             new GenerationOptions { MaxNewTokens = 300 })).ToList();
         var stats = new GenerationStats();
 
-        var results = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 2 }, stats, TestContext.CancellationToken).ToList();
+        var results = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 2, ReserveMaxTokens = true }, stats,
+            TestContext.CancellationToken).ToList();
 
         Assert.HasCount(4, results);
         foreach (var result in results)

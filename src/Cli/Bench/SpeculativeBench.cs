@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Condensa.Runtime;
-using Condensa.Runtime.Generation;
 using Condensa.Runtime.Batching;
+using Condensa.Runtime.Generation;
 using Condensa.Speculative;
 using Condensa.Speculative.Trees;
 using Condensa.Tokenization;
@@ -179,7 +179,8 @@ internal static class SpeculativeBench
         if (prompts.Length == batch) return [.. new Generator(target, step).GenerateBatch(prompts, options, stats).Select(r => r.Tokens)];
         var tokens = new IReadOnlyList<int>[prompts.Length];
         var requests = prompts.Select((p, i) => new BatchRequest(i, p));
-        foreach (var result in new ContinuousBatcher(target, step).Run(requests, new BatchOptions { BatchSize = batch, Generation = options }, stats))
+        var batching = new BatchOptions { BatchSize = batch, Generation = options, ReserveMaxTokens = true };   // as extract runs
+        foreach (var result in new ContinuousBatcher(target, step).Run(requests, batching, stats))
             tokens[result.Id] = result.Error is null ? result.Tokens : throw new CondensaException($"bench document {result.Id}: {result.Error}");
         return tokens;
     }

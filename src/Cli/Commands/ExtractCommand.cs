@@ -65,7 +65,7 @@ internal static class ExtractCommand
                 PrefillChunk = parse.GetValue(prefillChunk),
             };
             var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
-                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation }, shardSpec);
+                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation, ReserveMaxTokens = true }, shardSpec);
             settings.Batch.Validate();
             // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
             var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;

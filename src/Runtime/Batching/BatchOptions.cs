@@ -17,6 +17,13 @@ public sealed record BatchOptions
     /// inter-token latency), at the cost of more passes in all (a batch job keeps the default).</summary>
     public bool InterleavePrefill { get; init; }
 
+    /// <summary>Grow the KV cache for a document's every token (prompt and <see cref="GenerationOptions.MaxNewTokens"/>) when
+    /// it takes a row, instead of for its prompt alone and then a growth chunk at a time as it decodes: each growth copies
+    /// every row's entries and, on cuda, retires every captured pass shape, which then is captured anew mid-decode. For a
+    /// batch job, whose documents mostly run to their length limit (<c>condensa extract</c> sets it); a server whose clients
+    /// ask for far more tokens than they use keeps the default and the memory.</summary>
+    public bool ReserveMaxTokens { get; init; }
+
     /// <summary>Checks every field and names the first one out of range.</summary>
     public void Validate()
     {

@@ -67,7 +67,8 @@ public sealed class ContinuousBatcher
         CancellationToken cancellationToken)
     {
         using var cache = _model.CreateCache(options.BatchSize);
-        using var loop = new DecodeLoop(_model, _step, cache, take, options.Generation, stats, interleavePrefill: options.InterleavePrefill);
+        using var loop = new DecodeLoop(_model, _step, cache, take, options.Generation, stats, interleavePrefill: options.InterleavePrefill,
+            reserveMaxTokens: options.ReserveMaxTokens);
         foreach (var result in loop.Results(cancellationToken)) yield return result;
     }
 }
