@@ -647,28 +647,31 @@ if [ "${QUICK:-0}" = 47 ]; then
   exit 0
 fi
 
-# QUICK=46 (issue 18): speculation in a full batch, measured by bench itself. `--documents-per-row 4`: each row of the
-# batch takes four prompts in turn, a finished row refilled between passes (as extract and serve run), so the rows drain
+# QUICK=46 (issue 18): speculation in a full batch, measured by bench itself. `--documents-per-row 3`: each row of the
+# batch takes three prompts in turn, a finished row refilled between passes (as extract and serve run), so the rows drain
 # only at the end instead of a static batch's tail (round 18: a third of the run at 7,680 tokens). Self-speculation
 # (adaptive and γ = 3), prompt lookup and plain decoding at 32 and 64 x 7,680, 512 new tokens, traced (trace_summary.py
-# --bench splits the full-batch rounds from the drain); then QUICK=45's extract jobs again, whose summary line now splits
-# prefill, decode, drafting and verifying and counts the cache's regrowths (the batch-64 loss of round 18 f, untraced).
+# --bench splits the full-batch rounds from the drain). Each run prefills 3 x 96 prompts of 7,680 tokens (~30 s at round
+# 18 f's prefill rate), so QUICK=45's extract jobs take a call of their own.
 if [ "${QUICK:-0}" = 46 ]; then
   for g in auto 3; do
     modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
-    TMO=${SPEC_TMO:-280} run refill-$g $C bench --speculative $modes -m demo-code --provider cuda --precision fp16 --batch 32,64 \
-      --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 4 $(prompt_texts) --json $o/refill-$g.json \
+    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m demo-code --provider cuda --precision fp16 --batch 32,64 \
+      --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 3 $(prompt_texts) --json $o/refill-$g.json \
       --trace $o/refill-$g.jsonl --chart $o/refill-$g.svg
     show_rows refill-$g
   done
-  xz -9 $o/*.jsonl   # then on into QUICK=45's block
+  xz -9 $o/*.jsonl
+  exit 0
 fi
 
 # QUICK=45 (issue 18): self-speculation where finished rows are refilled, as a batch job runs it. `extract` over 4 x BATCH
 # documents of 15,000 characters each (overlapping slices of the project's own docs and sources, ~5,500 tokens), 512 new
 # tokens each, greedy, on demo-code float16: plain decoding, prompt lookup and self-speculation (adaptive and γ = 3) at
-# batch 32 and 64, and how many records each mode gives equal to plain decoding's.
-if [ "${QUICK:-0}" = 45 ] || [ "${QUICK:-0}" = 46 ]; then
+# batch 32 and 64, and how many records each mode gives equal to plain decoding's. Each job's summary line splits prefill,
+# decode, drafting and verifying and counts the cache's regrowths (since session 42). Then what prefill costs there: the
+# batch-32 job in chunks of 4,096 instead of 512, and bench's one pass of a 6,400-token prompt.
+if [ "${QUICK:-0}" = 45 ]; then
   printf '%s' '{{text}}' > $o/template.txt
   for B in 32 64; do
     python3 - "$root" $((4 * B)) > $o/docs$B.jsonl <<'PY'
@@ -690,6 +693,15 @@ PY
       records_equal extract$B-$v "plain decoding" $o/extract$B-none.jsonl $o/extract$B-$v.jsonl
     done
   done
+  # prefill, most of such a job (round 18 f, estimated from plain steps' times: ~11 of 12.5 s at batch 32, ~73 K tokens/s)
+  TMO=90 run extract32-chunk4096 $C extract -m demo-code --provider cuda --precision fp16 --input $o/docs32.jsonl \
+    --prompt-template $o/template.txt --output $o/extract32-chunk4096.jsonl --batch 32 --max-tokens 512 --temperature 0 \
+    --speculative none --prefill-chunk 4096
+  tail -1 $o/extract32-chunk4096.out | tee -a $o/log.txt
+  records_equal extract32-chunk4096 "chunks of 512" $o/extract32-none.jsonl $o/extract32-chunk4096.jsonl
+  TMO=60 run prefill6400 $C bench -m demo-code --provider cuda --precision fp16 --batch 1 --context 512 --decode-steps 4 \
+    --runs 3 --prefill-tokens 6400 --no-bandwidth
+  grep -E '^\|' $o/prefill6400.out | tee -a $o/log.txt
   rm -f $o/extract*.jsonl
   exit 0
 fi
