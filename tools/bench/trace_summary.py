@@ -7,8 +7,9 @@ rounds), and per planned γ the mean verify ms, drafts accepted per row and the 
 
 With --bench JSON (the same run's `bench --json` file) it prints instead a table of each speculative cell's speed while
 every row is decoding (tokens a millisecond of those rounds, against plain decoding's rate in that JSON) beside the whole
-run's, and the share of the run's round time spent after the first row finished: what a batch that refills its rows
-(`condensa extract`, `serve`) would see against what a static batch does.
+run's, and the share of the run's round time spent in rounds with rows missing (a static batch's after its first row
+finished; with `bench --documents-per-row`, the final drain): what a batch that refills its rows (`condensa extract`,
+`serve`) would see against what a static batch does.
 
 usage: trace_summary.py TRACE [--run N] [--bench JSON]
 """
@@ -70,7 +71,7 @@ def full_batch_table(cells, bench_path):
     plain = {(r["batch"], r["prompt_tokens"]): r["decode_tokens_per_second"] for r in rows if r["mode"] == "none"}
     whole = {(r["mode"], r["batch"], r["prompt_tokens"]): r["speedup"] for r in rows if r["mode"] != "none"}
     print("| mode | batch x prompt | rounds with every row decoding | their tokens a ms vs plain | whole run vs plain | "
-          "round time after the first row finished |")
+          "round time with rows missing |")
     print("|---|---|---:|---:|---:|---:|")
     for (mode, batch, prompt), rounds in sorted(cells.items(), key=lambda c: (c[0][0], c[0][2], c[0][1])):
         if (batch, prompt) not in plain or (mode, batch, prompt) not in whole:
