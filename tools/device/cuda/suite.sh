@@ -670,7 +670,7 @@ fi
 # tokens each, greedy, on demo-code float16: plain decoding, prompt lookup and self-speculation (adaptive and γ = 3) at
 # batch 32 and 64, and how many records each mode gives equal to plain decoding's. Each job's summary line splits prefill,
 # decode, drafting and verifying and counts the cache's regrowths (since session 42). Then what prefill costs there: the
-# batch-32 job in chunks of 4,096 instead of 512, and bench's one pass of a 6,400-token prompt.
+# batch-32 job in chunks of 4,096 instead of 512, bench's one pass of a 6,400-token prompt, and a profiled small job.
 if [ "${QUICK:-0}" = 45 ]; then
   printf '%s' '{{text}}' > $o/template.txt
   for B in 32 64; do
@@ -702,7 +702,15 @@ PY
   TMO=60 run prefill6400 $C bench -m demo-code --provider cuda --precision fp16 --batch 1 --context 512 --decode-steps 4 \
     --runs 3 --prefill-tokens 6400 --no-bandwidth
   grep -E '^\|' $o/prefill6400.out | tee -a $o/log.txt
-  rm -f $o/extract*.jsonl
+  # and where a prefill chunk's time goes: ONNX Runtime profiles of a small job (8 of the documents, batch 8, 32 new
+  # tokens; decode steps replay captured graphs, so the runs with node events are the prefill chunks and the KV copies)
+  head -8 $o/docs32.jsonl > $o/docs8.jsonl
+  CONDENSA_ORT_PROFILE=$o/prof/extract TMO=90 run extract8-profiled $C extract -m demo-code --provider cuda --precision fp16 \
+    --input $o/docs8.jsonl --prompt-template $o/template.txt --output $o/extract8-profiled.jsonl --batch 8 --max-tokens 32 \
+    --temperature 0 --speculative none
+  tail -1 $o/extract8-profiled.out | tee -a $o/log.txt
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+  rm -f $o/extract*.jsonl $o/prof/*.json
   exit 0
 fi
 
