@@ -627,6 +627,24 @@ if [ "${QUICK:-0}" = 48 ]; then
   exit 0
 fi
 
+# QUICK=49 (issue 18): the trained demo-code-mha (tools/train/run_device.sh mha; carry its checkpoint folder and name it
+# in MODEL, default .mha/demo-code-mha) over the demo grid, static batches: plain decoding and self-speculation, adaptive
+# and γ = 3, 256 new tokens, traced, with the chart and the full-batch split. QUICK=46 with the same MODEL measures its
+# full batch at 32 and 64 x 7,680 (a call of its own).
+if [ "${QUICK:-0}" = 49 ]; then
+  m=${MODEL:-$root/.mha/demo-code-mha}
+  [ -f $m/config.json ] || { log "no checkpoint at $m (MODEL=): train it with tools/train/run_device.sh mha"; exit 4; }
+  for g in auto 3; do
+    TMO=${SPEC_TMO:-260} run mha-grid-$g $C bench --speculative none,self -m $m --provider cuda --precision fp16 --batch 1,8,32,64 \
+      --context 1024,4096,7680 --max-tokens 256 --runs 1 --gamma $g $(prompt_texts) --json $o/mha-grid-$g.json \
+      --trace $o/mha-grid-$g.jsonl --chart $o/mha-grid-$g.svg
+    show_rows mha-grid-$g
+    python3 "$root/tools/bench/trace_summary.py" $o/mha-grid-$g.jsonl --bench $o/mha-grid-$g.json | tee $o/mha-grid-$g-full-batch.md
+  done
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=47 (issue 18): the verification pass's attention kernel on the KV-heavy shape. Round 18 b: at 32 x 7,680 the
 # MHA shape verified 4 tokens a row in 16.2 ms against an 11.7 ms plain step, on the multi-row causal graph's unfused
 # kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
@@ -652,11 +670,11 @@ fi
 # only at the end instead of a static batch's tail (round 18: a third of the run at 7,680 tokens). Self-speculation
 # (adaptive and γ = 3), prompt lookup and plain decoding at 32 and 64 x 7,680, 512 new tokens, traced (trace_summary.py
 # --bench splits the full-batch rounds from the drain). Each run prefills 3 x 96 prompts of 7,680 tokens (~30 s at round
-# 18 f's prefill rate), so QUICK=45's extract jobs take a call of their own.
+# 18 f's prefill rate), so QUICK=45's extract jobs take a call of their own. MODEL= another target (a checkpoint folder).
 if [ "${QUICK:-0}" = 46 ]; then
   for g in auto 3; do
     modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
-    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m demo-code --provider cuda --precision fp16 --batch 32,64 \
+    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision fp16 --batch 32,64 \
       --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 3 $(prompt_texts) --json $o/refill-$g.json \
       --trace $o/refill-$g.jsonl --chart $o/refill-$g.svg
     show_rows refill-$g
