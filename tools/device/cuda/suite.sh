@@ -67,8 +67,13 @@ kernel_times() { local NCU K
 }
 T0=$(date +%s)
 
-# 1) the rest of the install
-cat "$cc/ort_cuda.xz.1" "$b/ort_cuda.xz.2" | xz -d > "$cc/app/libonnxruntime_providers_cuda.so" || log "CUDA PROVIDER UNPACK FAILED"
+# 1) the rest of the install (a later call on the warm machine may carry another folder instead of .cuda/b: the provider
+#    unpacked by an earlier call stays)
+if [ -f "$b/ort_cuda.xz.2" ]; then
+  cat "$cc/ort_cuda.xz.1" "$b/ort_cuda.xz.2" | xz -d > "$cc/app/libonnxruntime_providers_cuda.so" || log "CUDA PROVIDER UNPACK FAILED"
+elif [ ! -s "$cc/app/libonnxruntime_providers_cuda.so" ]; then
+  log "no .cuda/b in this call and no CUDA provider unpacked by an earlier one: run install.sh, then suite.sh with .cuda/b"; exit 3
+fi
 xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxruntime_providers_shared.so" "$cc/app/"
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
