@@ -655,7 +655,8 @@ fi
 # kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
 # a KV head per query head they read it once either way). Self-speculation at γ = 3 on tinyllama-1.1b-mha at 8 and 32 x
 # 7,680 (64 new tokens, random weights: the round costs) and on demo-code at 32 x 7,680 (256), with the multi-row graph's
-# sdpa_kernel 16 (unfused, the default), 2 (memory-efficient), 1 (flash) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS).
+# sdpa_kernel 16 (unfused, the default), 2 (memory-efficient), 1 (flash) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS);
+# and on demo-code-mha's random shape at 32 x 7,680 where install.sh exported it (EXPORTS="mha demo-mha").
 if [ "${QUICK:-0}" = 47 ]; then
   wait_export 2 || true
   [ -f /tmp/r/mha/condensa.json ] || { log "no /tmp/r/mha: run install.sh with EXPORTS=mha"; exit 4; }
@@ -666,6 +667,11 @@ if [ "${QUICK:-0}" = 47 ]; then
     CONDENSA_ROWS_ATTENTION_KERNELS=${k%b} TMO=${SPEC_TMO:-130} run kernels$k-demo $C bench --speculative none,self -m demo-code --provider cuda \
       --precision fp16 --batch 32 --context 7680 --max-tokens 256 --runs 1 --gamma 3 $(prompt_texts) --json $o/kernels$k-demo.json
     show_rows kernels$k-demo
+    if [ -f /tmp/r/dmha/condensa.json ]; then   # install.sh EXPORTS="... demo-mha": demo-code-mha's random shape
+      CONDENSA_ROWS_ATTENTION_KERNELS=${k%b} TMO=${SPEC_TMO:-130} run kernels$k-dmha $C bench --speculative none,self -m /tmp/r/dmha \
+        --provider cuda --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/kernels$k-dmha.json
+      show_rows kernels$k-dmha
+    fi
   done
   exit 0
 fi
