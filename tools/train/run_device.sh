@@ -8,7 +8,7 @@
 #   bash tools/train/run_device.sh quick   # full's path with 40 s of training and a small evaluation
 #   bash tools/train/run_device.sh mha     # demo-code-mha alone: P1_SECS (220) from scratch on 1024-token windows,
 #                                          # then P2_SECS (130) on 8192 at half the peak, then --single evaluation
-#                                          # beside the shipped demo-code; ckpt-mha.tar (tar -x -C models)
+#                                          # beside the shipped demo-code; ckpt-mha.tar.NN (cat ckpt-mha.tar.* | tar -x)
 #
 # Training: by default the long-context phase, which continues from the checkpoints in INIT (default models/:
 # the shipped ones) on SEQ-token windows (default 8192) at LR_SCALE (default 0.5) times the preset's peak;
@@ -64,8 +64,8 @@ if [ "$MODE" = mha ]; then
     --seconds $P2 --seq-len $SEQ --lr-scale $LR_SCALE --init $W/models/mha-1024 --stats $W/logs/train_demo-code-mha.json \
     > $W/logs/demo-code-mha.log 2>&1 || { tail -n 20 $W/logs/demo-code-mha.log; stamp "PHASE 2 FAILED"; exit 1; }
   grep -v " step " $W/logs/demo-code-mha.log | tail -n 6
-  stamp "packing the checkpoint"
-  tar -cf $OUT/ckpt-mha.tar -C $W/models demo-code-mha
+  stamp "packing the checkpoint"   # ~18 MB: in 15 MB parts, as full's (files come back at 16 MiB at most)
+  tar -cf $W/ckpt-mha.tar -C $W/models demo-code-mha && split -b 15m -d $W/ckpt-mha.tar $OUT/ckpt-mha.tar.
   stamp "evaluate (beside the shipped demo-code)"
   left=$(( DEADLINE + 25 - ($(date +%s) - T0) ))
   timeout $left python3 $D/evaluate.py --single $W/models/demo-code-mha,models/demo-code --data $W/data \
