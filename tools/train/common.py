@@ -33,9 +33,9 @@ PRESETS = {
     ),
     # demo-code's parameters and training, with half its layers and a KV head for each of 16 query heads: 16 KB of float16
     # KV a token against 4 KB, and half the kernels a step. Where a GPU decodes 32 x 8K tokens, reading the KV cache is
-    # then most of a step (estimated ~85 % on the H200 from round 18's step times, where demo-code's is ~40 % and a 7B MHA
-    # model's ~90 %): MagicDec's regime, which demo-code's step, bound by its launches, never reaches
-    # (docs/demo-models.md). Not in THE_THREE, the set evaluate.py measures together.
+    # then most of a step (estimated ~85 % on the H200 from round 18's step times, where demo-code's is ~40 %; ~90 % of the
+    # bytes a 7B MHA model's step reads are KV): MagicDec's regime, which demo-code's step, bound by its launches, never
+    # reaches (docs/demo-models.md). Not in THE_THREE, the set evaluate.py measures together.
     "demo-code-mha": dict(
         kind="llama",
         hidden_size=256, intermediate_size=896, num_hidden_layers=4,
