@@ -127,6 +127,9 @@ fi
 prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
 wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
   for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
+# waits (up to 5 minutes) for install.sh's background export NAME to be done: wait_named_export NAME
+wait_named_export() { [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
+  for i in $(seq 150); do grep -q "^$1 " /tmp/r/export.done 2>/dev/null && return 0; sleep 2; done; return 1; }
 # the demo pair's chains (none, self, draft, lookup) at 1 and 32 x 1,024 and 7,936, CHAIN_TOKENS (128) new tokens:
 # demo_chains NAME [BENCH ARGS]
 demo_chains() { local name=$1; shift
@@ -619,7 +622,7 @@ fi
 # full batch. Where demo-code's step is bound by its launches (~40 % of it reading KV at 32 x 7,680), this one's should be
 # bound by its KV.
 if [ "${QUICK:-0}" = 48 ]; then
-  wait_export 2 || true
+  wait_named_export demo-mha || true
   [ -f /tmp/r/dmha/condensa.json ] || { log "no /tmp/r/dmha: run install.sh with EXPORTS=demo-mha"; exit 4; }
   TMO=${SPEC_TMO:-330} run dmha-3 $C bench --speculative none,self -m /tmp/r/dmha --provider cuda --batch 1,8,32,64 \
     --context 1024,4096,7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/dmha-3.json --trace $o/dmha-3.jsonl
