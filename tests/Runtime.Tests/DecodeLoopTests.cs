@@ -68,6 +68,24 @@ public sealed class DecodeLoopTests
     }
 
     [TestMethod]
+    public void ContinuousBatcher_FirstDocumentsOfGrowingLength_OneGrowthForAllOfThem()
+    {
+        // the four documents take the four rows in one turn: grown for each longer one in turn, the cache would be copied at
+        // 301, 601 and 901 slots; grown once for them all, it is copied once
+        var model = new FakeDecoder((t, _) => (t + 1) % 32, vocab: 32, maxContext: 2048);
+        int[] promptLengths = [300, 600, 200, 900];
+        var requests = promptLengths.Select((n, i) => new BatchRequest(i, [.. Enumerable.Range(i, n).Select(t => t % 32)],
+            new GenerationOptions { MaxNewTokens = 8 })).ToList();
+        var stats = new GenerationStats();
+
+        var results = new ContinuousBatcher(model).Run(requests, new BatchOptions { BatchSize = 4 }, stats, TestContext.CancellationToken).ToList();
+
+        foreach (var result in results)
+            CollectionAssert.AreEqual(model.Continue(requests[(int)result.Id].Prompt, 8, []), result.Tokens.ToArray(), $"document {result.Id}");
+        Assert.AreEqual(1, stats.KvReallocations);
+    }
+
+    [TestMethod]
     public void ContinuousBatcher_ReserveMaxTokens_CacheGrowsOnlyWhenALongerDocumentArrives()
     {
         // 300 prompt + 300 new tokens and the capture padding cross two 256-slot growth chunks while the first documents decode:

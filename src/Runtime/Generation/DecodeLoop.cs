@@ -155,6 +155,7 @@ public sealed class DecodeLoop : IDisposable
 
     private void Admit()
     {
+        var (first, slots) = (_waiting.Count, 0);   // this turn's newcomers join the queue's end
         foreach (var row in _rows)
         {
             while (row.IsEmpty && !_exhausted)
@@ -170,26 +171,31 @@ public sealed class DecodeLoop : IDisposable
                     continue;
                 }
                 row.Admit(request, generation, new TokenSampler(generation.Sampling, _model.Manifest.VocabSize), Stopwatch.GetTimestamp());
-                Reserve(row, generation);
-                _step.RowStarted(_cache, row.Index);
+                slots = Math.Max(slots, SlotsFor(row, generation));
                 _waiting.Enqueue(row);
             }
         }
+        if (_waiting.Count == first) return;
+        // one growth for every newcomer (a job's first documents would otherwise grow the cache once for each longer one), then
+        // the step hears of them: a draft model's cache follows the target's capacity
+        _cache.Reserve(slots);
+        foreach (var row in _waiting.Skip(first)) _step.RowStarted(_cache, row.Index);
     }
 
     /// <summary>
-    /// Grows the cache now, before <paramref name="row"/>'s prefill, to hold its cached tokens, its prompt and the first
-    /// token after it, and with <see cref="BatchOptions.ReserveMaxTokens"/> every new token and the padding of the longest
-    /// captured pass too. A prompt fed to a cache left to grow would regrow it chunk by chunk, each time copying every row's
-    /// entries; reserved, the cache grows only when a longer document than any before arrives (an extraction job of
-    /// ~1,700-token documents on the CPU, every token reserved: 3 regrowths instead of 5 and 8 % less prefill time,
-    /// docs/ARCHITECTURE.md). Past the reservation decoding grows it a growth chunk at a time, which on cuda retires every
-    /// captured pass shape mid-decode (<c>Generator</c> sizes a static batch's cache for every token at creation).
+    /// The slots <paramref name="row"/>'s document needs before its prefill: its cached tokens, its prompt and the first token
+    /// after it, and with <see cref="BatchOptions.ReserveMaxTokens"/> every new token and the padding of the longest captured
+    /// pass too (<see cref="Admit"/> grows the cache to them at once). A prompt fed to a cache left to grow would regrow it
+    /// chunk by chunk, each time copying every row's entries; reserved, the cache grows only when a longer document than any
+    /// before arrives (an extraction job of ~1,700-token documents on the CPU, every token reserved: 3 regrowths instead of
+    /// 5 and 8 % less prefill time, docs/ARCHITECTURE.md). Past the reservation decoding grows it a growth chunk at a time,
+    /// which on cuda retires every captured pass shape mid-decode (<c>Generator</c> sizes a static batch's cache for every
+    /// token at creation).
     /// </summary>
-    private void Reserve(BatchRow row, GenerationOptions generation)
+    private int SlotsFor(BatchRow row, GenerationOptions generation)
     {
         var tokens = _cache.Lengths[row.Index] + row.Request!.Prompt.Count;
-        _cache.Reserve(_reserveMaxTokens ? tokens + generation.MaxNewTokens + _model.LongestCapturedPass : tokens + 1);
+        return _reserveMaxTokens ? tokens + generation.MaxNewTokens + _model.LongestCapturedPass : tokens + 1;
     }
 
     /// <summary>
