@@ -64,8 +64,10 @@ internal static class ExtractCommand
                 StopTokenIds = tokenizer.StopTokenIds(decoder.Manifest.EosTokenIds),
                 PrefillChunk = parse.GetValue(prefillChunk),
             };
-            var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!,
-                new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation, ReserveMaxTokens = true }, shardSpec);
+            // Where passes replay captured graphs (cuda), a regrowth mid-decode captures every pass shape again: reserve every
+            // token at admission. Elsewhere a regrowth is only a copy, and --max-tokens is often a cap far above the answers.
+            var batching = new BatchOptions { BatchSize = parse.GetValue(batch), Generation = generation, ReserveMaxTokens = decoder.CapturesGraphs };
+            var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!, batching, shardSpec);
             settings.Batch.Validate();
             // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
             var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;

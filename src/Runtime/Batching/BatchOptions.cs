@@ -20,8 +20,8 @@ public sealed record BatchOptions
     /// <summary>Grow the KV cache for a document's every token (prompt and <see cref="GenerationOptions.MaxNewTokens"/>) when
     /// it takes a row, instead of for its prompt alone and then a growth chunk at a time as it decodes: each growth copies
     /// every row's entries and, on cuda, retires every captured pass shape, which then is captured anew mid-decode. For a
-    /// batch job, whose documents mostly run to their length limit (<c>condensa extract</c> sets it); a server whose clients
-    /// ask for far more tokens than they use keeps the default and the memory.</summary>
+    /// batch job on a model that captures its passes (<c>condensa extract</c> sets it there); where a regrowth is only a
+    /// copy, or where requests ask for far more tokens than they use (a server's clients), the default keeps the memory.</summary>
     public bool ReserveMaxTokens { get; init; }
 
     /// <summary>Checks every field and names the first one out of range.</summary>
