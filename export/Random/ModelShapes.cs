@@ -76,7 +76,6 @@ public static class ModelShapes
         {
             Name = "bench-lckv-sliding", Architecture = LckvSettings.Architecture, LckvLayerTypes = "0s_6s_6s_6s_6s_6s_6_7", LckvSlidingWindow = 1024,
         },
-        // Not a real model: a seconds-long smoke test of the whole path (tests, CI).
         // tools/train/common.py's demo-code-mha: demo-code's parameters with 4 layers of 16 heads, each its own KV head (16 KB
         // of float16 KV a token against demo-code's 4 KB): its round costs before (or without) the trained checkpoint
         ["demo-code-mha"] = new("demo-code-mha", "LlamaForCausalLM", HiddenSize: 256, NumLayers: 4, NumHeads: 16, NumKvHeads: 16,
@@ -84,6 +83,7 @@ public static class ModelShapes
         {
             ExplicitHeadDim = 64,
         },
+        // Not a real model: a seconds-long smoke test of the whole path (tests, CI).
         ["tiny-random"] = new("tiny-random", "LlamaForCausalLM", HiddenSize: 64, NumLayers: 2, NumHeads: 4, NumKvHeads: 2,
             IntermediateSize: 128, VocabSize: 256, MaxContext: 512, RopeTheta: 10000, TieWordEmbeddings: false),
     };

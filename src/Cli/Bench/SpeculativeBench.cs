@@ -179,7 +179,8 @@ internal static class SpeculativeBench
         if (prompts.Length == batch) return [.. new Generator(target, step).GenerateBatch(prompts, options, stats).Select(r => r.Tokens)];
         var tokens = new IReadOnlyList<int>[prompts.Length];
         var requests = prompts.Select((p, i) => new BatchRequest(i, p));
-        var batching = new BatchOptions { BatchSize = batch, Generation = options, ReserveMaxTokens = true };   // as extract runs
+        // no stop tokens: every document runs to its length limit, so reserving it at admission wastes no slot
+        var batching = new BatchOptions { BatchSize = batch, Generation = options, ReserveMaxTokens = true };
         foreach (var result in new ContinuousBatcher(target, step).Run(requests, batching, stats))
             tokens[result.Id] = result.Error is null ? result.Tokens : throw new CondensaException($"bench document {result.Id}: {result.Error}");
         return tokens;

@@ -146,6 +146,21 @@ for r in json.load(open(sys.argv[1]))["rows"]:
         print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured" % (r["mode"], r["batch"], r["prompt_tokens"],
               r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0)))' \
     $o/$1.json | tee -a $o/log.txt; }
+# a random-weight export's self-speculation rounds at γ = 3 against plain decoding (64 new tokens, traced: what a round
+# costs, not what it accepts), then predict_speedup.py with round 18's trained demo pair's acceptance, static batch and
+# full batch: cost_side NAME EXPORT_DIR GRID ARGS
+cost_side() { local name=$1 dir=$2; shift 2
+  run $name $C bench --speculative none,self -m $dir --provider cuda "$@" --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) \
+    --json $o/$name.json --trace $o/$name.jsonl
+  show_rows $name
+  local r18=$root/tools/bench/results/cuda-h200/round18/a-grid   # absent where the results were moved out of the call's tree
+  if [ -f $r18/grid12-3.json ]; then
+    python3 "$root/tools/bench/predict_speedup.py" --cost $o/$name.json --acceptance $r18/grid12-3.json --cost-trace $o/$name.jsonl \
+      --acceptance-trace $r18/grid12-3.jsonl.xz | tee -a $o/log.txt
+  else
+    log "round 18's files are not here: run predict_speedup.py on the development machine"
+  fi
+  xz -9 $o/$name.jsonl; }
 # calibrate for the demo pairs, self (16 + 256 budget) and draft model, and the fits it printed: calibrate_pairs TMO "ARGS"
 calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m demo-code $2 --sinks 16 --window 256
@@ -601,17 +616,12 @@ fi
 # dimensions with a KV head per query head, 180 KB of KV a token, random weights) at batch 1, 8 and 32 x 1,024 and 7,680:
 # plain decoding against self-speculation at γ = 3 (the random weights accept nothing: the run gives each round's draft
 # and verify milliseconds, not a speedup), traced; then tools/bench/predict_speedup.py with the trained demo pair's
-# acceptance at the same cells and γ (round 17 a's grid12-3.json) turns them into the speedup a KV-heavy 1.1B pair that
-# accepted as the demo pair does would see.
+# acceptance at the same cells and γ (round 18 a's grid12-3; round 17's until session 42) turns them into the speedup a
+# KV-heavy 1.1B pair that accepted as the demo pair does would see, in a static and a full batch.
 if [ "${QUICK:-0}" = 44 ]; then
   wait_export 2 || true
   [ -f /tmp/r/mha/condensa.json ] || { log "no /tmp/r/mha: run install.sh with EXPORTS=mha"; exit 4; }
-  TMO=${SPEC_TMO:-300} run mha-3 $C bench --speculative none,self -m /tmp/r/mha --provider cuda --batch 1,8,32 --context 1024,7680 \
-    --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/mha-3.json --trace $o/mha-3.jsonl
-  show_rows mha-3
-  python3 "$root/tools/bench/predict_speedup.py" --cost $o/mha-3.json \
-    --acceptance "$root/tools/bench/results/cuda-h200/round17/a-grid-leading-rows/grid12-3.json" | tee -a $o/log.txt
-  xz -9 $o/*.jsonl
+  TMO=${SPEC_TMO:-300} cost_side mha-3 /tmp/r/mha --batch 1,8,32 --context 1024,7680
   exit 0
 fi
 
@@ -624,14 +634,7 @@ fi
 if [ "${QUICK:-0}" = 48 ]; then
   wait_named_export demo-mha || true
   [ -f /tmp/r/dmha/condensa.json ] || { log "no /tmp/r/dmha: run install.sh with EXPORTS=demo-mha"; exit 4; }
-  TMO=${SPEC_TMO:-330} run dmha-3 $C bench --speculative none,self -m /tmp/r/dmha --provider cuda --batch 1,8,32,64 \
-    --context 1024,4096,7680 --max-tokens 64 --runs 1 --gamma 3 $(prompt_texts) --json $o/dmha-3.json --trace $o/dmha-3.jsonl
-  show_rows dmha-3
-  r18=$root/tools/bench/results/cuda-h200/round18/a-grid   # absent where the results were moved out of the call's tree:
-  [ -f $r18/grid12-3.json ] && python3 "$root/tools/bench/predict_speedup.py" --cost $o/dmha-3.json \
-    --acceptance $r18/grid12-3.json --cost-trace $o/dmha-3.jsonl --acceptance-trace $r18/grid12-3.jsonl.xz | tee -a $o/log.txt
-  [ -f $r18/grid12-3.json ] || log "round 18's files are not here: run predict_speedup.py on the development machine"
-  xz -9 $o/*.jsonl
+  TMO=${SPEC_TMO:-330} cost_side dmha-3 /tmp/r/dmha --batch 1,8,32,64 --context 1024,4096,7680
   exit 0
 fi
 
