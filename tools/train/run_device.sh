@@ -8,7 +8,7 @@
 #   bash tools/train/run_device.sh quick   # full's path with 40 s of training and a small evaluation
 #   bash tools/train/run_device.sh mha     # demo-code-mha alone: P1_SECS (220) from scratch on 1024-token windows,
 #                                          # then P2_SECS (130) on 8192 at half the peak, then --single evaluation
-#                                          # beside the shipped demo-code; ckpt-mha.tar.NN (cat ckpt-mha.tar.* | tar -x)
+#                                          # beside the shipped demo-code (if its weights are here); ckpt-mha.tar.NN (cat ckpt-mha.tar.* | tar -x)
 #
 # Training: by default the long-context phase, which continues from the checkpoints in INIT (default models/:
 # the shipped ones) on SEQ-token windows (default 8192) at LR_SCALE (default 0.5) times the preset's peak;
@@ -66,9 +66,12 @@ if [ "$MODE" = mha ]; then
   grep -v " step " $W/logs/demo-code-mha.log | tail -n 6
   stamp "packing the checkpoint"   # ~18 MB: in 15 MB parts, as full's (files come back at 16 MiB at most)
   tar -cf $W/ckpt-mha.tar -C $W/models demo-code-mha && split -b 15m -d $W/ckpt-mha.tar $OUT/ckpt-mha.tar.
-  stamp "evaluate (beside the shipped demo-code)"
+  # beside the shipped demo-code where its weights travelled (a call that carries the app as well has room for its
+  # tokenizer alone: demo-code's figures are then docs/demo-models.md's)
+  beside=""; [ -f models/demo-code/model.safetensors ] && beside=",models/demo-code"
+  stamp "evaluate ${beside:+beside the shipped demo-code}"
   left=$(( DEADLINE + 25 - ($(date +%s) - T0) ))
-  timeout $left python3 $D/evaluate.py --single $W/models/demo-code-mha,models/demo-code --data $W/data \
+  timeout $left python3 $D/evaluate.py --single $W/models/demo-code-mha$beside --data $W/data \
     --tokenizer-dir $W/tokenizer --out $W/eval --ppl-tokens 262144 --prompts 16 --new-tokens 64 \
     --accept-contexts 1024,4096,8192 --budgets 16+256 || echo "EVAL FAILED OR STOPPED"
   tar -cf $OUT/results.tar -C $W eval logs data/corpus.json
