@@ -74,6 +74,8 @@ if [ -f "$b/ort_cuda.xz.2" ]; then
 elif [ ! -s "$cc/app/libonnxruntime_providers_cuda.so" ]; then
   log "no .cuda/b in this call and no CUDA provider unpacked by an earlier one: run install.sh, then suite.sh with .cuda/b"; exit 3
 fi
+# ONNX Runtime's main library comes with .cuda/c (peers.sh stages it); a short session without peers moves it into .cuda/b
+[ -f "$b/ort_main.so.xz" ] && cp "$b/ort_main.so.xz" "$b/libonnxruntime_providers_shared.so" "$cc/"
 xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxruntime_providers_shared.so" "$cc/app/"
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
@@ -645,9 +647,9 @@ fi
 if [ "${QUICK:-0}" = 49 ]; then
   m=${MODEL:-$root/.mha/demo-code-mha}
   [ -f $m/config.json ] || { log "no checkpoint at $m (MODEL=): train it with tools/train/run_device.sh mha"; exit 4; }
-  for g in auto 3; do
-    TMO=${SPEC_TMO:-260} run mha-grid-$g $C bench --speculative none,self -m $m --provider cuda --precision fp16 --batch 1,8,32,64 \
-      --context 1024,4096,7680 --max-tokens 256 --runs 1 --gamma $g $(prompt_texts) --json $o/mha-grid-$g.json \
+  for g in ${GAMMAS:-auto 3}; do   # GAMMAS, BATCHES, CONTEXTS: a part of the grid (a short call)
+    TMO=${SPEC_TMO:-260} run mha-grid-$g $C bench --speculative none,self -m $m --provider cuda --precision fp16 --batch ${BATCHES:-1,8,32,64} \
+      --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 --gamma $g $(prompt_texts) --json $o/mha-grid-$g.json \
       --trace $o/mha-grid-$g.jsonl --chart $o/mha-grid-$g.svg
     show_rows mha-grid-$g
     python3 "$root/tools/bench/trace_summary.py" $o/mha-grid-$g.jsonl --bench $o/mha-grid-$g.json | tee $o/mha-grid-$g-full-batch.md
@@ -689,7 +691,7 @@ fi
 # --bench splits the full-batch rounds from the drain). Each run prefills 3 x 96 prompts of 7,680 tokens (~30 s at round
 # 18 f's prefill rate), so QUICK=45's extract jobs take a call of their own. MODEL= another target (a checkpoint folder).
 if [ "${QUICK:-0}" = 46 ]; then
-  for g in auto 3; do
+  for g in ${GAMMAS:-auto 3}; do   # GAMMAS=3: the fixed γ alone (a short call)
     modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
     TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision fp16 --batch 32,64 \
       --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 3 $(prompt_texts) --json $o/refill-$g.json \
