@@ -636,7 +636,7 @@ fi
 if [ "${QUICK:-0}" = 48 ]; then
   wait_named_export demo-mha || true
   [ -f /tmp/r/dmha/condensa.json ] || { log "no /tmp/r/dmha: run install.sh with EXPORTS=demo-mha"; exit 4; }
-  TMO=${SPEC_TMO:-330} cost_side dmha-3 /tmp/r/dmha --batch 1,8,32,64 --context 1024,4096,7680
+  TMO=${SPEC_TMO:-330} cost_side dmha-3 /tmp/r/dmha --batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}
   exit 0
 fi
 
