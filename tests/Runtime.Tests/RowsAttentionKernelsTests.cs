@@ -1,18 +1,22 @@
 namespace Condensa.Runtime.Tests;
 
-/// <summary>The multi-row causal graph's attention kernels on cuda: the unfused one unless an experiment names others.</summary>
+/// <summary>The multi-row causal graph's attention kernels on cuda: flash attention where each KV head has one query head, the
+/// unfused kernel for grouped-query attention, unless an experiment names others.</summary>
 [TestClass]
 public sealed class RowsAttentionKernelsTests
 {
     [TestMethod]
-    [DataRow(null, 16)]
-    [DataRow("", 16)]
-    [DataRow(" ", 16)]
-    [DataRow("2", 2)]
-    [DataRow(" 1 ", 1)]
-    [DataRow("18", 18)]
-    public void RowsAttentionKernels_UnsetIsTheUnfusedKernel_ElseTheBitsGiven(string? value, int expected) =>
-        Assert.AreEqual(expected, DecoderSessions.RowsAttentionKernels(value));
+    [DataRow(null, 8, 16)]
+    [DataRow("", 2, 16)]
+    [DataRow(" ", 8, 16)]
+    [DataRow(null, 1, 1)]
+    [DataRow("", 1, 1)]
+    [DataRow("2", 8, 2)]
+    [DataRow(" 1 ", 8, 1)]
+    [DataRow("16", 1, 16)]
+    [DataRow("18", 1, 18)]
+    public void RowsAttentionKernels_UnsetIsFlashWithoutGroupsElseUnfused_ElseTheBitsGiven(string? value, int queryHeadsPerKvHead, int expected) =>
+        Assert.AreEqual(expected, DecoderSessions.RowsAttentionKernels(value, queryHeadsPerKvHead));
 
     [TestMethod]
     [DataRow("0")]
@@ -22,7 +26,7 @@ public sealed class RowsAttentionKernelsTests
     [DataRow("2.5")]
     public void RowsAttentionKernels_NotBits_OneErrorNamingTheVariableAndValue(string value)
     {
-        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderSessions.RowsAttentionKernels(value));
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderSessions.RowsAttentionKernels(value, 1));
         StringAssert.Contains(error.Message, $"CONDENSA_ROWS_ATTENTION_KERNELS='{value}'");
     }
 }
