@@ -663,7 +663,7 @@ fi
 # kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
 # a KV head per query head they read it once either way). Self-speculation at γ = 3 on tinyllama-1.1b-mha at 8 and 32 x
 # 7,680 (64 new tokens, random weights: the round costs) and on demo-code at 32 x 7,680 (256), with the multi-row graph's
-# sdpa_kernel 16 (unfused, the default), 2 (memory-efficient), 1 (flash) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS);
+# sdpa_kernel 16 (unfused, the default for grouped-query models), 2 (memory-efficient), 1 (flash: the default with a KV head per query head since round 19) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS);
 # and on demo-code-mha's random shape at 32 x 7,680 where install.sh exported it (EXPORTS="mha demo-mha").
 if [ "${QUICK:-0}" = 47 ]; then
   wait_export 2 || true
