@@ -26,7 +26,7 @@ base=${BASE:-1}
 setsid bash -c "
   : > /tmp/r/export.log
   if [ $base = 1 ]; then
-    $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 > /tmp/r/export.log 2>&1
+    $C export --random --shape tinyllama-1.1b --max-context $ctx --checkpoint /tmp/r/ckpt --out /tmp/r/fp16 --precision fp16 >> /tmp/r/export.log 2>&1
     echo fp16 \$? >> /tmp/r/export.done
   fi
   for e in $exports; do case \$e in
