@@ -691,9 +691,9 @@ fi
 # --bench splits the full-batch rounds from the drain). Each run prefills 3 x 96 prompts of 7,680 tokens (~30 s at round
 # 18 f's prefill rate), so QUICK=45's extract jobs take a call of their own. MODEL= another target (a checkpoint folder).
 if [ "${QUICK:-0}" = 46 ]; then
-  for g in ${GAMMAS:-auto 3}; do   # GAMMAS=3: the fixed γ alone (a short call)
+  for g in ${GAMMAS:-auto 3}; do   # GAMMAS=3: the fixed γ alone, BATCHES=32: one batch (a short call)
     modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
-    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision fp16 --batch 32,64 \
+    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision fp16 --batch ${BATCHES:-32,64} \
       --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 3 $(prompt_texts) --json $o/refill-$g.json \
       --trace $o/refill-$g.jsonl --chart $o/refill-$g.svg
     show_rows refill-$g
