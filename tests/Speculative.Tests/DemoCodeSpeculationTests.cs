@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace Condensa.Speculative.Tests;
 
-/// <summary>Greedy speculation equals plain greedy decoding on the shipped demo-code model, for every drafter.</summary>
+/// <summary>Greedy speculation equals plain greedy decoding on the shipped demo-code model, for every drafter, and on
+/// demo-code-mha for the drafters that need no second model.</summary>
 [TestClass]
 public sealed class DemoCodeSpeculationTests
 {
@@ -22,10 +23,15 @@ public sealed class DemoCodeSpeculationTests
     // prompts past one multi-row pass (32 tokens): at batch > 1 the draft model takes each prompt alone on a side cache
     [DataRow("draft", 3, false, 5)]
     [DataRow("draft", 3, true, 5)]
-    public void GenerateBatch_DemoCodeGreedy_EqualsPlain(string drafterName, int batch, bool fused = false, int copies = 2)
+    // demo-code-mha (a KV head per query head): its own multi-row graph shape, at batch 1 and 4
+    [DataRow("self", 1, false, 2, "demo-code-mha")]
+    [DataRow("self", 4, true, 2, "demo-code-mha")]
+    [DataRow("lookup", 4, true, 2, "demo-code-mha")]
+    public void GenerateBatch_DemoCodeGreedy_EqualsPlain(string drafterName, int batch, bool fused = false, int copies = 2,
+        string targetName = "demo-code")
     {
         var settings = fused ? new SessionSettings { FusedAttention = true } : null;
-        using var target = DecoderModel.Load(DemoExports.Get("demo-code"), settings);
+        using var target = DecoderModel.Load(DemoExports.Get(targetName), settings);
         var prompts = Prompts(batch, copies);
         var generation = new GenerationOptions { MaxNewTokens = 32 };
         var plain = new Generator(target).GenerateBatch(prompts, generation);
@@ -43,7 +49,7 @@ public sealed class DemoCodeSpeculationTests
             new SpeculativeOptions { Generation = generation, MaxGamma = 8 }, stats);
         for (var b = 0; b < batch; b++)
             CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), speculative[b].Tokens.ToArray(), $"row {b}");
-        TestContext.WriteLine($"{drafterName} x{batch}: acceptance {stats.AcceptanceRate:P1}, {stats.MeanAcceptedPerRound:F2} accepted per round");
+        TestContext.WriteLine($"{targetName} {drafterName} x{batch}: acceptance {stats.AcceptanceRate:P1}, {stats.MeanAcceptedPerRound:F2} accepted per round");
     }
 
     /// <summary>Code prompts of different lengths, cut from the demo golden input (real tokens of Python source) repeated

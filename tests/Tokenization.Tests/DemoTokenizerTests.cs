@@ -44,6 +44,7 @@ public sealed class DemoTokenizerTests
     [TestMethod]
     [DataRow("demo-code-draft")]
     [DataRow("demo-code-lckv")]
+    [DataRow("demo-code-mha")]
     public void FromCheckpoint_DemoSharingDemoCodesTokenizer_EncodesLikeDemoCode(string name)
     {
         // These folders hold tokenizer.from instead of copies of demo-code's tokenizer files.
