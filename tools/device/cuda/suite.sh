@@ -640,8 +640,9 @@ if [ "${QUICK:-0}" = 48 ]; then
   exit 0
 fi
 
-# QUICK=49 (issue 18): the trained demo-code-mha (tools/train/run_device.sh mha; carry its checkpoint folder and name it
-# in MODEL, default .mha/demo-code-mha) over the demo grid, static batches: plain decoding and self-speculation, adaptive
+# QUICK=49 (issue 18): the trained demo-code-mha (models/demo-code-mha since round 20, moved out with models/: name in
+# MODEL /tmp/condensa-train/models/demo-code-mha after run_device.sh mha on the warm machine, or a carried copy; default
+# .mha/demo-code-mha) over the demo grid, static batches: plain decoding and self-speculation, adaptive
 # and γ = 3, 256 new tokens, traced, with the chart and the full-batch split. QUICK=46 with the same MODEL measures its
 # full batch at 32 and 64 x 7,680 (a call of its own).
 if [ "${QUICK:-0}" = 49 ]; then
