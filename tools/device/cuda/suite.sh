@@ -126,7 +126,8 @@ fi
 # pairs calibrated on cuda, then every speculative mode at SPEC_BATCH x SPEC_CTX, float16, 128 new tokens); the 1.1B fp16
 # shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
-prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
+# each file once (to round 20 the two globs named tools/train's nine files twice, which repeated them in the prompts)
+prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | awk '!seen[$0]++' | sed 's/^/--prompt-file /' | tr '\n' ' '; }
 wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
   for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
 # waits (up to 5 minutes) for install.sh's background export NAME to be done: wait_named_export NAME
