@@ -126,8 +126,8 @@ fi
 # pairs calibrated on cuda, then every speculative mode at SPEC_BATCH x SPEC_CTX, float16, 128 new tokens); the 1.1B fp16
 # shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
-# each file once (to round 20 the two globs named tools/train's nine files twice, which repeated them in the prompts)
-prompt_texts() { ls tools/train/*.py tools/*/*.py docs/*.md 2>/dev/null | awk '!seen[$0]++' | sed 's/^/--prompt-file /' | tr '\n' ' '; }
+# (to round 20 a glob tools/train/*.py beside tools/*/*.py named those nine files twice, repeating them in the prompts)
+prompt_texts() { ls tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
 wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
   for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
 # waits (up to 5 minutes) for install.sh's background export NAME to be done: wait_named_export NAME
@@ -641,9 +641,9 @@ if [ "${QUICK:-0}" = 48 ]; then
   exit 0
 fi
 
-# QUICK=49 (issue 18): the trained demo-code-mha (models/demo-code-mha since round 20, moved out with models/: name in
-# MODEL /tmp/condensa-train/models/demo-code-mha after run_device.sh mha on the warm machine, or a carried copy; default
-# .mha/demo-code-mha) over the demo grid, static batches: plain decoding and self-speculation, adaptive
+# QUICK=49 (issue 18): the trained demo-code-mha (MODEL, default .mha/demo-code-mha: models/demo-code-mha carried there, or
+# /tmp/condensa-train/models/demo-code-mha after run_device.sh mha) over the demo grid, static batches: plain decoding and
+# self-speculation, adaptive
 # and γ = 3, 256 new tokens, traced, with the chart and the full-batch split. QUICK=46 with the same MODEL measures its
 # full batch at 32 and 64 x 7,680 (a call of its own).
 if [ "${QUICK:-0}" = 49 ]; then
@@ -665,7 +665,8 @@ fi
 # kernel (chosen in round 9 on the grouped-query 1.1B shape, whose fused kernels read the cache once per query head; with
 # a KV head per query head they read it once either way). Self-speculation at γ = 3 on tinyllama-1.1b-mha at 8 and 32 x
 # 7,680 (64 new tokens, random weights: the round costs) and on demo-code at 32 x 7,680 (256), with the multi-row graph's
-# sdpa_kernel 16 (unfused, the default for grouped-query models), 2 (memory-efficient), 1 (flash: the default with a KV head per query head since round 19) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS);
+# sdpa_kernel 16 (unfused, the default for grouped-query models), 2 (memory-efficient), 1 (flash: the default with a KV
+# head per query head since round 19) and 16 again, in turn (CONDENSA_ROWS_ATTENTION_KERNELS);
 # and on demo-code-mha's random shape at 32 x 7,680 where install.sh exported it (EXPORTS="mha demo-mha").
 if [ "${QUICK:-0}" = 47 ]; then
   wait_export 2 || true
