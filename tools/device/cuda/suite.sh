@@ -127,7 +127,15 @@ fi
 # shape's cost grid (plain, self, lookup at 1 and 32 x 1,024 and 7,936, self calibrated first; install.sh's export); a
 # random family shape's decode bench (install.sh EXPORTS="fp16 families").
 # (to round 20 a glob tools/train/*.py beside tools/*/*.py named those nine files twice, repeating them in the prompts)
-prompt_texts() { ls tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '; }
+# PROMPTS=heldout: the demo models' held-out files instead (tools/train/heldout_text.py: code of the kind they trained on,
+# unseen in training; the project's docs give a 9M model text it loops on, which a window draft predicts).
+prompt_texts() {
+  if [ "${PROMPTS:-project}" = heldout ]; then
+    [ -s /tmp/heldout.txt ] || python3 tools/train/heldout_text.py --out /tmp/heldout.txt --max-chars 5000000 >> $o/log.txt 2>&1
+    echo "--prompt-file /tmp/heldout.txt"
+  else
+    ls tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '
+  fi; }
 wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
   for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
 # waits (up to 5 minutes) for install.sh's background export NAME to be done: wait_named_export NAME
@@ -641,6 +649,25 @@ if [ "${QUICK:-0}" = 48 ]; then
   exit 0
 fi
 
+# QUICK=50 (issue 18's acceptance call): every mode on the trained demo-code-mha (MODEL) with demo-code-draft (DRAFT) as
+# the draft model, over batch 1, 8, 32, 64 x 1,024, 4,096, 7,680: `calibrate` for the self and draft pairs on this device
+# first (the planner's costs and the trees' sizes), then bench with γ and tree size from the planner, 256 new tokens,
+# static batches (DOCS=3: each row takes three prompts in turn), traced, with the chart. PROMPTS (default here: heldout).
+if [ "${QUICK:-0}" = 50 ]; then
+  m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
+  P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
+  TMO=120 run cal-self $C calibrate -m $m $P $G --sinks 16 --window 256
+  TMO=120 run cal-draft $C calibrate -m $m --draft $d $P $G
+  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  TMO=${SPEC_TMO:-420} run all-modes $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m $m --draft $d \
+    $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} $(prompt_texts) --json $o/all-modes.json \
+    --chart $o/all-modes.svg --trace $o/all-modes.jsonl
+  show_rows all-modes
+  python3 "$root/tools/bench/trace_summary.py" $o/all-modes.jsonl --bench $o/all-modes.json > $o/all-modes-full-batch.md 2>&1
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=49 (issue 18): the trained demo-code-mha (MODEL, default .mha/demo-code-mha: models/demo-code-mha carried there, or
 # /tmp/condensa-train/models/demo-code-mha after run_device.sh mha) over the demo grid, static batches: plain decoding and
 # self-speculation, adaptive
@@ -650,7 +677,7 @@ if [ "${QUICK:-0}" = 49 ]; then
   m=${MODEL:-$root/.mha/demo-code-mha}
   [ -f $m/config.json ] || { log "no checkpoint at $m (MODEL=): train it with tools/train/run_device.sh mha"; exit 4; }
   for g in ${GAMMAS:-auto 3}; do   # GAMMAS, BATCHES, CONTEXTS: a part of the grid (a short call)
-    TMO=${SPEC_TMO:-260} run mha-grid-$g $C bench --speculative none,self -m $m --provider cuda --precision fp16 --batch ${BATCHES:-1,8,32,64} \
+    TMO=${SPEC_TMO:-260} run mha-grid-$g $C bench --speculative none,self -m $m --provider cuda --precision ${PRECISION:-fp16} --batch ${BATCHES:-1,8,32,64} \
       --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 --gamma $g $(prompt_texts) --json $o/mha-grid-$g.json \
       --trace $o/mha-grid-$g.jsonl --chart $o/mha-grid-$g.svg
     show_rows mha-grid-$g
@@ -696,7 +723,7 @@ fi
 if [ "${QUICK:-0}" = 46 ]; then
   for g in ${GAMMAS:-auto 3}; do   # GAMMAS=3: the fixed γ alone, BATCHES=32: one batch (a short call)
     modes=$([ $g = auto ] && echo none,self,lookup || echo none,self)
-    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision fp16 --batch ${BATCHES:-32,64} \
+    TMO=${SPEC_TMO:-300} run refill-$g $C bench --speculative $modes -m ${MODEL:-demo-code} --provider cuda --precision ${PRECISION:-fp16} --batch ${BATCHES:-32,64} \
       --context 7680 --max-tokens 512 --runs 1 --gamma $g --documents-per-row 3 $(prompt_texts) --json $o/refill-$g.json \
       --trace $o/refill-$g.jsonl --chart $o/refill-$g.svg
     show_rows refill-$g
