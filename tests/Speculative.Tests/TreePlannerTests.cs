@@ -91,6 +91,20 @@ public sealed class TreePlannerTests
             }
     }
 
+    // The fill passes' scores grow with rows x tokens x context: at 64 rows they take fewer tokens a row (round 21's out of
+    // memory on an H100).
+    [TestMethod]
+    public void MeasureStepTimes_LargeBatch_FillsTheContextInPassesOfBoundedTokens()
+    {
+        var model = new RecordingDecoder(new FakeDecoder((t, _) => (t + 1) % 32));
+
+        TreeCalibrator.MeasureStepTimes(model, b => model.CreateCache(b), batches: [64], contexts: [100], tokens: [1], repeats: 1);
+
+        var fills = model.Passes.Where(p => p.Visibility.Length == 0).ToList();
+        Assert.IsTrue(fills.All(p => 64 * p.SeqLen <= TreeCalibrator.FillTokensPerPass), string.Join(", ", fills.Select(p => p.SeqLen)));
+        Assert.AreEqual(100, fills.Sum(p => p.SeqLen), "the fill passes reach the context");
+    }
+
     private sealed class RecordingDecoder(FakeDecoder inner) : IDecoder
     {
         public List<(long[] Positions, bool[] Visibility, int SeqLen)> Passes { get; } = [];

@@ -14,6 +14,11 @@ public static class TreeCalibrator
     // Tokens per calibration pass: bounds the [chunk, vocab] logits and the [chunk, context] mask.
     private const int Chunk = 256;
 
+    // Tokens of all rows in one pass that fills a timing cache to its context. 64 rows x 256 tokens a pass made calibrate
+    // on demo-code-mha ask the CUDA provider for one 5.1 GB buffer (64 x 16 heads x 256 x 4,880 float32, the size of the
+    // pass's attention scores) and fail on an 80 GB H100 (round 21); 2,048 tokens a pass keep that an eighth as large.
+    internal const int FillTokensPerPass = 2048;
+
     /// <summary>
     /// p[k] = how often the (k+1)-th child drafted at a node is the one verification accepts, over every position from
     /// starts[i] on of each sequence. Greedy: the children are the draft's top-ranked tokens and the accepted one is the
@@ -114,9 +119,10 @@ public static class TreeCalibrator
         {
             using var cache = createCache(batch);
             // 1) fill every row to the context with random tokens
-            for (var done = 0; done < context; done += Chunk)
+            var fillChunk = Math.Clamp(FillTokensPerPass / batch, 1, Chunk);
+            for (var done = 0; done < context; done += fillChunk)
             {
-                var n = Math.Min(Chunk, context - done);
+                var n = Math.Min(fillChunk, context - done);
                 var ids = new int[batch * n];
                 for (var i = 0; i < ids.Length; i++) ids[i] = random.Next(3, vocab);
                 model.Forward(cache, new ForwardInputs(ids, Enumerable.Repeat(n, batch).ToArray(), LogitsSelection.LastPerRow));
