@@ -177,6 +177,18 @@ calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m demo-code $2 --sinks 16 --window 256
   TMO=$1 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $2
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
+# copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
+# beside demo-code's tokenizer files (their tokenizer.from: ../demo-code): copies_16k DIR...
+copies_16k() { local m
+  rm -rf /tmp/m16 && mkdir -p /tmp/m16 && cp -r "$@" /tmp/m16/ && { [ -d /tmp/m16/demo-code ] || cp -r models/demo-code /tmp/m16/; }
+  for m in "$@"; do python3 - /tmp/m16/$(basename $m)/config.json <<'PY'
+import json, sys
+path = sys.argv[1]; c = json.load(open(path))
+c["max_position_embeddings"] = 16384
+c["rope_parameters"] = {"rope_type": "linear", "rope_theta": c["rope_parameters"]["rope_theta"], "factor": 2.0}
+json.dump(c, open(path, "w"), indent=2)
+PY
+  done; }
 demo_grid() {   # demo_grid EXTRA_PROVIDER_ARGS
   local P="--provider cuda --precision fp16 $1" G="--batch ${SPEC_BATCH:-1,8,32} --context ${SPEC_CTX:-1024,7936}"
   calibrate_pairs 60 "$P $G"
@@ -668,6 +680,21 @@ if [ "${QUICK:-0}" = 50 ]; then
   exit 0
 fi
 
+# QUICK=51 (issue 18): demo-code-mha at 16K, where a plain step reads twice round 21's KV and a self-speculation round's
+# drafts (over the same 16 + 256 budget) cost what they did: a copy with linear rope scaling (factor 2, untrained at that
+# length, so acceptance shows what the scaling keeps), plain decoding and self-speculation with the planner in a full
+# batch (`--documents-per-row 3`, 512 new tokens) at BATCHES (32) x 15,872 tokens, traced.
+if [ "${QUICK:-0}" = 51 ]; then
+  PROMPTS=${PROMPTS:-heldout}; copies_16k models/demo-code-mha
+  TMO=${SPEC_TMO:-240} run ctx16k-mha $C bench --speculative none,self -m /tmp/m16/demo-code-mha --provider cuda --precision fp16 \
+    --batch ${BATCHES:-32} --context 15872 --max-tokens 512 --runs 1 --documents-per-row 3 $(prompt_texts) --json $o/ctx16k-mha.json \
+    --trace $o/ctx16k-mha.jsonl
+  show_rows ctx16k-mha
+  python3 "$root/tools/bench/trace_summary.py" $o/ctx16k-mha.jsonl --bench $o/ctx16k-mha.json | tee -a $o/log.txt
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=49 (issue 18): the trained demo-code-mha (MODEL, default .mha/demo-code-mha: models/demo-code-mha carried there, or
 # /tmp/condensa-train/models/demo-code-mha after run_device.sh mha) over the demo grid, static batches: plain decoding and
 # self-speculation, adaptive
@@ -799,15 +826,7 @@ fi
 # max_position_embeddings 16,384, without training at that length, so the acceptance shows what the scaling keeps. The
 # chains, adaptive and γ = 3, at batch 1, 8, 32 and 64 x 15,872 tokens (the context less the 512 new ones), traced.
 if [ "${QUICK:-0}" = 42 ]; then
-  rm -rf /tmp/m16 && mkdir -p /tmp/m16 && cp -r models/demo-code models/demo-code-draft /tmp/m16/   # tokenizer.from: ../demo-code
-  for m in /tmp/m16/demo-code /tmp/m16/demo-code-draft; do python3 - $m/config.json <<'PY'
-import json, sys
-path = sys.argv[1]; c = json.load(open(path))
-c["max_position_embeddings"] = 16384
-c["rope_parameters"] = {"rope_type": "linear", "rope_theta": c["rope_parameters"]["rope_theta"], "factor": 2.0}
-json.dump(c, open(path, "w"), indent=2)
-PY
-  done
+  copies_16k models/demo-code models/demo-code-draft
   for g in auto 3; do
     gamma=$([ $g = 3 ] && echo "--gamma 3" || true)
     TMO=${SPEC_TMO:-200} run ctx16k-$g $C bench --speculative none,self,draft,lookup -m /tmp/m16/demo-code --draft /tmp/m16/demo-code-draft \
