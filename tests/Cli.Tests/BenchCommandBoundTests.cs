@@ -125,6 +125,32 @@ public sealed class BenchCommandBoundTests
         Assert.AreEqual(0.0, (double)lookup["graphs_captured"]!, "the CPU captures no CUDA graphs");
     }
 
+    // The best fixed γ beside the planner against one plain decoding: entries pinned with "@N" run as rows of their own.
+    [TestMethod]
+    public async Task Bench_SpeculativePinnedGamma_RowsOfTheirOwnBesideThePlanners()
+    {
+        var (dir, prompts) = await RepetitivePrompts();
+        var json = Path.Combine(dir, "speculative.json");
+
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup,lookup@2,lookup@5",
+            "--prompt-file", prompts, "--batch", "2", "--context", "16", "--max-tokens", "8", "--runs", "1", "--json", json);
+
+        Assert.AreEqual(0, exit, error);
+        string Row(string mode) => output.Split('\n').Single(l => l.StartsWith($"| {mode} |", StringComparison.Ordinal));
+        StringAssert.Contains(Row("lookup"), "| γ auto");
+        StringAssert.Contains(Row("lookup@2"), "| γ 2 |");
+        StringAssert.Contains(Row("lookup@5"), "| γ 5 |");
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
+        var pinned = rows.Single(r => (string?)r!["mode"] == "lookup@2")!;
+        Assert.IsLessThanOrEqualTo(2.0, (double)pinned["drafted_per_round"]!, "γ 2 drafts at most two a round");
+        Assert.IsTrue(rows.All(r => (bool)r!["same_tokens_as_plain"]!), "every entry keeps plain decoding's tokens");
+
+        var (bad, _, badError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,self@0", "--prompt-file", prompts,
+            "--batch", "1", "--context", "16");
+        Assert.AreNotEqual(0, bad);
+        StringAssert.Contains(badError, "--speculative 'self@0': after '@' comes a positive γ");
+    }
+
     [TestMethod]
     public async Task Bench_SpeculativeTrace_OneLinePerRoundThatSumToTheRow()
     {

@@ -85,7 +85,7 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, calibrations.GetValueOrDefault(mode), trace is not null);
+                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, Calibration(calibrations, mode), trace is not null);
                     if (run > 0) samples[mode].Add(sample);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
@@ -101,7 +101,7 @@ internal static class SpeculativeBench
                 if (divergence is not null) log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
-                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibrations.GetValueOrDefault(mode), batch,
+                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, Calibration(calibrations, mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
                     Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
                     Median(s, x => x.GraphsCaptured)));
@@ -186,25 +186,13 @@ internal static class SpeculativeBench
         return tokens;
     }
 
-    /// <summary>A bench mode (none, draft, self, lookup, tree-draft, tree-self) as the library's options.</summary>
-    private static SpeculationOptions Options(string mode, SpeculativeBenchSettings settings)
-    {
-        var tree = mode.StartsWith("tree-", StringComparison.Ordinal);
-        var name = tree ? mode["tree-".Length..] : mode;
-        var kind = name switch
-        {
-            "none" when !tree => SpeculationMode.None,
-            "lookup" when !tree => SpeculationMode.Lookup,
-            "draft" => SpeculationMode.Draft,
-            "self" => SpeculationMode.Self,
-            _ => throw new ArgumentException($"--speculative '{mode}' is not one of none, draft, self, lookup, tree-draft, tree-self."),
-        };
-        return new SpeculationOptions
-        {
-            Mode = kind, Tree = tree, Gamma = settings.Gamma, Sinks = settings.Sinks, Window = settings.Window, TreeSize = settings.TreeSize,
-            TreeDepth = settings.TreeDepth,
-        };
-    }
+    /// <summary>A bench entry (a mode, "@N" pinning its γ or tree size) as the library's options.</summary>
+    private static SpeculationOptions Options(string mode, SpeculativeBenchSettings settings) =>
+        BenchMode.Parse(mode).Options(settings.Gamma, settings.Sinks, settings.Window, settings.TreeSize, settings.TreeDepth);
+
+    // The calibrations are by mode: a pinned entry (tree-self@9) reads its mode's.
+    private static TreeCalibration? Calibration(IReadOnlyDictionary<string, TreeCalibration?> calibrations, string mode) =>
+        calibrations.GetValueOrDefault(BenchMode.Parse(mode).Mode);
 
     /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>
     private static int[][] Prompts(IReadOnlyList<int> corpus, int? bos, int batch, int length, int limit)

@@ -37,7 +37,8 @@ internal static class BenchCommand
         var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
         var speculative = new Option<string?>("--speculative")
         {
-            Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup,tree-draft,tree-self); --context is then the prompt length",
+            Description = "Compare drafting modes on real prompts instead (comma-separated: none,draft,self,lookup,tree-draft,tree-self; " +
+                "MODE@N pins a chain's γ or a tree's size, e.g. self@12 beside self); --context is then the prompt length",
         };
         var draftModel = new Option<string?>("--draft") { Description = "Draft model for the draft mode (default: the catalog's pairing)" };
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (0, plain decoding, among its choices) or N", DefaultValueFactory = _ => "auto" };
@@ -102,7 +103,9 @@ internal static class BenchCommand
             if (parse.GetValue(speculative) is { } modes)
             {
                 if (givenBandwidth is not null) throw new ArgumentException("--bandwidth applies to the decode table; --speculative rows have no bound.");
-                var specSettings = new SpeculativeBenchSettings(modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                var entries = modes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                foreach (var entry in entries) BenchMode.Parse(entry);   // an unknown mode or a bad pin fails before any model loads
+                var specSettings = new SpeculativeBenchSettings(entries,
                     ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                     (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
                     SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window),
@@ -189,15 +192,16 @@ internal static class BenchCommand
         var resolved = ModelResolver.Resolve(models[0], catalog, precision, error);
         var targetSettings = session(resolved);
         using var target = DecoderModel.Load(resolved.ExportDir, targetSettings);
-        var draftPath = settings.Modes.Any(m => m is "draft" or "tree-draft") && (draftName ?? resolved.Entry?.Draft) is { } d
+        var modes = settings.Modes.Select(m => BenchMode.Parse(m).Mode).ToHashSet();
+        var draftPath = (modes.Contains("draft") || modes.Contains("tree-draft")) && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, targetSettings);
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var calibrations = new Dictionary<string, TreeCalibration?>();
-        if (settings.Modes.Contains("tree-draft") && draftPath is not null)
+        if (modes.Contains("tree-draft") && draftPath is not null)
             calibrations["tree-draft"] = Calibration(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", error);
-        if (settings.Modes.Contains("tree-self"))
+        if (modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
         var rows = SpeculativeBench.Measure(target, draft,
