@@ -663,7 +663,8 @@ fi
 
 # QUICK=50 (issue 18's acceptance call): every mode on the trained demo-code-mha (MODEL) with demo-code-draft (DRAFT) as
 # the draft model, over batch 1, 8, 32, 64 x 1,024, 4,096, 7,680: `calibrate` for the self and draft pairs on this device
-# first (the planner's costs and the trees' sizes), then bench with γ and tree size from the planner, 256 new tokens,
+# first (the trees' sizes; a chain's γ comes from its own rounds' times), then bench with γ and tree size from the planner
+# (SPEC_MODES may add pinned entries, self@12: the best fixed γ beside it), 256 new tokens,
 # static batches (DOCS=3: each row takes three prompts in turn), traced, with the chart. PROMPTS (default here: heldout).
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
@@ -680,8 +681,8 @@ if [ "${QUICK:-0}" = 50 ]; then
   exit 0
 fi
 
-# QUICK=51 (issue 18): demo-code-mha at 16K, where a plain step reads twice round 21's KV and a self-speculation round's
-# drafts (over the same 16 + 256 budget) cost what they did: a copy with linear rope scaling (factor 2, untrained at that
+# QUICK=51 (issue 18): demo-code-mha at 16K, where a plain step reads twice the KV of round 21's 8K and a self-speculation
+# round's drafts run over the same 16 + 256 budget: a copy with linear rope scaling (factor 2, untrained at that
 # length, so acceptance shows what the scaling keeps), plain decoding and self-speculation with the planner in a full
 # batch (`--documents-per-row 3`, 512 new tokens) at BATCHES (32) x 15,872 tokens, traced.
 if [ "${QUICK:-0}" = 51 ]; then
