@@ -140,6 +140,7 @@ public sealed class BenchCommandBoundTests
         StringAssert.Contains(Row("lookup"), "| γ auto");
         StringAssert.Contains(Row("lookup@2"), "| γ 2 |");
         StringAssert.Contains(Row("lookup@5"), "| γ 5 |");
+        StringAssert.Contains(output, "lookup at batch 2 x 16: the planner ", "the planner against the best pinned entry");
         var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
         var pinned = rows.Single(r => (string?)r!["mode"] == "lookup@2")!;
         Assert.IsLessThanOrEqualTo(2.0, (double)pinned["drafted_per_round"]!, "γ 2 drafts at most two a round");

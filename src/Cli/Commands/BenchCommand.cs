@@ -212,6 +212,7 @@ internal static class BenchCommand
             await output.WriteLineAsync($"continuous batching: each row took {settings.DocumentsPerRow} prompts in turn, a finished row refilled " +
                 "between passes (prefill time is not decode time)");
         await output.WriteLineAsync(SpeculativeBench.Table(rows));
+        foreach (var line in PlannerVsPinned.Lines(rows)) await output.WriteLineAsync(line);
         await output.WriteLineAsync(Machine.DescribePeak(peak));
         if (json is not null)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
