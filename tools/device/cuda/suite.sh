@@ -696,6 +696,21 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=52 (issue 18): where a γ = 12 self-speculation round of demo-code-mha goes (round 21: 3.7 ms of twelve drafts and
+# 2.3 ms of verification at 32 x 7,680 on both the H100 and the H200, where plain steps take 1.6 and 1.1 ms). Captured,
+# then uncaptured with ONNX Runtime's profiles (the draft passes, the verification, the plain steps: one file a session),
+# summarised per node by profile_summary.py. MODEL (default models/demo-code-mha), PROMPTS (default heldout).
+if [ "${QUICK:-0}" = 52 ]; then
+  PROMPTS=${PROMPTS:-heldout}
+  V="bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 12 $(prompt_texts)"
+  TMO=120 run mha-self-captured $C $V
+  CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+  for f in $o/prof/*.json; do xz -9 "$f"; done
+  for f in $o/mha-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=49 (issue 18): the trained demo-code-mha (MODEL, default .mha/demo-code-mha: models/demo-code-mha carried there, or
 # /tmp/condensa-train/models/demo-code-mha after run_device.sh mha) over the demo grid, static batches: plain decoding and
 # self-speculation, adaptive
