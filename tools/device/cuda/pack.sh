@@ -10,7 +10,7 @@
 # cuBLAS/cuBLASLt, cuRAND, cuFFT, cuDNN 9) are already on the machine. llama.cpp's npm build has sm_90 code only as
 # PTX ISA 9.1, which the machine's CUDA 13.0 driver refuses: ptxdown.py relabels it 9.0 (the same kernels).
 # The project tree travels with every call and models/ alone is 57 MB: move models/ out of the checkout for the calls
-# (demo-code travels in .cuda/b) and back afterwards. The provider's split leaves each carry room for the rest of the tree
+# (demo-code travels in .cuda/b) and back afterwards (tools/device/cuda/tree.sh slim / restore). The provider's split leaves each carry room for the rest of the tree
 # (~10 MB with the results; round 12 split it at 36.5 MB and had to move tests/TestData out as well).
 # Device calls, back to back (a machine stays warm 30 s after a call; /opt persists while it is warm):
 #   carry [".cuda/a"]: bash tools/device/cuda/install.sh      unpack, environment report, background exports and GGUFs

@@ -172,10 +172,11 @@ cost_side() { local name=$1 dir=$2; shift 2
     log "round 18's files are not here: run predict_speedup.py on the development machine"
   fi
   xz -9 $o/$name.jsonl; }
-# calibrate for the demo pairs, self (16 + 256 budget) and draft model, and the fits it printed: calibrate_pairs TMO "ARGS"
+# calibrate for a target's pairs, self (16 + 256 budget) and draft model (default demo-code and demo-code-draft), and the
+# fits it printed: calibrate_pairs TMO "ARGS" [TARGET DRAFT]
 calibrate_pairs() {
-  TMO=$1 run cal-self $C calibrate -m demo-code $2 --sinks 16 --window 256
-  TMO=$1 run cal-draft $C calibrate -m demo-code --draft demo-code-draft $2
+  TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window 256
+  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 # copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
 # beside demo-code's tokenizer files (their tokenizer.from: ../demo-code): copies_16k DIR...
@@ -669,9 +670,7 @@ fi
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
-  TMO=120 run cal-self $C calibrate -m $m $P $G --sinks 16 --window 256
-  TMO=120 run cal-draft $C calibrate -m $m --draft $d $P $G
-  for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt
+  calibrate_pairs 120 "$P $G" $m $d
   TMO=${SPEC_TMO:-420} run all-modes $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m $m --draft $d \
     $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} $(prompt_texts) --json $o/all-modes.json \
     --chart $o/all-modes.svg --trace $o/all-modes.jsonl
