@@ -378,6 +378,12 @@ if [ "${QUICK:-0}" = 19 ]; then
   for f in $o/self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
   for f in $o/prof/*.json; do xz -9 "$f"; done
+  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
+    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
   exit 0
 fi
 
@@ -506,6 +512,12 @@ if [ "${QUICK:-0}" = 30 ]; then
   CONDENSA_ORT_PROFILE=$o/prof/demo TMO=100 run demo-self-profiled $C $V --graph-capture off
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
   for f in $o/prof/*.json; do xz -9 "$f"; done
+  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
+    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
   big_self
   for f in $o/demo-self-*.out $o/big-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
   exit 0
@@ -706,6 +718,12 @@ if [ "${QUICK:-0}" = 52 ]; then
   CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
   for f in $o/prof/*.json; do xz -9 "$f"; done
+  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
+    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
   for f in $o/mha-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   exit 0
 fi
