@@ -1,6 +1,8 @@
 """Summarises ONNX Runtime profiles (CONDENSA_ORT_PROFILE=PREFIX: PREFIX_*.json, Chrome traces) of decode steps:
 per file, the runs, the node events per run (0 for a replayed CUDA graph) and run times, and the kernel time per
-operator type over the last runs, so the share of a step each kind of node takes is visible.
+operator type over the last runs, so the share of a step each kind of node takes is visible; and the runs grouped by
+duration (a gap of 1.5x starts a group, groups of 3 runs or more), which for replayed graphs (no node events) tells a
+speculative round's draft passes, verifications and plain steps apart.
 usage: python3 profile_summary.py FOLDER"""
 import bisect, collections, glob, json, sys
 
@@ -14,6 +16,14 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     per_run = [bisect.bisect_right(starts, b) - bisect.bisect_left(starts, a) for a, b in runs]
     print(f"{f.split('/')[-1]}: {len(runs)} runs; node events per run (last 10): {per_run[-10:]}; "
           f"run us (last 10): {[round(b - a) for a, b in runs[-10:]]}")
+    durations = sorted(b - a for a, b in runs)
+    start = 0
+    for i in range(1, len(durations) + 1):
+        if i == len(durations) or durations[i] > 1.5 * max(durations[i - 1], 1):
+            if i - start >= 3:
+                group = durations[start:i]
+                print(f"   {len(group):6d} runs of {group[0]:.0f}-{group[-1]:.0f} us, median {group[len(group) // 2]:.0f} us")
+            start = i
     # the last 4 runs with node events: time per operator type and provider, per run
     timed = [(a, b) for (a, b), n in zip(runs, per_run) if n > 0][-4:]
     if not timed:

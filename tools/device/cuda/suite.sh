@@ -378,12 +378,6 @@ if [ "${QUICK:-0}" = 19 ]; then
   for f in $o/self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
   for f in $o/prof/*.json; do xz -9 "$f"; done
-  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
-    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
   exit 0
 fi
 
@@ -512,12 +506,6 @@ if [ "${QUICK:-0}" = 30 ]; then
   CONDENSA_ORT_PROFILE=$o/prof/demo TMO=100 run demo-self-profiled $C $V --graph-capture off
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
   for f in $o/prof/*.json; do xz -9 "$f"; done
-  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
-    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
   big_self
   for f in $o/demo-self-*.out $o/big-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; grep -h 'differ' ${f%.out}.err; done | tee -a $o/log.txt
   exit 0
@@ -707,23 +695,52 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=53 (issue 18): the self-speculation budget's window against the draft pass's cost (round 22: GroupQueryAttention's
+# XQA kernel took 29 µs a layer over the 336-slot budget at 32 rows, half a draft pass). demo-code-mha (MODEL) at 32 x 7,680,
+# WINDOWS (default 64 128 256 512) in turn; GAMMA (default 12), NEW_TOKENS (default 128), DOCS (documents per row,
+# default 1: a static batch; 3 = round 21's full batch).
+if [ "${QUICK:-0}" = 53 ]; then
+  PROMPTS=${PROMPTS:-heldout}
+  for w in ${WINDOWS:-64 128 256 512}; do
+    TMO=120 run window-$w $C bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch ${BATCH:-32} \
+      --context 7680 --max-tokens ${NEW_TOKENS:-128} --runs 1 --gamma ${GAMMA:-12} --documents-per-row ${DOCS:-1} --window $w $(prompt_texts)
+  done
+  for f in $o/window-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=52 (issue 18): where a γ = 12 self-speculation round of demo-code-mha goes (round 21: 3.7 ms of twelve drafts and
-# 2.3 ms of verification at 32 x 7,680 on both the H100 and the H200, where plain steps take 1.6 and 1.1 ms). Captured,
-# then uncaptured with ONNX Runtime's profiles (the draft passes, the verification, the plain steps: one file a session),
-# summarised per node by profile_summary.py. MODEL (default models/demo-code-mha), PROMPTS (default heldout).
+# 2.3 ms of verification at 32 x 7,680 on both the H100 and the H200, where plain steps take 1.6 and 1.1 ms). Captured with
+# ORT_ENABLE_XQA=0 (GroupQueryAttention's decode kernel off, so a budget's draft passes take the slots graph), then
+# uncaptured with ONNX Runtime's profiles (per node, host time; each session's runs grouped by duration),
+# summarised by profile_summary.py; then Nsight Compute's GPU time per kernel of uncaptured runs, 16 new tokens
+# (kernel_times.py --kinds): every kernel at NCU_CONTEXT (default 1,024: a draft pass reads the same budget at any
+# context, and 7,680's prefill kernels outlast 240 s), and at 7,680 the attention-side kernels alone (NCU_FILTER).
+# MODEL (default models/demo-code-mha), PROMPTS (default heldout); NCU_ONLY=1 runs the Nsight Compute part alone.
 if [ "${QUICK:-0}" = 52 ]; then
   PROMPTS=${PROMPTS:-heldout}
   V="bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 12 $(prompt_texts)"
-  TMO=120 run mha-self-captured $C $V
-  CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off
-  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
-  for f in $o/prof/*.json; do xz -9 "$f"; done
-  # the GPU's own time per pass (Nsight Compute, uncaptured, 16 new tokens): draft passes against the host's 0.31 ms
+  if [ -z "${NCU_ONLY:-}" ]; then
+    TMO=150 run mha-self-captured $C $V
+    # the XQA kernel's cost per call has a floor (round 22): a budget's draft passes without it take the slots graph
+    ORT_ENABLE_XQA=0 TMO=150 run mha-self-noxqa $C $V
+  fi
+  if [ -z "${NCU_ONLY:-}${NO_PROFILE:-}" ]; then   # NO_PROFILE=1: no ONNX Runtime profile
+    CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off
+    python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
+    for f in $o/prof/*.json; do xz -9 "$f"; done
+  fi
   NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  TMO=240 run mha-self-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-self.csv \
-    $C ${V/--max-tokens 64/--max-tokens 16} --graph-capture off
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self > $o/kernels-self.txt 2>&1
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt; rm -f $o/ncu-self.csv
+  K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
+  V=${V/--max-tokens 64/--max-tokens 16}
+  if [ -z "${NCU_SKIP_ALL:-}" ]; then
+    TMO=300 run mha-self-ncu $NCU $K --log-file $o/ncu-self.csv $C ${V/--context 7680/--context ${NCU_CONTEXT:-1024}} --graph-capture off
+    python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt
+    python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-self.csv > $o/ncu-self.txt; rm -f $o/ncu-self.csv
+  fi
+  F=${NCU_FILTER:-'regex:(flash_fwd|fmha|TensorScatter|Rotary|Transpose|oftmax|Attention|attention|nfused|kernel_mha)'}
+  TMO=300 run mha-self-ncu-attn $NCU $K --kernel-name-base demangled --kernel-name "$F" --log-file $o/ncu-attn.csv $C $V --graph-capture off
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-attn.csv | tee $o/ncu-attn.txt; xz -9 $o/ncu-attn.csv
   for f in $o/mha-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   exit 0
 fi
