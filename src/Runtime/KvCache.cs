@@ -311,6 +311,9 @@ public sealed class KvCache : IDisposable
     /// <summary>Edits of this cache's buffers since they were last allocated that ran kv_write_entries (tests).</summary>
     internal int EntriesWrites => _storage is DeviceKvStorage device ? device.EntriesWrites : 0;
 
+    /// <summary>Copies of the device buffers made as strided memory copies (tests).</summary>
+    internal int SpanCopies => _storage is DeviceKvStorage device ? device.SpanCopies : 0;
+
     /// <summary>A host copy of the key buffer of the i-th stored layer, [batch, kvHeads, capacity, headDim] in the
     /// model dtype (tests and diagnostics).</summary>
     internal ReadOnlySpan<byte> KeyBytes(int storedLayer) => TokenSlots(_storage.Read(2 * storedLayer));

@@ -17,13 +17,45 @@ public sealed class DeviceKvTests
     public void Device_RaggedBatchWithGrowthRewindAndTreeCompaction_EqualsHost()
     {
         var export = TinyModels.Get("llama").Export;
-        var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
-        var (deviceLogits, deviceKeys, entriesWrites) = RaggedScenario(export, Device, expectDevice: true);
+        var (hostLogits, hostKeys, _, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+        var (deviceLogits, deviceKeys, spanCopies, _) = RaggedScenario(export, Device, expectDevice: true);
 
         CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
         CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
-        Assert.IsGreaterThan(0, entriesWrites, "the tree's compaction moves a few entries: kv_write_entries, every layer in one run");
+        Assert.IsGreaterThan(0, spanCopies, "the growth and the tree's compaction (runs of one entry) go as strided copies");
     }
+
+    [TestMethod]
+    public void Device_RowMovesAndCompactions_GoAsStridedCopiesWhereTheyCanAndEqualHost()
+    {
+        var export = TinyModels.Get("llama").Export;
+        var host = MoveScenario(export, new SessionSettings());
+        var device = MoveScenario(export, Device);
+        CollectionAssert.AreEqual(host.Logits, device.Logits, "logits of every pass");
+        CollectionAssert.AreEqual(host.Keys, device.Keys, "layer 0 keys after the scenario");
+        Assert.AreEqual(0, host.SpanCopies + host.EntriesWrites, "host memory copies itself");
+        Assert.AreEqual(2, device.SpanCopies, "the row move and the compaction of one entry: strided copies");
+        Assert.AreEqual(1, device.EntriesWrites, "the compaction of three entries one slot down overlaps itself: kv_write_entries");
+    }
+
+    [TestMethod]
+    public void Device_OneEntryOfManyRows_IsOneKvWriteEntriesRunAndEqualsHost()
+    {
+        // 17 rows x 4 tensors: more strided copies than MaxSpanCopies for 17 entries, which one graph run moves
+        var export = TinyModels.Get("llama").Export;
+        var (host, _, _) = ManyRowsScenario(export, new SessionSettings());
+        var (device, spans, entries) = ManyRowsScenario(export, Device);
+        CollectionAssert.AreEqual(host, device);
+        Assert.AreEqual(0, spans);
+        Assert.AreEqual(1, entries);
+    }
+
+    [TestMethod]
+    [DataRow(16, 1L, 2, 4, true, DisplayName = "16 runs x 4 tensors = 64 strided copies")]
+    [DataRow(17, 17L, 2, 4, false, DisplayName = "17 runs of one entry: one kv_write_entries run")]
+    [DataRow(100, 10_000L, 2, 4, true, DisplayName = "more entries than kv_write_entries takes: strided copies, not kv_write's index of each")]
+    public void SpansPay_FewRunsOrMoreEntriesThanKvWriteEntriesTakes(int runs, long entries, int heads, int tensors, bool expected) =>
+        Assert.AreEqual(expected, Kv.DeviceKvStorage.SpansPay(runs, entries, heads, tensors));
 
     [TestMethod]
     public void Device_BudgetedCacheFedByTheTargetsLastPass_EqualsHost()
@@ -44,8 +76,8 @@ public sealed class DeviceKvTests
             Assert.IsTrue(manifest["kv_ops"]!.AsObject().Remove("write_entries"), "a fresh export names kv_write_entries"));
         try
         {
-            var (hostLogits, hostKeys, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
-            var (deviceLogits, deviceKeys, raggedWrites) = RaggedScenario(old, Device, expectDevice: true);
+            var (hostLogits, hostKeys, _, _) = RaggedScenario(export, new SessionSettings(), expectDevice: false);
+            var (deviceLogits, deviceKeys, _, raggedWrites) = RaggedScenario(old, Device, expectDevice: true);
             CollectionAssert.AreEqual(hostLogits, deviceLogits, "logits of every pass");
             CollectionAssert.AreEqual(hostKeys, deviceKeys, "layer 0 keys after the scenario");
             var (host, _) = BudgetScenario(export, new SessionSettings());
@@ -115,7 +147,7 @@ public sealed class DeviceKvTests
 
     // Batch 3 with chunks of 4 slots: prefills of different lengths (one row idle), growth three times, a rewind, a
     // tree pass with compaction in one row, then decoding.
-    private static (float[] Logits, byte[] Keys, int EntriesWrites) RaggedScenario(string export, SessionSettings settings, bool expectDevice)
+    private static (float[] Logits, byte[] Keys, int SpanCopies, int EntriesWrites) RaggedScenario(string export, SessionSettings settings, bool expectDevice)
     {
         using var model = DecoderModel.Load(export, settings);
         Assert.AreEqual(expectDevice, model.KvOnDevice);
@@ -148,7 +180,36 @@ public sealed class DeviceKvTests
         for (var step = 0; step < 6; step++)
             logits.AddRange(model.Forward(cache, TinyModels.Ids(3, seed: 60 + step), [1, 1, 1], LogitsSelection.LastPerRow).ToArray());
         Assert.IsGreaterThanOrEqualTo(12, cache.Capacity, "the scenario grows the buffers past three chunks");
-        return ([.. logits], cache.KeyBytes(0).ToArray(), cache.EntriesWrites);
+        return ([.. logits], cache.KeyBytes(0).ToArray(), cache.SpanCopies, cache.EntriesWrites);
+    }
+
+    // Batch 4: three rows prefilled, row 3's document moved into emptied row 0 (one strided copy a tensor), a path kept in
+    // row 1 that moves one entry (strided) and one in row 2 that moves three entries one slot down (overlapping: a graph
+    // run), then decoding.
+    private static (float[] Logits, byte[] Keys, int SpanCopies, int EntriesWrites) MoveScenario(string export, SessionSettings settings)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        using var cache = model.CreateCache(4);
+        var logits = new List<float>(model.Forward(cache, TinyModels.Ids(4 * 7, seed: 111), [5, 7, 6, 7], LogitsSelection.LastPerRow).ToArray());
+        cache.RewindTo(0, 0);
+        cache.MoveRows([new RowMove(3, 0)]);
+        cache.KeepPath(1, 3, [0, 2]);
+        cache.KeepPath(2, 2, [1, 2, 3]);
+        for (var step = 0; step < 3; step++)
+            logits.AddRange(model.Forward(cache, TinyModels.Ids(4, seed: 112 + step), [1, 1, 1, 0], LogitsSelection.LastPerRow).ToArray());
+        return ([.. logits], cache.KeyBytes(0).ToArray(), cache.SpanCopies, cache.EntriesWrites);
+    }
+
+    // 17 rows take one token each, then their new entries are copied into a second cache.
+    private static (float[] Keys, int SpanCopies, int EntriesWrites) ManyRowsScenario(string export, SessionSettings settings)
+    {
+        using var model = DecoderModel.Load(export, settings);
+        using var source = model.CreateCache(17);
+        using var destination = model.CreateCache(17);
+        var ones = Enumerable.Repeat(1, 17).ToArray();
+        model.Forward(source, TinyModels.Ids(17, seed: 121), ones, LogitsSelection.LastPerRow);
+        source.CopyLastPassInto(destination, ones);
+        return ([.. destination.KeyBytes(0).ToArray().Select(b => (float)b)], destination.SpanCopies, destination.EntriesWrites);
     }
 
     // A self-speculation draft's budget (sinks 2, window 4) filled from the target's passes, then drafting on it.

@@ -10,7 +10,7 @@ namespace Condensa.Runtime.ExecutionProviders;
 /// </summary>
 internal static unsafe class CudaRuntime
 {
-    private const int HostToDevice = 1, DeviceToHost = 2;
+    private const int HostToDevice = 1, DeviceToHost = 2, DeviceToDevice = 3;
 
     // cudart's file name per platform; ONNX Runtime 1.32's CUDA provider is built against CUDA 13, and any other major
     // version would be another runtime than the one the provider uses.
@@ -54,6 +54,20 @@ internal static unsafe class CudaRuntime
         Check(Functions.Value.Memcpy(host, device, (nuint)bytes, DeviceToHost), "cudaMemcpy device to host");
     }
 
+    /// <summary>
+    /// Does <paramref name="spans"/> in device memory, one strided copy each, and returns once they have landed. They go
+    /// on the legacy default stream: ONNX Runtime's runs wait for their own stream before they return, so no pass is
+    /// reading or writing the buffers while the copies run, and none starts before they end.
+    /// </summary>
+    public static void CopyOnDevice(ReadOnlySpan<Kv.KvSpan> spans)
+    {
+        var api = Functions.Value;
+        foreach (var span in spans)
+            Check(api.Memcpy2DAsync(span.Destination, (nuint)span.DestinationPitch, span.Source, (nuint)span.SourcePitch, (nuint)span.Width,
+                (nuint)span.Height, DeviceToDevice, 0), "cudaMemcpy2DAsync device to device");
+        Check(api.StreamSynchronize(0), "cudaStreamSynchronize");
+    }
+
     private static void Check(int status, string what)
     {
         if (status == 0) return;
@@ -72,6 +86,7 @@ internal static unsafe class CudaRuntime
                 Malloc = (delegate* unmanaged<nint*, nuint, int>)NativeLibrary.GetExport(handle, "cudaMalloc"),
                 Free = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(handle, "cudaFree"),
                 Memcpy = (delegate* unmanaged<nint, nint, nuint, int, int>)NativeLibrary.GetExport(handle, "cudaMemcpy"),
+                Memcpy2DAsync = (delegate* unmanaged<nint, nuint, nint, nuint, nuint, nuint, int, nint, int>)NativeLibrary.GetExport(handle, "cudaMemcpy2DAsync"),
                 StreamSynchronize = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(handle, "cudaStreamSynchronize"),
                 GetErrorString = (delegate* unmanaged<int, nint>)NativeLibrary.GetExport(handle, "cudaGetErrorString"),
             };
@@ -86,6 +101,7 @@ internal static unsafe class CudaRuntime
         public delegate* unmanaged<nint*, nuint, int> Malloc;
         public delegate* unmanaged<nint, int> Free;
         public delegate* unmanaged<nint, nint, nuint, int, int> Memcpy;
+        public delegate* unmanaged<nint, nuint, nint, nuint, nuint, nuint, int, nint, int> Memcpy2DAsync;   // dst, dpitch, src, spitch, width, height, kind, stream
         public delegate* unmanaged<nint, int> StreamSynchronize;
         public delegate* unmanaged<int, nint> GetErrorString;
     }

@@ -22,15 +22,38 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly RunOptions _runOptions = new();
 
     private readonly bool _addressable;   // the provider's device memory is plain addresses (CPU, CUDA): views of leading rows
+    private readonly ExecutionProvider _provider;
+    private readonly int _deviceId;
 
     private DeviceKvMemory(InferenceSession write, InferenceSession? writeEntries, InferenceSession zeros, InferenceSession copy,
-        OrtMemoryInfo memoryInfo, OrtAllocator allocator, GraphCapture? capture, bool addressable)
+        OrtMemoryInfo memoryInfo, OrtAllocator allocator, GraphCapture? capture, ExecutionProvider provider, int deviceId)
     {
         (_write, _writeEntries, _zeros, _copy) = (write, writeEntries, zeros, copy);
         MemoryInfo = memoryInfo;
         Allocator = allocator;
         Capture = capture;
-        _addressable = addressable;
+        (_provider, _deviceId) = (provider, deviceId);
+        _addressable = IsAddressable(provider);
+    }
+
+    // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views,
+    // no storage whose tensors lie in one buffer (so no kv_write_entries), and no strided copies
+    private static bool IsAddressable(ExecutionProvider provider) => provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
+
+    /// <summary>Whether copies between this memory's storages may run as strided memory copies (<see cref="CopySpans"/>): its
+    /// tensors are plain addresses, in host memory (the CPU provider) or CUDA device memory.</summary>
+    public bool CopiesSpans => _addressable;
+
+    /// <summary>Does <paramref name="spans"/> (<see cref="KvSpans.Plan"/>), returning once they have landed.</summary>
+    public void CopySpans(ReadOnlySpan<KvSpan> spans)
+    {
+        if (_provider == ExecutionProvider.Cpu)
+        {
+            KvSpans.CopyOnHost(spans);
+            return;
+        }
+        CudaRuntime.SetDevice(_deviceId);
+        CudaRuntime.CopyOnDevice(spans);
     }
 
     public override bool OnDevice => true;
@@ -52,11 +75,8 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         if (manifest.KvOps is null)
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: no \"kv_ops\" graphs (the export predates device-resident " +
                 "KV caches); export the checkpoint again, or keep the KV cache in host memory (KvResidence.Host, --kv-residence host).");
-        // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views,
-        // and no storage whose tensors lie in one buffer (so no kv_write_entries)
-        var addressable = provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
         var files = new List<string> { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy };
-        if (addressable && manifest.KvOps.WriteEntries is { } writeEntries && EntriesWritesAllowed(Environment.GetEnvironmentVariable(NoEntriesWrites)))
+        if (IsAddressable(provider) && manifest.KvOps.WriteEntries is { } writeEntries && EntriesWritesAllowed(Environment.GetEnvironmentVariable(NoEntriesWrites)))
             files.Add(writeEntries);
         var sessions = new List<InferenceSession>();
         try
@@ -72,7 +92,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             var memoryInfo = provider.CreateMemoryInfo(deviceId);
             var capture = settings.CapturesGraphs(provider) ? new GraphCapture(memoryInfo, deviceId) : null;
             return new DeviceKvMemory(sessions[0], sessions.ElementAtOrDefault(3), sessions[1], sessions[2], memoryInfo,
-                new OrtAllocator(modelSession, memoryInfo), capture, addressable);
+                new OrtAllocator(modelSession, memoryInfo), capture, provider, deviceId);
         }
         catch
         {

@@ -5,8 +5,10 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Condensa.Runtime.Kv;
 
 /// <summary>
-/// KV tensors in device memory (<see cref="DeviceKvMemory"/>). An edit lists its entries as indices in a small pinned host
-/// buffer, the only bytes that cross to the device. Where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
+/// KV tensors in device memory (<see cref="DeviceKvMemory"/>). Where the tensors are plain addresses (CUDA; the CPU
+/// provider in tests), a copy of few runs, or of more entries than kv_write_entries takes, goes as strided memory copies,
+/// one a run and tensor (<see cref="KvSpans"/>). Otherwise an edit lists its entries as indices in a small pinned host
+/// buffer, the only bytes that cross to the device: where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
 /// and both sides of a copy are such buffers, a few entries move in one kv_write_entries run, two kernels for every layer;
 /// otherwise (many entries, an older export, a provider whose tensors are not addresses) kv_write runs a gather and a
 /// scatter a tensor, into the bound buffers, in place.
@@ -17,6 +19,11 @@ internal sealed class DeviceKvStorage : KvStorage
     // entry of every tensor, kv_write's 48 an entry of all of them, so past this (1 MiB of indices: a regrowth, a row's move,
     // a long catch-up) the bytes cost more than kv_write's extra kernels.
     internal const int MaxEntriesWrite = 1 << 16;
+
+    // A copy of up to this many runs × tensors goes as strided copies even where kv_write_entries would take it: each is one
+    // call (a few µs on cuda), an uncaptured kv_write_entries run ~0.1-0.2 ms (round 22's profile). Wider copies of few
+    // entries (a step's new entries of every row of a large batch) stay one graph run.
+    internal const int MaxSpanCopies = 64;
 
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
@@ -32,6 +39,7 @@ internal sealed class DeviceKvStorage : KvStorage
     private long[] _indices = [];                        // [from ++ to], pinned: (row, head, slot) triples or entry indices
     private GCHandle _indicesHandle;
     private (OrtValue From, OrtValue To, int Count, int Width)? _indexValues;
+    private KvSpan[] _spans = [];                        // a copy's strided copies, reused
 
     public DeviceKvStorage(DeviceKvMemory memory, ModelManifest manifest, int tensors, int rows, int slots) : base(manifest, tensors, rows, slots)
     {
@@ -60,10 +68,34 @@ internal sealed class DeviceKvStorage : KvStorage
     public override void Copy(KvStorage source, KvMoves moves)
     {
         if (moves.Entries == 0) return;
+        if (CopiesSpans(moves, source) && TryCopySpans(source, moves)) return;
         if (_entries is not null && source is DeviceKvStorage { _entries: { } sourceEntries } other
             && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors))
             CopyEntries(other, sourceEntries, moves);
         else CopyPerTensor(source, moves);
+    }
+
+    /// <summary>Copies made as strided memory copies (tests tell the writes apart by it).</summary>
+    internal int SpanCopies { get; private set; }
+
+    private bool CopiesSpans(KvMoves moves, KvStorage source) =>
+        _memory.CopiesSpans && source is DeviceKvStorage && SpansPay(moves.Count, moves.Entries, Manifest.NumKvHeads, Tensors);
+
+    /// <summary>Whether a copy of <paramref name="runs"/> runs and <paramref name="entries"/> entries a head goes as strided
+    /// copies where it can: few runs (<see cref="MaxSpanCopies"/>), or more entries than kv_write_entries takes, whose
+    /// alternative, kv_write, sends an index of every entry.</summary>
+    internal static bool SpansPay(int runs, long entries, int heads, int tensors) =>
+        (long)runs * tensors <= MaxSpanCopies || !WritesEntries(entries, heads, tensors);
+
+    private bool TryCopySpans(KvStorage source, KvMoves moves)
+    {
+        var needed = moves.Count * Tensors;
+        if (_spans.Length < needed) _spans = new KvSpan[Math.Max(needed, 2 * _spans.Length)];
+        var count = KvSpans.Plan(moves, ((DeviceKvStorage)source)._addresses, source.Slots, _addresses, Slots, Manifest.NumKvHeads, EntryBytes, _spans);
+        if (count < 0) return false;
+        _memory.CopySpans(_spans.AsSpan(0, count));
+        SpanCopies++;
+        return true;
     }
 
     /// <summary>Whether a copy of <paramref name="entries"/> entries a head between storages of one buffer each goes through
