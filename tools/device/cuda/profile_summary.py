@@ -1,8 +1,8 @@
 """Summarises ONNX Runtime profiles (CONDENSA_ORT_PROFILE=PREFIX: PREFIX_*.json, Chrome traces) of decode steps:
 per file, the runs, the node events per run (0 for a replayed CUDA graph) and run times, and the kernel time per
 operator type over the last runs, so the share of a step each kind of node takes is visible; and the runs grouped by
-duration (a gap of 1.5x starts a group, groups of 3 runs or more), which for replayed graphs (no node events) tells a
-speculative round's draft passes, verifications and plain steps apart.
+duration (a gap of 1.5x starts a group, groups of 3 runs or more), which tells a speculative round's draft passes,
+verifications and plain steps apart in a session that runs all three.
 usage: python3 profile_summary.py FOLDER"""
 import bisect, collections, glob, json, sys
 
