@@ -39,6 +39,26 @@ public sealed class DeviceKvTests
     }
 
     [TestMethod]
+    public void Device_SpanCopiesSwitchedOff_EditThroughTheGraphsAndEqualHost()
+    {
+        var export = TinyModels.Get("llama").Export;
+        var host = MoveScenario(export, new SessionSettings());
+        Environment.SetEnvironmentVariable(Kv.DeviceKvMemory.NoSpanCopies, "0");
+        try
+        {
+            var device = MoveScenario(export, Device);
+            CollectionAssert.AreEqual(host.Logits, device.Logits);
+            CollectionAssert.AreEqual(host.Keys, device.Keys);
+            Assert.AreEqual(0, device.SpanCopies);
+            Assert.AreEqual(3, device.EntriesWrites, "the move and both compactions through kv_write_entries");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Kv.DeviceKvMemory.NoSpanCopies, null);
+        }
+    }
+
+    [TestMethod]
     public void Device_OneEntryOfManyRows_IsOneKvWriteEntriesRunAndEqualsHost()
     {
         // 17 rows x 4 tensors: more strided copies than MaxSpanCopies for 17 entries, which one graph run moves
@@ -96,8 +116,8 @@ public sealed class DeviceKvTests
     [DataRow("1", true)]
     [DataRow("0", false)]
     [DataRow(" 0 ", false)]
-    public void EntriesWritesAllowed_OffOnlyForZero(string? value, bool expected) =>
-        Assert.AreEqual(expected, Kv.DeviceKvMemory.EntriesWritesAllowed(value));
+    public void SwitchedOn_OffOnlyForZero(string? value, bool expected) =>
+        Assert.AreEqual(expected, Kv.DeviceKvMemory.SwitchedOn(value));
 
     [TestMethod]
     [DataRow(4096L, 2, 8, true, DisplayName = "65,536 entries of every tensor: one kv_write_entries run")]

@@ -22,6 +22,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly RunOptions _runOptions = new();
 
     private readonly bool _addressable;   // the provider's device memory is plain addresses (CPU, CUDA): views of leading rows
+    private readonly bool _copiesSpans;
     private readonly ExecutionProvider _provider;
     private readonly int _deviceId;
 
@@ -34,6 +35,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         Capture = capture;
         (_provider, _deviceId) = (provider, deviceId);
         _addressable = IsAddressable(provider);
+        _copiesSpans = _addressable && SwitchedOn(Environment.GetEnvironmentVariable(NoSpanCopies));
     }
 
     // DirectML's and WebGPU's tensors wrap resource handles, not addresses a view could start at: no leading-row views,
@@ -41,8 +43,9 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private static bool IsAddressable(ExecutionProvider provider) => provider == ExecutionProvider.Cpu || provider == ExecutionProvider.Cuda;
 
     /// <summary>Whether copies between this memory's storages may run as strided memory copies (<see cref="CopySpans"/>): its
-    /// tensors are plain addresses, in host memory (the CPU provider) or CUDA device memory.</summary>
-    public bool CopiesSpans => _addressable;
+    /// tensors are plain addresses, in host memory (the CPU provider) or CUDA device memory, and <see cref="NoSpanCopies"/>
+    /// does not turn them off.</summary>
+    public bool CopiesSpans => _copiesSpans;
 
     /// <summary>Does <paramref name="spans"/> (<see cref="KvSpans.Plan"/>), returning once they have landed.</summary>
     public void CopySpans(ReadOnlySpan<KvSpan> spans)
@@ -76,7 +79,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: no \"kv_ops\" graphs (the export predates device-resident " +
                 "KV caches); export the checkpoint again, or keep the KV cache in host memory (KvResidence.Host, --kv-residence host).");
         var files = new List<string> { manifest.KvOps.Write, manifest.KvOps.Zeros, manifest.KvOps.Copy };
-        if (IsAddressable(provider) && manifest.KvOps.WriteEntries is { } writeEntries && EntriesWritesAllowed(Environment.GetEnvironmentVariable(NoEntriesWrites)))
+        if (IsAddressable(provider) && manifest.KvOps.WriteEntries is { } writeEntries && SwitchedOn(Environment.GetEnvironmentVariable(NoEntriesWrites)))
             files.Add(writeEntries);
         var sessions = new List<InferenceSession>();
         try
@@ -122,8 +125,13 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     /// measurement of what kv_write_entries saves, in one process of the same build).</summary>
     public const string NoEntriesWrites = "CONDENSA_KV_WRITE_ENTRIES";
 
-    /// <summary>Whether <see cref="NoEntriesWrites"/>'s <paramref name="value"/> leaves kv_write_entries on (anything but "0").</summary>
-    internal static bool EntriesWritesAllowed(string? value) => value?.Trim() != "0";
+    /// <summary>The environment variable that, set to 0, keeps copies off strided memory copies (<see cref="CopiesSpans"/>): what
+    /// they save, measured in one process of the same build.</summary>
+    public const string NoSpanCopies = "CONDENSA_KV_SPAN_COPIES";
+
+    /// <summary>Whether a switch's <paramref name="value"/> (<see cref="NoEntriesWrites"/>, <see cref="NoSpanCopies"/>) leaves
+    /// its path on: anything but "0".</summary>
+    internal static bool SwitchedOn(string? value) => value?.Trim() != "0";
 
     /// <summary>
     /// <paramref name="count"/> tensors of <paramref name="shape"/> in one buffer, tensor t from t times a tensor's bytes

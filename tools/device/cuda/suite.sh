@@ -695,6 +695,25 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=54 (issue 18): row moves as strided copies, off (CONDENSA_KV_SPAN_COPIES=0: kv_write, an index of every entry) and
+# on, in turn: round 21's static batches spent 2.2 ms a moved row at 4,096 tokens and 4-4.5 ms at 7,680 outside the
+# rounds. demo-code-mha (MODEL), plain, self and lookup, BATCHES (default 32,64) x CONTEXTS (default 4096,7680), 256 new
+# tokens; each row's moves and time outside the rounds from the JSON.
+if [ "${QUICK:-0}" = 54 ]; then
+  PROMPTS=${PROMPTS:-heldout}
+  for v in 0 1; do
+    CONDENSA_KV_SPAN_COPIES=$v TMO=${SPEC_TMO:-240} run spans-$v $C bench --speculative none,self,lookup -m ${MODEL:-models/demo-code-mha} --provider cuda \
+      --precision fp16 --batch ${BATCHES:-32,64} --context ${CONTEXTS:-4096,7680} --max-tokens 256 --runs 1 $(prompt_texts) --json $o/spans-$v.json
+    show_rows spans-$v
+  done
+  for v in 0 1; do python3 -c "
+import json, sys
+for r in json.load(open(sys.argv[1]))['rows']:
+    print(sys.argv[2], r['mode'], r['batch'], r['prompt_tokens'], round(r['speedup'], 2), 'moves', r['row_moves'], 'ms outside rounds', r['ms_outside_rounds'])
+" $o/spans-$v.json "spans=$v"; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=53 (issue 18): the self-speculation budget's window against the draft pass's cost (round 22: GroupQueryAttention's
 # XQA kernel took 29 µs a layer over the 336-slot budget at 32 rows, half a draft pass). demo-code-mha (MODEL) at 32 x 7,680,
 # WINDOWS (default 64 128 256 512) in turn; GAMMA (default 12), NEW_TOKENS (default 128), DOCS (documents per row,
