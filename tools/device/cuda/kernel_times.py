@@ -8,6 +8,8 @@ speculative round's draft passes, verifications and plain steps apart, each grou
 usage: python3 kernel_times.py NCU.csv [LABEL] [--kinds]"""
 import collections, csv, statistics, sys
 
+from gap_groups import gap_groups
+
 kinds = "--kinds" in sys.argv
 args = [a for a in sys.argv[1:] if a != "--kinds"]
 lines = [line for line in open(args[0], newline="") if not line.startswith("==")]   # ncu's own messages come first
@@ -44,13 +46,8 @@ if kinds:
     for seg in segments:
         groups[len(seg)].append(seg)
     for count, passes in sorted(groups.items()):
-        passes.sort(key=lambda s: sum(t for _, t in s))
-        start = 0
-        for i in range(1, len(passes) + 1):
-            if i == len(passes) or sum(t for _, t in passes[i]) > 1.5 * sum(t for _, t in passes[i - 1]):
-                if i - start >= 3:
-                    by_name(f"{label} {count} kernels", passes[start:i])
-                start = i
+        for group in gap_groups(passes, lambda s: sum(t for _, t in s)):
+            by_name(f"{label} {count} kernels", group)
     sys.exit(0)
 for i, seg in enumerate(segments):
     print(f"  pass {i}: {len(seg)} kernels, {sum(t for _, t in seg):.1f}")

@@ -6,6 +6,8 @@ verifications and plain steps apart in a session that runs all three.
 usage: python3 profile_summary.py FOLDER"""
 import bisect, collections, glob, json, sys
 
+from gap_groups import gap_groups
+
 for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     events = json.load(open(f))
     runs = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("name") == "model_run")
@@ -16,14 +18,8 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
     per_run = [bisect.bisect_right(starts, b) - bisect.bisect_left(starts, a) for a, b in runs]
     print(f"{f.split('/')[-1]}: {len(runs)} runs; node events per run (last 10): {per_run[-10:]}; "
           f"run us (last 10): {[round(b - a) for a, b in runs[-10:]]}")
-    durations = sorted(b - a for a, b in runs)
-    start = 0
-    for i in range(1, len(durations) + 1):
-        if i == len(durations) or durations[i] > 1.5 * max(durations[i - 1], 1):
-            if i - start >= 3:
-                group = durations[start:i]
-                print(f"   {len(group):6d} runs of {group[0]:.0f}-{group[-1]:.0f} us, median {group[len(group) // 2]:.0f} us")
-            start = i
+    for group in gap_groups([b - a for a, b in runs], lambda d: d):
+        print(f"   {len(group):6d} runs of {group[0]:.0f}-{group[-1]:.0f} us, median {group[len(group) // 2]:.0f} us")
     # the last 4 runs with node events: time per operator type and provider, per run
     timed = [(a, b) for (a, b), n in zip(runs, per_run) if n > 0][-4:]
     if not timed:

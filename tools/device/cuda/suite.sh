@@ -723,8 +723,8 @@ if [ "${QUICK:-0}" = 53 ]; then
   for w in ${WINDOWS:-64 128 256 512}; do
     TMO=120 run window-$w $C bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch ${BATCH:-32} \
       --context 7680 --max-tokens ${NEW_TOKENS:-128} --runs 1 --gamma ${GAMMA:-12} --documents-per-row ${DOCS:-1} --window $w $(prompt_texts)
+    show_rows window-$w
   done
-  for f in $o/window-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   exit 0
 fi
 
@@ -740,12 +740,12 @@ if [ "${QUICK:-0}" = 52 ]; then
   PROMPTS=${PROMPTS:-heldout}
   V="bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 12 $(prompt_texts)"
   if [ -z "${NCU_ONLY:-}" ]; then
-    TMO=150 run mha-self-captured $C $V
+    TMO=150 run mha-self-captured $C $V; show_rows mha-self-captured
     # the XQA kernel's cost per call has a floor (round 22): a budget's draft passes without it take the slots graph
-    ORT_ENABLE_XQA=0 TMO=150 run mha-self-noxqa $C $V
+    ORT_ENABLE_XQA=0 TMO=150 run mha-self-noxqa $C $V; show_rows mha-self-noxqa
   fi
   if [ -z "${NCU_ONLY:-}${NO_PROFILE:-}" ]; then   # NO_PROFILE=1: no ONNX Runtime profile
-    CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off
+    CONDENSA_ORT_PROFILE=$o/prof/mha TMO=150 run mha-self-profiled $C $V --graph-capture off; show_rows mha-self-profiled
     python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
     for f in $o/prof/*.json; do xz -9 "$f"; done
   fi
@@ -760,7 +760,6 @@ if [ "${QUICK:-0}" = 52 ]; then
   F=${NCU_FILTER:-'regex:(flash_fwd|fmha|TensorScatter|Rotary|Transpose|oftmax|Attention|attention|nfused|kernel_mha)'}
   TMO=300 run mha-self-ncu-attn $NCU $K --kernel-name-base demangled --kernel-name "$F" --log-file $o/ncu-attn.csv $C $V --graph-capture off
   python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-attn.csv | tee $o/ncu-attn.txt; xz -9 $o/ncu-attn.csv
-  for f in $o/mha-self-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self)' $f; done | tee -a $o/log.txt
   exit 0
 fi
 
