@@ -59,23 +59,37 @@ public sealed class DeviceKvTests
     }
 
     [TestMethod]
-    public void Device_OneEntryOfManyRows_IsOneKvWriteEntriesRunAndEqualsHost()
+    public void Device_OneEntryOfManyRaggedRows_IsOneKvWriteEntriesRunAndEqualsHost()
     {
-        // 17 rows x 4 tensors: more strided copies than MaxSpanCopies for 17 entries, which one graph run moves
+        // 17 rows at three lengths x 4 tensors: more strided copies than MaxSpanCopies for 17 entries, which one graph run moves
         var export = TinyModels.Get("llama").Export;
-        var (host, _, _) = ManyRowsScenario(export, new SessionSettings());
-        var (device, spans, entries) = ManyRowsScenario(export, Device);
+        var (host, _, _) = ManyRowsScenario(export, new SessionSettings(), ragged: true);
+        var (device, spans, entries) = ManyRowsScenario(export, Device, ragged: true);
         CollectionAssert.AreEqual(host, device);
         Assert.AreEqual(0, spans);
         Assert.AreEqual(1, entries);
     }
 
     [TestMethod]
-    [DataRow(16, 1L, 2, 4, true, DisplayName = "16 runs x 4 tensors = 64 strided copies")]
-    [DataRow(17, 17L, 2, 4, false, DisplayName = "17 runs of one entry: one kv_write_entries run")]
-    [DataRow(100, 10_000L, 2, 4, true, DisplayName = "more entries than kv_write_entries takes: strided copies, not kv_write's index of each")]
-    public void SpansPay_FewRunsOrMoreEntriesThanKvWriteEntriesTakes(int runs, long entries, int heads, int tensors, bool expected) =>
-        Assert.AreEqual(expected, Kv.DeviceKvStorage.SpansPay(runs, entries, heads, tensors));
+    public void Device_OneEntryOfManyRowsAtOneLength_IsOneStridedCopyATensorAndEqualsHost()
+    {
+        // 17 rows at one length: their runs lie a row apart at the same slots, one copy a tensor
+        var export = TinyModels.Get("llama").Export;
+        var (host, _, _) = ManyRowsScenario(export, new SessionSettings(), ragged: false);
+        var (device, spans, entries) = ManyRowsScenario(export, Device, ragged: false);
+        CollectionAssert.AreEqual(host, device);
+        Assert.AreEqual(1, spans);
+        Assert.AreEqual(0, entries);
+    }
+
+    [TestMethod]
+    [DataRow(64, 1L, 2, true, true, DisplayName = "64 strided copies")]
+    [DataRow(68, 17L, 2, true, false, DisplayName = "68 copies of entries kv_write_entries takes: one graph run")]
+    [DataRow(8, 7_680L, 16, false, true, DisplayName = "a row's move at 7,680 tokens: one copy a tensor, not kv_write's index of each entry")]
+    [DataRow(80, 76_800L, 16, false, true, DisplayName = "ten long rows compacted: ten copies a tensor")]
+    [DataRow(1_024, 2_688L, 16, false, false, DisplayName = "a catch-up of 42 entries in each of 64 rows: kv_write beats 1,024 copies")]
+    public void SpansPay_FewCopiesOrFewerThanKvWriteWouldCost(int copies, long entries, int heads, bool entriesWrite, bool expected) =>
+        Assert.AreEqual(expected, Kv.DeviceKvStorage.SpansPay(copies, entries, heads, entriesWrite));
 
     [TestMethod]
     public void Device_BudgetedCacheFedByTheTargetsLastPass_EqualsHost()
@@ -220,13 +234,15 @@ public sealed class DeviceKvTests
         return ([.. logits], cache.KeyBytes(0).ToArray(), cache.SpanCopies, cache.EntriesWrites);
     }
 
-    // 17 rows take one token each, then their new entries are copied into a second cache.
-    private static (float[] Keys, int SpanCopies, int EntriesWrites) ManyRowsScenario(string export, SessionSettings settings)
+    // 17 rows take one token each (after a pass of 1-3 tokens a row where ragged), then their new entries are copied into
+    // a second cache.
+    private static (float[] Keys, int SpanCopies, int EntriesWrites) ManyRowsScenario(string export, SessionSettings settings, bool ragged)
     {
         using var model = DecoderModel.Load(export, settings);
         using var source = model.CreateCache(17);
         using var destination = model.CreateCache(17);
         var ones = Enumerable.Repeat(1, 17).ToArray();
+        if (ragged) model.Forward(source, TinyModels.Ids(17 * 3, seed: 120), [.. Enumerable.Range(0, 17).Select(r => 1 + r % 3)], LogitsSelection.LastPerRow);
         model.Forward(source, TinyModels.Ids(17, seed: 121), ones, LogitsSelection.LastPerRow);
         source.CopyLastPassInto(destination, ones);
         return ([.. destination.KeyBytes(0).ToArray().Select(b => (float)b)], destination.SpanCopies, destination.EntriesWrites);

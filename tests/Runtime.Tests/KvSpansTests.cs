@@ -73,4 +73,64 @@ public sealed class KvSpansTests
         moves.Clear().Add(sourceRow: 1, from: 1, row: 1, to: 1, count: 2);
         Assert.AreEqual(0, KvSpans.Plan(moves, [4096], 8, [4096], 8, Heads, EntryBytes, new KvSpan[1]), "entries onto themselves");
     }
+
+    [TestMethod]
+    public void Plan_RunsOfConsecutiveRowsAtTheSameSlots_AreOneCopy()
+    {
+        // rows 0..2 slots 1..2 -> rows 1..3 slots 0..1 of another storage: one copy of 3 rows x 3 heads a tensor; row 3 breaks it
+        var moves = new KvMoves().Clear();
+        for (var row = 0; row < 3; row++) moves.Add(sourceRow: row, from: 1, row: row + 1, to: 0, count: 2);
+        moves.Add(sourceRow: 3, from: 2, row: 4, to: 0, count: 2);
+        var spans = new KvSpan[8];
+
+        var count = KvSpans.Plan(moves, [1000, 9000], 10, [50000, 90000], 6, Heads, EntryBytes, spans);
+
+        Assert.AreEqual(4, count);
+        Assert.AreEqual(new KvSpan(1000 + 1 * EntryBytes, 10 * EntryBytes, 50000 + 1 * Heads * 6 * EntryBytes, 6 * EntryBytes,
+            2 * EntryBytes, 3 * Heads), spans[0]);
+        Assert.AreEqual(Heads, spans[1].Height, "a run at other slots starts its own copy");
+        Assert.AreEqual(9000 + 1 * EntryBytes, spans[2].Source, "the second tensor's copies start over");
+        Assert.AreEqual(3 * Heads, spans[2].Height);
+    }
+
+    [TestMethod]
+    public void Plan_ConsecutiveRowsInOneStorage_MergeOnlyWhereTheCopyCannotReadWhatItWrote()
+    {
+        // rows 1..2 -> rows 0..1 at the same slots of one storage: apart as runs, but merged the copy's lines would meet
+        var moves = new KvMoves().Clear();
+        moves.Add(sourceRow: 1, from: 0, row: 0, to: 0, count: 2);
+        moves.Add(sourceRow: 2, from: 0, row: 1, to: 0, count: 2);
+        Assert.AreEqual(2, KvSpans.Plan(moves, [4096], 8, [4096], 8, Heads, EntryBytes, new KvSpan[2]));
+        // rows 4..5 -> rows 0..1: the blocks lie apart, one copy
+        moves.Clear().Add(sourceRow: 4, from: 0, row: 0, to: 0, count: 2);
+        moves.Add(sourceRow: 5, from: 0, row: 1, to: 0, count: 2);
+        Assert.AreEqual(1, KvSpans.Plan(moves, [4096], 8, [4096], 8, Heads, EntryBytes, new KvSpan[2]));
+    }
+
+    [TestMethod]
+    public void Plan_MergedRows_CopyTheBytesOfEachRow()
+    {
+        // host memory: rows 0..2 slots 2..3 of 4-slot rows -> rows 0..2 slots 0..1 of 5-slot rows, every head
+        var source = Enumerable.Range(0, 3 * Heads * 4 * EntryBytes).Select(i => (byte)i).ToArray();
+        var destination = new byte[3 * Heads * 5 * EntryBytes];
+        var moves = new KvMoves().Clear();
+        for (var row = 0; row < 3; row++) moves.Add(sourceRow: row, from: 2, row: row, to: 0, count: 2);
+        var spans = new KvSpan[3];
+        unsafe
+        {
+            fixed (byte* s = source, d = destination)
+            {
+                Assert.AreEqual(1, KvSpans.Plan(moves, [(nint)s], 4, [(nint)d], 5, Heads, EntryBytes, spans));
+                KvSpans.CopyOnHost(spans);
+            }
+        }
+        for (var row = 0; row < 3; row++)
+        for (var h = 0; h < Heads; h++)
+        for (var slot = 0; slot < 5; slot++)
+        {
+            var at = ((row * Heads + h) * 5 + slot) * EntryBytes;
+            var expected = slot < 2 ? source.AsSpan(((row * Heads + h) * 4 + slot + 2) * EntryBytes, EntryBytes).ToArray() : new byte[EntryBytes];
+            CollectionAssert.AreEqual(expected, destination.AsSpan(at, EntryBytes).ToArray(), $"row {row} head {h} slot {slot}");
+        }
+    }
 }

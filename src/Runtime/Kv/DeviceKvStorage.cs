@@ -6,8 +6,8 @@ namespace Condensa.Runtime.Kv;
 
 /// <summary>
 /// KV tensors in device memory (<see cref="DeviceKvMemory"/>). Where the tensors are plain addresses (CUDA; the CPU
-/// provider in tests), a copy of few runs, or of more entries than kv_write_entries takes, goes as strided memory copies,
-/// one a run and tensor (<see cref="KvSpans"/>). Otherwise an edit lists its entries as indices in a small pinned host
+/// provider in tests), a copy of few runs, or of more entries than kv_write_entries takes where that costs less than
+/// kv_write, goes as strided memory copies, one a run (or a block of rows at the same slots) and tensor (<see cref="KvSpans"/>). Otherwise an edit lists its entries as indices in a small pinned host
 /// buffer, the only bytes that cross to the device: where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
 /// and both sides of a copy are such buffers, a few entries move in one kv_write_entries run, two kernels for every layer;
 /// otherwise (many entries, an older export, a provider whose tensors are not addresses) kv_write runs a gather and a
@@ -20,10 +20,15 @@ internal sealed class DeviceKvStorage : KvStorage
     // a long catch-up) the bytes cost more than kv_write's extra kernels.
     internal const int MaxEntriesWrite = 1 << 16;
 
-    // A copy of up to this many runs × tensors goes as strided copies even where kv_write_entries would take it: each is one
-    // call (a few µs on cuda), an uncaptured kv_write_entries run ~0.1-0.2 ms (round 22's profile). Wider copies of few
-    // entries (a step's new entries of every row of a large batch) stay one graph run.
+    // A copy of up to this many strided copies goes so even where kv_write_entries would take it: each is one call (a few
+    // µs on cuda), an uncaptured kv_write_entries run ~0.1-0.2 ms (round 22's profile). Wider copies of few entries (a
+    // step's new entries of every row of a large batch, a budget's catch-up) stay one graph run.
     internal const int MaxSpanCopies = 64;
+
+    // What the two ways of a copy past kv_write_entries' reach cost on cuda, to choose between them: a strided copy issued
+    // among many (tools/device/cuda/span_copy_cost.py, docs/benchmarks.md round 23), and kv_write, a run plus its index of
+    // every entry of every head (round 21: 4-4.5 ms a row's move of 7,680 entries of 16 heads, 2.2 ms of 4,096).
+    internal const double SpanCopyMicroseconds = 5, KvWriteMicroseconds = 200, KvWriteMicrosecondsAnEntry = 0.035;
 
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
@@ -68,31 +73,30 @@ internal sealed class DeviceKvStorage : KvStorage
     public override void Copy(KvStorage source, KvMoves moves)
     {
         if (moves.Entries == 0) return;
-        if (CopiesSpans(moves, source) && TryCopySpans(source, moves)) return;
-        if (_entries is not null && source is DeviceKvStorage { _entries: { } sourceEntries } other
-            && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors))
-            CopyEntries(other, sourceEntries, moves);
+        var entriesWrite = _entries is not null && source is DeviceKvStorage { _entries: not null }
+            && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors);
+        if (_memory.CopiesSpans && source is DeviceKvStorage other && TryCopySpans(other, moves, entriesWrite)) return;
+        if (entriesWrite) CopyEntries((DeviceKvStorage)source, moves);
         else CopyPerTensor(source, moves);
     }
 
     /// <summary>Copies made as strided memory copies (tests tell the writes apart by it).</summary>
     internal int SpanCopies { get; private set; }
 
-    private bool CopiesSpans(KvMoves moves, KvStorage source) =>
-        _memory.CopiesSpans && source is DeviceKvStorage && SpansPay(moves.Count, moves.Entries, Manifest.NumKvHeads, Tensors);
+    /// <summary>Whether a copy of <paramref name="entries"/> entries a head goes as <paramref name="copies"/> strided copies
+    /// rather than through a graph: if they are few (<see cref="MaxSpanCopies"/>), or, where kv_write_entries cannot take it,
+    /// cost less than kv_write with its index of every entry (a row's move: one copy a tensor; a catch-up of every row of a
+    /// large batch: one a row and tensor, which kv_write does in fewer µs).</summary>
+    internal static bool SpansPay(int copies, long entries, int heads, bool entriesWrite) =>
+        copies <= MaxSpanCopies
+        || !entriesWrite && copies * SpanCopyMicroseconds < KvWriteMicroseconds + entries * heads * KvWriteMicrosecondsAnEntry;
 
-    /// <summary>Whether a copy of <paramref name="runs"/> runs and <paramref name="entries"/> entries a head goes as strided
-    /// copies where it can: few runs (<see cref="MaxSpanCopies"/>), or more entries than kv_write_entries takes, whose
-    /// alternative, kv_write, sends an index of every entry.</summary>
-    internal static bool SpansPay(int runs, long entries, int heads, int tensors) =>
-        (long)runs * tensors <= MaxSpanCopies || !WritesEntries(entries, heads, tensors);
-
-    private bool TryCopySpans(KvStorage source, KvMoves moves)
+    private bool TryCopySpans(DeviceKvStorage source, KvMoves moves, bool entriesWrite)
     {
         var needed = moves.Count * Tensors;
         if (_spans.Length < needed) _spans = new KvSpan[Math.Max(needed, 2 * _spans.Length)];
-        var count = KvSpans.Plan(moves, ((DeviceKvStorage)source)._addresses, source.Slots, _addresses, Slots, Manifest.NumKvHeads, EntryBytes, _spans);
-        if (count < 0) return false;
+        var count = KvSpans.Plan(moves, source._addresses, source.Slots, _addresses, Slots, Manifest.NumKvHeads, EntryBytes, _spans);
+        if (count < 0 || !SpansPay(count, moves.Entries, Manifest.NumKvHeads, entriesWrite)) return false;
         _memory.CopySpans(_spans.AsSpan(0, count));
         SpanCopies++;
         return true;
@@ -103,7 +107,7 @@ internal sealed class DeviceKvStorage : KvStorage
     internal static bool WritesEntries(long entries, int heads, int tensors) => entries * heads * tensors <= MaxEntriesWrite;
 
     // kv_write_entries: entry (t, row, head, slot) of a storage is row ((t·rows + row)·heads + head)·slots + slot of its buffer.
-    private void CopyEntries(DeviceKvStorage source, OrtValue sourceEntries, KvMoves moves)
+    private void CopyEntries(DeviceKvStorage source, KvMoves moves)
     {
         var heads = Manifest.NumKvHeads;
         var count = moves.Entries * heads * Tensors;
@@ -122,7 +126,7 @@ internal sealed class DeviceKvStorage : KvStorage
                 indices[count + i] = start + j;
             }
         }
-        (_entriesInputs[0], _entriesInputs[1], _entriesInputs[2], _entriesInputs[3]) = (from, to, _entries!, sourceEntries);
+        (_entriesInputs[0], _entriesInputs[1], _entriesInputs[2], _entriesInputs[3]) = (from, to, _entries!, source._entries!);
         _entriesOutput[0] = _entries!;
         _memory.WriteEntries(_entriesInputs, _entriesOutput);
         EntriesWrites++;

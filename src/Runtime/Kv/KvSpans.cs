@@ -18,7 +18,9 @@ internal static class KvSpans
     /// from the tensors at <paramref name="sourceAddresses"/> ([sourceRows, heads, sourceSlots, ·] each) into those at
     /// <paramref name="destinationAddresses"/> ([·, heads, destinationSlots, ·]); returns how many, or -1 where a run
     /// cannot be a plain copy: an address unknown (0), or a run that overlaps itself in one storage (memcpy's order is
-    /// undefined there). Runs that move nothing (same memory) are left out.
+    /// undefined there). Runs that move nothing (same memory) are left out. Runs of consecutive rows at the same slots (a
+    /// static batch's budgets, all rows at one length; rows moved whole) are one copy: a row's heads lie a row of slots
+    /// apart, and so do the next row's first head and this row's last.
     /// </summary>
     public static int Plan(KvMoves moves, ReadOnlySpan<nint> sourceAddresses, int sourceSlots, ReadOnlySpan<nint> destinationAddresses,
         int destinationSlots, int heads, int entryBytes, Span<KvSpan> spans)
@@ -30,17 +32,40 @@ internal static class KvSpans
         long sourcePitch = (long)sourceSlots * entryBytes, destinationPitch = (long)destinationSlots * entryBytes;
         var count = 0;
         for (var t = 0; t < sourceAddresses.Length; t++)
-        foreach (var run in moves.Runs)
         {
-            var source = sourceAddresses[t] + (nint)(((long)run.SourceRow * heads * sourceSlots + run.From) * entryBytes);
-            var destination = destinationAddresses[t] + (nint)(((long)run.Row * heads * destinationSlots + run.To) * entryBytes);
-            if (source == destination && sourcePitch == destinationPitch) continue;
-            if (sourceAddresses[t] == destinationAddresses[t] && run.SourceRow == run.Row
-                && run.From < run.To + run.Count && run.To < run.From + run.Count) return -1;
-            spans[count++] = new KvSpan(source, sourcePitch, destination, destinationPitch, (long)run.Count * entryBytes, heads);
+            var sameStorage = sourceAddresses[t] == destinationAddresses[t];
+            KvRun? last = null;                      // the run the last copy ended with, if it was the previous run
+            foreach (var run in moves.Runs)
+            {
+                var source = sourceAddresses[t] + (nint)(((long)run.SourceRow * heads * sourceSlots + run.From) * entryBytes);
+                var destination = destinationAddresses[t] + (nint)(((long)run.Row * heads * destinationSlots + run.To) * entryBytes);
+                if (source == destination && sourcePitch == destinationPitch)
+                {
+                    last = null;
+                    continue;
+                }
+                if (sameStorage && run.SourceRow == run.Row && run.From < run.To + run.Count && run.To < run.From + run.Count) return -1;
+                var span = new KvSpan(source, sourcePitch, destination, destinationPitch, (long)run.Count * entryBytes, heads);
+                if (last is { } previous && ContinuesByARow(previous, run) && !(sameStorage && Overlap(Extended(spans[count - 1], heads))))
+                    spans[count - 1] = Extended(spans[count - 1], heads);
+                else spans[count++] = span;
+                last = run;
+            }
         }
         return count;
     }
+
+    private static bool ContinuesByARow(KvRun previous, KvRun run) =>
+        run.SourceRow == previous.SourceRow + 1 && run.Row == previous.Row + 1
+        && run.From == previous.From && run.To == previous.To && run.Count == previous.Count;
+
+    private static KvSpan Extended(KvSpan span, int heads) => span with { Height = span.Height + heads };
+
+    // Whether a copy's source and destination bytes meet (within one storage): its lines may go in any order.
+    private static bool Overlap(KvSpan span) =>
+        span.Source < span.Destination + End(span.DestinationPitch, span) && span.Destination < span.Source + End(span.SourcePitch, span);
+
+    private static nint End(long pitch, KvSpan span) => (nint)((span.Height - 1) * pitch + span.Width);
 
     /// <summary>Does <paramref name="spans"/> in host memory (a CPU provider's device storage).</summary>
     public static unsafe void CopyOnHost(ReadOnlySpan<KvSpan> spans)

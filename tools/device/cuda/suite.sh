@@ -695,6 +695,14 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=55 (issue 18): what one strided device copy costs issued among many (span_copy_cost.py: cudaMemcpy2DAsync between two
+# [64, 16, 8192, 64] float16 buffers, 8 to 2,048 copies of 1 to 7,680 entries a head), the constant DeviceKvStorage
+# weighs strided copies against kv_write's index with.
+if [ "${QUICK:-0}" = 55 ]; then
+  log "span copy cost"; python3 "$root/tools/device/cuda/span_copy_cost.py" $o/span-copy-cost.md 2>&1 | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=54 (issue 18): row moves as strided copies, off (CONDENSA_KV_SPAN_COPIES=0: kv_write, an index of every entry) and
 # on, in turn: round 21's static batches spent 2.2 ms a moved row at 4,096 tokens and 4-4.5 ms at 7,680 outside the
 # rounds. demo-code-mha (MODEL), plain, self and lookup, BATCHES (default 32,64) x CONTEXTS (default 4096,7680), 256 new
