@@ -76,17 +76,19 @@ public static class Speculation
     }
 
     /// <summary>
-    /// Self-speculation's budget: the options' sinks and window, and a slack of a quarter of the window, or the entries a
-    /// round adds past the committed tokens where that is more. A row drops its oldest recent entries by copying the last
-    /// window down once its slack is full, so the copy comes every slack tokens: with a chain's γ (at most 12) as the slack,
-    /// a 256-token window was copied every 12 tokens, ~21 entries a token a row where a quarter of it copies 4 (on cuda one
-    /// kv_write run each time, 32 rows' windows past what kv_write_entries takes); the draft then reads up to a quarter
-    /// more recent positions, within its launch-bound step.
+    /// Self-speculation's budget: the options' sinks and window, and a slack of the window plus a round's entries. A row
+    /// drops its oldest recent entries by copying the last window down once its slack is full; with this slack that copy
+    /// never overlaps itself (the compaction moves it at least a window down), so on cuda it is one
+    /// strided copy a tensor, rows at one length together, and it comes once every ~window tokens a row. With a quarter
+    /// of the window (rounds 18-22) the copy came every 64 tokens and overlapped itself, so it went through kv_write's
+    /// index of every entry: ~9-11 ms when 64 rows of a static batch made room at once, 1-2 ms a round in a full batch of
+    /// 64 (docs/benchmarks.md, round 23). The draft reads up to a window more recent positions in return, within its
+    /// launch-bound step.
     /// </summary>
     public static KvBudget SelfBudget(SpeculationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new KvBudget(options.Sinks, options.Window, Math.Max(SelfDraftNodes(options), options.Window / 4));
+        return new KvBudget(options.Sinks, options.Window, options.Window + SelfDraftNodes(options) + 1);
     }
 
     // The draft entries a round adds past the committed tokens: γ for a chain (root + γ - 1 fed drafts), the whole tree.

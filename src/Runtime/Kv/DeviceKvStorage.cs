@@ -28,7 +28,7 @@ internal sealed class DeviceKvStorage : KvStorage
     // What the two ways of a copy past kv_write_entries' reach cost on cuda, to choose between them: a strided copy issued
     // among many (tools/device/cuda/span_copy_cost.py, docs/benchmarks.md round 23), and kv_write, a run plus its index of
     // every entry of every head (round 21: 4-4.5 ms a row's move of 7,680 entries of 16 heads, 2.2 ms of 4,096).
-    internal const double SpanCopyMicroseconds = 5, KvWriteMicroseconds = 200, KvWriteMicrosecondsAnEntry = 0.035;
+    internal const double SpanCopyMicroseconds = 6, KvWriteMicroseconds = 200, KvWriteMicrosecondsAnEntry = 0.035;
 
     private readonly DeviceKvMemory _memory;
     private readonly OrtValue[] _values;
