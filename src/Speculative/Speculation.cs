@@ -78,12 +78,12 @@ public static class Speculation
     /// <summary>
     /// Self-speculation's budget: the options' sinks and window, and a slack of the window plus a round's entries. A row
     /// drops its oldest recent entries by copying the last window down once its slack is full; with this slack that copy
-    /// never overlaps itself (the compaction moves it at least a window down), so on cuda it is one
-    /// strided copy a tensor, rows at one length together, and it comes once every ~window tokens a row. With a quarter
-    /// of the window (rounds 18-22) the copy came every 64 tokens and overlapped itself, so it went through kv_write's
-    /// index of every entry: ~9-11 ms when 64 rows of a static batch made room at once, 1-2 ms a round in a full batch of
-    /// 64 (docs/benchmarks.md, round 23). The draft reads up to a window more recent positions in return, within its
-    /// launch-bound step.
+    /// never overlaps itself (the compaction moves it at least a window down), so on cuda it is one strided copy a tensor,
+    /// rows at one length together, and it comes once every ~window tokens a row. With a quarter of the window (rounds
+    /// 18-22) the copy came every 64 tokens and overlapped itself, so it went through kv_write's index of every entry: 9-11
+    /// ms in the rounds where the rows of a static batch of 64 made room together; in a full batch of 64 rows at 7,680
+    /// tokens a round's drafting took 5.1 ms with that slack and 4.0 with this one (docs/benchmarks.md, round 23). The
+    /// draft reads up to a window more recent positions in return, within its launch-bound step.
     /// </summary>
     public static KvBudget SelfBudget(SpeculationOptions options)
     {
