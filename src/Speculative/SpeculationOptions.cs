@@ -35,8 +35,7 @@ public sealed record SpeculationOptions
     public int Sinks { get; init; } = 16;
 
     /// <summary>Recent-token window of the self-speculation budget: the draft sees at least this many recent tokens, and up
-    /// to a quarter of it (or the longest draft or tree, where more) more before the budget drops its oldest ones
-    /// (<see cref="Speculation.SelfBudget"/>).</summary>
+    /// to as many again (and a round's entries) before the budget drops its oldest ones (<see cref="Speculation.SelfBudget"/>).</summary>
     public int Window { get; init; } = 256;
 
     /// <summary>Pinned tree size in nodes; null sizes each round's tree from the calibration.</summary>
