@@ -67,3 +67,4 @@ done
 echo "export LD_LIBRARY_PATH=${dirs#:}\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH} DOTNET_ROOT=$cc/rt DOTNET_CLI_TELEMETRY_OPTOUT=1" > "$cc/env.sh"
 cat "$cc/env.sh" >> "$out/env.txt"; cat "$out/env.txt"
 $C --version 2>&1 | head -2
+echo "packed from: $(head -1 $cc/app/PACKED_FROM 2>/dev/null || echo unknown)" | tee -a "$out/env.txt"

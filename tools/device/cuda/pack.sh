@@ -35,6 +35,8 @@ publish() {   # publish SOURCE_DIR OUT.tar.xz
   # The trimmed runtime below carries Microsoft.NETCore.App alone (ASP.NET Core's 27 MB would not fit the carry): the app's
   # runtimeconfig drops the framework `serve` needs, which no device call runs.
   python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); o=c['runtimeOptions']; o['frameworks']=[f for f in o['frameworks'] if f['name']!='Microsoft.AspNetCore.App']; json.dump(c,open(p,'w'),indent=2)" "$w/pub/condensa.runtimeconfig.json"
+  # The app's version names HEAD's commit even when the tree had changes: PACKED_FROM says which (install.sh prints it).
+  { git -C "$1" describe --always --dirty --abbrev=12; git -C "$1" status --short -- src export; } > "$w/pub/PACKED_FROM"
   tar cf - -C "$w/pub" . | xz -T0 -9 > "$2"
 }
 publish "$root" "$out/a/app.tar.xz"
