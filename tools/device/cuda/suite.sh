@@ -695,6 +695,21 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=57 (issue 18): a peer for speculation at batch 1, in the same call: condensa bench (plain, self, the draft model,
+# prompt lookup; planner) on demo-code-mha with demo-code-draft, then transformers' generate() on the same checkpoints
+# (plain, prompt_lookup_num_tokens, assistant_model; hf_spec_peer.py), CONTEXTS (default 1024,4096,7680), 256 new tokens,
+# prompts from the held-out files. The tree needs models/demo-code-mha and models/demo-code-draft (tree.sh slim keeps
+# demo-code's tokenizer files beside them).
+if [ "${QUICK:-0}" = 57 ]; then
+  PROMPTS=heldout; P=$(prompt_texts)
+  TMO=${SPEC_TMO:-200} run spec-b1 $C bench --speculative none,self,draft,lookup -m models/demo-code-mha --draft demo-code-draft --provider cuda \
+    --precision fp16 --batch 1 --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 $P --json $o/spec-b1.json
+  show_rows spec-b1
+  TMO=${PEER_TMO:-240} run hf-spec python3 "$root/tools/device/cuda/hf_spec_peer.py" /tmp/heldout.txt --models "$root/models" --contexts ${CONTEXTS:-1024,4096,7680}
+  cat $o/hf-spec.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=56 (issue 18): CUDA graphs captured only for shapes that recur (CONDENSA_CAPTURE_AFTER: the times a pass shape runs
 # over the same buffers before it is captured; 1, the default, at once). Round 23's static cells at 1,024 tokens lost 16-19 %
 # to plain decoding though the planner kept to plain rounds: each γ it probed, and each smaller batch as a static batch
