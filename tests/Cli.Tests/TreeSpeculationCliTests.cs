@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Condensa.Cli.Commands;
 using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
@@ -70,6 +71,25 @@ public sealed class TreeSpeculationCliTests
         StringAssert.Contains(tooShort.Error, "past its sink + window budget");
         StringAssert.Contains(tooShort.Error, "--tokens");
     }
+
+    [TestMethod]
+    public async Task Calibrate_SelfSpeculation_GeneratesPastTheBudget_WhereTokensPerPromptFallShort()
+    {
+        var target = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", Seed = 5, MaxPositionEmbeddings = 1024 });
+        // one token after each default prompt leaves the text short of a 2 + 200 + 265-slack budget; the continuations grow to pass it
+        var (exit, output, error) = await CliRunner.Run("calibrate", "--model", target, "--tokens", "1", "--batch", "1", "--context", "16",
+            "--pass-tokens", "1", "--repeats", "1", "--sinks", "2", "--window", "200");
+        Assert.AreEqual(0, exit, error);
+        var positions = int.Parse(output.Split("acceptance (")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsGreaterThanOrEqualTo(CalibrateCommand.MinPositionsPastBudget, positions);
+    }
+
+    [TestMethod]
+    [DataRow(64, 124, 6, 593, 121)]     // the default prompts at a 256-token window: 124 + 6 x 121 = 850 = 593 + 1 + 256
+    [DataRow(64, 1000, 6, 593, 64)]     // prompts past the budget already: as asked
+    [DataRow(200, 124, 6, 593, 200)]    // more asked than needed: as asked
+    public void SelfContinuationTokens_ReachPastTheBudget(int requested, int promptTokens, int prompts, int budgetSlots, int expected) =>
+        Assert.AreEqual(expected, CalibrateCommand.SelfContinuationTokens(requested, promptTokens, prompts, budgetSlots));
 
     [TestMethod]
     public async Task Generate_TreeWithoutCalibration_SaysItUsesThePrior()

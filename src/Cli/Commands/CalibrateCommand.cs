@@ -33,7 +33,11 @@ internal static class CalibrateCommand
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
         var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
         var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
-        var tokens = new Option<int>("--tokens") { Description = "Tokens generated after each prompt and measured", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var tokens = new Option<int>("--tokens")
+        {
+            Description = "Tokens generated after each prompt and measured (self-speculation: more where they would not reach 256 tokens past the budget)",
+            DefaultValueFactory = _ => 64,
+        }.AtLeast(1);
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature to calibrate for; 0 = greedy" }.AtLeast(0);
         var children = new Option<int>("--max-children") { Description = "Length of the acceptance vector", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated", DefaultValueFactory = _ => "1,4" };
@@ -63,13 +67,19 @@ internal static class CalibrateCommand
 
                 // 1) held-out sequences: each prompt and the target's own continuation of it
                 var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(f => TextFiles.ReadUtf8(f, "--prompts file")).ToArray() : DefaultPrompts;
-                var generation = new GenerationOptions { MaxNewTokens = parse.GetValue(tokens), Sampling = sampling };
+                var encoded = texts.Select(text => tokenizer.Encode(text, addBos: true)).ToArray();
+                var continuationTokens = draft is null
+                    ? SelfContinuationTokens(parse.GetValue(tokens), encoded.Sum(ids => ids.Count), encoded.Length, budget.Slots)
+                    : parse.GetValue(tokens);
                 var sequences = new List<int[]>();
                 var starts = new List<int>();
-                foreach (var text in texts)
+                foreach (var ids in encoded)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var ids = tokenizer.Encode(text, addBos: true);
+                    var generation = new GenerationOptions
+                    {
+                        MaxNewTokens = Math.Max(1, Math.Min(continuationTokens, target.Manifest.MaxContext - ids.Count)), Sampling = sampling,
+                    };
                     var continuation = new Generator(target).GenerateBatch([ids], generation)[0].Tokens;
                     sequences.Add([.. ids, .. continuation]);
                     starts.Add(ids.Count);
@@ -141,6 +151,19 @@ internal static class CalibrateCommand
         await output.WriteLineAsync($"saved {path}");
     }
 
+    /// <summary>Positions self-speculation's acceptance is measured over at least, past its budget, where the model's context allows.</summary>
+    internal const int MinPositionsPastBudget = 256;
+
+    /// <summary>Tokens to generate after each of <paramref name="prompts"/> prompts (<paramref name="promptTokens"/> tokens in all) for
+    /// self-speculation: <paramref name="requested"/>, or more where the prompts and their continuations would not run
+    /// <see cref="MinPositionsPastBudget"/> tokens past the budget (the default prompts with 64 tokens each come to ~500
+    /// tokens; a 256-token window's budget with its slack is 593).</summary>
+    internal static int SelfContinuationTokens(int requested, int promptTokens, int prompts, int budgetSlots)
+    {
+        var missing = budgetSlots + 1 + MinPositionsPastBudget - promptTokens;
+        return Math.Max(requested, (missing + prompts - 1) / prompts);
+    }
+
     /// <summary>The sequences as one (up to the model's context), its positions counted from <paramref name="budgetSlots"/> on:
     /// where a sink + window draft no longer sees everything the target does.</summary>
     private static (List<int[]> Sequences, List<int> Starts) PastTheBudget(List<int[]> sequences, int budgetSlots, int maxContext)
@@ -148,7 +171,8 @@ internal static class CalibrateCommand
         int[] joined = [.. sequences.SelectMany(s => s).Take(maxContext)];
         if (joined.Length <= budgetSlots + 1)
             throw new CondensaException($"Self-speculation's acceptance is measured past its sink + window budget ({budgetSlots} tokens), but the " +
-                $"held-out text is {joined.Length} tokens with its continuations: give longer --prompts files or more --tokens.");
+                $"held-out text is {joined.Length} tokens with its continuations (the model's context: {maxContext}): give longer --prompts files, more " +
+                "--tokens or a smaller --window.");
         return ([joined], [budgetSlots]);
     }
 
