@@ -695,6 +695,20 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=58 (issue 18): the 1.1B shape's cost side over the grid, at the γ the demo pair's planner settles on at long
+# context: tinyllama-1.1b-mha (install.sh EXPORTS=mha: random weights, so every draft is rejected and the run gives each
+# round's draft and verify milliseconds, not a speedup), plain and self@12, BATCHES (1,8,32) x CONTEXTS (1024,4096,7680),
+# 64 new tokens, static, traced. predict_speedup.py pairs it with QUICK=50's self@12 rows on the development machine.
+if [ "${QUICK:-0}" = 58 ]; then
+  wait_named_export mha || true
+  [ -f /tmp/r/mha/condensa.json ] || { log "no /tmp/r/mha: run install.sh with EXPORTS=mha"; exit 4; }
+  TMO=${SPEC_TMO:-400} run mha-12 $C bench --speculative none,self@12 -m /tmp/r/mha --provider cuda --batch ${BATCHES:-1,8,32} \
+    --context ${CONTEXTS:-1024,4096,7680} --max-tokens 64 --runs 1 $(prompt_texts) --json $o/mha-12.json --trace $o/mha-12.jsonl
+  show_rows mha-12
+  xz -9 $o/mha-12.jsonl
+  exit 0
+fi
+
 # QUICK=57 (issue 18): a peer for speculation at batch 1, in the same call: condensa bench (plain, self, the draft model,
 # prompt lookup; planner) on demo-code-mha with demo-code-draft, then transformers' generate() on the same checkpoints
 # (plain, prompt_lookup_num_tokens, assistant_model; hf_spec_peer.py), CONTEXTS (default 1024,4096,7680), 256 new tokens,
