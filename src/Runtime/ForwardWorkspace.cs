@@ -28,7 +28,6 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly int _batch;
     private readonly KvMemory _memory;
     private readonly GraphCapture? _capture;
-    private readonly CaptureSights? _sights;          // with a capture: which shapes have recurred enough to capture
     private readonly int _pendingTensors;            // pending.{t}.key / .value per pending layer
     private readonly int[] _pendingStoredIndex;      // pending layer -> index among the stored layers
     private readonly Pass _uncaptured;               // the pass of every shape that is not captured, rebuilt per shape
@@ -41,7 +40,6 @@ internal sealed class ForwardWorkspace : IDisposable
     private readonly PinnedBuffer _total = new(4);   // total_sequence_length, int32 in host memory (a CPU input of the causal graph)
     private float[] _sequential = [];                 // a use_sequential prefill's logits, gathered over its passes
     private Layout _layout;
-    private bool _layoutCaptured;                     // whether _pass is the layout's captured pass
     private bool _wantsLogits = true;
     private Pass _pass;
 
@@ -51,7 +49,6 @@ internal sealed class ForwardWorkspace : IDisposable
         _batch = batch;
         _memory = memory;
         _capture = capture;
-        _sights = capture is null ? null : new CaptureSights(capture.CaptureAfter);
         var pending = manifest.Condensation.PendingLayers;
         _pendingTensors = 2 * pending.Count;
         _pendingStoredIndex = [.. pending.Select(t => Array.IndexOf(manifest.KvLayers, t))];
@@ -143,15 +140,12 @@ internal sealed class ForwardWorkspace : IDisposable
     {
         _wantsLogits = logits;
         var layout = new Layout(rows ?? _batch, _manifest.NumKvHeads, seqLen, k, cache.Slots, cache.Generation, causal, capturable);
-        var captured = _capture is not null && capturable && GraphCapture.Captures(seqLen)
-            && _sights!.Ready((layout.Batch, seqLen, k, causal), (cache.Slots, cache.Generation));
-        if (layout == _layout && captured == _layoutCaptured) return;
+        if (layout == _layout) return;
         _layout = layout;
-        _layoutCaptured = captured;
         _host = PinnedBuffer.Ensure(_host, layout.HostBytes);
         _logits = PinnedBuffer.Ensure(_logits, LogitsBytes(_batch, k));
         _greedy = PinnedBuffer.Ensure(_greedy, GreedyBytes(_batch, k));
-        _pass = captured ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
+        _pass = _capture is not null && capturable && GraphCapture.Captures(seqLen) ? CapturedPass(layout, cache) : UncapturedPass(layout, cache);
     }
 
     /// <summary>Before a run: a captured pass copies the host input block to its device copy (one copy).</summary>

@@ -31,12 +31,7 @@ internal sealed class GraphCapture
     {
         MemoryInfo = memoryInfo;
         DeviceId = deviceId;
-        CaptureAfter = CaptureSights.AfterFrom(Environment.GetEnvironmentVariable(CaptureSights.Variable));
     }
-
-    /// <summary>The times a pass shape runs over the same buffers before it is captured (<see cref="CaptureSights"/>; 1, the
-    /// default: at once; <c>CONDENSA_CAPTURE_AFTER</c> sets it, an experiment round 23 left for a device call).</summary>
-    public int CaptureAfter { get; }
 
     /// <summary>Memory info of the device buffers that captured passes bind.</summary>
     public OrtMemoryInfo MemoryInfo { get; }

@@ -724,24 +724,6 @@ if [ "${QUICK:-0}" = 57 ]; then
   exit 0
 fi
 
-# QUICK=56 (issue 18): CUDA graphs captured only for shapes that recur (CONDENSA_CAPTURE_AFTER: the times a pass shape runs
-# over the same buffers before it is captured; 1, the default, at once). Round 23's static cells at 1,024 tokens lost 16-19 %
-# to plain decoding though the planner kept to plain rounds: each γ it probed, and each smaller batch as a static batch
-# drained, captured new graphs in the measured run (6-16 ms each). demo-code-mha (MODEL), self-speculation with the
-# planner against plain decoding, static batches, BATCHES (default 8,32,64) x CONTEXTS (default 1024,4096,7680), 256 new
-# tokens, AFTERS (default "1 3") in turn, one process each, traced.
-if [ "${QUICK:-0}" = 56 ]; then
-  PROMPTS=${PROMPTS:-heldout}
-  for a in ${AFTERS:-1 3}; do
-    CONDENSA_CAPTURE_AFTER=$a TMO=${SPEC_TMO:-200} run after-$a $C bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda \
-      --precision fp16 --batch ${BATCHES:-8,32,64} --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 $(prompt_texts) \
-      --json $o/after-$a.json --trace $o/after-$a.jsonl
-    show_rows after-$a
-  done
-  xz -9 $o/*.jsonl
-  exit 0
-fi
-
 # QUICK=55 (issue 18): what one strided device copy costs issued among many (span_copy_cost.py: cudaMemcpy2DAsync between two
 # [64, 16, 8192, 64] float16 buffers, 8 to 2,048 copies of 1 to 7,680 entries a head), the constant DeviceKvStorage
 # weighs strided copies against kv_write's index with.
