@@ -695,6 +695,27 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=59 (issue 18), two loose ends of round 24. (1) Plain decoding at 1 x 7,680 ran 3,079 tok/s with three documents a
+# row over 512 tokens (c) and 4,479 with one over 256 (a): the same cell both ways in one process each (static, then
+# DOCS=3), 512 new tokens, traced. (2) A pass shape's first run in a process cost 15-20 ms (105 ms the first multi-token
+# verification): the static 8 / 32 x 1,024 self-speculation cells with CUDA_MODULE_LOADING=EAGER (every kernel loaded
+# when the CUDA libraries load) against the default, traced.
+if [ "${QUICK:-0}" = 59 ]; then
+  PROMPTS=${PROMPTS:-heldout}; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  for docs in 1 3; do
+    TMO=${SPEC_TMO:-120} run b1-docs$docs $C bench --speculative none,self -m $m --provider cuda --precision fp16 --batch 1 --context 7680 \
+      --max-tokens 512 --runs 1 --documents-per-row $docs $P --json $o/b1-docs$docs.json --trace $o/b1-docs$docs.jsonl
+    show_rows b1-docs$docs
+  done
+  for loading in LAZY EAGER; do
+    CUDA_MODULE_LOADING=$loading TMO=${SPEC_TMO:-120} run loading-$loading $C bench --speculative none,self -m $m --provider cuda \
+      --precision fp16 --batch 8,32 --context 1024 --max-tokens 256 --runs 1 $P --json $o/loading-$loading.json --trace $o/loading-$loading.jsonl
+    show_rows loading-$loading
+  done
+  xz -9 $o/*.jsonl
+  exit 0
+fi
+
 # QUICK=58 (issue 18): the 1.1B shape's cost side over the grid, at the γ the demo pair's planner settles on at long
 # context: tinyllama-1.1b-mha (install.sh EXPORTS=mha: random weights, so every draft is rejected and the run gives each
 # round's draft and verify milliseconds, not a speedup), plain and self@12, BATCHES (1,8,32) x CONTEXTS (1024,4096,7680),
