@@ -794,9 +794,11 @@ fi
 # (kernel_times.py --kinds): every kernel at NCU_CONTEXT (default 1,024: a draft pass reads the same budget at any
 # context, and 7,680's prefill kernels outlast 240 s), and at 7,680 the attention-side kernels alone (NCU_FILTER).
 # MODEL (default models/demo-code-mha), PROMPTS (default heldout); NCU_ONLY=1 runs the Nsight Compute part alone.
+# SPEC_MODES (default none,self) and PIN (default --gamma 12; empty for none) profile other modes: a 13-node tree's passes
+# (the slots graph, round 24's 1.5 ns a token, slot and row) with SPEC_MODES=none,tree-self@13 PIN= NCU_SKIP_ALL=1.
 if [ "${QUICK:-0}" = 52 ]; then
   PROMPTS=${PROMPTS:-heldout}
-  V="bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 --gamma 12 $(prompt_texts)"
+  V="bench --speculative ${SPEC_MODES:-none,self} -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 ${PIN---gamma 12} $(prompt_texts)"
   if [ -z "${NCU_ONLY:-}" ]; then
     TMO=150 run mha-self-captured $C $V; show_rows mha-self-captured
     # the XQA kernel's cost per call has a floor (round 22): a budget's draft passes without it take the slots graph
@@ -815,7 +817,7 @@ if [ "${QUICK:-0}" = 52 ]; then
     python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-self.csv ncu-self --kinds | tee $o/pass-kinds.txt
     python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-self.csv > $o/ncu-self.txt; rm -f $o/ncu-self.csv
   fi
-  F=${NCU_FILTER:-'regex:(flash_fwd|fmha|TensorScatter|Rotary|Transpose|oftmax|Attention|attention|nfused|kernel_mha)'}
+  F=${NCU_FILTER:-'regex:(flash_fwd|fmha|TensorScatter|catter|Rotary|Transpose|oftmax|Attention|attention|nfused|kernel_mha)'}
   TMO=300 run mha-self-ncu-attn $NCU $K --kernel-name-base demangled --kernel-name "$F" --log-file $o/ncu-attn.csv $C $V --graph-capture off
   python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-attn.csv | tee $o/ncu-attn.txt; xz -9 $o/ncu-attn.csv
   exit 0
