@@ -695,6 +695,27 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=60 (issue 16's acceptance call): plain decoding on the 1.1B fp16 shape beside both peers in one call: llama-bench
+# (the F16 GGUF of the same weights: pp512, tg32 at depth 512 / 2,048 / 8,192, 3 repetitions), condensa bench on cuda
+# (batch 1 and 32 x 512 / 2,048 / 8,192, prefill 512), transformers (hf_peer.py, the same cells), llama-bench again.
+# Needs install.sh with BASE=1 GGUF=1 (the export and the GGUFs, in the background) and llama.cpp in /opt/lc (peers.sh's,
+# or carry .cuda/c/lc.tar.xz in this call). A machine's first llama-bench has the driver compile llama.cpp's sm_90 PTX
+# (CUDA_CACHE_PATH keeps it): the call's time, not the bench's.
+if [ "${QUICK:-0}" = 60 ]; then
+  [ -x /opt/lc/llama-bench ] || { mkdir -p /opt/lc && tar xJf "$root/.cuda/c/lc.tar.xz" -C /opt/lc; } || { log "no llama.cpp: carry .cuda/c/lc.tar.xz"; exit 4; }
+  for i in $(seq 120); do [ "$(wc -l < /tmp/g/done 2>/dev/null)" -ge 1 ] && break; sleep 2; done; log "gguf: $(cat /tmp/g/done 2>/dev/null | tr '\n' ' ')"
+  export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
+  L="./llama-bench -m /tmp/g/f16.gguf -p 512 -n 32 -d 512,2048,8192 -ngl 99 -r 3 -o md"
+  (cd /opt/lc && TMO=200 run llama-before $L); cat $o/llama-before.out | tee -a $o/log.txt
+  wait_export 1
+  TMO=200 run bench-fp16 $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362} -m /tmp/r/fp16 \
+    --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
+  grep -hE 'graph nodes|^\| /tmp' $o/bench-fp16.err $o/bench-fp16.out | tee -a $o/log.txt
+  TMO=200 run hf python3 "$root/tools/device/cuda/hf_peer.py"; cat $o/hf.out | tee -a $o/log.txt
+  (cd /opt/lc && TMO=200 run llama-after $L); cat $o/llama-after.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=59 (issue 18), two loose ends of round 24. (1) Plain decoding at 1 x 7,680 ran 3,079 tok/s with three documents a
 # row over 512 tokens (c) and 4,479 with one over 256 (a): the same cell both ways in one process each (static, then
 # DOCS=3), 512 new tokens, traced. (2) A pass shape's first run in a process cost 15-20 ms (105 ms the first multi-token
