@@ -14,8 +14,8 @@ internal static class Attention
     /// Builds what all layers share: rotary caches, the grouped bias, the row-admits mask and the shapes; for a longrope
     /// export past its original context also the rotary positions that pick the long-factor rows (<see cref="Rope.LongPositions"/>).
     /// <code>
-    ///   attention_bias [B,1,S,T] -> MaskView = (Bias [B,1,1,S,T], RowAdmits [B,1,1,S,1])
-    ///   Shape(attention_bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
+    ///   bias [B,1,S,T] (BiasFromSpans, T = C + S) -> MaskView = (Bias [B,1,1,S,T], RowAdmits [B,1,1,S,1])
+    ///   Shape(bias) -> (B, Hkv, G, S, T) and (B, Hkv, -1, T)
     /// </code>
     /// </summary>
     public static AttentionContext Prepare(GraphBuilder b, HfConfig config, string positionIds, string bias, string pastKey0,
@@ -37,6 +37,30 @@ internal static class Attention
             Attr.Int("axis", 0));                                                                                           // [4]
         string capacity = Capacity(b, pastKey0);                                                                           // [1] = C
         return new AttentionContext(cos, sin, mask, grouped, flat, capacity, bias, positionIds) { LongRopePositions = rotaryPositions };
+    }
+
+    /// <summary>
+    /// The attention bias over [the C cache slots ++ the S new tokens] that the layers read, built on the device from the
+    /// host's compact mask (exporter 17; before it the host sent this [B, 1, S, C + S] tensor itself, 4 bytes a token, slot
+    /// and row every pass): each new token sees the cache slots of its span, [first, end), and the new tokens attention_new
+    /// admits.
+    /// <code>
+    ///   t = 0 .. C - 1 [C];  first, end = attention_span[..., 0 | 1] [B, S, 1]
+    ///   bias = Concat(Where(first &lt;= t &lt; end, 0, MaskValue) [B, 1, S, C], attention_new [B, 1, S, S], axis 3)
+    /// </code>
+    /// </summary>
+    public static string BiasFromSpans(GraphBuilder b, string spans, string newBias, string pastKey0)
+    {
+        using var _ = b.Scope("attention_bias");
+        var f32 = TensorProto.Types.DataType.Float;
+        string slots = SlotIndices(b, pastKey0);                                                                             // [C] = t
+        string first = b.Node("Gather", [spans, b.ConstInt64([0])], "first/Gather", Attr.Int("axis", 2));                     // [B, S, 1]
+        string end = b.Node("Gather", [spans, b.ConstInt64([1])], "end/Gather", Attr.Int("axis", 2));                         // [B, S, 1]
+        string admits = b.Node("And", [b.Node("LessOrEqual", [first, slots], "first/LessOrEqual"),
+            b.Node("Less", [slots, end], "end/Less")], "admits/And");                                                          // [B, S, C]
+        string past = b.Node("Where", [admits, b.ConstScalar(0f, f32), b.ConstScalar(GraphNames.MaskValue, f32)], "past/Where");
+        past = b.Node("Unsqueeze", [past, b.ConstInt64([1])], "past/Unsqueeze");                                              // [B, 1, S, C]
+        return b.Node("Concat", [past, newBias], "Concat", Attr.Int("axis", 3));                                              // [B, 1, S, C + S]
     }
 
     /// <summary>cap · tanh(x / cap) of a float32 x (Gemma 2's soft-capping of attention scores and of logits).</summary>
@@ -103,16 +127,16 @@ internal static class Attention
     }
 
     /// <summary>
-    /// The host's attention_bias [B, 1, S, C + S] folded onto the cache's slots, for a pass whose entries the graph has
+    /// The attention bias [B, 1, S, C + S] (<see cref="BiasFromSpans"/>) folded onto the cache's slots, for a pass whose entries the graph has
     /// written into their slots (kv_write_index) before it attends: column C + k, whether a query sees new token k, moves to
-    /// the column of the slot token k was written to, where the host's bias blocks every query (a row's next slots, past
+    /// the column of the slot token k was written to, where the bias blocks every query (a row's next slots, past
     /// the ones it fills). Padding entries all go to the scratch slot with columns
     /// that block, so the slot stays blocked. Then in the model's type, blocked at the type's floor (finite: a row that
     /// admits nothing, padding, averages finite values instead of turning NaN), and tiled for the queries viewed as G·S rows
     /// per KV head (<see cref="GroupedCausalBias"/> says why).
     /// <code>
     ///   slots = kv_write_index[:, 0, :, 2] [B, S]
-    ///   bias = ScatterElements(attention_bias[..., :C], slots [B, 1, S, S], attention_bias[..., C:], axis 3) [B, 1, S, C]
+    ///   bias = ScatterElements(bias[..., :C], slots [B, 1, S, S], bias[..., C:], axis 3) [B, 1, S, C]
     ///   -> Max(floor), Cast -> Tile(1, 1, G, 1) [B, 1, G·S, C]
     /// </code>
     /// </summary>
@@ -222,7 +246,7 @@ internal static class Attention
 
     /// <summary>
     /// One layer's attention core. q: [B, H, S, D] (rotated), k and v: [B, Hkv, S, D] (k rotated),
-    /// past: [B, Hkv, C, D]; <paramref name="mask"/> defaults to the host's bias. Returns [B, S, H·D], ready for o_proj.
+    /// past: [B, Hkv, C, D]; <paramref name="mask"/> defaults to the attention bias. Returns [B, S, H·D], ready for o_proj.
     /// <code>
     ///   q·scale -> Reshape [B,Hkv,G·S,D] -+-> MatMul(past_kᵀ) [..,C] -+
     ///                                     +-> MatMul(kᵀ)      [..,S] -+-> Concat -> Cast(f32) -> Reshape [B,Hkv,G,S,T]

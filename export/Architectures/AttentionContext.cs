@@ -5,11 +5,11 @@ namespace Condensa.Export;
 /// </summary>
 /// <param name="Cos">Rotary cos cache [max positions, D/2].</param>
 /// <param name="Sin">Rotary sin cache [max positions, D/2].</param>
-/// <param name="Mask">The host's attention_bias, viewed for grouped scores.</param>
+/// <param name="Mask">The attention bias (built from the host's mask), viewed for grouped scores.</param>
 /// <param name="GroupedShape">int64 [5] = (B, Hkv, G, S, T), to view scores per query group.</param>
 /// <param name="FlatShape">int64 [4] = (B, Hkv, G·S, T), to view them back for the value MatMuls.</param>
 /// <param name="Capacity">int64 [1] = C, where the past block of the probabilities ends.</param>
-/// <param name="BiasInput">attention_bias itself, [B, 1, S, T], for layers that derive their own mask from it.</param>
+/// <param name="BiasInput">The attention bias itself, [B, 1, S, C + S], for layers that derive their own mask from it.</param>
 /// <param name="PositionIds">position_ids, [B, S].</param>
 internal sealed record AttentionContext(
     string Cos, string Sin, AttentionMaskView Mask, string GroupedShape, string FlatShape, string Capacity,

@@ -89,7 +89,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         // 1) inputs
         string inputIds = b.Input(GraphNames.InputIds, i64, B, S);                                          // [B, S]
         string positionIds = b.Input(GraphNames.PositionIds, i64, B, S);                                    // [B, S]
-        string? bias = causal ? null : b.Input(GraphNames.AttentionBias, f32, B, 1, S, GraphNames.DimTotal); // [B, 1, S, T]
+        string? spans = causal ? null : b.Input(GraphNames.AttentionSpan, i64, B, S, 2);                  // [B, S, 2]
+        string? newBias = causal ? null : b.Input(GraphNames.AttentionNew, f32, B, 1, S, S);               // [B, 1, S, S]
         string logitsIndex = b.Input(GraphNames.LogitsIndex, i64, B, GraphNames.DimLogits);                 // [B, K]
         if (causal)
         {
@@ -106,6 +107,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
             b.Input(GraphNames.PastValue(l), ModelType, B, kvHeads, C, headDim);                             // [B, Hkv, C, D]
         }
         if (!causal) AddExtraInputs(b);
+        string? bias = causal ? null : Attention.BiasFromSpans(b, spans!, newBias!, GraphNames.PastKey(KvLayers[0]));  // [B, 1, S, C + S]
         b.Output(GraphNames.Logits, f32, B, GraphNames.DimLogits, Config.VocabSize);                        // [B, K, V]
         b.Output(GraphNames.GreedyTokens, i64, B, GraphNames.DimLogits);                                    // [B, K]
 

@@ -9,8 +9,13 @@ public static class GraphNames
     public const string InputIds = "input_ids";
     /// <summary>int64 [B, S]: rotary position of each new token.</summary>
     public const string PositionIds = "position_ids";
-    /// <summary>float32 [B, 1, S, C + S]: 0 admits, <see cref="MaskValue"/> blocks.</summary>
-    public const string AttentionBias = "attention_bias";
+    /// <summary>int64 [B, S, 2] (exporter 17 on): the cache slots each new token sees, [first, end); [0, 0) for none. The
+    /// graph builds the attention bias over [the C slots ++ the S new tokens] from it and <see cref="AttentionNew"/>, so what
+    /// crosses to the device per pass does not grow with the context.</summary>
+    public const string AttentionSpan = "attention_span";
+    /// <summary>float32 [B, 1, S, S] (exporter 17 on): whether new token j sees new token k, 0 admits, <see cref="MaskValue"/>
+    /// blocks (causal, a tree's ancestors, a sliding window).</summary>
+    public const string AttentionNew = "attention_new";
     /// <summary>int64 [B, K]: which of the S positions get logits.</summary>
     public const string LogitsIndex = "logits_index";
     /// <summary>int64 [B, Hkv, S, 3]: (row, head, slot) of the past buffers where each new entry is written.</summary>
@@ -27,13 +32,14 @@ public static class GraphNames
     /// these B·K ids instead of B·K·V floats, so on a GPU the logits never cross to the host.</summary>
     public const string GreedyTokens = "greedy_tokens";
 
-    /// <summary>The value of a blocked position in <see cref="AttentionBias"/>. Finite (not -inf) so a fully blocked row
+    /// <summary>The value of a blocked position in the attention bias (<see cref="AttentionNew"/>, and the slots outside an
+    /// <see cref="AttentionSpan"/>). Finite (not -inf) so a fully blocked row
     /// softmaxes without NaN; the graph then zeroes such rows (it admits a row whose maximum exceeds MaskValue / 2).
     /// -1e9 drowns any real score yet stays far from float overflow when scores are added.</summary>
     public const float MaskValue = -1e9f;
 
-    /// <summary>Symbolic dims of the graph: batch, new tokens, cache capacity, cache + new, logit positions.</summary>
-    public const string DimBatch = "B", DimSequence = "S", DimCapacity = "C", DimTotal = "T", DimLogits = "K";
+    /// <summary>Symbolic dims of the graph: batch, new tokens, cache capacity, logit positions.</summary>
+    public const string DimBatch = "B", DimSequence = "S", DimCapacity = "C", DimLogits = "K";
 
     /// <summary>Input [B, Hkv, C, D]: the cached keys of stored layer <paramref name="layer"/>.</summary>
     public static string PastKey(int layer) => $"past.{layer}.key";

@@ -1,8 +1,10 @@
 namespace Condensa.Runtime;
 
 /// <summary>
-/// Builds the attention_bias input, [batch, 1, seqLen, capacity + seqLen]: for each new token, which cache slots
-/// and which new tokens it may attend to. 0 admits a key, <see cref="GraphNames.MaskValue"/> blocks it.
+/// Builds a general or slots pass's mask, compact (exporter 17): attention_span [batch, seqLen, 2], the cache slots each
+/// new token sees, [first, end), and attention_new [batch, 1, seqLen, seqLen], which new tokens it sees (0 admits,
+/// <see cref="GraphNames.MaskValue"/> blocks). The graph expands them into the bias over [cache slots ++ new tokens], so a
+/// pass sends 16 + 4·seqLen bytes a new token, not 4 a cache slot.
 /// </summary>
 public static class AttentionMask
 {
@@ -13,38 +15,40 @@ public static class AttentionMask
     /// a budgeted cache, whose slots are not its positions, passes none). Query rows past counts[b] (padding of a ragged
     /// batch) see nothing and so output 0.
     /// </summary>
-    /// <param name="bias">[batch, 1, seqLen, capacity + seqLen], overwritten.</param>
+    /// <param name="spans">[batch, seqLen, 2], overwritten: each query's visible slots [first, end), [0, 0) for none.</param>
+    /// <param name="newBias">[batch, 1, seqLen, seqLen], overwritten: which new tokens each query sees.</param>
     /// <param name="lengths">[batch] slots each row fills (its tokens, where slot = position).</param>
     /// <param name="counts">[batch] real new tokens per row.</param>
     /// <param name="seqLen">New tokens per row in this pass, padding included.</param>
-    /// <param name="capacity">Cache slots per row.</param>
     /// <param name="slidingWindow">Attention window in positions, or null for full attention.</param>
     /// <param name="newVisibility">Optional [batch, seqLen, seqLen]: entry [b, j, k] lets new query j see new token
     /// k (a token tree); empty means causal among the new tokens.</param>
     /// <param name="positions">Optional [batch, seqLen] positions of the new tokens; empty = length + index.</param>
-    public static void Build(Span<float> bias, ReadOnlySpan<int> lengths, ReadOnlySpan<int> counts, int seqLen, int capacity,
+    public static void Build(Span<long> spans, Span<float> newBias, ReadOnlySpan<int> lengths, ReadOnlySpan<int> counts, int seqLen,
         int? slidingWindow = null, ReadOnlySpan<bool> newVisibility = default, ReadOnlySpan<long> positions = default)
     {
         var batch = lengths.Length;
-        var keys = capacity + seqLen;
-        if (bias.Length < batch * seqLen * keys) throw new ArgumentException("bias is smaller than [batch, 1, seqLen, capacity + seqLen]", nameof(bias));
+        if (spans.Length < batch * seqLen * 2) throw new ArgumentException("spans is smaller than [batch, seqLen, 2]", nameof(spans));
+        if (newBias.Length < batch * seqLen * seqLen) throw new ArgumentException("newBias is smaller than [batch, 1, seqLen, seqLen]", nameof(newBias));
         var window = slidingWindow ?? int.MaxValue;
         for (var b = 0; b < batch; b++)
         for (var j = 0; j < seqLen; j++)
         {
-            var row = bias.Slice((b * seqLen + j) * keys, keys);     // [capacity + seqLen]
+            var query = b * seqLen + j;
+            var row = newBias.Slice(query * seqLen, seqLen);
             row.Fill(GraphNames.MaskValue);
+            (spans[2 * query], spans[2 * query + 1]) = (0, 0);
             if (j >= counts[b]) continue;
-            var position = positions.IsEmpty ? lengths[b] + j : positions[b * seqLen + j];
+            var position = positions.IsEmpty ? lengths[b] + j : positions[query];
             // Cache slots: slot s holds position s; admit the ones inside the window.
-            var first = (int)Math.Max(0, position - window + 1);
-            if (first < lengths[b]) row[first..lengths[b]].Clear();
+            var first = Math.Max(0, position - window + 1);
+            if (first < lengths[b]) (spans[2 * query], spans[2 * query + 1]) = (first, lengths[b]);
             // New tokens: causal (or the tree's ancestor set), inside the window.
             for (var k = 0; k < counts[b]; k++)
             {
-                var visible = newVisibility.IsEmpty ? k <= j : newVisibility[(b * seqLen + j) * seqLen + k];
+                var visible = newVisibility.IsEmpty ? k <= j : newVisibility[query * seqLen + k];
                 var keyPosition = positions.IsEmpty ? lengths[b] + k : positions[b * seqLen + k];
-                if (visible && position - keyPosition < window) row[capacity + k] = 0f;
+                if (visible && position - keyPosition < window) row[k] = 0f;
             }
         }
     }

@@ -204,7 +204,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph), rows);
         LastPassRows = rows;
 
-        // 2) inputs: ids, positions, logits index; then for the general graph the mask over [cache slots ++ new tokens]
+        // 2) inputs: ids, positions, logits index; then for the general graph the mask (each token's cache slots, the new tokens it sees)
         //    and where the new entries go, for the causal graph each row's length after the pass
         FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
         if (causal)
@@ -216,7 +216,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         }
         else
         {
-            cache.BuildBias(ws.Bias, rows, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
+            cache.BuildMask(ws.Spans, ws.NewBias, rows, inputs.Counts, seqLen, Manifest.SlidingWindow, inputs.NewTokenVisibility, inputs.Positions);
             cache.FillWriteIndex(ws.WriteIndex, rows, inputs.Counts, seqLen);
         }
         ws.Upload();   // a captured pass reads its inputs from fixed device buffers

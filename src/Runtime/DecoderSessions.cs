@@ -47,8 +47,8 @@ internal sealed class DecoderSessions : IDisposable
         Settings = settings;
         var layers = manifest.KvLayers;
         var pending = manifest.Condensation.PendingLayers;
-        _inputNames = [GraphNames.InputIds, GraphNames.PositionIds, GraphNames.AttentionBias, GraphNames.LogitsIndex, GraphNames.KvWriteIndex,
-            .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) }),
+        _inputNames = [GraphNames.InputIds, GraphNames.PositionIds, GraphNames.AttentionSpan, GraphNames.AttentionNew, GraphNames.LogitsIndex,
+            GraphNames.KvWriteIndex, .. layers.SelectMany(l => new[] { GraphNames.PastKey(l), GraphNames.PastValue(l) }),
             .. pending.SelectMany(t => new[] { GraphNames.PendingKey(t), GraphNames.PendingValue(t) })];
         string[] head = manifest.HasGreedyTokens ? [GraphNames.Logits, GraphNames.GreedyTokens] : [GraphNames.Logits];
         _outputNames = [.. head, .. layers.SelectMany(l => new[] { GraphNames.NewKey(l), GraphNames.NewValue(l) }),
@@ -294,8 +294,9 @@ internal sealed class DecoderSessions : IDisposable
     private void CheckContract(InferenceSession session, string graph, string[] inputNames, string[] outputNames)
     {
         var file = Path.Combine(_directory, graph);
-        // Exporter 5 added kv_write_index and present.{l}: an older export is named as such, not as a broken graph.
-        var again = _manifest.ExporterVersion is > 0 and < 5
+        // Exporter 5 added kv_write_index and present.{l}, 17 attention_span and attention_new: an older export is named as
+        // such, not as a broken graph.
+        var again = _manifest.ExporterVersion is > 0 and < 17
             ? $" (it was made by exporter version {_manifest.ExporterVersion}; export the checkpoint again)" : "";
         foreach (var name in inputNames)
             if (!session.InputMetadata.ContainsKey(name))

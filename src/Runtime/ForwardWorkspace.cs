@@ -8,7 +8,7 @@ namespace Condensa.Runtime;
 
 /// <summary>
 /// Reusable buffers for one batch's forward passes: the host inputs (ids, positions, logits index, KV write index,
-/// bias: one pinned block), the host logits and greedy tokens, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
+/// mask: one pinned block), the host logits and greedy tokens, and the new KV per stored layer ([batch, kvHeads, seqLen, headDim], in the
 /// cache's memory: host or device), plus the OrtValues over them; the present outputs are the cache's own buffers.
 /// Buffers grow geometrically and the OrtValues are rebuilt only when a shape changes, so steady-state decoding
 /// allocates nothing. A layer-condensed model also gets the pending.{t} inputs (same shape per pending layer), which the
@@ -65,7 +65,10 @@ internal sealed class ForwardWorkspace : IDisposable
     public Span<long> Positions => _host!.As<long>().Slice(_layout.Positions / 8, _layout.Batch * _layout.SeqLen);
     public Span<long> LogitsIndex => _host!.As<long>().Slice(_layout.LogitsIndex / 8, _layout.Batch * _layout.K);
     public Span<long> WriteIndex => _host!.As<long>().Slice(_layout.WriteIndex / 8, 3 * _layout.Batch * _layout.KvHeads * _layout.SeqLen);
-    public Span<float> Bias => _host!.As<float>().Slice(_layout.Bias / 4, _layout.Causal ? 0 : _layout.Batch * _layout.SeqLen * _layout.Total);
+    /// <summary>attention_span of the general and slots graphs: [rows, seqLen, 2] each new token's visible cache slots.</summary>
+    public Span<long> Spans => _host!.As<long>().Slice(_layout.Spans / 8, _layout.Causal ? 0 : 2 * _layout.Batch * _layout.SeqLen);
+    /// <summary>attention_new of the general and slots graphs: [rows, 1, seqLen, seqLen] which new tokens each sees.</summary>
+    public Span<float> NewBias => _host!.As<float>().Slice(_layout.NewBias / 4, _layout.Causal ? 0 : _layout.Batch * _layout.SeqLen * _layout.SeqLen);
     /// <summary>seqlens_k of the causal graph: [rows] each row's length after the pass, minus one.</summary>
     public Span<int> SeqLensK => _host!.As<int>().Slice(_layout.SeqLens / 4, _layout.Batch);
 
@@ -109,7 +112,7 @@ internal sealed class ForwardWorkspace : IDisposable
     /// <summary>The last pass's new KV, [batch, kvHeads, seqLen, headDim] per stored layer (key, value), in graph order.</summary>
     public KvStorage NewKv => _pass.NewKv ?? throw new InvalidOperationException("a causal pass has no new-KV outputs; its entries are in the cache");
 
-    /// <summary>Input values in graph order: input_ids, position_ids, attention_bias, logits_index, kv_write_index, the
+    /// <summary>Input values in graph order: input_ids, position_ids, attention_span, attention_new, logits_index, kv_write_index, the
     /// past, then pending.{t}.key / .value per pending layer.</summary>
     public IReadOnlyCollection<OrtValue> Inputs => _pass.Inputs;
 
@@ -214,7 +217,8 @@ internal sealed class ForwardWorkspace : IDisposable
         Bind(pass, cache, layout,
             Host(host + layout.Ids, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
             Host(host + layout.Positions, TensorElementType.Int64, [layout.Batch, layout.SeqLen]),
-            Host(host + layout.Bias, TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.Total]),
+            Host(host + layout.Spans, TensorElementType.Int64, [layout.Batch, layout.SeqLen, 2]),
+            Host(host + layout.NewBias, TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.SeqLen]),
             Host(host + layout.LogitsIndex, TensorElementType.Int64, [layout.Batch, layout.K]),
             Host(host + layout.WriteIndex, TensorElementType.Int64, [layout.Batch, layout.KvHeads, layout.SeqLen, 3]),
             HostHeads(layout));
@@ -254,7 +258,8 @@ internal sealed class ForwardWorkspace : IDisposable
         Bind(pass, cache, layout,
             staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Ids),
             staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen], layout.Positions),
-            staged.Tensor(TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.Total], layout.Bias),
+            staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.SeqLen, 2], layout.Spans),
+            staged.Tensor(TensorElementType.Float, [layout.Batch, 1, layout.SeqLen, layout.SeqLen], layout.NewBias),
             staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.K], layout.LogitsIndex),
             staged.Tensor(TensorElementType.Int64, [layout.Batch, layout.KvHeads, layout.SeqLen, 3], layout.WriteIndex),
             heads);
@@ -278,8 +283,8 @@ internal sealed class ForwardWorkspace : IDisposable
         past.CopyTo(pass.Outputs, heads.Length);
     }
 
-    private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue bias, OrtValue logitsIndex,
-        OrtValue writeIndex, OrtValue[] heads)
+    private void Bind(Pass pass, KvCache cache, Layout layout, OrtValue ids, OrtValue positions, OrtValue spans, OrtValue newBias,
+        OrtValue logitsIndex, OrtValue writeIndex, OrtValue[] heads)
     {
         var past = cache.PastValues(layout.Batch);
         var pendingCount = pass.Pending?.Tensors ?? 0;
@@ -287,9 +292,10 @@ internal sealed class ForwardWorkspace : IDisposable
         pass.OwnedInputCount = Pass.OwnedInputs;
         pass.Inputs[0] = ids;
         pass.Inputs[1] = positions;
-        pass.Inputs[2] = bias;
-        pass.Inputs[3] = logitsIndex;
-        pass.Inputs[4] = writeIndex;
+        pass.Inputs[2] = spans;
+        pass.Inputs[3] = newBias;
+        pass.Inputs[4] = logitsIndex;
+        pass.Inputs[5] = writeIndex;
         past.CopyTo(pass.Inputs, Pass.OwnedInputs);   // owned by the cache, not disposed here
         for (var i = 0; i < pendingCount; i++) pass.Inputs[Pass.OwnedInputs + past.Length + i] = pass.Pending!.Value(i, layout.Batch);   // owned by Pending
 
@@ -337,18 +343,18 @@ internal sealed class ForwardWorkspace : IDisposable
 
     /// <summary>A pass shape over a cache of <paramref name="Slots"/> slots per row, and where each input sits in the host
     /// block (byte offsets): [ids: 8·B·S][positions: 8·B·S][logits_index: 8·B·K][seqlens_k: 4·B, padded to 8]
-    /// [kv_write_index: 24·B·Hkv·S][bias: 4·B·S·T], T = slots + S; a causal pass has neither of the last two, so it uploads
-    /// nothing that grows with the context.</summary>
+    /// [kv_write_index: 24·B·Hkv·S][attention_span: 16·B·S][attention_new: 4·B·S·S]; a causal pass has none of the last
+    /// three. Nothing grows with the context (exporter 17: the graph builds the bias over the slots itself).</summary>
     private readonly record struct Layout(int Batch, int KvHeads, int SeqLen, int K, int Slots, int Generation, bool Causal, bool Capturable)
     {
-        public int Total => Slots + SeqLen;
         public int Ids => 0;
         public int Positions => 8 * Batch * SeqLen;
         public int LogitsIndex => 16 * Batch * SeqLen;
         public int SeqLens => LogitsIndex + 8 * Batch * K;
         public int WriteIndex => SeqLens + 8 * ((Batch + 1) / 2);
-        public int Bias => WriteIndex + (Causal ? 0 : 24 * Batch * KvHeads * SeqLen);
-        public long HostBytes => Bias + (Causal ? 0 : 4L * Batch * SeqLen * Total);
+        public int Spans => WriteIndex + (Causal ? 0 : 24 * Batch * KvHeads * SeqLen);
+        public int NewBias => Spans + (Causal ? 0 : 16 * Batch * SeqLen);
+        public long HostBytes => NewBias + (Causal ? 0 : 4L * Batch * SeqLen * SeqLen);
     }
 
     /// <summary>One pass shape's OrtValues, outputs and pending inputs; the pass owns the first <see cref="OwnedInputs"/>
@@ -380,8 +386,8 @@ internal sealed class ForwardWorkspace : IDisposable
         private OrtValue[] _outputs = [];
         private OrtValue[]? _afterLogits;
 
-        /// <summary>input_ids, position_ids, attention_bias, logits_index and kv_write_index: the pass's own values.</summary>
-        public const int OwnedInputs = 5;
+        /// <summary>input_ids, position_ids, attention_span, attention_new, logits_index and kv_write_index: the pass's own values.</summary>
+        public const int OwnedInputs = 6;
 
         /// <summary>The first inputs the pass owns: <see cref="OwnedInputs"/>, or a causal pass's input_ids, position_ids (exporter 15 on),
         /// logits_index, seqlens_k and total_sequence_length.</summary>

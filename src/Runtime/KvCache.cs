@@ -274,16 +274,16 @@ public sealed class KvCache : IDisposable
         return Fills[row] - count;
     }
 
-    /// <summary>Fills attention_bias for a pass over this cache's slots in its first <paramref name="rows"/> rows (see
-    /// <see cref="AttentionMask"/>).</summary>
-    internal void BuildBias(Span<float> bias, int rows, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow, ReadOnlySpan<bool> visibility,
-        ReadOnlySpan<long> positions)
+    /// <summary>Fills attention_span and attention_new for a pass over this cache's slots in its first <paramref name="rows"/>
+    /// rows (see <see cref="AttentionMask"/>).</summary>
+    internal void BuildMask(Span<long> spans, Span<float> newBias, int rows, ReadOnlySpan<int> counts, int seqLen, int? slidingWindow,
+        ReadOnlySpan<bool> visibility, ReadOnlySpan<long> positions)
     {
         counts = counts[..rows];
         if (!visibility.IsEmpty) visibility = visibility[..(rows * seqLen * seqLen)];
         if (!positions.IsEmpty) positions = positions[..(rows * seqLen)];
         // A budgeted row's slots are not its positions, and a query sees every slot it fills: no window in slot terms.
-        AttentionMask.Build(bias, Fills[..rows], counts, seqLen, Slots, _budgetRows is null ? slidingWindow : null, visibility, positions);
+        AttentionMask.Build(spans, newBias, Fills[..rows], counts, seqLen, _budgetRows is null ? slidingWindow : null, visibility, positions);
     }
 
     /// <summary>

@@ -173,12 +173,13 @@ public sealed class CheckpointExporterTests
         float[] Run(long[] ids, long[] positions)
         {
             const int capacity = 4;
-            int t = capacity + ids.Length;
+            int s = ids.Length;
             var inputs = new Dictionary<string, GraphTensor>
             {
-                [GraphNames.InputIds] = GraphTensor.Of(ids, 1, ids.Length),
-                [GraphNames.PositionIds] = GraphTensor.Of(positions, 1, ids.Length),
-                [GraphNames.AttentionBias] = GraphTensor.Of(Enumerable.Repeat(DecoderHarness.Blocked, ids.Length * t).ToArray(), 1, 1, ids.Length, t),
+                [GraphNames.InputIds] = GraphTensor.Of(ids, 1, s),
+                [GraphNames.PositionIds] = GraphTensor.Of(positions, 1, s),
+                [GraphNames.AttentionSpan] = GraphTensor.Of(new long[2 * s], 1, s, 2),   // [0, 0): no slot
+                [GraphNames.AttentionNew] = GraphTensor.Of(Enumerable.Repeat(DecoderHarness.Blocked, s * s).ToArray(), 1, 1, s, s),
                 [GraphNames.LogitsIndex] = GraphTensor.Of(new long[] { 1 }, 1, 1),
                 [GraphNames.KvWriteIndex] = DecoderHarness.WriteIndex(1, c.NumKvHeads, ids.Length, slot: capacity - 1),
             };

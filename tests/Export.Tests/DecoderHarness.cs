@@ -4,7 +4,7 @@ namespace Condensa.Export.Tests;
 
 /// <summary>
 /// Builds the contract's inputs for one graph step the way a host does: past buffers [B, Hkv, C, D],
-/// a bias that admits slots 0..pastLen-1 of each row plus causal new tokens, and logits positions.
+/// a mask that admits slots 0..pastLen-1 of each row plus causal new tokens, and logits positions.
 /// </summary>
 internal sealed class DecoderHarness(OnnxGraphRunner runner, HfConfig config)
 {
@@ -13,22 +13,15 @@ internal sealed class DecoderHarness(OnnxGraphRunner runner, HfConfig config)
     /// <summary>
     /// Runs ids [B][S] at positions [B][S] over caches of <paramref name="capacity"/> slots, of which the first
     /// pastLen[b] are admitted. past: per layer key and value buffers [B, Hkv, C, D] (zeros when null).
-    /// logitsIndex [B][K] defaults to every position; window also blocks new keys that many tokens back; blocked is the bias of a blocked key.
+    /// logitsIndex [B][K] defaults to every position; window also blocks new keys that many tokens back; blocked is the bias of a blocked new key.
     /// </summary>
     public Dictionary<string, GraphTensor> Step(int[][] ids, int[][] positions, int capacity, int[] pastLen,
         float[][]? pastKeys = null, float[][]? pastValues = null, long[][]? logitsIndex = null, int? window = null,
         float blocked = Blocked)
     {
-        int b = ids.Length, s = ids[0].Length, t = capacity + s;
+        int b = ids.Length, s = ids[0].Length;
         int hkv = config.NumKvHeads, d = config.HeadDim;
-        var bias = new float[b * s * t];
-        for (int r = 0; r < b; r++)
-            for (int i = 0; i < s; i++)
-                for (int j = 0; j < t; j++)
-                {
-                    bool admitted = j < capacity ? j < pastLen[r] : j - capacity <= i && (window is not { } w || i - (j - capacity) < w);
-                    bias[(r * s + i) * t + j] = admitted ? 0f : blocked;
-                }
+        var (spans, fresh) = DenseMask.Causal(pastLen, s, window, blocked);
         logitsIndex ??= Enumerable.Range(0, b).Select(_ => Enumerable.Range(0, s).Select(i => (long)i).ToArray()).ToArray();
         int k = logitsIndex[0].Length;
 
@@ -36,7 +29,8 @@ internal sealed class DecoderHarness(OnnxGraphRunner runner, HfConfig config)
         {
             [GraphNames.InputIds] = GraphTensor.Of(ids.SelectMany(r => r.Select(x => (long)x)).ToArray(), b, s),
             [GraphNames.PositionIds] = GraphTensor.Of(positions.SelectMany(r => r.Select(x => (long)x)).ToArray(), b, s),
-            [GraphNames.AttentionBias] = GraphTensor.Of(bias, b, 1, s, t),
+            [GraphNames.AttentionSpan] = spans,
+            [GraphNames.AttentionNew] = fresh,
             [GraphNames.LogitsIndex] = GraphTensor.Of(logitsIndex.SelectMany(r => r).ToArray(), b, k),
             [GraphNames.KvWriteIndex] = WriteIndex(b, hkv, s, slot: capacity - 1),
         };

@@ -21,8 +21,8 @@ public sealed class LckvExportTests
         var result = CheckpointExporter.Export(tmp.Sub("ckpt"), tmp.Sub("out"), new ExportOptions());
         using var runner = new OnnxGraphRunner(result.ModelPath);
 
-        string[] expectedInputs = [GraphNames.InputIds, GraphNames.PositionIds, GraphNames.AttentionBias, GraphNames.LogitsIndex, GraphNames.KvWriteIndex,
-            "past.0.key", "past.0.value", "past.3.key", "past.3.value", "past.4.key", "past.4.value", "pending.3.key", "pending.3.value"];
+        string[] expectedInputs = [GraphNames.InputIds, GraphNames.PositionIds, GraphNames.AttentionSpan, GraphNames.AttentionNew,
+            GraphNames.LogitsIndex, GraphNames.KvWriteIndex, "past.0.key", "past.0.value", "past.3.key", "past.3.value", "past.4.key", "past.4.value", "pending.3.key", "pending.3.value"];
         CollectionAssert.AreEquivalent(expectedInputs, runner.InputNames.ToArray());
         CollectionAssert.AreEquivalent(new[] { GraphNames.Logits, GraphNames.GreedyTokens, "new.0.key", "new.0.value", "new.3.key", "new.3.value", "new.4.key", "new.4.value",
             "present.0.key", "present.0.value", "present.3.key", "present.3.value", "present.4.key", "present.4.value" },

@@ -4,7 +4,7 @@ namespace Condensa.Export.Tests;
 
 /// <summary>
 /// Drives an LCKV graph the way the runtime host does, with plain arrays: past buffers of the stored layers only
-/// (capacity fixed), pending inputs for the targets, and a causal bias over [committed slots ++ new tokens].
+/// (capacity fixed), pending inputs for the targets, and a causal mask over [committed slots ++ new tokens].
 /// </summary>
 internal sealed class LckvGraphStepper(OnnxGraphRunner runner, HfConfig config, int capacity)
 {
@@ -21,16 +21,14 @@ internal sealed class LckvGraphStepper(OnnxGraphRunner runner, HfConfig config, 
     public float[][] Pass(int[] ids, bool commit, Dictionary<int, (float[] K, float[] V)>? pending,
         out Dictionary<int, (float[] K, float[] V)> fresh)
     {
-        int s = ids.Length, t = capacity + s, hkv = config.NumKvHeads, d = config.HeadDim;
-        var bias = new float[s * t];
-        for (int i = 0; i < s; i++)
-            for (int j = 0; j < t; j++)
-                bias[i * t + j] = (j < capacity ? j < _length : j - capacity <= i) ? 0f : GraphNames.MaskValue;
+        int s = ids.Length, hkv = config.NumKvHeads, d = config.HeadDim;
+        var (spans, newMask) = DenseMask.Causal([_length], s);
         var inputs = new Dictionary<string, GraphTensor>
         {
             [GraphNames.InputIds] = GraphTensor.Of(ids.Select(x => (long)x).ToArray(), 1, s),
             [GraphNames.PositionIds] = GraphTensor.Of(Enumerable.Range(_length, s).Select(x => (long)x).ToArray(), 1, s),
-            [GraphNames.AttentionBias] = GraphTensor.Of(bias, 1, 1, s, t),
+            [GraphNames.AttentionSpan] = spans,
+            [GraphNames.AttentionNew] = newMask,
             [GraphNames.LogitsIndex] = GraphTensor.Of(Enumerable.Range(0, s).Select(x => (long)x).ToArray(), 1, s),
             [GraphNames.KvWriteIndex] = DecoderHarness.WriteIndex(1, hkv, s, slot: capacity - 1),
         };

@@ -18,14 +18,15 @@ public sealed class OnnxWriterTests
         Assert.AreEqual(OnnxWriter.IrVersion, model.IrVersion);
         Assert.AreEqual(OnnxWriter.OpsetVersion, model.OpsetImport.Single(o => o.Domain == "").Version);
         CollectionAssert.AreEqual(
-            new[] { "input_ids", "position_ids", "attention_bias", "logits_index", "kv_write_index", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
+            new[] { "input_ids", "position_ids", "attention_span", "attention_new", "logits_index", "kv_write_index", "past.0.key", "past.0.value", "past.1.key", "past.1.value" },
             model.Graph.Input.Select(i => i.Name).ToArray());
         CollectionAssert.AreEqual(
             new[] { "logits", "greedy_tokens", "new.0.key", "new.0.value", "present.0.key", "present.0.value", "new.1.key", "new.1.value", "present.1.key", "present.1.value" },
             model.Graph.Output.Select(o => o.Name).ToArray());
-        Assert.AreEqual("B,1,S,T", Dims(model.Graph.Input[2]));
-        Assert.AreEqual("B,2,S,3", Dims(model.Graph.Input[4]));
-        Assert.AreEqual("B,2,C,16", Dims(model.Graph.Input[5]));
+        Assert.AreEqual("B,S,2", Dims(model.Graph.Input[2]));
+        Assert.AreEqual("B,1,S,S", Dims(model.Graph.Input[3]));
+        Assert.AreEqual("B,2,S,3", Dims(model.Graph.Input[5]));
+        Assert.AreEqual("B,2,C,16", Dims(model.Graph.Input[6]));
         Assert.AreEqual("B,2,C,16", Dims(model.Graph.Output[4]));
         Assert.AreEqual("B,K,320", Dims(model.Graph.Output[0]));
         Assert.AreEqual("B,K", Dims(model.Graph.Output[1]));

@@ -42,19 +42,16 @@ public sealed class KvCacheBudgetTests
         // row 1 dropped old entries (positions 0,1 | 5 6); moved into the empty row 0 it keeps entries, length and mask
         using var cache = new KvCache(TestManifests.Small(), 2, new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 2, Slack: 1) });
         KvEntries.Append(cache, seqLen: 7, counts: [0, 7], firstValue: 0);
-        var before = new float[2 * (cache.Slots + 1)];
-        cache.BuildBias(before, rows: 2, [0, 1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        var before = Mask(cache, rows: 2, [0, 1]);
 
         cache.MoveRows([new RowMove(1, 0)]);
 
         CollectionAssert.AreEqual(new[] { 7, 0 }, cache.Lengths.ToArray());
         CollectionAssert.AreEqual(new[] { 4, 0 }, cache.Fills.ToArray());
         CollectionAssert.AreEqual(new[] { 0f, 1f, 5f, 6f }, KvEntries.Slots(cache, row: 0, 4));
-        var after = new float[cache.Slots + 1];
-        cache.BuildBias(after, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        var after = Mask(cache, rows: 1, [1]);
         CollectionAssert.AreEqual(before[(cache.Slots + 1)..], after, "row 0 now masks as row 1 did");
-        var emptied = new float[2 * (cache.Slots + 1)];
-        cache.BuildBias(emptied, rows: 2, [0, 1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        var emptied = Mask(cache, rows: 2, [0, 1]);
         Assert.AreEqual(1, emptied[(cache.Slots + 1)..].Count(x => x == 0f), "row 1 holds nothing: its token sees only itself");
     }
 
@@ -199,11 +196,14 @@ public sealed class KvCacheBudgetTests
     private static void Append(KvCache cache, int count, int firstValue) =>
         KvEntries.Append(cache, count, [count], firstValue);
 
-    private static float[] Bias(KvCache cache)
+    private static float[] Bias(KvCache cache) => Mask(cache, rows: 1, [1]);
+
+    // A one-token pass's mask over the first rows, expanded as the graph expands it: [rows, 1, 1, slots + 1]
+    private static float[] Mask(KvCache cache, int rows, int[] counts)
     {
-        var bias = new float[cache.Slots + 1];
-        cache.BuildBias(bias, rows: 1, [1], seqLen: 1, slidingWindow: null, visibility: [], positions: []);
-        return bias;
+        var (spans, fresh) = (new long[2 * rows], new float[rows]);
+        cache.BuildMask(spans, fresh, rows, counts, seqLen: 1, slidingWindow: null, visibility: [], positions: []);
+        return DenseMask.Expand(spans, fresh, rows, seqLen: 1, cache.Slots);
     }
 
     // The positions a pass of newTokens (within the slack: it makes room first, as the budget's rule says; past it the

@@ -1,3 +1,5 @@
+using Condensa.TestSupport;
+
 namespace Condensa.Speculative.Tests;
 
 [TestClass]
@@ -59,8 +61,9 @@ public sealed class TreeMaskTests
         var positions = new long[2 * seqLen];
         var visibility = new bool[2 * seqLen * seqLen];
         TreeMask.Flatten([HandMade(), chain], counts, lengths, seqLen, tokens, positions, visibility);
-        var bias = new float[2 * seqLen * (capacity + seqLen)];
-        AttentionMask.Build(bias, lengths, counts, seqLen, capacity, null, visibility, positions);
+        var (spans, fresh) = (new long[2 * seqLen * 2], new float[2 * seqLen * seqLen]);
+        AttentionMask.Build(spans, fresh, lengths, counts, seqLen, null, visibility, positions);
+        var bias = DenseMask.Expand(spans, fresh, batch: 2, seqLen, capacity);
 
         string Row(int b, int j) => string.Concat(bias.AsSpan((b * seqLen + j) * (capacity + seqLen), capacity + seqLen).ToArray()
             .Select(v => v == 0f ? '1' : '0'));
