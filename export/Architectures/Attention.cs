@@ -127,10 +127,10 @@ internal static class Attention
     }
 
     /// <summary>
-    /// The attention bias [B, 1, S, C + S] (<see cref="BiasFromSpans"/>) folded onto the cache's slots, for a pass whose entries the graph has
-    /// written into their slots (kv_write_index) before it attends: column C + k, whether a query sees new token k, moves to
-    /// the column of the slot token k was written to, where the bias blocks every query (a row's next slots, past
-    /// the ones it fills). Padding entries all go to the scratch slot with columns
+    /// The attention bias [B, 1, S, C + S] (<see cref="BiasFromSpans"/>) folded onto the cache's slots, for a pass whose
+    /// entries the graph has written into their slots (kv_write_index) before it attends: column C + k, whether a query sees
+    /// new token k, moves to the column of the slot token k was written to, where the bias blocks every query (a row's next
+    /// slots, past the ones it fills). Padding entries all go to the scratch slot with columns
     /// that block, so the slot stays blocked. Then in the model's type, blocked at the type's floor (finite: a row that
     /// admits nothing, padding, averages finite values instead of turning NaN), and tiled for the queries viewed as G·S rows
     /// per KV head (<see cref="GroupedCausalBias"/> says why).

@@ -3,8 +3,8 @@ using Condensa.Export.Onnx;
 namespace Condensa.Export;
 
 /// <summary>
-/// The per-layer masks of a layer-condensed graph, derived inside the graph from the one attention bias (built from the host's mask),
-/// so the host keeps a single bias whatever the layer mix: no diagonal (the new token's own key is blocked) and a
+/// The per-layer masks of a layer-condensed graph, derived inside the graph from its one attention bias (built from the
+/// host's mask), so the host sends a single mask whatever the layer mix: no diagonal (the new token's own key is blocked) and a
 /// per-layer sliding window. Each variant is built once and shared by the layers that need it.
 /// The window compares positions: cache slot c holds position c (a full, non-budgeted cache) and new token k
 /// holds position_ids[k].
