@@ -767,8 +767,8 @@ fi
 if [ "${QUICK:-0}" = 57 ]; then
   PROMPTS=heldout; P=$(prompt_texts)
   TMO=${SPEC_TMO:-200} run spec-b1 $C bench --speculative none,self,draft,lookup -m models/demo-code-mha --draft demo-code-draft --provider cuda \
-    --precision fp16 --batch 1 --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 $P --json $o/spec-b1.json
-  show_rows spec-b1
+    --precision fp16 --batch 1 --context ${CONTEXTS:-1024,4096,7680} --max-tokens 256 --runs 1 $P --json $o/spec-b1.json --trace $o/spec-b1.jsonl
+  show_rows spec-b1; xz -9 $o/spec-b1.jsonl
   TMO=${PEER_TMO:-240} run hf-spec python3 "$root/tools/device/cuda/hf_spec_peer.py" /tmp/heldout.txt --models "$root/models" --contexts ${CONTEXTS:-1024,4096,7680}
   cat $o/hf-spec.out | tee -a $o/log.txt
   exit 0
