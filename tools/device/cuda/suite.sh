@@ -720,7 +720,8 @@ fi
 # row over 512 tokens (c) and 4,479 with one over 256 (a): the same cell both ways in one process each (static, then
 # DOCS=3), 512 new tokens, traced. (2) A pass shape's first run in a process cost 15-20 ms (105 ms the first multi-token
 # verification): the static 8 / 32 x 1,024 self-speculation cells with CUDA_MODULE_LOADING=EAGER (every kernel loaded
-# when the CUDA libraries load) against the default, traced. (3) A 13-node tree's verification (the slots graph, on ONNX
+# when the CUDA libraries load) and with ONNX Runtime's arena grown by exactly what is asked (kSameAsRequested) against
+# the defaults (lazy loading, the arena grown to the next power of two), traced. (3) A 13-node tree's verification (the slots graph, on ONNX
 # Runtime's unfused kernel for its Attention) against the memory-efficient and flash kernels (CONDENSA_CUDA_OPTIONS
 # sdpa_kernel=2 / 1, every session's), beside self@12's chain, 32 x 7,680, 64 tokens, static: read each row's verify ms.
 if [ "${QUICK:-0}" = 59 ]; then
@@ -730,9 +731,11 @@ if [ "${QUICK:-0}" = 59 ]; then
       --max-tokens 512 --runs 1 --documents-per-row $docs $P --json $o/b1-docs$docs.json --trace $o/b1-docs$docs.jsonl
     show_rows b1-docs$docs
   done
-  for loading in LAZY EAGER; do
-    CUDA_MODULE_LOADING=$loading TMO=${SPEC_TMO:-120} run loading-$loading $C bench --speculative none,self -m $m --provider cuda \
-      --precision fp16 --batch 8,32 --context 1024 --max-tokens 256 --runs 1 $P --json $o/loading-$loading.json --trace $o/loading-$loading.jsonl
+  for loading in LAZY EAGER ARENA; do   # ARENA: lazy loading, ONNX Runtime's arena grown by what each request needs
+    opts=; [ $loading = ARENA ] && opts="arena_extend_strategy=kSameAsRequested"
+    CUDA_MODULE_LOADING=${loading/ARENA/LAZY} CONDENSA_CUDA_OPTIONS=$opts TMO=${SPEC_TMO:-120} run loading-$loading $C bench --speculative none,self \
+      -m $m --provider cuda --precision fp16 --batch 8,32 --context 1024 --max-tokens 256 --runs 1 $P --json $o/loading-$loading.json \
+      --trace $o/loading-$loading.jsonl
     show_rows loading-$loading
   done
   for kernel in default 2 1; do
