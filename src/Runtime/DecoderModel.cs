@@ -59,6 +59,13 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// <summary>Passes that ran the slots graph (for tests).</summary>
     internal int SlotsPasses { get; private set; }
 
+    /// <summary>Distinct pass shapes this model has run (graph, rows, new tokens a row, logit positions a row). A shape's
+    /// first run pays ONNX Runtime's first-use costs whether or not it is captured (round 24 on an H100: 15-20 ms, the
+    /// process's first multi-token verification 105 ms), so bench counts the new ones a run met.</summary>
+    public int PassShapes => _passShapes.Count;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(PassGraph Graph, int Rows, int SeqLen, int K), byte> _passShapes = new();
+
     /// <summary>Captured passes round several tokens per row up to a power of two (2, 4, ... 32): speculative verification
     /// varies its length round by round, and each new length would be captured anew (and count against
     /// <see cref="Capture.GraphCapture.MaxGraphs"/>).</summary>
@@ -200,6 +207,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
         var ws = cache.Workspace;
         var rows = PassRows(cache, inputs.Counts);
         var graph = GraphFor(cache, inputs, seqLen, rows);
+        _passShapes.TryAdd((graph, rows, seqLen, k), 0);
         var causal = graph is PassGraph.Causal or PassGraph.CausalRows;
         ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph), rows);
         LastPassRows = rows;

@@ -29,9 +29,12 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// the loop's own work (the median; NaN for plain decoding, which has no rounds).</param>
 /// <param name="GraphsCaptured">CUDA graphs the target and draft captured during a run (the median; 0 without capture):
 /// passes of shapes the run met first.</param>
+/// <param name="NewPassShapes">Pass shapes the target and draft ran for the first time in the process during a run (the
+/// median; <see cref="DecoderModel.PassShapes"/>): each paid its first-use cost in the measured time.</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
-    double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN, double GraphsCaptured = 0)
+    double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN, double GraphsCaptured = 0,
+    double NewPassShapes = 0)
 {
     /// <summary>Whether every run gave plain decoding's tokens.</summary>
     public bool SameTokensAsPlain => Differs is null;
@@ -104,7 +107,7 @@ internal static class SpeculativeBench
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, Calibration(calibrations, mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
                     Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
-                    Median(s, x => x.GraphsCaptured)));
+                    Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
         }
@@ -139,6 +142,7 @@ internal static class SpeculativeBench
         public double RowMoves { get; init; }
         public double MsOutsideRounds { get; init; } = double.NaN;
         public double GraphsCaptured { get; init; }
+        public double NewPassShapes { get; init; }
     }
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, int batch, GenerationOptions options,
@@ -149,20 +153,22 @@ internal static class SpeculativeBench
         var stats = spec?.Generation ?? new GenerationStats();
         var step = Speculation.CreateStep(target, speculation, batch, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
         var capturedBefore = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0);
+        var shapesBefore = target.PassShapes + (draft?.PassShapes ?? 0);
         try
         {
             var results = Generate(target, step, prompts, batch, options, stats);
             var rate = DecodeRate(stats, prompts.Length);
             var captured = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0) - capturedBefore;
+            var shapes = target.PassShapes + (draft?.PassShapes ?? 0) - shapesBefore;
             return spec is null
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, results)
-                    { RowMoves = stats.RowMoves, GraphsCaptured = captured }
+                    { RowMoves = stats.RowMoves, GraphsCaptured = captured, NewPassShapes = shapes }
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
                     spec.VerifyMillisecondsPerRound,
                     results, spec.Trace, spec.RoundsByPlannedDrafts)
                     {
                         RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds,
-                        GraphsCaptured = captured,
+                        GraphsCaptured = captured, NewPassShapes = shapes,
                     };
         }
         finally

@@ -154,8 +154,8 @@ show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a
   [ -f $o/$1.json ] && python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["rows"]:
     if r["mode"] != "none":
-        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured" % (r["mode"], r["batch"], r["prompt_tokens"],
-              r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0)))' \
+        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes" % (r["mode"], r["batch"],
+              r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0)))' \
     $o/$1.json | tee -a $o/log.txt; }
 # a random-weight export's self-speculation rounds at γ = 3 against plain decoding (64 new tokens, traced: what a round
 # costs, not what it accepts), then predict_speedup.py with round 18's trained demo pair's acceptance, static batch and
