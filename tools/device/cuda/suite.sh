@@ -695,6 +695,20 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=61 (issue 16): batch 32's GEMMs (round 13: 59 % of a 32 x 512 step, at about half the read bandwidth) with a
+# larger cuBLAS workspace (CUBLAS_WORKSPACE_CONFIG=:4096:8, room for split-K kernels) against the default, the 1.1B fp16
+# export at batch 32 x 512 / 2,048, one process each, twice in turn. Needs install.sh with BASE=1.
+if [ "${QUICK:-0}" = 61 ]; then
+  wait_export 1
+  B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 16 --bandwidth ${BW:-4362} -m /tmp/r/fp16 --batch 32 --context 512,2048"
+  for i in 1 2; do
+    TMO=150 run gemm-default-$i $C $B --json $o/gemm-default-$i.json
+    CUBLAS_WORKSPACE_CONFIG=:4096:8 TMO=150 run gemm-workspace-$i $C $B --json $o/gemm-workspace-$i.json
+  done
+  for f in $o/gemm-*.out; do echo "-- $(basename $f)"; grep -E '^\| /tmp' $f; done | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=60 (issue 16's acceptance call): plain decoding on the 1.1B fp16 shape beside both peers in one call: llama-bench
 # (the F16 GGUF of the same weights: pp512, tg32 at depth 512 / 2,048 / 8,192, 3 repetitions), condensa bench on cuda
 # (batch 1 and 32 x 512 / 2,048 / 8,192, prefill 512), transformers (hf_peer.py, the same cells), llama-bench again.
