@@ -212,8 +212,8 @@ public sealed class DecoderModel : IDecoder, IDisposable
         ws.Prepare(seqLen, k, cache, causal, logits, _sessions.Captures(graph), rows);
         LastPassRows = rows;
 
-        // 2) inputs: ids, positions, logits index; then for the general graph the mask (each token's cache slots, the new tokens it sees)
-        //    and where the new entries go, for the causal graph each row's length after the pass
+        // 2) inputs: ids, positions, logits index; then for the general graph the mask (each token's cache slots, the new
+        //    tokens it sees) and where the new entries go, for the causal graph each row's length after the pass
         FillInputs(ws, cache, inputs, seqLen, Manifest.MaxContext);
         if (causal)
         {
