@@ -81,8 +81,11 @@ internal sealed class DecoderSessions : IDisposable
                     LazyThreadSafetyMode.ExecutionAndPublication);
             }
             if (manifest.SlotsGraph is { } slots)
-                _slots = new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, UnfusedAttentionKernels),
+            {
+                var slotsKernels = SlotsAttentionKernels(Environment.GetEnvironmentVariable(SlotsKernelsVariable));   // a bad value fails at load
+                _slots = new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, slotsKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
+            }
         }
     }
 
@@ -227,13 +230,25 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>The multi-row causal graph's sdpa_kernel where <see cref="RowsKernelsVariable"/>'s <paramref name="value"/> is
     /// unset or empty: flash attention for a model with one query head per KV head (<paramref name="queryHeadsPerKvHead"/>),
     /// the unfused kernel for a grouped-query one; else that value, which must be a whole number from 1 to 1023.</summary>
-    internal static int RowsAttentionKernels(string? value, int queryHeadsPerKvHead)
+    internal static int RowsAttentionKernels(string? value, int queryHeadsPerKvHead) =>
+        KernelBits(RowsKernelsVariable, value) ?? (queryHeadsPerKvHead == 1 ? FlashAttentionKernels : UnfusedAttentionKernels);
+
+    /// <summary>The environment variable that sets the slots graph's sdpa_kernel bits instead (as <see cref="RowsKernelsVariable"/>):
+    /// a measurement of the kernels for a tree's passes, whose bias the flash kernel does not take.</summary>
+    public const string SlotsKernelsVariable = "CONDENSA_SLOTS_ATTENTION_KERNELS";
+
+    /// <summary>The slots graph's sdpa_kernel: the unfused kernel where <see cref="SlotsKernelsVariable"/>'s
+    /// <paramref name="value"/> is unset or empty, else that value (a whole number from 1 to 1023).</summary>
+    internal static int SlotsAttentionKernels(string? value) => KernelBits(SlotsKernelsVariable, value) ?? UnfusedAttentionKernels;
+
+    // An experiment's sdpa_kernel bits from `variable`, or null where it is unset or empty.
+    private static int? KernelBits(string variable, string? value)
     {
-        if (string.IsNullOrWhiteSpace(value)) return queryHeadsPerKvHead == 1 ? FlashAttentionKernels : UnfusedAttentionKernels;
+        if (string.IsNullOrWhiteSpace(value)) return null;
         return int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits)
             && bits is >= 1 and <= 1023
             ? bits
-            : throw new CondensaException($"{RowsKernelsVariable}='{value}' must be a whole number from 1 to 1023 (ONNX Runtime's sdpa_kernel bits: " +
+            : throw new CondensaException($"{variable}='{value}' must be a whole number from 1 to 1023 (ONNX Runtime's sdpa_kernel bits: " +
                 "1 flash, 2 memory-efficient, 16 unfused), or unset.");
     }
 

@@ -1,7 +1,8 @@
 namespace Condensa.Runtime.Tests;
 
 /// <summary>The multi-row causal graph's attention kernels on cuda: flash attention where each KV head has one query head, the
-/// unfused kernel for grouped-query attention, unless an experiment names others.</summary>
+/// unfused kernel for grouped-query attention, unless an experiment names others; the slots graph's, the unfused kernel unless
+/// named.</summary>
 [TestClass]
 public sealed class RowsAttentionKernelsTests
 {
@@ -28,5 +29,20 @@ public sealed class RowsAttentionKernelsTests
     {
         var error = Assert.ThrowsExactly<CondensaException>(() => DecoderSessions.RowsAttentionKernels(value, 1));
         StringAssert.Contains(error.Message, $"CONDENSA_ROWS_ATTENTION_KERNELS='{value}'");
+    }
+
+    [TestMethod]
+    [DataRow(null, 16)]
+    [DataRow(" ", 16)]
+    [DataRow("2", 2)]
+    [DataRow(" 18 ", 18)]
+    public void SlotsAttentionKernels_UnsetIsUnfused_ElseTheBitsGiven(string? value, int expected) =>
+        Assert.AreEqual(expected, DecoderSessions.SlotsAttentionKernels(value));
+
+    [TestMethod]
+    public void SlotsAttentionKernels_NotBits_OneErrorNamingItsVariable()
+    {
+        var error = Assert.ThrowsExactly<CondensaException>(() => DecoderSessions.SlotsAttentionKernels("mea"));
+        StringAssert.Contains(error.Message, "CONDENSA_SLOTS_ATTENTION_KERNELS='mea'");
     }
 }

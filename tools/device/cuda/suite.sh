@@ -730,14 +730,15 @@ if [ "${QUICK:-0}" = 60 ]; then
   exit 0
 fi
 
-# QUICK=59 (issue 18), two loose ends of round 24. (1) Plain decoding at 1 x 7,680 ran 3,079 tok/s with three documents a
+# QUICK=59 (issue 18), three loose ends of round 24. (1) Plain decoding at 1 x 7,680 ran 3,079 tok/s with three documents a
 # row over 512 tokens (c) and 4,479 with one over 256 (a): the same cell both ways in one process each (static, then
 # DOCS=3), 512 new tokens, traced. (2) A pass shape's first run in a process cost 15-20 ms (105 ms the first multi-token
 # verification): the static 8 / 32 x 1,024 self-speculation cells with CUDA_MODULE_LOADING=EAGER (every kernel loaded
 # when the CUDA libraries load) and with ONNX Runtime's arena grown by exactly what is asked (kSameAsRequested) against
-# the defaults (lazy loading, the arena grown to the next power of two), traced. (3) A 13-node tree's verification (the slots graph, on ONNX
-# Runtime's unfused kernel for its Attention) against the memory-efficient and flash kernels (CONDENSA_CUDA_OPTIONS
-# sdpa_kernel=2 / 1, every session's), beside self@12's chain, 32 x 7,680, 64 tokens, static: read each row's verify ms.
+# the defaults (lazy loading, the arena grown to the next power of two), traced. (3) A 13-node tree's passes (the slots
+# graph, on ONNX Runtime's unfused kernel for its Attention) against the memory-efficient kernel and the memory-efficient
+# or unfused (18; flash takes no bias) through CONDENSA_SLOTS_ATTENTION_KERNELS, beside self@12's chain, 32 x 7,680, 64
+# tokens, static: read each row's verify ms.
 if [ "${QUICK:-0}" = 59 ]; then
   PROMPTS=${PROMPTS:-heldout}; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   for docs in 1 3; do
@@ -752,10 +753,9 @@ if [ "${QUICK:-0}" = 59 ]; then
       --trace $o/loading-$loading.jsonl
     show_rows loading-$loading
   done
-  for kernel in default 2 1; do
-    opts=; [ $kernel = default ] || opts="sdpa_kernel=$kernel"
-    CONDENSA_CUDA_OPTIONS=$opts TMO=${SPEC_TMO:-120} run tree-sdpa-$kernel $C bench --speculative none,self@12,tree-self@13 -m $m --provider cuda \
-      --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 $P --json $o/tree-sdpa-$kernel.json
+  for kernel in 16 2 18; do
+    CONDENSA_SLOTS_ATTENTION_KERNELS=$kernel TMO=${SPEC_TMO:-120} run tree-sdpa-$kernel $C bench --speculative none,self@12,tree-self@13 -m $m \
+      --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 $P --json $o/tree-sdpa-$kernel.json
     show_rows tree-sdpa-$kernel
   done
   xz -9 $o/*.jsonl
