@@ -695,6 +695,22 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=62: a check of a graph change on cuda with the tree a speculation call carries (tree.sh slim demo-code-mha
+# demo-code-draft): demo-code-mha exported as float16, 200 greedy tokens on cpu, cuda (captured) and cuda without fused
+# attention (the general graph), compared (first_diff.py); then every speculative mode at batch 1 and 8 on it (the trees
+# at batch 8 run the slots graph), each row saying whether it kept plain decoding's tokens.
+if [ "${QUICK:-0}" = 62 ]; then
+  $C export --checkpoint ${MODEL:-models/demo-code-mha} --out /tmp/r/check16 --precision fp16 > $o/check16-export.log 2>&1
+  names=()
+  for v in "cpu:--provider cpu" "cuda:--provider cuda" "cuda-general:--provider cuda --fused-attention off"; do
+    run check16-${v%%:*} $C generate --model /tmp/r/check16 --prompt 'def fibonacci(n):' --max-tokens 200 --temperature 0 --json ${v#*:}
+    names+=("check16-${v%%:*}")
+  done
+  python3 "$root/tools/device/cuda/first_diff.py" $o "${names[@]}" | tee -a $o/log.txt
+  SPECMODEL=/tmp/r/check16 spec check16-spec --provider cuda
+  exit 0
+fi
+
 # QUICK=61 (issue 16): batch 32's GEMMs (round 13: 59 % of a 32 x 512 step, at about half the read bandwidth) with a
 # larger cuBLAS workspace (CUBLAS_WORKSPACE_CONFIG=:4096:8, room for split-K kernels) against the default, the 1.1B fp16
 # export at batch 32 x 512 / 2,048, one process each, twice in turn. Needs install.sh with BASE=1.
