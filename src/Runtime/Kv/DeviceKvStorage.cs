@@ -7,8 +7,9 @@ namespace Condensa.Runtime.Kv;
 /// <summary>
 /// KV tensors in device memory (<see cref="DeviceKvMemory"/>). Where the tensors are plain addresses (CUDA; the CPU
 /// provider in tests), a copy of few runs, or of more entries than kv_write_entries takes where that costs less than
-/// kv_write, goes as strided memory copies, one a run (or a block of rows at the same slots) and tensor (<see cref="KvSpans"/>). Otherwise an edit lists its entries as indices in a small pinned host
-/// buffer, the only bytes that cross to the device: where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
+/// kv_write, goes as strided memory copies, one a run (or a block of rows at the same slots) and tensor
+/// (<see cref="KvSpans"/>). Otherwise an edit lists its entries as indices in a small pinned host buffer, the only bytes
+/// that cross to the device: where the tensors lie in one buffer (<see cref="DeviceKvMemory.CreateBlock"/>)
 /// and both sides of a copy are such buffers, a few entries move in one kv_write_entries run, two kernels for every layer;
 /// otherwise (many entries, an older export, a provider whose tensors are not addresses) kv_write runs a gather and a
 /// scatter a tensor, into the bound buffers, in place.
@@ -73,10 +74,10 @@ internal sealed class DeviceKvStorage : KvStorage
     public override void Copy(KvStorage source, KvMoves moves)
     {
         if (moves.Entries == 0) return;
-        var entriesWrite = _entries is not null && source is DeviceKvStorage { _entries: not null }
-            && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors);
-        if (_memory.CopiesSpans && source is DeviceKvStorage other && TryCopySpans(other, moves, entriesWrite)) return;
-        if (entriesWrite) CopyEntries((DeviceKvStorage)source, moves);
+        var other = source as DeviceKvStorage;
+        var entriesWrite = _entries is not null && other?._entries is not null && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors);
+        if (_memory.CopiesSpans && other is not null && TryCopySpans(other, moves, entriesWrite)) return;
+        if (entriesWrite) CopyEntries(other!, moves);
         else CopyPerTensor(source, moves);
     }
 

@@ -45,10 +45,9 @@ internal static class KvSpans
                     continue;
                 }
                 if (sameStorage && run.SourceRow == run.Row && run.From < run.To + run.Count && run.To < run.From + run.Count) return -1;
-                var span = new KvSpan(source, sourcePitch, destination, destinationPitch, (long)run.Count * entryBytes, heads);
-                if (last is { } previous && ContinuesByARow(previous, run) && !(sameStorage && Overlap(Extended(spans[count - 1], heads))))
-                    spans[count - 1] = Extended(spans[count - 1], heads);
-                else spans[count++] = span;
+                if (last is { } previous && ContinuesByARow(previous, run) && Grown(spans[count - 1], heads, sameStorage) is { } grown)
+                    spans[count - 1] = grown;
+                else spans[count++] = new KvSpan(source, sourcePitch, destination, destinationPitch, (long)run.Count * entryBytes, heads);
                 last = run;
             }
         }
@@ -59,7 +58,9 @@ internal static class KvSpans
         run.SourceRow == previous.SourceRow + 1 && run.Row == previous.Row + 1
         && run.From == previous.From && run.To == previous.To && run.Count == previous.Count;
 
-    private static KvSpan Extended(KvSpan span, int heads) => span with { Height = span.Height + heads };
+    // The copy taking the next row's run too (its heads), or null where that copy would read what it writes in one storage.
+    private static KvSpan? Grown(KvSpan span, int heads, bool sameStorage) =>
+        span with { Height = span.Height + heads } is var grown && !(sameStorage && Overlap(grown)) ? grown : null;
 
     // Whether a copy's source and destination bytes meet (within one storage): its lines may go in any order.
     private static bool Overlap(KvSpan span) =>
