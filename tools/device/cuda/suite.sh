@@ -136,6 +136,18 @@ prompt_texts() {
   else
     ls tools/*/*.py docs/*.md 2>/dev/null | sed 's/^/--prompt-file /' | tr '\n' ' '
   fi; }
+# this card's HBM read bandwidth in GB/s (torch: the best of six sums over 8 GiB of float32) into $bw and $o/hbm.txt,
+# 4300 where torch cannot tell: the bound that bench's shares take (--bandwidth $bw)
+hbm_bandwidth() {
+  python3 - > $o/hbm.txt 2>&1 <<'PY'
+import torch, time
+x = torch.ones(8 << 28, dtype=torch.float32, device="cuda"); best = 0.0
+for _ in range(6):
+    torch.cuda.synchronize(); t = time.perf_counter(); s = x.sum(); torch.cuda.synchronize()
+    best = max(best, x.numel() * 4 / (time.perf_counter() - t) / 1e9)
+print(f"{best:.0f}")
+PY
+  bw=$(tail -1 $o/hbm.txt); log "HBM read GB/s: $bw"; case $bw in ''|*[!0-9]*) bw=4300 ;; esac; }
 wait_export() { local n; [ -f /tmp/r/export.log ] || { log "no export under way in /tmp/r (install.sh starts it)"; return 1; }
   for i in $(seq 150); do n=$(grep -c . /tmp/r/export.done 2>/dev/null); [ "${n:-0}" -ge ${1:-1} ] && break; sleep 2; done; }
 # waits (up to 5 minutes) for install.sh's background export NAME to be done: wait_named_export NAME
@@ -692,6 +704,39 @@ if [ "${QUICK:-0}" = 51 ]; then
   show_rows ctx16k-mha
   python3 "$root/tools/bench/trace_summary.py" $o/ctx16k-mha.jsonl --bench $o/ctx16k-mha.json | tee -a $o/log.txt
   xz -9 $o/*.jsonl
+  exit 0
+fi
+
+# QUICK=63 (issues 16 and 18): this card's HBM read bandwidth (hbm_bandwidth), then float32 on cuda. In float32 every row
+# of speculation kept plain decoding's tokens (round 21 c, H200), where float16's rows part at near ties, but plain decoding
+# ran 6.7x slower than float16 at 32 x 7,680 for 2x the KV bytes. demo-code-mha (MODEL) as float16 and as float32: plain
+# decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 also on its general graph alone); then, unless
+# NO_PROFILE=1, float32's plain decoding uncaptured with ONNX Runtime's profile (profile_summary.py: host time per operator).
+if [ "${QUICK:-0}" = 63 ]; then
+  hbm_bandwidth
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  for v in "fp16:" "fp32:" "fp32-general:--fused-attention off"; do   # fp32: the slots graph beside the general one (round 25)
+    n=${v%%:*}; TMO=150 run spec-$n $C bench --speculative none,self@12 -m $m --provider cuda --precision ${n%-general} --batch 32 \
+      --context 7680 --max-tokens 64 --runs 1 $P ${v#*:} --json $o/spec-$n.json
+    show_rows spec-$n
+  done
+  [ -n "${NO_PROFILE:-}" ] && exit 0
+  CONDENSA_ORT_PROFILE=$o/prof/fp32 TMO=150 run fp32-profiled $C bench --speculative none -m $m --provider cuda --precision fp32 \
+    --batch 32 --context 7680 --max-tokens 16 --runs 1 $P --graph-capture off
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt; rm -f $o/prof/*.json
+  exit 0
+fi
+
+# QUICK=64 (issue 18): the GPU time of float32's plain decoding step per kernel (QUICK=63's profile gives host times):
+# Nsight Compute over demo-code-mha as float32 (MODEL), 8 uncaptured steps at 32 x NCU_CONTEXT (default 1,024, where the
+# prefill's kernels are few), cut into passes (kernel_times.py --kinds) and summed per kernel (ncu_by_kernel.py).
+if [ "${QUICK:-0}" = 64 ]; then
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  TMO=300 run fp32-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-fp32.csv \
+    $C bench --speculative none -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --batch 32 --context ${NCU_CONTEXT:-1024} \
+    --max-tokens 8 --runs 1 --prompt-file tools/train/train.py --graph-capture off
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-fp32.csv ncu-fp32 --kinds | tee $o/fp32-kinds.txt
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-fp32.csv | tee $o/fp32-kernels.txt; xz -9 $o/ncu-fp32.csv
   exit 0
 fi
 
@@ -1298,15 +1343,7 @@ for n in ["ext-cpu", "ext-cuda", "ext-cuda-nograph", "ext-big-cuda-general", "ex
 PY
 
 # 4) bandwidth, then the benches (the same export, one process per configuration)
-python3 - > $o/hbm.txt 2>&1 <<'PY'
-import torch, time
-x = torch.ones(8 << 28, dtype=torch.float32, device="cuda"); best = 0.0
-for _ in range(6):
-    torch.cuda.synchronize(); t = time.perf_counter(); s = x.sum(); torch.cuda.synchronize()
-    best = max(best, x.numel() * 4 / (time.perf_counter() - t) / 1e9)
-print(f"{best:.0f}")
-PY
-bw=$(tail -1 $o/hbm.txt); log "HBM read GB/s: $bw"; case $bw in ''|*[!0-9]*) bw=4300 ;; esac
+hbm_bandwidth
 B="bench --provider cuda --runs 5 --decode-steps 32 --prefill-tokens 512 --bandwidth $bw"
 TMO=300 run bench-fp16 $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json --chart $o/bench-fp16.svg
 TMO=300 run bench-fp16-general $C $B -m /tmp/r/fp16 --batch 1,32 --context 512,2048,8192 --fused-attention off --json $o/bench-fp16-general.json
