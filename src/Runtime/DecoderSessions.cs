@@ -65,6 +65,7 @@ internal sealed class DecoderSessions : IDisposable
             CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
             _general = new Lazy<InferenceSession>(first.Session);
             _generalCaptures = first.CapturesGraphs;
+            if (manifest.SlotsGraph is { } slots && settings.UsesSlotsBesideGeneral(first.Provider, manifest)) _slots = LazySlots(slots);
         }
         else
         {
@@ -80,13 +81,15 @@ internal sealed class DecoderSessions : IDisposable
                 _causalRows = new Lazy<InferenceSession>(() => LoadSession(rows, _causalInputNames, _causalOutputNames, out _, rowsKernels),
                     LazyThreadSafetyMode.ExecutionAndPublication);
             }
-            if (manifest.SlotsGraph is { } slots)
-            {
-                var slotsKernels = SlotsAttentionKernels(Environment.GetEnvironmentVariable(SlotsKernelsVariable));   // a bad value fails at load
-                _slots = new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, slotsKernels),
-                    LazyThreadSafetyMode.ExecutionAndPublication);
-            }
+            if (manifest.SlotsGraph is { } slots) _slots = LazySlots(slots);
         }
+    }
+
+    private Lazy<InferenceSession> LazySlots(string slots)
+    {
+        var kernels = SlotsAttentionKernels(Environment.GetEnvironmentVariable(SlotsKernelsVariable));   // a bad value fails at load
+        return new Lazy<InferenceSession>(() => LoadSession(slots, _inputNames, _outputNames, out _slotsCaptures, kernels),
+            LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The session the model loaded first, its provider, and why earlier providers were skipped.</summary>

@@ -89,6 +89,17 @@ public sealed record SessionSettings
         return FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
     }
 
+    /// <summary>
+    /// Whether a model whose passes start on its general graph (no causal graph runs there) loads its slots graph beside it
+    /// for the passes that graph takes, plain decoding steps included: on cuda under auto fused attention, i.e. a float32
+    /// export there, since GroupQueryAttention's CUDA kernels are half-precision only. The general graph's attention spends
+    /// a float32 step in element-wise kernels over its score tensor (bias, Where, Softmax, Concat: 27-52 µs a layer each
+    /// at 32 x 1,024 on an H100), which the slots graph's one Attention node does inside its kernels
+    /// (docs/benchmarks.md, round 25). Forced off keeps every pass on the general graph, as elsewhere.
+    /// </summary>
+    internal bool UsesSlotsBesideGeneral(ExecutionProvider provider, ModelManifest manifest) =>
+        FusedAttention is null && provider == ExecutionProvider.Cuda && !UsesFusedAttention(provider, manifest);
+
     /// <summary>Whether a model whose causal graph runs on <paramref name="provider"/> also loads its graphs that attend
     /// through ONNX Attention, the multi-row causal graph and the slots graph (each another copy of the weights, loaded at
     /// the first pass that needs it): on cuda, where the general graph's attention reads every cached key through a score
