@@ -92,10 +92,10 @@ public sealed record SessionSettings
     /// <summary>
     /// Whether a model whose passes start on its general graph (no causal graph runs there) loads its slots graph beside it
     /// for the passes that graph takes, plain decoding steps included: on cuda under auto fused attention, i.e. a float32
-    /// export there, since GroupQueryAttention's CUDA kernels are half-precision only. The general graph's attention spends
-    /// a float32 step in element-wise kernels over its score tensor (bias, Where, Softmax, Concat: 27-52 µs a layer each
-    /// at 32 x 1,024 on an H100), which the slots graph's one Attention node does inside its kernels
-    /// (docs/benchmarks.md, round 25). Forced off keeps every pass on the general graph, as elsewhere.
+    /// export there, since GroupQueryAttention's CUDA kernels are half-precision only. One Attention node a layer in place
+    /// of the general graph's score MatMuls, bias, Softmax and value MatMul decodes 1.14-1.15x faster there, and
+    /// self-speculation's rounds 1.21x (32 x 7,680 on an H100, docs/benchmarks.md round 25), with the same tokens. Forced
+    /// off keeps every pass on the general graph, as elsewhere.
     /// </summary>
     internal bool UsesSlotsBesideGeneral(ExecutionProvider provider, ModelManifest manifest) =>
         FusedAttention is null && provider == ExecutionProvider.Cuda && !UsesFusedAttention(provider, manifest);
