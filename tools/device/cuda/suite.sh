@@ -710,14 +710,18 @@ fi
 # QUICK=63 (issues 16 and 18): this card's HBM read bandwidth (hbm_bandwidth), then float32 on cuda. In float32 every row
 # of speculation kept plain decoding's tokens (round 21 c, H200), where float16's rows part at near ties, but plain decoding
 # ran 6.7x slower than float16 at 32 x 7,680 for 2x the KV bytes. demo-code-mha (MODEL) as float16 and as float32: plain
-# decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 also on its general graph alone); then, unless
+# decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 on the slots graph's unfused and memory-efficient
+# attention and on its general graph alone); then, unless
 # NO_PROFILE=1, float32's plain decoding uncaptured with ONNX Runtime's profile (profile_summary.py: host time per operator).
 if [ "${QUICK:-0}" = 63 ]; then
   hbm_bandwidth
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
-  for v in "fp16:" "fp32:" "fp32-general:--fused-attention off"; do   # fp32: the slots graph beside the general one (round 25)
-    n=${v%%:*}; TMO=150 run spec-$n $C bench --speculative none,self@12 -m $m --provider cuda --precision ${n%-general} --batch 32 \
-      --context 7680 --max-tokens 64 --runs 1 $P ${v#*:} --json $o/spec-$n.json
+  # NAME:SLOTS KERNELS:ARGS; fp32 takes the slots graph beside the general one (round 25) on its unfused attention (16)
+  # or the memory-efficient kernel (2), or the general graph alone
+  for v in "fp16:16:" "fp32:16:" "fp32-efficient:2:" "fp32-general:16:--fused-attention off"; do
+    n=${v%%:*} k=${v#*:}; k=${k%%:*}; p=${n%%-*}
+    CONDENSA_SLOTS_ATTENTION_KERNELS=$k TMO=150 run spec-$n $C bench --speculative none,self@12 -m $m --provider cuda --precision $p \
+      --batch 32 --context 7680 --max-tokens 64 --runs 1 $P ${v##*:} --json $o/spec-$n.json
     show_rows spec-$n
   done
   [ -n "${NO_PROFILE:-}" ] && exit 0
