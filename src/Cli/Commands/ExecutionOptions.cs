@@ -38,7 +38,8 @@ internal sealed class ExecutionOptions
     public Option<Switch> FusedAttention { get; } = new("--fused-attention")
     {
         Description = "The export's causal graph (one fused attention node per layer) for causal passes: auto (on for the cpu, " +
-            "and for float16 exports on cuda), on, or off",
+            "and for float16 exports on cuda; a float32 export on cuda runs its short passes on the slots graph), on, or off " +
+            "(the general graph alone)",
         DefaultValueFactory = _ => Switch.Auto,
     };
 
