@@ -91,8 +91,9 @@ public sealed record SessionSettings
 
     /// <summary>
     /// Whether a model whose passes start on its general graph (no causal graph runs there) loads its slots graph beside it
-    /// for the passes that graph takes, plain decoding steps included: on cuda under auto fused attention, i.e. a float32
-    /// export there, since GroupQueryAttention's CUDA kernels are half-precision only. One Attention node a layer in place
+    /// for the passes that graph takes, plain decoding steps included: on cuda under auto fused attention, i.e. an export
+    /// with float32 activations and KV there (float32, or int8/int4 weights without --half-activations), since
+    /// GroupQueryAttention's CUDA kernels are half-precision only. One Attention node a layer in place
     /// of the general graph's score MatMuls, bias, Softmax and value MatMul decodes 1.14-1.15x faster there, and
     /// self-speculation's rounds 1.21x (32 x 7,680 on an H100, docs/benchmarks.md round 25), with the same tokens. Forced
     /// off keeps every pass on the general graph, as elsewhere.

@@ -710,9 +710,9 @@ fi
 # QUICK=63 (issues 16 and 18): this card's HBM read bandwidth (hbm_bandwidth), then float32 on cuda. In float32 every row
 # of speculation kept plain decoding's tokens (round 21 c, H200), where float16's rows part at near ties, but plain decoding
 # ran 6.7x slower than float16 at 32 x 7,680 for 2x the KV bytes. demo-code-mha (MODEL) as float16 and as float32: plain
-# decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 on the slots graph's unfused and memory-efficient
-# attention and on its general graph alone); then, unless
-# NO_PROFILE=1, float32's plain decoding uncaptured with ONNX Runtime's profile (profile_summary.py: host time per operator).
+# decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 on the slots graph's unfused and
+# memory-efficient attention and on its general graph alone); then, unless NO_PROFILE=1, float32's plain decoding
+# uncaptured with ONNX Runtime's profile (profile_summary.py: host time per operator).
 if [ "${QUICK:-0}" = 63 ]; then
   hbm_bandwidth
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
