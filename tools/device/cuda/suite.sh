@@ -765,7 +765,7 @@ fi
 # export at batch 32 x 512 / 2,048, one process each, twice in turn. Needs install.sh with BASE=1.
 if [ "${QUICK:-0}" = 61 ]; then
   wait_export 1
-  B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 16 --bandwidth ${BW:-4362} -m /tmp/r/fp16 --batch 32 --context 512,2048"
+  hbm_bandwidth; B="bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 16 --bandwidth ${BW:-$bw} -m /tmp/r/fp16 --batch 32 --context 512,2048"
   for i in 1 2; do
     TMO=150 run gemm-default-$i $C $B --json $o/gemm-default-$i.json
     CUBLAS_WORKSPACE_CONFIG=:4096:8 TMO=150 run gemm-workspace-$i $C $B --json $o/gemm-workspace-$i.json
@@ -779,15 +779,17 @@ fi
 # (batch 1 and 32 x 512 / 2,048 / 8,192, prefill 512), transformers (hf_peer.py, the same cells), llama-bench again.
 # Needs install.sh with BASE=1 GGUF=1 (the export and the GGUFs, in the background) and llama.cpp in /opt/lc (peers.sh's,
 # or carry .cuda/c/lc.tar.xz in this call). A machine's first llama-bench has the driver compile llama.cpp's sm_90 PTX
-# (CUDA_CACHE_PATH keeps it): the call's time, not the bench's.
+# (CUDA_CACHE_PATH keeps it): the call's time, not the bench's. The bench's share of the bound takes this card's measured
+# read bandwidth (hbm_bandwidth; BW overrides it): round 25's call took the H200's 4,362 GB/s on an H100 of ~3,100.
 if [ "${QUICK:-0}" = 60 ]; then
+  hbm_bandwidth; bw=${BW:-$bw}
   [ -x /opt/lc/llama-bench ] || { mkdir -p /opt/lc && tar xJf "$root/.cuda/c/lc.tar.xz" -C /opt/lc; } || { log "no llama.cpp: carry .cuda/c/lc.tar.xz"; exit 4; }
   for i in $(seq 120); do [ "$(wc -l < /tmp/g/done 2>/dev/null)" -ge 1 ] && break; sleep 2; done; log "gguf: $(cat /tmp/g/done 2>/dev/null | tr '\n' ' ')"
   export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
   L="./llama-bench -m /tmp/g/f16.gguf -p 512 -n 32 -d 512,2048,8192 -ngl 99 -r 3 -o md"
   (cd /opt/lc && TMO=200 run llama-before $L); cat $o/llama-before.out | tee -a $o/log.txt
   wait_export 1
-  TMO=200 run bench-fp16 $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth ${BW:-4362} -m /tmp/r/fp16 \
+  TMO=200 run bench-fp16 $C bench --provider cuda --runs 3 --decode-steps 32 --prefill-tokens 512 --bandwidth $bw -m /tmp/r/fp16 \
     --batch 1,32 --context 512,2048,8192 --json $o/bench-fp16.json
   grep -hE 'graph nodes|^\| /tmp' $o/bench-fp16.err $o/bench-fp16.out | tee -a $o/log.txt
   TMO=200 run hf python3 "$root/tools/device/cuda/hf_peer.py"; cat $o/hf.out | tee -a $o/log.txt
