@@ -65,7 +65,7 @@ internal sealed class DecoderSessions : IDisposable
             CheckContract(first.Session, manifest.Graph, _inputNames, _outputNames);
             _general = new Lazy<InferenceSession>(first.Session);
             _generalCaptures = first.CapturesGraphs;
-            if (manifest.SlotsGraph is { } slots && settings.UsesSlotsBesideGeneral(first.Provider, manifest)) _slots = LazySlots(slots);
+            if (manifest.SlotsGraph is { } slots && settings.UsesAttentionGraphs(first.Provider)) _slots = LazySlots(slots);
         }
         else
         {

@@ -89,24 +89,15 @@ public sealed record SessionSettings
         return FusedAttention ?? (provider == ExecutionProvider.Cpu || (provider == ExecutionProvider.Cuda && manifest.KvType != KvDataType.Float32));
     }
 
-    /// <summary>
-    /// Whether a model whose passes start on its general graph (no causal graph runs there) loads its slots graph beside it
-    /// for the passes that graph takes, plain decoding steps included: on cuda under auto fused attention, i.e. an export
-    /// with float32 activations and KV there (float32, or int8/int4 weights without --half-activations), since
-    /// GroupQueryAttention's CUDA kernels are half-precision only. One Attention node a layer in place
-    /// of the general graph's score MatMuls, bias, Softmax and value MatMul decodes 1.14-1.15x faster there, and
-    /// self-speculation's rounds 1.21x (32 x 7,680 on an H100, docs/benchmarks.md round 25), with the same tokens. Forced
-    /// off keeps every pass on the general graph, as elsewhere.
-    /// </summary>
-    internal bool UsesSlotsBesideGeneral(ExecutionProvider provider, ModelManifest manifest) =>
-        FusedAttention is null && provider == ExecutionProvider.Cuda && !UsesFusedAttention(provider, manifest);
-
-    /// <summary>Whether a model whose causal graph runs on <paramref name="provider"/> also loads its graphs that attend
-    /// through ONNX Attention, the multi-row causal graph and the slots graph (each another copy of the weights, loaded at
-    /// the first pass that needs it): on cuda, where the general graph's attention reads every cached key through a score
-    /// tensor as large as the cache in a few dozen nodes a layer; on the CPU only when fused attention is forced on, since
-    /// there the general graph's MatMul attention is the faster one at long contexts (docs/benchmarks.md).</summary>
-    internal bool UsesAttentionGraphs(ExecutionProvider provider) => FusedAttention == true || provider == ExecutionProvider.Cuda;
+    /// <summary>Whether a model on <paramref name="provider"/> also loads its graphs that attend through ONNX Attention (each
+    /// another copy of the weights, loaded at the first pass that needs it): the multi-row causal graph beside a causal
+    /// graph, and the slots graph beside either graph that runs first. Under auto they load on cuda, where the general graph's
+    /// attention reads every cached key through a score tensor as large as the cache in a few dozen nodes a layer; there a float32
+    /// export, which has no causal graph on cuda (GroupQueryAttention's CUDA kernels are half-precision only), runs its
+    /// plain steps on the slots graph too, 1.14-1.15x the general graph's decode and 1.21x its self-speculation at 32 x
+    /// 7,680 on an H100 with the same tokens (docs/benchmarks.md round 25). Forced on, on any provider; forced off, never.
+    /// On the CPU under auto the general graph's MatMul attention is the faster one at long contexts (docs/benchmarks.md).</summary>
+    internal bool UsesAttentionGraphs(ExecutionProvider provider) => FusedAttention ?? provider == ExecutionProvider.Cuda;
 
     /// <summary>Session options running on <paramref name="provider"/>, with CUDA graph capture when
     /// <paramref name="captureGraphs"/>; throws what ONNX Runtime throws when the loaded build lacks the provider

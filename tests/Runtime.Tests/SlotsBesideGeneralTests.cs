@@ -16,12 +16,14 @@ public sealed class SlotsBesideGeneralTests
     [DataRow("fp32", "cpu", null, false, DisplayName = "the CPU: the causal graph runs first")]
     [DataRow("fp16", "cpu", null, false, DisplayName = "float16 on the CPU (SwiGLU): the general graph alone")]
     [DataRow("fp32", "webgpu", null, false, DisplayName = "webgpu: the general graph alone until measured there")]
-    public void UsesSlotsBesideGeneral_TakesFloat32OnCudaUnderAutoAlone(string precision, string provider, bool? fused, bool expected)
+    public void SlotsBesideGeneral_TakeFloat32OnCudaUnderAutoAlone(string precision, string provider, bool? fused, bool expected)
     {
         var (_, export) = TinyModels.Get("llama", precision == "fp16" ? ExportPrecision.Fp16 : ExportPrecision.Fp32);
         var manifest = ModelManifest.Load(export);
         Assert.IsNotNull(manifest.SlotsGraph, "the export has a slots graph");
         var settings = new SessionSettings { FusedAttention = fused };
-        Assert.AreEqual(expected, settings.UsesSlotsBesideGeneral(ExecutionProvider.Parse(provider), manifest));
+        var on = ExecutionProvider.Parse(provider);
+        // DecoderSessions' rule: the general graph runs first, and the attention graphs load on this provider
+        Assert.AreEqual(expected, !settings.UsesFusedAttention(on, manifest) && settings.UsesAttentionGraphs(on));
     }
 }
