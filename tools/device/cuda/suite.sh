@@ -707,6 +707,25 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=65 (issue 18): where float16's rows leave plain decoding's tokens. A plain step runs GroupQueryAttention's XQA
+# kernel and GEMMs of one row a sequence; a verification runs the multi-row causal graph's flash kernel and GEMMs of 13
+# rows a sequence, each rounding its own way, so near ties part. Plain decoding and self@12 at BATCHES (32,64) x 7,680,
+# 128 new tokens, static, held-out prompts, under each of: the defaults; cuBLAS reducing split-K partial sums in float32
+# (ONNX Runtime's ORT_CUDA_GEMM_OPTIONS=2) or pedantic (4: no reduced-precision paths); the plain step's attention off
+# XQA (ORT_ENABLE_XQA=0: flash decoding, the verification's kernel family); the verification on the unfused kernel
+# (CONDENSA_ROWS_ATTENTION_KERNELS=16). Read each variant's rows that differ and its tok/s.
+if [ "${QUICK:-0}" = 65 ]; then
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  for v in default ORT_CUDA_GEMM_OPTIONS=2 ORT_CUDA_GEMM_OPTIONS=4 ORT_ENABLE_XQA=0 CONDENSA_ROWS_ATTENTION_KERNELS=16 \
+      ORT_CUDA_GEMM_OPTIONS=2,ORT_ENABLE_XQA=0; do
+    n=$(echo $v | tr ',=' '-_'); envs=(); [ $v = default ] || IFS=, read -ra envs <<< "$v"
+    TMO=${SPEC_TMO:-150} run parity-$n env "${envs[@]}" $C bench --speculative none,self@12 -m $m --provider cuda --precision fp16 \
+      --batch ${BATCHES:-32,64} --context 7680 --max-tokens 128 --runs 1 $P --json $o/parity-$n.json
+    show_rows parity-$n
+  done
+  exit 0
+fi
+
 # QUICK=63 (issues 16 and 18): this card's HBM read bandwidth (hbm_bandwidth), then float32 on cuda. In float32 every row
 # of speculation kept plain decoding's tokens (round 21 c, H200), where float16's rows part at near ties, but plain decoding
 # ran 6.7x slower than float16 at 32 x 7,680 for 2x the KV bytes. demo-code-mha (MODEL) as float16 and as float32: plain
