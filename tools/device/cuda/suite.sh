@@ -713,7 +713,8 @@ fi
 # 128 new tokens, static, held-out prompts, under each of: the defaults; cuBLAS reducing split-K partial sums in float32
 # (ONNX Runtime's ORT_CUDA_GEMM_OPTIONS=2) or pedantic (4: no reduced-precision paths); the plain step's attention off
 # XQA (ORT_ENABLE_XQA=0: flash decoding, the verification's kernel family); the verification on the unfused kernel
-# (CONDENSA_ROWS_ATTENTION_KERNELS=16). Read each variant's rows that differ and its tok/s.
+# (CONDENSA_ROWS_ATTENTION_KERNELS=16). Read each variant's rows that differ and its tok/s. Then plain decoding's own
+# dependence on the batch (below).
 if [ "${QUICK:-0}" = 65 ]; then
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   for v in default ORT_CUDA_GEMM_OPTIONS=2 ORT_CUDA_GEMM_OPTIONS=4 ORT_ENABLE_XQA=0 CONDENSA_ROWS_ATTENTION_KERNELS=16 \
@@ -723,6 +724,22 @@ if [ "${QUICK:-0}" = 65 ]; then
       --batch ${BATCHES:-32,64} --context 7680 --max-tokens 128 --runs 1 $P --json $o/parity-$n.json
     show_rows parity-$n
   done
+  # Plain decoding itself at batch 1, 8 and 64 over the same 64 documents (3,000 held-out characters each, 256 greedy
+  # tokens): whether its tokens depend on the batch they decode in, beside self@12's at 64.
+  python3 - > $o/held-docs.jsonl <<'PY'
+import json
+t = open("/tmp/heldout.txt").read()
+for i in range(64):
+    print(json.dumps({"id": f"h{i}", "text": t[i * 3000:(i + 1) * 3000]}))
+PY
+  printf '%s' '{{text}}' > $o/template.txt
+  for v in plain-1:1:none plain-8:8:none plain-64:64:none self12-64:64:self; do
+    IFS=: read -r n bsz mode <<< "$v"; g=; [ $mode = self ] && g="--gamma 12"
+    TMO=150 run extract-$n $C extract --model $m --precision fp16 --provider cuda --input $o/held-docs.jsonl --prompt-template $o/template.txt \
+      --output $o/extract-$n.jsonl --batch $bsz --max-tokens 256 --temperature 0 --speculative $mode $g
+  done
+  for n in plain-8 plain-64 self12-64; do records_equal extract-$n extract-plain-1 $o/extract-plain-1.jsonl $o/extract-$n.jsonl; done
+  records_equal extract-self12-64 extract-plain-64 $o/extract-plain-64.jsonl $o/extract-self12-64.jsonl
   exit 0
 fi
 
