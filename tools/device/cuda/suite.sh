@@ -679,10 +679,12 @@ fi
 # first (the trees' sizes; a chain's γ comes from its own rounds' times), then bench with γ and tree size from the planner
 # (SPEC_MODES may add pinned entries, self@12: the best fixed γ beside it), 256 new tokens,
 # static batches (DOCS=3: each row takes three prompts in turn), traced, with the chart. PROMPTS (default here: heldout).
+# PRECISION=fp32 runs the float32 exports (every row kept plain decoding's tokens in float32 where it was checked);
+# CAL_TMO bounds each calibration (default 120 s).
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
-  calibrate_pairs 120 "$P $G" $m $d
+  calibrate_pairs ${CAL_TMO:-120} "$P $G" $m $d
   TMO=${SPEC_TMO:-420} run all-modes $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m $m --draft $d \
     $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} $(prompt_texts) --json $o/all-modes.json \
     --chart $o/all-modes.svg --trace $o/all-modes.jsonl
