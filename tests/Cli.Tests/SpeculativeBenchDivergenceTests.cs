@@ -61,8 +61,53 @@ public sealed class SpeculativeBenchDivergenceTests
         var margins = SpeculativeBench.TieMargins(model, prompts, run, plain);
 
         Assert.HasCount(1, margins);
-        Assert.AreEqual(logits[plain[0][3]] - logits[runnerUp], margins[0], 1e-4);
-        Assert.IsGreaterThan(0, margins[0], "plain decoding took the top token");
+        Assert.AreEqual(logits[plain[0][3]] - logits[runnerUp], margins[0].Gap, 1e-4);
+        Assert.IsGreaterThan(0, margins[0].Gap, "plain decoding took the top token");
+        Assert.AreEqual(Math.Max(Math.Abs(logits[plain[0][3]]), Math.Abs(logits[runnerUp])), margins[0].Magnitude, 1e-4);
+    }
+
+    [TestMethod]
+    [DataRow(20.0, 1.0 / 64)]          // float16 between 16 and 32: 2^(4 - 10)
+    [DataRow(5.0, 1.0 / 256)]          // between 4 and 8
+    [DataRow(16.0, 1.0 / 64)]          // a power of two starts its binade
+    [DataRow(-20.0, 1.0 / 64)]         // the sign does not matter
+    [DataRow(0.0, 1.0 / (1 << 24))]    // zero and subnormals: the smallest normal's step, 2^(-14 - 10)
+    public void Step_Float16_TheGapBetweenNeighbouringValues(double magnitude, double step) =>
+        Assert.AreEqual(step, LogitSpacing.Step(magnitude, KvDataType.Float16));
+
+    [TestMethod]
+    public void Step_BFloat16AndFloat32()
+    {
+        Assert.AreEqual(1.0 / 8, LogitSpacing.Step(20, KvDataType.BFloat16));   // 2^(4 - 7)
+        Assert.IsNull(LogitSpacing.Step(20, KvDataType.Float32));
+    }
+
+    [TestMethod]
+    public void WithMargins_Float16_CountsEachMarginInStepsAtItsLogit()
+    {
+        // round 26's ties: 1/64 apart at logits near 20, 1/256 near 5, and an exact tie
+        var divergence = SpeculativeBench.WithMargins(new TokenDivergence(3, 64, 34, 11),
+            [new TieMargin(1.0 / 64, 20.5), new TieMargin(1.0 / 256, 5.2), new TieMargin(0, 9)], KvDataType.Float16);
+
+        CollectionAssert.AreEqual(new[] { 1.0 / 64, 1.0 / 256, 0 }, divergence.Margins!.ToArray());
+        CollectionAssert.AreEqual(new[] { 1.0, 1.0, 0 }, divergence.MarginSteps!.ToArray());
+        Assert.AreEqual("NO: 3 of 64 rows, from token 34, logits ≤ 0.016 apart (≤ 1 float16 step)", divergence.Cell);
+        StringAssert.EndsWith(divergence.ToString(), "lie 0-0.0156 apart, 0-1 float16 steps");
+    }
+
+    [TestMethod]
+    public void WithMargins_AWideMargin_ReadsAsManySteps()
+    {
+        var divergence = SpeculativeBench.WithMargins(new TokenDivergence(1, 8, 3, 0), [new TieMargin(0.5, 20)], KvDataType.Float16);
+        Assert.AreEqual("NO: 1 of 8 rows, from token 3, logits ≤ 0.5 apart (≤ 32 float16 steps)", divergence.Cell);
+    }
+
+    [TestMethod]
+    public void WithMargins_Float32_NoSteps()
+    {
+        var divergence = SpeculativeBench.WithMargins(new TokenDivergence(1, 8, 3, 0), [new TieMargin(0.001, 20)], KvDataType.Float32);
+        Assert.IsNull(divergence.MarginSteps);
+        Assert.AreEqual("NO: 1 of 8 rows, from token 3, logits ≤ 0.001 apart", divergence.Cell);
     }
 
     [TestMethod]

@@ -40,6 +40,10 @@ internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTok
     public bool SameTokensAsPlain => Differs is null;
 }
 
+/// <summary>Where a row first leaves plain decoding's tokens: how far apart the target's logits put the two tokens
+/// (<paramref name="Gap"/>), and the larger one's size (<paramref name="Magnitude"/>), which sets the precision's step there.</summary>
+internal readonly record struct TieMargin(double Gap, double Magnitude);
+
 /// <summary>How a run's tokens left plain decoding's: <paramref name="Rows"/> of <paramref name="OfRows"/> rows differ, the
 /// earliest at new token <paramref name="FirstToken"/> of row <paramref name="FirstRow"/> (a float16 near tie flips a row or
 /// two late; a wrong pass flips many early).</summary>
@@ -49,16 +53,27 @@ internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int
     /// and the run's, where the row first differs (<see cref="SpeculativeBench.TieMargins"/>); null where not measured.</summary>
     public IReadOnlyList<double>? Margins { get; init; }
 
+    /// <summary>Each of <see cref="Margins"/> in steps of the export's logits (<see cref="LogitSpacing"/>): 0 or 1 is a tie
+    /// the graph's output cannot order; null for a float32 export or where not measured.</summary>
+    public IReadOnlyList<double>? MarginSteps { get; init; }
+
+    /// <summary>The precision <see cref="MarginSteps"/> counts in ("float16"), or null.</summary>
+    public string? StepPrecision { get; init; }
+
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"{Rows} of {OfRows} rows differ from plain decoding's tokens, the earliest at new token {FirstToken} (row {FirstRow})") +
         (Margins is { Count: > 0 } m
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"; where each first differs, the target's logits of the two tokens (one batch-1 pass over plain decoding's prefix) lie {m.Min():0.####}-{m.Max():0.####} apart")
+                $"; where each first differs, the target's logits of the two tokens (one batch-1 pass over plain decoding's prefix) lie {m.Min():0.####}-{m.Max():0.####} apart") +
+              (MarginSteps is { Count: > 0 } s
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", {s.Min():0.#}-{s.Max():0.#} {StepPrecision} steps")
+                : "")
             : "");
 
-    /// <summary>The table's cell: "NO: 1 of 8 rows, from token 24", with the widest margin where measured.</summary>
+    /// <summary>The table's cell: "NO: 1 of 8 rows, from token 24", with the widest margin, and its steps, where measured.</summary>
     public string Cell => $"NO: {Rows} of {OfRows} rows, from token {FirstToken}" +
-        (Margins is { Count: > 0 } m ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", logits ≤ {m.Max():0.###} apart") : "");
+        (Margins is { Count: > 0 } m ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", logits ≤ {m.Max():0.###} apart") : "") +
+        (MarginSteps is { Count: > 0 } s ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (≤ {s.Max():0.#} {StepPrecision} step{(s.Max() == 1 ? "" : "s")})") : "");
 }
 
 /// <summary>
@@ -100,7 +115,8 @@ internal static class SpeculativeBench
                 var s = samples[mode];
                 var differing = plainTokens is null ? null : s.FirstOrDefault(x => Divergence(x.Tokens, plainTokens) is not null);
                 var divergence = differing is null ? null
-                    : Divergence(differing.Tokens, plainTokens!)! with { Margins = TieMargins(target, prompts, differing.Tokens, plainTokens!) };
+                    : WithMargins(Divergence(differing.Tokens, plainTokens!)!, TieMargins(target, prompts, differing.Tokens, plainTokens!),
+                        target.Manifest.KvType);
                 if (divergence is not null) log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
                 var rate = Median(s, x => x.DecodeTokensPerSecond);
                 rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
@@ -245,11 +261,12 @@ internal static class SpeculativeBench
     /// tokens before it, in one batch-1 pass. Greedy speculation is exact but for the kernels: a verification of several
     /// tokens rounds otherwise than a decode step, and in float16 that flips a row where two tokens are all but tied (rounds
     /// 8-16 on cuda: 1-4 rows of 8-64, late, the same row and token in every mode). A tie shows as a margin near the
-    /// precision's rounding; a wrong pass, as a wide one.
+    /// precision's rounding; a wrong pass, as a wide one. Each margin comes with the larger logit's size, which sets the
+    /// precision's step there (<see cref="WithMargins"/>).
     /// </summary>
-    internal static double[] TieMargins(DecoderModel target, int[][] prompts, IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
+    internal static TieMargin[] TieMargins(DecoderModel target, int[][] prompts, IReadOnlyList<IReadOnlyList<int>> run, IReadOnlyList<IReadOnlyList<int>> plain)
     {
-        var margins = new List<double>();
+        var margins = new List<TieMargin>();
         int[] one = [0];
         for (var b = 0; b < Math.Min(prompts.Length, Math.Min(run.Count, plain.Count)); b++)
         {
@@ -261,10 +278,19 @@ internal static class SpeculativeBench
             one[0] = prefix.Length;
             using var cache = target.CreateCache(1);
             var logits = target.Forward(cache, prefix, one, LogitsSelection.LastPerRow);
-            margins.Add(Math.Abs(logits[y[at]] - logits[x[at]]));
+            margins.Add(new TieMargin(Math.Abs(logits[y[at]] - logits[x[at]]), Math.Max(Math.Abs(logits[y[at]]), Math.Abs(logits[x[at]]))));
         }
         return [.. margins];
     }
+
+    /// <summary><paramref name="divergence"/> with its rows' margins, and, for a float16 or bfloat16 export
+    /// (<paramref name="type"/>), each in steps of its logits.</summary>
+    internal static TokenDivergence WithMargins(TokenDivergence divergence, TieMargin[] margins, KvDataType type) => divergence with
+    {
+        Margins = [.. margins.Select(m => m.Gap)],
+        MarginSteps = LogitSpacing.Step(1, type) is null ? null : [.. margins.Select(m => m.Gap / LogitSpacing.Step(m.Magnitude, type)!.Value)],
+        StepPrecision = LogitSpacing.Name(type),
+    };
 
     /// <summary>
     /// The rows as an SVG bar chart: per (batch, prompt), each mode's speedup over plain decoding (a dashed line at
