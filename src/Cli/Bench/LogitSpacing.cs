@@ -10,8 +10,8 @@ namespace Condensa.Cli.Bench;
 internal static class LogitSpacing
 {
     /// <summary>The gap between two representable values of <paramref name="type"/> at <paramref name="magnitude"/> (the
-    /// larger |logit| of the two; its sign is ignored), or null for a float32 export, whose ties are rounding's too but finer than any step
-    /// worth naming.</summary>
+    /// larger |logit| of the two; its sign is ignored), or null for a float32 export, whose ties are rounding's too but
+    /// finer than any step worth naming.</summary>
     public static double? Step(double magnitude, KvDataType type)
     {
         var (mantissaBits, minExponent) = type switch

@@ -285,12 +285,16 @@ internal static class SpeculativeBench
 
     /// <summary><paramref name="divergence"/> with its rows' margins, and, for a float16 or bfloat16 export
     /// (<paramref name="type"/>), each in steps of its logits.</summary>
-    internal static TokenDivergence WithMargins(TokenDivergence divergence, TieMargin[] margins, KvDataType type) => divergence with
+    internal static TokenDivergence WithMargins(TokenDivergence divergence, TieMargin[] margins, KvDataType type)
     {
-        Margins = [.. margins.Select(m => m.Gap)],
-        MarginSteps = LogitSpacing.Step(1, type) is null ? null : [.. margins.Select(m => m.Gap / LogitSpacing.Step(m.Magnitude, type)!.Value)],
-        StepPrecision = LogitSpacing.Name(type),
-    };
+        var precision = LogitSpacing.Name(type);
+        return divergence with
+        {
+            Margins = [.. margins.Select(m => m.Gap)],
+            MarginSteps = precision is null ? null : [.. margins.Select(m => m.Gap / LogitSpacing.Step(m.Magnitude, type)!.Value)],
+            StepPrecision = precision,
+        };
+    }
 
     /// <summary>
     /// The rows as an SVG bar chart: per (batch, prompt), each mode's speedup over plain decoding (a dashed line at
