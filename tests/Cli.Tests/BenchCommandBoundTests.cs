@@ -207,6 +207,43 @@ public sealed class BenchCommandBoundTests
         StringAssert.Contains(misplacedError, "--documents-per-row refills the rows of --speculative runs; it needs --speculative.");
     }
 
+    [TestMethod]
+    public async Task Bench_SpeculativeStoppedAfterACell_TheJsonKeepsTheCellsMeasured()
+    {
+        // a grid of two cells (contexts 12 and 16), stopped once the first is measured, as a device call's time limit stops one
+        var (dir, prompts) = await RepetitivePrompts();
+        var json = Path.Combine(dir, "speculative.json");
+        using var stop = new CancellationTokenSource();
+        var error = new StopAfter("measured prompt 12 x batch 1", stop);
+
+        var exit = await CliApp.RunAsync(["bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "1", "--context", "12,16", "--max-tokens", "6", "--runs", "1", "--json", json], new StringWriter(), error, stop.Token);
+
+        Assert.AreEqual(130, exit, error.ToString());
+        var written = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!;
+        Assert.IsFalse((bool)written["complete"]!, "the grid did not finish");
+        var rows = written["rows"]!.AsArray();
+        CollectionAssert.AreEqual(new[] { "none", "lookup" }, rows.Select(r => (string?)r!["mode"]).ToArray());
+        Assert.IsTrue(rows.All(r => (int)r!["prompt_tokens"]! == 12), "only the first cell was measured");
+
+        var (finished, _, finishedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file",
+            prompts, "--batch", "1", "--context", "12,16", "--max-tokens", "6", "--runs", "1", "--json", json);
+        Assert.AreEqual(0, finished, finishedError);
+        var whole = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!;
+        Assert.IsTrue((bool)whole["complete"]!);
+        Assert.HasCount(4, whole["rows"]!.AsArray());
+    }
+
+    // The bench's log, which cancels the run once a line with the given text is written.
+    private sealed class StopAfter(string text, CancellationTokenSource stop) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(text, StringComparison.Ordinal) == true) stop.Cancel();
+        }
+    }
+
     // A folder with prompts.txt: text that repeats, so prompt lookup drafts often.
     private static async Task<(string Dir, string Prompts)> RepetitivePrompts()
     {

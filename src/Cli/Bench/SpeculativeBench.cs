@@ -86,10 +86,11 @@ internal sealed record TokenDivergence(int Rows, int OfRows, int FirstToken, int
 internal static class SpeculativeBench
 {
     /// <summary>Measures every mode; <paramref name="trace"/>, when given, receives each round of each run (timed runs and
-    /// the warm-up) as it finishes.</summary>
+    /// the warm-up) as it finishes, and <paramref name="cellMeasured"/> the rows so far after each (batch, context) cell, so a
+    /// grid cut short (a device call's time limit) keeps the cells it finished.</summary>
     public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
-        CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null)
+        CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null, Action<IReadOnlyList<SpeculativeBenchRow>>? cellMeasured = null)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
         var rows = new List<SpeculativeBenchRow>();
@@ -126,6 +127,7 @@ internal static class SpeculativeBench
                     Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
+            cellMeasured?.Invoke(rows);
         }
         return rows;
     }

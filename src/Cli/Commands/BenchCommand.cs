@@ -33,7 +33,10 @@ internal static class BenchCommand
         var steps = new Option<int>("--decode-steps") { Description = "Decode steps per timed run", DefaultValueFactory = _ => 16 };
         var runs = new Option<int>("--runs") { Description = "Timed runs per figure (the median is reported)", DefaultValueFactory = _ => 5 };
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt length of the prefill figure (batch 1)", DefaultValueFactory = _ => 256 };
-        var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file" };
+        var json = new Option<string?>("--json")
+        {
+            Description = "Also write the rows as JSON to this file (with --speculative, rewritten after each batch x context cell, \"complete\": false until the last)",
+        };
         var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
         var speculative = new Option<string?>("--speculative")
         {
@@ -204,9 +207,11 @@ internal static class BenchCommand
         if (modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
+        // --json holds the cells measured so far ("complete": false) until the grid ends: a run stopped part way keeps them
         var rows = SpeculativeBench.Measure(target, draft,
             tokenizer, text, settings, calibrations, error, cancellationToken,
-            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)));
+            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)),
+            json is null ? null : sofar => File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions)));
         var peak = Machine.PeakWorkingSet();
         if (settings.DocumentsPerRow > 1)
             await output.WriteLineAsync($"continuous batching: each row took {settings.DocumentsPerRow} prompts in turn, a finished row refilled " +
@@ -215,7 +220,8 @@ internal static class BenchCommand
         foreach (var line in PlannerVsPinned.Lines(rows)) await output.WriteLineAsync(line);
         await output.WriteLineAsync(Machine.DescribePeak(peak));
         if (json is not null)
-            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, peak_working_set_bytes = peak, rows }, JsonOptions), cancellationToken);
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, complete = true, peak_working_set_bytes = peak, rows }, JsonOptions),
+                cancellationToken);
         if (chart is not null)
             await File.WriteAllTextAsync(chart, SpeculativeBench.Chart(rows, target.Provider.Name), cancellationToken);
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
