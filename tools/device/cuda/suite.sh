@@ -709,6 +709,25 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=66 (issue 18): float32 with full float32 GEMMs. Round 26's float32 grid parted 1-3 rows of 24-192 at logits
+# ~0.001 apart: ONNX Runtime runs float32 MatMuls in TF32 unless its use_tf32 option is 0. demo-code-mha as float32
+# (MODEL), plain decoding and self@12 at 32 x 7,680, 64 tokens, static, with TF32 (the default) and without, in turn
+# (their speed); then every mode at BATCHES (8,32,64) x CONTEXTS (1024,4096) without TF32, three documents a row, 256 new
+# tokens (round 26's cells that parted rows; the bench's JSON keeps each finished cell).
+if [ "${QUICK:-0}" = 66 ]; then
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  for v in tf32:use_tf32=1 fp32:use_tf32=0; do
+    CONDENSA_CUDA_OPTIONS=${v#*:} TMO=150 run speed-${v%%:*} $C bench --speculative none,self@12 -m $m --provider cuda --precision fp32 \
+      --batch 32 --context 7680 --max-tokens 64 --runs 1 $P --json $o/speed-${v%%:*}.json
+    show_rows speed-${v%%:*}
+  done
+  CONDENSA_CUDA_OPTIONS=use_tf32=0 TMO=${SPEC_TMO:-300} run grid-fp32 $C bench --speculative ${SPEC_MODES:-none,self,self@12,draft,lookup,tree-self,tree-draft} \
+    -m $m --draft ${DRAFT:-demo-code-draft} --provider cuda --precision fp32 --batch ${BATCHES:-8,32,64} --context ${CONTEXTS:-1024,4096} \
+    --max-tokens 256 --runs 1 --documents-per-row 3 $P --json $o/grid-fp32.json
+  show_rows grid-fp32
+  exit 0
+fi
+
 # QUICK=65 (issue 18): where float16's rows leave plain decoding's tokens. A plain step runs GroupQueryAttention's XQA
 # kernel and GEMMs of one row a sequence; a verification runs the multi-row causal graph's flash kernel and GEMMs of 13
 # rows a sequence, each rounding its own way, so near ties part. Plain decoding and self@12 at BATCHES (32,64) x 7,680,
