@@ -679,8 +679,8 @@ fi
 # first (the trees' sizes; a chain's γ comes from its own rounds' times), then bench with γ and tree size from the planner
 # (SPEC_MODES may add pinned entries, self@12: the best fixed γ beside it), 256 new tokens,
 # static batches (DOCS=3: each row takes three prompts in turn), traced, with the chart. PROMPTS (default here: heldout).
-# PRECISION=fp32 runs the float32 exports (every row kept plain decoding's tokens in float32 where it was checked);
-# CAL_TMO bounds each calibration (default 120 s).
+# PRECISION=fp32 runs the float32 exports (whose GEMMs ONNX Runtime runs in TF32: round 26 parted rows there too; QUICK=66
+# runs them without); CAL_TMO bounds each calibration (default 120 s).
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
@@ -765,7 +765,7 @@ PY
 fi
 
 # QUICK=63 (issues 16 and 18): this card's HBM read bandwidth (hbm_bandwidth), then float32 on cuda. In float32 every row
-# of speculation kept plain decoding's tokens (round 21 c, H200), where float16's rows part at near ties, but plain decoding
+# of speculation kept plain decoding's tokens (round 21 c, H200; not over round 26's grid: TF32), where float16's rows part at near ties, but plain decoding
 # ran 6.7x slower than float16 at 32 x 7,680 for 2x the KV bytes. demo-code-mha (MODEL) as float16 and as float32: plain
 # decoding and self@12 at 32 x 7,680, 64 new tokens, static, captured (float32 on the slots graph's unfused and
 # memory-efficient attention and on its general graph alone); then, unless NO_PROFILE=1, float32's plain decoding
