@@ -104,7 +104,8 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, Calibration(calibrations, mode), trace is not null);
+                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, Calibration(calibrations, mode), trace is not null,
+                        cancellationToken);
                     if (run > 0) samples[mode].Add(sample);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
@@ -164,7 +165,7 @@ internal static class SpeculativeBench
     }
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, int batch, GenerationOptions options,
-        SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced)
+        SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced, CancellationToken cancellationToken)
     {
         var speculation = Options(mode, settings) with { Calibration = calibration };
         var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats { Trace = traced ? [] : null };
@@ -174,7 +175,7 @@ internal static class SpeculativeBench
         var shapesBefore = target.PassShapes + (draft?.PassShapes ?? 0);
         try
         {
-            var results = Generate(target, step, prompts, batch, options, stats);
+            var results = Generate(target, step, prompts, batch, options, stats, cancellationToken);
             var rate = DecodeRate(stats, prompts.Length);
             var captured = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0) - capturedBefore;
             var shapes = target.PassShapes + (draft?.PassShapes ?? 0) - shapesBefore;
@@ -196,16 +197,18 @@ internal static class SpeculativeBench
     }
 
     /// <summary>Each prompt's tokens, in prompt order: one row per prompt (a static batch) or, with more prompts than rows, the
-    /// rows refilled from the prompts in order as documents finish.</summary>
+    /// rows refilled from the prompts in order as documents finish. Cancellation stops it between passes, so a stopped
+    /// bench ends within a pass, not a whole run.</summary>
     private static IReadOnlyList<IReadOnlyList<int>> Generate(DecoderModel target, IDecodeStep step, int[][] prompts, int batch,
-        GenerationOptions options, GenerationStats stats)
+        GenerationOptions options, GenerationStats stats, CancellationToken cancellationToken)
     {
-        if (prompts.Length == batch) return [.. new Generator(target, step).GenerateBatch(prompts, options, stats).Select(r => r.Tokens)];
+        if (prompts.Length == batch)
+            return [.. new Generator(target, step).GenerateBatch(prompts, options, stats, cancellationToken).Select(r => r.Tokens)];
         var tokens = new IReadOnlyList<int>[prompts.Length];
         var requests = prompts.Select((p, i) => new BatchRequest(i, p));
         // no stop tokens: every document runs to its length limit, so reserving it at admission wastes no slot
         var batching = new BatchOptions { BatchSize = batch, Generation = options, ReserveMaxTokens = true };
-        foreach (var result in new ContinuousBatcher(target, step).Run(requests, batching, stats))
+        foreach (var result in new ContinuousBatcher(target, step).Run(requests, batching, stats, cancellationToken))
             tokens[result.Id] = result.Error is null ? result.Tokens : throw new CondensaException($"bench document {result.Id}: {result.Error}");
         return tokens;
     }
