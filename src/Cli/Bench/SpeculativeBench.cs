@@ -54,7 +54,8 @@ internal static class SpeculativeBench
     /// grid cut short (a device call's time limit) keeps the cells it finished.</summary>
     public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
-        CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null, Action<IReadOnlyList<SpeculativeBenchRow>>? cellMeasured = null)
+        CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null,
+        Action<IReadOnlyList<SpeculativeBenchRow>>? cellMeasured = null)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
         var rows = new List<SpeculativeBenchRow>();
