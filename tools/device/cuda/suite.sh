@@ -160,11 +160,18 @@ demo_chains() { local name=$1; shift
     --precision fp16 --batch ${CHAIN_BATCH:-1,32} --context ${CHAIN_CTX:-1024,7936} --max-tokens ${CHAIN_TOKENS:-128} --runs 1 "$@" $(prompt_texts) \
     --json $o/$name.json --chart $o/$name.svg
   show_rows $name; }
-# a bench run's table rows, its notes on rows that left plain decoding's tokens, and per speculative row (from its JSON)
+# a bench run's table rows (a bench stopped part way: its finished cells, from its JSON), its notes on rows that left plain
+# decoding's tokens, and per speculative row (from its JSON)
 # the documents the loop moved, the decode milliseconds outside the rounds and the graphs captured: show_rows NAME [ERR PATTERN]
 show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt
   [ -f $o/$1.json ] && python3 -c 'import json,sys
-for r in json.load(open(sys.argv[1]))["rows"]:
+j = json.load(open(sys.argv[1]))
+if j.get("complete") is False:   # a bench stopped part way: the cells it finished, from its JSON
+    print("the bench stopped after %d rows:" % len(j["rows"]))
+    for r in j["rows"]:
+        print("%s %d x %d: %.1f tok/s, %.2fx, %s" % (r["mode"], r["batch"], r["prompt_tokens"], r["decode_tokens_per_second"],
+              r["speedup"], (r.get("differs") or {}).get("cell", "same tokens")))
+for r in j["rows"]:
     if r["mode"] != "none":
         print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes" % (r["mode"], r["batch"],
               r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0)))' \
