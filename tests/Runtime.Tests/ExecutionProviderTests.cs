@@ -22,6 +22,14 @@ public sealed class ExecutionProviderTests
     }
 
     [TestMethod]
+    public void CudaOptionValues_Float32GemmsRunInFloat32UnlessTheVariableAsksForTf32()
+    {
+        Assert.AreEqual("0", CudaProvider.OptionValues(ProviderOptions.Default, null)["use_tf32"]);
+        Assert.AreEqual("0", CudaProvider.OptionValues(ProviderOptions.Default, "tunable_op_enable=1")["use_tf32"]);
+        Assert.AreEqual("1", CudaProvider.OptionValues(ProviderOptions.Default, "use_tf32=1")["use_tf32"], "an experiment's choice");
+    }
+
+    [TestMethod]
     public void CudaExtraOptions_ParsesEntriesAndRejectsOneWithoutName()
     {
         var values = CudaProvider.ParseExtraOptions(" tunable_op_enable=1; ;tunable_op_tuning_enable = 1 ;");

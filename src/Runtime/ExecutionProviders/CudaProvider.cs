@@ -22,7 +22,7 @@ internal sealed class CudaProvider() : ExecutionProvider("cuda", "CUDAExecutionP
     }
 
     /// <summary>The provider's options in ONNX Runtime's names: <paramref name="extra"/> (<see cref="ExtraOptionsVariable"/>)
-    /// under Condensa's own settings, except the attention kernels, which an experiment may override.</summary>
+    /// under Condensa's own settings, except the attention kernels and TF32, which an experiment may override.</summary>
     internal static Dictionary<string, string> OptionValues(ProviderOptions options, string? extra)
     {
         var values = ParseExtraOptions(extra);
@@ -32,6 +32,12 @@ internal sealed class CudaProvider() : ExecutionProvider("cuda", "CUDAExecutionP
         if (options.GraphCapture == true) values["enable_cuda_graph"] = "1";
         else values.Remove("enable_cuda_graph");
         if (options.AttentionKernels is { } kernels) values.TryAdd("sdpa_kernel", kernels.ToString(CultureInfo.InvariantCulture));
+        // A float32 export's GEMMs in float32, not ONNX Runtime's default TF32 (a 10-bit mantissa, float16's): with TF32 a
+        // verification pass and a decode step round the logits ~0.001 apart and greedy rows part at such near ties (round 26:
+        // 1-3 of 24-192 rows); without it every mode kept plain decoding's tokens in all six cells of 8-64 rows measured, for
+        // 0.6-3.4 % of the speed at 32 x 7,680 (round 27, docs/benchmarks.md). Half-precision GEMMs do not use TF32; use_tf32=1
+        // in the variable brings it back.
+        values.TryAdd("use_tf32", "0");
         return values;
     }
 
