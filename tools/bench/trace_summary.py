@@ -25,8 +25,13 @@ def rounds_by_cell(path, run):
     cells = collections.defaultdict(list)
     opener = gzip.open if path.endswith(".gz") else lzma.open if path.endswith(".xz") else open
     with opener(path, "rt") as f:
-        for line in f:
-            d = json.loads(line)
+        for number, line in enumerate(f, 1):
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                # A bench stopped part way (its time limit) leaves its last round half written.
+                print(f"{path}: line {number} is not whole JSON; the rounds before it are summarised")
+                break
             if d["run"] == run:
                 cells[(d["mode"], d["batch"], d["prompt_tokens"])].append(d["measured"])
     return cells

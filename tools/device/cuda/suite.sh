@@ -686,8 +686,9 @@ fi
 # first (the trees' sizes; a chain's γ comes from its own rounds' times), then bench with γ and tree size from the planner
 # (SPEC_MODES may add pinned entries, self@12: the best fixed γ beside it), 256 new tokens,
 # static batches (DOCS=3: each row takes three prompts in turn), traced, with the chart. PROMPTS (default here: heldout).
-# PRECISION=fp32 runs the float32 exports (whose GEMMs ONNX Runtime runs in TF32: round 26 parted rows there too; QUICK=66
-# runs them without); CAL_TMO bounds each calibration (default 120 s).
+# PRECISION=fp32 runs the float32 exports (their GEMMs in float32 since 686fb56; with ONNX Runtime's default TF32 round 26
+# parted rows there too, round 27 none without it: ~2.5x float16's time, so split the grid with BATCHES and CONTEXTS);
+# CAL_TMO bounds each calibration (default 120 s).
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
@@ -717,10 +718,11 @@ if [ "${QUICK:-0}" = 51 ]; then
 fi
 
 # QUICK=66 (issue 18): float32 with full float32 GEMMs. Round 26's float32 grid parted 1-3 rows of 24-192 at logits
-# ~0.001 apart: ONNX Runtime runs float32 MatMuls in TF32 unless its use_tf32 option is 0. demo-code-mha as float32
-# (MODEL), plain decoding and self@12 at 32 x 7,680, 64 tokens, static, with TF32 (the default) and without, in turn
-# (their speed); then every mode at BATCHES (8,32,64) x CONTEXTS (1024,4096) without TF32, three documents a row, 256 new
-# tokens (round 26's cells that parted rows; the bench's JSON keeps each finished cell).
+# ~0.001 apart: ONNX Runtime runs float32 MatMuls in TF32 unless its use_tf32 option is 0 (Condensa's default since
+# 686fb56, after this ran as round 27 a). demo-code-mha as float32 (MODEL), plain decoding and self@12 at 32 x 7,680, 64
+# tokens, static, with TF32 and without, in turn (their speed); then every mode at BATCHES (8,32,64) x CONTEXTS
+# (1024,4096) without TF32, three documents a row, 256 new tokens (round 26's cells that parted rows; the bench's JSON
+# keeps each finished cell).
 if [ "${QUICK:-0}" = 66 ]; then
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   for v in tf32:use_tf32=1 fp32:use_tf32=0; do
