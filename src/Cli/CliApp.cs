@@ -32,9 +32,14 @@ public static class CliApp
             foreach (var line in ParseErrors.Lines(parse)) await error.WriteLineAsync(line);
             return 1;
         }
-        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
-        // chat handles Ctrl+C itself (it stops the reply); System.CommandLine's handler would end the session.
-        if (parse.CommandResult.Command.Name == "chat") configuration.ProcessTerminationTimeout = null;
-        return await parse.InvokeAsync(configuration, cancellationToken);
+        // Signals cancel the command's token (TerminationSignals), not System.CommandLine's handler, which ends the process
+        // 2 s later; chat takes Ctrl+C itself (it stops the reply).
+        var configuration = new InvocationConfiguration
+        {
+            Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
+        using var signals = new TerminationSignals(interrupt: parse.CommandResult.Command.Name != "chat");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signals.Token);
+        return await parse.InvokeAsync(configuration, stop.Token);
     }
 }

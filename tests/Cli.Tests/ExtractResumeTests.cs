@@ -35,6 +35,42 @@ public sealed class ExtractResumeTests
     }
 
     [TestMethod]
+    public async Task Extract_TerminatedMidJob_StopsCancelledAtARecordBoundaryAndResumes()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Inconclusive("sends SIGTERM with kill(1)");
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        var input = files.Documents(200);
+        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
+            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
+        var whole = files.Path("whole.jsonl");
+        Assert.AreEqual(0, (await CliRunner.Run(Args(whole))).Exit);   // also exports the checkpoint, so the child starts quickly
+
+        // 1) SIGTERM (what `timeout`, a container's stop or a service manager sends) once a few records are written
+        var stopped = files.Path("stopped.jsonl");
+        using var child = StartChild(Args(stopped));
+        await WaitForLines(child, stopped, 5);
+        using (var kill = Process.Start("kill", ["-TERM", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync(TestContext.CancellationToken);
+        await child.WaitForExitAsync(TestContext.CancellationToken);
+
+        // 2) the job ends as cancelled, not killed: its exit code and one line, every record it wrote whole
+        string errors;
+        lock (_childErrors) errors = _childErrors.ToString();
+        Assert.AreEqual(130, child.ExitCode, errors);
+        StringAssert.Contains(errors, "cancelled");
+        Assert.DoesNotContain("Unhandled exception", errors);
+        var written = File.ReadAllBytes(stopped);
+        Assert.IsLessThan(200, Lines(stopped), "the job finished before the signal; make it longer");
+        Assert.AreEqual((byte)'\n', written[^1], "the output ends inside a record");
+
+        // 3) --resume finishes the job as an uninterrupted run would
+        var resumed = await CliRunner.Run([.. Args(stopped), "--resume"]);
+        Assert.AreEqual(0, resumed.Exit, resumed.Error);
+        ExtractFiles.AssertSameRecords(whole, stopped);
+    }
+
+    [TestMethod]
     public async Task Extract_SecondJobOnTheSameOutputWhileTheFirstRuns_RefusedAtOnceAndNoRecordLost()
     {
         var checkpoint = CliRunner.Checkpoint();
