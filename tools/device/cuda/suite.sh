@@ -14,7 +14,8 @@ root=$(cd "$(dirname "$0")/../../.." && pwd); b=$root/.cuda/b; out=${OUT:?set OU
 rm -rf $o; mkdir -p $o/prof
 finish() { (cd /tmp && tar czf "$out/suite.tgz" sout); }; trap finish EXIT
 log() { echo "== $(date +%T) $*" | tee -a $o/log.txt; }
-run() { local name=$1; shift; log "$name: ${*#$cc/}"; timeout ${TMO:-180} "$@" > $o/$name.out 2> $o/$name.err; local rc=$?
+# timeout's SIGTERM cancels a condensa command, which ends after its pass in flight; -k kills one still running 20 s later
+run() { local name=$1; shift; log "$name: ${*#$cc/}"; timeout -k 20 ${TMO:-180} "$@" > $o/$name.out 2> $o/$name.err; local rc=$?
   echo "   rc=$rc" | tee -a $o/log.txt; grep -v '^exporting\|^wrote\|^exported' $o/$name.err | tail -3 | tee -a $o/log.txt; return $rc; }
 # every speculative mode at batch 1 and 8 on ${SPECMODEL:-demo-code}: bench says whether each gave plain decoding's tokens
 spec() { local name=$1; shift; run $name $C bench --speculative none,self,lookup,tree-self -m ${SPECMODEL:-demo-code} --batch 1,8 --context 256 \
