@@ -5,8 +5,8 @@ namespace Condensa.Cli;
 /// <summary>
 /// Stops a command on Ctrl+C (SIGINT) or SIGTERM by cancelling its token, so it ends at its next pass with what it wrote
 /// kept (bench's JSON, extract's records); a second signal ends the process at once. System.CommandLine's own handler
-/// instead ends the process 2 s after the first signal whatever the command is doing (a long pass on a GPU, a file half
-/// written), and on a device machine died in its handler then (docs/benchmarks.md, rounds 26 and 27).
+/// instead ends the process 2 s after the first signal whatever the command is doing (a long pass on a GPU, a trace line
+/// half written), and on the device machines threw from its handler then (docs/benchmarks.md, round 26; round 27's trace).
 /// </summary>
 internal sealed class TerminationSignals : IDisposable
 {
