@@ -12,23 +12,16 @@ public sealed class ExtractResumeTests
     [TestMethod]
     public async Task Extract_KilledMidJob_ResumeEqualsAnUninterruptedRun()
     {
-        var checkpoint = CliRunner.Checkpoint();
-        var files = new ExtractFiles();
-        var input = files.Documents(200);
-        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
-            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
-        var whole = files.Path("whole.jsonl");
-        var run = await CliRunner.Run(Args(whole));   // also exports the checkpoint, so the child starts quickly
-        Assert.AreEqual(0, run.Exit, run.Error);
+        var (files, argsFor, whole) = await UninterruptedJob(documents: 200);
 
         // 1) the CLI as a child process, killed once it has written a few records (possibly in the middle of one)
         var killed = files.Path("killed.jsonl");
-        var linesAtKill = await RunAndKill(Args(killed), killed, afterLines: 5);
+        var linesAtKill = await RunAndKill(argsFor(killed), killed, afterLines: 5);
         Assert.IsLessThan(200, linesAtKill, "the job finished before it could be killed; make it longer");
         TestContext.WriteLine($"killed after {linesAtKill} complete records");
 
         // 2) resume in-process, and compare with the uninterrupted run: same records, none twice
-        var resumed = await CliRunner.Run([.. Args(killed), "--resume"]);
+        var resumed = await CliRunner.Run([.. argsFor(killed), "--resume"]);
         Assert.AreEqual(0, resumed.Exit, resumed.Error);
         StringAssert.Contains(resumed.Error, "resuming");
         ExtractFiles.AssertSameRecords(whole, killed);
@@ -38,17 +31,11 @@ public sealed class ExtractResumeTests
     public async Task Extract_TerminatedMidJob_StopsCancelledAtARecordBoundaryAndResumes()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Inconclusive("sends SIGTERM with kill(1)");
-        var checkpoint = CliRunner.Checkpoint();
-        var files = new ExtractFiles();
-        var input = files.Documents(200);
-        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
-            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
-        var whole = files.Path("whole.jsonl");
-        Assert.AreEqual(0, (await CliRunner.Run(Args(whole))).Exit);   // also exports the checkpoint, so the child starts quickly
+        var (files, argsFor, whole) = await UninterruptedJob(documents: 200);
 
         // 1) SIGTERM (what `timeout`, a container's stop or a service manager sends) once a few records are written
         var stopped = files.Path("stopped.jsonl");
-        using var child = StartChild(Args(stopped));
+        using var child = StartChild(argsFor(stopped));
         await WaitForLines(child, stopped, 5);
         using (var kill = Process.Start("kill", ["-TERM", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             await kill.WaitForExitAsync(TestContext.CancellationToken);
@@ -65,7 +52,7 @@ public sealed class ExtractResumeTests
         Assert.AreEqual((byte)'\n', written[^1], "the output ends inside a record");
 
         // 3) --resume finishes the job as an uninterrupted run would
-        var resumed = await CliRunner.Run([.. Args(stopped), "--resume"]);
+        var resumed = await CliRunner.Run([.. argsFor(stopped), "--resume"]);
         Assert.AreEqual(0, resumed.Exit, resumed.Error);
         ExtractFiles.AssertSameRecords(whole, stopped);
     }
@@ -73,22 +60,16 @@ public sealed class ExtractResumeTests
     [TestMethod]
     public async Task Extract_SecondJobOnTheSameOutputWhileTheFirstRuns_RefusedAtOnceAndNoRecordLost()
     {
-        var checkpoint = CliRunner.Checkpoint();
-        var files = new ExtractFiles();
-        var input = files.Documents(60);
-        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
-            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
-        var whole = files.Path("whole.jsonl");
-        Assert.AreEqual(0, (await CliRunner.Run(Args(whole))).Exit);   // also exports the checkpoint, so the child starts quickly
+        var (files, argsFor, whole) = await UninterruptedJob(documents: 60);
 
         // 1) the first job, a child process, has written some records and is still running
         var shared = files.Path("shared.jsonl");
-        using var first = StartChild(Args(shared));
+        using var first = StartChild(argsFor(shared));
         await WaitForLines(first, shared, 3);
 
         // 2) a second job on the same output, plain and resuming, while the first runs
-        var plain = await CliRunner.Run(Args(shared));
-        var resuming = await CliRunner.Run([.. Args(shared), "--resume"]);
+        var plain = await CliRunner.Run(argsFor(shared));
+        var resuming = await CliRunner.Run([.. argsFor(shared), "--resume"]);
         var stillRunning = !first.HasExited;
 
         // 3) both refused with one line naming the output; the first job finishes every record, none lost or torn
@@ -168,6 +149,22 @@ public sealed class ExtractResumeTests
             "--prompt-template", files.Template, "--resume");
         Assert.AreEqual(1, exit);
         StringAssert.Contains(error, "out.jsonl:2: not an extraction record");
+    }
+
+    /// <summary>An extract job over <paramref name="documents"/> documents (batch 2, 24 tokens each, plain decoding): its files,
+    /// its arguments for an output path, and the output of an uninterrupted run, which also exports the checkpoint, so a
+    /// child process of the same job starts quickly.</summary>
+    private static async Task<(ExtractFiles Files, Func<string, string[]> Args, string Whole)> UninterruptedJob(int documents)
+    {
+        var checkpoint = CliRunner.Checkpoint();
+        var files = new ExtractFiles();
+        var input = files.Documents(documents);
+        string[] Args(string output) => ["extract", "--model", checkpoint, "--input", input, "--output", output, "--prompt-template", files.Template,
+            "--batch", "2", "--max-tokens", "24", "--speculative", "none"];
+        var whole = files.Path("whole.jsonl");
+        var run = await CliRunner.Run(Args(whole));
+        Assert.AreEqual(0, run.Exit, run.Error);
+        return (files, Args, whole);
     }
 
     /// <summary>Starts <c>dotnet condensa.dll ARGS</c> and kills it (the whole tree) once <paramref name="output"/> has
