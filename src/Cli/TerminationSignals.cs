@@ -31,7 +31,9 @@ internal sealed class TerminationSignals : IDisposable
     {
         if (Interlocked.Increment(ref _signals) != 1) return;
         context.Cancel = true;
-        _source.Cancel();
+        // The token's callbacks (an awaiting command's continuation, serve's shutdown) run on the thread pool, not on the
+        // thread that delivers signals, which must stay free for a second one.
+        _ = _source.CancelAsync();
     }
 
     public void Dispose()
