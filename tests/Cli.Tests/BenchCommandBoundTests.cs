@@ -123,6 +123,12 @@ public sealed class BenchCommandBoundTests
         Assert.AreEqual(0.0, (double)lookup["row_moves"]!, "one row never moves");
         Assert.IsGreaterThanOrEqualTo(0.0, (double)lookup["ms_outside_rounds"]!, "decode time outside the rounds' drafting and verifying");
         Assert.AreEqual(0.0, (double)lookup["graphs_captured"]!, "the CPU captures no CUDA graphs");
+        foreach (var row in rows)
+        {
+            var (prefill, run) = ((double)row!["prefill_seconds"]!, (double)row["run_seconds"]!);
+            Assert.IsGreaterThan(0.0, prefill, "the prompts' prefill is timed");
+            Assert.IsGreaterThan(prefill, run, "a run is its prefill and its decoding");
+        }
         // run 0 warms up with the same prompts, so a timed run meets a shape first only where its rounds took another path
         Assert.AreEqual(0.0, (double)rows.Single(r => (string?)r!["mode"] == "none")!["new_pass_shapes"]!, "plain decoding's shapes all ran in the warm-up");
     }

@@ -31,10 +31,13 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// passes of shapes the run met first.</param>
 /// <param name="NewPassShapes">Pass shapes the target and draft ran for the first time in the process during a run (the
 /// median; <see cref="DecoderModel.PassShapes"/>): each paid its first-use cost in the measured time.</param>
+/// <param name="PrefillSeconds">Seconds a run spent prefilling its prompts (the median): with <paramref name="RunSeconds"/>,
+/// where a long-context cell's time goes besides decoding.</param>
+/// <param name="RunSeconds">Seconds of a whole run, prefill and decoding (the median; the warm-up run takes as long again).</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
     double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN, double GraphsCaptured = 0,
-    double NewPassShapes = 0)
+    double NewPassShapes = 0, double PrefillSeconds = double.NaN, double RunSeconds = double.NaN)
 {
     /// <summary>Whether every run gave plain decoding's tokens.</summary>
     public bool SameTokensAsPlain => Differs is null;
@@ -90,7 +93,8 @@ internal static class SpeculativeBench
                     Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, Calibration(calibrations, mode), batch,
                     prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
                     Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
-                    Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes)));
+                    Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes), Median(s, x => x.PrefillSeconds),
+                    Median(s, x => x.RunSeconds)));
             }
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
             cellMeasured?.Invoke(rows);
@@ -127,6 +131,8 @@ internal static class SpeculativeBench
         public double MsOutsideRounds { get; init; } = double.NaN;
         public double GraphsCaptured { get; init; }
         public double NewPassShapes { get; init; }
+        public double PrefillSeconds { get; init; } = double.NaN;
+        public double RunSeconds { get; init; } = double.NaN;
     }
 
     private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, int batch, GenerationOptions options,
@@ -140,20 +146,22 @@ internal static class SpeculativeBench
         var shapesBefore = target.PassShapes + (draft?.PassShapes ?? 0);
         try
         {
+            var started = Stopwatch.GetTimestamp();
             var results = Generate(target, step, prompts, batch, options, stats, cancellationToken);
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var rate = DecodeRate(stats, prompts.Length);
             var captured = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0) - capturedBefore;
             var shapes = target.PassShapes + (draft?.PassShapes ?? 0) - shapesBefore;
-            return spec is null
+            var sample = spec is null
                 ? new Sample(rate, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, results)
-                    { RowMoves = stats.RowMoves, GraphsCaptured = captured, NewPassShapes = shapes }
                 : new Sample(rate, spec.AcceptanceRate, spec.MeanAcceptedPerRound, spec.MeanProposedPerRound, spec.MeanRowsPerRound, spec.DraftMillisecondsPerRound,
-                    spec.VerifyMillisecondsPerRound,
-                    results, spec.Trace, spec.RoundsByPlannedDrafts)
-                    {
-                        RowMoves = stats.RowMoves, MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds,
-                        GraphsCaptured = captured, NewPassShapes = shapes,
-                    };
+                    spec.VerifyMillisecondsPerRound, results, spec.Trace, spec.RoundsByPlannedDrafts)
+                    { MsOutsideRounds = (stats.DecodeTime - spec.DraftTime - spec.VerifyTime).TotalMilliseconds };
+            return sample with
+            {
+                RowMoves = stats.RowMoves, GraphsCaptured = captured, NewPassShapes = shapes,
+                PrefillSeconds = stats.PrefillTime.TotalSeconds, RunSeconds = seconds,
+            };
         }
         finally
         {

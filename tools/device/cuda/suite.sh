@@ -163,7 +163,8 @@ demo_chains() { local name=$1; shift
   show_rows $name; }
 # a bench run's table rows (a bench stopped part way: its finished cells, from its JSON), its notes on rows that left plain
 # decoding's tokens, and per speculative row (from its JSON)
-# the documents the loop moved, the decode milliseconds outside the rounds and the graphs captured: show_rows NAME [ERR PATTERN]
+# the documents the loop moved, the decode milliseconds outside the rounds and the graphs captured, and per row a run's
+# prefill and whole seconds: show_rows NAME [ERR PATTERN]
 show_rows() { echo "-- $1" | tee -a $o/log.txt; grep -E '^\|' $o/$1.out | tee -a $o/log.txt; grep -h "${2:-differ}" $o/$1.err | tee -a $o/log.txt
   [ -f $o/$1.json ] && python3 -c 'import json,sys
 j = json.load(open(sys.argv[1]))
@@ -173,9 +174,12 @@ if j.get("complete") is False:   # a bench stopped part way: the cells it finish
         print("%s %d x %d: %.1f tok/s, %.2fx, %s" % (r["mode"], r["batch"], r["prompt_tokens"], r["decode_tokens_per_second"],
               r["speedup"], (r.get("differs") or {}).get("cell", "same tokens")))
 for r in j["rows"]:
-    if r["mode"] != "none":
-        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes" % (r["mode"], r["batch"],
-              r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0)))' \
+    seconds = ", prefill %.2f s of a %.2f s run" % (r["prefill_seconds"], r["run_seconds"]) if "run_seconds" in r else ""
+    if r["mode"] == "none":
+        print("none %d x %d: plain decoding%s" % (r["batch"], r["prompt_tokens"], seconds))
+    else:
+        print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes%s" % (r["mode"], r["batch"],
+              r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0), seconds))' \
     $o/$1.json | tee -a $o/log.txt; }
 # a random-weight export's self-speculation rounds at γ = 3 against plain decoding (64 new tokens, traced: what a round
 # costs, not what it accepts), then predict_speedup.py with round 18's trained demo pair's acceptance, static batch and
