@@ -214,16 +214,18 @@ public sealed class BenchCommandBoundTests
     }
 
     [TestMethod]
-    public async Task Bench_SpeculativeStoppedAfterACell_TheJsonKeepsTheCellsMeasured()
+    public async Task Bench_SpeculativeStoppedAfterACell_TheJsonAndChartKeepTheCellsMeasured()
     {
         // a grid of two cells (contexts 12 and 16), stopped once the first is measured, as a device call's time limit stops one
         var (dir, prompts) = await RepetitivePrompts();
         var json = Path.Combine(dir, "speculative.json");
+        var chart = Path.Combine(dir, "speculative.svg");
         using var stop = new CancellationTokenSource();
         var error = new StopAfter("measured prompt 12 x batch 1", stop);
 
         var exit = await CliApp.RunAsync(["bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
-            "--batch", "1", "--context", "12,16", "--max-tokens", "6", "--runs", "1", "--json", json], new StringWriter(), error, stop.Token);
+            "--batch", "1", "--context", "12,16", "--max-tokens", "6", "--runs", "1", "--json", json, "--chart", chart], new StringWriter(), error,
+            stop.Token);
 
         Assert.AreEqual(130, exit, error.ToString());
         var written = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!;
@@ -231,6 +233,9 @@ public sealed class BenchCommandBoundTests
         var rows = written["rows"]!.AsArray();
         CollectionAssert.AreEqual(new[] { "none", "lookup" }, rows.Select(r => (string?)r!["mode"]).ToArray());
         Assert.IsTrue(rows.All(r => (int)r!["prompt_tokens"]! == 12), "only the first cell was measured");
+        var drawn = await File.ReadAllTextAsync(chart);
+        StringAssert.Contains(drawn, "batch 1, prompt 12", "the chart draws the cell measured");
+        Assert.DoesNotContain("prompt 16", drawn);
 
         var (finished, _, finishedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file",
             prompts, "--batch", "1", "--context", "12,16", "--max-tokens", "6", "--runs", "1", "--json", json);

@@ -59,7 +59,7 @@ internal static class BenchCommand
         var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree modes (default: chosen with the size)" }.AtLeast(1);
         var chart = new Option<string?>("--chart")
         {
-            Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup) as an SVG bar chart to this file",
+            Description = "Also draw decode tok/s per batch and context (with --speculative: each mode's speedup, redrawn after each cell) as an SVG bar chart to this file",
         };
         var trace = new Option<string?>("--trace")
         {
@@ -207,11 +207,16 @@ internal static class BenchCommand
         if (modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
-        // --json holds the cells measured so far ("complete": false) until the grid ends: a run stopped part way keeps them
+        // --json holds the cells measured so far ("complete": false) until the grid ends, and --chart draws them: a run
+        // stopped part way (a device call's time limit) keeps both
+        void KeepCells(IReadOnlyList<SpeculativeBenchRow> sofar)
+        {
+            if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions));
+            if (chart is not null) File.WriteAllText(chart, SpeculativeBench.Chart(sofar, target.Provider.Name));
+        }
         var rows = SpeculativeBench.Measure(target, draft,
             tokenizer, text, settings, calibrations, error, cancellationToken,
-            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)),
-            json is null ? null : sofar => File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions)));
+            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)), KeepCells);
         var peak = Machine.PeakWorkingSet();
         if (settings.DocumentsPerRow > 1)
             await output.WriteLineAsync($"continuous batching: each row took {settings.DocumentsPerRow} prompts in turn, a finished row refilled " +
