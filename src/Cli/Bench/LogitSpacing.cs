@@ -14,23 +14,19 @@ internal static class LogitSpacing
     /// finer than any step worth naming.</summary>
     public static double? Step(double magnitude, KvDataType type)
     {
-        var (mantissaBits, minExponent) = type switch
-        {
-            KvDataType.Float16 => (10, -14),
-            KvDataType.BFloat16 => (7, -126),
-            _ => (-1, 0),
-        };
-        if (mantissaBits < 0) return null;
+        if (Format(type) is not { } format) return null;
         magnitude = Math.Abs(magnitude);
-        var exponent = magnitude > 0 ? Math.Max(Math.ILogB(magnitude), minExponent) : minExponent;   // subnormals: the smallest normal's step
-        return Math.ScaleB(1.0, exponent - mantissaBits);
+        var exponent = magnitude > 0 ? Math.Max(Math.ILogB(magnitude), format.MinExponent) : format.MinExponent;   // subnormals: the smallest normal's step
+        return Math.ScaleB(1.0, exponent - format.MantissaBits);
     }
 
     /// <summary>The precision's name for a note ("float16"), or null where <see cref="Step"/> is.</summary>
-    public static string? Name(KvDataType type) => type switch
+    public static string? Name(KvDataType type) => Format(type)?.Name;
+
+    private static (string Name, int MantissaBits, int MinExponent)? Format(KvDataType type) => type switch
     {
-        KvDataType.Float16 => "float16",
-        KvDataType.BFloat16 => "bfloat16",
+        KvDataType.Float16 => ("float16", 10, -14),
+        KvDataType.BFloat16 => ("bfloat16", 7, -126),
         _ => null,
     };
 }

@@ -269,7 +269,7 @@ internal static class SpeculativeBench
         return divergence with
         {
             Margins = [.. margins.Select(m => m.Gap)],
-            MarginSteps = precision is null ? null : [.. margins.Select(m => m.Gap / LogitSpacing.Step(m.Magnitude, type)!.Value)],
+            MarginSteps = precision is null ? null : [.. margins.Select(m => m.Gap / (LogitSpacing.Step(m.Magnitude, type) ?? double.NaN))],
             StepPrecision = precision,
         };
     }
