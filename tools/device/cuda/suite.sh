@@ -722,6 +722,16 @@ if [ "${QUICK:-0}" = 51 ]; then
   exit 0
 fi
 
+# QUICK=67 (issue 18): how fast cuBLAS reads a float32 decode step's cache by the form of attention's two products
+# (gemv_forms.py, torch, TF32 off) at 32 x 8,192 and 64 x 4,096 slots, float32 and float16; the card's read bandwidth first.
+if [ "${QUICK:-0}" = 67 ]; then
+  hbm_bandwidth
+  for s in "32 8192 float32" "64 4096 float32" "32 8192 float16"; do
+    set -- $s; python3 "$root/tools/device/cuda/gemv_forms.py" --batch $1 --slots $2 --dtype $3 2>&1 | tee -a $o/gemv-forms.txt
+  done
+  exit 0
+fi
+
 # QUICK=66 (issue 18): float32 with full float32 GEMMs. Round 26's float32 grid parted 1-3 rows of 24-192 at logits
 # ~0.001 apart: ONNX Runtime runs float32 MatMuls in TF32 unless its use_tf32 option is 0 (Condensa's default since
 # 686fb56, after this ran as round 27 a). demo-code-mha as float32 (MODEL), plain decoding and self@12 at 32 x 7,680, 64

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""How fast cuBLAS reads a decode step's cache in float32, by the form of the product (issue 18, round 28).
+
+A float32 plain step on cuda runs at ~40 % of the read bound (round 27): one query a row, so attention's two products are
+batched GEMVs over every row's keys and values. This times those products in torch (cuBLAS, TF32 off) at demo-code-mha's
+shape (16 heads x 64 dims) over B rows x C slots, in the forms a graph could write them, and prints each one's read rate:
+  qk        q [BH,1,D] @ K^T [BH,D,C]           (the scores; the reduction is over D)
+  qk-kq     K [BH,C,D] @ q [BH,D,1]             (the same product, the other operand order)
+  pv        p [BH,1,C] @ V [BH,C,D]             (the output; the reduction is over all C slots)
+  pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum)
+  sdpa      torch's scaled_dot_product_attention over the same q, K, V (its own kernels), for scale
+usage: gemv_forms.py [--batch 32] [--slots 8192] [--dtype float32]
+"""
+import argparse
+import torch
+
+
+def timed(fn, reps=20):
+    fn(); torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    best = float("inf")
+    for _ in range(3):
+        start.record()
+        for _ in range(reps):
+            fn()
+        end.record(); torch.cuda.synchronize()
+        best = min(best, start.elapsed_time(end) / reps)
+    return best   # ms
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--slots", type=int, default=8192)
+    ap.add_argument("--heads", type=int, default=16)
+    ap.add_argument("--head-dim", type=int, default=64)
+    ap.add_argument("--dtype", default="float32")
+    a = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    dt = getattr(torch, a.dtype)
+    bh, c, d = a.batch * a.heads, a.slots, a.head_dim
+    k = torch.randn(bh, c, d, device="cuda", dtype=dt)
+    v = torch.randn(bh, c, d, device="cuda", dtype=dt)
+    q = torch.randn(bh, 1, d, device="cuda", dtype=dt)
+    p = torch.softmax(torch.randn(bh, 1, c, device="cuda", dtype=torch.float32), -1).to(dt)
+    cache_bytes = k.numel() * k.element_size()
+    print(f"{a.dtype}: {a.batch} rows x {c} slots x {a.heads} heads x {d} dims, {cache_bytes / 1e9:.3f} GB of keys (and of values)")
+
+    def line(name, ms, bytes_read=cache_bytes):
+        print(f"  {name:<14} {ms * 1000:9.1f} us  {bytes_read / ms / 1e6:7.0f} GB/s")
+
+    line("qk", timed(lambda: torch.bmm(q, k.transpose(1, 2))))
+    line("qk-kq", timed(lambda: torch.bmm(k, q.transpose(1, 2))))
+    line("pv", timed(lambda: torch.bmm(p, v)))
+    for n in (4, 8, 16, 32, 64):
+        if c % n: continue
+        pn, vn = p.reshape(bh * n, 1, c // n), v.reshape(bh * n, c // n, d)
+        line(f"pv-split{n}", timed(lambda: torch.bmm(pn, vn).reshape(bh, n, d).sum(1)))
+    q4, k4, v4 = (t.reshape(a.batch, a.heads, -1, d) for t in (q, k, v))
+    for name, backend in (("sdpa-math", torch.nn.attention.SDPBackend.MATH),
+                          ("sdpa-efficient", torch.nn.attention.SDPBackend.EFFICIENT_ATTENTION),
+                          ("sdpa-flash", torch.nn.attention.SDPBackend.FLASH_ATTENTION)):
+        try:
+            with torch.nn.attention.sdpa_kernel(backend):
+                ms = timed(lambda: torch.nn.functional.scaled_dot_product_attention(q4, k4, v4))
+            line(name, ms, 2 * cache_bytes)
+        except RuntimeError as e:
+            print(f"  {name:<14} refused: {str(e).splitlines()[0][:100]}")
+
+
+if __name__ == "__main__":
+    main()
