@@ -290,15 +290,17 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
 
     /// <summary>Attention of q [B, H, S, D] over the cache's C slots under <paramref name="bias"/> ([B, 1, G·S, C] in the
     /// model's type): a grouped-query model's queries viewed as G·S rows per KV head (query head h = kvh·G + g, a plain
-    /// reshape), so the cache is read once per KV head. Returns [B, H, S, D].</summary>
+    /// reshape), so the cache is read once per KV head; one Attention node, or a float32 export's MatMuls with the value
+    /// product cut along the slots (<see cref="ChunkedValueAttention"/>). Returns [B, H, S, D].</summary>
     private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias)
     {
         int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        if (heads == kvHeads) return b.Node("Attention", [q, key, value, bias], "Attention", ScoreScale);       // [B, H, S, D]
-        // the default scale is 1/sqrt(D) of the head size, which the view keeps
-        string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
-        string o = b.Node("Attention", [grouped, key, value, bias], "Attention", ScoreScale);                  // [B, Hkv, G·S, D]
-        return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
+        string grouped = heads == kvHeads ? q : b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape"); // [B, Hkv, G·S, D]
+        // Attention's default scale is 1/sqrt(D) of the head size, which the view keeps
+        string o = ModelType == TensorProto.Types.DataType.Float
+            ? ChunkedValueAttention.Build(b, grouped, key, value, bias, (float)Config.AttentionScale, headDim)
+            : b.Node("Attention", [grouped, key, value, bias], "Attention", ScoreScale);                        // [B, Hkv, G·S, D]
+        return heads == kvHeads ? o : b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape"); // [B, H, S, D]
     }
 
     // Attention's scale attribute where the config sets the score scale (Gemma's query_pre_attn_scalar), else none: 1/sqrt(D)
