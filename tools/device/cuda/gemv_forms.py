@@ -6,6 +6,8 @@ batched GEMVs over every row's keys and values. This times those products in tor
 shape (16 heads x 64 dims) over B rows x C slots, in the forms a graph could write them, and prints each one's read rate:
   qk        q [BH,1,D] @ K^T [BH,D,C]           (the scores; the reduction is over D)
   qk-kq     K [BH,C,D] @ q [BH,D,1]             (the same product, the other operand order)
+  qk-mulsum (K * q).sum(D)                      (element-wise, a [BH,C,D] temporary)
+  qk-blockN K [BH,C/N,N·D] @ q block-diagonal [BH,N·D,N]  (a GEMM of N columns; +q: building the block-diagonal query too)
   pv        p [BH,1,C] @ V [BH,C,D]             (the output; the reduction is over all C slots)
   pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum)
   sdpa      torch's scaled_dot_product_attention over the same q, K, V (its own kernels), for scale
@@ -51,6 +53,14 @@ def main():
 
     line("qk", timed(lambda: torch.bmm(q, k.transpose(1, 2))))
     line("qk-kq", timed(lambda: torch.bmm(k, q.transpose(1, 2))))
+    line("qk-mulsum", timed(lambda: (k * q).sum(-1)))
+    for n in (4, 8, 16, 32):
+        # n slots a row: K [BH, C/n, n·D] @ the query block-diagonal [BH, n·D, n] -> [BH, C/n, n], the scores in slot order
+        eye = torch.eye(n, device="cuda", dtype=dt).reshape(1, n, 1, n)
+        qb = (q.reshape(bh, 1, d, 1) * eye).reshape(bh, n * d, n)
+        kn = k.reshape(bh, c // n, n * d)
+        line(f"qk-block{n}", timed(lambda: torch.bmm(kn, qb)))
+        line(f"qk-block{n}+q", timed(lambda: torch.bmm(kn, (q.reshape(bh, 1, d, 1) * eye).reshape(bh, n * d, n))))
     line("pv", timed(lambda: torch.bmm(p, v)))
     for n in (4, 8, 16, 32, 64):
         if c % n: continue
