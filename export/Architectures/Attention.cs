@@ -123,8 +123,7 @@ internal static class Attention
         string? rotaryPositions = config.Rope.LongRowsOffset(config.MaxPositionEmbeddings) is { } offset
             ? Rope.LongPositions(b, positionIds, offset) : null;                                                       // [B, S]
         string slotBias = SlotBias(b, bias, pastKey0, config.NumHeads / config.NumKvHeads, modelType);
-        var chunks = modelType == TensorProto.Types.DataType.Float ? ChunkedValueAttention.Shapes(b, pastKey0, config.HeadDim) : null;
-        return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias) with { ValueChunks = chunks };
+        return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias);
     }
 
     /// <summary>

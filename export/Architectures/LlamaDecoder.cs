@@ -194,8 +194,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
         if (ctx.SlotBias is { } slotBias)
-            return Output(b, Heads(b, BiasedAttention(b, q, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer), slotBias,
-                ctx.ValueChunks)), layer);
+            return Output(b, Heads(b, BiasedAttention(b, q, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer), slotBias)), layer);
         var mask = LayerWindow(layer) is { } window ? (_windowMasks ??= new LckvMasks(b, ctx)).For(noDiagonal: false, window) : null;
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), mask); // [B, S, H·D]
         return Output(b, o, layer);                                                                          // [B, S, H]
@@ -286,23 +285,20 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         // No nonpad_kv_seqlen: the ONNX Runtime CUDA Attention source we read takes attn_mask or it, not both (1.32 gave
         // the same tokens either way), and the bias already blocks every slot past a token's position; the device cache is
         // zeroed when allocated, so the slots past a row's length hold finite values.
-        return BiasedAttention(b, q, presentKey, presentValue, bias, chunks: null);                          // [B, H, S, D]
+        return BiasedAttention(b, q, presentKey, presentValue, bias);                                         // [B, H, S, D]
     }
 
     /// <summary>Attention of q [B, H, S, D] over the cache's C slots under <paramref name="bias"/> ([B, 1, G·S, C] in the
     /// model's type): a grouped-query model's queries viewed as G·S rows per KV head (query head h = kvh·G + g, a plain
-    /// reshape), so the cache is read once per KV head; one Attention node, or given <paramref name="chunks"/> (a float32
-    /// export's slots graph) MatMuls with the value product cut along the slots (<see cref="ChunkedValueAttention"/>).
-    /// Returns [B, H, S, D].</summary>
-    private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias, ValueChunkShapes? chunks)
+    /// reshape), so the cache is read once per KV head. Returns [B, H, S, D].</summary>
+    private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias)
     {
         int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        string grouped = heads == kvHeads ? q : b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape"); // [B, Hkv, G·S, D]
-        // Attention's default scale is 1/sqrt(D) of the head size, which the view keeps
-        string o = chunks is not null
-            ? ChunkedValueAttention.Build(b, grouped, key, value, bias, (float)Config.AttentionScale, chunks)
-            : b.Node("Attention", [grouped, key, value, bias], "Attention", ScoreScale);                        // [B, Hkv, G·S, D]
-        return heads == kvHeads ? o : b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape"); // [B, H, S, D]
+        if (heads == kvHeads) return b.Node("Attention", [q, key, value, bias], "Attention", ScoreScale);       // [B, H, S, D]
+        // the default scale is 1/sqrt(D) of the head size, which the view keeps
+        string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
+        string o = b.Node("Attention", [grouped, key, value, bias], "Attention", ScoreScale);                  // [B, Hkv, G·S, D]
+        return b.Node("Reshape", [o, b.ConstInt64([0, heads, -1, headDim])], "out_group/Reshape");            // [B, H, S, D]
     }
 
     // Attention's scale attribute where the config sets the score scale (Gemma's query_pre_attn_scalar), else none: 1/sqrt(D)

@@ -10,20 +10,16 @@ namespace Condensa.Runtime.Tests;
 [TestClass]
 public sealed class SlotsGraphTests
 {
-    // A float32 export's slots graph cuts its value product into 16 chunks of the slots where 16 divides them (a chunk
-    // of 16 gives 16 + 16 scratch slots) and runs it whole elsewhere (a chunk of 4 gives 12 + 16)
     [TestMethod]
-    [DataRow("llama", 4)]
-    [DataRow("qwen2", 4)]
-    [DataRow("llama", 16)]
-    [DataRow("qwen2", 16)]
-    public void Forward_TreeAtBatchTwoThenADecodeStep_EqualsGeneralGraph(string name, int growthChunk)
+    [DataRow("llama")]
+    [DataRow("qwen2")]
+    public void Forward_TreeAtBatchTwoThenADecodeStep_EqualsGeneralGraph(string name)
     {
         var (_, export) = TinyModels.Get(name);
         using var fused = DecoderModel.Load(export, Fused);
         using var general = DecoderModel.Load(export, General);
-        using var a = fused.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
-        using var c = general.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
+        using var a = fused.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
+        using var c = general.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
         var pair = new PassPair(general, c, fused, a, 1e-4f);
         int[] prompts = [.. TinyModels.Ids(6, 1), .. TinyModels.Ids(6, 2)];
         pair.AssertSame(prompts, [6, 4], "ragged prefill");
@@ -44,7 +40,6 @@ public sealed class SlotsGraphTests
         var inputs = new ForwardInputs(tree, [5, 4], LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility };
         pair.AssertSame(inputs, "tree");
         Assert.AreEqual(1, fused.SlotsPasses, "explicit positions at batch 2 run the slots graph");
-        Assert.AreEqual(growthChunk == 16, a.Slots % 16 == 0, $"{a.Slots} slots: cut into 16 chunks only with a growth chunk of 16");
         Assert.IsFalse(fused.GeneralGraphLoaded, "no pass needed the general graph");
 
         // keep each row's path root -> 1 -> 3 and decode one step: it reads the tree's entries from their slots
