@@ -2,7 +2,7 @@
 # Packs condensa on ONNX Runtime's CUDA provider for the H200 machine (no .NET, no network there) into four carries
 # under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
 #   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~53 MB
-#   .cuda/b  the rest of the CUDA provider, demo-code and demo-code-draft                                        ~45 MB
+#   .cuda/b  the rest of the CUDA provider, libonnxruntime.so, demo-code and demo-code-draft                     ~56 MB
 #   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks, and
 #            libonnxruntime.so and demo-code-lckv (peers.sh puts them where suite.sh finds them)                  ~53 MB
 #   .cuda/d  the speculative tests as an executable (spectests.sh runs them on cuda after suite.sh's install)
@@ -96,6 +96,9 @@ cp "$w/runtime.tar.xz" "$out/a/"; cp "$root/tools/bench/llamacpp/make_gguf.py" "
 rm -rf "$out/b/demo-code" "$out/b/demo-code-draft" "$out/b/demo-code-lckv" "$out/c/demo-code-lckv"
 cp -r "$root/models/demo-code" "$root/models/demo-code-draft" "$out/b/" && cp -r "$root/models/demo-code-lckv" "$out/c/"
 cp "$w/lc.tar.xz" "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/c/"
+# libonnxruntime.so travels in .cuda/b too, so install.sh and suite.sh are a session's whole setup when no peer runs (round
+# 28 lost a call to a suite.sh without it: peers.sh had not staged it)
+cp "$w/ort_main.so.xz" "$nat/libonnxruntime_providers_shared.so" "$out/b/"
 # 6. The speculative tests as an executable (MSTest's runner, -p:TestRunner=true: no SDK on the machine), without ONNX
 #    Runtime's native files: spectests.sh runs them on cuda through the build suite.sh installed.
 rm -rf "$w/spectests" && dotnet publish "$root/tests/Speculative.Tests" -c Release -p:TestRunner=true -o "$w/spectests" >/dev/null

@@ -75,9 +75,13 @@ if [ -f "$b/ort_cuda.xz.2" ]; then
 elif [ ! -s "$cc/app/libonnxruntime_providers_cuda.so" ]; then
   log "no .cuda/b in this call and no CUDA provider unpacked by an earlier one: run install.sh, then suite.sh with .cuda/b"; exit 3
 fi
-# ONNX Runtime's main library comes with .cuda/c (peers.sh stages it); a short session without peers moves it into .cuda/b
+# ONNX Runtime's main library comes with .cuda/b (pack.sh), or staged by peers.sh from .cuda/c, or unpacked by an earlier call
 [ -f "$b/ort_main.so.xz" ] && cp "$b/ort_main.so.xz" "$b/libonnxruntime_providers_shared.so" "$cc/"
-xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxruntime_providers_shared.so" "$cc/app/"
+if [ -f "$cc/ort_main.so.xz" ]; then
+  xz -d -c "$cc/ort_main.so.xz" > "$cc/app/libonnxruntime.so"; cp "$cc/libonnxruntime_providers_shared.so" "$cc/app/"
+elif [ ! -s "$cc/app/libonnxruntime.so" ]; then
+  log "no libonnxruntime.so: carry a .cuda/b packed with it (pack.sh) or run STAGE_ONLY=1 peers.sh with .cuda/c first"; exit 3
+fi
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
@@ -723,28 +727,12 @@ if [ "${QUICK:-0}" = 51 ]; then
 fi
 
 # QUICK=67 (issue 18): how fast cuBLAS reads a float32 decode step's cache by the form of attention's two products
-# (gemv_forms.py, torch, TF32 off) at 32 x 8,192 and 64 x 4,096 slots, float32 and float16; the card's read bandwidth first.
+# (gemv_forms.py, torch, TF32 off: the scores as a GEMV, element-wise and as a GEMM over a block-diagonal query; the values
+# whole and in chunks) at 32 x 8,192 and 64 x 4,096 slots, float32 and float16; the card's read bandwidth first (round 28).
 if [ "${QUICK:-0}" = 67 ]; then
   hbm_bandwidth
   for s in "32 8192 float32" "64 4096 float32" "32 8192 float16"; do
     set -- $s; python3 "$root/tools/device/cuda/gemv_forms.py" --batch $1 --slots $2 --dtype $3 2>&1 | tee -a $o/gemv-forms.txt
-  done
-  exit 0
-fi
-
-# QUICK=68 (issue 18, exporter 18): a float32 export's slots graph attending with MatMuls, its value product cut into 16
-# chunks of the slots, against exporter 17's Attention node (the base app, pack.sh BASE, install.sh BASE=1): plain decoding
-# and self@12 on demo-code-mha as float32 at 32 x 7,680, 64 tokens, static, the two apps in turn, twice.
-if [ "${QUICK:-0}" = 68 ]; then
-  hbm_bandwidth
-  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
-  for r in 1 2; do
-    for v in "app:$C" "base:$BASE"; do
-      [ ${v%%:*} = base ] && [ ! -d "$cc/base" ] && continue
-      TMO=150 run chunked-${v%%:*}-$r ${v#*:} bench --speculative none,self@12 -m $m --provider cuda --precision fp32 --batch 32 \
-        --context 7680 --max-tokens 64 --runs 1 $P --json $o/chunked-${v%%:*}-$r.json
-      show_rows chunked-${v%%:*}-$r
-    done
   done
   exit 0
 fi
