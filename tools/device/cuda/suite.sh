@@ -737,6 +737,23 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
+# QUICK=68 (issue 18): an exporter change to float32's slots graph measured against the exporter before it, the app of
+# the working tree against the base app (`pack.sh BASE_COMMIT`; install.sh unpacks both): plain decoding and self@12 on
+# demo-code-mha as float32 at 32 x 7,680, 64 tokens, static, the two apps in turn, twice; the card's bandwidth first.
+if [ "${QUICK:-0}" = 68 ]; then
+  hbm_bandwidth
+  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh"; exit 3; }
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  for r in 1 2; do
+    for v in "app:$C" "base:$BASE"; do
+      TMO=150 run fp32-${v%%:*}-$r ${v#*:} bench --speculative none,self@12 -m $m --provider cuda --precision fp32 --batch 32 \
+        --context 7680 --max-tokens 64 --runs 1 $P --json $o/fp32-${v%%:*}-$r.json
+      show_rows fp32-${v%%:*}-$r
+    done
+  done
+  exit 0
+fi
+
 # QUICK=66 (issue 18): float32 with full float32 GEMMs. Round 26's float32 grid parted 1-3 rows of 24-192 at logits
 # ~0.001 apart: ONNX Runtime runs float32 MatMuls in TF32 unless its use_tf32 option is 0 (Condensa's default since
 # 686fb56, after this ran as round 27 a). demo-code-mha as float32 (MODEL), plain decoding and self@12 at 32 x 7,680, 64
