@@ -207,8 +207,8 @@ internal static class BenchCommand
         if (modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
-        // --json holds the cells measured so far ("complete": false) until the grid ends, and --chart draws them: a run
-        // stopped part way (a device call's time limit) keeps both
+        // --json holds the cells measured so far ("complete": false) until the grid ends, and --chart draws them (after the
+        // last cell, the whole grid): a run stopped part way (a device call's time limit) keeps both
         void KeepCells(IReadOnlyList<SpeculativeBenchRow> sofar)
         {
             if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions));
@@ -227,8 +227,6 @@ internal static class BenchCommand
         if (json is not null)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new { settings, complete = true, peak_working_set_bytes = peak, rows }, JsonOptions),
                 cancellationToken);
-        if (chart is not null)
-            await File.WriteAllTextAsync(chart, SpeculativeBench.Chart(rows, target.Provider.Name), cancellationToken);
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
