@@ -23,8 +23,9 @@ public static class CheckpointExporter
     /// position (rotary_padding_rows), so a causal pass's padding past the context limit stays on the causal graphs; 15: the
     /// causal graphs take position_ids, so a budgeted (sink + window) cache, whose slots are not its positions, runs on them;
     /// 16: kv_write_entries, one gather and one scatter for the entries of every layer; caches key on it; 17: the general and
-    /// slots graphs take the mask compact (attention_span, attention_new) and build the attention bias themselves.</summary>
-    public const int Version = 17;
+    /// slots graphs take the mask compact (attention_span, attention_new) and build the attention bias themselves; 18: a
+    /// float32 export's slots graph attends with MatMuls whose scores read the keys in blocks of slots.</summary>
+    public const int Version = 18;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 

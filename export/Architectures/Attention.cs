@@ -123,7 +123,10 @@ internal static class Attention
         string? rotaryPositions = config.Rope.LongRowsOffset(config.MaxPositionEmbeddings) is { } offset
             ? Rope.LongPositions(b, positionIds, offset) : null;                                                       // [B, S]
         string slotBias = SlotBias(b, bias, pastKey0, config.NumHeads / config.NumKvHeads, modelType);
-        return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias);
+        // a grouped-query model's one-token pass has G rows a KV head, which the block form would not take
+        var blocks = modelType == TensorProto.Types.DataType.Float && config.NumHeads == config.NumKvHeads
+            ? BlockScoresAttention.Blocks(b, slotBias, config.NumHeads, config.HeadDim) : null;
+        return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias) with { ScoreBlocks = blocks };
     }
 
     /// <summary>

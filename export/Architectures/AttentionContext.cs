@@ -33,6 +33,10 @@ internal sealed record AttentionContext(
     /// <summary>The slots graph's bias [B, 1, G·S, C] over the cache with this pass's entries written; null in the other graphs.</summary>
     public string? SlotBias { get; private init; }
 
+    /// <summary>A float32 slots graph's shared values for its block scores (<see cref="BlockScoresAttention"/>); null where
+    /// the layers attend with the Attention node, and in the other graphs.</summary>
+    public ScoreBlocks? ScoreBlocks { get; init; }
+
     /// <summary>The position ids [B, S] RotaryEmbedding reads in a longrope general graph past its original context
     /// (<see cref="Rope.LongPositions"/>: offset into the long-factor rows when the pass reaches past it); null elsewhere.</summary>
     public string? LongRopePositions { get; init; }

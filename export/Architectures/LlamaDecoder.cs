@@ -194,7 +194,8 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         q = Query(b, ctx, q, layer);                                                                         // [B, H, S, D]
         (k, v) = KeyValue(b, ctx, k, v, layer);                                                              // [B, Hkv, S, D] each
         if (ctx.SlotBias is { } slotBias)
-            return Output(b, Heads(b, BiasedAttention(b, q, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer), slotBias)), layer);
+            return Output(b, Heads(b, BiasedAttention(b, q, GraphNames.PresentKey(layer), GraphNames.PresentValue(layer), slotBias,
+                ctx.ScoreBlocks)), layer);
         var mask = LayerWindow(layer) is { } window ? (_windowMasks ??= new LckvMasks(b, ctx)).For(noDiagonal: false, window) : null;
         string o = Attention.Core(b, ctx, Config, ModelType, q, k, v, GraphNames.PastKey(layer), GraphNames.PastValue(layer), mask); // [B, S, H·D]
         return Output(b, o, layer);                                                                          // [B, S, H]
@@ -285,15 +286,18 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
         // No nonpad_kv_seqlen: the ONNX Runtime CUDA Attention source we read takes attn_mask or it, not both (1.32 gave
         // the same tokens either way), and the bias already blocks every slot past a token's position; the device cache is
         // zeroed when allocated, so the slots past a row's length hold finite values.
-        return BiasedAttention(b, q, presentKey, presentValue, bias);                                         // [B, H, S, D]
+        return BiasedAttention(b, q, presentKey, presentValue, bias, blocks: null);                          // [B, H, S, D]
     }
 
     /// <summary>Attention of q [B, H, S, D] over the cache's C slots under <paramref name="bias"/> ([B, 1, G·S, C] in the
     /// model's type): a grouped-query model's queries viewed as G·S rows per KV head (query head h = kvh·G + g, a plain
-    /// reshape), so the cache is read once per KV head. Returns [B, H, S, D].</summary>
-    private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias)
+    /// reshape), so the cache is read once per KV head; one Attention node, or given <paramref name="blocks"/> (the slots
+    /// graph of a float32 export with a KV head per query head) MatMuls whose one-row scores read the keys in blocks of
+    /// slots (<see cref="BlockScoresAttention"/>). Returns [B, H, S, D].</summary>
+    private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias, ScoreBlocks? blocks)
     {
         int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        if (blocks is not null) return BlockScoresAttention.Build(b, q, key, value, (float)Config.AttentionScale, blocks);
         if (heads == kvHeads) return b.Node("Attention", [q, key, value, bias], "Attention", ScoreScale);       // [B, H, S, D]
         // the default scale is 1/sqrt(D) of the head size, which the view keeps
         string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]

@@ -51,6 +51,43 @@ public sealed class SlotsGraphTests
     }
 
     [TestMethod]
+    [DataRow(4)]
+    [DataRow(5)]
+    public void Forward_OneTokenARowAtExplicitPositions_EqualsGeneralGraph(int growthChunk)
+    {
+        // A float32 export's slots graph takes a pass of one query row a KV head (a model with a KV head per query head,
+        // one token a row) with its scores as a GEMM over the query laid block-diagonally, 4 slots a column where 4 divides
+        // the slots (a chunk of 4: 8 + 16 slots), else one (a chunk of 5: 10 + 16); a tree's several rows as q·Kᵀ
+        // (BlockScoresAttention)
+        var (_, export) = TinyModels.Get("llama-mha");
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, General);
+        using var a = fused.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
+        using var c = general.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
+        var pair = new PassPair(general, c, fused, a, 1e-4f);
+        pair.AssertSame([.. TinyModels.Ids(5, 3), .. TinyModels.Ids(3, 4), 0, 0], [5, 3], "ragged prefill");
+        for (var step = 0; step < 3; step++)
+        {
+            long[] positions = [5 + step, 3 + step];
+            pair.AssertSame(new ForwardInputs([40 + step, 50 + step], [1, 1], LogitsSelection.All) { Positions = positions }, $"step {step}");
+        }
+        Assert.AreEqual(3, fused.SlotsPasses, "one token a row at explicit positions runs the slots graph");
+        Assert.AreEqual(growthChunk == 4, a.Slots % BlockSlots == 0, $"{a.Slots} slots: in blocks only with a growth chunk of 4");
+
+        // a tree of a root and two children at batch 2: 3 query rows a KV head
+        var visibility = new bool[2 * 3 * 3];
+        for (var b = 0; b < 2; b++)
+        for (var j = 0; j < 3; j++)
+            visibility[(b * 3 + j) * 3 + j] = visibility[(b * 3 + j) * 3] = true;   // itself and the root
+        long[] treePositions = [8, 9, 9, 6, 7, 7];
+        pair.AssertSame(new ForwardInputs([61, 62, 63, 71, 72, 73], [3, 3], LogitsSelection.All)
+            { Positions = treePositions, NewTokenVisibility = visibility }, "tree");
+        Assert.AreEqual(4, fused.SlotsPasses, "the tree ran the slots graph too");
+    }
+
+    private const int BlockSlots = 4;   // BlockScoresAttention.Block
+
+    [TestMethod]
     public void Forward_ATreePast32TokensTakesTheGeneralGraph()
     {
         // the bias of a grouped-query model is batch x G·tokens x capacity, as the multi-row causal graph's: long passes leave it

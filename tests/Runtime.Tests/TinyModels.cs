@@ -13,6 +13,7 @@ internal static class TinyModels
         "mistral" => new TinyModelSpec { Architecture = "mistral", SlidingWindow = 6, Seed = 12 },
         "qwen2" => new TinyModelSpec { Architecture = "qwen2", Seed = 13 },
         "llama-long" => new TinyModelSpec { Architecture = "llama", MaxPositionEmbeddings = 40, Seed = 14 },
+        "llama-mha" => new TinyModelSpec { Architecture = "llama", NumKvHeads = 4, Seed = 15 },
         _ => throw new ArgumentException(name, nameof(name)),
     };
 
