@@ -85,6 +85,8 @@ fi
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
+# APP=base runs any block below on the base app (pack.sh BASE_COMMIT), e.g. after QUICK=68 kept the base's exporter.
+[ "${APP:-app}" = base ] && { [ -d "$cc/base" ] || { log "APP=base but no base app"; exit 3; }; C=$BASE; }
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
 [ -f models/demo-code/config.json ] || { mkdir -p models && cp -r "$b"/demo-code* models/; }   # pack.sh: models/ stays behind
 [ -f models/demo-code-lckv/config.json ] || { [ -d "$cc/demo-code-lckv" ] && rm -rf models/demo-code-lckv && cp -r "$cc/demo-code-lckv" models/; }   # staged by peers.sh
