@@ -24,7 +24,8 @@ public static class CheckpointExporter
     /// causal graphs take position_ids, so a budgeted (sink + window) cache, whose slots are not its positions, runs on them;
     /// 16: kv_write_entries, one gather and one scatter for the entries of every layer; caches key on it; 17: the general and
     /// slots graphs take the mask compact (attention_span, attention_new) and build the attention bias themselves; 18: a
-    /// float32 export's slots graph attends with MatMuls whose scores read the keys in blocks of slots.</summary>
+    /// float32 export's slots graph, for a model with a KV head per query head, attends with MatMuls whose one-row scores
+    /// read the keys in blocks of slots.</summary>
     public const int Version = 18;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
