@@ -125,7 +125,7 @@ internal static class Attention
         string slotBias = SlotBias(b, bias, pastKey0, config.NumHeads / config.NumKvHeads, modelType);
         // a grouped-query model's one-token pass has G rows a KV head, which the block form would not take
         var blocks = modelType == TensorProto.Types.DataType.Float && config.NumHeads == config.NumKvHeads
-            ? BlockScoresAttention.Blocks(b, slotBias, config.NumHeads, config.HeadDim) : null;
+            ? BlockScoresAttention.Blocks(b, slotBias, config.NumHeads, config.HeadDim, (float)config.AttentionScale) : null;
         return AttentionContext.ForSlots(cos, sin, positionIds, rotaryPositions, slotBias) with { ScoreBlocks = blocks };
     }
 

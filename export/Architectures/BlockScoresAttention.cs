@@ -14,11 +14,13 @@ namespace Condensa.Export;
 /// node). The graph does not know its rows until it runs: both forms are built, and the one a pass does not take gets no
 /// rows, so its products are empty.
 /// <code>
-///   r = S' if S' = 1 else 0 (block rows);  n = 4 if C % 4 = 0 else 1;  E = eye(n) as [n, 1, n, 1]   (once per graph)
-///   block (rows 0..r):  q·scale [B,H,r,D] -> [B,H,1,D,1,r] · E -> [B,H,n·D,n·r]             (block-diagonal)
-///                       key [B,H,C/n,n·D] · that -> [B,H,C/n,n,r] -> Transpose -> [B,H,r,C]
+///   r = S' if S' = 1 else 0 (block rows);  n = 4 if C % 4 = 0 else 1;  E = eye(n)·scale as [n,1,n,1]  (once per graph)
+///   block (rows 0..r):  q [B,H,r,D] -> [B,H,1,D,1,r] · E -> [B,H,n·D,n·r]                     (block-diagonal)
+///                       key [B,H,C/n,n·D] · that -> [B,H,C/n,n·r] -> [B,H,r,C]
 ///   plain (rows r..S'): q·scale [B,H,S'-r,D] · Transpose(key) -> [B,H,S'-r,C]
 ///   each: + bias rows -> Softmax -> · value -> [B,H,rows,D];  Concat -> [B,H,S',D]
+/// With r at most 1, [r, D] and [D, r] hold the same order, and so do [C/n, n·r] and [r, C]: the block form's layouts
+/// change by Reshape alone, so it runs no Transpose.
 /// </code>
 /// H is the heads (each its own KV head) and S' the pass's tokens a row.
 /// </summary>
@@ -29,7 +31,7 @@ internal static class BlockScoresAttention
 
     /// <summary>The forms' rows, views and identity, built once per graph from the slot bias [B, 1, S', C] (whose shape gives
     /// the query rows and the slots of every layer).</summary>
-    public static ScoreBlocks Blocks(GraphBuilder b, string slotBias, int heads, int headDim)
+    public static ScoreBlocks Blocks(GraphBuilder b, string slotBias, int heads, int headDim, float scale)
     {
         using var _ = b.Scope("score_blocks");
         string batch = b.NodeN("Shape", "batch/Shape", [slotBias], 1, [Attr.Int("start", 0), Attr.Int("end", 1)])[0]; // [1] = B
@@ -45,6 +47,8 @@ internal static class BlockScoresAttention
         string eye = b.Node("Equal", [b.Node("Unsqueeze", [index, b.ConstInt64([1])], "column/Unsqueeze"),
             b.Node("Unsqueeze", [index, b.ConstInt64([0])], "row/Unsqueeze")], "eye/Equal");                         // [n, n]
         eye = b.Node("Cast", [eye], "eye/Cast", Attr.Int("to", (long)TensorProto.Types.DataType.Float));
+        string scaleValue = b.ConstScalar(scale, TensorProto.Types.DataType.Float);
+        eye = b.Node("Mul", [eye, scaleValue], "eye_scale/Mul");                                                     // [n, n]
         string identity = b.Node("Reshape", [eye, Shape(b, "identity", n, b.ConstInt64([1]), n, b.ConstInt64([1]))],
             "identity/Reshape");                                                                                     // [n, 1, n, 1]
         string width = b.Node("Mul", [n, b.ConstInt64([headDim])], "width/Mul");                                     // [1] = n·D
@@ -55,37 +59,34 @@ internal static class BlockScoresAttention
         string zero = b.ConstInt64([0]), last = b.ConstInt64([long.MaxValue]), axis = b.ConstInt64([2]);
         return new ScoreBlocks(
             BlockRows: blockRows,
+            Scale: scaleValue,
             Identity: identity,
+            RowShape: Shape(b, "row", lead, b.ConstInt64([1, headDim, 1]), blockRows),                               // (B, H, 1, D, 1, r)
             KeysShape: Shape(b, "keys", lead, groups, width),                                                        // (B, H, C/n, n·D)
             QueryShape: Shape(b, "query", lead, width, columns),                                                     // (B, H, n·D, n·r)
-            ScoresShape: Shape(b, "scores", lead, groups, n, blockRows),                                             // (B, H, C/n, n, r)
             SlotsShape: Shape(b, "slots", lead, blockRows, slots),                                                   // (B, H, r, C)
             BlockBias: b.Node("Slice", [slotBias, zero, blockRows, axis], "block_bias/Slice"),                       // [B, 1, r, C]
             PlainBias: b.Node("Slice", [slotBias, blockRows, last, axis], "plain_bias/Slice"));                      // [B, 1, S'-r, C]
     }
 
     /// <summary>Attention of q [B, H, S', D] over key and value [B, H, C, D] under the slot bias the blocks were built
-    /// from (float32 throughout), scores scaled by <paramref name="scale"/>. Returns [B, H, S', D].</summary>
-    public static string Build(GraphBuilder b, string q, string key, string value, float scale, ScoreBlocks blocks)
+    /// from (float32 throughout), scores scaled by the blocks' scale. Returns [B, H, S', D].</summary>
+    public static string Build(GraphBuilder b, string q, string key, string value, ScoreBlocks blocks)
     {
         using var _ = b.Scope("block_attention");
-        var f32 = TensorProto.Types.DataType.Float;
-        string qs = b.Node("Mul", [q, b.ConstScalar(scale, f32)], "q_scale/Mul");                                    // [B, H, S', D]
         string axis = b.ConstInt64([2]);
-        string qBlock = b.Node("Slice", [qs, b.ConstInt64([0]), blocks.BlockRows, axis], "q_block/Slice");           // [B, H, r, D]
-        string qPlain = b.Node("Slice", [qs, blocks.BlockRows, b.ConstInt64([long.MaxValue]), axis], "q_plain/Slice"); // [B, H, S'-r, D]
+        string qBlock = b.Node("Slice", [q, b.ConstInt64([0]), blocks.BlockRows, axis], "q_block/Slice");            // [B, H, r, D]
+        string qPlain = b.Node("Slice", [q, blocks.BlockRows, b.ConstInt64([long.MaxValue]), axis], "q_plain/Slice"); // [B, H, S'-r, D]
 
-        qBlock = b.Node("Transpose", [qBlock], "q_block/Transpose", Attr.Ints("perm", 0, 1, 3, 2));                  // [B, H, D, r]
-        qBlock = b.Node("Unsqueeze", [qBlock, b.ConstInt64([2, 4])], "q_block/Unsqueeze");                           // [B, H, 1, D, 1, r]
+        qBlock = b.Node("Reshape", [qBlock, blocks.RowShape], "q_block/Reshape", AllowZero);                         // [B, H, 1, D, 1, r]
         string diagonal = b.Node("Mul", [qBlock, blocks.Identity], "diagonal/Mul");                                  // [B, H, n, D, n, r]
         diagonal = b.Node("Reshape", [diagonal, blocks.QueryShape], "diagonal/Reshape", AllowZero);                  // [B, H, n·D, n·r]
         string keys = b.Node("Reshape", [key, blocks.KeysShape], "keys/Reshape", AllowZero);                         // [B, H, C/n, n·D]
         string block = b.Node("MatMul", [keys, diagonal], "block_scores/MatMul");                                    // [B, H, C/n, n·r]
-        block = b.Node("Reshape", [block, blocks.ScoresShape], "block_scores/Reshape", AllowZero);                   // [B, H, C/n, n, r]
-        block = b.Node("Transpose", [block], "block_scores/Transpose", Attr.Ints("perm", 0, 1, 4, 2, 3));            // [B, H, r, C/n, n]
         block = b.Node("Reshape", [block, blocks.SlotsShape], "block_slots/Reshape", AllowZero);                     // [B, H, r, C]
 
-        // ONNX Runtime fuses the Transpose into the MatMul (FusedMatMul), so the keys are read in place
+        // ONNX Runtime folds the scale and the keys' Transpose into the MatMul (FusedMatMul), so the keys are read in place
+        qPlain = b.Node("Mul", [qPlain, blocks.Scale], "q_plain_scale/Mul");                                        // [B, H, S'-r, D]
         string keysT = b.Node("Transpose", [key], "keys/Transpose", Attr.Ints("perm", 0, 1, 3, 2));                  // [B, H, D, C]
         string plain = b.Node("MatMul", [qPlain, keysT], "plain_scores/MatMul");                                     // [B, H, S'-r, C]
 
@@ -111,12 +112,13 @@ internal static class BlockScoresAttention
 
 /// <summary>What every layer's attention shares (<see cref="BlockScoresAttention.Blocks"/>).</summary>
 /// <param name="BlockRows">int64 [1]: the query rows of the block form, S' for a pass of one row, else 0.</param>
-/// <param name="Identity">float [n, 1, n, 1]: the identity that lays a query block-diagonally.</param>
+/// <param name="Scale">float scalar: the scores' scale.</param>
+/// <param name="Identity">float [n, 1, n, 1]: the identity, times the scale, that lays a query block-diagonally.</param>
+/// <param name="RowShape">int64 [6] = (B, H, 1, D, 1, r).</param>
 /// <param name="KeysShape">int64 [4] = (B, H, C/n, n·D), whole, as Reshape with allowzero takes it (so are the others).</param>
 /// <param name="QueryShape">int64 [4] = (B, H, n·D, n·r).</param>
-/// <param name="ScoresShape">int64 [5] = (B, H, C/n, n, r).</param>
 /// <param name="SlotsShape">int64 [4] = (B, H, r, C).</param>
 /// <param name="BlockBias">float [B, 1, r, C]: the bias rows of the block form.</param>
 /// <param name="PlainBias">float [B, 1, S' - r, C]: the bias rows of the plain form.</param>
-internal sealed record ScoreBlocks(string BlockRows, string Identity, string KeysShape, string QueryShape, string ScoresShape,
-    string SlotsShape, string BlockBias, string PlainBias);
+internal sealed record ScoreBlocks(string BlockRows, string Scale, string Identity, string RowShape, string KeysShape,
+    string QueryShape, string SlotsShape, string BlockBias, string PlainBias);

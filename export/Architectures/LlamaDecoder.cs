@@ -297,7 +297,7 @@ internal class LlamaDecoder(HfConfig config, DecoderWeights weights)
     private string BiasedAttention(GraphBuilder b, string q, string key, string value, string bias, ScoreBlocks? blocks)
     {
         int heads = Config.NumHeads, kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        if (blocks is not null) return BlockScoresAttention.Build(b, q, key, value, (float)Config.AttentionScale, blocks);
+        if (blocks is not null) return BlockScoresAttention.Build(b, q, key, value, blocks);
         if (heads == kvHeads) return b.Node("Attention", [q, key, value, bias], "Attention", ScoreScale);       // [B, H, S, D]
         // the default scale is 1/sqrt(D) of the head size, which the view keeps
         string grouped = b.Node("Reshape", [q, b.ConstInt64([0, kvHeads, -1, headDim])], "q_group/Reshape");  // [B, Hkv, G·S, D]
