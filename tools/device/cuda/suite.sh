@@ -747,7 +747,8 @@ if [ "${QUICK:-0}" = 68 ]; then
   [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   for r in 1 2; do
-    for v in "app:$C" "base:$BASE"; do
+    # the base exports into a cache of its own: an export's cache keys on the exporter's version, which a change may keep
+    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
       TMO=150 run fp32-${v%%:*}-$r ${v#*:} bench --speculative none,self@12 -m $m --provider cuda --precision fp32 --batch 32 \
         --context 7680 --max-tokens 64 --runs 1 $P --json $o/fp32-${v%%:*}-$r.json
       show_rows fp32-${v%%:*}-$r
