@@ -206,6 +206,10 @@ public sealed class BenchCommandBoundTests
             .Select(l => l["measured"]!).ToArray();
         Assert.AreEqual(6 * (8 - 1), timed.Sum(r => (int)r["accepted"]! + (int)r["active_rows"]!));
         Assert.IsTrue(timed.All(r => (int)r["active_rows"]! <= 2), "never more documents at once than rows");
+        // the warm-up (run 0) decodes one document a row: the runs' pass shapes without prefilling all six again
+        var warm = (await File.ReadAllLinesAsync(trace)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).Where(l => (int)l["run"]! == 0)
+            .Select(l => l["measured"]!).ToArray();
+        Assert.AreEqual(2 * (8 - 1), warm.Sum(r => (int)r["accepted"]! + (int)r["active_rows"]!));
 
         var (misplaced, _, misplacedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--batch", "1", "--context", "8",
             "--documents-per-row", "2");
@@ -243,6 +247,27 @@ public sealed class BenchCommandBoundTests
         var whole = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!;
         Assert.IsTrue((bool)whole["complete"]!);
         Assert.HasCount(4, whole["rows"]!.AsArray());
+    }
+
+    [TestMethod]
+    public async Task Bench_SpeculativeStoppedWithinACell_TheJsonKeepsTheModesMeasured()
+    {
+        // stopped once plain decoding's runs of the first cell are in, before lookup's: a long cell cut by a device call's
+        // time limit keeps the modes it finished
+        var (dir, prompts) = await RepetitivePrompts();
+        var json = Path.Combine(dir, "speculative.json");
+        using var stop = new CancellationTokenSource();
+        var error = new StopAfter("measured none at prompt 12 x batch 1", stop);
+
+        var exit = await CliApp.RunAsync(["bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "1", "--context", "12", "--max-tokens", "6", "--runs", "1", "--json", json], new StringWriter(), error, stop.Token);
+
+        Assert.AreEqual(130, exit, error.ToString());
+        var written = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!;
+        Assert.IsFalse((bool)written["complete"]!);
+        var row = written["rows"]!.AsArray().Single()!;
+        Assert.AreEqual("none", (string?)row["mode"]);
+        Assert.IsGreaterThan(0.0, (double)row["decode_tokens_per_second"]!);
     }
 
     // The bench's log, which cancels the run once a line with the given text is written.

@@ -33,7 +33,7 @@ internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTo
 /// median; <see cref="DecoderModel.PassShapes"/>): each paid its first-use cost in the measured time.</param>
 /// <param name="PrefillSeconds">Seconds a run spent prefilling its prompts (the median): with <paramref name="RunSeconds"/>,
 /// where a long-context cell's time goes besides decoding.</param>
-/// <param name="RunSeconds">Seconds of a whole run, prefill and decoding (the median; the warm-up run takes as long again).</param>
+/// <param name="RunSeconds">Seconds of a whole run, prefill and decoding (the median; the warm-up runs one document a row).</param>
 internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTokens, double DecodeTokensPerSecond, double Speedup,
     double AcceptanceRate, double AcceptedPerRound, double DraftedPerRound, string Plan, double DraftMsPerRound, double VerifyMsPerRound,
     double RowsPerRound, TokenDivergence? Differs = null, double RowMoves = 0, double MsOutsideRounds = double.NaN, double GraphsCaptured = 0,
@@ -53,12 +53,14 @@ internal sealed record SpeculativeBenchRow(string Mode, int Batch, int PromptTok
 internal static class SpeculativeBench
 {
     /// <summary>Measures every mode; <paramref name="trace"/>, when given, receives each round of each run (timed runs and
-    /// the warm-up) as it finishes, and <paramref name="cellMeasured"/> the rows so far after each (batch, context) cell, so a
-    /// grid cut short (a device call's time limit) keeps the cells it finished.</summary>
+    /// the warm-up) as it finishes, and <paramref name="measured"/> the rows so far each time a mode's last run finishes
+    /// (once plain decoding's has, whose tokens every row is held to), so a grid cut short (a device call's time limit)
+    /// keeps the modes it finished, part of a cell included. The warm-up runs one document a row: it meets the runs' pass
+    /// shapes without prefilling every document of a full batch twice.</summary>
     public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
         CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null,
-        Action<IReadOnlyList<SpeculativeBenchRow>>? cellMeasured = null)
+        Action<IReadOnlyList<SpeculativeBenchRow>>? measured = null)
     {
         var corpus = tokenizer.Encode(promptText, addBos: false);
         var rows = new List<SpeculativeBenchRow>();
@@ -67,39 +69,70 @@ internal static class SpeculativeBench
         {
             var prompts = Prompts(corpus, tokenizer.BosTokenId, batch * settings.DocumentsPerRow, promptTokens, target.Manifest.MaxContext - settings.NewTokens);
             var options = new GenerationOptions { MaxNewTokens = settings.NewTokens };   // no stop tokens: every run decodes the same length
-            var samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
+            var cell = new Cell(target, prompts, batch, settings, calibrations);
             for (var run = 0; run <= settings.Runs; run++)        // run 0 warms up
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, prompts, batch, options, settings, Calibration(calibrations, mode), trace is not null,
-                        cancellationToken);
-                    if (run > 0) samples[mode].Add(sample);
+                    var sample = RunOnce(mode, target, draft, run == 0 ? prompts[..batch] : prompts, batch, options, settings,
+                        Calibration(calibrations, mode), trace is not null, cancellationToken);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
+                    if (run == 0) continue;
+                    cell.Add(mode, sample);
+                    if (run < settings.Runs) continue;
+                    log.WriteLine($"measured {mode} at prompt {promptTokens} x batch {batch}");
+                    if (cell.Rows(final: false) is { Count: > 0 } finished) measured?.Invoke([.. rows, .. finished]);
                 }
-            var plainTokens = samples.TryGetValue("none", out var p) ? p[0].Tokens : null;
-            var plainRate = plainTokens is null ? double.NaN : Median(samples["none"], s => s.DecodeTokensPerSecond);
-            foreach (var mode in settings.Modes)
-            {
-                var s = samples[mode];
-                var differing = plainTokens is null ? null : s.FirstOrDefault(x => Divergence(x.Tokens, plainTokens) is not null);
-                var divergence = differing is null ? null
-                    : WithMargins(Divergence(differing.Tokens, plainTokens!)!, TieMargins(target, prompts, differing.Tokens, plainTokens!),
-                        target.Manifest.KvType);
-                if (divergence is not null) log.WriteLine($"{mode} at batch {batch} x {promptTokens}: {divergence}");
-                var rate = Median(s, x => x.DecodeTokensPerSecond);
-                rows.Add(new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
-                    Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, Calibration(calibrations, mode), batch,
-                    prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
-                    Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
-                    Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes), Median(s, x => x.PrefillSeconds),
-                    Median(s, x => x.RunSeconds)));
-            }
+            var cellRows = cell.Rows(final: true);
+            foreach (var row in cellRows)
+                if (row.Differs is { } divergence) log.WriteLine($"{row.Mode} at batch {batch} x {promptTokens}: {divergence}");
+            rows.AddRange(cellRows);
             log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
-            cellMeasured?.Invoke(rows);
+            measured?.Invoke(rows);
         }
         return rows;
+    }
+
+    /// <summary>A (batch, context) cell's samples by mode, and each mode's row, made once its runs and plain decoding's are
+    /// in (its tie margins run the model).</summary>
+    private sealed class Cell(DecoderModel target, int[][] prompts, int batch, SpeculativeBenchSettings settings,
+        IReadOnlyDictionary<string, TreeCalibration?> calibrations)
+    {
+        private readonly Dictionary<string, List<Sample>> _samples = settings.Modes.ToDictionary(m => m, _ => new List<Sample>());
+        private readonly Dictionary<string, SpeculativeBenchRow> _rows = [];
+
+        public void Add(string mode, Sample sample) => _samples[mode].Add(sample);
+
+        /// <summary>The rows of the modes whose runs are all in, in the settings' order; before the last (not
+        /// <paramref name="final"/>), none until plain decoding's runs are in.</summary>
+        public IReadOnlyList<SpeculativeBenchRow> Rows(bool final)
+        {
+            bool Done(string mode) => _samples[mode].Count == settings.Runs;
+            var hasPlain = _samples.ContainsKey("none");
+            if (!final && hasPlain && !Done("none")) return [];
+            var plainTokens = hasPlain ? _samples["none"][0].Tokens : null;
+            var plainRate = hasPlain ? Median(_samples["none"], s => s.DecodeTokensPerSecond) : double.NaN;
+            foreach (var mode in settings.Modes.Where(m => Done(m) && !_rows.ContainsKey(m)))
+                _rows[mode] = Row(mode, _samples[mode], plainTokens, plainRate);
+            return settings.Modes.Where(_rows.ContainsKey).Select(m => _rows[m]).ToList();
+        }
+
+        private SpeculativeBenchRow Row(string mode, List<Sample> s, IReadOnlyList<IReadOnlyList<int>>? plainTokens, double plainRate)
+        {
+            var differing = plainTokens is null ? null : s.FirstOrDefault(x => Divergence(x.Tokens, plainTokens) is not null);
+            var divergence = differing is null ? null
+                : WithMargins(Divergence(differing.Tokens, plainTokens!)!, TieMargins(target, prompts, differing.Tokens, plainTokens!),
+                    target.Manifest.KvType);
+            var rate = Median(s, x => x.DecodeTokensPerSecond);
+            var calibration = Calibration(calibrations, mode);
+            return new SpeculativeBenchRow(mode, batch, prompts[0].Length, rate, rate / plainRate, Median(s, x => x.Acceptance),
+                Median(s, x => x.AcceptedPerRound), Median(s, x => x.DraftedPerRound), Plan(mode, settings, calibration, batch,
+                prompts[0].Length, s.FirstOrDefault()?.Choices), Median(s, x => x.DraftMs), Median(s, x => x.VerifyMs),
+                Median(s, x => x.RowsPerRound), divergence, Median(s, x => x.RowMoves), Median(s, x => x.MsOutsideRounds),
+                Median(s, x => x.GraphsCaptured), Median(s, x => x.NewPassShapes), Median(s, x => x.PrefillSeconds),
+                Median(s, x => x.RunSeconds));
+        }
     }
 
     /// <summary>The planner's choice for a mode at a batch and context, as the bench prints it.</summary>

@@ -35,7 +35,7 @@ internal static class BenchCommand
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt length of the prefill figure (batch 1)", DefaultValueFactory = _ => 256 };
         var json = new Option<string?>("--json")
         {
-            Description = "Also write the rows as JSON to this file (with --speculative, rewritten after each batch x context cell, \"complete\": false until the last)",
+            Description = "Also write the rows as JSON to this file (with --speculative, rewritten as each mode of each batch x context cell finishes, \"complete\": false until the last)",
         };
         var atBudget = new Option<bool>("--at-budget") { Description = "Also time decode at each model's largest batch within --kv-budget (throughput at equal KV memory)" };
         var speculative = new Option<string?>("--speculative")
@@ -207,16 +207,17 @@ internal static class BenchCommand
         if (modes.Contains("tree-self"))
             calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
-        // --json holds the cells measured so far ("complete": false) until the grid ends, and --chart draws them (after the
-        // last cell, the whole grid): a run stopped part way (a device call's time limit) keeps both
-        void KeepCells(IReadOnlyList<SpeculativeBenchRow> sofar)
+        // --json holds the rows measured so far ("complete": false; a cell's finished modes included) until the grid ends,
+        // and --chart draws them (after the last cell, the whole grid): a run stopped part way (a device call's time limit)
+        // keeps both
+        void KeepRows(IReadOnlyList<SpeculativeBenchRow> sofar)
         {
             if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions));
             if (chart is not null) File.WriteAllText(chart, SpeculativeBench.Chart(sofar, target.Provider.Name));
         }
         var rows = SpeculativeBench.Measure(target, draft,
             tokenizer, text, settings, calibrations, error, cancellationToken,
-            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)), KeepCells);
+            traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)), KeepRows);
         var peak = Machine.PeakWorkingSet();
         if (settings.DocumentsPerRow > 1)
             await output.WriteLineAsync($"continuous batching: each row took {settings.DocumentsPerRow} prompts in turn, a finished row refilled " +
