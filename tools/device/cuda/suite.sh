@@ -837,6 +837,23 @@ if [ "${QUICK:-0}" = 63 ]; then
   exit 0
 fi
 
+# QUICK=69 (issue 18): where float32's prefill time goes (68 % of a float32 grid cell's, round 28: every prompt is
+# prefilled on the general graph in 512-token chunks, ~56 K tokens/s on an H100). demo-code-mha as float32 (MODEL), one
+# row, PREFILL_CONTEXT (7,680) prompt tokens, 2 new tokens: first timed as bench runs it (prefill_seconds in the JSON: the
+# wall time), then under Nsight Compute, uncaptured, its kernels by pass (kernel_times.py --kinds: a chunk's kernels and
+# their sum against the wall time say whether the host or the GPU holds it) and by kernel (ncu_by_kernel.py).
+if [ "${QUICK:-0}" = 69 ]; then
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  B="bench --speculative none -m $m --provider cuda --precision fp32 --batch 1 --context ${PREFILL_CONTEXT:-7680} --max-tokens 2 --runs 1 $P"
+  TMO=150 run prefill-wall $C $B --json $o/prefill-wall.json; show_rows prefill-wall
+  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  TMO=400 run prefill-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-prefill.csv \
+    $C $B --graph-capture off
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-prefill.csv ncu-prefill --kinds | tee $o/prefill-kinds.txt
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-prefill.csv | tee $o/prefill-kernels.txt; xz -9 $o/ncu-prefill.csv
+  exit 0
+fi
+
 # QUICK=64 (issue 18): the GPU time of float32's plain decoding step per kernel (QUICK=63's profile gives host times):
 # Nsight Compute over demo-code-mha as float32 (MODEL), 8 uncaptured steps at 32 x NCU_CONTEXT (default 1,024, where the
 # prefill's kernels are few), cut into passes (kernel_times.py --kinds) and summed per kernel (ncu_by_kernel.py).
