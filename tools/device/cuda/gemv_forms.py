@@ -11,7 +11,10 @@ shape (16 heads x 64 dims) over B rows x C slots, in the forms a graph could wri
   pv        p [BH,1,C] @ V [BH,C,D]             (the output; the reduction is over all C slots)
   pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum)
   sdpa      torch's scaled_dot_product_attention over the same q, K, V (its own kernels), for scale
-usage: gemv_forms.py [--batch 32] [--slots 8192] [--dtype float32]
+With --rows R > 1 (a KV head's query rows in a pass: G for a grouped-query model's one-token step, γ + 1 for a chain's
+verification) q is [BH,R,D] and p [BH,R,C], and the forms whose scores come out slot-major ([C, R] or [C/N, N·R]) are
+timed also with the transpose into the [R, C] that softmax takes (+t), as a graph would have to run it.
+usage: gemv_forms.py [--batch 32] [--slots 8192] [--dtype float32] [--rows 1]
 """
 import argparse
 import torch
@@ -37,33 +40,44 @@ def main():
     ap.add_argument("--heads", type=int, default=16)
     ap.add_argument("--head-dim", type=int, default=64)
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--rows", type=int, default=1)
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     dt = getattr(torch, a.dtype)
-    bh, c, d = a.batch * a.heads, a.slots, a.head_dim
+    bh, c, d, r = a.batch * a.heads, a.slots, a.head_dim, a.rows
     k = torch.randn(bh, c, d, device="cuda", dtype=dt)
     v = torch.randn(bh, c, d, device="cuda", dtype=dt)
-    q = torch.randn(bh, 1, d, device="cuda", dtype=dt)
-    p = torch.softmax(torch.randn(bh, 1, c, device="cuda", dtype=torch.float32), -1).to(dt)
+    q = torch.randn(bh, r, d, device="cuda", dtype=dt)
+    p = torch.softmax(torch.randn(bh, r, c, device="cuda", dtype=torch.float32), -1).to(dt)
     cache_bytes = k.numel() * k.element_size()
-    print(f"{a.dtype}: {a.batch} rows x {c} slots x {a.heads} heads x {d} dims, {cache_bytes / 1e9:.3f} GB of keys (and of values)")
+    print(f"{a.dtype}: {a.batch} rows x {c} slots x {a.heads} heads x {d} dims, {r} query rows a head, "
+          f"{cache_bytes / 1e9:.3f} GB of keys (and of values)")
 
     def line(name, ms, bytes_read=cache_bytes):
         print(f"  {name:<14} {ms * 1000:9.1f} us  {bytes_read / ms / 1e6:7.0f} GB/s")
 
     line("qk", timed(lambda: torch.bmm(q, k.transpose(1, 2))))
     line("qk-kq", timed(lambda: torch.bmm(k, q.transpose(1, 2))))
-    line("qk-mulsum", timed(lambda: (k * q).sum(-1)))
+    if r > 1:
+        line("qk-kq+t", timed(lambda: torch.bmm(k, q.transpose(1, 2)).transpose(1, 2).contiguous()))
+    if r == 1:
+        line("qk-mulsum", timed(lambda: (k * q).sum(-1)))
+
+    def block_query(n):
+        # the query block-diagonal [BH, n·D, n·R]: block j holds q^T [D, R] at rows j·D.., columns j·R..
+        eye = torch.eye(n, device="cuda", dtype=dt).reshape(1, n, 1, n, 1)
+        return (q.transpose(1, 2).reshape(bh, 1, d, 1, r) * eye).reshape(bh, n * d, n * r)
+
     for n in (4, 8, 16, 32):
-        # n slots a row: K [BH, C/n, n·D] @ the query block-diagonal [BH, n·D, n] -> [BH, C/n, n], the scores in slot order
-        eye = torch.eye(n, device="cuda", dtype=dt).reshape(1, n, 1, n)
-        qb = (q.reshape(bh, 1, d, 1) * eye).reshape(bh, n * d, n)
-        kn = k.reshape(bh, c // n, n * d)
+        # n slots a row: K [BH, C/n, n·D] @ the block-diagonal query -> [BH, C/n, n·R]: at R = 1 the scores in slot order
+        qb, kn = block_query(n), k.reshape(bh, c // n, n * d)
         line(f"qk-block{n}", timed(lambda: torch.bmm(kn, qb)))
-        line(f"qk-block{n}+q", timed(lambda: torch.bmm(kn, (q.reshape(bh, 1, d, 1) * eye).reshape(bh, n * d, n))))
+        line(f"qk-block{n}+q", timed(lambda: torch.bmm(kn, block_query(n))))
+        if r > 1:   # [C/n, n, R] -> [R, C/n, n] = [R, C]
+            line(f"qk-block{n}+q+t", timed(lambda: torch.bmm(kn, block_query(n)).reshape(bh, c // n, n, r).permute(0, 3, 1, 2).contiguous()))
     line("pv", timed(lambda: torch.bmm(p, v)))
     for n in (4, 8, 16, 32, 64):
-        if c % n: continue
+        if c % n or r > 1: continue
         pn, vn = p.reshape(bh * n, 1, c // n), v.reshape(bh * n, c // n, d)
         line(f"pv-split{n}", timed(lambda: torch.bmm(pn, vn).reshape(bh, n, d).sum(1)))
     q4, k4, v4 = (t.reshape(a.batch, a.heads, -1, d) for t in (q, k, v))

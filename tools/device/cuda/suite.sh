@@ -731,10 +731,13 @@ fi
 # QUICK=67 (issue 18): how fast cuBLAS reads a float32 decode step's cache by the form of attention's two products
 # (gemv_forms.py, torch, TF32 off: the scores as a GEMV, element-wise and as a GEMM over a block-diagonal query; the values
 # whole and in chunks) at 32 x 8,192 and 64 x 4,096 slots, float32 and float16; the card's read bandwidth first (round 28).
+# Then (ROWS, default 2,4,13) float32 at 32 x 8,192 with that many query rows a head: a grouped-query model's one-token
+# step (G = 2 for demo-code, 4, ...) and a γ = 12 verification, each slot-major form with its transpose to [R, C] (+t):
+# whether exporter 18's block form would pay beyond one row.
 if [ "${QUICK:-0}" = 67 ]; then
   hbm_bandwidth
-  for s in "32 8192 float32" "64 4096 float32" "32 8192 float16"; do
-    set -- $s; python3 "$root/tools/device/cuda/gemv_forms.py" --batch $1 --slots $2 --dtype $3 2>&1 | tee -a $o/gemv-forms.txt
+  for s in "32 8192 float32 1" "64 4096 float32 1" "32 8192 float16 1" $(for r in $(echo ${ROWS:-2,4,13} | tr , ' '); do echo "32:8192:float32:$r"; done); do
+    set -- $(echo $s | tr : ' '); python3 "$root/tools/device/cuda/gemv_forms.py" --batch $1 --slots $2 --dtype $3 --rows $4 2>&1 | tee -a $o/gemv-forms.txt
   done
   exit 0
 fi
