@@ -55,8 +55,7 @@ demo16_parity() { local prefix=$1 v names=(); shift
 }
 # Nsight Compute's kernel times of uncaptured decode passes of the 1.1B fp16 export at batch 1 (~490 tokens) and 32 x 512,
 # cut into passes by kernel_times.py ($o/kernels-b1.txt, kernels-b32.txt; the raw CSVs are dropped)
-kernel_times() { local NCU K
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+kernel_times() { local K
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
   head -c 480 "$root/tools/train/train.py" > $o/prompt480.txt
   TMO=300 run ncu-b1 $NCU $K --log-file $o/ncu-b1.csv $C generate --model /tmp/r/fp16 --prompt-file $o/prompt480.txt --max-tokens 8 \
@@ -85,6 +84,7 @@ fi
 [ -d "$cc/base" ] && cp "$cc"/app/libonnxruntime*.so "$cc/base/"
 . "$cc/env.sh"
 C="$cc/rt/dotnet $cc/app/condensa.dll"; BASE="$cc/rt/dotnet $cc/base/condensa.dll"
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)   # Nsight Compute, for the profiles
 # APP=base runs any block below on the base app (pack.sh BASE_COMMIT), e.g. after QUICK=68 kept the base's exporter.
 [ "${APP:-app}" = base ] && { [ -d "$cc/base" ] || { log "APP=base but no base app"; exit 3; }; C=$BASE; }
 export CONDENSA_CACHE=/tmp/ccache; cd "$root"
@@ -187,6 +187,12 @@ for r in j["rows"]:
         print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes%s" % (r["mode"], r["batch"],
               r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0), seconds))' \
     $o/$1.json | tee -a $o/log.txt; }
+# Nsight Compute's time of every kernel of a command, uncaptured, cut into passes (kernel_times.py --kinds: $o/NAME-kinds.txt)
+# and summed per kernel (ncu_by_kernel.py: $o/NAME-kernels.txt); the raw CSV kept as xz: ncu_passes NAME COMMAND...
+ncu_passes() { local name=$1; shift
+  run $name-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-$name.csv "$@"
+  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-$name.csv ncu-$name --kinds | tee $o/$name-kinds.txt
+  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-$name.csv | tee $o/$name-kernels.txt; xz -9 $o/ncu-$name.csv; }
 # a random-weight export's self-speculation rounds at γ = 3 against plain decoding (64 new tokens, traced: what a round
 # costs, not what it accepts), then predict_speedup.py with round 18's trained demo pair's acceptance, static batch and
 # full batch: cost_side NAME EXPORT_DIR GRID ARGS
@@ -286,7 +292,6 @@ if [ "${QUICK:-0}" = 10 ]; then
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=90 run v-nomea-$c $C $V --context $c
   done
   grep -E '^\| (none|lookup)' $o/v-*.out | tee -a $o/log.txt
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen)"
   TMO=240 run ncu-verify $NCU $K --log-file $o/ncu-verify.csv $C bench --speculative lookup -m /tmp/r/fp16 --provider cuda --batch 32 \
     --context 1024 --max-tokens 6 --runs 1 --graph-capture off $(prompt_texts)
@@ -330,7 +335,6 @@ if [ "${QUICK:-0}" = 14 ]; then
     ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1 TMO=100 run demo-unfused-$c $C $D --json $o/demo-unfused-$c.json
   done
   for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|attention|attn|scatter|ungroup|softmax|concat|transpose|rotary|unfused|seqlen|where|tile|cumsum|less)"
   for v in ${NCU_RUNS-mea unfused}; do   # NCU_RUNS="": no profile
     [ $v = unfused ] && export ORT_DISABLE_MEMORY_EFFICIENT_ATTENTION=1
@@ -385,7 +389,6 @@ if [ "${QUICK:-0}" = 18 ]; then
   TMO=100 run demo-default-7936 $C $D --json $o/demo-default-7936.json
   CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=100 run demo-cudnn-7936 $C $D --json $o/demo-cudnn-7936.json
   for f in $o/big-*.out $o/demo-*.out; do echo "-- $(basename $f)"; grep -E '^\| (none|self|draft|lookup)' $f; done | tee -a $o/log.txt
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none --kernel-name-base demangled --kernel-name regex:(?i)(fmha|flash|sdpa|attention|attn|scatter|softmax|transpose|rotary|unfused|seqlen|gemm|nvjet)"
   CONDENSA_CUDA_OPTIONS="sdpa_kernel=8" TMO=150 run ncu-cudnn $NCU $K --log-file $o/ncu-cudnn.csv $C bench --speculative lookup -m /tmp/r/fp16 \
     --provider cuda --batch 32 --context 1024 --max-tokens 6 --runs 1 --gamma 3 --graph-capture off $(prompt_texts)
@@ -849,11 +852,7 @@ if [ "${QUICK:-0}" = 69 ]; then
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   B="bench --speculative none -m $m --provider cuda --precision fp32 --batch 1 --context ${PREFILL_CONTEXT:-7680} --max-tokens 2 --runs 1 $P"
   TMO=150 run prefill-wall $C $B --json $o/prefill-wall.json; show_rows prefill-wall
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  TMO=400 run prefill-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-prefill.csv \
-    $C $B --graph-capture off
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-prefill.csv ncu-prefill --kinds | tee $o/prefill-kinds.txt
-  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-prefill.csv | tee $o/prefill-kernels.txt; xz -9 $o/ncu-prefill.csv
+  TMO=400 ncu_passes prefill $C $B --graph-capture off
   exit 0
 fi
 
@@ -861,12 +860,8 @@ fi
 # Nsight Compute over demo-code-mha as float32 (MODEL), 8 uncaptured steps at 32 x NCU_CONTEXT (default 1,024, where the
 # prefill's kernels are few), cut into passes (kernel_times.py --kinds) and summed per kernel (ncu_by_kernel.py).
 if [ "${QUICK:-0}" = 64 ]; then
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  TMO=300 run fp32-ncu $NCU --csv --page raw --metrics gpu__time_duration.sum --clock-control none --log-file $o/ncu-fp32.csv \
-    $C bench --speculative none -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --batch 32 --context ${NCU_CONTEXT:-1024} \
-    --max-tokens 8 --runs 1 --prompt-file tools/train/train.py --graph-capture off
-  python3 "$root/tools/device/cuda/kernel_times.py" $o/ncu-fp32.csv ncu-fp32 --kinds | tee $o/fp32-kinds.txt
-  python3 "$root/tools/device/cuda/ncu_by_kernel.py" $o/ncu-fp32.csv | tee $o/fp32-kernels.txt; xz -9 $o/ncu-fp32.csv
+  TMO=300 ncu_passes fp32 $C bench --speculative none -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --batch 32 \
+    --context ${NCU_CONTEXT:-1024} --max-tokens 8 --runs 1 --prompt-file tools/train/train.py --graph-capture off
   exit 0
 fi
 
@@ -1048,7 +1043,6 @@ if [ "${QUICK:-0}" = 52 ]; then
     python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt
     for f in $o/prof/*.json; do xz -9 "$f"; done
   fi
-  NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   K="--csv --page raw --metrics gpu__time_duration.sum --clock-control none"
   V=${V/--max-tokens 64/--max-tokens 16}
   if [ -z "${NCU_SKIP_ALL:-}" ]; then
