@@ -1030,9 +1030,10 @@ fi
 # MODEL (default models/demo-code-mha), PROMPTS (default heldout); NCU_ONLY=1 runs the Nsight Compute part alone.
 # SPEC_MODES (default none,self) and PIN (default --gamma 12; empty for none) profile other modes: a 13-node tree's passes
 # (the slots graph, round 24's 1.5 ns a token, slot and row) with SPEC_MODES=none,tree-self@13 PIN= NCU_SKIP_ALL=1.
+# PRECISION=fp32: the float32 export's rounds (its drafts on the slots graph).
 if [ "${QUICK:-0}" = 52 ]; then
   PROMPTS=${PROMPTS:-heldout}
-  V="bench --speculative ${SPEC_MODES:-none,self} -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp16 --batch 32 --context 7680 --max-tokens 64 --runs 1 ${PIN---gamma 12} $(prompt_texts)"
+  V="bench --speculative ${SPEC_MODES:-none,self} -m ${MODEL:-models/demo-code-mha} --provider cuda --precision ${PRECISION:-fp16} --batch 32 --context 7680 --max-tokens 64 --runs 1 ${PIN---gamma 12} $(prompt_texts)"
   if [ -z "${NCU_ONLY:-}" ]; then
     TMO=150 run mha-self-captured $C $V; show_rows mha-self-captured
     # the XQA kernel's cost per call has a floor (round 22): a budget's draft passes without it take the slots graph
