@@ -25,8 +25,9 @@ public static class CheckpointExporter
     /// 16: kv_write_entries, one gather and one scatter for the entries of every layer; caches key on it; 17: the general and
     /// slots graphs take the mask compact (attention_span, attention_new) and build the attention bias themselves; 18: a
     /// float32 export's slots graph, for a model with a KV head per query head, attends with MatMuls whose one-row scores
-    /// read the keys in blocks of slots.</summary>
-    public const int Version = 18;
+    /// read the keys in blocks of slots; 19: half-precision exports write kv_write_from_float (a float32 target's entries
+    /// into their self-speculation budget).</summary>
+    public const int Version = 19;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 
@@ -197,7 +198,8 @@ public static class CheckpointExporter
             CausalMaxContext = causalMaxContext,
             RotaryPaddingRows = RopeSettings.PaddingRows,
             CudaSwiGlu = cudaSwiGlu,
-            KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName, KvOpsGraphs.WriteEntriesFileName),
+            KvOps = new ManifestKvOps(KvOpsGraphs.WriteFileName, KvOpsGraphs.ZerosFileName, KvOpsGraphs.CopyFileName, KvOpsGraphs.WriteEntriesFileName,
+                KvOpsGraphs.WritesFromFloat(modelType) ? KvOpsGraphs.WriteFromFloatFileName : null),
             CheckpointFingerprint = fingerprint,
             ExporterVersion = Version,
         };

@@ -26,6 +26,14 @@ public static class KvOpsGraphs
     /// </summary>
     public const string WriteEntriesFileName = "kv_write_entries.onnx";
 
+    /// <summary>
+    /// kv_write_from_float.onnx, beside a half-precision export: kv_write's inputs and outputs with a float32 source,
+    /// <c>updated.i = ScatterND(cache.i, to, Cast(GatherND(source.i, from)))</c>. It seeds a half-precision copy of a float32
+    /// model's self-speculation budget with the float32 target's own entries (docs/ARCHITECTURE.md, "Self-speculation at
+    /// another precision").
+    /// </summary>
+    public const string WriteFromFloatFileName = "kv_write_from_float.onnx";
+
     /// <summary>kv_zeros.onnx: <c>zeros = ConstantOfShape(shape)</c> in the KV type, for fresh buffers (device memory
     /// starts as garbage, and a NaN in a masked slot would still poison the softmax).</summary>
     public const string ZerosFileName = "kv_zeros.onnx";
@@ -33,17 +41,25 @@ public static class KvOpsGraphs
     /// <summary>kv_copy.onnx: <c>copy = Identity(source)</c>, bound to distinct buffers (one tensor, any shape).</summary>
     public const string CopyFileName = "kv_copy.onnx";
 
-    /// <summary>Writes the four graphs for <paramref name="tensors"/> KV tensors of <paramref name="kvType"/>.</summary>
+    /// <summary>Whether an export whose KV is <paramref name="kvType"/> gets <see cref="WriteFromFloatFileName"/>.</summary>
+    internal static bool WritesFromFloat(TensorProto.Types.DataType kvType) =>
+        kvType is TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16;
+
+    /// <summary>Writes the graphs for <paramref name="tensors"/> KV tensors of <paramref name="kvType"/>: four, and
+    /// kv_write_from_float for half-precision KV.</summary>
     internal static void Write(string outputDir, int tensors, TensorProto.Types.DataType kvType)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tensors, 1);
         WriteGraph(BuildWrite(tensors, kvType), Path.Combine(outputDir, WriteFileName), "kv_write");
+        if (WritesFromFloat(kvType))
+            WriteGraph(BuildWrite(tensors, kvType, TensorProto.Types.DataType.Float), Path.Combine(outputDir, WriteFromFloatFileName), "kv_write_from_float");
         WriteGraph(BuildWriteEntries(kvType), Path.Combine(outputDir, WriteEntriesFileName), "kv_write_entries");
         WriteGraph(BuildZeros(kvType), Path.Combine(outputDir, ZerosFileName), "kv_zeros");
         WriteGraph(BuildCopy(kvType), Path.Combine(outputDir, CopyFileName), "kv_copy");
     }
 
-    private static GraphBuilder BuildWrite(int tensors, TensorProto.Types.DataType kvType)
+    // sourceType: the source's element type where it differs from the cache's (the gathered entries are cast to it)
+    private static GraphBuilder BuildWrite(int tensors, TensorProto.Types.DataType kvType, TensorProto.Types.DataType? sourceType = null)
     {
         var g = new GraphBuilder();
         var from = g.Input(KvOpsNames.WriteFrom, TensorProto.Types.DataType.Int64, "entries", 3);
@@ -51,8 +67,9 @@ public static class KvOpsGraphs
         for (var i = 0; i < tensors; i++)
         {
             var cache = g.Input(KvOpsNames.WriteCache(i), kvType, "batch", "kv_heads", "capacity", "head_dim");
-            var source = g.Input(KvOpsNames.WriteSource(i), kvType, "source_batch", "kv_heads", "source_slots", "head_dim");
+            var source = g.Input(KvOpsNames.WriteSource(i), sourceType ?? kvType, "source_batch", "kv_heads", "source_slots", "head_dim");
             var entries = g.Node("GatherND", [source, from], $"gather.{i}");                        // [entries, head_dim]
+            if (sourceType is not null) entries = g.Node("Cast", [entries], $"cast.{i}", Attr.Int("to", (long)kvType));
             g.NamedNode("ScatterND", [cache, to, entries], $"scatter.{i}", KvOpsNames.WriteUpdated(i));
             g.Output(KvOpsNames.WriteUpdated(i), kvType, "batch", "kv_heads", "capacity", "head_dim");
         }

@@ -208,8 +208,12 @@ public sealed record ManifestQuantization(
 /// <param name="Copy">Copies one tensor into another buffer.</param>
 /// <param name="WriteEntries">Gathers entries of a source and scatters them into a cache where every tensor lies in one
 /// buffer, viewed as [entries, head_dim]: two kernels for any number of layers (exporter 16 on; null before).</param>
+/// <param name="WriteFromFloat">Write's inputs and outputs with a float32 source, its entries cast to the cache's type: a
+/// half-precision export's, so it can draft for the float32 export of its checkpoint (exporter 19 on; null for float32 KV
+/// and before).</param>
 public sealed record ManifestKvOps(
     [property: JsonPropertyName("write")] string Write,
     [property: JsonPropertyName("zeros")] string Zeros,
     [property: JsonPropertyName("copy")] string Copy,
-    [property: JsonPropertyName("write_entries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WriteEntries = null);
+    [property: JsonPropertyName("write_entries"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WriteEntries = null,
+    [property: JsonPropertyName("write_from_float"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WriteFromFloat = null);

@@ -226,10 +226,8 @@ public sealed class KvCache : IDisposable
     /// </summary>
     public void CopyLastPassInto(KvCache destination, ReadOnlySpan<int> counts)
     {
-        ArgumentNullException.ThrowIfNull(destination);
-        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers ||
-            destination.BatchSize != BatchSize)
-            throw new ArgumentException("destination has another layout (model or batch size)", nameof(destination));
+        CheckCopyTarget(destination);
+        if (destination.BatchSize != BatchSize) throw new ArgumentException("destination has another batch size", nameof(destination));
         if (counts.Length != BatchSize) throw new ArgumentException($"counts has {counts.Length} rows; the cache has {BatchSize}.", nameof(counts));
         if (!_lastPassInPlace)
         {
@@ -246,9 +244,7 @@ public sealed class KvCache : IDisposable
     /// (a side cache's prefill chunk into a batch row; a target's prefill or accepted tokens into a draft budget).</summary>
     public void CopyLastPassRowInto(KvCache destination, int sourceRow, int row, int count)
     {
-        ArgumentNullException.ThrowIfNull(destination);
-        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
-            throw new ArgumentException("destination belongs to another model", nameof(destination));
+        CheckCopyTarget(destination);
         if (_lastPassInPlace) destination.AppendRow(_storage, sourceRow, LastEntriesStart(sourceRow, count), row, count);
         else destination.AppendRow(Workspace.NewKv, sourceRow, 0, row, count);
     }
@@ -258,13 +254,22 @@ public sealed class KvCache : IDisposable
     /// Not from a budgeted cache, which does not hold every position.</summary>
     public void CopyRowInto(KvCache destination, int sourceRow, int start, int count, int row)
     {
-        ArgumentNullException.ThrowIfNull(destination);
+        CheckCopyTarget(destination);
         if (!WritesInPass) throw new InvalidOperationException("a budgeted cache does not hold every position; copy from a full cache");
-        if (destination._manifest.KvBytesPerToken != _manifest.KvBytesPerToken || destination.StoredLayers != StoredLayers)
-            throw new ArgumentException("destination belongs to another model", nameof(destination));
         if (start < 0 || count < 0 || start + count > _lengths[sourceRow])
             throw new ArgumentOutOfRangeException(nameof(count), $"row {sourceRow} holds {_lengths[sourceRow]} entries, not [{start}, {start + count}).");
         destination.AppendRow(_storage, sourceRow, start, row, count);
+    }
+
+    // A cache this one's entries may be copied into: the same model's, or another export of its checkpoint whose KV is
+    // float32's or half precision's (a self-speculation drafter's budget; KvConversion converts).
+    private void CheckCopyTarget(KvCache destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var other = destination._manifest;
+        if (other.KvLayers.Length != StoredLayers || other.NumKvHeads != _manifest.NumKvHeads || other.HeadDim != _manifest.HeadDim)
+            throw new ArgumentException("destination belongs to another model", nameof(destination));
+        KvConversion.Check(_manifest.KvType, other.KvType);
     }
 
     private int LastEntriesStart(int row, int count)

@@ -19,6 +19,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly InferenceSession? _writeEntries;   // null in exports before version 16, and where tensors are not addresses
     private readonly InferenceSession _zeros;
     private readonly InferenceSession _copy;
+    private readonly Lazy<InferenceSession> _writeFromFloat;   // loaded once a float32 model's entries first come in
     private readonly RunOptions _runOptions = new();
 
     private readonly bool _addressable;   // the provider's device memory is plain addresses (CPU, CUDA): views of leading rows
@@ -27,9 +28,11 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     private readonly int _deviceId;
 
     private DeviceKvMemory(InferenceSession write, InferenceSession? writeEntries, InferenceSession zeros, InferenceSession copy,
-        OrtMemoryInfo memoryInfo, OrtAllocator allocator, GraphCapture? capture, ExecutionProvider provider, int deviceId)
+        Func<InferenceSession> writeFromFloat, OrtMemoryInfo memoryInfo, OrtAllocator allocator, GraphCapture? capture, ExecutionProvider provider,
+        int deviceId)
     {
         (_write, _writeEntries, _zeros, _copy) = (write, writeEntries, zeros, copy);
+        _writeFromFloat = new Lazy<InferenceSession>(writeFromFloat);
         MemoryInfo = memoryInfo;
         Allocator = allocator;
         Capture = capture;
@@ -84,17 +87,16 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         var sessions = new List<InferenceSession>();
         try
         {
-            foreach (var file in files)
-            {
-                var path = Path.Combine(exportDir, file);
-                if (!File.Exists(path)) throw new CondensaException($"{path}: KV-edit graph named in {ModelManifest.FileName} is missing.");
-                using var options = settings.ToSessionOptions(provider, captureGraphs: false);   // their index inputs change every run
-                sessions.Add(new InferenceSession(path, options));
-            }
+            foreach (var file in files) sessions.Add(LoadGraph(exportDir, file, provider, settings));
             var deviceId = settings.ProviderOptions.DeviceId;
             var memoryInfo = provider.CreateMemoryInfo(deviceId);
             var capture = settings.CapturesGraphs(provider) ? new GraphCapture(memoryInfo, deviceId) : null;
-            return new DeviceKvMemory(sessions[0], sessions.ElementAtOrDefault(3), sessions[1], sessions[2], memoryInfo,
+            var fromFloat = manifest.KvOps.WriteFromFloat;
+            InferenceSession WriteFromFloat() => fromFloat is null
+                ? throw new CondensaException($"{Path.Combine(exportDir, ModelManifest.FileName)}: no \"kv_ops\" graph that takes float32 entries " +
+                    "(write_from_float: half-precision exports from exporter 19 on), so this export cannot draft for a float32 one; export it again.")
+                : LoadGraph(exportDir, fromFloat, provider, settings);
+            return new DeviceKvMemory(sessions[0], sessions.ElementAtOrDefault(3), sessions[1], sessions[2], WriteFromFloat, memoryInfo,
                 new OrtAllocator(modelSession, memoryInfo), capture, provider, deviceId);
         }
         catch
@@ -102,6 +104,14 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
             foreach (var session in sessions) session.Dispose();
             throw;
         }
+    }
+
+    private static InferenceSession LoadGraph(string exportDir, string file, ExecutionProvider provider, SessionSettings settings)
+    {
+        var path = Path.Combine(exportDir, file);
+        if (!File.Exists(path)) throw new CondensaException($"{path}: KV-edit graph named in {ModelManifest.FileName} is missing.");
+        using var options = settings.ToSessionOptions(provider, captureGraphs: false);   // their index inputs change every run
+        return new InferenceSession(path, options);
     }
 
     /// <summary>A device tensor, what must be disposed with it, and its address (for views of its leading rows; 0 on a
@@ -174,6 +184,10 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
     public void Write(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs) =>
         Run(_write, inputNames, inputs, outputNames, outputs);
 
+    /// <summary>kv_write_from_float: kv_write's bindings with float32 sources, their entries cast to this memory's KV type.</summary>
+    public void WriteFromFloat(string[] inputNames, OrtValue[] inputs, string[] outputNames, OrtValue[] outputs) =>
+        Run(_writeFromFloat.Value, inputNames, inputs, outputNames, outputs);
+
     /// <summary>kv_write_entries: <paramref name="inputs"/> are from, to, cache and source (the last two [entries, head_dim]
     /// views of a storage's one buffer), <paramref name="updated"/> the cache view itself, alone.</summary>
     public void WriteEntries(OrtValue[] inputs, OrtValue[] updated) =>
@@ -207,6 +221,7 @@ internal sealed class DeviceKvMemory : KvMemory, IDisposable
         _writeEntries?.Dispose();
         _zeros.Dispose();
         _copy.Dispose();
+        if (_writeFromFloat.IsValueCreated) _writeFromFloat.Value.Dispose();
         Allocator.Dispose();
         if (!ReferenceEquals(MemoryInfo, OrtMemoryInfo.DefaultInstance)) MemoryInfo.Dispose();
         _runOptions.Dispose();

@@ -74,6 +74,13 @@ internal sealed class DeviceKvStorage : KvStorage
     public override void Copy(KvStorage source, KvMoves moves)
     {
         if (moves.Entries == 0) return;
+        if (source.Manifest.KvType != Manifest.KvType)
+        {
+            // float32 entries into a half-precision copy's budget: only kv_write_from_float casts (no memcpy, no entries view)
+            KvConversion.Check(source.Manifest.KvType, Manifest.KvType);
+            CopyPerTensor(source, moves, fromFloat: true);
+            return;
+        }
         var other = source as DeviceKvStorage;
         var entriesWrite = _entries is not null && other?._entries is not null && WritesEntries(moves.Entries, Manifest.NumKvHeads, Tensors);
         if (_memory.CopiesSpans && other is not null && TryCopySpans(other, moves, entriesWrite)) return;
@@ -133,7 +140,7 @@ internal sealed class DeviceKvStorage : KvStorage
         EntriesWrites++;
     }
 
-    private void CopyPerTensor(KvStorage source, KvMoves moves)
+    private void CopyPerTensor(KvStorage source, KvMoves moves, bool fromFloat = false)
     {
         var heads = Manifest.NumKvHeads;
         var entries = moves.Entries * heads;
@@ -160,7 +167,8 @@ internal sealed class DeviceKvStorage : KvStorage
             _writeInputs[3 + 2 * t] = source.Value(t);
         }
         // The outputs are this storage's own buffers: ScatterND writes in place when output and input coincide.
-        _memory.Write(_writeInputNames, _writeInputs, _writeOutputNames, _values);
+        if (fromFloat) _memory.WriteFromFloat(_writeInputNames, _writeInputs, _writeOutputNames, _values);
+        else _memory.Write(_writeInputNames, _writeInputs, _writeOutputNames, _values);
     }
 
     public override void CopyTensor(int tensor, KvStorage source, int sourceTensor) => _memory.Copy(source.Value(sourceTensor), Value(tensor));

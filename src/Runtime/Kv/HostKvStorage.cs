@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -31,6 +32,11 @@ internal sealed class HostKvStorage : KvStorage
     {
         if (source is not HostKvStorage host)
             throw new InvalidOperationException("a host KV cache cannot read entries held in device memory");
+        if (host.Manifest.KvType != Manifest.KvType)
+        {
+            CopyConverting(host, moves);
+            return;
+        }
         var entry = EntryBytes;
         var heads = Manifest.NumKvHeads;
         foreach (var run in moves.Runs)
@@ -45,6 +51,27 @@ internal sealed class HostKvStorage : KvStorage
                 var dst = (((long)run.Row * heads + h) * Slots + run.To) * entry;
                 // Span.CopyTo is a memmove, so a compaction within one row may overlap itself.
                 from.Slice((int)src, n).CopyTo(to.Slice((int)dst, n));
+            }
+        }
+    }
+
+    // float32 entries into this storage's half-precision ones (KvConversion); two storages, so no overlap
+    private void CopyConverting(HostKvStorage source, KvMoves moves)
+    {
+        KvConversion.Check(source.Manifest.KvType, Manifest.KvType);
+        var (dim, heads) = (Manifest.HeadDim, Manifest.NumKvHeads);
+        var elementBytes = Manifest.KvType.SizeInBytes();
+        foreach (var run in moves.Runs)
+        for (var t = 0; t < Tensors; t++)
+        {
+            var from = MemoryMarshal.Cast<byte, float>(source.Bytes(t));
+            var to = Bytes(t);
+            for (var h = 0; h < heads; h++)
+            {
+                var src = (((long)run.SourceRow * heads + h) * source.Slots + run.From) * dim;
+                var dst = (((long)run.Row * heads + h) * Slots + run.To) * dim;
+                KvConversion.FromFloat(from.Slice((int)src, run.Count * dim), to.Slice((int)dst * elementBytes, run.Count * dim * elementBytes),
+                    Manifest.KvType);
             }
         }
     }
