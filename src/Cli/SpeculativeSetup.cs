@@ -7,8 +7,10 @@ namespace Condensa.Cli;
 
 /// <summary>The --speculative choices of the command line, parsed into the library's <see cref="SpeculationOptions"/>
 /// (<see cref="Speculation"/> builds the step). Tree speculation drafts with --draft when given and otherwise with
-/// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree.</summary>
-internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null)
+/// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree; --draft-precision has the
+/// model's checkpoint at that precision run self-speculation's drafts.</summary>
+internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null,
+    ExportPrecision? DraftPrecision = null)
 {
     public const string None = "none";
     public const string Tree = "tree";
@@ -34,6 +36,8 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
+        if (DraftPrecision is not null && Mode is not ("self" or Tree))
+            throw new ArgumentException($"--draft-precision applies to self-speculation (--speculative self, or tree without --draft), not to '{Mode}'.");
         var options = new SpeculationOptions
         {
             Mode = Mode switch
@@ -49,12 +53,13 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         };
         if (IsTree)
         {
-            var (treeDraft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session);
+            var (treeDraft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session, DraftPrecision);
             var calibration = TreeCalibration.Load(resolved.ExportDir, key);
             if (calibration is null && TreeSize is null)
                 log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
             return (options with { Calibration = calibration }, treeDraft);
         }
+        if (Mode == "self") return (options, SelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session));
         if (Mode != "draft") return (options, null);
         var name = DraftName ?? resolved.Entry?.Draft
             ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
@@ -65,16 +70,46 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         return (options, draft);
     }
 
-    /// <summary>The draft model of tree speculation (null = self-speculation) and the calibration key of the pair.</summary>
+    /// <summary>The model that drafts tree speculation (null = the target over its self-speculation budget) and the calibration
+    /// key of the pair: a draft model, or self-speculation, drafted by the target's checkpoint at
+    /// <paramref name="draftPrecision"/> where one is given (<see cref="SelfDrafter"/>).</summary>
     public static (DecoderModel? Draft, string Key) ResolveTreeDraft(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
-        ResolvedModel target, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null)
+        ResolvedModel target, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null, ExportPrecision? draftPrecision = null)
     {
-        if (draftName is null) return (null, $"self-{sinks}-{window}");
+        if (draftName is null)
+        {
+            var drafter = SelfDrafter(draftPrecision, catalog, precision, target, log, loaded, session);
+            return (drafter, SelfKey(sinks, window, drafter is null ? null : draftPrecision));
+        }
+        if (draftPrecision is not null) throw new ArgumentException("--draft-precision applies to self-speculation; --draft names the draft model itself.");
         var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
         var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
         return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
+    }
+
+    /// <summary>The calibration key of self-speculation over a budget of <paramref name="sinks"/> and <paramref name="window"/>,
+    /// drafted by the target's checkpoint at <paramref name="draftPrecision"/> (null: by the target).</summary>
+    public static string SelfKey(int sinks, int window, ExportPrecision? draftPrecision) =>
+        $"self-{sinks}-{window}" + (draftPrecision is { } p ? $"-{p.ToString().ToLowerInvariant()}" : "");
+
+    /// <summary>
+    /// Self-speculation's drafter at <paramref name="draftPrecision"/>: the target's checkpoint (or catalog model) exported at
+    /// that precision and loaded into <paramref name="loaded"/>; null where none is asked for, or it is the target's own
+    /// precision (the target drafts itself).
+    /// </summary>
+    public static DecoderModel? SelfDrafter(ExportPrecision? draftPrecision, string? catalog, ExportPrecision precision, ResolvedModel target, TextWriter log,
+        List<IDisposable> loaded, SessionSettings? session = null)
+    {
+        if (draftPrecision is not { } p || p == precision) return null;
+        var source = target.Entry?.Name ?? target.Checkpoint
+            ?? throw new ArgumentException($"--draft-precision exports the model's checkpoint again, but {target.ExportDir} is an export (of one precision); " +
+                "name a checkpoint folder or a catalog model.");
+        var resolved = ModelResolver.Resolve(source, catalog, p, log);
+        var drafter = DecoderModel.Load(resolved.ExportDir, session ?? new SessionSettings());
+        loaded.Add(drafter);
+        return drafter;   // Speculation.CreateStep checks that it fits the target (Speculative.SelfDrafter)
     }
 
     /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>

@@ -80,14 +80,20 @@ public sealed class ModelDrafter : IDrafter
     /// <summary>MagicDec self-speculation: the target drafts for itself while reading only a sink + window budget, so a
     /// draft pass costs the same at any context length. The budget is seeded with the target's prefill KV, and after
     /// each round the target's own KV of the accepted tokens replaces the draft's (no second prefill). The budget's
-    /// slack must hold a whole proposal of up to <paramref name="maxNodes"/> nodes, so it never evicts a window position.</summary>
-    public static ModelDrafter ForSelfSpeculation(IDecoder target, KvBudget budget, int maxNodes, int batchSize, SamplingOptions sampling)
+    /// slack must hold a whole proposal of up to <paramref name="maxNodes"/> nodes, so it never evicts a window position.
+    /// <paramref name="drafter"/>, when given, is another export of the target's checkpoint (half precision for a float32
+    /// target, say, whose passes cost less) that runs the drafts over the budget, seeded with the target's entries
+    /// converted to its precision; verification stays the target's, so the output is the target's either way.</summary>
+    public static ModelDrafter ForSelfSpeculation(IDecoder target, KvBudget budget, int maxNodes, int batchSize, SamplingOptions sampling,
+        IDecoder? drafter = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(budget);
         if (budget.Slack < maxNodes)
             throw new ArgumentException($"the budget's slack ({budget.Slack}) must hold a whole draft of up to {maxNodes} nodes", nameof(budget));
-        return new ModelDrafter(target, target.CreateCache(batchSize, new KvCacheOptions { Budget = budget }), sampling, selfSpeculation: true);
+        if (drafter is not null) SelfDrafter.Check(target.Manifest, drafter.Manifest);
+        var model = drafter ?? target;
+        return new ModelDrafter(model, model.CreateCache(batchSize, new KvCacheOptions { Budget = budget }), sampling, selfSpeculation: true);
     }
 
     /// <inheritdoc />

@@ -27,7 +27,9 @@ public static class Speculation
     /// <param name="options">Which speculation.</param>
     /// <param name="batchSize">Rows of the loop's cache (a drafter's cache has as many).</param>
     /// <param name="sampling">The drafts' sampling (the rows' own samplers verify); greedy drafts are verified as one-hot.</param>
-    /// <param name="draft">The draft model of <see cref="SpeculationMode.Draft"/>.</param>
+    /// <param name="draft">The draft model of <see cref="SpeculationMode.Draft"/>; for <see cref="SpeculationMode.Self"/>, optionally
+    /// the target's own checkpoint exported at another precision, which then runs the drafts over the budget (a float16 copy
+    /// of a float32 target drafts with its cheaper passes; <see cref="SelfDrafter"/>), else the target drafts itself.</param>
     /// <param name="stats">Receives the rounds' figures.</param>
     public static IDecodeStep CreateStep(IDecoder target, SpeculationOptions options, int batchSize, SamplingOptions sampling, IDecoder? draft = null,
         SpeculativeStats? stats = null)
@@ -43,7 +45,7 @@ public static class Speculation
             SpeculationMode.Lookup => new PromptLookupDrafter(),
             SpeculationMode.Draft => ModelDrafter.ForDraftModel(draft ?? throw new CondensaException(
                 "draft speculation needs a draft model (--draft NAME, or a catalog model with a 'draft' pairing)."), target.Manifest, batchSize, sampling),
-            _ => ModelDrafter.ForSelfSpeculation(target, SelfBudget(options), SelfDraftNodes(options), batchSize, sampling),
+            _ => ModelDrafter.ForSelfSpeculation(target, SelfBudget(options), SelfDraftNodes(options), batchSize, sampling, draft),
         };
         return new SpeculativeDecodeStep(drafter, Planner(options, drafter, target), sampling.Seed, stats, ownsDrafter: true);
     }

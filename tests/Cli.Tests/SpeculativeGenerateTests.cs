@@ -31,6 +31,39 @@ public sealed class SpeculativeGenerateTests
     }
 
     [TestMethod]
+    public async Task Generate_SelfSpeculationDraftedByTheFp16Export_SameTokensAsPlain()
+    {
+        var target = CliRunner.Checkpoint();
+        string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
+        var plain = await CliRunner.Run(common);
+        var speculative = await CliRunner.Run([.. common, "--speculative", "self", "--gamma", "3", "--draft-precision", "fp16", "--window", "64"]);
+        Assert.AreEqual(0, speculative.Exit, speculative.Error);
+        StringAssert.Contains(speculative.Error, "(Fp16)", "the checkpoint exported at fp16 for the drafts");
+        using var json = JsonDocument.Parse(speculative.Output);
+        Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(), json.RootElement.GetProperty("tokens").GetRawText());
+        Assert.IsGreaterThan(0, json.RootElement.GetProperty("speculative").GetProperty("accepted").GetInt32());
+    }
+
+    [TestMethod]
+    [DataRow("lookup", "checkpoint", "--draft-precision applies to self-speculation")]
+    [DataRow("self", "export", "is an export (of one precision)")]
+    public async Task Generate_DraftPrecisionWithoutACheckpointToDraftFrom_IsOneError(string mode, string model, string expected)
+    {
+        var folder = CliRunner.Checkpoint();
+        if (model == "export")
+        {
+            var export = Path.Combine(Path.GetTempPath(), $"condensa-draft-precision-{Guid.NewGuid():N}");   // under the temp folder, as the runner's checkpoints
+            var exported = await CliRunner.Run("export", "--checkpoint", folder, "--out", export);
+            Assert.AreEqual(0, exported.Exit, exported.Error);
+            folder = export;
+        }
+        var (exit, _, error) = await CliRunner.Run("generate", "--model", folder, "--prompt", "abc", "--max-tokens", "4", "--speculative", mode,
+            "--draft-precision", "fp16");
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, expected);
+    }
+
+    [TestMethod]
     public async Task Generate_FusedAttention_SameTokensAsGeneralGraph()
     {
         var target = CliRunner.Checkpoint();

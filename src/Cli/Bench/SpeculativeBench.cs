@@ -13,7 +13,7 @@ namespace Condensa.Cli.Bench;
 /// first idle until the slowest ends; more keeps the batch full as a batch job or a server does (continuous batching, a
 /// finished row refilled between passes), the rows draining only at the end.</param>
 internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
-    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null, int DocumentsPerRow = 1);
+    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null, int DocumentsPerRow = 1, string? DraftPrecision = null);
 
 /// <summary>One line of <c>bench --trace</c>: a speculative round of a mode's run at a batch and prompt length (run 0 warms up).</summary>
 internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTokens, int Run, int Round, SpeculativeRound Measured);
@@ -57,7 +57,9 @@ internal static class SpeculativeBench
     /// (once plain decoding's has, whose tokens every row is held to), so a grid cut short (a device call's time limit)
     /// keeps the modes it finished, part of a cell included. The warm-up runs one document a row: it meets the runs' pass
     /// shapes without prefilling every document of a full batch twice.</summary>
-    public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, CheckpointTokenizer tokenizer,
+    /// <paramref name="selfDrafter"/>, when given, runs the self modes' drafts (the target's checkpoint at
+    /// <see cref="SpeculativeBenchSettings.DraftPrecision"/>).
+    public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, DecoderModel? selfDrafter, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
         CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null,
         Action<IReadOnlyList<SpeculativeBenchRow>>? measured = null)
@@ -74,7 +76,7 @@ internal static class SpeculativeBench
                 foreach (var mode in settings.Modes)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var sample = RunOnce(mode, target, draft, run == 0 ? prompts[..batch] : prompts, batch, options, settings,
+                    var sample = RunOnce(mode, target, draft, selfDrafter, run == 0 ? prompts[..batch] : prompts, batch, options, settings,
                         Calibration(calibrations, mode), trace is not null, cancellationToken);
                     if (trace is not null && sample.Rounds is { } rounds)
                         for (var i = 0; i < rounds.Count; i++) trace(new SpeculativeTraceLine(mode, batch, prompts[0].Length, run, i, rounds[i]));
@@ -168,13 +170,14 @@ internal static class SpeculativeBench
         public double RunSeconds { get; init; } = double.NaN;
     }
 
-    private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draft, int[][] prompts, int batch, GenerationOptions options,
-        SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced, CancellationToken cancellationToken)
+    private static Sample RunOnce(string mode, DecoderModel target, DecoderModel? draftModel, DecoderModel? selfDrafter, int[][] prompts, int batch,
+        GenerationOptions options, SpeculativeBenchSettings settings, TreeCalibration? calibration, bool traced, CancellationToken cancellationToken)
     {
         var speculation = Options(mode, settings) with { Calibration = calibration };
         var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats { Trace = traced ? [] : null };
         var stats = spec?.Generation ?? new GenerationStats();
-        var step = Speculation.CreateStep(target, speculation, batch, options.Sampling, speculation.UsesDraftModel ? draft : null, spec);
+        var draft = speculation.Mode switch { SpeculationMode.Draft => draftModel, SpeculationMode.Self => selfDrafter, _ => null };
+        var step = Speculation.CreateStep(target, speculation, batch, options.Sampling, draft, spec);
         var capturedBefore = target.CapturedGraphs + (draft?.CapturedGraphs ?? 0);
         var shapesBefore = target.PassShapes + (draft?.PassShapes ?? 0);
         try

@@ -53,6 +53,7 @@ internal static class BenchCommand
                 "slowest ends); more refills finished rows from the rest, as extract and serve do, so the batch stays full until the end",
             DefaultValueFactory = _ => 1,
         };
+        var draftPrecision = CommonOptions.DraftPrecision();
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 };
         var treeSize = new Option<string>("--tree-size") { Description = "Tree nodes of the tree modes: auto (the planner sizes each round) or N", DefaultValueFactory = _ => "auto" };
@@ -84,7 +85,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, gamma, promptFiles, newTokens, documentsPerRow, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
+            speculative, draftModel, draftPrecision, gamma, promptFiles, newTokens, documentsPerRow, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
             inProcess,
         };
         execution.AddTo(command);
@@ -113,10 +114,12 @@ internal static class BenchCommand
                     (int)Positive(parse.GetValue(newTokens), "--max-tokens"), (int)Positive(parse.GetValue(runs), "--runs"),
                     SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window),
                     SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth),
-                    (int)Positive(parse.GetValue(documentsPerRow), "--documents-per-row"));
+                    (int)Positive(parse.GetValue(documentsPerRow), "--documents-per-row"),
+                    parse.GetValue(draftPrecision)?.ToString().ToLowerInvariant());
                 return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
-                    parse.GetValue(draftModel), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, tracePath, output, error, cancellationToken);
+                    parse.GetValue(draftModel), parse.GetValue(draftPrecision), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, tracePath,
+                    output, error, cancellationToken);
             }
             var settings = new DecodeBenchSettings(ParseList(parse.GetValue(batches)!, "--batch"), ParseList(parse.GetValue(contexts)!, "--context"),
                 Positive(parse.GetValue(budget), "--kv-budget"), (int)Positive(parse.GetValue(steps), "--decode-steps"),
@@ -187,7 +190,7 @@ internal static class BenchCommand
 
     /// <summary>The speculative comparison: the first --model is the target; every mode runs the same prompts.</summary>
     private static async Task<int> RunSpeculative(string[] models, string? catalog, Export.ExportPrecision precision, Func<ResolvedModel, SessionSettings> session,
-        string? draftName,
+        string? draftName, Export.ExportPrecision? draftPrecision,
         string[] promptFiles, SpeculativeBenchSettings settings, string? json, string? chart, string? tracePath, TextWriter output, TextWriter error,
         CancellationToken cancellationToken)
     {
@@ -199,13 +202,18 @@ internal static class BenchCommand
         var draftPath = (modes.Contains("draft") || modes.Contains("tree-draft")) && (draftName ?? resolved.Entry?.Draft) is { } d
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, targetSettings);
+        var loaded = new List<IDisposable>();
+        using var unload = new Disposables(loaded);
+        var selfDrafter = modes.Contains("self") || modes.Contains("tree-self")
+            ? SpeculativeSetup.SelfDrafter(draftPrecision, catalog, precision, resolved, error, loaded, targetSettings)
+            : null;
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var calibrations = new Dictionary<string, TreeCalibration?>();
         if (modes.Contains("tree-draft") && draftPath is not null)
             calibrations["tree-draft"] = Calibration(resolved.ExportDir, $"draft-{Path.GetFileName(Path.GetFullPath(draftPath).TrimEnd('/'))}", error);
         if (modes.Contains("tree-self"))
-            calibrations["tree-self"] = Calibration(resolved.ExportDir, $"self-{settings.Sinks}-{settings.Window}", error);
+            calibrations["tree-self"] = Calibration(resolved.ExportDir, SpeculativeSetup.SelfKey(settings.Sinks, settings.Window, selfDrafter is null ? null : draftPrecision), error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
         // --json holds the rows measured so far ("complete": false; a cell's finished modes included) until the grid ends,
         // and --chart draws them (after the last cell, the whole grid): a run stopped part way (a device call's time limit)
@@ -215,7 +223,7 @@ internal static class BenchCommand
             if (json is not null) File.WriteAllText(json, JsonSerializer.Serialize(new { settings, complete = false, rows = sofar }, JsonOptions));
             if (chart is not null) File.WriteAllText(chart, SpeculativeBench.Chart(sofar, target.Provider.Name));
         }
-        var rows = SpeculativeBench.Measure(target, draft,
+        var rows = SpeculativeBench.Measure(target, draft, selfDrafter,
             tokenizer, text, settings, calibrations, error, cancellationToken,
             traceFile is null ? null : line => traceFile.WriteLine(JsonSerializer.Serialize(line, TraceOptions)), KeepRows);
         var peak = Machine.PeakWorkingSet();

@@ -32,6 +32,7 @@ internal static class CalibrateCommand
         var draftModel = new Option<string?>("--draft") { Description = "Draft model (default: self-speculation over the --sinks/--window budget)" };
         var sinks = new Option<int>("--sinks") { Description = "Attention-sink tokens of the self-speculation budget", DefaultValueFactory = _ => 16 }.AtLeast(0);
         var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
+        var draftPrecision = CommonOptions.DraftPrecision();
         var prompts = new Option<string[]>("--prompts") { Description = "Text files, one held-out prompt each (default: built-in code prompts)" };
         var tokens = new Option<int>("--tokens")
         {
@@ -47,7 +48,7 @@ internal static class CalibrateCommand
 
         var command = new Command("calibrate", "Measure acceptance and step times for tree speculation; saved beside the model's export")
         {
-            draftModel, sinks, window, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
+            draftModel, sinks, window, draftPrecision, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
         };
         modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, output, error, cancellationToken) =>
@@ -61,14 +62,17 @@ internal static class CalibrateCommand
             {
                 var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
                 var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
-                    parse.GetValue(modelOptions.Precision), resolved, error, loaded, session);
+                    parse.GetValue(modelOptions.Precision), resolved, error, loaded, session, parse.GetValue(draftPrecision));
+                // self-speculation: the target, or its checkpoint at --draft-precision (draft), drafts over the budget
+                var self = parse.GetValue(draftModel) is null;
+                var drafter = draft ?? (IDecoder)target;
                 var budget = Speculation.SelfBudget(new SpeculationOptions { Mode = SpeculationMode.Self, Tree = true, Sinks = sinkCount, Window = windowSize });
                 var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), Seed = 7 };
 
                 // 1) held-out sequences: each prompt and the target's own continuation of it
                 var texts = parse.GetValue(prompts) is { Length: > 0 } files ? files.Select(f => TextFiles.ReadUtf8(f, "--prompts file")).ToArray() : DefaultPrompts;
                 var encoded = texts.Select(text => tokenizer.Encode(text, addBos: true)).ToArray();
-                var continuationTokens = draft is null
+                var continuationTokens = self
                     ? SelfContinuationTokens(parse.GetValue(tokens), encoded.Sum(ids => ids.Count), encoded.Length, budget.Slots)
                     : parse.GetValue(tokens);
                 var sequences = new List<int[]>();
@@ -88,12 +92,11 @@ internal static class CalibrateCommand
                 // Self-speculation's draft is the target itself while a sequence fits its sink + window budget, and would accept
                 // every draft there (round 14 on cuda: 1.000 over the short default prompts): its acceptance is measured past the
                 // budget, over the held-out sequences run together.
-                if (draft is null) (sequences, starts) = PastTheBudget(sequences, budget.Slots, target.Manifest.MaxContext);
+                if (self) (sequences, starts) = PastTheBudget(sequences, budget.Slots, target.Manifest.MaxContext);
 
                 // 2) the acceptance vector: which ranked draft child verification accepts, position by position
-                var draftModelOrTarget = draft ?? (IDecoder)target;
-                var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, draftModelOrTarget,
-                    () => draft?.CreateCache(1) ?? target.CreateCache(1, new KvCacheOptions { Budget = budget }), sequences, starts, sampling,
+                var (acceptance, positions) = TreeCalibrator.MeasureAcceptance(target, drafter,
+                    () => self ? drafter.CreateCache(1, new KvCacheOptions { Budget = budget }) : drafter.CreateCache(1), sequences, starts, sampling,
                     parse.GetValue(children));
 
                 // 3) step times of both models over the grid, fitted to the step-time model
@@ -104,10 +107,10 @@ internal static class CalibrateCommand
                 var runs = Math.Max(1, parse.GetValue(repeats));
                 var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
                 var plainSamples = TreeCalibrator.MeasurePlainStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, runs);
-                var draftSamples = draft is not null
-                    ? TreeCalibrator.MeasureStepTimes(draft, b => draft.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs)
-                    : TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
-                        tokenGrid, runs, budget.Slots);
+                var draftSamples = self
+                    ? TreeCalibrator.MeasureStepTimes(drafter, b => drafter.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
+                        tokenGrid, runs, budget.Slots)
+                    : TreeCalibrator.MeasureStepTimes(drafter, b => drafter.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
                 var calibration = new TreeCalibration
                 {
                     Drafter = key,
@@ -115,7 +118,7 @@ internal static class CalibrateCommand
                     Target = StepTimeModel.Fit(targetSamples),
                     Draft = StepTimeModel.Fit(draftSamples),
                     Plain = StepTimeModel.Fit(plainSamples),
-                    DraftContextLimit = draft is null ? budget.Slots : null,
+                    DraftContextLimit = self ? budget.Slots : null,
                     Temperature = sampling.Temperature,
                     Positions = positions,
                     TargetSamples = [.. targetSamples],

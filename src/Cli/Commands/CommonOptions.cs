@@ -30,6 +30,21 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary>--draft-precision: the export of the model's own checkpoint that runs self-speculation's drafts (null: the
+    /// model itself).</summary>
+    public static Option<ExportPrecision?> DraftPrecision() => new("--draft-precision")
+    {
+        Description = "Self-speculation (self, tree without --draft) drafts with the model's checkpoint exported at this precision, e.g. fp16 " +
+            "for an fp32 model on a GPU: cheaper draft passes, the same verified output (default: the model drafts itself)",
+        CustomParser = r =>
+        {
+            var value = r.Tokens.Single().Value;
+            if (TryParsePrecision(value, out var precision)) return precision;
+            r.AddError($"--draft-precision '{value}' is not supported (use fp32, fp16, bf16, int8 or int4).");
+            return null;
+        },
+    };
+
     public static Option<int?> Threads() => new Option<int?>("--threads")
     {
         Description = "ONNX Runtime intra-op threads (default: one per core)",

@@ -37,13 +37,14 @@ internal static class ExtractCommand
         };
         speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup, Self);
         var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
+        var draftPrecision = CommonOptions.DraftPrecision();
         var shard = new Option<string?>("--shard") { Description = "i/N: take only records whose line (or file) index is i mod N, 0 <= i < N" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted job: keep the output's complete records, redo the rest" };
 
         var command = new Command("extract", "Run a prompt template over many documents with continuous batching")
         {
             input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
-            speculative, gamma, shard, resume,
+            speculative, gamma, draftPrecision, shard, resume,
         };
         modelOptions.AddTo(command);
         command.SetGuardedAction(async (parse, stdout, error, cancellationToken) =>
@@ -76,7 +77,15 @@ internal static class ExtractCommand
                 await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
             var speculation = new SpeculationOptions { Mode = condensed ? SpeculationMode.None : mode, Gamma = fixedGamma };
             var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
-            var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, stats: spec);
+            if (parse.GetValue(draftPrecision) is not null && mode != SpeculationMode.Self)
+                throw new ArgumentException("--draft-precision applies to --speculative self.");
+            var loaded = new List<IDisposable>();
+            using var unload = new Disposables(loaded);
+            var drafter = speculation.Mode == SpeculationMode.Self
+                ? SpeculativeSetup.SelfDrafter(parse.GetValue(draftPrecision), parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision),
+                    resolved, error, loaded, modelOptions.Settings(parse, resolved))
+                : null;
+            var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, drafter, spec);
             var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
             var job = new ExtractionJob(decoder, tokenizer, step, settings);

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Condensa.Cli.Commands;
 
-/// <summary>--speculative, --draft, --gamma, --sinks, --window, --tree-size and --tree-depth of a command that generates
+/// <summary>--speculative, --draft, --gamma, --sinks, --window, --tree-size, --tree-depth and --draft-precision of a command that generates
 /// (generate, chat, serve), parsed into a <see cref="SpeculativeSetup"/>.</summary>
 internal sealed class SpeculationCommandOptions
 {
@@ -26,18 +26,19 @@ internal sealed class SpeculationCommandOptions
         DefaultValueFactory = _ => "auto",
     };
     public Option<int?> TreeDepth { get; } = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" }.AtLeast(1);
+    public Option<Export.ExportPrecision?> DraftPrecision { get; } = CommonOptions.DraftPrecision();
 
     public SpeculationCommandOptions() => Mode.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public SpeculationCommandOptions AddTo(Command command)
     {
-        foreach (var option in new Option[] { Mode, Draft, Gamma, Sinks, Window, TreeSize, TreeDepth }) command.Options.Add(option);
+        foreach (var option in new Option[] { Mode, Draft, Gamma, Sinks, Window, TreeSize, TreeDepth, DraftPrecision }) command.Options.Add(option);
         return this;
     }
 
     /// <summary>The choices made on the command line.</summary>
     public SpeculativeSetup Parse(ParseResult parse) =>
         new(parse.GetValue(Mode)!, parse.GetValue(Draft), SpeculativeSetup.ParseGamma(parse.GetValue(Gamma)!), parse.GetValue(Sinks), parse.GetValue(Window),
-            SpeculativeSetup.ParseTreeSize(parse.GetValue(TreeSize)!), parse.GetValue(TreeDepth));
+            SpeculativeSetup.ParseTreeSize(parse.GetValue(TreeSize)!), parse.GetValue(TreeDepth), parse.GetValue(DraftPrecision));
 }
