@@ -27,7 +27,9 @@ public sealed record CondensaChatClientOptions
     /// the same text as plain decoding under greedy sampling, in fewer target passes when drafts are accepted.</summary>
     public SpeculationOptions Speculation { get; init; } = new();
 
-    /// <summary>The draft model of <see cref="SpeculationMode.Draft"/> (same tokenizer as the target; the caller owns it).</summary>
+    /// <summary>The draft model of <see cref="SpeculationMode.Draft"/> (same tokenizer as the target), or for
+    /// <see cref="SpeculationMode.Self"/> optionally the target's checkpoint exported at another precision, which then runs the
+    /// drafts (a float16 export for a float32 target on a GPU: <see cref="Speculation.CreateStep"/>). The caller owns it.</summary>
     public IDecoder? DraftModel { get; init; }
 
     /// <summary>Model id reported in responses; null = the export folder's name.</summary>

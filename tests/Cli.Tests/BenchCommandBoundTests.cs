@@ -133,6 +133,21 @@ public sealed class BenchCommandBoundTests
         Assert.AreEqual(0.0, (double)rows.Single(r => (string?)r!["mode"] == "none")!["new_pass_shapes"]!, "plain decoding's shapes all ran in the warm-up");
     }
 
+    [TestMethod]
+    public async Task Bench_SpeculativeDraftPrecision_SelfDraftedByTheFp16ExportKeepsPlainTokens()
+    {
+        var (dir, prompts) = await RepetitivePrompts();
+        var json = Path.Combine(dir, "draft-precision.json");
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,self@3", "--prompt-file", prompts,
+            "--batch", "2", "--context", "16", "--max-tokens", "6", "--runs", "1", "--window", "32", "--draft-precision", "fp16", "--json", json);
+
+        Assert.AreEqual(0, exit, error);   // 2 where a row leaves plain decoding's tokens
+        StringAssert.Contains(error, "(Fp16)", "the checkpoint exported at fp16 runs the drafts");
+        StringAssert.EndsWith(output.Split('\n').Single(l => l.StartsWith("| self@3 |", StringComparison.Ordinal)).TrimEnd(), "| yes |");
+        var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["settings"]!;
+        Assert.AreEqual("fp16", (string?)settings["draft_precision"]);
+    }
+
     // The best fixed γ beside the planner against one plain decoding: entries pinned with "@N" run as rows of their own.
     [TestMethod]
     public async Task Bench_SpeculativePinnedGamma_RowsOfTheirOwnBesideThePlanners()

@@ -73,6 +73,26 @@ public sealed class TreeSpeculationCliTests
     }
 
     [TestMethod]
+    public async Task Calibrate_SelfSpeculationDraftedAtFp16_SavesAPairOfItsOwnThatTreesThenRead()
+    {
+        var target = CliRunner.Checkpoint();
+        var (exit, output, error) = await CliRunner.Run("calibrate", "--model", target, "--tokens", "12", "--batch", "1", "--context", "16",
+            "--pass-tokens", "1", "--repeats", "1", "--sinks", "2", "--window", "8", "--draft-precision", "fp16");
+        Assert.AreEqual(0, exit, error);
+        StringAssert.Contains(error, "(Fp16)", "the checkpoint exported at fp16 drafts");
+        StringAssert.Contains(output, "calibration-self-2-8-fp16.json", "a key apart from the model drafting itself");
+
+        // a tree drafted by the fp16 export finds it (no note about the prior) and keeps the target's greedy tokens
+        string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "16", "--json"];
+        var plain = await CliRunner.Run(common);
+        var tree = await CliRunner.Run([.. common, "--speculative", "tree", "--sinks", "2", "--window", "8", "--draft-precision", "fp16"]);
+        Assert.AreEqual(0, tree.Exit, tree.Error);
+        Assert.DoesNotContain("condensa calibrate", tree.Error);
+        Assert.AreEqual(System.Text.Json.JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(),
+            System.Text.Json.JsonDocument.Parse(tree.Output).RootElement.GetProperty("tokens").GetRawText());
+    }
+
+    [TestMethod]
     public async Task Calibrate_SelfSpeculation_GeneratesPastTheBudget_WhereTokensPerPromptFallShort()
     {
         var target = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", Seed = 5, MaxPositionEmbeddings = 1024 });
