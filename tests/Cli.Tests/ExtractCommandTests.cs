@@ -6,21 +6,24 @@ namespace Condensa.Cli.Tests;
 public sealed class ExtractCommandTests
 {
     [TestMethod]
-    [DataRow("none", "3")]
-    [DataRow("lookup", "2")]
-    [DataRow("lookup", "1")]
-    [DataRow("self", "3")]
-    public async Task Extract_Greedy_EachRecordEqualsGenerateOfItsPrompt(string speculative, string batch)
+    [DataRow("none", "3", null)]
+    [DataRow("lookup", "2", null)]
+    [DataRow("lookup", "1", null)]
+    [DataRow("self", "3", null)]
+    [DataRow("self", "3", "fp16")]   // drafted by the checkpoint's fp16 export
+    public async Task Extract_Greedy_EachRecordEqualsGenerateOfItsPrompt(string speculative, string batch, string? draftPrecision)
     {
         var checkpoint = CliRunner.Checkpoint();
         var files = new ExtractFiles();
         var input = files.Documents(7);
         var output = files.Path("out.jsonl");
 
-        var (exit, stdout, error) = await CliRunner.Run("extract", "--model", checkpoint, "--input", input, "--output", output,
-            "--prompt-template", files.Template, "--batch", batch, "--max-tokens", "16", "--prefill-chunk", "8", "--speculative", speculative);
+        string[] drafts = draftPrecision is null ? [] : ["--draft-precision", draftPrecision];
+        var (exit, stdout, error) = await CliRunner.Run(["extract", "--model", checkpoint, "--input", input, "--output", output,
+            "--prompt-template", files.Template, "--batch", batch, "--max-tokens", "16", "--prefill-chunk", "8", "--speculative", speculative, .. drafts]);
 
         Assert.AreEqual(0, exit, error);
+        if (draftPrecision is not null) StringAssert.Contains(error, "(Fp16)", "the checkpoint exported at fp16 drafts");
         StringAssert.Contains(stdout, "7 records (0 errors)");
         StringAssert.Contains(stdout, "documents/s");
         if (speculative != "none") StringAssert.Contains(stdout, $"| {speculative} acceptance");
