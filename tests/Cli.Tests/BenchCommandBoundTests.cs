@@ -146,6 +146,11 @@ public sealed class BenchCommandBoundTests
         StringAssert.EndsWith(output.Split('\n').Single(l => l.StartsWith("| self@3 |", StringComparison.Ordinal)).TrimEnd(), "| yes |");
         var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["settings"]!;
         Assert.AreEqual("fp16", (string?)settings["draft_precision"]);
+
+        var (noSelf, _, noSelfError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
+            "--batch", "1", "--context", "16", "--max-tokens", "4", "--runs", "1", "--draft-precision", "fp16");
+        Assert.AreEqual(1, noSelf);
+        StringAssert.Contains(noSelfError, "--draft-precision applies to the self modes");
     }
 
     // The best fixed γ beside the planner against one plain decoding: entries pinned with "@N" run as rows of their own.
