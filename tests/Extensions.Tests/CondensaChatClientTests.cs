@@ -54,17 +54,20 @@ public sealed class CondensaChatClientTests
     }
 
     [TestMethod]
-    [DataRow("lookup", false)]
-    [DataRow("self", false)]
-    [DataRow("self", true)]
-    public async Task GetResponseAsync_Speculative_SameReplyAsPlainDecoding(string mode, bool tree)
+    [DataRow("lookup", false, false)]
+    [DataRow("self", false, false)]
+    [DataRow("self", true, false)]
+    [DataRow("self", false, true)]   // drafted by the checkpoint's float16 export
+    public async Task GetResponseAsync_Speculative_SameReplyAsPlainDecoding(string mode, bool tree, bool halfDrafter)
     {
         var model = (IDecoder)_client.GetService(typeof(IDecoder))!;
         var tokenizer = (CheckpointTokenizer)_client.GetService(typeof(CheckpointTokenizer))!;
         var template = (ChatTemplate)_client.GetService(typeof(ChatTemplate))!;
         // a small self-speculation budget, so the draft really reads less than the target
         var speculation = new SpeculationOptions { Mode = Enum.Parse<SpeculationMode>(mode, ignoreCase: true), Tree = tree, Sinks = 2, Window = 8 };
-        using var speculative = new CondensaChatClient(model, tokenizer, template, new CondensaChatClientOptions { MaxOutputTokens = 24, Speculation = speculation });
+        using var drafter = halfDrafter ? DecoderModel.Load(TinyChatModel.HalfExportDir) : null;
+        using var speculative = new CondensaChatClient(model, tokenizer, template,
+            new CondensaChatClientOptions { MaxOutputTokens = 24, Speculation = speculation, DraftModel = drafter });
 
         foreach (var question in new[] { "the cat sat", "in the morning the" })
         {
@@ -73,6 +76,7 @@ public sealed class CondensaChatClientTests
             Assert.AreEqual(plain.Text, reply.Text, question);
             Assert.AreEqual(plain.Usage!.OutputTokenCount, reply.Usage!.OutputTokenCount, question);
         }
+        if (drafter is not null) Assert.IsGreaterThan(0, drafter.PassShapes, "the float16 export ran the drafts");
     }
 
     [TestMethod]
