@@ -38,6 +38,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
         if (DraftPrecision is not null && Mode is not ("self" or Tree))
             throw new ArgumentException($"--draft-precision applies to self-speculation (--speculative self, or tree without --draft), not to '{Mode}'.");
+        if (DraftPrecisionHint(precision, session?.Providers ?? []) is { } hint) log.WriteLine(hint);
         var options = new SpeculationOptions
         {
             Mode = Mode switch
@@ -111,6 +112,15 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         loaded.Add(drafter);
         return drafter;   // Speculation.CreateStep checks that it fits the target (Speculative.SelfDrafter)
     }
+
+    /// <summary>A note for self-speculation of a float32 export on cuda that drafts with the model itself: its draft passes
+    /// run without fused attention there, and the float16 export drafts the same tokens for less (docs/benchmarks.md, round
+    /// 30); null where it does not apply.</summary>
+    internal string? DraftPrecisionHint(ExportPrecision precision, IReadOnlyList<string> providers) =>
+        DraftPrecision is null && precision == ExportPrecision.Fp32 && (Mode == "self" || IsTree && DraftName is null) && providers.Contains("cuda")
+            ? "note: a float32 model's own draft passes run without fused attention on cuda; --draft-precision fp16 drafts with its float16 " +
+              "export for less (2.7x in docs/benchmarks.md, round 30), and the output stays the model's."
+            : null;
 
     /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>
     public bool UsesDraftModel => Mode == "draft" || (IsTree && DraftName is not null);
