@@ -19,6 +19,7 @@ public sealed class GammaControllerSimulationTests
     [DataRow("cuda-self-32x7680", DisplayName = "cuda self-speculation at 32 x 7,680 (round 17): plain decoding best")]
     [DataRow("cuda-lookup-32x7680", DisplayName = "cuda prompt lookup at 32 x 7,680 (round 17)")]
     [DataRow("cuda-self-32x7680-cheap", DisplayName = "cuda self-speculation at 32 x 7,680 with a draft step and a verification near plain steps")]
+    [DataRow("cuda-fp32-self-fp16-drafts-32x7680", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 32 x 7,680 (round 30)")]
     public void Adaptive_WithinTenPercentOfTheBestFixedGamma(string cell)
     {
         var (simulation, firstGamma) = Cells[cell];
@@ -60,6 +61,11 @@ public sealed class GammaControllerSimulationTests
         ["cuda-self-32x7680"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.88 * g, VerifyMs: g => 1.7 + 0.05 * g, CatchUpMs: 0.02), 1),
         // lookup: 0.07 ms drafting, 0.955 verifying, 84 % accepted
         ["cuda-lookup-32x7680"] = (new(32, 512, 0.84, PlainMs: 0.58, DraftMs: _ => 0.07, VerifyMs: g => 0.9 + 0.03 * g), GammaController.FreeDraftsFirstGamma),
+        // docs/benchmarks.md round 30 (d, timed run, 32 rows, replayed passes): a plain step 4.28 ms; twelve drafts 3.33 ms
+        // (0.28 a step); verifications of 2, 8 and 16 tokens a row 5.6, 7.2 and 7.96 ms; 69.4 % of a γ = 12 chain accepted
+        // (α 0.942); three documents of 256 tokens a row
+        ["cuda-fp32-self-fp16-drafts-32x7680"] = (new(32, 768, 0.942, PlainMs: 4.28, DraftMs: g => 0.28 * g,
+            VerifyMs: g => g + 1 <= 2 ? 5.6 : g + 1 <= 4 ? 6.4 : g + 1 <= 8 ? 7.2 : 7.96, CatchUpMs: 0.05), 1),
         // what round 12 put as reachable: a draft step at 0.3 ms and a verification near a plain step
         ["cuda-self-32x7680-cheap"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.3 * g, VerifyMs: g => 0.65 + 0.05 * g, CatchUpMs: 0.02), 1),
     };
