@@ -21,12 +21,21 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     /// <summary>Relative spread of every measured time (uniform, ± this share).</summary>
     public double Jitter { get; init; } = 0.1;
 
+    /// <summary>The tokens a row the target runs a verification of n tokens as (a model that replays CUDA graphs pads them to
+    /// a power of two: <see cref="Runtime.IDecoder.PassLength"/>); default n.</summary>
+    public Func<int, int> PassLength { get; init; } = n => n;
+
+    /// <summary>What a verification of a pass length not run before costs on top (a CUDA graph's capture and ONNX Runtime's
+    /// first use of the shape: round 30's timed runs paid 13-37 ms for each new length); plain passes count as run.</summary>
+    public double FirstPassMs { get; init; }
+
     /// <summary>Milliseconds of the generation with γ from <paramref name="controller"/>, or fixed at <paramref name="gamma"/>.</summary>
     public double Milliseconds(int seed, GammaController? controller = null, int gamma = 0, List<int>? choices = null)
     {
         var random = new Random(seed);
         var left = Enumerable.Repeat(Tokens, Rows).ToArray();
         var (total, behind) = (0.0, 0);
+        var lengthsRun = new HashSet<int> { PassLength(1) };
         while (left.Any(n => n > 0))
         {
             var g = controller?.Next() ?? gamma;
@@ -52,7 +61,7 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
                 left[b] -= n + 1;
             }
             var draft = Noisy(DraftMs(g) + CatchUpMs * behind);
-            var verify = Noisy(VerifyMs(g));
+            var verify = Noisy(VerifyMs(g)) + (lengthsRun.Add(PassLength(g + 1)) ? FirstPassMs : 0);
             behind = 0;
             total += draft + verify;
             controller?.Observe(g, proposed, accepted, TimeSpan.FromMilliseconds(draft), TimeSpan.FromMilliseconds(verify));

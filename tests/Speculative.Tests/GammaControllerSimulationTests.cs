@@ -20,6 +20,7 @@ public sealed class GammaControllerSimulationTests
     [DataRow("cuda-lookup-32x7680", DisplayName = "cuda prompt lookup at 32 x 7,680 (round 17)")]
     [DataRow("cuda-self-32x7680-cheap", DisplayName = "cuda self-speculation at 32 x 7,680 with a draft step and a verification near plain steps")]
     [DataRow("cuda-fp32-self-fp16-drafts-32x7680", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 32 x 7,680 (round 30)")]
+    [DataRow("cuda-fp32-self-fp16-drafts-32x7680-first-passes", DisplayName = "the same, each new verification length dearer the first time")]
     public void Adaptive_WithinTenPercentOfTheBestFixedGamma(string cell)
     {
         var (simulation, firstGamma) = Cells[cell];
@@ -27,7 +28,8 @@ public sealed class GammaControllerSimulationTests
         {
             var best = simulation.BestFixed(seed);
             var choices = new List<int>();
-            var controller = new GammaController(fixedGamma: null, maxGamma: Speculation.DefaultMaxGamma, firstGamma, catchesUp: simulation.CatchUpMs > 0);
+            var controller = new GammaController(fixedGamma: null, maxGamma: Speculation.DefaultMaxGamma, firstGamma, simulation.PassLength,
+                catchesUp: simulation.CatchUpMs > 0);
             var adaptive = simulation.Milliseconds(seed, controller, choices: choices);
             Assert.IsGreaterThanOrEqualTo(0.9, best.Milliseconds / adaptive,
                 $"seed {seed}: best fixed γ {best.Gamma} {best.Milliseconds:F1} ms, adaptive {adaptive:F1} ms: {string.Join(" ", choices)}");
@@ -41,6 +43,18 @@ public sealed class GammaControllerSimulationTests
         var simulation = new ChainSimulation(Rows: 1, Tokens: 200, Alpha: 0.99, PlainMs: 1, DraftMs: g => 0.1 * g, VerifyMs: _ => 1) { Jitter = 0 };
         var ratio = simulation.Milliseconds(seed: 1, gamma: 0) / simulation.Milliseconds(seed: 1, gamma: 4);
         Assert.IsTrue(ratio is > 3.2 and < 3.6, $"plain / γ = 4: {ratio:F2}");
+    }
+
+    private static int PowerOfTwo(int tokens) => tokens <= 1 ? tokens : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)tokens);
+
+    [TestMethod]
+    public void Simulation_FirstPassOfALength_CostsItsExtraOnce()
+    {
+        // the harness itself: a fixed γ verifies at one length, so its run pays the first-pass cost once; plain decoding never
+        var steady = new ChainSimulation(Rows: 2, Tokens: 50, Alpha: 0.8, PlainMs: 1, DraftMs: g => 0.1 * g, VerifyMs: _ => 1.2) { Jitter = 0 };
+        var first = steady with { FirstPassMs = 10 };
+        Assert.AreEqual(10, first.Milliseconds(seed: 1, gamma: 3) - steady.Milliseconds(seed: 1, gamma: 3), 1e-9);
+        Assert.AreEqual(steady.Milliseconds(seed: 1, gamma: 0), first.Milliseconds(seed: 1, gamma: 0), 1e-9);
     }
 
     // Costs (ms) and acceptance from the measurements named; self-speculation and the draft model catch up after plain rounds.
@@ -65,7 +79,11 @@ public sealed class GammaControllerSimulationTests
         // (0.28 a step); verifications of 2, 8 and 16 tokens a row 5.6, 7.2 and 7.96 ms; 69.4 % of a γ = 12 chain accepted
         // (α 0.942); three documents of 256 tokens a row
         ["cuda-fp32-self-fp16-drafts-32x7680"] = (new(32, 768, 0.942, PlainMs: 4.28, DraftMs: g => 0.28 * g,
-            VerifyMs: g => g + 1 <= 2 ? 5.6 : g + 1 <= 4 ? 6.4 : g + 1 <= 8 ? 7.2 : 7.96, CatchUpMs: 0.05), 1),
+            VerifyMs: g => g + 1 <= 2 ? 5.6 : g + 1 <= 4 ? 6.4 : g + 1 <= 8 ? 7.2 : 7.96, CatchUpMs: 0.05) { PassLength = PowerOfTwo }, 1),
+        // the same with what each new verification length cost the first time in round 30's timed run (19-29 ms against
+        // 5.6-7.96 replayed at 32 rows)
+        ["cuda-fp32-self-fp16-drafts-32x7680-first-passes"] = (new(32, 768, 0.942, PlainMs: 4.28, DraftMs: g => 0.28 * g,
+            VerifyMs: g => g + 1 <= 2 ? 5.6 : g + 1 <= 4 ? 6.4 : g + 1 <= 8 ? 7.2 : 7.96, CatchUpMs: 0.05) { PassLength = PowerOfTwo, FirstPassMs = 17 }, 1),
         // what round 12 put as reachable: a draft step at 0.3 ms and a verification near a plain step
         ["cuda-self-32x7680-cheap"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.3 * g, VerifyMs: g => 0.65 + 0.05 * g, CatchUpMs: 0.02), 1),
     };
