@@ -36,8 +36,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
-        if (DraftPrecision is not null && Mode is not ("self" or Tree))
-            throw new ArgumentException($"--draft-precision applies to self-speculation (--speculative self, or tree without --draft), not to '{Mode}'.");
+        CheckDraftPrecision(DraftPrecision, selfSpeculation: Mode is "self" || IsTree && DraftName is null, $"--speculative {Mode}" + (IsTree && DraftName is not null ? " --draft" : ""));
         if (DraftPrecisionHint(precision, session?.Providers ?? []) is { } hint) log.WriteLine(hint);
         var options = new SpeculationOptions
         {
@@ -60,7 +59,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                 log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
             return (options with { Calibration = calibration }, treeDraft);
         }
-        if (Mode == "self") return (options, SelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session));
+        if (Mode == "self") return (options, LoadSelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session));
         if (Mode != "draft") return (options, null);
         var name = DraftName ?? resolved.Entry?.Draft
             ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
@@ -79,10 +78,10 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
     {
         if (draftName is null)
         {
-            var drafter = SelfDrafter(draftPrecision, catalog, precision, target, log, loaded, session);
+            var drafter = LoadSelfDrafter(draftPrecision, catalog, precision, target, log, loaded, session);
             return (drafter, SelfKey(sinks, window, drafter is null ? null : draftPrecision));
         }
-        if (draftPrecision is not null) throw new ArgumentException("--draft-precision applies to self-speculation; --draft names the draft model itself.");
+        CheckDraftPrecision(draftPrecision, selfSpeculation: false, "a draft model (--draft)");
         var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
         var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
@@ -100,7 +99,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
     /// that precision and loaded into <paramref name="loaded"/>; null where none is asked for, or it is the target's own
     /// precision (the target drafts itself).
     /// </summary>
-    public static DecoderModel? SelfDrafter(ExportPrecision? draftPrecision, string? catalog, ExportPrecision precision, ResolvedModel target, TextWriter log,
+    public static DecoderModel? LoadSelfDrafter(ExportPrecision? draftPrecision, string? catalog, ExportPrecision precision, ResolvedModel target, TextWriter log,
         List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (draftPrecision is not { } p || p == precision) return null;
@@ -121,6 +120,13 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
             ? "note: a float32 model's own draft passes run without fused attention on cuda; --draft-precision fp16 drafts with its float16 " +
               "export for less (2.7x in docs/benchmarks.md, round 30), and the output stays the model's."
             : null;
+
+    /// <summary>Throws where --draft-precision is given for <paramref name="what"/>, which is not self-speculation.</summary>
+    public static void CheckDraftPrecision(ExportPrecision? draftPrecision, bool selfSpeculation, string what)
+    {
+        if (draftPrecision is not null && !selfSpeculation)
+            throw new ArgumentException($"--draft-precision applies to self-speculation (self, or a tree without --draft), not to {what}.");
+    }
 
     /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>
     public bool UsesDraftModel => Mode == "draft" || (IsTree && DraftName is not null);

@@ -150,7 +150,7 @@ public sealed class BenchCommandBoundTests
         var (noSelf, _, noSelfError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
             "--batch", "1", "--context", "16", "--max-tokens", "4", "--runs", "1", "--draft-precision", "fp16");
         Assert.AreEqual(1, noSelf);
-        StringAssert.Contains(noSelfError, "--draft-precision applies to the self modes");
+        StringAssert.Contains(noSelfError, "--draft-precision applies to self-speculation (self, or a tree without --draft), not to the modes none,lookup");
     }
 
     // The best fixed γ beside the planner against one plain decoding: entries pinned with "@N" run as rows of their own.

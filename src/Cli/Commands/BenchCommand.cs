@@ -203,10 +203,10 @@ internal static class BenchCommand
             ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
         using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, targetSettings);
         var selfModes = modes.Contains("self") || modes.Contains("tree-self");
-        if (draftPrecision is not null && !selfModes) throw new ArgumentException("--draft-precision applies to the self modes (self, tree-self).");
+        SpeculativeSetup.CheckDraftPrecision(draftPrecision, selfModes, $"the modes {string.Join(",", settings.Modes)}");
         var loaded = new List<IDisposable>();
         using var unload = new Disposables(loaded);
-        var selfDrafter = selfModes ? SpeculativeSetup.SelfDrafter(draftPrecision, catalog, precision, resolved, error, loaded, targetSettings) : null;
+        var selfDrafter = selfModes ? SpeculativeSetup.LoadSelfDrafter(draftPrecision, catalog, precision, resolved, error, loaded, targetSettings) : null;
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
         var calibrations = new Dictionary<string, TreeCalibration?>();

@@ -77,12 +77,11 @@ internal static class ExtractCommand
                 await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
             var speculation = new SpeculationOptions { Mode = condensed ? SpeculationMode.None : mode, Gamma = fixedGamma };
             var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
-            if (parse.GetValue(draftPrecision) is not null && mode != SpeculationMode.Self)
-                throw new ArgumentException("--draft-precision applies to --speculative self.");
+            SpeculativeSetup.CheckDraftPrecision(parse.GetValue(draftPrecision), mode == SpeculationMode.Self, $"--speculative {parse.GetValue(speculative)}");
             var loaded = new List<IDisposable>();
             using var unload = new Disposables(loaded);
             var drafter = speculation.Mode == SpeculationMode.Self
-                ? SpeculativeSetup.SelfDrafter(parse.GetValue(draftPrecision), parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision),
+                ? SpeculativeSetup.LoadSelfDrafter(parse.GetValue(draftPrecision), parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision),
                     resolved, error, loaded, modelOptions.Settings(parse, resolved))
                 : null;
             var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, drafter, spec);

@@ -76,8 +76,9 @@ internal sealed class DeviceKvStorage : KvStorage
         if (moves.Entries == 0) return;
         if (source.Manifest.KvType != Manifest.KvType)
         {
-            // float32 entries into a half-precision copy's budget: only kv_write_from_float casts (no memcpy, no entries view)
-            KvConversion.Check(source.Manifest.KvType, Manifest.KvType);
+            // float32 entries into a half-precision copy's budget (KvCache checked the types): only kv_write_from_float casts
+            // (no memcpy, no entries view)
+            System.Diagnostics.Debug.Assert(KvConversion.Converts(source.Manifest.KvType, Manifest.KvType), "KvCache checks a copy's types");
             CopyPerTensor(source, moves, fromFloat: true);
             return;
         }

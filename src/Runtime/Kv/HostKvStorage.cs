@@ -58,7 +58,7 @@ internal sealed class HostKvStorage : KvStorage
     // float32 entries into this storage's half-precision ones (KvConversion); two storages, so no overlap
     private void CopyConverting(HostKvStorage source, KvMoves moves)
     {
-        KvConversion.Check(source.Manifest.KvType, Manifest.KvType);
+        System.Diagnostics.Debug.Assert(KvConversion.Converts(source.Manifest.KvType, Manifest.KvType), "KvCache checks a copy's types");
         var (dim, heads) = (Manifest.HeadDim, Manifest.NumKvHeads);
         var elementBytes = Manifest.KvType.SizeInBytes();
         foreach (var run in moves.Runs)
