@@ -5,7 +5,8 @@ namespace Condensa.Speculative;
 /// in γ (a fixed cost a round and a cost a draft step, fitted to the γ measured) and the verify time as a line in the
 /// tokens the verification pass runs (γ + 1, or what the target pads that to, since a model that replays CUDA graphs
 /// pads a pass to 2, 4, 8, 16 or 32 tokens, so γ = 2 and 3 cost alike, as do γ = 4 to 7). It maximises expected tokens
-/// per second, Ω(γ, α) / (t_draft(γ) + t_verify(γ)), and re-decides every round, so as the context grows and
+/// per second, (1 + the drafts a chain of γ gets accepted) / (t_draft(γ) + t_verify(γ)), the accepted drafts those measured
+/// at γ, shrunk toward the chain model's Ω(γ, α) - 1, and re-decides every round, so as the context grows and
 /// verification slows the choice follows. γ = 0 is plain decoding (a round of the root alone, one target pass), chosen
 /// where its measured pass beats every γ: on cuda at batch 32 a verification of several tokens costs several plain
 /// steps (docs/benchmarks.md, round 8), and speculation should then cost nothing rather than lose. A fixed γ bypasses all
@@ -19,8 +20,20 @@ public sealed class GammaController
     private readonly int _max, _first;
     private readonly bool _catchesUp;
     private readonly int[] _passTokens;                  // per γ: the tokens its verification pass runs (γ + 1, padded)
-    private double _accepted = 2, _proposed = 4;       // the accepted share of drafts: a prior (α ≈ 0.75) until rounds are measured
-    private double _proposedGamma = 4;                  // the γ of the rounds that share was measured at
+    // Acceptance: drafts accepted and proposed, summed with older rounds discounted, and the γ they were proposed at
+    // (weighted by drafts). A round's discount follows the chains it holds, one a row: text comes in stretches, and at one
+    // row a memory of five rounds took a hard stretch for a fall (round 30 k at 1 x 7,680: eleven γ = 12 rounds accepted
+    // everything, then 5, 0 and 2 of 12, and plain decoding followed for 400 rounds where γ = 12 ran 1.22x), while a
+    // round of 32 rows averages 32 chains.
+    // Before any round: a prior of one draft at a share of 0.75, weak enough that the first rounds outweigh it.
+    private double _accepted = 0.75, _proposed = 1, _proposedGammas = 1;
+    // The same by γ: drafts accepted and chains run at each γ, discounted alike. A chain's yield is what was measured at
+    // its γ where it was (rows that accept all or nothing, prompt lookup's, or text in stretches, yield more at long γ than
+    // one α fitted to short chains predicts, and less at short γ than one fitted to long chains), shrunk toward α's chain
+    // model by the weight of ModelChains chains, so an old measurement gives way to newer ones at other γ.
+    private readonly double[] _acceptedAt, _chainsAt;
+    private const double ModelChains = 1;
+    private const double RowDiscount = 0.95;           // a round's discount per row, down to the per-round 1 - Smoothing
     private readonly double[] _draftSeconds;            // a round's draft time, EMA per γ (index γ), NaN = unmeasured
     private readonly int[] _draftRounds;                // rounds measured per γ
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
@@ -31,7 +44,6 @@ public sealed class GammaController
     private const int ProbeInterval = 16, MaxProbeInterval = 256;
     private const double SurpriseMargin = 0.25;         // accepted share above the estimate's that makes a probe news
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
-    private int _plainProbes;                            // probes while plain decoding is best, for a catch-up drafter's γ
     private int _lastProbe;                              // the round of the last probe
     private int _intervalBeforeProbe = ProbeInterval;    // the probe interval before the last probe thinned it
     private double _draftFastest = double.PositiveInfinity;   // the fastest draft step measured
@@ -69,6 +81,7 @@ public sealed class GammaController
         _verifyFastest = new double[_max + 1];
         Array.Fill(_verifyFastest, double.PositiveInfinity);
         (_draftSpike, _verifySpike) = (new bool[_max + 1], new bool[_max + 1]);
+        (_acceptedAt, _chainsAt) = (new double[_max + 1], new double[_max + 1]);
     }
 
     /// <summary>The first γ a controller for free drafts (prompt lookup) explores: long enough that a burst of matching
@@ -80,7 +93,7 @@ public sealed class GammaController
 
     /// <summary>Current estimate of the per-token acceptance rate α: the one under which chains of the γ measured accept
     /// the share of their drafts measured (<see cref="AcceptanceMath.AlphaForAcceptedShare"/>).</summary>
-    public double Alpha => AcceptanceMath.AlphaForAcceptedShare(_proposedGamma, _accepted / _proposed);
+    public double Alpha => AcceptanceMath.AlphaForAcceptedShare(_proposedGammas / _proposed, _accepted / _proposed);
 
     /// <summary>
     /// Records one round of <paramref name="gamma"/>: drafts proposed and accepted (all rows), draft and verify wall time.
@@ -93,7 +106,7 @@ public sealed class GammaController
         _rounds++;
         var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
         if (_probing && proposed > 0
-            && (double)accepted / proposed > AcceptanceMath.AcceptedShare(Math.Max(verified, 1), Alpha) + SurpriseMargin)
+            && (double)accepted / proposed > ExpectedAccepted(Math.Max(verified, 1), Alpha) / Math.Max(verified, 1) + SurpriseMargin)
         {
             // the probe accepted far more than the estimate expected: the text got easier than the rounds that set it (the
             // first tokens of a generation often reject every draft), so probe again soon rather than at the thinned interval
@@ -108,9 +121,14 @@ public sealed class GammaController
         _probing = false;
         if (proposed > 0)
         {
-            _accepted = (1 - Smoothing) * _accepted + Smoothing * accepted;
-            _proposed = (1 - Smoothing) * _proposed + Smoothing * proposed;
-            _proposedGamma = (1 - Smoothing) * _proposedGamma + Smoothing * Math.Max(verified, 1);
+            var chainLength = Math.Max(verified, 1);
+            var discount = Math.Max(1 - Smoothing, Math.Pow(RowDiscount, Math.Max(proposed / chainLength, 1)));
+            _accepted = discount * _accepted + accepted;
+            _proposed = discount * _proposed + proposed;
+            _proposedGammas = discount * _proposedGammas + (double)proposed * chainLength;
+            for (var g = 1; g <= _max; g++) (_acceptedAt[g], _chainsAt[g]) = (discount * _acceptedAt[g], discount * _chainsAt[g]);
+            _acceptedAt[chainLength] += accepted;
+            _chainsAt[chainLength] += (double)proposed / chainLength;
         }
         // a drafter that caught up on the rounds it sat out spent part of this round's draft time on them
         var caughtUp = _catchesUp && _previousVerified == 0;
@@ -142,10 +160,10 @@ public sealed class GammaController
         // drafting (round 10: exploring γ = 4 and 5 first cost a 128-token run at batch 32 a fifth of its time where plain
         // decoding was best). The verify-time fit is flat through one γ until probes measure its neighbours.
         if (_verifyRounds[0] < 2) return 0;
-        var verify = FitLine(_verifySeconds, _verifyRounds, minRounds: 2, gamma => _passTokens[gamma]);
+        var verify = FitLine(_verifySeconds, _verifyRounds, minRounds: 2, gamma => _passTokens[gamma], monotone: true);
         if (verify is null) return _first;
         // a draft round is counted from its first measurement: the catch-up round before it ran (and captured) its passes
-        var best = Best(verify.Value, FitLine(_draftSeconds, _draftRounds, minRounds: 1, gamma => gamma, throughOrigin: true) ?? (0, 0));
+        var (best, bestDrafting) = Best(verify.Value, FitLine(_draftSeconds, _draftRounds, minRounds: 1, gamma => gamma, throughOrigin: true) ?? (0, 0));
         if (_nextProbe < 0) _nextProbe = _rounds + ProbeInterval;
         if (_rounds < _nextProbe) return best;
         // Plain decoding best, and no γ would beat it were every draft accepted: a probe measures acceptance, which cannot
@@ -157,9 +175,9 @@ public sealed class GammaController
         if (best == 0 && _rounds < _lastProbe + MaxProbeInterval && !couldPay) return 0;
         _lastProbe = _rounds;
         // Probe a neighbour of the best, and while drafting a plain pass every third probe, first, so the verify-time fit and
-        // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed at the first
-        // γ explored (1 where drafts cost passes, in turn with 3, below; longer for free drafts, whose round prices several
-        // at little more) and the probes thin out, 16, 32 .. 256 rounds apart: each costs a verification of several plain
+        // the plain pass stay current as the context grows. While plain decoding stays best, drafting is probed (where drafts
+        // cost passes at the γ drafting would run at, below; free drafts at the first γ, whose round prices several at little
+        // more) and the probes thin out, 16, 32 .. 256 rounds apart: each costs a verification of several plain
         // steps (round 10's grid) and, where the drafter catches up, a second round. (Free drafts probe one γ: probing γ = 3
         // in turn made rows that accept all or nothing, prompt lookup's, look like a higher per-token rate, the chain model's
         // α read from a share measured at several γ; their draft time is near nothing, so needs no slope.)
@@ -169,26 +187,35 @@ public sealed class GammaController
         _probing = best == 0;
         if (best != 0) return (_probes++ % 3) switch { 0 => 0, 1 => Math.Min(best + 1, _max), _ => best - 1 };
         if (!_catchesUp) return _first;
-        // Drafts that cost passes alternate between the first γ and two more, so the draft-time line gets its slope: round
-        // 16's draft model at 1 x 1,024 on cuda drafted one token in 0.22-0.26 ms and three in 0.57 (a fixed cost a round),
-        // and priced through the origin from γ = 1 alone γ = 3 looked slower than plain decoding, which it beat by 7 %.
-        var probe = _plainProbes++ % 2 == 0 ? _first : Math.Min(_first + 2, _max);
+        // Drafts that cost passes are probed at the best γ of at least 1 (the rate it is expected to give is what decides),
+        // and at least two past the first γ explored, so the draft-time line gets its slope: round 16's draft model at 1 x
+        // 1,024 on cuda drafted one token in 0.22-0.26 ms and three in 0.57 (a fixed cost a round), and priced through the
+        // origin from γ = 1 alone γ = 3 looked slower than plain decoding, which it beat by 7 %. Probing γ = 1 and 3 in turn
+        // measured one or three drafts a probe: round 30's one-row cells (γ = 12 at 1.22x and 1.42x, a verification of 2 to
+        // 16 tokens a row ~3.4x a plain step whatever its length) ran plain passes for 88 rounds before the estimate allowed
+        // γ = 12, and for 400 after a hard stretch ended it (docs/benchmarks.md, round 31).
+        var probe = Math.Max(bestDrafting, Math.Min(_first + 2, _max));
         _repeatProbe = probe;
         return probe;
     }
 
-    private int Best((double A, double B) verify, (double A, double B) draft)
+    // The γ of the best expected rate (0: plain decoding, one token a pass), and the best γ of at least 1.
+    private (int Best, int BestDrafting) Best((double A, double B) verify, (double A, double B) draft)
     {
         var alpha = Alpha;
-        var (best, bestRate) = (0, 1 / Math.Max(_verifySeconds[0], 1e-9));   // plain decoding: one token a pass
+        var (drafting, draftingRate) = (1, 0.0);
         for (var g = 1; g <= _max; g++)
         {
             var cost = draft.A + draft.B * g + Math.Max(verify.A + verify.B * _passTokens[g], 1e-9);
-            var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / cost;
-            if (rate > bestRate) (best, bestRate) = (g, rate);
+            var rate = (1 + ExpectedAccepted(g, alpha)) / cost;
+            if (rate > draftingRate) (drafting, draftingRate) = (g, rate);
         }
-        return best;
+        return (draftingRate > 1 / Math.Max(_verifySeconds[0], 1e-9) ? drafting : 0, drafting);
     }
+
+    // Drafts a chain of γ is expected to get accepted: those measured at γ, shrunk toward the chain model at α.
+    private double ExpectedAccepted(int gamma, double alpha) =>
+        (_acceptedAt[gamma] + ModelChains * (AcceptanceMath.ExpectedTokensPerRound(gamma, alpha) - 1)) / (_chainsAt[gamma] + ModelChains);
 
     // Whether some γ, with every draft accepted (γ + 1 tokens a round), would beat the plain pass at the fastest times
     // measured: a draft step's, and a verification of γ's at least that of any shorter chain measured and of a plain pass
@@ -212,15 +239,20 @@ public sealed class GammaController
     /// times: a pass's first run may include a capture), x = <paramref name="at"/>(γ); null where none is. b is never
     /// negative (more tokens never cost less), nor is a (a fitted negative fixed cost would price short passes at nothing:
     /// the line through the origin instead); through one point the line is flat, or, <paramref name="throughOrigin"/>,
-    /// through the origin (a round of drafts priced per draft step until two lengths are measured).
+    /// through the origin (a round of drafts priced per draft step until two lengths are measured). <paramref name="monotone"/>:
+    /// a γ's time counts at most the least measured for a longer γ, since verifying more tokens never costs less, so a
+    /// stalled measurement of a γ no round has run since gives way to a longer γ's newer one.
     /// </summary>
-    private (double A, double B)? FitLine(double[] seconds, int[] rounds, int minRounds, Func<int, int> at, bool throughOrigin = false)
+    private (double A, double B)? FitLine(double[] seconds, int[] rounds, int minRounds, Func<int, int> at, bool throughOrigin = false,
+        bool monotone = false)
     {
         var (n, sx, sy, sxx, sxy) = (0, 0.0, 0.0, 0.0, 0.0);
-        for (var gamma = 1; gamma <= _max; gamma++)
+        var longer = double.PositiveInfinity;   // the least time measured for a longer γ
+        for (var gamma = _max; gamma >= 1; gamma--)
         {
             if (rounds[gamma] < minRounds) continue;
-            var (x, y) = ((double)at(gamma), seconds[gamma]);
+            var (x, y) = ((double)at(gamma), monotone ? Math.Min(seconds[gamma], longer) : seconds[gamma]);
+            longer = y;
             (n, sx, sy, sxx, sxy) = (n + 1, sx + x, sy + y, sxx + x * x, sxy + x * y);
         }
         if (n == 0) return null;

@@ -25,6 +25,11 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     /// a power of two: <see cref="Runtime.IDecoder.PassLength"/>); default n.</summary>
     public Func<int, int> PassLength { get; init; } = n => n;
 
+    /// <summary>Acceptance that comes in stretches, as text does: where set, each row's tokens alternate between easy stretches
+    /// (drafts accepted at <see cref="Alpha"/>) and hard ones (<see cref="Bursts.HardAlpha"/>), each of a random length
+    /// around its mean; null: every token at <see cref="Alpha"/>.</summary>
+    public Bursts? Stretches { get; init; }
+
     /// <summary>What a verification of a pass length not run before costs on top (a CUDA graph's capture and ONNX Runtime's
     /// first use of the shape: round 30's timed runs paid 13-37 ms for each new length); plain passes count as run.</summary>
     public double FirstPassMs { get; init; }
@@ -34,6 +39,7 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     {
         var random = new Random(seed);
         var left = Enumerable.Repeat(Tokens, Rows).ToArray();
+        var texts = Enumerable.Range(0, Rows).Select(b => new RowText(Stretches, Alpha, new Random(seed * 1_000_003 + b))).ToArray();
         var (total, behind) = (0.0, 0);
         var lengthsRun = new HashSet<int> { PassLength(1) };
         while (left.Any(n => n > 0))
@@ -55,7 +61,7 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
             {
                 if (left[b] <= 0) continue;
                 var n = 0;
-                while (n < g && random.NextDouble() < Alpha) n++;
+                while (n < g && random.NextDouble() < texts[b].AlphaAt(Tokens - left[b] + n)) n++;
                 proposed += g;
                 accepted += n;
                 left[b] -= n + 1;
@@ -72,4 +78,28 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     /// <summary>The fastest fixed choice of γ = 0 (plain decoding) .. <paramref name="maxGamma"/> on <paramref name="seed"/>'s rows.</summary>
     public (int Gamma, double Milliseconds) BestFixed(int seed, int maxGamma = Speculation.DefaultMaxGamma) =>
         Enumerable.Range(0, maxGamma + 1).Select(g => (g, Milliseconds(seed, gamma: g))).MinBy(x => x.Item2);
+
+    /// <summary>Stretches of hard text among easy: drafts accepted at <paramref name="HardAlpha"/> over stretches of about
+    /// <paramref name="HardTokens"/> tokens, between easy stretches of about <paramref name="EasyTokens"/>.</summary>
+    public sealed record Bursts(double HardAlpha, int EasyTokens, int HardTokens);
+
+    // One row's text: the acceptance rate at each of its positions, its stretches drawn as generation reaches them (a row's
+    // own random source, so every γ run on a seed meets the same text).
+    private sealed class RowText(Bursts? bursts, double easyAlpha, Random random)
+    {
+        private readonly List<(int End, double Alpha)> _stretches = [];
+
+        public double AlphaAt(int position)
+        {
+            if (bursts is null) return easyAlpha;
+            while (_stretches.Count == 0 || _stretches[^1].End <= position)
+            {
+                var hard = _stretches.Count % 2 == 1;
+                var mean = hard ? bursts.HardTokens : bursts.EasyTokens;
+                var start = _stretches.Count == 0 ? 0 : _stretches[^1].End;
+                _stretches.Add((start + 1 + (int)(-mean * Math.Log(1 - random.NextDouble())), hard ? bursts.HardAlpha : easyAlpha));
+            }
+            return _stretches.First(s => s.End > position).Alpha;
+        }
+    }
 }

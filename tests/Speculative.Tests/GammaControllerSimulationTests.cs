@@ -21,6 +21,8 @@ public sealed class GammaControllerSimulationTests
     [DataRow("cuda-self-32x7680-cheap", DisplayName = "cuda self-speculation at 32 x 7,680 with a draft step and a verification near plain steps")]
     [DataRow("cuda-fp32-self-fp16-drafts-32x7680", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 32 x 7,680 (round 30)")]
     [DataRow("cuda-fp32-self-fp16-drafts-32x7680-first-passes", DisplayName = "the same, each new verification length dearer the first time")]
+    [DataRow("cuda-fp32-self-fp16-drafts-1x7680-stretches", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 1 x 7,680, acceptance in stretches (round 30)")]
+    [DataRow("cuda-fp32-self-fp16-drafts-1x1024-stretches", DisplayName = "the same at 1 x 1,024")]
     public void Adaptive_WithinTenPercentOfTheBestFixedGamma(string cell)
     {
         var (simulation, firstGamma) = Cells[cell];
@@ -84,6 +86,17 @@ public sealed class GammaControllerSimulationTests
         // 5.6-7.96 replayed at 32 rows)
         ["cuda-fp32-self-fp16-drafts-32x7680-first-passes"] = (new(32, 768, 0.942, PlainMs: 4.28, DraftMs: g => 0.28 * g,
             VerifyMs: g => g + 1 <= 2 ? 5.6 : g + 1 <= 4 ? 6.4 : g + 1 <= 8 ? 7.2 : 7.96, CatchUpMs: 0.05) { PassLength = PowerOfTwo, FirstPassMs = 17 }, 1),
+        // round 30 k (one row, timed run): a plain step 0.52 ms at 7,680 and 0.38 at 1,024; a draft step 0.17 ms; a row's
+        // verification of 2, 4, 8 and 16 tokens 1.75, 1.76, ~2.0 and 2.1 ms at 7,680 (0.84, 0.86, 0.95, 1.11 at 1,024), the
+        // first of each length 4-8 ms. Acceptance comes in stretches: γ = 12 chains accepted 8.33 of 12 at 7,680 (10.77 at
+        // 1,024), each either nearly all or few (12 x 11, then 5, 0, 2), while γ = 1 and 3 probes accepted 85-100 %: easy
+        // stretches of ~200 tokens at 0.995 between hard ones of ~10 at 0.3 give 0.95 / 2.66 / 8.15 at γ = 1 / 3 / 12.
+        ["cuda-fp32-self-fp16-drafts-1x7680-stretches"] = (new(1, 768, 0.995, PlainMs: 0.52, DraftMs: g => 0.03 + 0.165 * g,
+            VerifyMs: g => g + 1 <= 4 ? 1.75 : g + 1 <= 8 ? 2.0 : 2.1, CatchUpMs: 0.02)
+            { PassLength = PowerOfTwo, FirstPassMs = 4, Stretches = new(HardAlpha: 0.3, EasyTokens: 200, HardTokens: 10) }, 1),
+        ["cuda-fp32-self-fp16-drafts-1x1024-stretches"] = (new(1, 768, 0.998, PlainMs: 0.38, DraftMs: g => 0.03 + 0.17 * g,
+            VerifyMs: g => g + 1 <= 2 ? 0.84 : g + 1 <= 4 ? 0.86 : g + 1 <= 8 ? 0.95 : 1.11, CatchUpMs: 0.02)
+            { PassLength = PowerOfTwo, FirstPassMs = 4, Stretches = new(HardAlpha: 0.3, EasyTokens: 400, HardTokens: 8) }, 1),
         // what round 12 put as reachable: a draft step at 0.3 ms and a verification near a plain step
         ["cuda-self-32x7680-cheap"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.3 * g, VerifyMs: g => 0.65 + 0.05 * g, CatchUpMs: 0.02), 1),
     };

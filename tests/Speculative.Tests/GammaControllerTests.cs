@@ -207,16 +207,18 @@ public sealed class GammaControllerTests
     {
         // drafting loses (21 ms a round against a 3 ms plain step): probes 16, 32, 64 .. rounds apart, not every 16th round
         var controller = Trained(acceptance: 0.6, draftMs: 0, verifyMs: gamma => gamma == 0 ? 3 : 21, rounds: 18);
-        var probes = Probes(Drive(controller, rounds: 240, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21)).Count;
-        Assert.IsInRange(2, 4, probes, "every 16th round would be 15 probes");
+        var choices = Drive(controller, rounds: 240, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21, perToken: true);
+        Assert.IsInRange(2, 4, Probes(choices).Count, $"every 16th round would be 15 probes: {string.Join(" ", choices)}");
     }
 
     [TestMethod]
-    public void Next_WhilePlainDecodingStaysBest_ProbesFreeDraftsAtTheFirstGammaAndCostlyOnesAtItAndTwoMore()
+    public void Next_WhilePlainDecodingStaysBest_ProbesFreeDraftsAtTheFirstGammaAndCostlyOnesAtTheBestDraftingGamma()
     {
         // a probe of free drafts (prompt lookup) verifies several at little more than one, in one round; drafts that cost
-        // passes probe one and three in turn (a line through two lengths), in two rounds (the first catches the drafter up)
-        foreach (var (first, catchesUp, expected) in new[] { (1, true, new[] { 1, 3 }), (GammaController.FreeDraftsFirstGamma, false, new[] { 4 }) })
+        // passes, explored at one, probe the γ drafting would run at were it chosen (here the longest: a verification costs
+        // the same whatever its length), in two rounds (the first catches the drafter up). Probing one and three in turn
+        // measured one or three tokens a probe and took round 30's one-row cells 50-400 rounds to see γ = 12 pay.
+        foreach (var (first, catchesUp, expected) in new[] { (1, true, new[] { 8 }), (GammaController.FreeDraftsFirstGamma, false, new[] { 4 }) })
         {
             var controller = new GammaController(fixedGamma: null, maxGamma: 8, firstGamma: first, catchesUp: catchesUp);
             var probes = Probes(Drive(controller, rounds: 200, acceptance: 0.6, verifyMs: gamma => gamma == 0 ? 3 : 21).Skip(6).ToList());
@@ -442,30 +444,34 @@ public sealed class GammaControllerTests
 
     /// <summary>Runs <paramref name="rounds"/> rounds as <paramref name="controller"/> chooses them, 100 rows each: γ drafts a
     /// row, the share <paramref name="acceptance"/> accepted, <paramref name="draftMs"/> a draft and
-    /// <paramref name="verifyMs"/>(γ) a verification. Returns each round's γ.</summary>
-    private static List<int> Drive(GammaController controller, int rounds, double acceptance, Func<int, double> verifyMs, double draftMs = 0)
+    /// <paramref name="verifyMs"/>(γ) a verification. <paramref name="perToken"/>: the acceptance is each draft's, so a chain
+    /// of γ accepts <see cref="AcceptanceMath.AcceptedShare"/> of its drafts. Returns each round's γ.</summary>
+    private static List<int> Drive(GammaController controller, int rounds, double acceptance, Func<int, double> verifyMs, double draftMs = 0,
+        bool perToken = false)
     {
         var choices = new List<int>();
         for (var round = 0; round < rounds; round++)
         {
             var gamma = controller.Next();
             choices.Add(gamma);
-            controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * acceptance), TimeSpan.FromMilliseconds(draftMs * gamma),
+            var share = perToken && gamma > 0 ? AcceptanceMath.AcceptedShare(gamma, acceptance) : acceptance;
+            controller.Observe(gamma, 100 * gamma, (int)Math.Round(100 * gamma * share), TimeSpan.FromMilliseconds(draftMs * gamma),
                 TimeSpan.FromMilliseconds(verifyMs(gamma)));
         }
         return choices;
     }
 
     /// <summary>A controller fed rounds over γ = 0..8 (0: plain decoding, no drafts; left out with <paramref name="skipPlain"/>)
-    /// with the given acceptance and step times.</summary>
+    /// with the given per-token acceptance (chains of γ accept <see cref="AcceptanceMath.AcceptedShare"/> of their drafts)
+    /// and step times.</summary>
     private static GammaController Trained(double acceptance, double draftMs, Func<int, double> verifyMs, int rounds = 45, bool skipPlain = false)
     {
         var controller = new GammaController(fixedGamma: null, maxGamma: 8);
         for (var round = 0; round < rounds; round++)
         {
             var gamma = skipPlain ? round % 8 + 1 : round % 9;
-            controller.Observe(gamma, proposed: 100 * gamma, accepted: (int)(100 * gamma * acceptance),
-                TimeSpan.FromMilliseconds(draftMs * gamma), TimeSpan.FromMilliseconds(verifyMs(gamma)));
+            var accepted = gamma == 0 ? 0 : (int)Math.Round(100 * gamma * AcceptanceMath.AcceptedShare(gamma, acceptance));
+            controller.Observe(gamma, proposed: 100 * gamma, accepted, TimeSpan.FromMilliseconds(draftMs * gamma), TimeSpan.FromMilliseconds(verifyMs(gamma)));
         }
         return controller;
     }
