@@ -59,7 +59,13 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                 log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
             return (options with { Calibration = calibration }, treeDraft);
         }
-        if (Mode == "self") return (options, LoadSelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session));
+        // an adaptive chain starts from the pair's calibration where `condensa calibrate` made one (else it explores from γ = 1)
+        if (Mode == "self")
+        {
+            var drafter = LoadSelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session);
+            return (options with { Calibration = TreeCalibration.Load(resolved.ExportDir, SelfKey(Sinks, Window, drafter is null ? null : DraftPrecision)) },
+                drafter);
+        }
         if (Mode != "draft") return (options, null);
         var name = DraftName ?? resolved.Entry?.Draft
             ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
@@ -67,7 +73,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
         var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
-        return (options, draft);
+        return (options with { Calibration = TreeCalibration.Load(resolved.ExportDir, DraftKey(draftResolved.ExportDir)) }, draft);
     }
 
     /// <summary>The model that drafts tree speculation (null = the target over its self-speculation budget) and the calibration
@@ -86,8 +92,11 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
         var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
-        return (draft, $"draft-{Path.GetFileName(Path.GetFullPath(draftResolved.ExportDir).TrimEnd('/'))}");
+        return (draft, DraftKey(draftResolved.ExportDir));
     }
+
+    /// <summary>The calibration key of a pair drafted by the model exported at <paramref name="draftExportDir"/>.</summary>
+    public static string DraftKey(string draftExportDir) => $"draft-{Path.GetFileName(Path.GetFullPath(draftExportDir).TrimEnd('/'))}";
 
     /// <summary>The calibration key of self-speculation over a budget of <paramref name="sinks"/> and <paramref name="window"/>,
     /// drafted by the target's checkpoint at <paramref name="draftPrecision"/> (null: by the target).</summary>

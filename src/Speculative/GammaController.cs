@@ -17,7 +17,8 @@ public sealed class GammaController
     // Recent behaviour matters more than old: the context (and so verify time) grows as generation runs.
     private const double Smoothing = 0.2;
     private readonly int? _fixed;
-    private readonly int _max, _first;
+    private readonly int _max;
+    private int _first;
     private readonly bool _catchesUp;
     private readonly int[] _passTokens;                  // per γ: the tokens its verification pass runs (γ + 1, padded)
     // Acceptance: drafts accepted and proposed, summed with older rounds discounted, and the γ they were proposed at
@@ -90,6 +91,21 @@ public sealed class GammaController
 
     /// <summary>The largest γ this controller may return.</summary>
     public int MaxGamma => _max;
+
+    /// <summary>The γ explored first, after the plain passes: the constructor's, or <see cref="StartAt"/>'s.</summary>
+    public int FirstGamma => _first;
+
+    /// <summary>
+    /// Explores <paramref name="gamma"/> first instead (clamped to 1..max), where a calibration of this pair predicts it pays
+    /// (<see cref="ChainPlanner"/>): a drafter whose only long chains pay otherwise spends its first drafting rounds on γ = 1
+    /// and the probes that climb from it, a few rounds of a hundred-round run (round 31: five rounds, ~11 ms of 227 at 8 x
+    /// 1,024 on an H200). Only before the first round; a fixed γ ignores it.
+    /// </summary>
+    public void StartAt(int gamma)
+    {
+        if (_rounds > 0) throw new InvalidOperationException("the first γ is set before the first round");
+        _first = Math.Clamp(gamma, 1, _max);
+    }
 
     /// <summary>Current estimate of the per-token acceptance rate α: the one under which chains of the γ measured accept
     /// the share of their drafts measured (<see cref="AcceptanceMath.AlphaForAcceptedShare"/>).</summary>

@@ -51,11 +51,12 @@ public static class Speculation
     }
 
     /// <summary>The planner: a Sequoia tree per round, sized from the calibration (or a prior), or a chain of γ for
-    /// <paramref name="drafter"/> and <paramref name="target"/> (<see cref="ChainPlanner"/>).</summary>
+    /// <paramref name="drafter"/> and <paramref name="target"/> (<see cref="ChainPlanner"/>, which starts from the calibration
+    /// where there is one).</summary>
     public static IDraftPlanner Planner(SpeculationOptions options, IDrafter? drafter = null, IDecoder? target = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma, drafter, target);
+        if (!options.Tree) return new ChainPlanner(options.Gamma, options.MaxGamma, drafter, target, options.Calibration);
         var calibration = options.Calibration ?? TreeCalibration.Default(DraftContextLimit(options));
         return new TreePlanner(calibration, options.TreeSize, options.TreeDepth, TreeMaxNodes(options));
     }

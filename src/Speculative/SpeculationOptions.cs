@@ -48,7 +48,8 @@ public sealed record SpeculationOptions
     /// flatten past a few dozen nodes, while verify cost keeps growing.</summary>
     public int MaxTreeNodes { get; init; } = Speculation.DefaultMaxTreeNodes;
 
-    /// <summary>Step times and acceptance measured by <c>condensa calibrate</c> for this pair; null uses a default prior.</summary>
+    /// <summary>Step times and acceptance measured by <c>condensa calibrate</c> for this pair: they size trees (null: a default
+    /// prior) and give an adaptive chain its first γ (null: it explores from γ = 1).</summary>
     public TreeCalibration? Calibration { get; init; }
 
     /// <summary>Whether a second model drafts.</summary>

@@ -208,6 +208,42 @@ public sealed class BenchCommandBoundTests
     }
 
     [TestMethod]
+    public async Task Bench_AdaptiveSelfSpeculationWithACalibration_StartsAtTheGammaItPredicts()
+    {
+        // the pair's calibration saved beside the export, rewritten so that long chains pay (nearly every draft accepted, a
+        // verification no dearer than a plain step): the first drafting round is γ = 12; with none it is γ = 1
+        var (dir, prompts) = await RepetitivePrompts();
+        string[] bench = ["bench", "-m", "MODEL", "--speculative", "self", "--sinks", "2", "--window", "8", "--prompt-file", prompts,
+            "--batch", "1", "--context", "16", "--max-tokens", "24", "--runs", "1", "--trace", "TRACE"];
+        async Task<int> FirstDraftingGamma(string model, string trace)
+        {
+            var (exit, _, error) = await CliRunner.Run([.. bench.Select(a => a switch { "MODEL" => model, "TRACE" => trace, _ => a })]);
+            Assert.AreEqual(0, exit, error);
+            return (await File.ReadAllLinesAsync(trace)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["measured"]!)
+                .Select(m => (int)m["planned_depth"]!).First(d => d > 0);
+        }
+
+        var uncalibrated = CliRunner.Checkpoint(new Condensa.TestSupport.TinyModelSpec { Architecture = "llama", Seed = 31 });
+        Assert.AreEqual(1, await FirstDraftingGamma(uncalibrated, Path.Combine(dir, "uncalibrated.jsonl")));
+
+        var target = CliRunner.Checkpoint(new Condensa.TestSupport.TinyModelSpec { Architecture = "llama", Seed = 32 });
+        var (calibrated, output, calibrateError) = await CliRunner.Run("calibrate", "--model", target, "--tokens", "12", "--batch", "1",
+            "--context", "16", "--pass-tokens", "1", "--repeats", "1", "--sinks", "2", "--window", "8");
+        Assert.AreEqual(0, calibrated, calibrateError);
+        var saved = output.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim();
+        var exportDir = Path.GetDirectoryName(saved)!;
+        var measured = Condensa.Speculative.Trees.TreeCalibration.Load(exportDir, "self-2-8")!;
+        (measured with
+        {
+            Acceptance = [0.99, 0.005],
+            Target = new Condensa.Speculative.Trees.StepTimeModel(0.001, 0, 0, 0),
+            Draft = new Condensa.Speculative.Trees.StepTimeModel(0.0001, 0, 0, 0),
+            Plain = new Condensa.Speculative.Trees.StepTimeModel(0.001, 0, 0, 0),
+        }).Save(exportDir);
+        Assert.AreEqual(12, await FirstDraftingGamma(target, Path.Combine(dir, "calibrated.jsonl")));
+    }
+
+    [TestMethod]
     public async Task Bench_SpeculativeDocumentsPerRow_RefillsTheRowsWithEveryPromptAndKeepsPlainTokens()
     {
         var (dir, prompts) = await RepetitivePrompts();

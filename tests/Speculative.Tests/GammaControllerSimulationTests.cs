@@ -23,6 +23,8 @@ public sealed class GammaControllerSimulationTests
     [DataRow("cuda-fp32-self-fp16-drafts-32x7680-first-passes", DisplayName = "the same, each new verification length dearer the first time")]
     [DataRow("cuda-fp32-self-fp16-drafts-1x7680-stretches", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 1 x 7,680, acceptance in stretches (round 30)")]
     [DataRow("cuda-fp32-self-fp16-drafts-1x1024-stretches", DisplayName = "the same at 1 x 1,024")]
+    [DataRow("cuda-fp32-self-fp16-drafts-8x1024", DisplayName = "cuda float32 self-speculation drafted by its float16 export at 8 x 1,024 (round 31)")]
+    [DataRow("cuda-fp32-self-fp16-drafts-8x1024-calibrated", DisplayName = "the same, starting at the calibration's γ")]
     public void Adaptive_WithinTenPercentOfTheBestFixedGamma(string cell)
     {
         var (simulation, firstGamma) = Cells[cell];
@@ -36,6 +38,18 @@ public sealed class GammaControllerSimulationTests
             Assert.IsGreaterThanOrEqualTo(0.9, best.Milliseconds / adaptive,
                 $"seed {seed}: best fixed γ {best.Gamma} {best.Milliseconds:F1} ms, adaptive {adaptive:F1} ms: {string.Join(" ", choices)}");
         }
+    }
+
+    [TestMethod]
+    public void CalibratedStart_WhereOnlyLongChainsPay_SavesTheExploration()
+    {
+        // round 31's 8 x 1,024 cell: exploring from γ = 1 spends rounds of one draft (and the probes that climb from it) where
+        // γ = 12 is best; starting at the γ the calibration predicts skips them
+        var (simulation, _) = Cells["cuda-fp32-self-fp16-drafts-8x1024"];
+        double Total(int first) => new[] { 1, 2, 3 }.Sum(seed => simulation.Milliseconds(seed, new GammaController(fixedGamma: null,
+            maxGamma: Speculation.DefaultMaxGamma, first, simulation.PassLength)));
+        var (fromOne, fromCalibration) = (Total(1), Total(12));
+        Assert.IsLessThan(fromOne, fromCalibration, $"from γ = 1 {fromOne:F1} ms, from the calibration's 12 {fromCalibration:F1} ms");
     }
 
     [TestMethod]
@@ -58,6 +72,9 @@ public sealed class GammaControllerSimulationTests
         Assert.AreEqual(10, first.Milliseconds(seed: 1, gamma: 3) - steady.Milliseconds(seed: 1, gamma: 3), 1e-9);
         Assert.AreEqual(steady.Milliseconds(seed: 1, gamma: 0), first.Milliseconds(seed: 1, gamma: 0), 1e-9);
     }
+
+    private static readonly ChainSimulation Round31At8x1024 = new(8, 512, 0.97, PlainMs: 0.72, DraftMs: g => 0.03 + 0.2 * g, VerifyMs: _ => 1.6,
+        CatchUpMs: 0.02) { PassLength = PowerOfTwo, FirstPassMs = 7 };
 
     // Costs (ms) and acceptance from the measurements named; self-speculation and the draft model catch up after plain rounds.
     private static readonly Dictionary<string, (ChainSimulation Simulation, int FirstGamma)> Cells = new()
@@ -97,6 +114,11 @@ public sealed class GammaControllerSimulationTests
         ["cuda-fp32-self-fp16-drafts-1x1024-stretches"] = (new(1, 768, 0.998, PlainMs: 0.38, DraftMs: g => 0.03 + 0.17 * g,
             VerifyMs: g => g + 1 <= 2 ? 0.84 : g + 1 <= 4 ? 0.86 : g + 1 <= 8 ? 0.95 : 1.11, CatchUpMs: 0.02)
             { PassLength = PowerOfTwo, FirstPassMs = 4, Stretches = new(HardAlpha: 0.3, EasyTokens: 400, HardTokens: 8) }, 1),
+        // round 31 e (H200, one document a row, 512 tokens, 8 rows at 1,024): a plain step 0.72 ms; a round's drafts ~0.2 ms a
+        // step; a verification ~1.6 ms whether of 2, 8 or 16 tokens a row, 8-10 ms the first time of a length; ~9.6 of a
+        // γ = 12 chain's drafts accepted
+        ["cuda-fp32-self-fp16-drafts-8x1024"] = (Round31At8x1024, 1),
+        ["cuda-fp32-self-fp16-drafts-8x1024-calibrated"] = (Round31At8x1024, 12),
         // what round 12 put as reachable: a draft step at 0.3 ms and a verification near a plain step
         ["cuda-self-32x7680-cheap"] = (new(32, 512, 0.93, PlainMs: 0.58, DraftMs: g => 0.3 * g, VerifyMs: g => 0.65 + 0.05 * g, CatchUpMs: 0.02), 1),
     };
