@@ -46,7 +46,7 @@ internal static class CalibrateCommand
         var sizes = new Option<string>("--pass-tokens") { Description = "Tokens per timed pass, comma-separated", DefaultValueFactory = _ => "1,4,16,64" };
         var repeats = new Option<int>("--repeats") { Description = "Timed passes per point (the median is kept)", DefaultValueFactory = _ => 3 }.AtLeast(1);
 
-        var command = new Command("calibrate", "Measure acceptance and step times for tree speculation; saved beside the model's export")
+        var command = new Command("calibrate", "Measure acceptance and step times of a speculation pair (they size its trees and start its adaptive chains); saved beside the model's export")
         {
             draftModel, sinks, window, draftPrecision, prompts, tokens, temperature, children, batches, contexts, sizes, repeats,
         };
