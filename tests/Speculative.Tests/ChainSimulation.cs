@@ -26,9 +26,9 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
     public Func<int, int> PassLength { get; init; } = n => n;
 
     /// <summary>Acceptance that comes in stretches, as text does: where set, each row's tokens alternate between easy stretches
-    /// (drafts accepted at <see cref="Alpha"/>) and hard ones (<see cref="Bursts.HardAlpha"/>), each of a random length
+    /// (drafts accepted at <see cref="Alpha"/>) and hard ones (<see cref="HardStretches.HardAlpha"/>), each of a random length
     /// around its mean; null: every token at <see cref="Alpha"/>.</summary>
-    public Bursts? Stretches { get; init; }
+    public HardStretches? Stretches { get; init; }
 
     /// <summary>What a verification of a pass length not run before costs on top (a CUDA graph's capture and ONNX Runtime's
     /// first use of the shape: round 30's timed runs paid 13-37 ms for each new length); plain passes count as run.</summary>
@@ -81,23 +81,23 @@ internal sealed record ChainSimulation(int Rows, int Tokens, double Alpha, doubl
 
     /// <summary>Stretches of hard text among easy: drafts accepted at <paramref name="HardAlpha"/> over stretches of about
     /// <paramref name="HardTokens"/> tokens, between easy stretches of about <paramref name="EasyTokens"/>.</summary>
-    public sealed record Bursts(double HardAlpha, int EasyTokens, int HardTokens);
+    public sealed record HardStretches(double HardAlpha, int EasyTokens, int HardTokens);
 
     // One row's text: the acceptance rate at each of its positions, its stretches drawn as generation reaches them (a row's
     // own random source, so every γ run on a seed meets the same text).
-    private sealed class RowText(Bursts? bursts, double easyAlpha, Random random)
+    private sealed class RowText(HardStretches? stretches, double easyAlpha, Random random)
     {
         private readonly List<(int End, double Alpha)> _stretches = [];
 
         public double AlphaAt(int position)
         {
-            if (bursts is null) return easyAlpha;
+            if (stretches is null) return easyAlpha;
             while (_stretches.Count == 0 || _stretches[^1].End <= position)
             {
                 var hard = _stretches.Count % 2 == 1;
-                var mean = hard ? bursts.HardTokens : bursts.EasyTokens;
+                var mean = hard ? stretches.HardTokens : stretches.EasyTokens;
                 var start = _stretches.Count == 0 ? 0 : _stretches[^1].End;
-                _stretches.Add((start + 1 + (int)(-mean * Math.Log(1 - random.NextDouble())), hard ? bursts.HardAlpha : easyAlpha));
+                _stretches.Add((start + 1 + (int)(-mean * Math.Log(1 - random.NextDouble())), hard ? stretches.HardAlpha : easyAlpha));
             }
             return _stretches.First(s => s.End > position).Alpha;
         }
