@@ -21,20 +21,7 @@ public sealed class GammaController
     private int _first;
     private readonly bool _catchesUp;
     private readonly int[] _passTokens;                  // per γ: the tokens its verification pass runs (γ + 1, padded)
-    // Acceptance: drafts accepted and proposed, summed with older rounds discounted, and the γ they were proposed at
-    // (weighted by drafts). A round's discount follows the chains it holds, one a row: text comes in stretches, and at one
-    // row a memory of five rounds took a hard stretch for a fall (round 30 k at 1 x 7,680: eleven γ = 12 rounds accepted
-    // everything, then 5, 0 and 2 of 12, and plain decoding followed for 400 rounds where γ = 12 ran 1.22x), while a
-    // round of 32 rows averages 32 chains.
-    // Before any round: a prior of one draft at a share of 0.75, weak enough that the first rounds outweigh it.
-    private double _accepted = 0.75, _proposed = 1, _proposedGammas = 1;
-    // The same by γ: drafts accepted and chains run at each γ, discounted alike. A chain's yield is what was measured at
-    // its γ where it was (rows that accept all or nothing, prompt lookup's, or text in stretches, yield more at long γ than
-    // one α fitted to short chains predicts, and less at short γ than one fitted to long chains), shrunk toward α's chain
-    // model by the weight of ModelChains chains, so an old measurement gives way to newer ones at other γ.
-    private readonly double[] _acceptedAt, _chainsAt;
-    private const double ModelChains = 1;
-    private const double RowDiscount = 0.95;           // a round's discount per row, down to the per-round 1 - Smoothing
+    private readonly ChainAcceptance _acceptance;       // what chains of each γ get accepted
     private readonly double[] _draftSeconds;            // a round's draft time, EMA per γ (index γ), NaN = unmeasured
     private readonly int[] _draftRounds;                // rounds measured per γ
     private readonly double[] _verifySeconds;           // EMA per γ (index γ), NaN = unmeasured
@@ -82,7 +69,7 @@ public sealed class GammaController
         _verifyFastest = new double[_max + 1];
         Array.Fill(_verifyFastest, double.PositiveInfinity);
         (_draftSpike, _verifySpike) = (new bool[_max + 1], new bool[_max + 1]);
-        (_acceptedAt, _chainsAt) = (new double[_max + 1], new double[_max + 1]);
+        _acceptance = new ChainAcceptance(_max);
     }
 
     /// <summary>The first γ a controller for free drafts (prompt lookup) explores: long enough that a burst of matching
@@ -109,7 +96,7 @@ public sealed class GammaController
 
     /// <summary>Current estimate of the per-token acceptance rate α: the one under which chains of the γ measured accept
     /// the share of their drafts measured (<see cref="AcceptanceMath.AlphaForAcceptedShare"/>).</summary>
-    public double Alpha => AcceptanceMath.AlphaForAcceptedShare(_proposedGammas / _proposed, _accepted / _proposed);
+    public double Alpha => _acceptance.Alpha;
 
     /// <summary>
     /// Records one round of <paramref name="gamma"/>: drafts proposed and accepted (all rows), draft and verify wall time.
@@ -122,7 +109,7 @@ public sealed class GammaController
         _rounds++;
         var verified = Math.Clamp(verifiedGamma ?? gamma, 0, _max);
         if (_probing && proposed > 0
-            && (double)accepted / proposed > ExpectedAccepted(Math.Max(verified, 1), Alpha) / Math.Max(verified, 1) + SurpriseMargin)
+            && (double)accepted / proposed > _acceptance.ExpectedAccepted(Math.Max(verified, 1)) / Math.Max(verified, 1) + SurpriseMargin)
         {
             // the probe accepted far more than the estimate expected: the text got easier than the rounds that set it (the
             // first tokens of a generation often reject every draft), so probe again soon rather than at the thinned interval
@@ -135,17 +122,7 @@ public sealed class GammaController
             (_nextProbe, _probeInterval, _repeatProbe) = (_rounds, _intervalBeforeProbe, -1);
         }
         _probing = false;
-        if (proposed > 0)
-        {
-            var chainLength = Math.Max(verified, 1);
-            var discount = Math.Max(1 - Smoothing, Math.Pow(RowDiscount, Math.Max(proposed / chainLength, 1)));
-            _accepted = discount * _accepted + accepted;
-            _proposed = discount * _proposed + proposed;
-            _proposedGammas = discount * _proposedGammas + (double)proposed * chainLength;
-            for (var g = 1; g <= _max; g++) (_acceptedAt[g], _chainsAt[g]) = (discount * _acceptedAt[g], discount * _chainsAt[g]);
-            _acceptedAt[chainLength] += accepted;
-            _chainsAt[chainLength] += (double)proposed / chainLength;
-        }
+        _acceptance.Observe(Math.Max(verified, 1), proposed, accepted);
         // a drafter that caught up on the rounds it sat out spent part of this round's draft time on them
         var caughtUp = _catchesUp && _previousVerified == 0;
         if (verified > 0 && draft > TimeSpan.Zero && !caughtUp)
@@ -218,20 +195,15 @@ public sealed class GammaController
     // The γ of the best expected rate (0: plain decoding, one token a pass), and the best γ of at least 1.
     private (int Best, int BestDrafting) Best((double A, double B) verify, (double A, double B) draft)
     {
-        var alpha = Alpha;
         var (drafting, draftingRate) = (1, 0.0);
         for (var g = 1; g <= _max; g++)
         {
             var cost = draft.A + draft.B * g + Math.Max(verify.A + verify.B * _passTokens[g], 1e-9);
-            var rate = (1 + ExpectedAccepted(g, alpha)) / cost;
+            var rate = (1 + _acceptance.ExpectedAccepted(g)) / cost;
             if (rate > draftingRate) (drafting, draftingRate) = (g, rate);
         }
         return (draftingRate > 1 / Math.Max(_verifySeconds[0], 1e-9) ? drafting : 0, drafting);
     }
-
-    // Drafts a chain of γ is expected to get accepted: those measured at γ, shrunk toward the chain model at α.
-    private double ExpectedAccepted(int gamma, double alpha) =>
-        (_acceptedAt[gamma] + ModelChains * (AcceptanceMath.ExpectedTokensPerRound(gamma, alpha) - 1)) / (_chainsAt[gamma] + ModelChains);
 
     // Whether some γ, with every draft accepted (γ + 1 tokens a round), would beat the plain pass at the fastest times
     // measured: a draft step's, and a verification of γ's at least that of any shorter chain measured and of a plain pass
