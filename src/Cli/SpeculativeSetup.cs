@@ -63,8 +63,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         if (Mode == "self")
         {
             var drafter = LoadSelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session);
-            return (options with { Calibration = TreeCalibration.Load(resolved.ExportDir, SelfKey(Sinks, Window, drafter is null ? null : DraftPrecision)) },
-                drafter);
+            return (options with { Calibration = SelfCalibration(resolved.ExportDir, Sinks, Window, drafter is null ? null : DraftPrecision) }, drafter);
         }
         if (Mode != "draft") return (options, null);
         var name = DraftName ?? resolved.Entry?.Draft
@@ -97,6 +96,12 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>The calibration key of a pair drafted by the model exported at <paramref name="draftExportDir"/>.</summary>
     public static string DraftKey(string draftExportDir) => $"draft-{Path.GetFileName(Path.GetFullPath(draftExportDir).TrimEnd('/'))}";
+
+    /// <summary>The calibration an adaptive self-speculation chain over a budget of <paramref name="sinks"/> and
+    /// <paramref name="window"/>, drafted at <paramref name="draftPrecision"/> (null: by the target), starts from: the pair's,
+    /// where <c>condensa calibrate</c> saved one beside <paramref name="exportDir"/>, else null.</summary>
+    public static TreeCalibration? SelfCalibration(string exportDir, int sinks, int window, ExportPrecision? draftPrecision) =>
+        TreeCalibration.Load(exportDir, SelfKey(sinks, window, draftPrecision));
 
     /// <summary>The calibration key of self-speculation over a budget of <paramref name="sinks"/> and <paramref name="window"/>,
     /// drafted by the target's checkpoint at <paramref name="draftPrecision"/> (null: by the target).</summary>

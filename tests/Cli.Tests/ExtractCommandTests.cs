@@ -46,6 +46,27 @@ public sealed class ExtractCommandTests
     }
 
     [TestMethod]
+    public async Task Extract_SelfSpeculation_ReadsThePairsCalibration_ACorruptOneNamedBeforeAnyRecord()
+    {
+        // an adaptive chain starts from the calibration `condensa calibrate` saved for the pair (16 + 256, the target drafting),
+        // so extract reads it: a file that is not one stops the job with its name, before any output is written
+        var checkpoint = CliRunner.Checkpoint(new Condensa.TestSupport.TinyModelSpec { Architecture = "llama", Seed = 43 });
+        var exportDir = ModelResolver.Resolve(checkpoint, null, Condensa.Export.ExportPrecision.Fp32, TextWriter.Null).ExportDir;
+        var calibration = Path.Combine(exportDir, "calibration-self-16-256.json");
+        await File.WriteAllTextAsync(calibration, "{ not json");
+        var files = new ExtractFiles();
+        var output = files.Path("out.jsonl");
+
+        var (exit, _, error) = await CliRunner.Run("extract", "--model", checkpoint, "--input", files.Documents(3), "--output", output,
+            "--prompt-template", files.Template, "--max-tokens", "8", "--speculative", "self");
+
+        Assert.AreEqual(1, exit);
+        StringAssert.Contains(error, calibration);
+        StringAssert.Contains(error, "rerun condensa calibrate");
+        Assert.IsFalse(File.Exists(output) && new FileInfo(output).Length > 0, "no record written");
+    }
+
+    [TestMethod]
     public async Task Extract_MalformedLines_ErrorRecordsWithLineNumbers_JobGoesOn()
     {
         var checkpoint = CliRunner.Checkpoint();

@@ -84,6 +84,12 @@ internal static class ExtractCommand
                 ? SpeculativeSetup.LoadSelfDrafter(parse.GetValue(draftPrecision), parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision),
                     resolved, error, loaded, modelOptions.Settings(parse, resolved))
                 : null;
+            if (speculation.Mode == SpeculationMode.Self)   // an adaptive chain starts from the pair's calibration, where one was made
+                speculation = speculation with
+                {
+                    Calibration = SpeculativeSetup.SelfCalibration(resolved.ExportDir, speculation.Sinks, speculation.Window,
+                        drafter is null ? null : parse.GetValue(draftPrecision)),
+                };
             var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, drafter, spec);
             var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
