@@ -51,34 +51,27 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
             },
             Tree = IsTree, Gamma = Gamma, Sinks = Sinks, Window = Window, TreeSize = TreeSize, TreeDepth = TreeDepth,
         };
-        if (IsTree)
+        if (options.Mode is SpeculationMode.None or SpeculationMode.Lookup) return (options, null);
+        // the model that drafts (null: the target over its budget) and the pair's calibration, which sizes a tree and starts
+        // an adaptive chain (a chain without one explores from γ = 1; a tree says it takes the prior)
+        var draftName = Mode switch
         {
-            var (treeDraft, key) = ResolveTreeDraft(DraftName, Sinks, Window, catalog, precision, resolved, log, loaded, session, DraftPrecision);
-            var calibration = TreeCalibration.Load(resolved.ExportDir, key);
-            if (calibration is null && TreeSize is null)
-                log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
-            return (options with { Calibration = calibration }, treeDraft);
-        }
-        // an adaptive chain starts from the pair's calibration where `condensa calibrate` made one (else it explores from γ = 1)
-        if (Mode == "self")
-        {
-            var drafter = LoadSelfDrafter(DraftPrecision, catalog, precision, resolved, log, loaded, session);
-            return (options with { Calibration = SelfCalibration(resolved.ExportDir, Sinks, Window, drafter is null ? null : DraftPrecision) }, drafter);
-        }
-        if (Mode != "draft") return (options, null);
-        var name = DraftName ?? resolved.Entry?.Draft
-            ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing).");
-        var draftResolved = ModelResolver.Resolve(name, catalog, precision, log);
-        CheckSameTokenizer(resolved.ExportDir, draftResolved.ExportDir);
-        var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
-        loaded.Add(draft);
-        return (options with { Calibration = TreeCalibration.Load(resolved.ExportDir, DraftKey(draftResolved.ExportDir)) }, draft);
+            "draft" => DraftName ?? resolved.Entry?.Draft
+                ?? throw new CondensaException("--speculative draft needs --draft NAME (or a catalog model with a 'draft' pairing)."),
+            "self" => null,
+            _ => DraftName,
+        };
+        var (drafter, key) = ResolveDrafter(draftName, Sinks, Window, catalog, precision, resolved, log, loaded, session, DraftPrecision);
+        var calibration = TreeCalibration.Load(resolved.ExportDir, key);
+        if (IsTree && calibration is null && TreeSize is null)
+            log.WriteLine($"note: no {TreeCalibration.FileName(key)} beside the export; sizing trees from a default prior (run condensa calibrate).");
+        return (options with { Calibration = calibration }, drafter);
     }
 
-    /// <summary>The model that drafts tree speculation (null = the target over its self-speculation budget) and the calibration
-    /// key of the pair: a draft model, or self-speculation, drafted by the target's checkpoint at
-    /// <paramref name="draftPrecision"/> where one is given (<see cref="SelfDrafter"/>).</summary>
-    public static (DecoderModel? Draft, string Key) ResolveTreeDraft(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
+    /// <summary>The model that drafts for the pair (null = the target over its self-speculation budget) and the pair's
+    /// calibration key: the draft model <paramref name="draftName"/>, or for self-speculation (null) the target's checkpoint
+    /// at <paramref name="draftPrecision"/> where one is given (<see cref="SelfDrafter"/>).</summary>
+    public static (DecoderModel? Draft, string Key) ResolveDrafter(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
         ResolvedModel target, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null, ExportPrecision? draftPrecision = null)
     {
         if (draftName is null)
@@ -96,12 +89,6 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
 
     /// <summary>The calibration key of a pair drafted by the model exported at <paramref name="draftExportDir"/>.</summary>
     public static string DraftKey(string draftExportDir) => $"draft-{Path.GetFileName(Path.GetFullPath(draftExportDir).TrimEnd('/'))}";
-
-    /// <summary>The calibration an adaptive self-speculation chain over a budget of <paramref name="sinks"/> and
-    /// <paramref name="window"/>, drafted at <paramref name="draftPrecision"/> (null: by the target), starts from: the pair's,
-    /// where <c>condensa calibrate</c> saved one beside <paramref name="exportDir"/>, else null.</summary>
-    public static TreeCalibration? SelfCalibration(string exportDir, int sinks, int window, ExportPrecision? draftPrecision) =>
-        TreeCalibration.Load(exportDir, SelfKey(sinks, window, draftPrecision));
 
     /// <summary>The calibration key of self-speculation over a budget of <paramref name="sinks"/> and <paramref name="window"/>,
     /// drafted by the target's checkpoint at <paramref name="draftPrecision"/> (null: by the target).</summary>

@@ -34,6 +34,8 @@ public sealed class BenchModeTests
     {
         var pinned = BenchMode.Parse("tree-self@9");
         Assert.AreEqual(("tree-self@9", "tree-self", true), (pinned.Name, pinned.Mode, pinned.Tree));
+        Assert.AreEqual(("self", "self", "draft"), (pinned.Drafter, BenchMode.Parse("self@12").Drafter, BenchMode.Parse("tree-draft").Drafter),
+            "a tree and a chain of one drafter read one calibration");
         var options = pinned.Options(gamma: 3, sinks: 4, window: 32, treeSize: null, treeDepth: null);
         Assert.AreEqual((9, 3), (options.TreeSize, options.Gamma));
     }

@@ -18,6 +18,9 @@ internal sealed record BenchMode(string Name, string Mode, int? Pin)
     /// <summary>Whether the mode drafts token trees.</summary>
     public bool Tree => Mode.StartsWith("tree-", StringComparison.Ordinal);
 
+    /// <summary>Who drafts (draft, self, lookup; none for plain decoding): a chain and a tree of one drafter share its calibration.</summary>
+    public string Drafter => Tree ? Mode["tree-".Length..] : Mode;
+
     /// <summary>Parses an entry; an unknown mode, a pin on plain decoding and a pin below 1 are one error naming the entry.</summary>
     public static BenchMode Parse(string entry)
     {

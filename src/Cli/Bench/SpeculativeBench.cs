@@ -225,9 +225,9 @@ internal static class SpeculativeBench
     private static SpeculationOptions Options(string mode, SpeculativeBenchSettings settings) =>
         BenchMode.Parse(mode).Options(settings.Gamma, settings.Sinks, settings.Window, settings.TreeSize, settings.TreeDepth);
 
-    // The calibrations are by mode: a pinned entry (tree-self@9) reads its mode's.
+    // The calibrations are by drafter: self and tree-self (a pinned tree-self@9 too) read self-speculation's.
     private static TreeCalibration? Calibration(IReadOnlyDictionary<string, TreeCalibration?> calibrations, string mode) =>
-        calibrations.GetValueOrDefault(BenchMode.Parse(mode).Mode);
+        calibrations.GetValueOrDefault(BenchMode.Parse(mode).Drafter);
 
     /// <summary>Row r's prompt: BOS, then <paramref name="length"/> - 1 corpus tokens from a row-dependent offset (wrapping).</summary>
     private static int[][] Prompts(IReadOnlyList<int> corpus, int? bos, int batch, int length, int limit)

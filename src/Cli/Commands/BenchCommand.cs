@@ -209,12 +209,12 @@ internal static class BenchCommand
         var selfDrafter = selfModes ? SpeculativeSetup.LoadSelfDrafter(draftPrecision, catalog, precision, resolved, error, loaded, targetSettings) : null;
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
-        // each pair's calibration sizes its trees and starts its adaptive chains; only the trees note a missing one
+        // each pair's calibration, by drafter, sizes its trees and starts its adaptive chains; only the trees note a missing one
         var calibrations = new Dictionary<string, TreeCalibration?>();
         if (draftPath is not null)
-            (calibrations["draft"], calibrations["tree-draft"]) = Calibrations(resolved.ExportDir, SpeculativeSetup.DraftKey(draftPath), modes.Contains("tree-draft"), error);
+            calibrations["draft"] = Calibration(resolved.ExportDir, SpeculativeSetup.DraftKey(draftPath), modes.Contains("tree-draft"), error);
         if (selfModes)
-            (calibrations["self"], calibrations["tree-self"]) = Calibrations(resolved.ExportDir,
+            calibrations["self"] = Calibration(resolved.ExportDir,
                 SpeculativeSetup.SelfKey(settings.Sinks, settings.Window, selfDrafter is null ? null : draftPrecision), modes.Contains("tree-self"), error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
         // --json holds the rows measured so far ("complete": false; a cell's finished modes included) until the grid ends,
@@ -241,13 +241,13 @@ internal static class BenchCommand
         return rows.All(r => r.SameTokensAsPlain) ? 0 : 2;
     }
 
-    /// <summary>A pair's calibration (condensa calibrate) for its chains and its trees, or null, with a note where trees are
-    /// measured and will be sized from the default prior instead.</summary>
-    private static (TreeCalibration? Chains, TreeCalibration? Trees) Calibrations(string exportDir, string key, bool trees, TextWriter log)
+    /// <summary>A pair's calibration (condensa calibrate), or null, with a note where <paramref name="trees"/> are measured and
+    /// will be sized from the default prior instead.</summary>
+    private static TreeCalibration? Calibration(string exportDir, string key, bool trees, TextWriter log)
     {
         var calibration = TreeCalibration.Load(exportDir, key);
         if (calibration is null && trees) log.WriteLine($"note: no {TreeCalibration.FileName(key)}; trees sized from the default prior.");
-        return (calibration, calibration);
+        return calibration;
     }
 
     // Named literals: a mode without drafts has no acceptance rate (NaN), which plain JSON numbers cannot say.

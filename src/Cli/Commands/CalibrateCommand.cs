@@ -61,7 +61,7 @@ internal static class CalibrateCommand
             try
             {
                 var (sinkCount, windowSize) = (parse.GetValue(sinks), parse.GetValue(window));
-                var (draft, key) = SpeculativeSetup.ResolveTreeDraft(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
+                var (draft, key) = SpeculativeSetup.ResolveDrafter(parse.GetValue(draftModel), sinkCount, windowSize, parse.GetValue(modelOptions.Catalog),
                     parse.GetValue(modelOptions.Precision), resolved, error, loaded, session, parse.GetValue(draftPrecision));
                 // self-speculation: the target, or its checkpoint at --draft-precision (draft), drafts over the budget
                 var self = parse.GetValue(draftModel) is null;

@@ -80,16 +80,14 @@ internal static class ExtractCommand
             SpeculativeSetup.CheckDraftPrecision(parse.GetValue(draftPrecision), mode == SpeculationMode.Self, $"--speculative {parse.GetValue(speculative)}");
             var loaded = new List<IDisposable>();
             using var unload = new Disposables(loaded);
-            var drafter = speculation.Mode == SpeculationMode.Self
-                ? SpeculativeSetup.LoadSelfDrafter(parse.GetValue(draftPrecision), parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision),
-                    resolved, error, loaded, modelOptions.Settings(parse, resolved))
-                : null;
-            if (speculation.Mode == SpeculationMode.Self)   // an adaptive chain starts from the pair's calibration, where one was made
-                speculation = speculation with
-                {
-                    Calibration = SpeculativeSetup.SelfCalibration(resolved.ExportDir, speculation.Sinks, speculation.Window,
-                        drafter is null ? null : parse.GetValue(draftPrecision)),
-                };
+            DecoderModel? drafter = null;
+            if (speculation.Mode == SpeculationMode.Self)
+            {
+                // the target's checkpoint at --draft-precision drafts, where given; an adaptive chain starts from the pair's calibration
+                (drafter, var key) = SpeculativeSetup.ResolveDrafter(null, speculation.Sinks, speculation.Window, parse.GetValue(modelOptions.Catalog),
+                    parse.GetValue(modelOptions.Precision), resolved, error, loaded, modelOptions.Settings(parse, resolved), parse.GetValue(draftPrecision));
+                speculation = speculation with { Calibration = Speculative.Trees.TreeCalibration.Load(resolved.ExportDir, key) };
+            }
             var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, drafter, spec);
             var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
