@@ -211,7 +211,7 @@ cost_side() { local name=$1 dir=$2; shift 2
 # calibrate for a target's pairs, self (16 + 256 budget) and draft model (default demo-code and demo-code-draft), and the
 # fits it printed: calibrate_pairs TMO "ARGS" [TARGET DRAFT]
 calibrate_pairs() {
-  TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window 256 ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
+  TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window ${WINDOW:-256} ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
   TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 # copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
@@ -703,13 +703,15 @@ fi
 # PRECISION=fp32 runs the float32 exports (their GEMMs in float32 since 686fb56; with ONNX Runtime's default TF32 round 26
 # parted rows there too, round 27 none without it: ~2.5x float16's time, so split the grid with BATCHES and CONTEXTS);
 # CAL_TMO bounds each calibration (default 120 s); NO_CAL=1 skips them (chains need none). DRAFT_PRECISION=fp16 has the
-# model's checkpoint at that precision run self-speculation's drafts (calibrate and bench --draft-precision).
+# model's checkpoint at that precision run self-speculation's drafts (calibrate and bench --draft-precision). WINDOW sets
+# the self pair's sink + window budget's window (calibrate and bench --window; default 256).
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
   [ -n "${NO_CAL:-}" ] || calibrate_pairs ${CAL_TMO:-120} "$P $G" $m $d
   TMO=${SPEC_TMO:-420} run all-modes $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m $m --draft $d \
-    ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION} $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} $(prompt_texts) --json $o/all-modes.json \
+    ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION} $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} \
+    --window ${WINDOW:-256} $(prompt_texts) --json $o/all-modes.json \
     --chart $o/all-modes.svg --trace $o/all-modes.jsonl
   show_rows all-modes
   python3 "$root/tools/bench/trace_summary.py" $o/all-modes.jsonl --bench $o/all-modes.json > $o/all-modes-full-batch.md 2>&1
