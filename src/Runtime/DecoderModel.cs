@@ -288,7 +288,7 @@ public sealed class DecoderModel : IDecoder, IDisposable
     private PassGraph GraphFor(KvCache cache, scoped in ForwardInputs inputs, int seqLen, int rows)
     {
         if (RunsCausal(cache, inputs, seqLen, rows)) return TakesRowsGraph(seqLen, rows) ? PassGraph.CausalRows : PassGraph.Causal;
-        return RunsSlots(cache, seqLen) ? PassGraph.Slots : PassGraph.General;
+        return RunsSlots(cache, seqLen, rows) ? PassGraph.Slots : PassGraph.General;
     }
 
     /// <summary>
@@ -313,9 +313,11 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// there, the graph writes every entry of the pass into a slot of its own before it attends (a full cache, or a
     /// budgeted one's pass no longer than its slack; a longer pass's entries wait in the scratch slot for the host), and
     /// the pass is at most <see cref="RowsGraphMaxTokens"/> long, as its bias, batch x G·seqLen x capacity elements, is
-    /// the multi-row causal graph's.
+    /// the multi-row causal graph's; or it runs over one row (a float32 export's prompt chunks on cuda, where no causal graph
+    /// runs), whose bias of G·seqLen x capacity elements is G times the mask the general graph builds for the pass anyway.
     /// </summary>
-    private bool RunsSlots(KvCache cache, int seqLen) => _sessions.Slots && seqLen <= RowsGraphMaxTokens && cache.WritesAllInPass(seqLen);
+    private bool RunsSlots(KvCache cache, int seqLen, int rows) =>
+        _sessions.Slots && (seqLen <= RowsGraphMaxTokens || rows == 1) && cache.WritesAllInPass(seqLen);
 
     /// <summary>
     /// Whether a pass runs a causal graph: it is loaded, the cache holds every position at slot = position or is a budget

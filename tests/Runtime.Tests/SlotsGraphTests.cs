@@ -109,6 +109,30 @@ public sealed class SlotsGraphTests
     }
 
     [TestMethod]
+    [DataRow("llama-mha")]
+    [DataRow("llama")]
+    public void Forward_OneRowPast32Tokens_RunsTheSlotsGraph_EqualsGeneralGraph(string name)
+    {
+        // a float32 export's prompt chunks on cuda, where no causal graph runs (here: explicit positions, which none takes):
+        // one row's pass of any length takes the slots graph, its bias no larger than the general graph's mask times G
+        var (_, export) = TinyModels.Get(name);
+        using var fused = DecoderModel.Load(export, Fused);
+        using var general = DecoderModel.Load(export, General);
+        using var a = fused.CreateCache(1);
+        using var c = general.CreateCache(1);
+        var pair = new PassPair(general, c, fused, a, 1e-4f);
+        foreach (var (start, tokens) in new[] { (0, 40), (40, 37) })
+        {
+            var positions = Enumerable.Range(start, tokens).Select(p => (long)p).ToArray();
+            pair.AssertSame(new ForwardInputs(TinyModels.Ids(tokens, start + 1), [tokens], LogitsSelection.All) { Positions = positions },
+                $"chunk at {start}");
+        }
+        pair.AssertSame([7], [1], "decode after the chunks");
+        Assert.AreEqual(2, fused.SlotsPasses, "both chunks of one row ran the slots graph");
+        Assert.IsFalse(fused.GeneralGraphLoaded, "no pass needed the general graph");
+    }
+
+    [TestMethod]
     public void Load_FusedAttentionOff_NeverRunsTheSlotsGraph()
     {
         var (_, export) = TinyModels.Get("llama");

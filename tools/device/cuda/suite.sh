@@ -748,6 +748,25 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
+# QUICK=69 (issue 18): float32's prompt chunks on the slots graph (one row's pass of any length) against the base app's
+# general graph: plain decoding of demo-code-mha as float32 at BATCHES (1,32) x CONTEXTS (1,024, 7,680), NEW_TOKENS (32)
+# new tokens, one document a row, the two apps in turn, twice (bench prints each run's prefill seconds); then one ONNX
+# Runtime profile of the app's prefill at one row of 7,680 (profile_summary.py: host time per operator).
+if [ "${QUICK:-0}" = 69 ]; then
+  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh"; exit 3; }
+  PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
+  V="bench --speculative none -m $m --provider cuda --precision fp32 --max-tokens ${NEW_TOKENS:-32} --runs 1 --documents-per-row 1 $P"
+  for r in 1 2; do
+    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
+      TMO=150 run prefill-${v%%:*}-$r ${v#*:} $V --batch ${BATCHES:-1,32} --context ${CONTEXTS:-1024,7680} --json $o/prefill-${v%%:*}-$r.json
+      show_rows prefill-${v%%:*}-$r
+    done
+  done
+  CONDENSA_ORT_PROFILE=$o/prof/prefill TMO=150 run prefill-profiled $C $V --batch 1 --context 7680
+  python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt; rm -f $o/prof/*.json
+  exit 0
+fi
+
 # QUICK=68 (issue 18): an exporter change to float32's slots graph measured against the exporter before it, the app of
 # the working tree against the base app (`pack.sh BASE_COMMIT`; install.sh unpacks both): plain decoding and self@12 on
 # demo-code-mha as float32 at 32 x 7,680, 64 tokens, static, the two apps in turn, twice; the card's bandwidth first.
