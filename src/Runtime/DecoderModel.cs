@@ -82,6 +82,10 @@ public sealed class DecoderModel : IDecoder, IDisposable
     /// a capture costs a few plain steps: docs/benchmarks.md, round 17). 0 without capture.</summary>
     public int CapturedGraphs => _kvMemory.Capture?.Issued ?? 0;
 
+    /// <summary>Whether the model has captured as many graphs as it keeps (<see cref="Capture.GraphCapture.MaxGraphs"/>): its
+    /// new pass shapes run uncaptured from then on.</summary>
+    public bool CapturedGraphsAtCap => CapturedGraphs >= Capture.GraphCapture.MaxGraphs;
+
     /// <summary>The export folder the model was loaded from.</summary>
     public string Directory { get; }
 

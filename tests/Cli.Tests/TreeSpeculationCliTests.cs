@@ -37,12 +37,15 @@ public sealed class TreeSpeculationCliTests
         Assert.AreEqual(0, exit, error);
         StringAssert.Contains(output, "acceptance (");
         StringAssert.Contains(output, "batch 2, context 64: tree of");
+        StringAssert.Contains(output, "chain draft step:");
         var saved = output.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim();
         using (var calibration = JsonDocument.Parse(File.ReadAllText(saved)))
         {
             Assert.AreEqual(4, calibration.RootElement.GetProperty("acceptance").GetArrayLength());
             Assert.AreEqual(8, calibration.RootElement.GetProperty("target_samples").GetArrayLength());   // 2 batches x 2 contexts x 2 sizes
             Assert.AreEqual(4, calibration.RootElement.GetProperty("plain_samples").GetArrayLength());    // 2 batches x 2 contexts, one token
+            Assert.AreEqual(8, calibration.RootElement.GetProperty("chain_target_samples").GetArrayLength());
+            Assert.AreEqual(4, calibration.RootElement.GetProperty("chain_draft_samples").GetArrayLength());
         }
 
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "16", "--json"];

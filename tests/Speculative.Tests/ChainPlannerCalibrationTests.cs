@@ -44,6 +44,17 @@ public sealed class ChainPlannerCalibrationTests
     }
 
     [TestMethod]
+    public void CalibratedGamma_PricesDraftsAndVerificationAsChainsRunThem()
+    {
+        // tree-shaped drafts of 2 ms make γ = 12 (12.2 tokens in 25 ms) lose to a plain step; the chain's own draft step of
+        // 0.1 ms and verification of 1 ms make it win
+        var trees = Calibration(0.99) with { Draft = new StepTimeModel(0.002, 0, 0, 0), Target = new StepTimeModel(0.002, 0, 0, 0) };
+        Assert.AreEqual(0, ChainPlanner.CalibratedGamma(trees, maxGamma: 12, batch: 8, context: 1024));
+        var chains = trees with { ChainDraft = new StepTimeModel(0.0001, 0, 0, 0), ChainTarget = new StepTimeModel(0.001, 0, 0, 0) };
+        Assert.AreEqual(12, ChainPlanner.CalibratedGamma(chains, maxGamma: 12, batch: 8, context: 1024));
+    }
+
+    [TestMethod]
     public void ChainPlanner_WithACalibrationWhereLongChainsPay_ExploresTheirGammaFirst()
     {
         Assert.AreEqual("0 0 12 12", FirstRounds(Calibration(0.99)), "from the calibration");

@@ -81,7 +81,7 @@ public sealed class TreePlannerTests
         var timed = model.Passes.Where(p => p.Positions.Length > 0).ToList();
         Assert.HasCount(2 * 2, timed, "a warm-up and a timed pass per token count, each tree-shaped");
         Assert.AreEqual(model.Passes.Count - timed.Count, model.Passes.Count(p => p.Visibility.Length == 0), "only the prefill is a plain pass");
-        foreach (var (positions, visibility, seqLen) in timed)
+        foreach (var (positions, visibility, seqLen, _) in timed)
             for (var b = 0; b < 2; b++)
             for (var j = 0; j < seqLen; j++)
             {
@@ -107,12 +107,12 @@ public sealed class TreePlannerTests
 
     private sealed class RecordingDecoder(FakeDecoder inner) : IDecoder
     {
-        public List<(long[] Positions, bool[] Visibility, int SeqLen)> Passes { get; } = [];
+        public List<(long[] Positions, bool[] Visibility, int SeqLen, LogitsSelection Selection)> Passes { get; } = [];
         public ModelManifest Manifest => inner.Manifest;
         public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => inner.CreateCache(batchSize, options);
         public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs)
         {
-            Passes.Add((inputs.Positions.ToArray(), inputs.NewTokenVisibility.ToArray(), inputs.Tokens.Length / cache.BatchSize));
+            Passes.Add((inputs.Positions.ToArray(), inputs.NewTokenVisibility.ToArray(), inputs.Tokens.Length / cache.BatchSize, inputs.Selection));
             return inner.Forward(cache, inputs);
         }
         public int GreedyPasses { get; private set; }
@@ -153,6 +153,60 @@ public sealed class TreePlannerTests
     }
 
     [TestMethod]
+    public void MeasureChainStepTimes_TimesPassesWithoutATreeMask_EveryPositionsLogits()
+    {
+        var model = new RecordingDecoder(new FakeDecoder((t, _) => (t + 1) % 32));
+
+        var samples = TreeCalibrator.MeasureChainStepTimes(model, b => model.CreateCache(b), batches: [2], contexts: [5], tokens: [1, 4], repeats: 2);
+
+        CollectionAssert.AreEqual(new[] { 1, 4 }, samples.Select(s => s.Tokens).ToArray());
+        var timed = model.Passes.Where(p => p.Selection == LogitsSelection.All).ToList();
+        Assert.HasCount(2 * 3, timed, "a warm-up and two timed passes a size");
+        Assert.IsTrue(timed.All(p => p.Positions.Length == 0 && p.Visibility.Length == 0), "no explicit positions, no tree mask");
+        Assert.AreEqual(0, model.GreedyPasses);
+    }
+
+    [TestMethod]
+    public void MeasurePlainStepTimes_NotGreedy_FetchesTheLastPositionsLogits()
+    {
+        // a drafter's chain step at a temperature samples from the logits, as ModelDrafter does
+        var model = new RecordingDecoder(new FakeDecoder((t, _) => (t + 1) % 32));
+
+        var samples = TreeCalibrator.MeasurePlainStepTimes(model, b => model.CreateCache(b), batches: [1], contexts: [9], repeats: 1, contextLimit: 4, greedy: false);
+
+        Assert.AreEqual(4, samples.Single().Context, "the context a budget attends to at most");
+        Assert.AreEqual(0, model.GreedyPasses);
+        Assert.AreEqual(2, model.Passes.Count(p => p.SeqLen == 1 && p.Selection == LogitsSelection.LastPerRow && p.Visibility.Length == 0),
+            "a warm-up and one timed pass");
+    }
+
+    [TestMethod]
+    public void Best_ChainStepsCheaperThanTreeShapedPasses_PricesAChainAsItRuns()
+    {
+        // round 32's self pair at 1 x 1,024 on an H100 (float32 target, float16 drafts): calibrate's tree-shaped draft pass
+        // 0.38 ms, the chain's draft step as tree-self@8 ran it 0.17 ms. Priced tree-shaped, every chain loses to the 0.405 ms
+        // plain step (the planner chose the root alone, 0.97x plain decoding, where an 8-node chain ran 1.41x); priced as
+        // chains run, 8 nodes win.
+        var calibration = new TreeCalibration
+        {
+            Drafter = "self-16-256", Acceptance = [0.988, 0.012], DraftContextLimit = 541,
+            Target = new StepTimeModel(0.606e-3, 2.99e-6, 12.9e-9, 1.22e-9),
+            Draft = new StepTimeModel(0.377e-3, 0, 15.2e-9, 4.685e-9),
+            Plain = new StepTimeModel(0.391e-3, 10.66e-6, 13.7e-9, 0),
+        };
+        Assert.AreEqual(1, new TreePlanner(calibration).Best(1, 1024).Nodes, "tree-shaped drafts");
+        var chains = new TreePlanner(calibration with { ChainDraft = new StepTimeModel(0.17e-3, 0, 0, 0) });
+        var (nodes, depth) = chains.Best(1, 1024);
+        Assert.IsGreaterThanOrEqualTo(8, nodes);
+        Assert.AreEqual(nodes - 1, depth, "a chain");
+        Assert.AreEqual(calibration.Target.Seconds(1, 8, 1024) + 7 * 0.17e-3, chains.Seconds(8, 7, 1, 1024), 1e-12,
+            "seven one-token draft steps and the verification");
+        var tree = chains.Shape(6, 2);
+        Assert.AreNotEqual(tree.Depth + 1, tree.Count, "a branching tree");
+        Assert.AreEqual(new TreePlanner(calibration).Seconds(6, 2, 1, 1024), chains.Seconds(6, 2, 1, 1024), 1e-15, "a tree keeps the tree-shaped prices");
+    }
+
+    [TestMethod]
     public void Fit_TimeFallingWithContext_DropsThatTerm()
     {
         // Noise that makes longer contexts look faster must not yield a negative coefficient.
@@ -170,6 +224,7 @@ public sealed class TreePlannerTests
             DraftContextLimit = 336,
             TargetSamples = [new StepTimeSample(1, 2, 3, 0.5)],
             Plain = new StepTimeModel(9, 0, 0, 0),
+            ChainDraft = new StepTimeModel(10, 0, 0, 0),
         };
         calibration.Save(dir);
         var loaded = TreeCalibration.Load(dir, "test")!;
@@ -177,6 +232,8 @@ public sealed class TreePlannerTests
         Assert.AreEqual(calibration.Target, loaded.Target);
         Assert.AreEqual(calibration.Draft, loaded.Draft);
         Assert.AreEqual(calibration.Plain, loaded.Plain);
+        Assert.AreEqual(calibration.ChainDraft, loaded.ChainDraft);
+        Assert.AreEqual(calibration.Target, loaded.ChainVerify, "no chain verification measured: the tree-shaped pass prices it");
         Assert.AreEqual(336, loaded.DraftContextLimit);
         Assert.AreEqual(calibration.TargetSamples[0], loaded.TargetSamples[0]);
         Assert.IsNull(TreeCalibration.Load(dir, "other"));

@@ -89,10 +89,20 @@ internal static class SpeculativeBench
             foreach (var row in cellRows)
                 if (row.Differs is { } divergence) log.WriteLine($"{row.Mode} at batch {batch} x {promptTokens}: {divergence}");
             rows.AddRange(cellRows);
-            log.WriteLine($"measured prompt {promptTokens} x batch {batch}");
+            log.WriteLine($"measured prompt {promptTokens} x batch {batch}; CUDA graphs so far: {Graphs(target, draft, selfDrafter)}");
             measured?.Invoke(rows);
         }
         return rows;
+    }
+
+    // The graphs each model has captured in the process, and where one reached the cap past which its new pass shapes run
+    // uncaptured (DecoderModel.CapturedGraphsAtCap): a grid's later cells then time passes a shorter run would have replayed.
+    private static string Graphs(DecoderModel target, DecoderModel? draft, DecoderModel? selfDrafter)
+    {
+        static string One(string name, DecoderModel m) =>
+            $"{name} {m.CapturedGraphs}" + (m.CapturedGraphsAtCap ? " (at the cap: new shapes run uncaptured)" : "");
+        return string.Join(", ", new[] { ("target", (DecoderModel?)target), ("draft model", draft), ("self drafter", selfDrafter) }
+            .Where(m => m.Item2 is not null).Select(m => One(m.Item1, m.Item2!)));
     }
 
     /// <summary>A (batch, context) cell's samples by mode, and each mode's row, made once its runs and plain decoding's are

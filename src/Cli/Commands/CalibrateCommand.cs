@@ -107,10 +107,13 @@ internal static class CalibrateCommand
                 var runs = Math.Max(1, parse.GetValue(repeats));
                 var targetSamples = TreeCalibrator.MeasureStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
                 var plainSamples = TreeCalibrator.MeasurePlainStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, runs);
-                var draftSamples = self
-                    ? TreeCalibrator.MeasureStepTimes(drafter, b => drafter.CreateCache(b, new KvCacheOptions { Budget = budget }), batchGrid, contextGrid,
-                        tokenGrid, runs, budget.Slots)
-                    : TreeCalibrator.MeasureStepTimes(drafter, b => drafter.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
+                Func<int, KvCache> draftCache = self ? b => drafter.CreateCache(b, new KvCacheOptions { Budget = budget }) : b => drafter.CreateCache(b);
+                int? draftLimit = self ? budget.Slots : null;
+                var draftSamples = TreeCalibrator.MeasureStepTimes(drafter, draftCache, batchGrid, contextGrid, tokenGrid, runs, draftLimit);
+                // chains draft a token a pass and verify without a tree mask: on cuda other graphs than a tree's (round 32)
+                var chainTargetSamples = TreeCalibrator.MeasureChainStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
+                var chainDraftSamples = TreeCalibrator.MeasurePlainStepTimes(drafter, draftCache, batchGrid, contextGrid, runs, draftLimit,
+                    greedy: sampling.Temperature == 0);
                 var calibration = new TreeCalibration
                 {
                     Drafter = key,
@@ -118,12 +121,16 @@ internal static class CalibrateCommand
                     Target = StepTimeModel.Fit(targetSamples),
                     Draft = StepTimeModel.Fit(draftSamples),
                     Plain = StepTimeModel.Fit(plainSamples),
+                    ChainTarget = StepTimeModel.Fit(chainTargetSamples),
+                    ChainDraft = StepTimeModel.Fit(chainDraftSamples),
                     DraftContextLimit = self ? budget.Slots : null,
                     Temperature = sampling.Temperature,
                     Positions = positions,
                     TargetSamples = [.. targetSamples],
                     DraftSamples = [.. draftSamples],
                     PlainSamples = [.. plainSamples],
+                    ChainTargetSamples = [.. chainTargetSamples],
+                    ChainDraftSamples = [.. chainDraftSamples],
                 };
                 var path = calibration.Save(resolved.ExportDir);
                 await Report(output, calibration, path, batchGrid, contextGrid);
@@ -143,6 +150,8 @@ internal static class CalibrateCommand
         await output.WriteLineAsync($"target pass: {Describe(calibration.Target)}");
         await output.WriteLineAsync($"draft pass:  {Describe(calibration.Draft)}");
         if (calibration.Plain is { } plain) await output.WriteLineAsync($"plain step:  {Describe(plain)}");
+        if (calibration.ChainTarget is { } chainTarget) await output.WriteLineAsync($"chain verification: {Describe(chainTarget)}");
+        if (calibration.ChainDraft is { } chainDraft) await output.WriteLineAsync($"chain draft step:   {Describe(chainDraft)}");
         var planner = new TreePlanner(calibration, maxNodes: Speculation.DefaultMaxTreeNodes);
         foreach (var batch in batches)
         foreach (var context in contexts)

@@ -44,6 +44,30 @@ public sealed record TreeCalibration
     /// <summary>The raw plain-step timings behind <see cref="Plain"/>.</summary>
     public StepTimeSample[] PlainSamples { get; init; } = [];
 
+    /// <summary>A chain's verification pass (S tokens a row at the rows' next positions, as a chain-shaped tree verifies:
+    /// no tree mask), which prices a chain where a tree-shaped pass runs another graph; null (a calibration from before it
+    /// was measured, or the prior) prices chains with <see cref="Target"/>.</summary>
+    public StepTimeModel? ChainTarget { get; init; }
+
+    /// <summary>The drafter's chain step (one token a row over its cache, as a chain drafts: a plain step, no tree mask), which
+    /// prices a chain's drafts; null prices them with <see cref="Draft"/>. A float16 drafter's chain step ran at half a
+    /// tree-shaped pass's time on cuda (docs/benchmarks.md, round 32).</summary>
+    public StepTimeModel? ChainDraft { get; init; }
+
+    /// <summary>The raw timings behind <see cref="ChainTarget"/>.</summary>
+    public StepTimeSample[] ChainTargetSamples { get; init; } = [];
+
+    /// <summary>The raw timings behind <see cref="ChainDraft"/>.</summary>
+    public StepTimeSample[] ChainDraftSamples { get; init; } = [];
+
+    /// <summary>A chain's verification model: <see cref="ChainTarget"/>, or <see cref="Target"/> where it was not measured.</summary>
+    [JsonIgnore]
+    public StepTimeModel ChainVerify => ChainTarget ?? Target;
+
+    /// <summary>A chain's draft-step model: <see cref="ChainDraft"/>, or <see cref="Draft"/> where it was not measured.</summary>
+    [JsonIgnore]
+    public StepTimeModel ChainDraftStep => ChainDraft ?? Draft;
+
     /// <summary>A prior for uncalibrated models: a moderately good draft, and a verify pass that costs about a decode step
     /// plus 2% per extra token, with a draft pass a tenth of that. Trees come out mid-sized (about 10-20 nodes).</summary>
     public static TreeCalibration Default(int? draftContextLimit = null) => new()

@@ -99,17 +99,29 @@ public static class TreeCalibrator
     /// attends to at most its slots however long the sequence).</summary>
     public static List<StepTimeSample> MeasureStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
         IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats = 3, int? contextLimit = null) =>
-        Measure(model, createCache, batches, contexts, tokens, repeats, contextLimit, plain: false);
+        Measure(model, createCache, batches, contexts, tokens, repeats, contextLimit, TimedPass.Tree);
+
+    /// <summary>Times a chain's verification as a chain-shaped tree runs it: S new tokens a row at the rows' next positions,
+    /// every position's logits, no explicit positions or mask (on cuda a causal graph where one takes the pass, where a tree's
+    /// pass of as many tokens takes the slots graph: docs/benchmarks.md, round 32).</summary>
+    public static List<StepTimeSample> MeasureChainStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
+        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats = 3) =>
+        Measure(model, createCache, batches, contexts, tokens, repeats, contextLimit: null, TimedPass.Chain);
 
     /// <summary>Times a plain decoding step (one token a row, greedy, as plain decoding runs it: on cuda the causal graph,
     /// replayed) after a prefill to each context: what a round of the root alone costs, about half a one-token tree pass on
-    /// cuda (round 14).</summary>
+    /// cuda (round 14). A drafter's chain step is this pass over its own cache (<paramref name="contextLimit"/>: a budget's
+    /// slots); drafting at a temperature (<paramref name="greedy"/> false) it fetches the last position's logits instead.</summary>
     public static List<StepTimeSample> MeasurePlainStepTimes(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
-        IReadOnlyList<int> contexts, int repeats = 3) =>
-        Measure(model, createCache, batches, contexts, [1], repeats, contextLimit: null, plain: true);
+        IReadOnlyList<int> contexts, int repeats = 3, int? contextLimit = null, bool greedy = true) =>
+        Measure(model, createCache, batches, contexts, [1], repeats, contextLimit, greedy ? TimedPass.Greedy : TimedPass.LastLogits);
+
+    // How a timed pass runs: as a tree's (explicit positions and mask, every position's logits), as a chain's verification
+    // (every position's logits), or as a one-token step (greedy tokens, or the last position's logits).
+    private enum TimedPass { Tree, Chain, Greedy, LastLogits }
 
     private static List<StepTimeSample> Measure(IDecoder model, Func<int, KvCache> createCache, IReadOnlyList<int> batches,
-        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats, int? contextLimit, bool plain)
+        IReadOnlyList<int> contexts, IReadOnlyList<int> tokens, int repeats, int? contextLimit, TimedPass pass)
     {
         var samples = new List<StepTimeSample>();
         var random = new Random(11);
@@ -138,8 +150,13 @@ public static class TreeCalibrator
                 for (var r = -1; r < repeats; r++)
                 {
                     var clock = Stopwatch.StartNew();
-                    if (plain) model.ForwardGreedy(cache, new ForwardInputs(ids, counts, LogitsSelection.LastPerRow));
-                    else model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility });
+                    switch (pass)
+                    {
+                        case TimedPass.Greedy: model.ForwardGreedy(cache, new ForwardInputs(ids, counts, LogitsSelection.LastPerRow)); break;
+                        case TimedPass.LastLogits: model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.LastPerRow)); break;
+                        case TimedPass.Chain: model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All)); break;
+                        default: model.Forward(cache, new ForwardInputs(ids, counts, LogitsSelection.All) { Positions = positions, NewTokenVisibility = visibility }); break;
+                    }
                     if (r >= 0) times[r] = clock.Elapsed.TotalSeconds;
                     cache.RewindTo(context);
                 }

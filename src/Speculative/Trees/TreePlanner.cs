@@ -73,11 +73,16 @@ public sealed class TreePlanner : IDraftPlanner
 
     /// <summary>Predicted seconds of a round with the (m, d) tree: a draft pass per level (each feeding the tree so far)
     /// plus one verification pass of m tokens; the root alone is a plain decoding step (<see cref="TreeCalibration.Plain"/>),
-    /// which the decode step runs as plain decoding does.</summary>
+    /// which the decode step runs as plain decoding does; a chain (m = d + 1) drafts one token a pass and verifies without a
+    /// tree mask, as the drafter and the decode step run it (<see cref="TreeCalibration.ChainDraft"/>,
+    /// <see cref="TreeCalibration.ChainTarget"/>).</summary>
     public double Seconds(int nodes, int depth, int batch, int context)
     {
         if (nodes == 1 && _calibration.Plain is { } plain) return Math.Max(plain.Seconds(batch, 1, context), 1e-12);
         var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
+        if (nodes > 1 && Shape(nodes, depth).Count == Shape(nodes, depth).Depth + 1)
+            return Math.Max(_calibration.ChainVerify.Seconds(batch, nodes, context)
+                + (nodes - 1) * _calibration.ChainDraftStep.Seconds(batch, 1, draftContext), 1e-12);
         var levels = LevelCounts(nodes, depth);
         var seconds = _calibration.Target.Seconds(batch, nodes, context);
         for (var level = 0; level < levels.Length - 1; level++) seconds += _calibration.Draft.Seconds(batch, levels[level], draftContext);
