@@ -239,6 +239,8 @@ public sealed class BenchCommandBoundTests
             Target = new Condensa.Speculative.Trees.StepTimeModel(0.001, 0, 0, 0),
             Draft = new Condensa.Speculative.Trees.StepTimeModel(0.0001, 0, 0, 0),
             Plain = new Condensa.Speculative.Trees.StepTimeModel(0.001, 0, 0, 0),
+            ChainTarget = new Condensa.Speculative.Trees.StepTimeModel(0.001, 0, 0, 0),
+            ChainDraft = new Condensa.Speculative.Trees.StepTimeModel(0.0001, 0, 0, 0),
         }).Save(exportDir);
         Assert.AreEqual(12, await FirstDraftingGamma(target, Path.Combine(dir, "calibrated.jsonl")));
     }
