@@ -80,7 +80,7 @@ public sealed class TreePlanner : IDraftPlanner
     {
         if (nodes == 1 && _calibration.Plain is { } plain) return Math.Max(plain.Seconds(batch, 1, context), 1e-12);
         var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
-        if (nodes > 1 && Shape(nodes, depth).Count == Shape(nodes, depth).Depth + 1)
+        if (nodes > 1 && Shape(nodes, depth) is var shape && shape.Count == shape.Depth + 1)
             return Math.Max(_calibration.ChainVerify.Seconds(batch, nodes, context)
                 + (nodes - 1) * _calibration.ChainDraftStep.Seconds(batch, 1, draftContext), 1e-12);
         var levels = LevelCounts(nodes, depth);
