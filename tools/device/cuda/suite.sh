@@ -748,6 +748,15 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
+# QUICK=70 (issue 16): what cuBLAS (through torch) reaches on the 1.1B shape's decode GEMMs at 1, 32 and 64 rows, each
+# layer's own weights, replayed as a CUDA graph, both weight layouts, against the card's read bandwidth (gemm_shapes.py;
+# COMPILE=1 adds torch.compile's max-autotune of one layer's GEMMs, minutes of tuning): whether the 32 x 512 step's GEMMs,
+# ~half the bound under ONNX Runtime (round 13), can run nearer it with the library's kernels.
+if [ "${QUICK:-0}" = 70 ]; then
+  python3 "$root/tools/device/cuda/gemm_shapes.py" --rows ${ROWS:-1,32,64} ${COMPILE:+--compile} 2>&1 | tee -a $o/gemm-shapes.txt
+  exit 0
+fi
+
 # QUICK=69 (issue 18): float32's prompt chunks on the slots graph (one row's pass of any length) against the base app's
 # general graph: plain decoding of demo-code-mha as float32 at BATCHES (1,32) x CONTEXTS (1,024, 7,680), NEW_TOKENS (32)
 # new tokens, one document a row, the two apps in turn, twice (bench prints each run's prefill seconds); then one ONNX
