@@ -55,6 +55,29 @@ public sealed class ChainPlannerCalibrationTests
     }
 
     [TestMethod]
+    public void CalibratedGamma_Round32sSelfPairAtOneRow_StartsAtTheLongestChainOnlyWithChainPrices()
+    {
+        // round 32 e's calibration of the self pair on an H100 (float32 target, float16 drafts; cal-self.out): priced with
+        // its tree-shaped draft pass (0.39 ms) a chain loses to the 0.41 ms plain step at 1 x 1,024, and the chain started
+        // from γ = 1 (c's trace: 0 0 1 1 7 12); priced with the chain draft step it measured (0.17 ms), γ = 12 comes first
+        var measured = new TreeCalibration
+        {
+            Drafter = "self-16-256-fp16", Acceptance = [0.988, 0.012], DraftContextLimit = 541,
+            Target = new StepTimeModel(0.578e-3, 2.91e-6, 13.7e-9, 1.209e-9),
+            Draft = new StepTimeModel(0.392e-3, 2.82e-6, 14.6e-9, 0),
+            Plain = new StepTimeModel(0.384e-3, 10.98e-6, 14.2e-9, 0),
+        };
+        static int Pad(int n) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n);
+        Assert.AreEqual(0, ChainPlanner.CalibratedGamma(measured, maxGamma: 12, batch: 1, context: 1024, passLength: Pad));
+        var chains = measured with
+        {
+            ChainTarget = new StepTimeModel(0.575e-3, 2.85e-6, 13.4e-9, 1.196e-9),
+            ChainDraft = new StepTimeModel(0.172e-3, 3.72e-6, 0, 0),
+        };
+        Assert.AreEqual(12, ChainPlanner.CalibratedGamma(chains, maxGamma: 12, batch: 1, context: 1024, passLength: Pad));
+    }
+
+    [TestMethod]
     public void ChainPlanner_WithACalibrationWhereLongChainsPay_ExploresTheirGammaFirst()
     {
         Assert.AreEqual("0 0 12 12", FirstRounds(Calibration(0.99)), "from the calibration");
