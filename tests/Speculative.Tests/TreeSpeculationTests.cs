@@ -53,6 +53,42 @@ public sealed class TreeSpeculationTests
     }
 
     [TestMethod]
+    public void GenerateBatch_SelfSpeculationChainShapedTree_DraftsOneTokenAPass_DepthPassesARound()
+    {
+        // what TreePlanner.Seconds prices a chain-shaped tree at (d one-token draft steps: TreeCalibration.ChainDraft): the
+        // drafter runs ProposeChain, one token a row a pass, and a round of depth 4 takes four passes
+        using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
+        var counting = new CountingDecoder(target);
+        var generation = new GenerationOptions { MaxNewTokens = 21 };
+        var planner = new TreePlanner(TreeCalibration.Default(), nodes: 5, depth: 4, maxNodes: 5);
+        using var drafter = ModelDrafter.ForSelfSpeculation(target, new KvBudget(Sinks: 4, Window: 200, Slack: 8), planner.MaxNodes, 2,
+            generation.Sampling, counting);
+        var stats = new SpeculativeStats();
+        new SpeculativeGenerator(target).GenerateBatch(Prompts(2), drafter, new SpeculativeOptions { Generation = generation, Planner = planner },
+            stats);
+        Assert.AreEqual(4.0, stats.MeanAcceptedPerRound, "every draft accepted: full rounds");
+        Assert.IsTrue(counting.PassTokens.All(t => t == 1), string.Join(", ", counting.PassTokens));
+        Assert.HasCount(4 * stats.Rounds, counting.PassTokens);
+    }
+
+    private sealed class CountingDecoder(IDecoder inner) : IDecoder
+    {
+        public List<int> PassTokens { get; } = [];
+        public ModelManifest Manifest => inner.Manifest;
+        public KvCache CreateCache(int batchSize, KvCacheOptions? options = null) => inner.CreateCache(batchSize, options);
+        public ReadOnlySpan<float> Forward(KvCache cache, scoped in ForwardInputs inputs)
+        {
+            PassTokens.Add(inputs.Tokens.Length / cache.BatchSize);
+            return inner.Forward(cache, inputs);
+        }
+        public ReadOnlySpan<int> ForwardGreedy(KvCache cache, scoped in ForwardInputs inputs)
+        {
+            PassTokens.Add(inputs.Tokens.Length / cache.BatchSize);
+            return inner.ForwardGreedy(cache, inputs);
+        }
+    }
+
+    [TestMethod]
     public void GenerateBatch_SamplingSameSeed_SameTokens()
     {
         using var target = DecoderModel.Load(TinyExports.Get("spec-target", TargetSpec).Export);
