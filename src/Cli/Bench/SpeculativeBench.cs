@@ -89,7 +89,8 @@ internal static class SpeculativeBench
             foreach (var row in cellRows)
                 if (row.Differs is { } divergence) log.WriteLine($"{row.Mode} at batch {batch} x {promptTokens}: {divergence}");
             rows.AddRange(cellRows);
-            log.WriteLine($"measured prompt {promptTokens} x batch {batch}; CUDA graphs so far: {Graphs(target, draft, selfDrafter)}");
+            log.WriteLine($"measured prompt {promptTokens} x batch {batch}; CUDA graphs so far: " +
+                Graphs(("target", target), ("draft model", draft), ("self drafter", selfDrafter)));
             measured?.Invoke(rows);
         }
         return rows;
@@ -97,13 +98,9 @@ internal static class SpeculativeBench
 
     // The graphs each model has captured in the process, and where one reached the cap past which its new pass shapes run
     // uncaptured (DecoderModel.CapturedGraphsAtCap): a grid's later cells then time passes a shorter run would have replayed.
-    private static string Graphs(DecoderModel target, DecoderModel? draft, DecoderModel? selfDrafter)
-    {
-        static string One(string name, DecoderModel m) =>
-            $"{name} {m.CapturedGraphs}" + (m.CapturedGraphsAtCap ? " (at the cap: new shapes run uncaptured)" : "");
-        return string.Join(", ", new[] { ("target", (DecoderModel?)target), ("draft model", draft), ("self drafter", selfDrafter) }
-            .Where(m => m.Item2 is not null).Select(m => One(m.Item1, m.Item2!)));
-    }
+    private static string Graphs(params (string Name, DecoderModel? Model)[] models) =>
+        string.Join(", ", models.Where(m => m.Model is not null)
+            .Select(m => $"{m.Name} {m.Model!.CapturedGraphs}" + (m.Model.CapturedGraphsAtCap ? " (at the cap: new shapes run uncaptured)" : "")));
 
     /// <summary>A (batch, context) cell's samples by mode, and each mode's row, made once its runs and plain decoding's are
     /// in (its tie margins run the model).</summary>

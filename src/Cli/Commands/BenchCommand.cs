@@ -199,23 +199,27 @@ internal static class BenchCommand
         var targetSettings = session(resolved);
         using var target = DecoderModel.Load(resolved.ExportDir, targetSettings);
         var modes = settings.Modes.Select(m => BenchMode.Parse(m).Mode).ToHashSet();
-        var draftPath = (modes.Contains("draft") || modes.Contains("tree-draft")) && (draftName ?? resolved.Entry?.Draft) is { } d
-            ? ModelResolver.Resolve(d, catalog, precision, error).ExportDir : null;
-        using var draft = draftPath is null ? null : DecoderModel.Load(draftPath, targetSettings);
         var selfModes = modes.Contains("self") || modes.Contains("tree-self");
         SpeculativeSetup.CheckDraftPrecision(draftPrecision, selfModes, $"the modes {string.Join(",", settings.Modes)}");
         var loaded = new List<IDisposable>();
         using var unload = new Disposables(loaded);
-        var selfDrafter = selfModes ? SpeculativeSetup.LoadSelfDrafter(draftPrecision, catalog, precision, resolved, error, loaded, targetSettings) : null;
+        // each pair's drafter and calibration, by drafter (as generate resolves them), the calibration sizing its trees and
+        // starting its adaptive chains; only the trees note a missing one
+        var calibrations = new Dictionary<string, TreeCalibration?>();
+        DecoderModel? draft = null, selfDrafter = null;
+        if ((modes.Contains("draft") || modes.Contains("tree-draft")) && (draftName ?? resolved.Entry?.Draft) is { } name)
+        {
+            (draft, var key) = SpeculativeSetup.ResolveDrafter(name, settings.Sinks, settings.Window, catalog, precision, resolved, error, loaded, targetSettings);
+            calibrations["draft"] = Calibration(resolved.ExportDir, key, modes.Contains("tree-draft"), error);
+        }
+        if (selfModes)
+        {
+            (selfDrafter, var key) = SpeculativeSetup.ResolveDrafter(null, settings.Sinks, settings.Window, catalog, precision, resolved, error, loaded,
+                targetSettings, draftPrecision);
+            calibrations["self"] = Calibration(resolved.ExportDir, key, modes.Contains("tree-self"), error);
+        }
         var tokenizer = resolved.LoadTokenizer();
         var text = string.Join("\n", promptFiles.Select(f => TextFiles.ReadUtf8(f, "--prompt-file")));
-        // each pair's calibration, by drafter, sizes its trees and starts its adaptive chains; only the trees note a missing one
-        var calibrations = new Dictionary<string, TreeCalibration?>();
-        if (draftPath is not null)
-            calibrations["draft"] = Calibration(resolved.ExportDir, SpeculativeSetup.DraftKey(draftPath), modes.Contains("tree-draft"), error);
-        if (selfModes)
-            calibrations["self"] = Calibration(resolved.ExportDir,
-                SpeculativeSetup.SelfKey(settings.Sinks, settings.Window, selfDrafter is null ? null : draftPrecision), modes.Contains("tree-self"), error);
         using var traceFile = tracePath is null ? null : new StreamWriter(tracePath);
         // --json holds the rows measured so far ("complete": false; a cell's finished modes included) until the grid ends,
         // and --chart draws them (after the last cell, the whole grid): a run stopped part way (a device call's time limit)
