@@ -748,12 +748,13 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
-# QUICK=70 (issue 16): what cuBLAS (through torch) reaches on the 1.1B shape's decode GEMMs at 1, 32 and 64 rows, each
-# layer's own weights, replayed as a CUDA graph, both weight layouts, against the card's read bandwidth (gemm_shapes.py;
-# COMPILE=1 adds torch.compile's max-autotune of one layer's GEMMs, minutes of tuning): whether the 32 x 512 step's GEMMs,
-# ~half the bound under ONNX Runtime (round 13), can run nearer it with the library's kernels.
+# QUICK=70 (issue 16): how fast a 1.1B-shape decode step's GEMMs can read their weights at 1, 32 and 64 rows (ROWS), each
+# layer's own weights, replayed as a CUDA graph, against the card's read bandwidth (gemm_shapes.py): cuBLAS in both weight
+# layouts, and with GEMM_FLAGS (e.g. "--splitk --tunableop --compile") a split-K Triton kernel of our own, torch's TunableOp
+# over cuBLASLt's algorithms and Inductor's max-autotune: whether the 32 x 512 step's GEMMs, ~half the bound under ONNX
+# Runtime (round 13), can run nearer it, and with which kernels.
 if [ "${QUICK:-0}" = 70 ]; then
-  python3 "$root/tools/device/cuda/gemm_shapes.py" --rows ${ROWS:-1,32,64} ${COMPILE:+--compile} 2>&1 | tee -a $o/gemm-shapes.txt
+  python3 "$root/tools/device/cuda/gemm_shapes.py" --rows ${ROWS:-1,32,64} ${GEMM_FLAGS:-} 2>&1 | tee -a $o/gemm-shapes.txt
   exit 0
 fi
 
