@@ -9,7 +9,9 @@ shape (16 heads x 64 dims) over B rows x C slots, in the forms a graph could wri
   qk-mulsum (K * q).sum(D)                      (element-wise, a [BH,C,D] temporary)
   qk-blockN K [BH,C/N,N·D] @ q block-diagonal [BH,N·D,N]  (a GEMM of N columns; +q: building the block-diagonal query too)
   pv        p [BH,1,C] @ V [BH,C,D]             (the output; the reduction is over all C slots)
-  pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum)
+  pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum; with
+            R > 1 rows, the probabilities chunk-major as given (+0) or transposed into it first (+t))
+  graph-plain  q·Kᵀ, + bias, softmax, · V: the slots graph's plain form (a pass of more than one token a row) end to end
   sdpa      torch's scaled_dot_product_attention over the same q, K, V (its own kernels), for scale
 With --rows R > 1 (a KV head's query rows in a pass: G for a grouped-query model's one-token step, γ + 1 for a chain's
 verification) q is [BH,R,D] and p [BH,R,C], and the forms whose scores come out slot-major ([C, R] or [C/N, N·R]) are
@@ -77,9 +79,20 @@ def main():
             line(f"qk-block{n}+q+t", timed(lambda: torch.bmm(kn, block_query(n)).reshape(bh, c // n, n, r).permute(0, 3, 1, 2).contiguous()))
     line("pv", timed(lambda: torch.bmm(p, v)))
     for n in (4, 8, 16, 32, 64):
-        if c % n or r > 1: continue
-        pn, vn = p.reshape(bh * n, 1, c // n), v.reshape(bh * n, c // n, d)
-        line(f"pv-split{n}", timed(lambda: torch.bmm(pn, vn).reshape(bh, n, d).sum(1)))
+        if c % n: continue
+        vn = v.reshape(bh * n, c // n, d)
+        if r == 1:
+            pn = p.reshape(bh * n, 1, c // n)
+            line(f"pv-split{n}", timed(lambda: torch.bmm(pn, vn).reshape(bh, n, d).sum(1)))
+        else:   # the probabilities chunk-major [BH, n, R, C/n]: as given (+0), or transposed from [BH, R, C] first (+t)
+            pn = p.reshape(bh, r, n, c // n).transpose(1, 2).contiguous().reshape(bh * n, r, c // n)
+            line(f"pv-split{n}+0", timed(lambda: torch.bmm(pn, vn).reshape(bh, n, r, d).sum(1)))
+            line(f"pv-split{n}+t", timed(lambda: torch.bmm(p.reshape(bh, r, n, c // n).transpose(1, 2).reshape(bh * n, r, c // n),
+                                                         vn).reshape(bh, n, r, d).sum(1)))
+    # the slots graph's plain form as a pass runs it: q·Kᵀ, + bias, softmax, · V
+    bias = torch.zeros(a.batch, 1, r, c, device="cuda", dtype=dt)
+    line("graph-plain", timed(lambda: torch.bmm(torch.softmax((torch.bmm(q, k.transpose(1, 2)).reshape(a.batch, a.heads, r, c)
+                                                               + bias).reshape(bh, r, c), -1), v)), 2 * cache_bytes)
     q4, k4, v4 = (t.reshape(a.batch, a.heads, -1, d) for t in (q, k, v))
     for name, backend in (("sdpa-math", torch.nn.attention.SDPBackend.MATH),
                           ("sdpa-efficient", torch.nn.attention.SDPBackend.EFFICIENT_ATTENTION),

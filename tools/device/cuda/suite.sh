@@ -748,6 +748,23 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
+# QUICK=71 (issue 18): why a one-row verification grows with context (round 33: the float32 target's 13-token
+# verification took 1.07 / 1.54 / 2.02 ms at one row x 1,024 / 4,096 / 7,680 tokens, where plain steps took 0.38 / 0.45 /
+# 0.52 ms). Nsight Compute's time of every kernel of plain decoding and self@12 at one row x CONTEXT (7,680), 16 new tokens,
+# uncaptured, cut into passes (ncu_passes: verify1-kinds.txt, verify1-kernels.txt); then gemv_forms.py at one row x CONTEXT
+# slots with 1 and 13 query rows a head (attention's products by form, the plain form end to end).
+if [ "${QUICK:-0}" = 71 ]; then
+  PROMPTS=${PROMPTS:-heldout}
+  TMO=300 ncu_passes verify1 $C bench --speculative none,self -m ${MODEL:-models/demo-code-mha} --provider cuda --precision \
+    ${PRECISION:-fp32} --draft-precision fp16 --batch 1 --context ${CONTEXT:-7680} --max-tokens 16 --runs 1 --gamma 12 \
+    $(prompt_texts) --graph-capture off
+  for r in 1 13; do
+    python3 "$root/tools/device/cuda/gemv_forms.py" --batch 1 --slots ${CONTEXT:-7680} --dtype float32 --rows $r 2>&1 \
+      | grep -v 'Warning\|warn(\|Triggered\|ms = timed' | tee -a $o/gemv-forms.txt
+  done
+  exit 0
+fi
+
 # QUICK=70 (issue 16): how fast a 1.1B-shape decode step's GEMMs can read their weights at 1, 32 and 64 rows (ROWS), each
 # layer's own weights, replayed as a CUDA graph, against the card's read bandwidth (gemm_shapes.py): cuBLAS in both weight
 # layouts, and with GEMM_FLAGS (e.g. "--splitk --tunableop --compile") a split-K Triton kernel of our own, torch's TunableOp
