@@ -9,6 +9,7 @@ shape (16 heads x 64 dims) over B rows x C slots, in the forms a graph could wri
   qk-mulsum (K * q).sum(D)                      (element-wise, a [BH,C,D] temporary)
   qk-blockN K [BH,C/N,N·D] @ q block-diagonal [BH,N·D,N]  (a GEMM of N columns; +q: building the block-diagonal query too)
   pv        p [BH,1,C] @ V [BH,C,D]             (the output; the reduction is over all C slots)
+  pv-vt     Vᵀ [BH,D,C] @ pᵀ [BH,C,R]            (the same product transposed, both operands read in place)
   pv-split  p [BH*n,1,C/n] @ V [BH*n,C/n,D], summed over n  (the reduction cut into n chunks, then a small sum; with
             R > 1 rows, the probabilities chunk-major as given (+0) or transposed into it first (+t))
   graph-plain  q·Kᵀ, + bias, softmax, · V: the slots graph's plain form (a pass of more than one token a row) end to end
@@ -78,6 +79,7 @@ def main():
         if r > 1:   # [C/n, n, R] -> [R, C/n, n] = [R, C]
             line(f"qk-block{n}+q+t", timed(lambda: torch.bmm(kn, block_query(n)).reshape(bh, c // n, n, r).permute(0, 3, 1, 2).contiguous()))
     line("pv", timed(lambda: torch.bmm(p, v)))
+    line("pv-vt", timed(lambda: torch.bmm(v.transpose(1, 2), p.transpose(1, 2))))   # (P·V)ᵀ = Vᵀ·Pᵀ, both read in place
     for n in (4, 8, 16, 32, 64):
         if c % n: continue
         vn = v.reshape(bh * n, c // n, d)
