@@ -37,8 +37,8 @@ internal static class BlockScoresAttention
         string batch = b.NodeN("Shape", "batch/Shape", [slotBias], 1, [Attr.Int("start", 0), Attr.Int("end", 1)])[0]; // [1] = B
         string rows = b.NodeN("Shape", "rows/Shape", [slotBias], 1, [Attr.Int("start", 2), Attr.Int("end", 3)])[0];  // [1] = S'
         string slots = b.NodeN("Shape", "slots/Shape", [slotBias], 1, [Attr.Int("start", 3), Attr.Int("end", 4)])[0]; // [1] = C
-        string oneRow = b.Node("Equal", [rows, b.ConstInt64([1])], "one_row/Equal");                                 // [1]
-        string blockRows = b.Node("Where", [oneRow, rows, b.ConstInt64([0])], "block_rows/Where");                   // [1] = r
+        string one = b.Node("Equal", [rows, b.ConstInt64([1])], "one_row/Equal");                                    // [1]
+        string blockRows = b.Node("Where", [one, rows, b.ConstInt64([0])], "block_rows/Where");                      // [1] = r
         string divides = b.Node("Equal", [b.Node("Mod", [slots, b.ConstInt64([Block])], "slots/Mod"), b.ConstInt64([0])],
             "divides/Equal");                                                                                        // [1]
         string n = b.Node("Where", [divides, b.ConstInt64([Block]), b.ConstInt64([1])], "n/Where");                  // [1] = n
@@ -57,19 +57,6 @@ internal static class BlockScoresAttention
         // the empty form's shapes have zeros, so every shape is whole and Reshape takes its zeros as sizes (allowzero)
         string lead = Shape(b, "lead", batch, b.ConstInt64([heads]));                                                // (B, H)
         string zero = b.ConstInt64([0]), last = b.ConstInt64([long.MaxValue]), axis = b.ConstInt64([2]);
-        string plainBias = b.Node("Slice", [slotBias, blockRows, last, axis], "plain_bias/Slice");                   // [B, 1, S'-r, C]
-        string plainRows = b.Node("Sub", [rows, blockRows], "plain_rows/Sub");                                       // [1] = S'-r
-        string chunks = Chunks(b, batch, heads, plainRows, slots);                                                   // [1] = k
-        string chunkSlots = b.Node("Div", [slots, chunks], "chunk_slots/Div");                                       // [1] = C/k
-        string one = b.ConstInt64([1]);
-        // the plain form's bias chunk-major, once per pass: [B, 1, S'-r, k, C/k] -> [B, 1, k, S'-r, C/k]
-        string chunkBias = b.Node("Reshape", [plainBias, Shape(b, "bias_chunks", batch, one, plainRows, chunks, chunkSlots)],
-            "chunk_bias/Reshape", AllowZero);
-        chunkBias = b.Node("Transpose", [chunkBias], "chunk_bias/Transpose", Attr.Ints("perm", 0, 1, 3, 2, 4));
-        // the rows whose chunks' shares are computed: every plain row where there are several chunks, none where one
-        string several = b.Node("Greater", [chunks, one], "several/Greater");
-        string sharedRows = b.Node("Where", [several, plainRows, zero], "shared_rows/Where");                        // [1]
-        string unsharedRows = b.Node("Sub", [plainRows, sharedRows], "unshared_rows/Sub");                           // [1]
         return new ScoreBlocks(
             BlockRows: blockRows,
             Scale: scaleValue,
@@ -79,40 +66,7 @@ internal static class BlockScoresAttention
             QueryShape: Shape(b, "query", lead, width, columns),                                                     // (B, H, n·D, n·r)
             SlotsShape: Shape(b, "slots", lead, blockRows, slots),                                                   // (B, H, r, C)
             BlockBias: b.Node("Slice", [slotBias, zero, blockRows, axis], "block_bias/Slice"),                       // [B, 1, r, C]
-            ChunkBias: chunkBias,
-            ChunkShape: Shape(b, "chunks", lead, chunks, chunkSlots, b.ConstInt64([headDim])),                       // (B, H, k, C/k, D)
-            ChunkCopies: Shape(b, "chunk_copies", one, one, chunks, one, one),                                       // (1, 1, k, 1, 1)
-            SharedRows: sharedRows,
-            UnsharedShape: Shape(b, "unshared", lead, chunks, unsharedRows, one));                                   // (B, H, k, S'-r-s, 1)
-    }
-
-    /// <summary>The most chunks of slots a pass of the plain form may read its cache in.</summary>
-    public const int MaxChunks = 8;
-
-    /// <summary>Blocks of the values' product the chunks aim for: B·H·k of them (~ an H100's or H200's 132 multiprocessors).</summary>
-    public const int ChunkLanes = 128;
-
-    /// <summary>The plain form's passes of at most this many tokens a row may read their cache in chunks.</summary>
-    public const int ChunkedRows = 32;
-
-    // k: the most of 8, 4 and 2 that divides the slots with B·H·k <= 128 lanes, where the pass has at most 32 plain rows;
-    // else 1. cuBLAS
-    // runs P·V [S', C]·[C, D] with one block a head and row (at one row of 16 heads, 16 blocks each reducing every slot:
-    // 54 % of a one-row verification at 7,680 slots on an H100, docs/benchmarks.md, round 33); k chunks make B·H·k blocks
-    private static string Chunks(GraphBuilder b, string batch, int heads, string plainRows, string slots)
-    {
-        string lanes = b.Node("Mul", [batch, b.ConstInt64([heads])], "lanes/Mul");                                    // [1] = B·H
-        string chunks = b.ConstInt64([1]);
-        for (var k = 2; k <= MaxChunks; k *= 2)
-        {
-            string fits = b.Node("LessOrEqual", [b.Node("Mul", [lanes, b.ConstInt64([k])], $"lanes_{k}/Mul"),
-                b.ConstInt64([ChunkLanes])], $"fits_{k}/LessOrEqual");
-            string divides = b.Node("Equal", [b.Node("Mod", [slots, b.ConstInt64([k])], $"slots_{k}/Mod"), b.ConstInt64([0])],
-                $"divides_{k}/Equal");
-            chunks = b.Node("Where", [b.Node("And", [fits, divides], $"chunks_{k}/And"), b.ConstInt64([k]), chunks], $"chunks_{k}/Where");
-        }
-        string few = b.Node("LessOrEqual", [plainRows, b.ConstInt64([ChunkedRows])], "few_rows/LessOrEqual");
-        return b.Node("Where", [few, chunks, b.ConstInt64([1])], "chunks/Where");
+            PlainBias: b.Node("Slice", [slotBias, blockRows, last, axis], "plain_bias/Slice"));                      // [B, 1, S'-r, C]
     }
 
     /// <summary>Attention of q [B, H, S', D] over key and value [B, H, C, D] under the slot bias the blocks were built
@@ -131,36 +85,14 @@ internal static class BlockScoresAttention
         string block = b.Node("MatMul", [keys, diagonal], "block_scores/MatMul");                                    // [B, H, C/n, n·r]
         block = b.Node("Reshape", [block, blocks.SlotsShape], "block_slots/Reshape", AllowZero);                     // [B, H, r, C]
 
-        string outBlock = Weigh(b, "block", block, blocks.BlockBias, value);                                         // [B, H, r, D]
-        string outPlain = Chunked(b, qPlain, key, value, blocks);                                                    // [B, H, S'-r, D]
-        return b.Node("Concat", [outBlock, outPlain], "out/Concat", Attr.Int("axis", 2));                            // [B, H, S', D]
-    }
-
-    // the plain form over k chunks of slots: each chunk's softmax and product with its values, then the chunks summed
-    // by their shares of the row's softmax (the softmax over chunks of each chunk's log-sum-exp). At k = 1 the share is
-    // 1 and the scores are not read for it (its rows are empty): the form is q·Kᵀ, softmax, · V, as before exporter 20
-    private static string Chunked(GraphBuilder b, string qPlain, string key, string value, ScoreBlocks blocks)
-    {
+        // ONNX Runtime folds the scale and the keys' Transpose into the MatMul (FusedMatMul), so the keys are read in place
         qPlain = b.Node("Mul", [qPlain, blocks.Scale], "q_plain_scale/Mul");                                        // [B, H, S'-r, D]
-        string q = b.Node("Expand", [b.Node("Unsqueeze", [qPlain, b.ConstInt64([2])], "q_plain/Unsqueeze"), blocks.ChunkCopies],
-            "q_chunks/Expand");                                                                                      // [B, H, k, S'-r, D]
-        // ONNX Runtime folds the keys' Transpose into the MatMul (FusedMatMul), so the keys are read in place
-        string keys = b.Node("Reshape", [key, blocks.ChunkShape], "key_chunks/Reshape", AllowZero);                  // [B, H, k, C/k, D]
-        keys = b.Node("Transpose", [keys], "key_chunks/Transpose", Attr.Ints("perm", 0, 1, 2, 4, 3));               // [B, H, k, D, C/k]
-        string scores = b.Node("Add", [b.Node("MatMul", [q, keys], "plain_scores/MatMul"), blocks.ChunkBias], "plain_bias/Add");
-        string probs = b.Node("Softmax", [scores], "plain/Softmax", Attr.Int("axis", -1));                           // [B, H, k, S'-r, C/k]
-        string values = b.Node("Reshape", [value, blocks.ChunkShape], "value_chunks/Reshape", AllowZero);            // [B, H, k, C/k, D]
-        string partial = b.Node("MatMul", [probs, values], "plain_out/MatMul");                                      // [B, H, k, S'-r, D]
+        string keysT = b.Node("Transpose", [key], "keys/Transpose", Attr.Ints("perm", 0, 1, 3, 2));                  // [B, H, D, C]
+        string plain = b.Node("MatMul", [qPlain, keysT], "plain_scores/MatMul");                                     // [B, H, S'-r, C]
 
-        string shared = b.Node("Slice", [scores, b.ConstInt64([0]), blocks.SharedRows, b.ConstInt64([3])], "shared/Slice");
-        string lse = b.Node("ReduceLogSumExp", [shared, b.ConstInt64([-1])], "chunk_lse/ReduceLogSumExp",
-            Attr.Int("keepdims", 1));                                                                                // [B, H, k, s, 1]
-        string share = b.Node("Softmax", [lse], "chunk_share/Softmax", Attr.Int("axis", 2));
-        string whole = b.Node("ConstantOfShape", [blocks.UnsharedShape], "unshared/ConstantOfShape",
-            Attr.Tensor("value", new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 }, FloatData = { 1f } }));
-        share = b.Node("Concat", [share, whole], "share/Concat", Attr.Int("axis", 3));                               // [B, H, k, S'-r, 1]
-        string weighed = b.Node("Mul", [partial, share], "weighed/Mul");
-        return b.Node("ReduceSum", [weighed, b.ConstInt64([2])], "chunks/ReduceSum", Attr.Int("keepdims", 0));      // [B, H, S'-r, D]
+        string outBlock = Weigh(b, "block", block, blocks.BlockBias, value);                                         // [B, H, r, D]
+        string outPlain = Weigh(b, "plain", plain, blocks.PlainBias, value);                                         // [B, H, S'-r, D]
+        return b.Node("Concat", [outBlock, outPlain], "out/Concat", Attr.Int("axis", 2));                            // [B, H, S', D]
     }
 
     private static AttributeProto AllowZero => Attr.Int("allowzero", 1);
@@ -187,11 +119,6 @@ internal static class BlockScoresAttention
 /// <param name="QueryShape">int64 [4] = (B, H, n·D, n·r).</param>
 /// <param name="SlotsShape">int64 [4] = (B, H, r, C).</param>
 /// <param name="BlockBias">float [B, 1, r, C]: the bias rows of the block form.</param>
-/// <param name="ChunkBias">float [B, 1, k, S' - r, C/k]: the bias rows of the plain form, chunk-major.</param>
-/// <param name="ChunkShape">int64 [5] = (B, H, k, C/k, D): the keys and values in k chunks of slots.</param>
-/// <param name="ChunkCopies">int64 [5] = (1, 1, k, 1, 1): the query's copies, one a chunk.</param>
-/// <param name="SharedRows">int64 [1]: the plain rows whose chunks' shares are computed, S' - r where k > 1, else 0.</param>
-/// <param name="UnsharedShape">int64 [5] = (B, H, k, S' - r - shared, 1): the rows whose share is 1.</param>
+/// <param name="PlainBias">float [B, 1, S' - r, C]: the bias rows of the plain form.</param>
 internal sealed record ScoreBlocks(string BlockRows, string Scale, string Identity, string RowShape, string KeysShape,
-    string QueryShape, string SlotsShape, string BlockBias, string ChunkBias, string ChunkShape, string ChunkCopies,
-    string SharedRows, string UnsharedShape);
+    string QueryShape, string SlotsShape, string BlockBias, string PlainBias);
