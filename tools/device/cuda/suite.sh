@@ -748,10 +748,11 @@ if [ "${QUICK:-0}" = 67 ]; then
   exit 0
 fi
 
-# QUICK=72 (issue 18): exporter 20 (a float32 slots graph's passes of few rows read their cache in chunks of slots)
-# against the base app (pack.sh BASE_COMMIT, install.sh with BASE=1): plain decoding, self (the chain planner) and self@12
-# of demo-code-mha as float32 with float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new
-# tokens, DOCS (2) documents a row, held-out prompts; app, base, app, base (each its own export cache).
+# QUICK=72 (issue 18): a change to the float32 slots graph's passes of few rows (round 33: exporter 20's chunked cache reads,
+# d3f901d, reverted; the next form on wip/chunked-pv) against the base app (pack.sh BASE_COMMIT, install.sh with BASE=1;
+# each app its own export cache): plain decoding, self (the chain planner) and self@12 of demo-code-mha as float32 with
+# float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS (2) documents a
+# row, held-out prompts; app, base, app, base.
 if [ "${QUICK:-0}" = 72 ]; then
   [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh with BASE=1"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts)
@@ -910,11 +911,12 @@ if [ "${QUICK:-0}" = 63 ]; then
   exit 0
 fi
 
-# QUICK=73 (issue 18; numbered 69 when written, beside the other 69, which ran first): where float32's prefill time goes (68 % of a float32 grid cell's, round 28: every prompt is
-# prefilled on the general graph in 512-token chunks, ~56 K tokens/s on an H100). demo-code-mha as float32 (MODEL), one
-# row, PREFILL_CONTEXT (7,680) prompt tokens, 2 new tokens: first timed as bench runs it (prefill_seconds in the JSON: the
-# wall time), then under Nsight Compute, uncaptured, its kernels by pass (kernel_times.py --kinds: a chunk's kernels and
-# their sum against the wall time say whether the host or the GPU holds it) and by kernel (ncu_by_kernel.py).
+# QUICK=73 (issue 18; written as a second QUICK=69, which the first shadowed): where float32's prefill time goes (68 % of
+# a float32 grid cell's, round 28: every prompt is prefilled on the general graph in 512-token chunks, ~56 K tokens/s on
+# an H100). demo-code-mha as float32 (MODEL), one row, PREFILL_CONTEXT (7,680) prompt tokens, 2 new tokens: first timed as
+# bench runs it (prefill_seconds in the JSON: the wall time), then under Nsight Compute, uncaptured, its kernels by pass
+# (kernel_times.py --kinds: a chunk's kernels and their sum against the wall time say whether the host or the GPU holds
+# it) and by kernel (ncu_by_kernel.py).
 if [ "${QUICK:-0}" = 73 ]; then
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   B="bench --speculative none -m $m --provider cuda --precision fp32 --batch 1 --context ${PREFILL_CONTEXT:-7680} --max-tokens 2 --runs 1 $P"
