@@ -752,18 +752,27 @@ fi
 # d3f901d, reverted; the next form on wip/chunked-pv) against the base app (pack.sh BASE_COMMIT, install.sh with BASE=1;
 # each app its own export cache): plain decoding, self (the chain planner) and self@12 of demo-code-mha as float32 with
 # float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS (2) documents a
-# row, held-out prompts; app, base, app, base.
+# row, held-out prompts; app, base, app, base. NCU_ROWS (e.g. 8) then times every kernel of self@12 at that many rows x
+# 4,096, 16 new tokens, uncaptured, for each app (ncu_passes: verify-app-kinds.txt, verify-base-kinds.txt): which kernels a
+# change adds.
 if [ "${QUICK:-0}" = 72 ]; then
   [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh with BASE=1"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts)
-  V="bench --speculative none,self,self@12 -m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --draft-precision fp16
-    --batch ${BATCHES:-1,2,8} --context ${CONTEXTS:-1024,4096,7680} --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-2} $P"
+  S="-m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --draft-precision fp16 --runs 1 $P"
+  V="bench --speculative none,self,self@12 $S --batch ${BATCHES:-1,2,8} --context ${CONTEXTS:-1024,4096,7680}
+    --max-tokens ${NEW_TOKENS:-256} --documents-per-row ${DOCS:-2}"
   for r in 1 2; do
     for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
       TMO=${SPEC_TMO:-150} run chunks-${v%%:*}-$r ${v#*:} $V --json $o/chunks-${v%%:*}-$r.json
       show_rows chunks-${v%%:*}-$r
     done
   done
+  if [ -n "${NCU_ROWS:-}" ]; then
+    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
+      TMO=300 ncu_passes verify-${v%%:*} ${v#*:} bench --speculative self@12 $S --batch $NCU_ROWS --context 4096 \
+        --max-tokens 16 --graph-capture off
+    done
+  fi
   exit 0
 fi
 
