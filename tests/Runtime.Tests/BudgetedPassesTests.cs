@@ -20,13 +20,10 @@ public sealed class BudgetedPassesTests
     public void Forward_BudgetedRaggedBatchPastItsSlots_EqualsGeneralGraph(string name, ExportPrecision precision, float tolerance)
     {
         var (_, export) = TinyModels.Get(name, precision, swiGlu: false);   // SwiGLU's kernel is the CUDA provider's alone
-        using var fused = DecoderModel.Load(export, Fused);
-        using var general = DecoderModel.Load(export, General);
-        Assert.IsNotNull(fused.Manifest.SlotsGraph, "the export has the slots graph");
         var budget = new KvCacheOptions { Budget = new KvBudget(Sinks: 2, Window: 5, Slack: 3) };   // 10 slots a row
-        using var a = fused.CreateCache(3, budget);
-        using var c = general.CreateCache(3, budget);
-        var pair = new PassPair(general, c, fused, a, tolerance);
+        using var models = new FusedAndGeneral(export, 3, budget, tolerance);
+        var (pair, fused, a, c) = (models.Passes, models.Fused, models.FusedCache, models.GeneralCache);
+        Assert.IsNotNull(fused.Manifest.SlotsGraph, "the export has the slots graph");
 
         pair.AssertSame(RaggedPrompts(), [7, 3, 5], "ragged prefill");   // longer than the slack: the general graph on both
         Assert.AreEqual(0, fused.CausalPasses + fused.SlotsPasses, "a pass longer than the slack leaves its entries to the host");

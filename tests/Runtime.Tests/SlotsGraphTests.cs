@@ -15,12 +15,8 @@ public sealed class SlotsGraphTests
     [DataRow("qwen2")]
     public void Forward_TreeAtBatchTwoThenADecodeStep_EqualsGeneralGraph(string name)
     {
-        var (_, export) = TinyModels.Get(name);
-        using var fused = DecoderModel.Load(export, Fused);
-        using var general = DecoderModel.Load(export, General);
-        using var a = fused.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
-        using var c = general.CreateCache(2, new KvCacheOptions { GrowthChunk = 4 });
-        var pair = new PassPair(general, c, fused, a, 1e-4f);
+        using var models = new FusedAndGeneral(TinyModels.Get(name).Export, 2, new KvCacheOptions { GrowthChunk = 4 });
+        var (pair, fused) = (models.Passes, models.Fused);
         int[] prompts = [.. TinyModels.Ids(6, 1), .. TinyModels.Ids(6, 2)];
         pair.AssertSame(prompts, [6, 4], "ragged prefill");
 
@@ -43,10 +39,11 @@ public sealed class SlotsGraphTests
         Assert.IsFalse(fused.GeneralGraphLoaded, "no pass needed the general graph");
 
         // keep each row's path root -> 1 -> 3 and decode one step: it reads the tree's entries from their slots
-        a.KeepPath(0, 6, [0, 1, 3]);
-        c.KeepPath(0, 6, [0, 1, 3]);
-        a.KeepPath(1, 4, [0, 2]);
-        c.KeepPath(1, 4, [0, 2]);
+        foreach (var cache in new[] { models.FusedCache, models.GeneralCache })
+        {
+            cache.KeepPath(0, 6, [0, 1, 3]);
+            cache.KeepPath(1, 4, [0, 2]);
+        }
         pair.AssertSame([41, 42], [1, 1], "decode after the tree");
     }
 
@@ -59,12 +56,8 @@ public sealed class SlotsGraphTests
         // one token a row) with its scores as a GEMM over the query laid block-diagonally, 4 slots a column where 4 divides
         // the slots (a chunk of 4: 8 + 16 slots), else one (a chunk of 5: 10 + 16); a tree's several rows as q·Kᵀ
         // (BlockScoresAttention)
-        var (_, export) = TinyModels.Get("llama-mha");
-        using var fused = DecoderModel.Load(export, Fused);
-        using var general = DecoderModel.Load(export, General);
-        using var a = fused.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
-        using var c = general.CreateCache(2, new KvCacheOptions { GrowthChunk = growthChunk });
-        var pair = new PassPair(general, c, fused, a, 1e-4f);
+        using var models = new FusedAndGeneral(TinyModels.Get("llama-mha").Export, 2, new KvCacheOptions { GrowthChunk = growthChunk });
+        var (pair, fused, a) = (models.Passes, models.Fused, models.FusedCache);
         pair.AssertSame([.. TinyModels.Ids(5, 3), .. TinyModels.Ids(3, 4), 0, 0], [5, 3], "ragged prefill");
         for (var step = 0; step < 3; step++)
         {
@@ -115,12 +108,8 @@ public sealed class SlotsGraphTests
     {
         // a float32 export's prompt chunks on cuda, where no causal graph runs (here: explicit positions, which none takes):
         // one row's pass of any length takes the slots graph, its bias no larger than the general graph's mask times G
-        var (_, export) = TinyModels.Get(name);
-        using var fused = DecoderModel.Load(export, Fused);
-        using var general = DecoderModel.Load(export, General);
-        using var a = fused.CreateCache(1);
-        using var c = general.CreateCache(1);
-        var pair = new PassPair(general, c, fused, a, 1e-4f);
+        using var models = new FusedAndGeneral(TinyModels.Get(name).Export, 1);
+        var (pair, fused) = (models.Passes, models.Fused);
         foreach (var (start, tokens) in new[] { (0, 40), (40, 37) })
         {
             var positions = Enumerable.Range(start, tokens).Select(p => (long)p).ToArray();
