@@ -26,8 +26,9 @@ public static class CheckpointExporter
     /// slots graphs take the mask compact (attention_span, attention_new) and build the attention bias themselves; 18: a
     /// float32 export's slots graph, for a model with a KV head per query head, attends with MatMuls whose one-row scores
     /// read the keys in blocks of slots; 19: half-precision exports write kv_write_from_float (a float32 target's entries
-    /// into their self-speculation budget).</summary>
-    public const int Version = 19;
+    /// into their self-speculation budget); 20: that slots graph's passes of a few rows and at most 32 tokens a row split
+    /// their values' product into up to 8 chunks of slots (a one-row verification's product ran 16 cuBLAS blocks).</summary>
+    public const int Version = 20;
     /// <summary>The causal graph's file name (written for architectures that have one; it shares the weights file).</summary>
     public const string CausalModelFileName = "model.causal.onnx";
 

@@ -81,6 +81,37 @@ public sealed class SlotsGraphTests
     private const int BlockSlots = 4;   // BlockScoresAttention.Block
 
     [TestMethod]
+    [DataRow(1)]    // 4 lanes (B x 4 heads): 8 chunks of slots
+    [DataRow(16)]   // 64 lanes: 2 chunks
+    [DataRow(17)]   // 68 lanes: one, the plain product
+    public void Forward_FewRowsReadTheCacheInChunks_EqualsGeneralGraph(int batch)
+    {
+        // A float32 export's slots graph splits the values' product of a pass of at most 32 tokens a row into up to 8
+        // chunks of slots where few rows would give cuBLAS few blocks (BlockScoresAttention.Chunks), the chunks summed.
+        // The rows span several chunks, and the slots past them hold a longer pass's entries, rewound: stale, not zeros
+        using var models = new FusedAndGeneral(TinyModels.Get("llama-mha").Export, batch, new KvCacheOptions { GrowthChunk = 8 });
+        var (pair, fused, a) = (models.Passes, models.Fused, models.FusedCache);
+        var counts = Enumerable.Range(0, batch).Select(b => 20 + b % 3).ToArray();
+        var ids = TinyModels.Ids(batch * 22, 5);
+        for (var i = 0; i < ids.Length; i++)
+            if (i % 22 >= counts[i / 22]) ids[i] = 0;   // padding past each row's prompt
+        pair.AssertSame(ids, counts, "prefill");
+        for (var b = 0; b < batch; b++)
+        {
+            a.RewindTo(b, counts[b] - 6);
+            models.GeneralCache.RewindTo(b, counts[b] - 6);
+        }
+        var slotsPasses = fused.SlotsPasses;
+        const int tokens = 5;   // a chain's verification at explicit positions, which the slots graph takes
+        var positions = new long[batch * tokens];
+        for (var i = 0; i < positions.Length; i++) positions[i] = counts[i / tokens] - 6 + i % tokens;
+        pair.AssertSame(new ForwardInputs(TinyModels.Ids(batch * tokens, 9), [.. Enumerable.Repeat(tokens, batch)], LogitsSelection.All)
+            { Positions = positions }, "chain");
+        Assert.AreEqual(slotsPasses + 1, fused.SlotsPasses, "the chain ran the slots graph");
+        Assert.AreEqual(0, a.Slots % 8, $"{a.Slots} slots: 8, 4 and 2 chunks divide them");
+    }
+
+    [TestMethod]
     public void Forward_ATreePast32TokensTakesTheGeneralGraph()
     {
         // the bias of a grouped-query model is batch x G·tokens x capacity, as the multi-row causal graph's: long passes leave it
