@@ -750,8 +750,8 @@ fi
 
 # QUICK=72 (issue 18): a change to the float32 slots graph's passes of few rows (round 33: a chunked form, d3f901d,
 # reverted; round 34: exporter 20's chunked values' product, e24e83e, against f8e5908) against the base app (pack.sh
-# BASE_COMMIT, install.sh with BASE=1; each app its own export cache): plain decoding, self (the chain planner) and self@12 of demo-code-mha as float32 with
-# float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS (2) documents a
+# BASE_COMMIT, install.sh with BASE=1; each app its own export cache): plain decoding, self (the chain planner) and
+# self@12 of demo-code-mha as float32 with float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS (2) documents a
 # row, held-out prompts; app, base, app, base. NCU_ROWS (e.g. 8) then times every kernel of self@12 at that many rows x
 # 4,096, 16 new tokens, uncaptured, for each app (ncu_passes: verify-app-kinds.txt, verify-base-kinds.txt): which kernels a
 # change adds (round 34: NCU_ROWS=1 took ~110 s beside a one-cell A/B; NCU_ROWS=8 with the whole A/B ran past 600 s).
