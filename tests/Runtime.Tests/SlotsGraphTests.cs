@@ -84,7 +84,7 @@ public sealed class SlotsGraphTests
     [DataRow(1)]    // 4 lanes (B x 4 heads): 8 chunks of slots
     [DataRow(16)]   // 64 lanes: 2 chunks
     [DataRow(17)]   // 68 lanes: one, the plain product
-    public void Forward_FewRowsReadTheCacheInChunks_EqualsGeneralGraph(int batch)
+    public void Forward_FewRowsSplitTheValuesProductIntoChunks_EqualsGeneralGraph(int batch)
     {
         // A float32 export's slots graph splits the values' product of a pass of at most 32 tokens a row into up to 8
         // chunks of slots where few rows would give cuBLAS few blocks (BlockScoresAttention.Chunks), the chunks summed.
