@@ -112,8 +112,9 @@ public sealed class CausalGraphExportTests
             if (blocks)
             {
                 var readers = slots.Graph.Node.Where(n => n.Input.Any(present.Contains)).Select(n => n.OpType).Order().ToArray();
-                CollectionAssert.AreEqual(new[] { "MatMul", "MatMul", "Reshape", "Transpose" }, readers,
-                    "the keys viewed in blocks and transposed for the plain product, the values' two products");
+                CollectionAssert.AreEqual(new[] { "MatMul", "MatMul", "Reshape", "Reshape", "Transpose", "Transpose" }, readers,
+                    "the keys viewed in blocks and transposed for the plain and the chunked products; the values' block and " +
+                    "plain products, and their view in chunks of slots");
                 continue;
             }
             CollectionAssert.AreEqual(present, attention[layer].Input.Skip(1).Take(2).ToArray());
