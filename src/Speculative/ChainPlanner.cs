@@ -33,19 +33,17 @@ public sealed class ChainPlanner : IDraftPlanner
     /// <summary>
     /// The γ a calibration predicts yields the most tokens a second at <paramref name="batch"/> rows and
     /// <paramref name="context"/> tokens (0: plain decoding): the chain model's Ω(γ, p₀) at the top-ranked draft's
-    /// acceptance p₀, over γ draft steps of one token (<see cref="TreeCalibration.ChainDraftStep"/> at the drafter's context)
-    /// and a verification of γ + 1 tokens padded as the target pads them (<see cref="TreeCalibration.ChainVerify"/>), against
-    /// a plain step (<see cref="TreeCalibration.Plain"/>).
+    /// acceptance p₀, over a round of γ draft steps of one token and a verification of γ + 1 tokens padded as the target
+    /// pads them (<see cref="TreeCalibration.ChainRoundSeconds"/>), against a plain step (<see cref="TreeCalibration.Plain"/>).
     /// </summary>
     public static int CalibratedGamma(TreeCalibration calibration, int maxGamma, int batch, int context, Func<int, int>? passLength = null)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         var alpha = calibration.Acceptance.Length > 0 ? calibration.Acceptance[0] : 0;
-        var draftStep = calibration.ChainDraftStep.Seconds(batch, 1, Math.Min(context, calibration.DraftContextLimit ?? int.MaxValue));
         var (best, bestRate) = (0, 1 / Math.Max((calibration.Plain ?? calibration.Target).Seconds(batch, 1, context), 1e-12));
         for (var g = 1; g <= maxGamma; g++)
         {
-            var seconds = g * draftStep + calibration.ChainVerify.Seconds(batch, passLength?.Invoke(g + 1) ?? g + 1, context);
+            var seconds = calibration.ChainRoundSeconds(batch, g, context, passLength?.Invoke(g + 1));
             var rate = AcceptanceMath.ExpectedTokensPerRound(g, alpha) / Math.Max(seconds, 1e-12);
             if (rate > bestRate) (best, bestRate) = (g, rate);
         }

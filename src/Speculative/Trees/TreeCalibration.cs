@@ -68,6 +68,14 @@ public sealed record TreeCalibration
     [JsonIgnore]
     public StepTimeModel ChainDraftStep => ChainDraft ?? Draft;
 
+    /// <summary>Predicted seconds of a chain round at <paramref name="batch"/> rows and <paramref name="context"/> tokens:
+    /// <paramref name="gamma"/> draft steps of one token at the drafter's context (<see cref="ChainDraftStep"/>) and a
+    /// verification of <paramref name="verifyTokens"/> tokens a row (γ + 1 unless the target pads the pass;
+    /// <see cref="ChainVerify"/>). What the chain planner and the tree planner's chain-shaped trees price a round by.</summary>
+    public double ChainRoundSeconds(int batch, int gamma, int context, int? verifyTokens = null) =>
+        gamma * ChainDraftStep.Seconds(batch, 1, Math.Min(context, DraftContextLimit ?? int.MaxValue))
+        + ChainVerify.Seconds(batch, verifyTokens ?? gamma + 1, context);
+
     /// <summary>A prior for uncalibrated models: a moderately good draft, and a verify pass that costs about a decode step
     /// plus 2% per extra token, with a draft pass a tenth of that. Trees come out mid-sized (about 10-20 nodes).</summary>
     public static TreeCalibration Default(int? draftContextLimit = null) => new()

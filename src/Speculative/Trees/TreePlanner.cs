@@ -79,10 +79,9 @@ public sealed class TreePlanner : IDraftPlanner
     public double Seconds(int nodes, int depth, int batch, int context)
     {
         if (nodes == 1 && _calibration.Plain is { } plain) return Math.Max(plain.Seconds(batch, 1, context), 1e-12);
-        var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
         if (nodes > 1 && Shape(nodes, depth) is var shape && shape.Count == shape.Depth + 1)
-            return Math.Max(_calibration.ChainVerify.Seconds(batch, nodes, context)
-                + (nodes - 1) * _calibration.ChainDraftStep.Seconds(batch, 1, draftContext), 1e-12);
+            return Math.Max(_calibration.ChainRoundSeconds(batch, nodes - 1, context), 1e-12);
+        var draftContext = Math.Min(context, _calibration.DraftContextLimit ?? int.MaxValue);
         var levels = LevelCounts(nodes, depth);
         var seconds = _calibration.Target.Seconds(batch, nodes, context);
         for (var level = 0; level < levels.Length - 1; level++) seconds += _calibration.Draft.Seconds(batch, levels[level], draftContext);
