@@ -187,6 +187,18 @@ for r in j["rows"]:
         print("%s %d x %d: %g rows moved, %.1f ms outside the rounds, %g graphs captured, %g new pass shapes%s" % (r["mode"], r["batch"],
               r["prompt_tokens"], r["row_moves"], r["ms_outside_rounds"], r.get("graphs_captured", 0), r.get("new_pass_shapes", 0), seconds))' \
     $o/$1.json | tee -a $o/log.txt; }
+# an A/B of the working tree's app against the base app (pack.sh BASE_COMMIT; install.sh unpacks both), app, base, app,
+# base, each its own export cache (an export's cache keys on the exporter's version, which a change may keep): ab_runs NAME
+# CONDENSA_ARGS... ($o/NAME-app-1.out/.json, NAME-base-1, NAME-app-2, NAME-base-2; TMO bounds each run)
+APPS=("app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE")
+ab_runs() { local name=$1; shift
+  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh with BASE=1"; exit 3; }
+  for r in 1 2; do
+    for v in "${APPS[@]}"; do
+      run $name-${v%%:*}-$r ${v#*:} "$@" --json $o/$name-${v%%:*}-$r.json
+      show_rows $name-${v%%:*}-$r
+    done
+  done; }
 # Nsight Compute's time of every kernel of a command, uncaptured, cut into passes (kernel_times.py --kinds: $o/NAME-kinds.txt)
 # and summed per kernel (ncu_by_kernel.py: $o/NAME-kernels.txt); the raw CSV kept as xz: ncu_passes NAME COMMAND...
 ncu_passes() { local name=$1; shift
@@ -750,25 +762,18 @@ fi
 
 # QUICK=72 (issue 18): a change to the float32 slots graph's passes of few rows (round 33: a chunked form, d3f901d,
 # reverted; round 34: exporter 20's chunked values' product, e24e83e, against f8e5908) against the base app (pack.sh
-# BASE_COMMIT, install.sh with BASE=1; each app its own export cache): plain decoding, self (the chain planner) and
-# self@12 of demo-code-mha as float32 with float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS (2) documents a
-# row, held-out prompts; app, base, app, base. NCU_ROWS (e.g. 8) then times every kernel of self@12 at that many rows x
-# 4,096, 16 new tokens, uncaptured, for each app (ncu_passes: verify-app-kinds.txt, verify-base-kinds.txt): which kernels a
-# change adds (round 34: NCU_ROWS=1 took ~110 s beside a one-cell A/B; NCU_ROWS=8 with the whole A/B ran past 600 s).
+# BASE_COMMIT, install.sh with BASE=1; ab_runs): plain decoding, self (the chain planner) and self@12 of demo-code-mha
+# as float32 with float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS
+# (2) documents a row, held-out prompts; app, base, app, base. NCU_ROWS (e.g. 8) then times every kernel of self@12 at
+# that many rows x 4,096, 16 new tokens, uncaptured, for each app (ncu_passes: verify-app-kinds.txt,
+# verify-base-kinds.txt): which kernels a change adds (round 34: NCU_ROWS=1 took ~110 s beside a one-cell A/B; NCU_ROWS=8 with the whole A/B ran past 600 s).
 if [ "${QUICK:-0}" = 72 ]; then
-  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh with BASE=1"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts)
   S="-m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --draft-precision fp16 --runs 1 $P"
-  V="bench --speculative none,self,self@12 $S --batch ${BATCHES:-1,2,8} --context ${CONTEXTS:-1024,4096,7680}
-    --max-tokens ${NEW_TOKENS:-256} --documents-per-row ${DOCS:-2}"
-  for r in 1 2; do
-    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
-      TMO=${SPEC_TMO:-150} run chunks-${v%%:*}-$r ${v#*:} $V --json $o/chunks-${v%%:*}-$r.json
-      show_rows chunks-${v%%:*}-$r
-    done
-  done
+  TMO=${SPEC_TMO:-150} ab_runs chunks bench --speculative none,self,self@12 $S --batch ${BATCHES:-1,2,8} \
+    --context ${CONTEXTS:-1024,4096,7680} --max-tokens ${NEW_TOKENS:-256} --documents-per-row ${DOCS:-2}
   if [ -n "${NCU_ROWS:-}" ]; then
-    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
+    for v in "${APPS[@]}"; do
       TMO=300 ncu_passes verify-${v%%:*} ${v#*:} bench --speculative self@12 $S --batch $NCU_ROWS --context 4096 \
         --max-tokens 16 --graph-capture off
     done
@@ -808,15 +813,9 @@ fi
 # new tokens, one document a row, the two apps in turn, twice (bench prints each run's prefill seconds); then one ONNX
 # Runtime profile of the app's prefill at one row of 7,680 (profile_summary.py: host time per operator).
 if [ "${QUICK:-0}" = 69 ]; then
-  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
   V="bench --speculative none -m $m --provider cuda --precision fp32 --max-tokens ${NEW_TOKENS:-32} --runs 1 --documents-per-row 1 $P"
-  for r in 1 2; do
-    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
-      TMO=150 run prefill-${v%%:*}-$r ${v#*:} $V --batch ${BATCHES:-1,32} --context ${CONTEXTS:-1024,7680} --json $o/prefill-${v%%:*}-$r.json
-      show_rows prefill-${v%%:*}-$r
-    done
-  done
+  TMO=150 ab_runs prefill $V --batch ${BATCHES:-1,32} --context ${CONTEXTS:-1024,7680}
   CONDENSA_ORT_PROFILE=$o/prof/prefill TMO=150 run prefill-profiled $C $V --batch 1 --context 7680
   python3 "$root/tools/device/cuda/profile_summary.py" $o/prof | tee $o/prof-summary.txt; rm -f $o/prof/*.json
   exit 0
@@ -827,16 +826,9 @@ fi
 # demo-code-mha as float32 at 32 x 7,680, 64 tokens, static, the two apps in turn, twice; the card's bandwidth first.
 if [ "${QUICK:-0}" = 68 ]; then
   hbm_bandwidth
-  [ -d "$cc/base" ] || { log "no base app: pack.sh BASE_COMMIT, then install.sh"; exit 3; }
   PROMPTS=heldout; P=$(prompt_texts); m=${MODEL:-models/demo-code-mha}
-  for r in 1 2; do
-    # the base exports into a cache of its own: an export's cache keys on the exporter's version, which a change may keep
-    for v in "app:$C" "base:env CONDENSA_CACHE=/tmp/ccache-base $BASE"; do
-      TMO=150 run fp32-${v%%:*}-$r ${v#*:} bench --speculative none,self@12 -m $m --provider cuda --precision fp32 --batch 32 \
-        --context 7680 --max-tokens 64 --runs 1 $P --json $o/fp32-${v%%:*}-$r.json
-      show_rows fp32-${v%%:*}-$r
-    done
-  done
+  TMO=150 ab_runs fp32 bench --speculative none,self@12 -m $m --provider cuda --precision fp32 --batch 32 --context 7680 \
+    --max-tokens 64 --runs 1 $P
   exit 0
 fi
 
