@@ -10,7 +10,7 @@ namespace Condensa.Cli;
 /// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree; --draft-precision has the
 /// model's checkpoint at that precision run self-speculation's drafts.</summary>
 internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null,
-    ExportPrecision? DraftPrecision = null)
+    ExportPrecision? DraftPrecision = null, int? MaxWindow = null)
 {
     public const string None = "none";
     public const string Tree = "tree";
@@ -49,7 +49,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
                 Tree => DraftName is null ? SpeculationMode.Self : SpeculationMode.Draft,
                 _ => throw new ArgumentException($"--speculative '{Mode}' is not one of {string.Join(", ", Modes)}."),
             },
-            Tree = IsTree, Gamma = Gamma, Sinks = Sinks, Window = Window, TreeSize = TreeSize, TreeDepth = TreeDepth,
+            Tree = IsTree, Gamma = Gamma, Sinks = Sinks, Window = Window, MaxWindow = MaxWindow, TreeSize = TreeSize, TreeDepth = TreeDepth,
         };
         if (options.Mode is SpeculationMode.None or SpeculationMode.Lookup) return (options, null);
         // the model that drafts (null: the target over its budget) and the pair's calibration, which sizes a tree and starts

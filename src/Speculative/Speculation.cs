@@ -40,6 +40,7 @@ public static class Speculation
         options.Validate();
         if (options.Mode == SpeculationMode.None) return new PlainDecodeStep();
         CheckTarget(target.Manifest);
+        options = ForBatch(options, batchSize);
         IDrafter drafter = options.Mode switch
         {
             SpeculationMode.Lookup => new PromptLookupDrafter(),
@@ -92,6 +93,47 @@ public static class Speculation
     {
         ArgumentNullException.ThrowIfNull(options);
         return new KvBudget(options.Sinks, options.Window, options.Window + SelfDraftNodes(options) + 1);
+    }
+
+    /// <summary>The most a widened self-speculation window may add to a draft step's time, as a share of its time at
+    /// <see cref="SpeculationOptions.Window"/>.</summary>
+    public const double WindowCostShare = 0.10;
+
+    /// <summary>
+    /// Self-speculation's window for a loop of <paramref name="batchSize"/> rows: <see cref="SpeculationOptions.Window"/>,
+    /// doubled while the wider budget's draft step, priced by the calibration's chain draft step over the budget's slots,
+    /// costs at most <see cref="WindowCostShare"/> more, up to <see cref="SpeculationOptions.MaxWindow"/> and to the slots
+    /// the calibration timed the draft step at (a calibration that timed it over the budget alone prices nothing past it,
+    /// so it keeps the window). A draft step's reads grow with rows times slots: at one row on a GPU its time is its
+    /// launches, and the window widens; at many rows it stays.
+    /// </summary>
+    public static int SelfWindow(SpeculationOptions options, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Mode != SpeculationMode.Self || options.MaxWindow is not { } widest || options.Calibration is not { } calibration)
+            return options.Window;
+        var timed = calibration.ChainDraftSamples.Select(s => s.Context).DefaultIfEmpty(0).Max();
+        double Seconds(int window) => calibration.ChainDraftStep.Seconds(batchSize, 1, SelfBudget(options with { Window = window }).Slots);
+        var limit = Seconds(options.Window) * (1 + WindowCostShare);
+        var chosen = options.Window;
+        for (var wider = chosen * 2L; wider <= widest; wider *= 2)
+        {
+            var slots = SelfBudget(options with { Window = (int)wider }).Slots;
+            if (slots > timed || Seconds((int)wider) > limit) break;
+            chosen = (int)wider;
+        }
+        return chosen;
+    }
+
+    /// <summary>The options a loop of <paramref name="batchSize"/> rows runs: self-speculation's window widened for them
+    /// (<see cref="SelfWindow"/>), the calibration's draft limit following its budget.</summary>
+    public static SpeculationOptions ForBatch(SpeculationOptions options, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var window = SelfWindow(options, batchSize);
+        if (window == options.Window) return options;
+        var widened = options with { Window = window };
+        return widened with { Calibration = options.Calibration! with { DraftContextLimit = SelfBudget(widened).Slots } };
     }
 
     // The draft entries a round adds past the committed tokens: γ for a chain (root + γ - 1 fed drafts), the whole tree.

@@ -38,6 +38,13 @@ public sealed record SpeculationOptions
     /// to as many again (and a round's entries) before the budget drops its oldest ones (<see cref="Speculation.SelfBudget"/>).</summary>
     public int Window { get; init; } = 256;
 
+    /// <summary>Widest window self-speculation may widen <see cref="Window"/> to, doubling it while the draft step stays within
+    /// <see cref="Speculation.WindowCostShare"/> of its time at <see cref="Window"/> at the loop's rows, as the calibration
+    /// prices it (<see cref="Speculation.SelfWindow"/>): a wider window keeps more of the context in the draft's view, and
+    /// where a draft step is bound by its launches (one row on a GPU) reading it costs next to nothing. Null, or a
+    /// calibration whose draft steps were not timed past the budget, keeps <see cref="Window"/>.</summary>
+    public int? MaxWindow { get; init; }
+
     /// <summary>Pinned tree size in nodes; null sizes each round's tree from the calibration.</summary>
     public int? TreeSize { get; init; }
 
@@ -65,6 +72,7 @@ public sealed record SpeculationOptions
         if (MaxGamma < 1) throw new ArgumentOutOfRangeException(nameof(MaxGamma), MaxGamma, "MaxGamma must be >= 1");
         if (Sinks < 0) throw new ArgumentOutOfRangeException(nameof(Sinks), Sinks, "Sinks must be >= 0");
         if (Window < 1) throw new ArgumentOutOfRangeException(nameof(Window), Window, "Window must be >= 1");
+        if (MaxWindow < Window) throw new ArgumentOutOfRangeException(nameof(MaxWindow), MaxWindow, $"MaxWindow must be >= Window ({Window})");
         if (TreeSize is < 1) throw new ArgumentOutOfRangeException(nameof(TreeSize), TreeSize, "a tree has at least one node");
         if (TreeDepth is < 1) throw new ArgumentOutOfRangeException(nameof(TreeDepth), TreeDepth, "the tree depth must be at least 1");
         if (Tree && Mode is SpeculationMode.None or SpeculationMode.Lookup)

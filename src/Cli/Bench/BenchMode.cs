@@ -37,7 +37,7 @@ internal sealed record BenchMode(string Name, string Mode, int? Pin)
 
     /// <summary>The library's options for this entry: the pin, where given, replaces <paramref name="gamma"/> or
     /// <paramref name="treeSize"/> (and raises the largest γ to a pinned γ above it).</summary>
-    public SpeculationOptions Options(int? gamma, int sinks, int window, int? treeSize, int? treeDepth)
+    public SpeculationOptions Options(int? gamma, int sinks, int window, int? treeSize, int? treeDepth, int? maxWindow = null)
     {
         var kind = Mode switch
         {
@@ -50,7 +50,7 @@ internal sealed record BenchMode(string Name, string Mode, int? Pin)
         return new SpeculationOptions
         {
             Mode = kind, Tree = Tree, Gamma = chainGamma, MaxGamma = Math.Max(Speculation.DefaultMaxGamma, chainGamma ?? 0), Sinks = sinks,
-            Window = window, TreeSize = Tree ? Pin ?? treeSize : treeSize, TreeDepth = treeDepth,
+            Window = window, MaxWindow = maxWindow, TreeSize = Tree ? Pin ?? treeSize : treeSize, TreeDepth = treeDepth,
         };
     }
 }

@@ -13,7 +13,7 @@ namespace Condensa.Cli.Bench;
 /// first idle until the slowest ends; more keeps the batch full as a batch job or a server does (continuous batching, a
 /// finished row refilled between passes), the rows draining only at the end.</param>
 internal sealed record SpeculativeBenchSettings(string[] Modes, int[] Batches, int[] PromptTokens, int NewTokens, int Runs, int? Gamma,
-    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null, int DocumentsPerRow = 1, string? DraftPrecision = null);
+    int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null, int DocumentsPerRow = 1, string? DraftPrecision = null, int? MaxWindow = null);
 
 /// <summary>One line of <c>bench --trace</c>: a speculative round of a mode's run at a batch and prompt length (run 0 warms up).</summary>
 internal sealed record SpeculativeTraceLine(string Mode, int Batch, int PromptTokens, int Run, int Round, SpeculativeRound Measured);
@@ -147,12 +147,13 @@ internal static class SpeculativeBench
     private static string Plan(string mode, SpeculativeBenchSettings settings, TreeCalibration? calibration, int batch, int context,
         IReadOnlyDictionary<int, int>? choices)
     {
-        var options = Options(mode, settings) with { Calibration = calibration };
+        var options = Speculation.ForBatch(Options(mode, settings) with { Calibration = calibration }, batch);
         if (options.Mode == SpeculationMode.None) return "-";
+        var window = options.Mode == SpeculationMode.Self && options.MaxWindow is not null ? $", window {options.Window}" : "";
         if (Speculation.Planner(options) is not TreePlanner tree)
-            return options.Gamma is { } g ? $"γ {g}" : choices is { Count: > 0 } ? $"γ auto: {Choices(choices)}" : "γ auto";
+            return (options.Gamma is { } g ? $"γ {g}" : choices is { Count: > 0 } ? $"γ auto: {Choices(choices)}" : "γ auto") + window;
         var (nodes, depth) = tree.Best(batch, context);
-        return $"tree {nodes} × {depth}";
+        return $"tree {nodes} × {depth}{window}";
     }
 
     /// <summary>The γ an adaptive chain's rounds took, the three most taken first, with their shares of the rounds (those
@@ -230,7 +231,7 @@ internal static class SpeculativeBench
 
     /// <summary>A bench entry (a mode, "@N" pinning its γ or tree size) as the library's options.</summary>
     private static SpeculationOptions Options(string mode, SpeculativeBenchSettings settings) =>
-        BenchMode.Parse(mode).Options(settings.Gamma, settings.Sinks, settings.Window, settings.TreeSize, settings.TreeDepth);
+        BenchMode.Parse(mode).Options(settings.Gamma, settings.Sinks, settings.Window, settings.TreeSize, settings.TreeDepth, settings.MaxWindow);
 
     // The calibrations are by drafter: self and tree-self (a pinned tree-self@9 too) read self-speculation's.
     private static TreeCalibration? Calibration(IReadOnlyDictionary<string, TreeCalibration?> calibrations, string mode) =>

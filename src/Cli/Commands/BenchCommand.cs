@@ -56,6 +56,7 @@ internal static class BenchCommand
         var draftPrecision = CommonOptions.DraftPrecision();
         var sinks = new Option<int>("--sinks") { Description = "Sinks of the self-speculation budget", DefaultValueFactory = _ => 16 };
         var window = new Option<int>("--window") { Description = SpeculationCommandOptions.WindowDescription, DefaultValueFactory = _ => 256 };
+        var maxWindow = new Option<int?>("--max-window") { Description = SpeculationCommandOptions.MaxWindowDescription }.AtLeast(1);
         var treeSize = new Option<string>("--tree-size") { Description = "Tree nodes of the tree modes: auto (the planner sizes each round) or N", DefaultValueFactory = _ => "auto" };
         var treeDepth = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree modes (default: chosen with the size)" }.AtLeast(1);
         var chart = new Option<string?>("--chart")
@@ -85,7 +86,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure decode/prefill tokens/s, KV bytes/token and the largest batch within a KV budget")
         {
             models, catalog, precision, threads, batches, contexts, budget, steps, runs, prefill, json, atBudget,
-            speculative, draftModel, draftPrecision, gamma, promptFiles, newTokens, documentsPerRow, sinks, window, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
+            speculative, draftModel, draftPrecision, gamma, promptFiles, newTokens, documentsPerRow, sinks, window, maxWindow, treeSize, treeDepth, chart, trace, bandwidth, noBandwidth, bandwidthBuffer,
             inProcess,
         };
         execution.AddTo(command);
@@ -115,7 +116,7 @@ internal static class BenchCommand
                     SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!), parse.GetValue(sinks), parse.GetValue(window),
                     SpeculativeSetup.ParseTreeSize(parse.GetValue(treeSize)!), parse.GetValue(treeDepth),
                     (int)Positive(parse.GetValue(documentsPerRow), "--documents-per-row"),
-                    parse.GetValue(draftPrecision)?.ToString().ToLowerInvariant());
+                    parse.GetValue(draftPrecision)?.ToString().ToLowerInvariant(), parse.GetValue(maxWindow));
                 return await RunSpeculative(parse.GetValue(models)!, parse.GetValue(catalog), parse.GetValue(precision),
                     session: resolved => execution.Settings(parse, parse.GetValue(threads), resolved.Entry),
                     parse.GetValue(draftModel), parse.GetValue(draftPrecision), parse.GetValue(promptFiles) ?? [], specSettings, jsonPath, chartPath, tracePath,

@@ -112,7 +112,10 @@ internal static class CalibrateCommand
                 var draftSamples = TreeCalibrator.MeasureStepTimes(drafter, draftCache, batchGrid, contextGrid, tokenGrid, runs, draftLimit);
                 // chains draft a token a pass and verify without a tree mask: on cuda other graphs than a tree's (round 32)
                 var chainTargetSamples = TreeCalibrator.MeasureChainStepTimes(target, b => target.CreateCache(b), batchGrid, contextGrid, tokenGrid, runs);
-                var chainDraftSamples = TreeCalibrator.MeasurePlainStepTimes(drafter, draftCache, batchGrid, contextGrid, runs, draftLimit,
+                // a self drafter's chain step over its own whole cache, at the budget's slots and past them: what a wider window's
+                // budget would cost a draft step (Speculation.SelfWindow), where over the budget every context costs the same
+                int[] chainDraftContexts = self ? [budget.Slots, .. contextGrid.Where(c => c > budget.Slots)] : contextGrid;
+                var chainDraftSamples = TreeCalibrator.MeasurePlainStepTimes(drafter, b => drafter.CreateCache(b), batchGrid, chainDraftContexts, runs,
                     greedy: sampling.Temperature == 0);
                 var calibration = new TreeCalibration
                 {

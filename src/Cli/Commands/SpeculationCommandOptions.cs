@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Condensa.Cli.Commands;
 
-/// <summary>--speculative, --draft, --gamma, --sinks, --window, --tree-size, --tree-depth and --draft-precision of a command that generates
+/// <summary>--speculative, --draft, --gamma, --sinks, --window, --max-window, --tree-size, --tree-depth and --draft-precision of a command that generates
 /// (generate, chat, serve), parsed into a <see cref="SpeculativeSetup"/>.</summary>
 internal sealed class SpeculationCommandOptions
 {
@@ -20,6 +20,11 @@ internal sealed class SpeculationCommandOptions
         "Recent tokens the self-speculation budget keeps at the least (up to a quarter of it, or the longest draft, more)";
 
     public Option<int> Window { get; } = new Option<int>("--window") { Description = WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
+    /// <summary>--max-window's help, shared with bench.</summary>
+    public const string MaxWindowDescription =
+        "Widest window self-speculation may widen --window to, doubling it while condensa calibrate's draft steps price the wider budget within " +
+        "10 % of --window's at the batch (one row on a GPU); default: --window";
+    public Option<int?> MaxWindow { get; } = new Option<int?>("--max-window") { Description = MaxWindowDescription }.AtLeast(1);
     public Option<string> TreeSize { get; } = new("--tree-size")
     {
         Description = "Tree nodes for --speculative tree: auto (sized per round from condensa calibrate's measurements) or N",
@@ -33,12 +38,12 @@ internal sealed class SpeculationCommandOptions
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public SpeculationCommandOptions AddTo(Command command)
     {
-        foreach (var option in new Option[] { Mode, Draft, Gamma, Sinks, Window, TreeSize, TreeDepth, DraftPrecision }) command.Options.Add(option);
+        foreach (var option in new Option[] { Mode, Draft, Gamma, Sinks, Window, MaxWindow, TreeSize, TreeDepth, DraftPrecision }) command.Options.Add(option);
         return this;
     }
 
     /// <summary>The choices made on the command line.</summary>
     public SpeculativeSetup Parse(ParseResult parse) =>
         new(parse.GetValue(Mode)!, parse.GetValue(Draft), SpeculativeSetup.ParseGamma(parse.GetValue(Gamma)!), parse.GetValue(Sinks), parse.GetValue(Window),
-            SpeculativeSetup.ParseTreeSize(parse.GetValue(TreeSize)!), parse.GetValue(TreeDepth), parse.GetValue(DraftPrecision));
+            SpeculativeSetup.ParseTreeSize(parse.GetValue(TreeSize)!), parse.GetValue(TreeDepth), parse.GetValue(DraftPrecision), parse.GetValue(MaxWindow));
 }

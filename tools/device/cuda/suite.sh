@@ -716,14 +716,14 @@ fi
 # parted rows there too, round 27 none without it: ~2.5x float16's time, so split the grid with BATCHES and CONTEXTS);
 # CAL_TMO bounds each calibration (default 120 s); NO_CAL=1 skips them (chains need none). DRAFT_PRECISION=fp16 has the
 # model's checkpoint at that precision run self-speculation's drafts (calibrate and bench --draft-precision). WINDOW sets
-# the self pair's sink + window budget's window (calibrate and bench --window; default 256).
+# the self pair's sink + window budget's window (calibrate and bench --window; default 256); MAX_WINDOW bench's --max-window.
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
   P="--provider cuda --precision ${PRECISION:-fp16}" G="--batch ${BATCHES:-1,8,32,64} --context ${CONTEXTS:-1024,4096,7680}"
   [ -n "${NO_CAL:-}" ] || calibrate_pairs ${CAL_TMO:-120} "$P $G" $m $d
   TMO=${SPEC_TMO:-420} run all-modes $C bench --speculative ${SPEC_MODES:-none,self,draft,lookup,tree-self,tree-draft} -m $m --draft $d \
     ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION} $P $G --max-tokens ${NEW_TOKENS:-256} --runs 1 --documents-per-row ${DOCS:-1} \
-    --window ${WINDOW:-256} $(prompt_texts) --json $o/all-modes.json \
+    --window ${WINDOW:-256} ${MAX_WINDOW:+--max-window $MAX_WINDOW} $(prompt_texts) --json $o/all-modes.json \
     --chart $o/all-modes.svg --trace $o/all-modes.jsonl
   show_rows all-modes
   python3 "$root/tools/bench/trace_summary.py" $o/all-modes.jsonl --bench $o/all-modes.json > $o/all-modes-full-batch.md 2>&1
