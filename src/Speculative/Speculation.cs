@@ -96,13 +96,19 @@ public static class Speculation
     }
 
     /// <summary>The most a widened self-speculation window may add to a draft step's time, as a share of its time at
-    /// <see cref="SpeculationOptions.Window"/>.</summary>
-    public const double WindowCostShare = 0.10;
+    /// <see cref="SpeculationOptions.Window"/>: with a round's drafts about half its time, about a tenth of the round, for a
+    /// window that keeps more of a long context in the draft's view (on an H100, one row at 7,680 tokens: 95 % of the drafts
+    /// accepted over a 1,024-token window against 68 % over 256, each draft step 15 % longer; docs/benchmarks.md, round 35).</summary>
+    public const double WindowCostShare = 0.20;
+
+    /// <summary>The widest window self-speculation widens to where <see cref="SpeculationOptions.MaxWindow"/> is not given.</summary>
+    public const int DefaultMaxWindow = 4096;
 
     /// <summary>
     /// Self-speculation's window for a loop of <paramref name="batchSize"/> rows: <see cref="SpeculationOptions.Window"/>,
     /// doubled while the wider budget's draft step, priced by the calibration's chain draft step over the budget's slots,
-    /// costs at most <see cref="WindowCostShare"/> more, up to <see cref="SpeculationOptions.MaxWindow"/> and to the slots
+    /// costs at most <see cref="WindowCostShare"/> more, up to <see cref="SpeculationOptions.MaxWindow"/> (by default
+    /// <see cref="DefaultMaxWindow"/>) and to the slots
     /// the calibration timed the draft step at (a calibration that timed it over the budget alone prices nothing past it,
     /// so it keeps the window). A draft step's reads grow with rows times slots: at one row on a GPU its time is its
     /// launches, and the window widens; at many rows it stays.
@@ -110,8 +116,8 @@ public static class Speculation
     public static int SelfWindow(SpeculationOptions options, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Mode != SpeculationMode.Self || options.MaxWindow is not { } widest || options.Calibration is not { } calibration)
-            return options.Window;
+        if (options.Mode != SpeculationMode.Self || options.Calibration is not { } calibration) return options.Window;
+        var widest = options.MaxWindow ?? Math.Max(options.Window, DefaultMaxWindow);
         var timed = calibration.ChainDraftSamples.Select(s => s.Context).DefaultIfEmpty(0).Max();
         double Seconds(int window) => calibration.ChainDraftStep.Seconds(batchSize, 1, SelfBudget(options with { Window = window }).Slots);
         var limit = Seconds(options.Window) * (1 + WindowCostShare);

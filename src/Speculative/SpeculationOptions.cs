@@ -41,8 +41,9 @@ public sealed record SpeculationOptions
     /// <summary>Widest window self-speculation may widen <see cref="Window"/> to, doubling it while the draft step stays within
     /// <see cref="Speculation.WindowCostShare"/> of its time at <see cref="Window"/> at the loop's rows, as the calibration
     /// prices it (<see cref="Speculation.SelfWindow"/>): a wider window keeps more of the context in the draft's view, and
-    /// where a draft step is bound by its launches (one row on a GPU) reading it costs next to nothing. Null, or a
-    /// calibration whose draft steps were not timed past the budget, keeps <see cref="Window"/>.</summary>
+    /// where a draft step is bound by its launches (few rows on a GPU) reading it costs little. Null widens up to
+    /// <see cref="Speculation.DefaultMaxWindow"/>; <see cref="Window"/> itself keeps the window; so does a loop without a
+    /// calibration, or with one that timed the draft steps over the budget alone.</summary>
     public int? MaxWindow { get; init; }
 
     /// <summary>Pinned tree size in nodes; null sizes each round's tree from the calibration.</summary>

@@ -149,7 +149,7 @@ internal static class SpeculativeBench
     {
         var options = Speculation.ForBatch(Options(mode, settings) with { Calibration = calibration }, batch);
         if (options.Mode == SpeculationMode.None) return "-";
-        var window = options.Mode == SpeculationMode.Self && options.MaxWindow is not null ? $", window {options.Window}" : "";
+        var window = options.Window != settings.Window ? $", window {options.Window}" : "";   // widened for this batch
         if (Speculation.Planner(options) is not TreePlanner tree)
             return (options.Gamma is { } g ? $"γ {g}" : choices is { Count: > 0 } ? $"γ auto: {Choices(choices)}" : "γ auto") + window;
         var (nodes, depth) = tree.Best(batch, context);

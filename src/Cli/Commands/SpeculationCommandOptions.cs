@@ -23,7 +23,7 @@ internal sealed class SpeculationCommandOptions
     /// <summary>--max-window's help, shared with bench.</summary>
     public const string MaxWindowDescription =
         "Widest window self-speculation may widen --window to, doubling it while condensa calibrate's draft steps price the wider budget within " +
-        "10 % of --window's at the batch (one row on a GPU); default: --window";
+        "20 % of --window's at the batch (few rows on a GPU); --window itself keeps it; default: 4096";
     public Option<int?> MaxWindow { get; } = new Option<int?>("--max-window") { Description = MaxWindowDescription }.AtLeast(1);
     public Option<string> TreeSize { get; } = new("--tree-size")
     {
