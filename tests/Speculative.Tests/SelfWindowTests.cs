@@ -36,6 +36,17 @@ public sealed class SelfWindowTests
     }
 
     [TestMethod]
+    [DataRow(0.171e-3, 0.64e-6, 6.0e-9, DisplayName = "the every-mode grid's calibration (round 35, g)")]
+    [DataRow(0.190e-3, 2.68e-6, 5.3e-9, DisplayName = "the one- and eight-row call's calibration (round 35, f)")]
+    public void SelfWindow_OnTheH100sMeasuredDraftSteps_TakesTheWindowsThatPaidThere(double fixedSeconds, double perToken, double perSlot)
+    {
+        // Both fits of a float16 demo-code-mha drafting for its float32 export give the windows the fixed-window runs found
+        // best or near it: 2,048 at one row, 512 at eight, 256 at 32 and 64, where MagicDec's budget stays small.
+        var options = Options(null, new StepTimeModel(fixedSeconds, perToken, perSlot, 0), 541, 1024, 4096, 7680);
+        CollectionAssert.AreEqual(new[] { 2048, 512, 256, 256 }, new[] { 1, 8, 32, 64 }.Select(rows => Speculation.SelfWindow(options, rows)).ToArray());
+    }
+
+    [TestMethod]
     public void SelfWindow_StopsAtMaxWindow() =>
         Assert.AreEqual(512, Speculation.SelfWindow(Options(700, GpuDraftStep, 541, 7680), 1));
 
