@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Condensa.Cli.Commands;
+using Condensa.Speculative;
+using Condensa.Speculative.Trees;
 using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
@@ -73,6 +75,26 @@ public sealed class TreeSpeculationCliTests
         Assert.AreEqual(1, tooShort.Exit);
         StringAssert.Contains(tooShort.Error, "past its sink + window budget");
         StringAssert.Contains(tooShort.Error, "--tokens");
+    }
+
+    [TestMethod]
+    public async Task Calibrate_SelfSpeculation_TimesChainDraftStepsPastTheBudget_AndSaysTheWindowEachBatchTakes()
+    {
+        var (exit, output, error) = await CliRunner.Run("calibrate", "--model", CliRunner.Checkpoint(), "--tokens", "12", "--batch", "1,2",
+            "--context", "16,150", "--pass-tokens", "1", "--repeats", "1", "--sinks", "2", "--window", "8");
+        Assert.AreEqual(0, exit, error);
+        var saved = output.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim();
+        var calibration = TreeCalibration.Load(Path.GetDirectoryName(saved)!, "self-2-8")!;
+        var limit = calibration.DraftContextLimit!.Value;
+        // a chain's draft step over the budget's slots and past them (what a wider window would cost); tree-shaped draft
+        // passes still run over the budget alone
+        CollectionAssert.AreEqual(new[] { limit, limit, 150, 150 }, calibration.ChainDraftSamples.Select(s => s.Context).Order().ToArray());
+        Assert.IsTrue(calibration.DraftSamples.All(s => s.Context <= limit));
+        foreach (var batch in new[] { 1, 2 })
+        {
+            var window = Speculation.SelfWindow(new SpeculationOptions { Mode = SpeculationMode.Self, Sinks = 2, Window = 8, Calibration = calibration }, batch);
+            StringAssert.Contains(output, $"batch {batch}: self-speculation's window {window} (--window 8");
+        }
     }
 
     [TestMethod]

@@ -136,7 +136,8 @@ internal static class CalibrateCommand
                     ChainDraftSamples = [.. chainDraftSamples],
                 };
                 var path = calibration.Save(resolved.ExportDir);
-                await Report(output, calibration, path, batchGrid, contextGrid);
+                SpeculationOptions? selfOptions = self ? new() { Mode = SpeculationMode.Self, Sinks = sinkCount, Window = windowSize, Calibration = calibration } : null;
+                await Report(output, calibration, path, batchGrid, contextGrid, selfOptions);
                 return 0;
             }
             finally
@@ -147,7 +148,8 @@ internal static class CalibrateCommand
         return command;
     }
 
-    private static async Task Report(TextWriter output, TreeCalibration calibration, string path, int[] batches, int[] contexts)
+    private static async Task Report(TextWriter output, TreeCalibration calibration, string path, int[] batches, int[] contexts,
+        SpeculationOptions? self)
     {
         await output.WriteLineAsync($"acceptance ({calibration.Positions} positions): {string.Join(' ', calibration.Acceptance.Select(a => a.ToString("F3")))}");
         await output.WriteLineAsync($"target pass: {Describe(calibration.Target)}");
@@ -163,6 +165,11 @@ internal static class CalibrateCommand
             await output.WriteLineAsync($"batch {batch}, context {context}: tree of {nodes} nodes, depth {depth}, " +
                 $"{planner.Builder.ExpectedTokens(nodes, depth):F2} expected tokens/round");
         }
+        // the window self-speculation's chains take at each batch with this calibration (Speculation.SelfWindow)
+        if (self is not null)
+            foreach (var batch in batches)
+                await output.WriteLineAsync($"batch {batch}: self-speculation's window {Speculation.SelfWindow(self, batch)} (--window {self.Window}, up to " +
+                    $"{Speculation.DefaultMaxWindow} where a draft step reads it within {Speculation.WindowCostShare:P0} more)");
         await output.WriteLineAsync($"saved {path}");
     }
 
