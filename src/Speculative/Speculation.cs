@@ -108,10 +108,9 @@ public static class Speculation
     /// Self-speculation's window for a loop of <paramref name="batchSize"/> rows: <see cref="SpeculationOptions.Window"/>,
     /// doubled while the wider budget's draft step, priced by the calibration's chain draft step over the budget's slots,
     /// costs at most <see cref="WindowCostShare"/> more, up to <see cref="SpeculationOptions.MaxWindow"/> (by default
-    /// <see cref="DefaultMaxWindow"/>) and to the slots
-    /// the calibration timed the draft step at (a calibration that timed it over the budget alone prices nothing past it,
-    /// so it keeps the window). A draft step's reads grow with rows times slots: at one row on a GPU its time is its
-    /// launches, and the window widens; at many rows it stays.
+    /// <see cref="DefaultMaxWindow"/>) and to the slots the calibration timed the draft step at (one that timed it over
+    /// the budget alone prices nothing past it, so it keeps the window). A draft step's reads grow with rows times slots:
+    /// at few rows on a GPU its time is its launches, and the window widens; at many rows it stays.
     /// </summary>
     public static int SelfWindow(SpeculationOptions options, int batchSize)
     {
