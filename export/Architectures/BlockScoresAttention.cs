@@ -144,10 +144,7 @@ internal static class BlockScoresAttention
         string block = b.Node("MatMul", [keys, diagonal], "block_scores/MatMul");                                    // [B, H, C/n, n·r]
         block = b.Node("Reshape", [block, blocks.SlotsShape], "block_slots/Reshape", AllowZero);                     // [B, H, r, C]
 
-        // ONNX Runtime folds the scale and the keys' Transpose into the MatMul (FusedMatMul), so the keys are read in place
-        qPlain = b.Node("Mul", [qPlain, blocks.Scale], "q_plain_scale/Mul");                                        // [B, H, S'-r-c, D]
-        string keysT = b.Node("Transpose", [key], "keys/Transpose", Attr.Ints("perm", 0, 1, 3, 2));                  // [B, H, D, C]
-        string plain = b.Node("MatMul", [qPlain, keysT], "plain_scores/MatMul");                                     // [B, H, S'-r-c, C]
+        string plain = Scores(b, "plain", qPlain, key, blocks.Scale);                                                // [B, H, S'-r-c, C]
 
         string outBlock = Weigh(b, "block", block, blocks.BlockBias, value);                                         // [B, H, r, D]
         string outChunked = Chunked(b, qChunked, key, value, blocks);                                                // [B, H, c, D]
@@ -159,11 +156,7 @@ internal static class BlockScoresAttention
     // (k blocks a head, where cuBLAS runs the plain product with one), the chunks' outputs summed by a product with ones
     private static string Chunked(GraphBuilder b, string q, string key, string value, ScoreBlocks blocks)
     {
-        q = b.Node("Mul", [q, blocks.Scale], "q_chunked_scale/Mul");                                                 // [B, H, c, D]
-        // ONNX Runtime folds the keys' Transpose into the MatMul (FusedMatMul), so the keys are read in place
-        string keysT = b.Node("Transpose", [key], "chunked_keys/Transpose", Attr.Ints("perm", 0, 1, 3, 2));          // [B, H, D, C]
-        string probs = Probabilities(b, "chunked", b.Node("MatMul", [q, keysT], "chunked_scores/MatMul"),
-            blocks.ChunkedBias);                                                                                     // [B, H, c, C]
+        string probs = Probabilities(b, "chunked", Scores(b, "chunked", q, key, blocks.Scale), blocks.ChunkedBias);  // [B, H, c, C]
         probs = b.Node("Reshape", [probs, blocks.ProbChunksShape], "prob_chunks/Reshape", AllowZero);               // [B, H, c, k, C/k]
         probs = b.Node("Transpose", [probs], "prob_chunks/Transpose", Attr.Ints("perm", 0, 1, 3, 2, 4));            // [B, H, k, c, C/k]
         string values = b.Node("Reshape", [value, blocks.ValueChunksShape], "value_chunks/Reshape", AllowZero);     // [B, H, k, C/k, D]
@@ -176,6 +169,15 @@ internal static class BlockScoresAttention
     }
 
     private static AttributeProto AllowZero => Attr.Int("allowzero", 1);
+
+    // q·scale · keysᵀ [B, H, rows, C]. ONNX Runtime folds the scale and the keys' Transpose into the MatMul (FusedMatMul), so
+    // the keys are read in place; each form has a Transpose of its own, the one its MatMul folds (what rounds 33-34 measured)
+    private static string Scores(GraphBuilder b, string form, string q, string key, string scale)
+    {
+        q = b.Node("Mul", [q, scale], $"q_{form}_scale/Mul");
+        string keysT = b.Node("Transpose", [key], $"{form}_keys/Transpose", Attr.Ints("perm", 0, 1, 3, 2));         // [B, H, D, C]
+        return b.Node("MatMul", [q, keysT], $"{form}_scores/MatMul");
+    }
 
     // softmax(scores + bias) · value
     private static string Weigh(GraphBuilder b, string form, string scores, string bias, string value) =>
