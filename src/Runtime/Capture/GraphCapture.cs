@@ -19,11 +19,13 @@ internal sealed class GraphCapture
     public const int MaxCapturedTokens = 32;
 
     /// <summary>
-    /// The most graphs one model captures; later shapes run uncaptured. ONNX Runtime keeps every captured graph (and the
-    /// memory its intermediates were given) until the session closes, and a long run regrows its cache every chunk of
-    /// slots, each time with a new graph: a bound keeps a long-lived model from accumulating them without limit.
+    /// The most graphs one model captures; later shapes run uncaptured. ONNX Runtime keeps every captured graph until
+    /// the session closes (its intermediates live in the session's arena, shared by every run), and a long run regrows
+    /// its cache every chunk of slots, each time with new graphs: a bound keeps a long-lived model from accumulating them
+    /// without limit. 256 was too few for one bench process over issue 18's grid (round 36: the self drafter reached it
+    /// eight cells into twelve, and the last column's one-row drafts ran uncaptured at half speed).
     /// </summary>
-    public const int MaxGraphs = 256;
+    public const int MaxGraphs = 1024;
 
     private int _issued;
 
