@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
-"""Writes a random-weight llama GGUF (v3) at TinyLlama-1.1B's dimensions, F16 or Q4_0: make-gguf.mjs's layout and
-quantizer for machines with Python and NumPy but no Node.js (the GPU machine). Same header, metadata, vocabulary and
-tensor list as make-gguf.mjs (see it for the format notes); the weights are NumPy normals, since decode speed does not
-depend on their values.
+"""Writes a llama GGUF (v3) for llama.cpp, the peer of condensa bench:
+
+- random weights at TinyLlama-1.1B's dimensions, F16 or Q4_0: make-gguf.mjs's layout and quantizer for machines with
+  Python and NumPy but no Node.js (the GPU machine). Same header, metadata, vocabulary and tensor list as make-gguf.mjs
+  (see it for the format notes); the weights are NumPy normals, since decode speed does not depend on their values.
+- with --checkpoint, a Hugging Face Llama checkpoint's own dimensions and weights (safetensors, read here without the
+  safetensors package), F32, F16 or Q4_0, so llama.cpp decodes the very model condensa does (demo-code-mha). Its
+  vocabulary is the same placeholder (bench tools feed token ids); query and key rows are reordered for llama.cpp's
+  rotary layout (adjacent pairs, where Hugging Face rotates the two halves of a head).
 
     python3 make_gguf.py --type f16|q4_0 --out FILE.gguf [--seed 1]
+    python3 make_gguf.py --checkpoint DIR --type f32|f16|q4_0 --out FILE.gguf
 """
 import argparse
+import json
+import pathlib
 import struct
 
 import numpy as np
@@ -16,7 +24,7 @@ SHAPE = dict(hidden=2048, layers=22, heads=32, kv_heads=4, head_dim=64, ffn=5632
 ALIGNMENT = 32
 # ggml_type id, bytes per block, elements per block; llama_ftype for general.file_type
 GGML = {"f32": (0, 4, 1), "f16": (1, 2, 1), "q4_0": (2, 18, 32)}
-FILE_TYPE = {"f16": 1, "q4_0": 2}
+FILE_TYPE = {"f32": 0, "f16": 1, "q4_0": 2}
 UINT32, INT32, FLOAT32, BOOL, STRING, ARRAY = 4, 5, 6, 7, 8, 9
 
 
@@ -48,8 +56,7 @@ def vocabulary(n):
     return tokens, scores, types
 
 
-def tensors(wtype):
-    s = SHAPE
+def tensors(s, wtype):
     q, kv = s["heads"] * s["head_dim"], s["kv_heads"] * s["head_dim"]
     out = [("token_embd.weight", [s["hidden"], s["vocab"]], wtype)]
     for l in range(s["layers"]):
@@ -83,19 +90,90 @@ def quantize_q4_0(x):
     return out.tobytes()
 
 
+# Hugging Face Llama tensor names -> GGUF names, per layer ({} the layer) and for the whole model
+HF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+            "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
+            "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+HF_MODEL = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+            "lm_head.weight": "output.weight"}
+SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+
+
+def checkpoint_shape(folder):
+    """The GGUF shape of a Llama checkpoint's config.json; a field this writer does not carry over is an error naming it."""
+    path = folder / "config.json"
+    c = json.loads(path.read_text())
+    rope = c.get("rope_parameters") or c.get("rope_scaling") or {}
+    for field, ok in [("model_type", c.get("model_type") == "llama"), ("tie_word_embeddings", not c.get("tie_word_embeddings")),
+                      ("attention_bias", not c.get("attention_bias")), ("mlp_bias", not c.get("mlp_bias")),
+                      ("rope_type", rope.get("rope_type", "default") == "default")]:
+        if not ok:
+            raise SystemExit(f"{path}: {field} = {c.get(field, rope.get(field))!r} is not carried into the GGUF (a plain Llama only)")
+    heads = c["num_attention_heads"]
+    return dict(hidden=c["hidden_size"], layers=c["num_hidden_layers"], heads=heads,
+                kv_heads=c.get("num_key_value_heads") or heads, head_dim=c.get("head_dim") or c["hidden_size"] // heads,
+                ffn=c["intermediate_size"], vocab=c["vocab_size"], context=c["max_position_embeddings"],
+                rms_eps=c["rms_norm_eps"], rope_theta=rope.get("rope_theta", c.get("rope_theta", 10000.0)))
+
+
+def checkpoint_tensors(folder):
+    """Every tensor of the folder's *.safetensors files as float32, by GGUF name: the format is an 8-byte header length,
+    a JSON header (dtype, shape, byte offsets into the data after it), then the data."""
+    out = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        with open(path, "rb") as f:
+            length = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(length))
+        data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
+        for name, t in header.items():
+            if name == "__metadata__":
+                continue
+            if t["dtype"] not in SAFETENSORS_DTYPES:
+                raise SystemExit(f"{path}: tensor {name} has dtype {t['dtype']} (F32, F16 or BF16 only)")
+            start, end = t["data_offsets"]
+            x = data[start:end].view(SAFETENSORS_DTYPES[t["dtype"]]).reshape(t["shape"])
+            x = (x.astype(np.uint32) << 16).view(np.float32) if t["dtype"] == "BF16" else x.astype(np.float32)
+            out[gguf_name(name, path)] = x
+    if not out:
+        raise SystemExit(f"{folder}: no *.safetensors files")
+    return out
+
+
+def gguf_name(hf_name, path):
+    if hf_name in HF_MODEL:
+        return HF_MODEL[hf_name]
+    parts = hf_name.split(".")
+    if parts[:2] == ["model", "layers"] and parts[-1] == "weight" and ".".join(parts[3:-1]) in HF_LAYER:
+        return f"blk.{parts[2]}.{HF_LAYER['.'.join(parts[3:-1])]}.weight"
+    raise SystemExit(f"{path}: tensor {hf_name} has no place in a llama GGUF")
+
+
+def rotary_rows(w, heads):
+    """Query or key rows in llama.cpp's rotary order: Hugging Face rotates dimension i of a head with i + d/2, llama.cpp
+    with its neighbour, so each head's rows [first half | second half] become interleaved pairs."""
+    out_dim, in_dim = w.shape
+    return w.reshape(heads, 2, out_dim // heads // 2, in_dim).swapaxes(1, 2).reshape(out_dim, in_dim)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--type", choices=["f16", "q4_0"], required=True)
+    ap.add_argument("--type", choices=["f32", "f16", "q4_0"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--context", type=int, default=SHAPE["context"], help="llama.context_length (the shape's is 2048)")
+    ap.add_argument("--context", type=int, help="llama.context_length (default: the shape's, 2048 for TinyLlama)")
+    ap.add_argument("--checkpoint", type=pathlib.Path, help="a Hugging Face Llama folder (config.json, *.safetensors)")
     args = ap.parse_args()
-    s, wtype = SHAPE, args.type
+    wtype = args.type
+    if args.checkpoint is None and wtype == "f32":
+        raise SystemExit("--type f32 takes --checkpoint (make-gguf.mjs writes random F32)")
+    s = checkpoint_shape(args.checkpoint) if args.checkpoint else SHAPE
+    weights = checkpoint_tensors(args.checkpoint) if args.checkpoint else None
+    name = f"{args.checkpoint.name} {wtype}" if args.checkpoint else f"random tinyllama-1.1b {wtype} seed {args.seed}"
     tokens, scores, types = vocabulary(s["vocab"])
-    kvs = [("general.architecture", STRING, "llama"), ("general.name", STRING, f"random tinyllama-1.1b {wtype} seed {args.seed}"),
+    kvs = [("general.architecture", STRING, "llama"), ("general.name", STRING, name),
            ("general.file_type", UINT32, FILE_TYPE[wtype]), ("general.quantization_version", UINT32, 2),
            ("general.alignment", UINT32, ALIGNMENT), ("llama.vocab_size", UINT32, s["vocab"]),
-           ("llama.context_length", UINT32, args.context), ("llama.embedding_length", UINT32, s["hidden"]),
+           ("llama.context_length", UINT32, args.context or s["context"]), ("llama.embedding_length", UINT32, s["hidden"]),
            ("llama.block_count", UINT32, s["layers"]), ("llama.feed_forward_length", UINT32, s["ffn"]),
            ("llama.rope.dimension_count", UINT32, s["head_dim"]), ("llama.attention.head_count", UINT32, s["heads"]),
            ("llama.attention.head_count_kv", UINT32, s["kv_heads"]),
@@ -105,24 +183,36 @@ def main():
            ("tokenizer.ggml.unknown_token_id", UINT32, 0), ("tokenizer.ggml.bos_token_id", UINT32, 1),
            ("tokenizer.ggml.eos_token_id", UINT32, 2), ("tokenizer.ggml.add_bos_token", BOOL, True),
            ("tokenizer.ggml.add_eos_token", BOOL, False)]
-    plan = tensors(wtype)
+    if weights is not None:   # a head wider or narrower than hidden / heads (demo-code-mha: 16 x 64 over 256)
+        kvs += [("llama.attention.key_length", UINT32, s["head_dim"]), ("llama.attention.value_length", UINT32, s["head_dim"])]
+    plan = tensors(s, wtype)
+    if weights is not None and set(weights) != {n for n, _, _ in plan}:
+        raise SystemExit(f"{args.checkpoint}: tensors missing {sorted({n for n, _, _ in plan} - set(weights))}, "
+                         f"unexpected {sorted(set(weights) - {n for n, _, _ in plan})}")
     header = struct.pack("<IIQQ", 0x46554747, 3, len(plan), len(kvs)) + b"".join(gguf_kv(*kv) for kv in kvs)
     offset = 0
-    for name, ne, ttype in plan:
-        header += gguf_string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
+    for tname, ne, ttype in plan:
+        header += gguf_string(tname) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
         header += struct.pack("<IQ", GGML[ttype][0], offset)
         offset += -(-nbytes(ne, ttype) // ALIGNMENT) * ALIGNMENT
     header += b"\0" * (-len(header) % ALIGNMENT)
     rng = np.random.default_rng(args.seed)
     with open(args.out, "wb") as f:
         f.write(header)
-        for name, ne, ttype in plan:
+        for tname, ne, ttype in plan:
             count = int(np.prod(ne))
-            if ttype == "f32":
-                data = np.ones(count, dtype=np.float32).tobytes()
+            if weights is not None:
+                x = weights[tname]
+                if x.size != count:
+                    raise SystemExit(f"{args.checkpoint}: {tname} has {x.shape}, the config's shape wants {ne[::-1]}")
+                if tname.endswith(("attn_q.weight", "attn_k.weight")):
+                    x = rotary_rows(x, s["heads"] if tname.endswith("attn_q.weight") else s["kv_heads"])
+                x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+            elif ttype == "f32":
+                x = np.ones(count, dtype=np.float32)
             else:
                 x = rng.standard_normal(count, dtype=np.float32) * np.float32(0.02)
-                data = x.astype(np.float16).tobytes() if ttype == "f16" else quantize_q4_0(x)
+            data = x.tobytes() if ttype == "f32" else x.astype(np.float16).tobytes() if ttype == "f16" else quantize_q4_0(x)
             f.write(data + b"\0" * (-len(data) % ALIGNMENT))
     print(f"{args.out}: {len(plan)} tensors, {wtype}, {offset + len(header):,} bytes")
 

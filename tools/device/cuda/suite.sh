@@ -1034,6 +1034,32 @@ if [ "${QUICK:-0}" = 58 ]; then
   exit 0
 fi
 
+# QUICK=74 (issue 18): plain decoding of the grid's model beside both peers in one call, over BATCHES (1,8,32,64) x
+# CONTEXTS (1024,4096,7680), NEW_TOKENS (128) a row: condensa bench --speculative none at float32 and float16; llama.cpp's
+# llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint; F32
+# weights with an F32 cache, F16 with F16; llama.cpp's CUDA build in /opt/lc: peers.sh, STAGE_ONLY=1 suffices, in a call
+# before on the same machine); transformers' generate() in float32 and float16 (hf_grid_peer.py).
+if [ "${QUICK:-0}" = 74 ]; then
+  m=${MODEL:-models/demo-code-mha} B=${BATCHES:-1,8,32,64} X=${CONTEXTS:-1024,4096,7680} N=${NEW_TOKENS:-128}; PROMPTS=${PROMPTS:-heldout}
+  for p in fp32 fp16; do
+    TMO=${SPEC_TMO:-150} run plain-$p $C bench --speculative none -m $m --provider cuda --precision $p --batch $B --context $X \
+      --max-tokens $N --runs 1 $(prompt_texts) --json $o/plain-$p.json
+    show_rows plain-$p
+  done
+  if [ -x /opt/lc/llama-batched-bench ]; then
+    mkdir -p /tmp/g74; rows=$(echo $B | tr , '\n' | sort -n | tail -1); longest=$(echo $X | tr , '\n' | sort -n | tail -1)
+    for t in f32 f16; do   # the cache's slots split evenly over the sequences: each gets the longest prompt and its tokens
+      python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
+      (cd /opt/lc && TMO=${PEER_TMO:-150} run llama-$t ./llama-batched-bench -m /tmp/g74/$t.gguf -c $((rows * (longest + N + 64))) \
+        -b 2048 -ub 512 -npp $X -ntg $N -npl $B -ngl 99 -ctk $t -ctv $t)
+      grep -E '^\|' $o/llama-$t.out | tee -a $o/log.txt
+    done
+  else log "no llama.cpp in /opt/lc: run peers.sh (STAGE_ONLY=1) in the call before"; fi
+  TMO=${PEER_TMO:-240} run hf-grid python3 "$root/tools/device/cuda/hf_grid_peer.py" $m --batches $B --contexts $X --new $N
+  cat $o/hf-grid.out | tee -a $o/log.txt
+  exit 0
+fi
+
 # QUICK=57 (issue 18): a peer for speculation at batch 1, in the same call: condensa bench (plain, self, the draft model,
 # prompt lookup; planner) on demo-code-mha with demo-code-draft, then transformers' generate() on the same checkpoints
 # (plain, prompt_lookup_num_tokens, assistant_model; hf_spec_peer.py), CONTEXTS (default 1024,4096,7680), 256 new tokens,
