@@ -56,6 +56,55 @@ def vocabulary(n):
     return tokens, scores, types
 
 
+def protobuf_fields(data):
+    """(field number, value) of a protobuf message: varints as ints, 32-bit values and length-delimited ones as bytes."""
+    i = 0
+
+    def varint():
+        nonlocal i
+        value = shift = 0
+        while True:
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while i < len(data):
+        key = varint()
+        wire = key & 7
+        if wire == 0:
+            value = varint()
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, i = data[i:i + size], i + size
+        elif wire == 2:
+            size = varint()
+            value, i = data[i:i + size], i + size
+        else:
+            raise SystemExit(f"unsupported protobuf wire type {wire}")
+        yield key >> 3, value
+
+
+def sentencepiece_vocabulary(path):
+    """tokens, scores, token types and add_dummy_prefix of a SentencePiece model (ModelProto: 1 = pieces {1 piece,
+    2 score, 3 type}, 3 = normalizer_spec {3 add_dummy_prefix}). Its piece types are GGUF's token types (1 normal,
+    2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), and llama.cpp's `llama` tokenizer merges by these scores
+    as SentencePiece's BPE does."""
+    tokens, scores, types, dummy_prefix = [], [], [], True
+    for field, value in protobuf_fields(path.read_bytes()):
+        if field == 1:
+            piece = {1: b"", 2: struct.pack("<f", 0.0), 3: 1}
+            piece.update(protobuf_fields(value))
+            tokens.append(piece[1].decode("utf-8"))
+            scores.append(struct.unpack("<f", piece[2])[0])
+            types.append(piece[3])
+        elif field == 3:
+            dummy_prefix = bool(dict(protobuf_fields(value)).get(3, 1))
+    return tokens, scores, types, dummy_prefix
+
+
 def tensors(s, wtype):
     q, kv = s["heads"] * s["head_dim"], s["kv_heads"] * s["head_dim"]
     out = [("token_embd.weight", [s["hidden"], s["vocab"]], wtype)]
@@ -66,8 +115,9 @@ def tensors(s, wtype):
                 (p + "attn_output.weight", [q, s["hidden"]], wtype), (p + "ffn_norm.weight", [s["hidden"]], "f32"),
                 (p + "ffn_gate.weight", [s["hidden"], s["ffn"]], wtype), (p + "ffn_up.weight", [s["hidden"], s["ffn"]], wtype),
                 (p + "ffn_down.weight", [s["ffn"], s["hidden"]], wtype)]
-    out += [("output_norm.weight", [s["hidden"]], "f32"), ("output.weight", [s["hidden"], s["vocab"]], wtype)]
-    return out
+    out += [("output_norm.weight", [s["hidden"]], "f32")]
+    # tied embeddings (demo-code-draft): no output.weight, and llama.cpp's llama architecture reads token_embd in its place
+    return out if s.get("tied") else out + [("output.weight", [s["hidden"], s["vocab"]], wtype)]
 
 
 def nbytes(ne, ttype):
@@ -104,7 +154,7 @@ def checkpoint_shape(folder):
     path = folder / "config.json"
     c = json.loads(path.read_text())
     rope = c.get("rope_parameters") or c.get("rope_scaling") or {}
-    for field, ok in [("model_type", c.get("model_type") == "llama"), ("tie_word_embeddings", not c.get("tie_word_embeddings")),
+    for field, ok in [("model_type", c.get("model_type") == "llama"),
                       ("attention_bias", not c.get("attention_bias")), ("mlp_bias", not c.get("mlp_bias")),
                       ("rope_type", rope.get("rope_type", "default") == "default")]:
         if not ok:
@@ -113,7 +163,8 @@ def checkpoint_shape(folder):
     return dict(hidden=c["hidden_size"], layers=c["num_hidden_layers"], heads=heads,
                 kv_heads=c.get("num_key_value_heads") or heads, head_dim=c.get("head_dim") or c["hidden_size"] // heads,
                 ffn=c["intermediate_size"], vocab=c["vocab_size"], context=c["max_position_embeddings"],
-                rms_eps=c["rms_norm_eps"], rope_theta=rope.get("rope_theta", c.get("rope_theta", 10000.0)))
+                rms_eps=c["rms_norm_eps"], rope_theta=rope.get("rope_theta", c.get("rope_theta", 10000.0)),
+                tied=bool(c.get("tie_word_embeddings")))
 
 
 def checkpoint_tensors(folder):
@@ -162,6 +213,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--context", type=int, help="llama.context_length (default: the shape's, 2048 for TinyLlama)")
     ap.add_argument("--checkpoint", type=pathlib.Path, help="a Hugging Face Llama folder (config.json, *.safetensors)")
+    ap.add_argument("--tokenizer", type=pathlib.Path, help="a folder with the checkpoint's tokenizer.model (SentencePiece): "
+                    "its vocabulary, so llama.cpp tokenizes text as the checkpoint does (default: the placeholder)")
     args = ap.parse_args()
     wtype = args.type
     if args.checkpoint is None and wtype == "f32":
@@ -170,6 +223,11 @@ def main():
     weights = checkpoint_tensors(args.checkpoint) if args.checkpoint else None
     name = f"{args.checkpoint.name} {wtype}" if args.checkpoint else f"random tinyllama-1.1b {wtype} seed {args.seed}"
     tokens, scores, types = vocabulary(s["vocab"])
+    dummy_prefix = None
+    if args.tokenizer:
+        tokens, scores, types, dummy_prefix = sentencepiece_vocabulary(args.tokenizer / "tokenizer.model")
+        if len(tokens) != s["vocab"]:
+            raise SystemExit(f"{args.tokenizer / 'tokenizer.model'}: {len(tokens)} pieces, the model's vocab_size is {s['vocab']}")
     kvs = [("general.architecture", STRING, "llama"), ("general.name", STRING, name),
            ("general.file_type", UINT32, FILE_TYPE[wtype]), ("general.quantization_version", UINT32, 2),
            ("general.alignment", UINT32, ALIGNMENT), ("llama.vocab_size", UINT32, s["vocab"]),
@@ -183,9 +241,13 @@ def main():
            ("tokenizer.ggml.unknown_token_id", UINT32, 0), ("tokenizer.ggml.bos_token_id", UINT32, 1),
            ("tokenizer.ggml.eos_token_id", UINT32, 2), ("tokenizer.ggml.add_bos_token", BOOL, True),
            ("tokenizer.ggml.add_eos_token", BOOL, False)]
+    if dummy_prefix is not None:   # demo-code's tokenizer puts no space before the text
+        kvs.append(("tokenizer.ggml.add_space_prefix", BOOL, dummy_prefix))
     if weights is not None:   # a head wider or narrower than hidden / heads (demo-code-mha: 16 x 64 over 256)
         kvs += [("llama.attention.key_length", UINT32, s["head_dim"]), ("llama.attention.value_length", UINT32, s["head_dim"])]
     plan = tensors(s, wtype)
+    if weights is not None and s["tied"]:
+        weights.pop("output.weight", None)   # a checkpoint may store the tied copy too
     if weights is not None and set(weights) != {n for n, _, _ in plan}:
         raise SystemExit(f"{args.checkpoint}: tensors missing {sorted({n for n, _, _ in plan} - set(weights))}, "
                          f"unexpected {sorted(set(weights) - {n for n, _, _ in plan})}")

@@ -3,7 +3,7 @@
 # under .cuda/ (git-ignored), each under the device call's 64 MiB beside the project tree:
 #   .cuda/a  the trimmed .NET runtime, the app (and BASE's app for an A/B), the first part of the CUDA provider  ~53 MB
 #   .cuda/b  the rest of the CUDA provider, libonnxruntime.so, demo-code and demo-code-draft                     ~56 MB
-#   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1) and its two benchmarks, and
+#   .cuda/c  llama.cpp's CUDA build (npm @node-llama-cpp/linux-x64-cuda 3.22.1), two benchmarks and speculative-simple, and
 #            libonnxruntime.so and demo-code-lckv (peers.sh puts them where suite.sh finds them)                  ~53 MB
 #   .cuda/d  the speculative tests as an executable (spectests.sh runs them on cuda after suite.sh's install)
 # The CUDA provider is 289 MB; fatprune.py keeps only its sm_90 cubins (58 MB as xz). Its CUDA 13 libraries (cudart,
@@ -68,8 +68,8 @@ if [ ! -f "$w/ort_cuda90.so.xz" ]; then
   xz -T0 -9 -c "$w/ort_cuda90.so" > "$w/ort_cuda90.so.xz"
 fi
 
-# 4. llama.cpp's CUDA build with its PTX relabelled, and llama-bench / llama-batched-bench compiled from the source
-#    node-llama-cpp bundles.
+# 4. llama.cpp's CUDA build with its PTX relabelled, and llama-bench / llama-batched-bench / llama-speculative-simple
+#    compiled from the source node-llama-cpp bundles.
 if [ ! -f "$w/lc.tar.xz" ]; then
   (mkdir -p /tmp/lcc && cd /tmp/lcc && [ -d package ] || { npm pack @node-llama-cpp/linux-x64-cuda@3.22.1 >/dev/null 2>&1 && tar xzf node-llama-cpp-linux-x64-cuda-3.22.1.tgz; })
   bins=/tmp/lcc/package/bins/linux-x64-cuda; src=/tmp/llamapeer/llama-bench/src; rm -rf "$w/lc"; mkdir -p "$w/lc"
@@ -80,7 +80,7 @@ if [ ! -f "$w/lc.tar.xz" ]; then
   fi
   cp "$bins"/{libggml.cuda.v0.5.0.so,libggml-base.so,libllama.cuda.v0.5.0.so,libllama-common.so} "$bins"/libggml-cpu-{x64,haswell,skylakex,icelake,sapphirerapids,zen4}.so "$w/lc/"
   python3 "$here/ptxdown.py" "$bins/libggml-cuda.so" "$w/lc/libggml-cuda.so" --arch 90 --isa 9.0   # ~3 min
-  for tool in llama-bench:tools/llama-bench llama-batched-bench:tools/batched-bench; do
+  for tool in llama-bench:tools/llama-bench llama-batched-bench:tools/batched-bench llama-speculative-simple:examples/speculative-simple; do
     g++ -O2 -DNDEBUG -std=c++17 -I "$src/include" -I "$src/common" -I "$src/ggml/include" -I "$src/vendor" "$src/${tool#*:}"/*.cpp \
       -o "$w/lc/${tool%%:*}" -L"$w/lc" -l:libllama-common.so -l:libllama.cuda.v0.5.0.so -l:libggml.cuda.v0.5.0.so -l:libggml-base.so \
       -Wl,-rpath,'$ORIGIN' -pthread

@@ -1034,26 +1034,54 @@ if [ "${QUICK:-0}" = 58 ]; then
   exit 0
 fi
 
-# QUICK=74 (issue 18): plain decoding of the grid's model beside both peers in one call, over BATCHES (1,8,32,64) x
-# CONTEXTS (1024,4096,7680), NEW_TOKENS (128) a row: condensa bench --speculative none at float32 and float16; llama.cpp's
-# llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint; F32
-# weights with an F32 cache, F16 with F16; llama.cpp's CUDA build in /opt/lc: peers.sh, STAGE_ONLY=1 suffices, in a call
-# before on the same machine); transformers' generate() in float32 and float16 (hf_grid_peer.py).
+# QUICK=74 (issue 18): the grid's model beside both peers in one call, over BATCHES (1,8,32,64) x CONTEXTS
+# (1024,4096,7680), NEW_TOKENS (128) a row. Plain decoding: condensa bench --speculative none at float32 and float16;
+# llama.cpp's llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint
+# --tokenizer: F32 weights with an F32 cache, F16 with F16); transformers' generate() in float32 and float16
+# (hf_grid_peer.py). Speculation at one row, 256 tokens after prompts cut from the held-out text's start: condensa bench
+# (plain, self, the draft model, prompt lookup; float32 target, float16 drafts, as QUICK=50) and llama.cpp's
+# llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
+# tokens drafting up to 12). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
+# on the same machine; the tree needs models/demo-code-mha and models/demo-code-draft (tree.sh slim names them).
 if [ "${QUICK:-0}" = 74 ]; then
-  m=${MODEL:-models/demo-code-mha} B=${BATCHES:-1,8,32,64} X=${CONTEXTS:-1024,4096,7680} N=${NEW_TOKENS:-128}; PROMPTS=${PROMPTS:-heldout}
+  m=${MODEL:-models/demo-code-mha} B=${BATCHES:-1,8,32,64} X=${CONTEXTS:-1024,4096,7680} N=${NEW_TOKENS:-128}; PROMPTS=heldout; P=$(prompt_texts)
   for p in fp32 fp16; do
     TMO=${SPEC_TMO:-150} run plain-$p $C bench --speculative none -m $m --provider cuda --precision $p --batch $B --context $X \
-      --max-tokens $N --runs 1 $(prompt_texts) --json $o/plain-$p.json
+      --max-tokens $N --runs 1 $P --json $o/plain-$p.json
     show_rows plain-$p
   done
+  TMO=${SPEC_TMO:-150} run spec-b1 $C bench --speculative none,self,draft,lookup -m $m --draft demo-code-draft --draft-precision fp16 \
+    --provider cuda --precision fp32 --batch 1 --context $X --max-tokens 256 --runs 1 $P --json $o/spec-b1.json
+  show_rows spec-b1
   if [ -x /opt/lc/llama-batched-bench ]; then
     mkdir -p /tmp/g74; rows=$(echo $B | tr , '\n' | sort -n | tail -1); longest=$(echo $X | tr , '\n' | sort -n | tail -1)
+    for t in f32 f16; do
+      python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --tokenizer models/demo-code --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
+    done
+    python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint models/demo-code-draft --tokenizer models/demo-code --type f16 \
+      --out /tmp/g74/draft-f16.gguf | tee -a $o/log.txt
     for t in f32 f16; do   # the cache's slots split evenly over the sequences: each gets the longest prompt and its tokens
-      python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
       (cd /opt/lc && TMO=${PEER_TMO:-150} run llama-$t ./llama-batched-bench -m /tmp/g74/$t.gguf -c $((rows * (longest + N + 64))) \
         -b 2048 -ub 512 -npp $X -ntg $N -npl $B -ngl 99 -ctk $t -ctv $t)
       grep -E '^\|' $o/llama-$t.out | tee -a $o/log.txt
     done
+    python3 - $X <<'PY' > $o/prompts.log   # the held-out text's first CONTEXT - 1 tokens (llama.cpp adds BOS), as text
+import sys
+from tokenizers import Tokenizer
+tok = Tokenizer.from_file("models/demo-code/tokenizer.json")
+ids = tok.encode(open("/tmp/heldout.txt", encoding="utf-8").read(200_000), add_special_tokens=False).ids
+for c in map(int, sys.argv[1].split(",")):
+    open(f"/tmp/g74/prompt-{c}.txt", "w", encoding="utf-8").write(tok.decode(ids[:c - 1]))
+    print(c, "tokens: /tmp/g74/prompt-%d.txt" % c)
+PY
+    for c in $(echo $X | tr , ' '); do
+      S="-m /tmp/g74/f32.gguf -ctk f32 -ctv f32 -f /tmp/g74/prompt-$c.txt -n 256 --ignore-eos -c $((c + 512)) -b $((c + 512)) -ub 512 --temp 0 -ngl 99"
+      (cd /opt/lc && TMO=90 run llama-spec-draft-$c ./llama-speculative-simple $S -md /tmp/g74/draft-f16.gguf -ngld 99 \
+        --spec-type draft-simple --spec-draft-n-max 12)
+      (cd /opt/lc && TMO=90 run llama-spec-lookup-$c ./llama-speculative-simple $S --spec-type ngram-simple \
+        --spec-ngram-simple-size-n 3 --spec-ngram-simple-size-m 12)
+    done
+    grep -HE "decoded|accept " $o/llama-spec-*.err | sed "s|$o/||" | tee -a $o/log.txt
   else log "no llama.cpp in /opt/lc: run peers.sh (STAGE_ONLY=1) in the call before"; fi
   TMO=${PEER_TMO:-240} run hf-grid python3 "$root/tools/device/cuda/hf_grid_peer.py" $m --batches $B --contexts $X --new $N
   cat $o/hf-grid.out | tee -a $o/log.txt
