@@ -5,12 +5,13 @@
   Python and NumPy but no Node.js (the GPU machine). Same header, metadata, vocabulary and tensor list as make-gguf.mjs
   (see it for the format notes); the weights are NumPy normals, since decode speed does not depend on their values.
 - with --checkpoint, a Hugging Face Llama checkpoint's own dimensions and weights (safetensors, read here without the
-  safetensors package), F32, F16 or Q4_0, so llama.cpp decodes the very model condensa does (demo-code-mha). Its
-  vocabulary is the same placeholder (bench tools feed token ids); query and key rows are reordered for llama.cpp's
-  rotary layout (adjacent pairs, where Hugging Face rotates the two halves of a head).
+  safetensors package), F32, F16 or Q4_0, so llama.cpp decodes the very model condensa does (demo-code-mha). Query
+  and key rows are reordered for llama.cpp's rotary layout (adjacent pairs, where Hugging Face rotates the two halves
+  of a head). The vocabulary is the placeholder (tools that feed token ids need no other), or with --tokenizer the
+  checkpoint's SentencePiece model's, so llama.cpp tokenizes text as condensa does.
 
     python3 make_gguf.py --type f16|q4_0 --out FILE.gguf [--seed 1]
-    python3 make_gguf.py --checkpoint DIR --type f32|f16|q4_0 --out FILE.gguf
+    python3 make_gguf.py --checkpoint DIR [--tokenizer DIR] --type f32|f16|q4_0 --out FILE.gguf
 """
 import argparse
 import json
@@ -140,7 +141,8 @@ def quantize_q4_0(x):
     return out.tobytes()
 
 
-# Hugging Face Llama tensor names -> GGUF names, per layer ({} the layer) and for the whole model
+# Hugging Face Llama tensor names -> GGUF names: within a layer (model.layers.N.<name>.weight -> blk.N.<name>.weight),
+# and the model's own
 HF_LAYER = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
