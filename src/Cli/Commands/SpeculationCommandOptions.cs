@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Condensa.Speculative;
 
 namespace Condensa.Cli.Commands;
 
@@ -21,9 +22,10 @@ internal sealed class SpeculationCommandOptions
 
     public Option<int> Window { get; } = new Option<int>("--window") { Description = WindowDescription, DefaultValueFactory = _ => 256 }.AtLeast(1);
     /// <summary>--max-window's help, shared with bench.</summary>
-    public const string MaxWindowDescription =
+    public static readonly string MaxWindowDescription =
         "Widest window self-speculation may widen --window to, doubling it while condensa calibrate's draft steps price the wider budget within " +
-        "20 % of --window's at the batch (few rows on a GPU); --window itself keeps it; default: 4096";
+        $"{(int)Math.Round(Speculation.WindowCostShare * 100)} % of --window's at the batch (few rows on a GPU); --window itself keeps it; " +
+        $"default: {Speculation.DefaultMaxWindow}";
     public Option<int?> MaxWindow { get; } = new Option<int?>("--max-window") { Description = MaxWindowDescription }.AtLeast(1);
     public Option<string> TreeSize { get; } = new("--tree-size")
     {
