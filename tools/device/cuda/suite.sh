@@ -766,7 +766,8 @@ fi
 # as float32 with float16 drafts at BATCHES (1,2,8) x CONTEXTS (1,024, 4,096, 7,680), NEW_TOKENS (256) new tokens, DOCS
 # (2) documents a row, held-out prompts; app, base, app, base. NCU_ROWS (e.g. 8) then times every kernel of self@12 at
 # that many rows x 4,096, 16 new tokens, uncaptured, for each app (ncu_passes: verify-app-kinds.txt,
-# verify-base-kinds.txt): which kernels a change adds (round 34: NCU_ROWS=1 took ~110 s beside a one-cell A/B; NCU_ROWS=8 with the whole A/B ran past 600 s).
+# verify-base-kinds.txt): which kernels a change adds (round 34: NCU_ROWS=1 took ~110 s beside a one-cell A/B; NCU_ROWS=8
+# with the whole A/B ran past 600 s).
 if [ "${QUICK:-0}" = 72 ]; then
   PROMPTS=heldout; P=$(prompt_texts)
   S="-m ${MODEL:-models/demo-code-mha} --provider cuda --precision fp32 --draft-precision fp16 --runs 1 $P"
@@ -1039,7 +1040,8 @@ fi
 # llama.cpp's llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint
 # --tokenizer: F32 weights with an F32 cache, F16 with F16); transformers' generate() in float32 and float16
 # (hf_grid_peer.py). Speculation at one row, 256 tokens after prompts cut from the held-out text's start: condensa bench
-# (plain, self, the draft model, prompt lookup; float32 target, float16 drafts, as QUICK=50) and llama.cpp's
+# (plain, self, the draft model, prompt lookup; float32 target, float16 drafts, as QUICK=50, both pairs calibrated at one
+# row first) and llama.cpp's
 # llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
 # tokens drafting up to 12). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
 # on the same machine; the tree needs models/demo-code-mha and models/demo-code-draft (tree.sh slim names them).
@@ -1050,17 +1052,17 @@ if [ "${QUICK:-0}" = 74 ]; then
       --max-tokens $N --runs 1 $P --json $o/plain-$p.json
     show_rows plain-$p
   done
+  # both pairs calibrated at one row first, so condensa speculates as a user's calibrated model does (window, γ)
+  DRAFT_PRECISION=fp16 calibrate_pairs ${CAL_TMO:-90} "--provider cuda --precision fp32 --batch 1 --context $X" $m demo-code-draft
   TMO=${SPEC_TMO:-150} run spec-b1 $C bench --speculative none,self,draft,lookup -m $m --draft demo-code-draft --draft-precision fp16 \
     --provider cuda --precision fp32 --batch 1 --context $X --max-tokens 256 --runs 1 $P --json $o/spec-b1.json
   show_rows spec-b1
   if [ -x /opt/lc/llama-batched-bench ]; then
     mkdir -p /tmp/g74; rows=$(echo $B | tr , '\n' | sort -n | tail -1); longest=$(echo $X | tr , '\n' | sort -n | tail -1)
-    for t in f32 f16; do
-      python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --tokenizer models/demo-code --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
-    done
     python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint models/demo-code-draft --tokenizer models/demo-code --type f16 \
       --out /tmp/g74/draft-f16.gguf | tee -a $o/log.txt
     for t in f32 f16; do   # the cache's slots split evenly over the sequences: each gets the longest prompt and its tokens
+      python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --tokenizer models/demo-code --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
       (cd /opt/lc && TMO=${PEER_TMO:-150} run llama-$t ./llama-batched-bench -m /tmp/g74/$t.gguf -c $((rows * (longest + N + 64))) \
         -b 2048 -ub 512 -npp $X -ntg $N -npl $B -ngl 99 -ctk $t -ctv $t)
       grep -E '^\|' $o/llama-$t.out | tee -a $o/log.txt
