@@ -224,7 +224,7 @@ cost_side() { local name=$1 dir=$2; shift 2
 # fits it printed: calibrate_pairs TMO "ARGS" [TARGET DRAFT]
 calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window ${WINDOW:-256} ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
-  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2
+  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2 ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 # copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
 # beside demo-code's tokenizer files (their tokenizer.from: ../demo-code): copies_16k DIR...
@@ -1061,10 +1061,16 @@ if [ "${QUICK:-0}" = 74 ]; then
     mkdir -p /tmp/g74; rows=$(echo $B | tr , '\n' | sort -n | tail -1); longest=$(echo $X | tr , '\n' | sort -n | tail -1)
     python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint models/demo-code-draft --tokenizer models/demo-code --type f16 \
       --out /tmp/g74/draft-f16.gguf | tee -a $o/log.txt
+    # this llama.cpp carries sm_90 PTX, which the driver compiles at a kernel's first launch (round 37: 27 s of a first
+    # 1,024-token prefill, and each later process slower at its first new shapes): every llama.cpp run below goes twice,
+    # the first into *-warm, with the compiled kernels kept in CUDA_CACHE_PATH
+    export CUDA_CACHE_PATH=/tmp/nvcache CUDA_CACHE_MAXSIZE=4294967296
     for t in f32 f16; do   # the cache's slots split evenly over the sequences: each gets the longest prompt and its tokens
       python3 "$root/tools/bench/llamacpp/make_gguf.py" --checkpoint $m --tokenizer models/demo-code --type $t --out /tmp/g74/$t.gguf | tee -a $o/log.txt
-      (cd /opt/lc && TMO=${PEER_TMO:-150} run llama-$t ./llama-batched-bench -m /tmp/g74/$t.gguf -c $((rows * (longest + N + 64))) \
-        -b 2048 -ub 512 -npp $X -ntg $N -npl $B -ngl 99 -ctk $t -ctv $t)
+      for w in -warm ""; do
+        (cd /opt/lc && TMO=${PEER_TMO:-150} run llama-$t$w ./llama-batched-bench -m /tmp/g74/$t.gguf -c $((rows * (longest + N + 64))) \
+          -b 2048 -ub 512 -npp $X -ntg $N -npl $B -ngl 99 -ctk $t -ctv $t)
+      done
       grep -E '^\|' $o/llama-$t.out | tee -a $o/log.txt
     done
     python3 - $X <<'PY' > $o/prompts.log   # the held-out text's first CONTEXT - 1 tokens (llama.cpp adds BOS), as text
@@ -1078,12 +1084,14 @@ for c in map(int, sys.argv[1].split(",")):
 PY
     for c in $(echo $X | tr , ' '); do
       S="-m /tmp/g74/f32.gguf -ctk f32 -ctv f32 -f /tmp/g74/prompt-$c.txt -n 256 --ignore-eos -c $((c + 512)) -b $((c + 512)) -ub 512 --temp 0 -ngl 99"
-      (cd /opt/lc && TMO=90 run llama-spec-draft-$c ./llama-speculative-simple $S -md /tmp/g74/draft-f16.gguf -ngld 99 \
-        --spec-type draft-simple --spec-draft-n-max 12)
-      (cd /opt/lc && TMO=90 run llama-spec-lookup-$c ./llama-speculative-simple $S --spec-type ngram-simple \
-        --spec-ngram-simple-size-n 3 --spec-ngram-simple-size-m 12)
+      for w in -warm ""; do
+        (cd /opt/lc && TMO=90 run llama-spec-draft-$c$w ./llama-speculative-simple $S -md /tmp/g74/draft-f16.gguf -ngld 99 \
+          --spec-type draft-simple --spec-draft-n-max 12)
+        (cd /opt/lc && TMO=90 run llama-spec-lookup-$c$w ./llama-speculative-simple $S --spec-type ngram-simple \
+          --spec-ngram-simple-size-n 3 --spec-ngram-simple-size-m 12)
+      done
     done
-    grep -HE "decoded|accept " $o/llama-spec-*.err | sed "s|$o/||" | tee -a $o/log.txt
+    grep -HE "decoded|accept " $o/llama-spec-*.err | grep -v -- -warm | sed "s|$o/||" | tee -a $o/log.txt
   else log "no llama.cpp in /opt/lc: run peers.sh (STAGE_ONLY=1) in the call before"; fi
   TMO=${PEER_TMO:-240} run hf-grid python3 "$root/tools/device/cuda/hf_grid_peer.py" $m --batches $B --contexts $X --new $N
   cat $o/hf-grid.out | tee -a $o/log.txt
