@@ -224,7 +224,7 @@ cost_side() { local name=$1 dir=$2; shift 2
 # fits it printed: calibrate_pairs TMO "ARGS" [TARGET DRAFT]
 calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window ${WINDOW:-256} ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
-  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2 ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
+  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2   # (--draft-precision is the self drafter's alone)
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 # copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
 # beside demo-code's tokenizer files (their tokenizer.from: ../demo-code): copies_16k DIR...
@@ -1040,8 +1040,8 @@ fi
 # llama.cpp's llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint
 # --tokenizer: F32 weights with an F32 cache, F16 with F16); transformers' generate() in float32 and float16
 # (hf_grid_peer.py). Speculation at one row, 256 tokens after prompts cut from the held-out text's start: condensa bench
-# (plain, self, the draft model, prompt lookup; float32 target, float16 drafts, as QUICK=50, both pairs calibrated at one
-# row first) and llama.cpp's
+# (plain, self, the draft model, prompt lookup; a float32 target, self-speculation drafting with the float16 export as in
+# QUICK=50 while the draft model runs float32, both pairs calibrated at one row first) and llama.cpp's
 # llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
 # tokens drafting up to 12). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
 # on the same machine; the tree needs models/demo-code-mha and models/demo-code-draft (tree.sh slim names them).
