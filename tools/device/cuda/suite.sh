@@ -1043,7 +1043,8 @@ fi
 # (plain, self, the draft model, prompt lookup; a float32 target, self-speculation drafting with the float16 export as in
 # QUICK=50 while the draft model runs float32, both pairs calibrated at one row first) and llama.cpp's
 # llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
-# tokens drafting up to 12). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
+# tokens drafting up to 12), then condensa generate on the same prompts, whose greedy text must start each llama.cpp
+# continuation (tools/bench/llamacpp/same_text.py). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
 # on the same machine; the tree needs models/demo-code-mha and models/demo-code-draft (tree.sh slim names them).
 if [ "${QUICK:-0}" = 74 ]; then
   m=${MODEL:-models/demo-code-mha} B=${BATCHES:-1,8,32,64} X=${CONTEXTS:-1024,4096,7680} N=${NEW_TOKENS:-128}; PROMPTS=heldout; P=$(prompt_texts)
@@ -1092,6 +1093,12 @@ PY
       done
     done
     grep -HE "decoded|accept " $o/llama-spec-*.err | grep -v -- -warm | sed "s|$o/||" | tee -a $o/log.txt
+    for c in $(echo $X | tr , ' '); do   # the same prompts through condensa generate: its greedy text starts llama.cpp's
+      cp /tmp/g74/prompt-$c.txt $o/
+      TMO=60 run generate-$c $C generate -m $m --provider cuda --precision fp32 -f /tmp/g74/prompt-$c.txt --max-tokens 256 --json
+    done
+    python3 "$root/tools/bench/llamacpp/same_text.py" $(for c in $(echo $X | tr , ' '); do for s in draft lookup; do
+      echo $o/prompt-$c.txt $o/llama-spec-$s-$c.out $o/generate-$c.out; done; done) | sed "s|$o/||" | tee -a $o/log.txt
   else log "no llama.cpp in /opt/lc: run peers.sh (STAGE_ONLY=1) in the call before"; fi
   TMO=${PEER_TMO:-240} run hf-grid python3 "$root/tools/device/cuda/hf_grid_peer.py" $m --batches $B --contexts $X --new $N
   cat $o/hf-grid.out | tee -a $o/log.txt
