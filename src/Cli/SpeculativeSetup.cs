@@ -7,8 +7,8 @@ namespace Condensa.Cli;
 
 /// <summary>The --speculative choices of the command line, parsed into the library's <see cref="SpeculationOptions"/>
 /// (<see cref="Speculation"/> builds the step). Tree speculation drafts with --draft when given and otherwise with
-/// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree; --draft-precision has the
-/// model's checkpoint at that precision run self-speculation's drafts.</summary>
+/// self-speculation over the --sinks/--window budget; --tree-size/--tree-depth pin the tree; --draft-precision exports the
+/// model that drafts (the draft model, or for self-speculation the model's own checkpoint) at that precision.</summary>
 internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gamma, int Sinks, int Window, int? TreeSize = null, int? TreeDepth = null,
     ExportPrecision? DraftPrecision = null, int? MaxWindow = null)
 {
@@ -36,7 +36,7 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
         List<IDisposable> loaded, SessionSettings? session = null)
     {
         if (TreeDepth is < 1) throw new ArgumentException($"--tree-depth '{TreeDepth}' must be a positive integer.");
-        CheckDraftPrecision(DraftPrecision, selfSpeculation: Mode is "self" || IsTree && DraftName is null, $"--speculative {Mode}" + (IsTree && DraftName is not null ? " --draft" : ""));
+        CheckDraftPrecision(DraftPrecision, modelDrafts: Mode is "self" or "draft" or Tree, $"--speculative {Mode}");
         if (DraftPrecisionHint(precision, session?.Providers ?? []) is { } hint) log.WriteLine(hint);
         var options = new SpeculationOptions
         {
@@ -69,8 +69,10 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
     }
 
     /// <summary>The model that drafts for the pair (null = the target over its self-speculation budget) and the pair's
-    /// calibration key: the draft model <paramref name="draftName"/>, or for self-speculation (null) the target's checkpoint
-    /// at <paramref name="draftPrecision"/> where one is given (<see cref="SelfDrafter"/>).</summary>
+    /// calibration key: the draft model <paramref name="draftName"/> (exported at <paramref name="draftPrecision"/> where one
+    /// is given, else at the target's), or for self-speculation (null) the target's checkpoint at
+    /// <paramref name="draftPrecision"/> where one is given (<see cref="SelfDrafter"/>). The key names the draft's export, so
+    /// each precision of a draft model keeps its own calibration.</summary>
     public static (DecoderModel? Draft, string Key) ResolveDrafter(string? draftName, int sinks, int window, string? catalog, ExportPrecision precision,
         ResolvedModel target, TextWriter log, List<IDisposable> loaded, SessionSettings? session = null, ExportPrecision? draftPrecision = null)
     {
@@ -79,8 +81,10 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
             var drafter = LoadSelfDrafter(draftPrecision, catalog, precision, target, log, loaded, session);
             return (drafter, SelfKey(sinks, window, drafter is null ? null : draftPrecision));
         }
-        CheckDraftPrecision(draftPrecision, selfSpeculation: false, "a draft model (--draft)");
-        var draftResolved = ModelResolver.Resolve(draftName, catalog, precision, log);
+        var draftResolved = ModelResolver.Resolve(draftName, catalog, draftPrecision ?? precision, log);
+        if (draftPrecision is not null && draftResolved.Checkpoint is null)
+            throw new ArgumentException($"--draft-precision exports the draft model's checkpoint again, but {draftResolved.ExportDir} is an export (of one " +
+                "precision); name a checkpoint folder or a catalog model for --draft.");
         CheckSameTokenizer(target.ExportDir, draftResolved.ExportDir);
         var draft = DecoderModel.Load(draftResolved.ExportDir, session ?? new SessionSettings());
         loaded.Add(draft);
@@ -122,11 +126,11 @@ internal sealed record SpeculativeSetup(string Mode, string? DraftName, int? Gam
               "export for less (2.7x in docs/benchmarks.md, round 30), and the output stays the model's."
             : null;
 
-    /// <summary>Throws where --draft-precision is given for <paramref name="what"/>, which is not self-speculation.</summary>
-    public static void CheckDraftPrecision(ExportPrecision? draftPrecision, bool selfSpeculation, string what)
+    /// <summary>Throws where --draft-precision is given for <paramref name="what"/>, in which no model drafts.</summary>
+    public static void CheckDraftPrecision(ExportPrecision? draftPrecision, bool modelDrafts, string what)
     {
-        if (draftPrecision is not null && !selfSpeculation)
-            throw new ArgumentException($"--draft-precision applies to self-speculation (self, or a tree without --draft), not to {what}.");
+        if (draftPrecision is not null && !modelDrafts)
+            throw new ArgumentException($"--draft-precision applies where a model drafts (self, draft or tree), not to {what}.");
     }
 
     /// <summary>Whether a second model drafts (draft mode, or a tree with --draft).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Xml.Linq;
+using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
 
@@ -134,23 +135,28 @@ public sealed class BenchCommandBoundTests
     }
 
     [TestMethod]
-    public async Task Bench_SpeculativeDraftPrecision_SelfDraftedByTheFp16ExportKeepsPlainTokens()
+    public async Task Bench_SpeculativeDraftPrecision_DraftsByTheFp16ExportsKeepPlainTokens()
     {
         var (dir, prompts) = await RepetitivePrompts();
         var json = Path.Combine(dir, "draft-precision.json");
-        var (exit, output, error) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,self@3", "--prompt-file", prompts,
-            "--batch", "2", "--context", "16", "--max-tokens", "6", "--runs", "1", "--window", "32", "--draft-precision", "fp16", "--json", json);
+        var (target, draft) = (CliRunner.Checkpoint(), CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 }));
+        var (exit, output, error) = await CliRunner.Run("bench", "-m", target, "--speculative", "none,self@3,draft@3", "--draft", draft,
+            "--prompt-file", prompts, "--batch", "2", "--context", "16", "--max-tokens", "6", "--runs", "1", "--window", "32", "--draft-precision", "fp16",
+            "--json", json);
 
         Assert.AreEqual(0, exit, error);   // 2 where a row leaves plain decoding's tokens
-        StringAssert.Contains(error, "(Fp16)", "the checkpoint exported at fp16 runs the drafts");
-        StringAssert.EndsWith(output.Split('\n').Single(l => l.StartsWith("| self@3 |", StringComparison.Ordinal)).TrimEnd(), "| yes |");
+        foreach (var name in new[] { Path.GetFileName(target), Path.GetFileName(draft) })
+            Assert.IsTrue(error.Split('\n').Any(l => l.Contains(name, StringComparison.Ordinal) && l.Contains("(Fp16)", StringComparison.Ordinal)),
+                $"{name} exported at fp16 to draft:\n{error}");
+        foreach (var mode in new[] { "self@3", "draft@3" })
+            StringAssert.EndsWith(output.Split('\n').Single(l => l.StartsWith($"| {mode} |", StringComparison.Ordinal)).TrimEnd(), "| yes |");
         var settings = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["settings"]!;
         Assert.AreEqual("fp16", (string?)settings["draft_precision"]);
 
         var (noSelf, _, noSelfError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,lookup", "--prompt-file", prompts,
             "--batch", "1", "--context", "16", "--max-tokens", "4", "--runs", "1", "--draft-precision", "fp16");
         Assert.AreEqual(1, noSelf);
-        StringAssert.Contains(noSelfError, "--draft-precision applies to self-speculation (self, or a tree without --draft), not to the modes none,lookup");
+        StringAssert.Contains(noSelfError, "--draft-precision applies where a model drafts (self, draft or tree), not to the modes none,lookup");
     }
 
     // The best fixed γ beside the planner against one plain decoding: entries pinned with "@N" run as rows of their own.

@@ -45,8 +45,24 @@ public sealed class SpeculativeGenerateTests
     }
 
     [TestMethod]
-    [DataRow("lookup", "checkpoint", "--draft-precision applies to self-speculation")]
+    public async Task Generate_DraftModelExportedAtFp16_SameTokensAsPlain()
+    {
+        var target = CliRunner.Checkpoint();
+        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
+        var plain = await CliRunner.Run(common);
+        var speculative = await CliRunner.Run([.. common, "--speculative", "draft", "--draft", draft, "--gamma", "3", "--draft-precision", "fp16"]);
+        Assert.AreEqual(0, speculative.Exit, speculative.Error);
+        StringAssert.Contains(speculative.Error, "(Fp16)", "the draft model's checkpoint exported at fp16");
+        using var json = JsonDocument.Parse(speculative.Output);
+        Assert.AreEqual(JsonDocument.Parse(plain.Output).RootElement.GetProperty("tokens").GetRawText(), json.RootElement.GetProperty("tokens").GetRawText());
+        Assert.IsGreaterThan(0, json.RootElement.GetProperty("speculative").GetProperty("rounds").GetInt32());
+    }
+
+    [TestMethod]
+    [DataRow("lookup", "checkpoint", "--draft-precision applies where a model drafts")]
     [DataRow("self", "export", "is an export (of one precision)")]
+    [DataRow("draft", "export", "is an export (of one precision); name a checkpoint folder or a catalog model for --draft")]
     public async Task Generate_DraftPrecisionWithoutACheckpointToDraftFrom_IsOneError(string mode, string model, string expected)
     {
         var folder = CliRunner.Checkpoint();
@@ -57,8 +73,10 @@ public sealed class SpeculativeGenerateTests
             Assert.AreEqual(0, exported.Exit, exported.Error);
             folder = export;
         }
-        var (exit, _, error) = await CliRunner.Run("generate", "--model", folder, "--prompt", "abc", "--max-tokens", "4", "--speculative", mode,
-            "--draft-precision", "fp16");
+        // draft mode: the target is the checkpoint, and the export drafts for it
+        string[] models = mode == "draft" ? ["--model", CliRunner.Checkpoint(), "--draft", folder] : ["--model", folder];
+        var (exit, _, error) = await CliRunner.Run(["generate", .. models, "--prompt", "abc", "--max-tokens", "4", "--speculative", mode,
+            "--draft-precision", "fp16"]);
         Assert.AreEqual(1, exit);
         StringAssert.Contains(error, expected);
     }

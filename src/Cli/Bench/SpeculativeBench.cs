@@ -57,7 +57,8 @@ internal static class SpeculativeBench
     /// (once plain decoding's has, whose tokens every row is held to), so a grid cut short (a device call's time limit)
     /// keeps the modes it finished, part of a cell included. The warm-up runs one document a row: it meets the runs' pass
     /// shapes without prefilling every document of a full batch twice. <paramref name="selfDrafter"/>, when given, runs the
-    /// self modes' drafts (the target's checkpoint at <see cref="SpeculativeBenchSettings.DraftPrecision"/>).</summary>
+    /// self modes' drafts (the target's checkpoint at <see cref="SpeculativeBenchSettings.DraftPrecision"/>); <paramref name="draft"/>
+    /// is the draft model, exported at that precision where one is given.</summary>
     public static IReadOnlyList<SpeculativeBenchRow> Measure(DecoderModel target, DecoderModel? draft, DecoderModel? selfDrafter, CheckpointTokenizer tokenizer,
         string promptText, SpeculativeBenchSettings settings, IReadOnlyDictionary<string, TreeCalibration?> calibrations, TextWriter log,
         CancellationToken cancellationToken, Action<SpeculativeTraceLine>? trace = null,

@@ -201,16 +201,18 @@ internal static class BenchCommand
         using var target = DecoderModel.Load(resolved.ExportDir, targetSettings);
         var modes = settings.Modes.Select(m => BenchMode.Parse(m).Mode).ToHashSet();
         var selfModes = modes.Contains("self") || modes.Contains("tree-self");
-        SpeculativeSetup.CheckDraftPrecision(draftPrecision, selfModes, $"the modes {string.Join(",", settings.Modes)}");
+        var draftModes = modes.Contains("draft") || modes.Contains("tree-draft");
+        SpeculativeSetup.CheckDraftPrecision(draftPrecision, selfModes || draftModes, $"the modes {string.Join(",", settings.Modes)}");
         var loaded = new List<IDisposable>();
         using var unload = new Disposables(loaded);
         // each pair's drafter and calibration, by drafter (as generate resolves them), the calibration sizing its trees and
         // starting its adaptive chains; only the trees note a missing one
         var calibrations = new Dictionary<string, TreeCalibration?>();
         DecoderModel? draft = null, selfDrafter = null;
-        if ((modes.Contains("draft") || modes.Contains("tree-draft")) && (draftName ?? resolved.Entry?.Draft) is { } name)
+        if (draftModes && (draftName ?? resolved.Entry?.Draft) is { } name)
         {
-            (draft, var key) = SpeculativeSetup.ResolveDrafter(name, settings.Sinks, settings.Window, catalog, precision, resolved, error, loaded, targetSettings);
+            (draft, var key) = SpeculativeSetup.ResolveDrafter(name, settings.Sinks, settings.Window, catalog, precision, resolved, error, loaded, targetSettings,
+                draftPrecision);
             calibrations["draft"] = Calibration(resolved.ExportDir, key, modes.Contains("tree-draft"), error);
         }
         if (selfModes)

@@ -34,8 +34,9 @@ internal static class CommonOptions
     /// model itself).</summary>
     public static Option<ExportPrecision?> DraftPrecision() => new("--draft-precision")
     {
-        Description = "Self-speculation (self, tree without --draft) drafts with the model's checkpoint exported at this precision, e.g. fp16 " +
-            "for an fp32 model on a GPU: cheaper draft passes, the same verified output (default: the model drafts itself)",
+        Description = "The model that drafts runs exported at this precision: the draft model (--draft), or for self-speculation (self, tree " +
+            "without --draft) the model's own checkpoint; e.g. fp16 for an fp32 model on a GPU: cheaper draft passes, the same verified output " +
+            "(default: the target's precision; self-speculation then drafts with the target itself)",
         CustomParser = r =>
         {
             var value = r.Tokens.Single().Value;

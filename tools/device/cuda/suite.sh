@@ -224,7 +224,7 @@ cost_side() { local name=$1 dir=$2; shift 2
 # fits it printed: calibrate_pairs TMO "ARGS" [TARGET DRAFT]
 calibrate_pairs() {
   TMO=$1 run cal-self $C calibrate -m ${3:-demo-code} $2 --sinks 16 --window ${WINDOW:-256} ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
-  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2   # (--draft-precision is the self drafter's alone)
+  TMO=$1 run cal-draft $C calibrate -m ${3:-demo-code} --draft ${4:-demo-code-draft} $2 ${DRAFT_PRECISION:+--draft-precision $DRAFT_PRECISION}
   for f in $o/cal-*.out; do echo "-- $(basename $f)"; tail -n 25 $f; done | tee -a $o/log.txt; }
 # copies of checkpoints in /tmp/m16 with transformers' linear rope scaling (factor 2) and max_position_embeddings 16,384,
 # beside demo-code's tokenizer files (their tokenizer.from: ../demo-code): copies_16k DIR...
@@ -715,7 +715,8 @@ fi
 # PRECISION=fp32 runs the float32 exports (their GEMMs in float32 since 686fb56; with ONNX Runtime's default TF32 round 26
 # parted rows there too, round 27 none without it: ~2.5x float16's time, so split the grid with BATCHES and CONTEXTS);
 # CAL_TMO bounds each calibration (default 120 s); NO_CAL=1 skips them (chains need none). DRAFT_PRECISION=fp16 has the
-# model's checkpoint at that precision run self-speculation's drafts (calibrate and bench --draft-precision). WINDOW sets
+# drafts run at that precision (calibrate and bench --draft-precision): self-speculation's by the model's own checkpoint,
+# and since round 37's app the draft model's too. WINDOW sets
 # the self pair's sink + window budget's window (calibrate and bench --window; default 256); MAX_WINDOW bench's --max-window.
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
@@ -1040,8 +1041,9 @@ fi
 # llama.cpp's llama-batched-bench on the same checkpoint converted to GGUF (tools/bench/llamacpp/make_gguf.py --checkpoint
 # --tokenizer: F32 weights with an F32 cache, F16 with F16); transformers' generate() in float32 and float16
 # (hf_grid_peer.py). Speculation at one row, 256 tokens after prompts cut from the held-out text's start: condensa bench
-# (plain, self, the draft model, prompt lookup; a float32 target, self-speculation drafting with the float16 export as in
-# QUICK=50 while the draft model runs float32, both pairs calibrated at one row first) and llama.cpp's
+# (plain, self, the draft model, prompt lookup; a float32 target drafted for by float16 exports, of itself and of the draft
+# model, as in QUICK=50 (an app before 2026-12-06's round 37 ran the draft model in float32), both pairs calibrated at
+# one row first) and llama.cpp's
 # llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
 # tokens drafting up to 12), then condensa generate on the same prompts, whose greedy text must start each llama.cpp
 # continuation (tools/bench/llamacpp/same_text.py). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
