@@ -11,6 +11,9 @@ public sealed class ExtractCommandTests
     [DataRow("lookup", "1", null)]
     [DataRow("self", "3", null)]
     [DataRow("self", "3", "fp16")]   // drafted by the checkpoint's fp16 export
+    [DataRow("draft", "3", null)]    // a draft model, its rows refilled beside the target's
+    [DataRow("draft", "2", "fp16")]  // the draft model's fp16 export
+    [DataRow("tree", "3", null)]     // token trees drafted by self-speculation
     public async Task Extract_Greedy_EachRecordEqualsGenerateOfItsPrompt(string speculative, string batch, string? draftPrecision)
     {
         var checkpoint = CliRunner.Checkpoint();
@@ -18,7 +21,8 @@ public sealed class ExtractCommandTests
         var input = files.Documents(7);
         var output = files.Path("out.jsonl");
 
-        string[] drafts = draftPrecision is null ? [] : ["--draft-precision", draftPrecision];
+        string[] drafts = [.. draftPrecision is null ? [] : new[] { "--draft-precision", draftPrecision },
+            .. speculative == "draft" ? new[] { "--draft", CliRunner.Checkpoint(new Condensa.TestSupport.TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 }) } : []];
         var (exit, stdout, error) = await CliRunner.Run(["extract", "--model", checkpoint, "--input", input, "--output", output,
             "--prompt-template", files.Template, "--batch", batch, "--max-tokens", "16", "--prefill-chunk", "8", "--speculative", speculative, .. drafts]);
 

@@ -13,9 +13,6 @@ namespace Condensa.Cli.Commands;
 /// batching, and appends one durable output record per input record.</summary>
 internal static class ExtractCommand
 {
-    private const string Lookup = "lookup";
-    private const string Self = "self";
-
     public static Command Create()
     {
         var modelOptions = new ModelOptions();
@@ -29,28 +26,21 @@ internal static class ExtractCommand
         var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" }.AtLeast(0);
         var seed = new Option<int?>("--seed") { Description = "Random seed: each document is sampled as a run on its own with this seed" };
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill pass", DefaultValueFactory = _ => 512 }.AtLeast(1);
-        var speculative = new Option<string>("--speculative")
-        {
-            Description = "lookup (prompt n-gram drafting: free, and strong when the answer copies the document), self (the model " +
-                "drafts for itself over a 16 + 256-token sink + window budget: MagicDec, for long documents at large batch on a GPU) or none",
-            DefaultValueFactory = _ => Lookup,
-        };
-        speculative.AcceptOnlyFromAmong(SpeculativeSetup.None, Lookup, Self);
-        var gamma = new Option<string>("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
-        var draftPrecision = CommonOptions.DraftPrecision();
         var shard = new Option<string?>("--shard") { Description = "i/N: take only records whose line (or file) index is i mod N, 0 <= i < N" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted job: keep the output's complete records, redo the rest" };
 
         var command = new Command("extract", "Run a prompt template over many documents with continuous batching")
         {
-            input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk,
-            speculative, gamma, draftPrecision, shard, resume,
+            input, output, template, batch, maxTokens, temperature, topP, topK, seed, prefillChunk, shard, resume,
         };
         modelOptions.AddTo(command);
+        // lookup by default: free, and strong where an answer copies its document; self (MagicDec) for long documents at
+        // large batch on a GPU; draft and tree as generate and serve take them
+        var speculation = new SpeculationCommandOptions(defaultMode: "lookup").AddTo(command);
         command.SetGuardedAction(async (parse, stdout, error, cancellationToken) =>
         {
             var shardSpec = parse.GetValue(shard) is { } s ? ShardSpec.Parse(s) : ShardSpec.All;
-            var fixedGamma = SpeculativeSetup.ParseGamma(parse.GetValue(gamma)!);
+            var setup = speculation.Parse(parse);
             using var outputLog = OutputLog.Open(parse.GetValue(output)!, parse.GetValue(resume));   // the lock before any slow work
             var resolved = modelOptions.Resolve(parse, error);
             var defaults = resolved.Entry?.Defaults ?? new CatalogDefaults();
@@ -71,29 +61,24 @@ internal static class ExtractCommand
             var settings = new ExtractionSettings(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(template)!, batching, shardSpec);
             settings.Batch.Validate();
             // A layer-condensed target cannot verify drafts exactly (ARCHITECTURE.md): it decodes plainly.
-            var condensed = decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers;
-            var mode = parse.GetValue(speculative) switch { Lookup => SpeculationMode.Lookup, Self => SpeculationMode.Self, _ => SpeculationMode.None };
-            if (condensed && mode != SpeculationMode.None)
+            if (decoder.Manifest.KvLayers.Length != decoder.Manifest.NumLayers && setup.Enabled)
+            {
                 await error.WriteLineAsync("[extract] speculation off: a layer-condensed model cannot verify drafted tokens exactly");
-            var speculation = new SpeculationOptions { Mode = condensed ? SpeculationMode.None : mode, Gamma = fixedGamma };
-            var spec = speculation.Mode == SpeculationMode.None ? null : new SpeculativeStats();
-            SpeculativeSetup.CheckDraftPrecision(parse.GetValue(draftPrecision), mode == SpeculationMode.Self, $"--speculative {parse.GetValue(speculative)}");
+                setup = setup with { Mode = SpeculativeSetup.None, DraftPrecision = null };
+            }
             var loaded = new List<IDisposable>();
             using var unload = new Disposables(loaded);
-            DecoderModel? drafter = null;
-            if (speculation.Mode == SpeculationMode.Self)
-            {
-                // the target's checkpoint at --draft-precision drafts, where given; an adaptive chain starts from the pair's calibration
-                (drafter, var key) = SpeculativeSetup.ResolveDrafter(null, speculation.Sinks, speculation.Window, parse.GetValue(modelOptions.Catalog),
-                    parse.GetValue(modelOptions.Precision), resolved, error, loaded, modelOptions.Settings(parse, resolved), parse.GetValue(draftPrecision));
-                speculation = speculation with { Calibration = Speculative.Trees.TreeCalibration.Load(resolved.ExportDir, key) };
-            }
-            var step = Speculation.CreateStep(decoder, speculation, settings.Batch.BatchSize, sampling, drafter, spec);
+            // the drafter (a draft model, or the target's checkpoint at --draft-precision) and the pair's calibration, which
+            // starts an adaptive chain and sizes trees, as generate and serve resolve them
+            var (speculative, drafter) = setup.Prepare(resolved, parse.GetValue(modelOptions.Catalog), parse.GetValue(modelOptions.Precision), error, loaded,
+                modelOptions.Settings(parse, resolved));
+            var spec = speculative.Mode == SpeculationMode.None ? null : new SpeculativeStats();
+            var step = Speculation.CreateStep(decoder, speculative, settings.Batch.BatchSize, sampling, drafter, spec);
             var stats = spec?.Generation ?? new GenerationStats();
             var terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
             var job = new ExtractionJob(decoder, tokenizer, step, settings);
             var progress = await Task.Run(() => job.Run(outputLog, error, terminal, stats, cancellationToken), cancellationToken);
-            await stdout.WriteLineAsync(Summary(progress, stats, spec, settings, parse.GetValue(speculative)!));
+            await stdout.WriteLineAsync(Summary(progress, stats, spec, settings, setup.Mode));
             return 0;
         });
         return command;

@@ -4,14 +4,13 @@ using Condensa.Speculative;
 namespace Condensa.Cli.Commands;
 
 /// <summary>--speculative, --draft, --gamma, --sinks, --window, --max-window, --tree-size, --tree-depth and --draft-precision of a command that generates
-/// (generate, chat, serve), parsed into a <see cref="SpeculativeSetup"/>.</summary>
+/// (generate, chat, serve, extract), parsed into a <see cref="SpeculativeSetup"/>.</summary>
 internal sealed class SpeculationCommandOptions
 {
     public Option<string> Mode { get; } = new("--speculative")
     {
         Description = "Speculative decoding: none, draft (a smaller model), self (the model over a sink+window KV budget), lookup (prompt n-grams), " +
             "tree (Sequoia token trees, drafted by --draft if given, else by self-speculation)",
-        DefaultValueFactory = _ => SpeculativeSetup.None,
     };
     public Option<string?> Draft { get; } = new("--draft") { Description = "Draft model for --speculative draft (default: the catalog's pairing)" };
     public Option<string> Gamma { get; } = new("--gamma") { Description = "Draft length: auto (adapts to acceptance and step times; 0, plain decoding, where drafting cannot pay) or N", DefaultValueFactory = _ => "auto" };
@@ -35,7 +34,12 @@ internal sealed class SpeculationCommandOptions
     public Option<int?> TreeDepth { get; } = new Option<int?>("--tree-depth") { Description = "Draft levels of the tree (default: chosen with the size)" }.AtLeast(1);
     public Option<Export.ExportPrecision?> DraftPrecision { get; } = CommonOptions.DraftPrecision();
 
-    public SpeculationCommandOptions() => Mode.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
+    /// <param name="defaultMode">--speculative's default: none, except for extract (lookup).</param>
+    public SpeculationCommandOptions(string defaultMode = SpeculativeSetup.None)
+    {
+        Mode.AcceptOnlyFromAmong(SpeculativeSetup.Modes);
+        Mode.DefaultValueFactory = _ => defaultMode;
+    }
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public SpeculationCommandOptions AddTo(Command command)
