@@ -716,7 +716,7 @@ fi
 # parted rows there too, round 27 none without it: ~2.5x float16's time, so split the grid with BATCHES and CONTEXTS);
 # CAL_TMO bounds each calibration (default 120 s); NO_CAL=1 skips them (chains need none). DRAFT_PRECISION=fp16 has the
 # drafts run at that precision (calibrate and bench --draft-precision): self-speculation's by the model's own checkpoint,
-# and since round 37's app the draft model's too. WINDOW sets
+# and from app 19ef6c8 on the draft model's too. WINDOW sets
 # the self pair's sink + window budget's window (calibrate and bench --window; default 256); MAX_WINDOW bench's --max-window.
 if [ "${QUICK:-0}" = 50 ]; then
   m=${MODEL:-models/demo-code-mha} d=${DRAFT:-demo-code-draft} PROMPTS=${PROMPTS:-heldout}
@@ -1042,8 +1042,8 @@ fi
 # --tokenizer: F32 weights with an F32 cache, F16 with F16); transformers' generate() in float32 and float16
 # (hf_grid_peer.py). Speculation at one row, 256 tokens after prompts cut from the held-out text's start: condensa bench
 # (plain, self, the draft model, prompt lookup; a float32 target drafted for by float16 exports, of itself and of the draft
-# model, as in QUICK=50 (an app before 2026-12-06's round 37 ran the draft model in float32), both pairs calibrated at
-# one row first) and llama.cpp's
+# model, as in QUICK=50 (apps before 19ef6c8 ran the draft model in float32), both pairs calibrated at one row first)
+# and llama.cpp's
 # llama-speculative-simple (demo-code-draft's F16 GGUF drafting up to 12 tokens for the F32 target; n-gram lookup of 3
 # tokens drafting up to 12), then condensa generate on the same prompts, whose greedy text must start each llama.cpp
 # continuation (tools/bench/llamacpp/same_text.py). llama.cpp's CUDA build must be in /opt/lc: peers.sh (STAGE_ONLY=1 suffices) in a call before,
