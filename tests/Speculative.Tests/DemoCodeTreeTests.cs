@@ -34,7 +34,9 @@ public sealed class DemoCodeTreeTests
 
         for (var b = 0; b < batch; b++)
             CollectionAssert.AreEqual(plain[b].Tokens.ToArray(), tree[b].Tokens.ToArray(), $"row {b}");
-        Assert.IsGreaterThan(0.5, stats.MeanAcceptedPerRound, "a trained draft of the same data accepts something");
+        // a pinned tree drafts every round; the planner's keeps plain rounds where its trees measured slower (the CPU)
+        if (size is null) Assert.IsGreaterThan(0, stats.Accepted, "the planner's trees, tried, accept something");
+        else Assert.IsGreaterThan(0.5, stats.MeanAcceptedPerRound, "a trained draft of the same data accepts something");
         TestContext.WriteLine($"{drafterName} batch {batch}: {stats.Rounds} rounds, {stats.MeanAcceptedPerRound:F2} accepted/round");
     }
 

@@ -12,7 +12,7 @@ public sealed class TreePlannerTests
         // GPU-like: a pass costs its KV read (per slot) and hardly anything per new token, so at long context verifying
         // more nodes is nearly free next to the fixed read, and the best tree grows (MagicDec's argument, for trees).
         var planner = new TreePlanner(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)));
-        var sizes = new[] { 64, 1024, 16384 }.Select(c => planner.Choose(batch: 1, context: c).Count).ToArray();
+        var sizes = new[] { 64, 1024, 16384 }.Select(c => planner.Best(batch: 1, context: c).Nodes).ToArray();
         Assert.IsLessThan(sizes[1], sizes[0], string.Join(", ", sizes));
         Assert.IsLessThan(sizes[2], sizes[1], string.Join(", ", sizes));
     }
@@ -237,6 +237,81 @@ public sealed class TreePlannerTests
         Assert.AreEqual(336, loaded.DraftContextLimit);
         Assert.AreEqual(calibration.TargetSamples[0], loaded.TargetSamples[0]);
         Assert.IsNull(TreeCalibration.Load(dir, "other"));
+    }
+
+    // A memory-bound pair (as Choose_MemoryBoundVerify_TreeGrowsWithContext's): a tree is predicted best at 1 x 1,024.
+    private static TreePlanner MemoryBoundPlanner() =>
+        new(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)));
+
+    // One round of what Choose gave at (batch, context), each row accepting what that tree is expected to get accepted; a
+    // drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its.
+    private static void Round(TreePlanner planner, int batch, int context, double slower = 1, double plainSlower = 1)
+    {
+        var shape = planner.Choose(batch, context);
+        var (nodes, depth) = shape.Count == 1 ? (1, 1) : planner.Best(batch, context);
+        var accepted = (int)Math.Round((planner.Builder.ExpectedTokens(nodes, depth) - 1) * batch);
+        var seconds = planner.Seconds(nodes, depth, batch, context) * (shape.Count > 1 ? slower : plainSlower);
+        ((IDraftPlanner)planner).Observe(shape, batch, shape.Depth, (shape.Count - 1) * batch, accepted, TimeSpan.FromSeconds(seconds / 2),
+            TimeSpan.FromSeconds(seconds / 2));
+    }
+
+    [TestMethod]
+    public void Choose_PlainRoundsFirst_ThenThePredictedTree_UnlessPinned()
+    {
+        var planner = MemoryBoundPlanner();
+        Assert.IsGreaterThan(1, planner.Best(1, 1024).Nodes, "a tree is predicted best");
+        Assert.AreEqual(1, planner.Choose(1, 1024).Count, "no plain round measured yet");
+        Round(planner, 1, 1024);
+        Assert.AreEqual(1, planner.Choose(1, 1024).Count, "the first plain round does not count (a capture)");
+        Round(planner, 1, 1024);
+        Assert.AreEqual(planner.Best(1, 1024).Nodes, planner.Choose(1, 1024).Count);
+        Assert.AreEqual(1, planner.Choose(4, 1024).Count, "4 rows measure their own plain rounds");
+        var pinned = new TreePlanner(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)), nodes: 5);
+        Assert.AreEqual(5, pinned.Choose(1, 1024).Count, "a pinned size runs from the first round");
+    }
+
+    [TestMethod]
+    public void Observe_DraftingRoundsSlowerThanPredicted_PlainDecodingTakesOverAtThatBatch()
+    {
+        var planner = MemoryBoundPlanner();
+        var (nodes, depth) = planner.Best(1, 1024);
+        var treeRate = planner.Builder.ExpectedTokens(nodes, depth) / planner.Seconds(nodes, depth, 1, 1024);
+        Assert.IsLessThan(1 / planner.Seconds(1, 1, 1, 1024), treeRate / 4, "at a quarter of its predicted rate the tree loses to plain decoding");
+        var otherBatch = planner.Best(2, 1024).Nodes;
+
+        for (var round = 0; round < 2; round++) Round(planner, 1, 1024);                    // plain, as predicted
+        Assert.IsGreaterThan(1, planner.Choose(1, 1024).Count, "the tree, once plain rounds are measured");
+        for (var round = 0; round < 3; round++) Round(planner, 1, 1024, slower: 4);         // drafting, a quarter the rate
+
+        Assert.AreEqual(1, planner.Choose(1, 1024).Count, "the measured rounds weigh the tree's predicted rate");
+        Assert.AreEqual(otherBatch, planner.Best(2, 1024).Nodes, "another batch keeps its own measurements");
+    }
+
+    [TestMethod]
+    public void Observe_PlainFasterThanPredicted_TheTreeIsStillTriedAsTheCalibrationRanksIt()
+    {
+        // a machine three times the calibration's speed: plain rounds measure three times their predicted rate, and
+        // drafting rounds, not measured yet, are taken to be as fast as plain ones
+        var planner = MemoryBoundPlanner();
+        for (var round = 0; round < 2; round++) Round(planner, 1, 1024, plainSlower: 1.0 / 3);
+        Assert.AreEqual(planner.Best(1, 1024).Nodes, planner.Choose(1, 1024).Count);
+        Assert.IsGreaterThan(1, planner.Choose(1, 1024).Count);
+    }
+
+    [TestMethod]
+    public void Observe_FirstRoundAndACatchUpRound_DoNotCount()
+    {
+        var planner = MemoryBoundPlanner();
+        for (var round = 0; round < 2; round++) Round(planner, 1, 1024);
+        var tree = planner.Choose(1, 1024).Count;
+        Assert.IsGreaterThan(1, tree);
+        Round(planner, 1, 1024, slower: 10);   // the first drafting round: may include a CUDA graph capture
+        Assert.AreEqual(tree, planner.Choose(1, 1024).Count, "after the first round");
+        ((IDraftPlanner)planner).Observe(planner.Shape(1, 1), 1, 0, 0, 0, TimeSpan.Zero, TimeSpan.FromMilliseconds(2));   // a plain round
+        Round(planner, 1, 1024, slower: 10);   // the drafter catches up on the plain round's token
+        Assert.AreEqual(tree, planner.Choose(1, 1024).Count, "after the catch-up round");
+        Round(planner, 1, 1024);               // drafting as predicted
+        Assert.AreEqual(tree, planner.Choose(1, 1024).Count, "after a round as predicted");
     }
 
     private static TreeCalibration Calibration(StepTimeModel target, StepTimeModel draft) =>

@@ -4,8 +4,9 @@ namespace Condensa.Speculative.Trees;
 /// Chooses the draft tree for a round: the Sequoia tree of (m nodes, depth d) that maximises expected tokens per
 /// second, G(m, d) / (t_draft(tree) + t_verify(m)), with both times from the calibrated step-time models at the
 /// round's batch size and context. Verification of m tokens costs about one decode step while the KV read dominates, so
-/// longer contexts and larger batches make bigger trees pay; the choice is redone every round. A pinned size or depth
-/// restricts the search to it.
+/// longer contexts and larger batches make bigger trees pay; the choice is redone every round. The rounds measured weigh
+/// the predicted rates of plain and drafting rounds at their batch (<see cref="PlanCorrection"/>), so a tree the
+/// calibration overrates gives way to plain decoding. A pinned size or depth restricts the search to it.
 /// </summary>
 public sealed class TreePlanner : IDraftPlanner
 {
@@ -15,6 +16,9 @@ public sealed class TreePlanner : IDraftPlanner
     private readonly TreeShape?[,] _shapes;      // [m, d] built on first use
     private readonly int[]?[,] _levelCounts;     // [m, d] nodes through each depth: what each draft pass feeds
     private readonly Dictionary<(int Batch, int Contexts), (int Nodes, int Depth)> _chosen = [];   // Choose's, by batch and context / ContextStep
+    private readonly Dictionary<int, (int Nodes, int Depth, int Context)> _lastChoice = [];        // by batch: the round Observe prices
+    private readonly PlanCorrection _correction = new();
+    private bool _afterPlainRound;
 
     // Contexts a round's choice is reused over. The search (every size and depth) took 0.19 ms here and cost tree rounds of the
     // root alone 2-16 % against plain decoding on cuda, whose batch-1 step is 0.28 ms (round 14); 64 tokens move a choice
@@ -41,20 +45,46 @@ public sealed class TreePlanner : IDraftPlanner
     /// <summary>The solved dynamic program.</summary>
     public TreeBuilder Builder => _builder;
 
-    /// <summary>The best tree for a round of <paramref name="batch"/> active rows at <paramref name="context"/> tokens.</summary>
+    /// <summary>The best tree for a round of <paramref name="batch"/> active rows at <paramref name="context"/> tokens. Until
+    /// a plain round has been measured at the batch's rows (two: the first may include a capture), the root alone, unless
+    /// the size is pinned: the choices weigh plain and drafting rounds alike by what they measured.</summary>
     public TreeShape Choose(int batch, int context)
     {
         var key = (batch, context / ContextStep);
         (int Nodes, int Depth) best;
         lock (_chosen)   // one planner may serve several generations at once (SpeculativeOptions.Planner)
-            if (!_chosen.TryGetValue(key, out best)) _chosen[key] = best = Best(batch, context);
+        {
+            if (_nodes is null && !_correction.Measured(batch, drafting: false)) best = (1, 1);
+            else if (!_chosen.TryGetValue(key, out best)) _chosen[key] = best = Best(batch, context);
+            _lastChoice[batch] = (best.Nodes, best.Depth, context);
+        }
         return Shape(best.Nodes, best.Depth);
     }
 
     /// <inheritdoc />
     TreeShape IDraftPlanner.Next(int activeRows, int context) => Choose(activeRows, context);
 
-    /// <summary>(nodes, depth) of the best tree and its predicted tokens per second.</summary>
+    /// <summary>Weighs the round's measured rate (1 + accepted drafts a row, over its draft and verify time) against the
+    /// rate predicted for the tree chosen for it, and chooses again at that batch where the factor moved. A drafting round
+    /// right after a plain one does not count: a drafter that keeps state (a draft model's cache, a budget) catches up in
+    /// it on the tokens the plain rounds committed.</summary>
+    public void Observe(TreeShape shape, int activeRows, int longestProposal, int proposed, int accepted, TimeSpan draftTime, TimeSpan verifyTime)
+    {
+        var seconds = (draftTime + verifyTime).TotalSeconds;
+        var drafting = shape.Count > 1;
+        lock (_chosen)
+        {
+            var catchUp = drafting && _afterPlainRound;
+            _afterPlainRound = !drafting;
+            if (catchUp || seconds <= 0 || activeRows < 1 || !_lastChoice.TryGetValue(activeRows, out var chosen) || chosen.Nodes != shape.Count) return;
+            var predicted = _builder.ExpectedTokens(chosen.Nodes, chosen.Depth) / Seconds(chosen.Nodes, chosen.Depth, activeRows, chosen.Context);
+            if (!_correction.Observe(activeRows, drafting, (1 + (double)accepted / activeRows) / seconds, predicted)) return;
+            foreach (var key in _chosen.Keys.Where(k => PlanCorrection.SameRows(k.Batch, activeRows)).ToList()) _chosen.Remove(key);
+        }
+    }
+
+    /// <summary>(nodes, depth) of the best tree: the highest predicted tokens per second, weighed by what rounds of its kind
+    /// (plain or drafting) measured at the batch against their predictions.</summary>
     public (int Nodes, int Depth) Best(int batch, int context)
     {
         var best = (Nodes: 1, Depth: 0);
@@ -65,7 +95,7 @@ public sealed class TreePlanner : IDraftPlanner
             if (_depth is null && m > 1 && d > m - 1) break;   // a deeper bound than m - 1 changes nothing
             var g = _builder.ExpectedTokens(m, d);
             if (double.IsNegativeInfinity(g)) continue;
-            var rate = g / Seconds(m, d, batch, context);
+            var rate = g / Seconds(m, d, batch, context) * _correction.Factor(batch, drafting: m > 1);
             if (rate > bestRate) (best, bestRate) = ((m, d), rate);
         }
         return best;

@@ -1,0 +1,61 @@
+namespace Condensa.Speculative.Trees;
+
+/// <summary>
+/// What a tree planner's rounds measured against what it predicted for them, by batch (in powers of two: 1, 2-3, 4-7, ...,
+/// so a static batch's tail does not start over at every row that finishes): the ratio of a round's measured rate (tokens
+/// a row per second) to its predicted one, kept apart for plain rounds (the root alone) and for drafting rounds, as a
+/// factor on the predicted rates of the next choices. Both sides count: a calibration from another machine, or none (the
+/// prior), may misprice plain decoding as much as drafting. A calibration prices passes from a few timed shapes,
+/// and a round runs more than its passes (a draft model feeding the tokens it lacks, host work between passes): in round
+/// 36 the planner's 3-node trees drafted by demo-code-draft at 8 rows were predicted a few percent over plain decoding and
+/// ran at 0.69x of it, their two draft passes taking 2.2 ms a round where the fit priced ~1.4.
+/// </summary>
+internal sealed class PlanCorrection
+{
+    private const double Smoothing = 0.2;    // as GammaController's: recent rounds matter more as the context grows
+    private const double Tolerance = 0.05;   // a ratio that moved less than this since the choices last took it keeps them
+
+    private sealed class Ratio
+    {
+        public int Rounds;
+        public double Value = 1;     // the running ratio
+        public double Applied = 1;   // the ratio the choices were made with
+    }
+
+    private readonly Dictionary<(int Rows, bool Drafting), Ratio> _ratios = [];
+
+    /// <summary>The factor on the predicted rate of a plain or a drafting round at <paramref name="batch"/> rows: what rounds
+    /// of that kind measured there; for drafting rounds not yet measured, what plain rounds did (a machine faster or slower
+    /// than the calibration's is so for both, and drafting is then tried as the calibration ranks it); 1 before either.</summary>
+    public double Factor(int batch, bool drafting) =>
+        Measured(batch, drafting) || !drafting ? Applied(batch, drafting) : Applied(batch, drafting: false);
+
+    private double Applied(int batch, bool drafting) => _ratios.TryGetValue((Rows(batch), drafting), out var ratio) && ratio.Rounds >= 2 ? ratio.Applied : 1;
+
+    /// <summary>Whether a round of that kind has counted at <paramref name="batch"/>'s rows.</summary>
+    public bool Measured(int batch, bool drafting) => _ratios.TryGetValue((Rows(batch), drafting), out var ratio) && ratio.Rounds >= 2;
+
+    /// <summary>Whether two batches share their measurements.</summary>
+    public static bool SameRows(int batch, int other) => Rows(batch) == Rows(other);
+
+    private static int Rows(int batch) => System.Numerics.BitOperations.Log2((uint)Math.Max(batch, 1));
+
+    /// <summary>
+    /// Records a round's measured rate against its predicted one; true where the factor moved (by more than 5 %), so the
+    /// choices made at that batch should be made again. The first round of each kind at a batch does not count: a pass of a
+    /// shape the model has not run yet may include a CUDA graph capture, many steps long (as <see cref="GammaController"/>).
+    /// </summary>
+    public bool Observe(int batch, bool drafting, double measuredRate, double predictedRate)
+    {
+        if (!(measuredRate > 0) || !(predictedRate > 0) || double.IsInfinity(measuredRate)) return false;
+        var key = (Rows(batch), drafting);
+        if (!_ratios.TryGetValue(key, out var ratio)) _ratios[key] = ratio = new Ratio();
+        ratio.Rounds++;
+        if (ratio.Rounds == 1) return false;
+        var measured = measuredRate / predictedRate;
+        ratio.Value = ratio.Rounds == 2 ? measured : (1 - Smoothing) * ratio.Value + Smoothing * measured;
+        if (Math.Abs(ratio.Value / ratio.Applied - 1) <= Tolerance) return false;
+        ratio.Applied = ratio.Value;
+        return true;
+    }
+}
