@@ -117,6 +117,12 @@ public sealed class BenchCommandBoundTests
         string Row(string mode) => output.Split('\n').Single(l => l.StartsWith($"| {mode} |", StringComparison.Ordinal));
         StringAssert.Contains(Row("lookup"), "| γ 3 |");
         StringAssert.Contains(Row("tree-self"), "| tree 5 × 2 |", "the pinned tree, as the planner returns it");
+        // unpinned, the rounds' own choices beside the calibration's: the first two at one row are plain (0 drafts)
+        var (unpinnedExit, unpinned, unpinnedError) = await CliRunner.Run("bench", "-m", CliRunner.Checkpoint(), "--speculative", "none,tree-self",
+            "--prompt-file", prompts, "--batch", "1", "--context", "16", "--max-tokens", "6", "--runs", "1");
+        Assert.AreEqual(0, unpinnedExit, unpinnedError);
+        StringAssert.Matches(unpinned.Split('\n').Single(l => l.StartsWith("| tree-self |", StringComparison.Ordinal)),
+            new System.Text.RegularExpressions.Regex(@"\| tree \d+ × \d+, drafts a round: (.*, )?0 \d+ %"));
         StringAssert.Contains(Row("none"), "| - |");
         var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(json))!["rows"]!.AsArray();
         var lookup = rows.Single(r => (string?)r!["mode"] == "lookup")!;

@@ -154,7 +154,10 @@ internal static class SpeculativeBench
         if (Speculation.Planner(options) is not TreePlanner tree)
             return (options.Gamma is { } g ? $"γ {g}" : choices is { Count: > 0 } ? $"γ auto: {Choices(choices)}" : "γ auto") + window;
         var (nodes, depth) = tree.Best(batch, context);
-        return $"tree {nodes} × {depth}{window}";
+        // an unpinned planner's rounds follow what they measure (TreePlanner.Observe): the drafts they took beside the
+        // calibration's choice
+        var taken = options.TreeSize is null && choices is { Count: > 0 } ? $", drafts a round: {Choices(choices)}" : "";
+        return $"tree {nodes} × {depth}{taken}{window}";
     }
 
     /// <summary>The γ an adaptive chain's rounds took, the three most taken first, with their shares of the rounds (those
