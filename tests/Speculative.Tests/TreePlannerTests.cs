@@ -240,8 +240,8 @@ public sealed class TreePlannerTests
     }
 
     // A memory-bound pair (as Choose_MemoryBoundVerify_TreeGrowsWithContext's): a tree is predicted best at 1 x 1,024.
-    private static TreePlanner MemoryBoundPlanner() =>
-        new(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)));
+    private static TreePlanner MemoryBoundPlanner(int? nodes = null) =>
+        new(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)), nodes);
 
     // One round of what Choose gave at (batch, context), each row accepting what that tree is expected to get accepted; a
     // drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its.
@@ -266,8 +266,7 @@ public sealed class TreePlannerTests
         Round(planner, 1, 1024);
         Assert.AreEqual(planner.Best(1, 1024).Nodes, planner.Choose(1, 1024).Count);
         Assert.AreEqual(1, planner.Choose(4, 1024).Count, "4 rows measure their own plain rounds");
-        var pinned = new TreePlanner(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)), nodes: 5);
-        Assert.AreEqual(5, pinned.Choose(1, 1024).Count, "a pinned size runs from the first round");
+        Assert.AreEqual(5, MemoryBoundPlanner(nodes: 5).Choose(1, 1024).Count, "a pinned size runs from the first round");
     }
 
     [TestMethod]
