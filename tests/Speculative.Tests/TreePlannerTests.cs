@@ -244,15 +244,16 @@ public sealed class TreePlannerTests
         new(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)), nodes);
 
     // One round of what Choose gave at (batch, context), each row accepting what that tree is expected to get accepted; a
-    // drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its.
-    private static void Round(TreePlanner planner, int batch, int context, double slower = 1, double plainSlower = 1)
+    // drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its. Returns the tree's size.
+    private static int Round(TreePlanner planner, int batch, int context, double slower = 1, double plainSlower = 1)
     {
         var shape = planner.Choose(batch, context);
-        var (nodes, depth) = shape.Count == 1 ? (1, 1) : planner.Best(batch, context);
+        var (nodes, depth) = (shape.Count, Math.Max(shape.Depth, 1));
         var accepted = (int)Math.Round((planner.Builder.ExpectedTokens(nodes, depth) - 1) * batch);
         var seconds = planner.Seconds(nodes, depth, batch, context) * (shape.Count > 1 ? slower : plainSlower);
         ((IDraftPlanner)planner).Observe(shape, batch, shape.Depth, (shape.Count - 1) * batch, accepted, TimeSpan.FromSeconds(seconds / 2),
             TimeSpan.FromSeconds(seconds / 2));
+        return shape.Count;
     }
 
     [TestMethod]
@@ -311,6 +312,41 @@ public sealed class TreePlannerTests
         Assert.AreEqual(tree, planner.Choose(1, 1024).Count, "after the catch-up round");
         Round(planner, 1, 1024);               // drafting as predicted
         Assert.AreEqual(tree, planner.Choose(1, 1024).Count, "after a round as predicted");
+    }
+
+    [TestMethod]
+    public void Choose_DraftingTurnedOffByHardRounds_ProbesItAndDraftsAgainWhereTheProbePays()
+    {
+        var planner = TurnedOff(slower: 20);
+        for (var round = 0; round < 16; round++) Assert.AreEqual(1, Round(planner, 1, 1024), $"plain round {round + 1}");
+        var probe = Round(planner, 1, 1024, slower: 10);   // the drafter catches up on the plain rounds: not counted
+        Assert.IsGreaterThan(1, probe, "after 16 plain rounds a probe of drafting");
+        Assert.AreEqual(probe, Round(planner, 1, 1024), "a probe is two rounds; the text drafts as predicted again");
+        // the probe's rate replaces the ratio (averaged into a twentieth, it would leave the tree under a quarter of its rate)
+        Assert.AreEqual(planner.Best(1, 1024).Nodes, planner.Choose(1, 1024).Count);
+        Assert.IsGreaterThan(1, planner.Choose(1, 1024).Count, "drafting resumes");
+    }
+
+    [TestMethod]
+    public void Choose_ProbesThatLoseAgain_ThinOut()
+    {
+        var planner = TurnedOff(slower: 4);
+        var probes = new List<int>();
+        for (var round = 1; round <= 16 + 2 + 32 + 2 + 10; round++)
+            if (Round(planner, 1, 1024, slower: 4) > 1) probes.Add(round);
+        CollectionAssert.AreEqual(new[] { 17, 18, 51, 52 }, probes, "16 plain rounds, a probe, 32, a probe");
+        Assert.AreEqual(1, MemoryBoundPlanner(nodes: 1).Choose(1, 1024).Count, "a pinned root alone never probes");
+    }
+
+    // A memory-bound planner whose drafting rounds at one row ran `slower` times their predicted seconds (4 or more: plain
+    // decoding is best after them).
+    private static TreePlanner TurnedOff(double slower)
+    {
+        var planner = MemoryBoundPlanner();
+        for (var round = 0; round < 2; round++) Round(planner, 1, 1024);
+        for (var round = 0; round < 3; round++) Round(planner, 1, 1024, slower: slower);
+        Assert.AreEqual(1, planner.Choose(1, 1024).Count, "drafting turned off");
+        return planner;
     }
 
     private static TreeCalibration Calibration(StepTimeModel target, StepTimeModel draft) =>

@@ -9,20 +9,34 @@ namespace Condensa.Speculative.Trees;
 /// and a round runs more than its passes (a draft model feeding the tokens it lacks, host work between passes): in round
 /// 36 the planner's 3-node trees drafted by demo-code-draft at 8 rows were predicted a few percent over plain decoding and
 /// ran at 0.69x of it, their two draft passes taking 2.2 ms a round where the fit priced ~1.4.
+/// A drafting ratio that turned drafting off would never be measured again, and it measures the text as well as the
+/// machine (a hard stretch accepts little): so while plain rounds run at a batch where drafting was measured, drafting is
+/// probed now and then (<see cref="ProbeDrafting"/>), and a probe's round sets the ratio anew. Round 38's one-row tree-draft
+/// cell on an H100 turned drafting off after four hard rounds of twenty and ran plain for the other 430 (1.02x, where
+/// the draft chain ran 1.61x).
 /// </summary>
 internal sealed class PlanCorrection
 {
     private const double Smoothing = 0.2;    // as GammaController's: recent rounds matter more as the context grows
     private const double Tolerance = 0.05;   // a ratio that moved less than this since the choices last took it keeps them
+    private const int ProbeInterval = 16, MaxProbeInterval = 256;   // plain rounds between probes of drafting, as GammaController's
 
     private sealed class Ratio
     {
         public int Rounds;
         public double Value = 1;     // the running ratio
         public double Applied = 1;   // the ratio the choices were made with
+        public bool Probed;          // a probe of drafting runs: its counted round replaces the value
+    }
+
+    private sealed class Probes
+    {
+        public int PlainRounds;                  // plain rounds measured since drafting was last chosen or probed
+        public int Interval = ProbeInterval;     // doubles with each probe that leaves plain decoding best
     }
 
     private readonly Dictionary<(int Rows, bool Drafting), Ratio> _ratios = [];
+    private readonly Dictionary<int, Probes> _probes = [];
 
     /// <summary>The factor on the predicted rate of a plain or a drafting round at <paramref name="batch"/> rows: what rounds
     /// of that kind measured there; for drafting rounds not yet measured, what plain rounds did (a machine faster or slower
@@ -48,14 +62,42 @@ internal sealed class PlanCorrection
     public bool Observe(int batch, bool drafting, double measuredRate, double predictedRate)
     {
         if (!(measuredRate > 0) || !(predictedRate > 0) || double.IsInfinity(measuredRate)) return false;
-        var key = (Rows(batch), drafting);
+        var rows = Rows(batch);
+        if (!drafting && _probes.TryGetValue(rows, out var probes)) probes.PlainRounds++;
+        var key = (rows, drafting);
         if (!_ratios.TryGetValue(key, out var ratio)) _ratios[key] = ratio = new Ratio();
         ratio.Rounds++;
         if (ratio.Rounds == 1) return false;
         var measured = measuredRate / predictedRate;
-        ratio.Value = ratio.Rounds == 2 ? measured : (1 - Smoothing) * ratio.Value + Smoothing * measured;
+        ratio.Value = ratio.Rounds == 2 || ratio.Probed ? measured : (1 - Smoothing) * ratio.Value + Smoothing * measured;
+        ratio.Probed = false;
         if (Math.Abs(ratio.Value / ratio.Applied - 1) <= Tolerance) return false;
         ratio.Applied = ratio.Value;
         return true;
+    }
+
+    /// <summary>
+    /// Called where plain decoding was chosen for a round at <paramref name="batch"/> rows: whether to probe drafting in
+    /// its place. Only where drafting rounds were measured there (their ratio is what made plain decoding best; a calibration
+    /// that ranks plain decoding first unmeasured is taken at its word), after 16 plain rounds, then 32, ... 256 while the
+    /// probes leave plain decoding best: a probe is two drafting rounds (the first catches the drafter up) that may cost
+    /// several plain steps each, and the text may stay hard. The probe's counted round replaces the drafting ratio.
+    /// </summary>
+    public bool ProbeDrafting(int batch)
+    {
+        if (!Measured(batch, drafting: true)) return false;
+        var rows = Rows(batch);
+        if (!_probes.TryGetValue(rows, out var probes)) _probes[rows] = probes = new Probes();
+        if (probes.PlainRounds < probes.Interval) return false;
+        (probes.PlainRounds, probes.Interval) = (0, Math.Min(2 * probes.Interval, MaxProbeInterval));
+        _ratios[(rows, true)].Probed = true;
+        return true;
+    }
+
+    /// <summary>Called where drafting was chosen at <paramref name="batch"/> rows (not as a probe): a later stretch of plain
+    /// rounds probes at the first interval again.</summary>
+    public void DraftingChosen(int batch)
+    {
+        if (_probes.TryGetValue(Rows(batch), out var probes)) (probes.PlainRounds, probes.Interval) = (0, ProbeInterval);
     }
 }

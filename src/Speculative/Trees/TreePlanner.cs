@@ -6,7 +6,8 @@ namespace Condensa.Speculative.Trees;
 /// round's batch size and context. Verification of m tokens costs about one decode step while the KV read dominates, so
 /// longer contexts and larger batches make bigger trees pay; the choice is redone every round. The rounds measured weigh
 /// the predicted rates of plain and drafting rounds at their batch (<see cref="PlanCorrection"/>), so a tree the
-/// calibration overrates gives way to plain decoding. A pinned size or depth restricts the search to it.
+/// calibration overrates gives way to plain decoding, and drafting is probed now and then while it does. A pinned size or
+/// depth restricts the search to it.
 /// </summary>
 public sealed class TreePlanner : IDraftPlanner
 {
@@ -17,6 +18,7 @@ public sealed class TreePlanner : IDraftPlanner
     private readonly int[]?[,] _levelCounts;     // [m, d] nodes through each depth: what each draft pass feeds
     private readonly Dictionary<(int Batch, int Contexts), (int Nodes, int Depth)> _chosen = [];   // Choose's, by batch and context / ContextStep
     private readonly Dictionary<int, (int Nodes, int Depth, int Context)> _lastChoice = [];        // by batch: the round Observe prices
+    private readonly Dictionary<int, (int Nodes, int Depth)> _probeSecondRounds = [];               // by batch: a probe's round due next
     private readonly PlanCorrection _correction = new();
     private bool _afterPlainRound;
 
@@ -47,18 +49,30 @@ public sealed class TreePlanner : IDraftPlanner
 
     /// <summary>The best tree for a round of <paramref name="batch"/> active rows at <paramref name="context"/> tokens. Until
     /// a plain round has been measured at the batch's rows (two: the first may include a capture), the root alone, unless
-    /// the size is pinned: the choices weigh plain and drafting rounds alike by what they measured.</summary>
+    /// the size is pinned: the choices weigh plain and drafting rounds alike by what they measured. Where plain decoding is
+    /// chosen after drafting rounds measured too slow, drafting's best tree now and then in its place, two rounds running
+    /// (<see cref="PlanCorrection.ProbeDrafting"/>): the first catches the drafter up, the second is timed.</summary>
     public TreeShape Choose(int batch, int context)
     {
-        var key = (batch, context / ContextStep);
         (int Nodes, int Depth) best;
         lock (_chosen)   // one planner may serve several generations at once (SpeculativeOptions.Planner)
         {
             if (_nodes is null && !_correction.Measured(batch, drafting: false)) best = (1, 1);
-            else if (!_chosen.TryGetValue(key, out best)) _chosen[key] = best = Best(batch, context);
+            else if (!_probeSecondRounds.Remove(batch, out best)) best = Planned(batch, context);
             _lastChoice[batch] = (best.Nodes, best.Depth, context);
         }
         return Shape(best.Nodes, best.Depth);
+    }
+
+    // The best tree at the batch and context (chosen once a ContextStep), or where that is the root alone and a probe of
+    // drafting is due, drafting's best tree, for this round and the next.
+    private (int Nodes, int Depth) Planned(int batch, int context)
+    {
+        var key = (batch, context / ContextStep);
+        if (!_chosen.TryGetValue(key, out var best)) _chosen[key] = best = Best(batch, context);
+        if (best.Nodes > 1) _correction.DraftingChosen(batch);
+        else if (_correction.ProbeDrafting(batch)) _probeSecondRounds[batch] = best = Best(batch, context, minNodes: 2);
+        return best;
     }
 
     /// <inheritdoc />
@@ -85,11 +99,13 @@ public sealed class TreePlanner : IDraftPlanner
 
     /// <summary>(nodes, depth) of the best tree: the highest predicted tokens per second, weighed by what rounds of its kind
     /// (plain or drafting) measured at the batch against their predictions.</summary>
-    public (int Nodes, int Depth) Best(int batch, int context)
+    public (int Nodes, int Depth) Best(int batch, int context) => Best(batch, context, minNodes: 1);
+
+    private (int Nodes, int Depth) Best(int batch, int context, int minNodes)
     {
         var best = (Nodes: 1, Depth: 0);
         var bestRate = double.MinValue;
-        for (var m = _nodes ?? 1; m <= (_nodes ?? MaxNodes); m++)
+        for (var m = _nodes ?? minNodes; m <= (_nodes ?? MaxNodes); m++)
         for (var d = _depth ?? 1; d <= (_depth ?? _builder.MaxDepth); d++)
         {
             if (_depth is null && m > 1 && d > m - 1) break;   // a deeper bound than m - 1 changes nothing
