@@ -243,13 +243,14 @@ public sealed class TreePlannerTests
     private static TreePlanner MemoryBoundPlanner(int? nodes = null) =>
         new(Calibration(target: new StepTimeModel(1e-3, 2e-6, 1e-6, 0), draft: new StepTimeModel(2e-4, 1e-6, 0, 0)), nodes);
 
-    // One round of what Choose gave at (batch, context), each row accepting what that tree is expected to get accepted; a
-    // drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its. Returns the tree's size.
-    private static int Round(TreePlanner planner, int batch, int context, double slower = 1, double plainSlower = 1)
+    // One round of what Choose gave at (batch, context), each row accepting `acceptedShare` of what that tree is expected to
+    // get accepted; a drafting round takes `slower` times its predicted seconds, a plain round `plainSlower` times its.
+    // Returns the tree's size.
+    private static int Round(TreePlanner planner, int batch, int context, double slower = 1, double plainSlower = 1, double acceptedShare = 1)
     {
         var shape = planner.Choose(batch, context);
         var (nodes, depth) = (shape.Count, Math.Max(shape.Depth, 1));
-        var accepted = (int)Math.Round((planner.Builder.ExpectedTokens(nodes, depth) - 1) * batch);
+        var accepted = (int)Math.Round((planner.Builder.ExpectedTokens(nodes, depth) - 1) * batch * acceptedShare);
         var seconds = planner.Seconds(nodes, depth, batch, context) * (shape.Count > 1 ? slower : plainSlower);
         ((IDraftPlanner)planner).Observe(shape, batch, shape.Depth, (shape.Count - 1) * batch, accepted, TimeSpan.FromSeconds(seconds / 2),
             TimeSpan.FromSeconds(seconds / 2));
@@ -317,12 +318,12 @@ public sealed class TreePlannerTests
     [TestMethod]
     public void Choose_DraftingTurnedOffByHardRounds_ProbesItAndDraftsAgainWhereTheProbePays()
     {
-        var planner = TurnedOff(slower: 20);
+        var planner = TurnedOff(slower: 3, acceptedShare: 0);
         for (var round = 0; round < 16; round++) Assert.AreEqual(1, Round(planner, 1, 1024), $"plain round {round + 1}");
         var probe = Round(planner, 1, 1024, slower: 10);   // the drafter catches up on the plain rounds: not counted
         Assert.IsGreaterThan(1, probe, "after 16 plain rounds a probe of drafting");
         Assert.AreEqual(probe, Round(planner, 1, 1024), "a probe is two rounds; the text drafts as predicted again");
-        // the probe's rate replaces the ratio (averaged into a twentieth, it would leave the tree under a quarter of its rate)
+        // the probe's rate replaces the ratio (averaged into the hard rounds', it would leave plain decoding best)
         Assert.AreEqual(planner.Best(1, 1024).Nodes, planner.Choose(1, 1024).Count);
         Assert.IsGreaterThan(1, planner.Choose(1, 1024).Count, "drafting resumes");
     }
@@ -330,21 +331,32 @@ public sealed class TreePlannerTests
     [TestMethod]
     public void Choose_ProbesThatLoseAgain_ThinOut()
     {
-        var planner = TurnedOff(slower: 4);
+        var planner = TurnedOff(slower: 1, acceptedShare: 0);
         var probes = new List<int>();
         for (var round = 1; round <= 16 + 2 + 32 + 2 + 10; round++)
-            if (Round(planner, 1, 1024, slower: 4) > 1) probes.Add(round);
+            if (Round(planner, 1, 1024, acceptedShare: 0) > 1) probes.Add(round);
         CollectionAssert.AreEqual(new[] { 17, 18, 51, 52 }, probes, "16 plain rounds, a probe, 32, a probe");
         Assert.AreEqual(1, MemoryBoundPlanner(nodes: 1).Choose(1, 1024).Count, "a pinned root alone never probes");
     }
 
-    // A memory-bound planner whose drafting rounds at one row ran `slower` times their predicted seconds (4 or more: plain
-    // decoding is best after them).
-    private static TreePlanner TurnedOff(double slower)
+    [TestMethod]
+    public void Choose_DraftingTooSlowToPayWereEveryDraftAccepted_ProbesOnlyEvery256PlainRounds()
+    {
+        // drafting rounds 30 times their predicted seconds: no tree's depth + 1 tokens beat a plain step at that cost
+        var planner = TurnedOff(slower: 30, acceptedShare: 1);
+        var probes = new List<int>();
+        for (var round = 1; round <= 260; round++)
+            if (Round(planner, 1, 1024, slower: 30) > 1) probes.Add(round);
+        CollectionAssert.AreEqual(new[] { 257, 258 }, probes);
+    }
+
+    // A memory-bound planner whose drafting rounds at one row ran `slower` times their predicted seconds, accepting
+    // `acceptedShare` of their expected drafts: plain decoding is best after them.
+    private static TreePlanner TurnedOff(double slower, double acceptedShare)
     {
         var planner = MemoryBoundPlanner();
         for (var round = 0; round < 2; round++) Round(planner, 1, 1024);
-        for (var round = 0; round < 3; round++) Round(planner, 1, 1024, slower: slower);
+        for (var round = 0; round < 3; round++) Round(planner, 1, 1024, slower: slower, acceptedShare: acceptedShare);
         Assert.AreEqual(1, planner.Choose(1, 1024).Count, "drafting turned off");
         return planner;
     }

@@ -71,8 +71,21 @@ public sealed class TreePlanner : IDraftPlanner
         var key = (batch, context / ContextStep);
         if (!_chosen.TryGetValue(key, out var best)) _chosen[key] = best = Best(batch, context);
         if (best.Nodes > 1) _correction.DraftingChosen(batch);
-        else if (_correction.ProbeDrafting(batch)) _probeSecondRounds[batch] = best = Best(batch, context, minNodes: 2);
+        else if (_correction.ProbeDrafting(batch, () => CouldPay(batch, context))) _probeSecondRounds[batch] = best = Best(batch, context, minNodes: 2);
         return best;
+    }
+
+    // Whether some tree would beat plain decoding were every draft accepted (its depth + 1 tokens a row), its round taking
+    // what drafting rounds measured at the batch against their predictions.
+    private bool CouldPay(int batch, int context)
+    {
+        var plainRate = _correction.Factor(batch, drafting: false) / Seconds(1, 1, batch, context);
+        var time = _correction.DraftingTime(batch);
+        for (var m = 2; m <= MaxNodes; m++)
+        for (var d = 1; d <= Math.Min(m - 1, _builder.MaxDepth); d++)
+            if (!double.IsNegativeInfinity(_builder.ExpectedTokens(m, d)) && (Shape(m, d).Depth + 1) / (Seconds(m, d, batch, context) * time) > plainRate)
+                return true;
+        return false;
     }
 
     /// <inheritdoc />
@@ -91,8 +104,9 @@ public sealed class TreePlanner : IDraftPlanner
             var catchUp = drafting && _afterPlainRound;
             _afterPlainRound = !drafting;
             if (catchUp || seconds <= 0 || activeRows < 1 || !_lastChoice.TryGetValue(activeRows, out var chosen) || chosen.Nodes != shape.Count) return;
-            var predicted = _builder.ExpectedTokens(chosen.Nodes, chosen.Depth) / Seconds(chosen.Nodes, chosen.Depth, activeRows, chosen.Context);
-            if (!_correction.Observe(activeRows, drafting, (1 + (double)accepted / activeRows) / seconds, predicted)) return;
+            var predictedSeconds = Seconds(chosen.Nodes, chosen.Depth, activeRows, chosen.Context);
+            var predicted = _builder.ExpectedTokens(chosen.Nodes, chosen.Depth) / predictedSeconds;
+            if (!_correction.Observe(activeRows, drafting, (1 + (double)accepted / activeRows) / seconds, predicted, seconds / predictedSeconds)) return;
             foreach (var key in _chosen.Keys.Where(k => PlanCorrection.SameRows(k.Batch, activeRows)).ToList()) _chosen.Remove(key);
         }
     }
