@@ -88,14 +88,16 @@ internal sealed class PlanCorrection
     /// probes leave plain decoding best: a probe is two drafting rounds (the first catches the drafter up) that may cost
     /// several plain steps each, and the text may stay hard. Where no tree would pay were every draft accepted, at the
     /// rounds' measured cost (<paramref name="couldPay"/>: as the chain planner's, a probe can then change nothing), only
-    /// every 256 plain rounds, in case a slow measurement ended drafting. The probe's counted round replaces the ratio.
+    /// every 256 plain rounds, in case a slow measurement ended drafting; that is asked every 16 plain rounds, since it
+    /// prices every tree as the search does. The probe's counted round replaces the ratio.
     /// </summary>
     public bool ProbeDrafting(int batch, Func<bool> couldPay)
     {
         if (!Measured(batch, drafting: true)) return false;
         var rows = Rows(batch);
         if (!_probes.TryGetValue(rows, out var probes)) _probes[rows] = probes = new Probes();
-        if (probes.PlainRounds < probes.Interval || probes.PlainRounds < MaxProbeInterval && !couldPay()) return false;
+        if (probes.PlainRounds < probes.Interval) return false;
+        if (probes.PlainRounds < MaxProbeInterval && (probes.PlainRounds % ProbeInterval != 0 || !couldPay())) return false;
         (probes.PlainRounds, probes.Interval) = (0, Math.Min(2 * probes.Interval, MaxProbeInterval));
         _ratios[(rows, true)].Probed = true;
         return true;
