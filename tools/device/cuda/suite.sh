@@ -11,7 +11,7 @@
 # Everything lands in $OUT/suite.tgz; the summaries go to stdout.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd); b=$root/.cuda/b; out=${OUT:?set OUT}; cc=/opt/cc; o=/tmp/sout
-rm -rf $o; mkdir -p $o/prof
+rm -rf $o; mkdir -p $o/prof "$out"   # $out too: round 38 a's OUT=$OUT/refill did not exist, and its tarball was lost
 finish() { (cd /tmp && tar czf "$out/suite.tgz" sout); }; trap finish EXIT
 log() { echo "== $(date +%T) $*" | tee -a $o/log.txt; }
 # timeout's SIGTERM cancels a condensa command, which ends after its pass in flight; -k kills one still running 20 s later
