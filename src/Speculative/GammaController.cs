@@ -15,7 +15,7 @@ namespace Condensa.Speculative;
 public sealed class GammaController
 {
     // Recent behaviour matters more than old: the context (and so verify time) grows as generation runs.
-    private const double Smoothing = 0.2;
+    internal const double Smoothing = 0.2;
     private readonly int? _fixed;
     private readonly int _max;
     private int _first;
@@ -29,7 +29,7 @@ public sealed class GammaController
     private int _rounds;
     private int _previousVerified;                       // the γ the last round verified (0: a plain round)
     private int _repeatProbe = -1;                       // γ of a probe's second round, due next; -1: none
-    private const int ProbeInterval = 16, MaxProbeInterval = 256;
+    internal const int ProbeInterval = 16, MaxProbeInterval = 256;   // plain rounds between probes of drafting (the tree planner's too)
     private const double SurpriseMargin = 0.25;         // accepted share above the estimate's that makes a probe news
     private int _probeInterval = ProbeInterval, _nextProbe = -1, _probes;   // -1: no choice made yet
     private int _lastProbe;                              // the round of the last probe

@@ -18,9 +18,9 @@ namespace Condensa.Speculative.Trees;
 /// </summary>
 internal sealed class PlanCorrection
 {
-    private const double Smoothing = 0.2;    // as GammaController's: recent rounds matter more as the context grows
+    private const double Smoothing = GammaController.Smoothing;   // recent rounds matter more as the context grows
     private const double Tolerance = 0.05;   // a ratio that moved less than this since the choices last took it keeps them
-    private const int ProbeInterval = 16, MaxProbeInterval = 256;   // plain rounds between probes of drafting, as GammaController's
+    private const int ProbeInterval = GammaController.ProbeInterval, MaxProbeInterval = GammaController.MaxProbeInterval;
 
     private sealed class Ratio
     {
@@ -87,17 +87,17 @@ internal sealed class PlanCorrection
     /// that ranks plain decoding first unmeasured is taken at its word), after 16 plain rounds, then 32, ... 256 while the
     /// probes leave plain decoding best: a probe is two drafting rounds (the first catches the drafter up) that may cost
     /// several plain steps each, and the text may stay hard. Where no tree would pay were every draft accepted, at the
-    /// rounds' measured cost (<paramref name="couldPay"/>: as the chain planner's, a probe can then change nothing), only
+    /// rounds' measured cost (<paramref name="couldPay"/> at the batch and context: as the chain planner's, a probe can then change nothing), only
     /// every 256 plain rounds, in case a slow measurement ended drafting; that is asked every 16 plain rounds, since it
     /// prices every tree as the search does. The probe's counted round replaces the ratio.
     /// </summary>
-    public bool ProbeDrafting(int batch, Func<bool> couldPay)
+    public bool ProbeDrafting(int batch, int context, Func<int, int, bool> couldPay)
     {
         if (!Measured(batch, drafting: true)) return false;
         var rows = Rows(batch);
         if (!_probes.TryGetValue(rows, out var probes)) _probes[rows] = probes = new Probes();
         if (probes.PlainRounds < probes.Interval) return false;
-        if (probes.PlainRounds < MaxProbeInterval && (probes.PlainRounds % ProbeInterval != 0 || !couldPay())) return false;
+        if (probes.PlainRounds < MaxProbeInterval && (probes.PlainRounds % ProbeInterval != 0 || !couldPay(batch, context))) return false;
         (probes.PlainRounds, probes.Interval) = (0, Math.Min(2 * probes.Interval, MaxProbeInterval));
         _ratios[(rows, true)].Probed = true;
         return true;

@@ -20,6 +20,7 @@ public sealed class TreePlanner : IDraftPlanner
     private readonly Dictionary<int, (int Nodes, int Depth, int Context)> _lastChoice = [];        // by batch: the round Observe prices
     private readonly Dictionary<int, (int Nodes, int Depth)> _probeSecondRounds = [];               // by batch: a probe's round due next
     private readonly PlanCorrection _correction = new();
+    private readonly Func<int, int, bool> _couldPay;   // CouldPay, made once: a lambda per plain round would allocate on the decode loop
     private bool _afterPlainRound;
 
     // Contexts a round's choice is reused over. The search (every size and depth) took 0.19 ms here and cost tree rounds of the
@@ -39,6 +40,7 @@ public sealed class TreePlanner : IDraftPlanner
         _builder = new TreeBuilder(calibration.Acceptance, MaxNodes, deepest);
         _shapes = new TreeShape?[MaxNodes + 1, deepest + 1];
         _levelCounts = new int[]?[MaxNodes + 1, deepest + 1];
+        _couldPay = CouldPay;
     }
 
     /// <summary>Largest tree this planner returns (size the buffers and a self-speculation budget's slack by it).</summary>
@@ -71,7 +73,7 @@ public sealed class TreePlanner : IDraftPlanner
         var key = (batch, context / ContextStep);
         if (!_chosen.TryGetValue(key, out var best)) _chosen[key] = best = Best(batch, context);
         if (best.Nodes > 1) _correction.DraftingChosen(batch);
-        else if (_correction.ProbeDrafting(batch, () => CouldPay(batch, context))) _probeSecondRounds[batch] = best = Best(batch, context, minNodes: 2);
+        else if (_correction.ProbeDrafting(batch, context, _couldPay)) _probeSecondRounds[batch] = best = Best(batch, context, minNodes: 2);
         return best;
     }
 
