@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
 
@@ -145,7 +144,7 @@ public sealed class BenchCommandBoundTests
     {
         var (dir, prompts) = await RepetitivePrompts();
         var json = Path.Combine(dir, "draft-precision.json");
-        var (target, draft) = (CliRunner.Checkpoint(), CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 }));
+        var (target, draft) = (CliRunner.Checkpoint(), CliRunner.DraftCheckpoint());
         var (exit, output, error) = await CliRunner.Run("bench", "-m", target, "--speculative", "none,self@3,draft@3", "--draft", draft,
             "--prompt-file", prompts, "--batch", "2", "--context", "16", "--max-tokens", "6", "--runs", "1", "--window", "32", "--draft-precision", "fp16",
             "--json", json);

@@ -26,6 +26,9 @@ internal static class CliRunner
         TinyTokenizerFiles.Write(dir);
         return dir;
     }
+
+    /// <summary>A draft model for <see cref="Checkpoint()"/>'s default: one layer, other weights, the same tokenizer.</summary>
+    public static string DraftCheckpoint() => Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
 }
 
 [TestClass]

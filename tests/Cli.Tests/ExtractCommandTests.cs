@@ -22,7 +22,7 @@ public sealed class ExtractCommandTests
         var output = files.Path("out.jsonl");
 
         string[] drafts = [.. draftPrecision is null ? [] : new[] { "--draft-precision", draftPrecision },
-            .. speculative == "draft" ? new[] { "--draft", CliRunner.Checkpoint(new Condensa.TestSupport.TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 }) } : []];
+            .. speculative == "draft" ? new[] { "--draft", CliRunner.DraftCheckpoint() } : []];
         var (exit, stdout, error) = await CliRunner.Run(["extract", "--model", checkpoint, "--input", input, "--output", output,
             "--prompt-template", files.Template, "--batch", batch, "--max-tokens", "16", "--prefill-chunk", "8", "--speculative", speculative, .. drafts]);
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Condensa.TestSupport;
 
 namespace Condensa.Cli.Tests;
 
@@ -17,7 +16,7 @@ public sealed class SpeculativeGenerateTests
     public async Task Generate_SpeculativeGreedy_SameTokensAsPlain(string mode, string gamma, string fusedAttention)
     {
         var target = CliRunner.Checkpoint();
-        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        var draft = CliRunner.DraftCheckpoint();
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
         var plain = await CliRunner.Run([.. common, "--fused-attention", "off"]);
         var speculative = await CliRunner.Run([.. common, "--speculative", mode, "--gamma", gamma, "--draft", draft, "--sinks", "2", "--window", "8",
@@ -38,7 +37,7 @@ public sealed class SpeculativeGenerateTests
         var target = CliRunner.Checkpoint();
         string[] drafter = mode == "self"
             ? ["--window", "64"]
-            : ["--draft", CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 })];
+            : ["--draft", CliRunner.DraftCheckpoint()];
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
         var plain = await CliRunner.Run(common);
         var speculative = await CliRunner.Run([.. common, "--speculative", mode, "--gamma", "3", "--draft-precision", "fp16", .. drafter]);
@@ -100,7 +99,7 @@ public sealed class SpeculativeGenerateTests
     public async Task Generate_DraftWithOtherTokenizer_SaysVocabularyMismatch()
     {
         var target = CliRunner.Checkpoint();
-        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        var draft = CliRunner.DraftCheckpoint();
         // Swap two vocabulary entries: same size, different tokens.
         var tokenizer = Path.Combine(draft, "tokenizer.json");
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(tokenizer))!;

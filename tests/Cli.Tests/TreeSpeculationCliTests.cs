@@ -15,7 +15,7 @@ public sealed class TreeSpeculationCliTests
     public async Task Generate_TreeGreedy_SameTokensAsPlain(bool withDraft, string size, string? depth)
     {
         var target = CliRunner.Checkpoint();
-        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        var draft = CliRunner.DraftCheckpoint();
         string[] common = ["generate", "--model", target, "--prompt", "abc abc abc ab", "--max-tokens", "24", "--json"];
         var plain = await CliRunner.Run(common);
         string[] tree = ["--speculative", "tree", "--tree-size", size, "--sinks", "2", "--window", "8",
@@ -33,7 +33,7 @@ public sealed class TreeSpeculationCliTests
     public async Task Calibrate_ThenGenerateTree_UsesTheSavedCalibration()
     {
         var target = CliRunner.Checkpoint();
-        var draft = CliRunner.Checkpoint(new TinyModelSpec { Architecture = "llama", NumLayers = 1, Seed = 9 });
+        var draft = CliRunner.DraftCheckpoint();
         var (exit, output, error) = await CliRunner.Run("calibrate", "--model", target, "--draft", draft, "--tokens", "12", "--batch", "1,2",
             "--context", "16,64", "--pass-tokens", "1,8", "--repeats", "1", "--max-children", "4");
         Assert.AreEqual(0, exit, error);
